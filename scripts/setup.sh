@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Idempotent project setup, run by `npm run setup` and by scripts/ensure-setup.sh:
+#   1. the native TensorFlow engine for tfjs-node (built from the PyPI wheel),
+#   2. the Jupyter environment in .venv (JupyterLab 4, nbclient, papermill, jupyter_kernel_test),
+#   3. Debian's python3 reference packages used by the tests (when running as root; else a hint),
+#   4. the TypeScript build in dist/ (the CLI and the kernel load it).
+# Each step skips itself when already done.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+say() { echo "[setup] $*" >&2; }
+
+# 1. Engine.
+if [ "${MRISEQ_SKIP_NATIVE:-0}" != 1 ]; then
+  bash scripts/build-tfjs-node.sh || say "native engine not built; mriseq will fall back to wasm/cpu (see above)"
+fi
+
+# 2. Jupyter environment.
+venv="$root/.venv"
+req="$root/python/requirements.txt"
+if [ ! -f "$venv/.req-stamp" ] || ! cmp -s "$req" "$venv/.req-stamp"; then
+  py=${PYTHON:-python3}
+  say "creating the Jupyter environment in .venv with $($py --version 2>&1)"
+  [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  cp "$req" "$venv/.req-stamp"
+fi
+
+# 3. Independent references for the tests (Debian's builds, owned by /usr/bin/python3).
+debs=(python3-nibabel python3-skimage python3-sklearn python3-torch mricron-data chromium)
+missing=()
+for d in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q 'ok installed' || missing+=("$d"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing Debian packages (tests that need them skip, saying so): sudo apt-get install ${missing[*]}"
+  fi
+fi
+
+# 4. Build.
+say "compiling TypeScript to dist/"
+npx tsc -p tsconfig.build.json
