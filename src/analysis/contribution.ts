@@ -1,0 +1,261 @@
+/**
+ * Sequence contribution ranking (science spec, "Sequence contribution ranking"), browser-safe.
+ *
+ * From an evaluation table with one row per (subject, source i, target j):
+ *  - each metric is oriented higher-is-better (distances such as MAE and LPIPS are negated);
+ *  - z_m(i, j) = (mean of m over the rows of pair (i, j) - mu_m) / (sd_m + 1e-9), with mu_m and the
+ *    POPULATION sd_m over ALL rows of the table;
+ *  - A(i, j) = sum_m z_m(i, j);  C_t(i) = (1/N) sum_j A(i, j);  C_d(j) = -(1/N) sum_i A(i, j);
+ *  - sequences rank by C_d, high first (most unique information first).
+ * N is the number of sequences in the table. A pair with no rows has no A(i, j) (NaN in the matrix)
+ * and adds nothing to the sums, which are still divided by N, as the spec writes them.
+ * Confidence intervals: percentile bootstrap over subjects (seeded), the whole pipeline
+ * (z-scoring included) recomputed on each resample.
+ */
+import { MriseqError } from '../errors/index.js';
+
+/** One row of the tidy evaluation table. Metric values are as measured (MAE/LPIPS are distances). */
+export interface EvaluationRow {
+  subject: string;
+  source: string;
+  target: string;
+  psnr: number;
+  ssim: number;
+  mae?: number;
+  lpips?: number;
+  [extra: string]: string | number | undefined;
+}
+
+/** Whether a metric is better when higher (+1) or lower (-1). */
+export const METRIC_ORIENTATION: Readonly<Record<string, 1 | -1>> = { psnr: 1, ssim: 1, mae: -1, lpips: -1 };
+
+export interface ContributionOptions {
+  /** Metric columns to use; default: psnr, ssim, and mae/lpips when every row has them. */
+  metrics?: readonly string[];
+  /** Order of sequences in the output; default: order of first appearance. */
+  sequences?: readonly string[];
+}
+
+export interface ContributionMatrix {
+  sequences: string[];
+  metrics: string[];
+  /** A[i][j], i = source, j = target; NaN where the table has no row of that pair. */
+  A: number[][];
+  /** Per metric, the z-scored pair means z_m(i, j). */
+  z: Record<string, number[][]>;
+  /** Mean and population sd of each oriented metric over all rows. */
+  stats: Record<string, { mean: number; sd: number }>;
+  Ct: number[];
+  Cd: number[];
+}
+
+/** Default metric columns: psnr and ssim always, mae and lpips when every row has a finite value. */
+export function defaultMetrics(rows: readonly EvaluationRow[]): string[] {
+  const m = ['psnr', 'ssim'];
+  for (const opt of ['mae', 'lpips'])
+    if (rows.length > 0 && rows.every((r) => typeof r[opt] === 'number' && Number.isFinite(r[opt]))) m.push(opt);
+  return m;
+}
+
+function sequencesOf(rows: readonly EvaluationRow[]): string[] {
+  const seen: string[] = [];
+  for (const r of rows) for (const s of [r.source, r.target]) if (!seen.includes(s)) seen.push(s);
+  return seen;
+}
+
+function orientation(metric: string): 1 | -1 {
+  return METRIC_ORIENTATION[metric] ?? 1;
+}
+
+/** A, z-scores, C_t and C_d of an evaluation table (see the file comment for the definitions). */
+export function contributionMatrix(rows: readonly EvaluationRow[], opts: ContributionOptions = {}): ContributionMatrix {
+  if (rows.length === 0) throw new MriseqError('contribution: the evaluation table has no rows', { code: 'analysis.empty' });
+  const metrics = [...(opts.metrics ?? defaultMetrics(rows))];
+  const sequences = [...(opts.sequences ?? sequencesOf(rows))];
+  const N = sequences.length;
+  const index = new Map(sequences.map((s, k) => [s, k]));
+  for (const [r, row] of rows.entries()) {
+    for (const f of ['source', 'target'] as const)
+      if (!index.has(row[f]))
+        throw new MriseqError('contribution: sequence not in the sequence list', {
+          field: `row ${r + 1}: ${f}`,
+          found: row[f],
+          expected: sequences.join(', '),
+          code: 'analysis.sequence',
+        });
+    for (const m of metrics) {
+      const v = row[m];
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new MriseqError('contribution: metric value is not a finite number', {
+          field: `row ${r + 1}: ${m}`,
+          found: String(v),
+          expected: 'a finite number',
+          code: 'analysis.value',
+        });
+    }
+  }
+  const stats: ContributionMatrix['stats'] = {};
+  const z: ContributionMatrix['z'] = {};
+  const A = sequences.map(() => sequences.map(() => NaN));
+  const pairCount = sequences.map(() => sequences.map(() => 0));
+  for (const row of rows) pairCount[index.get(row.source)!][index.get(row.target)!]++;
+  for (const m of metrics) {
+    const sign = orientation(m);
+    let mean = 0;
+    for (const row of rows) mean += sign * (row[m] as number);
+    mean /= rows.length;
+    let v = 0;
+    for (const row of rows) v += (sign * (row[m] as number) - mean) ** 2;
+    const sd = Math.sqrt(v / rows.length);
+    stats[m] = { mean, sd };
+    const sums = sequences.map(() => sequences.map(() => 0));
+    for (const row of rows) sums[index.get(row.source)!][index.get(row.target)!] += sign * (row[m] as number);
+    z[m] = sums.map((line, i) =>
+      line.map((s, j) => (pairCount[i][j] ? (s / pairCount[i][j] - mean) / (sd + 1e-9) : NaN)),
+    );
+    for (let i = 0; i < N; i++)
+      for (let j = 0; j < N; j++) if (pairCount[i][j]) A[i][j] = (Number.isNaN(A[i][j]) ? 0 : A[i][j]) + z[m][i][j];
+  }
+  const Ct = sequences.map((_, i) => A[i].reduce((s, a) => (Number.isNaN(a) ? s : s + a), 0) / N);
+  const Cd = sequences.map((_, j) => -A.reduce((s, line) => (Number.isNaN(line[j]) ? s : s + line[j]), 0) / N);
+  return { sequences, metrics, A, z, stats, Ct, Cd };
+}
+
+/** Small seeded PRNG (mulberry32): same seed, same bootstrap, on every platform. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Subject draws of a bootstrap: `draws[b]` lists the subject indices of resample b. */
+export function bootstrapDraws(nSubjects: number, resamples: number, seed: number): number[][] {
+  const rand = seededRandom(seed);
+  const out: number[][] = [];
+  for (let b = 0; b < resamples; b++) {
+    const d: number[] = [];
+    for (let k = 0; k < nSubjects; k++) d.push(Math.floor(rand() * nSubjects));
+    out.push(d);
+  }
+  return out;
+}
+
+/** Linear-interpolation percentile (numpy's default), q in [0, 100]. */
+export function percentile(values: readonly number[], q: number): number {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const pos = ((v.length - 1) * q) / 100;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+}
+
+export interface RankingOptions extends ContributionOptions {
+  /** Bootstrap resamples over subjects (0 = no CIs). Default 1000. */
+  resamples?: number;
+  /** Seed of the bootstrap. Default 0. */
+  seed?: number;
+  /** Confidence level of the percentile intervals. Default 0.95. */
+  level?: number;
+  /** Explicit subject draws (indices into the sorted subject list); overrides resamples/seed. */
+  draws?: number[][];
+}
+
+export interface SequenceContribution {
+  sequence: string;
+  C_t: number;
+  C_d: number;
+  C_t_ci: [number, number];
+  C_d_ci: [number, number];
+  /** 1 = highest C_d (most unique information). */
+  rank: number;
+  /** 1 = highest C_t (most useful as a source). */
+  rank_t: number;
+  /** Share of bootstrap resamples in which this sequence ranks first by C_d. */
+  p_first: number;
+}
+
+export interface SequenceRanking {
+  sequences: SequenceContribution[];
+  matrix: ContributionMatrix;
+  subjects: number;
+  resamples: number;
+  seed: number;
+  level: number;
+  /** Sequence names ordered by C_d, high first. */
+  order: string[];
+}
+
+function ranksDescending(values: readonly number[]): number[] {
+  const idx = values.map((_, k) => k).sort((a, b) => values[b] - values[a] || a - b);
+  const r = new Array<number>(values.length);
+  idx.forEach((k, pos) => (r[k] = pos + 1));
+  return r;
+}
+
+/**
+ * Ranks sequences by C_d (high first) with percentile bootstrap CIs over subjects for C_t and C_d.
+ * Each resample draws subjects with replacement, keeps all their rows (a subject drawn twice
+ * counts twice) and recomputes z-scores, A, C_t and C_d.
+ */
+export function rankSequences(rows: readonly EvaluationRow[], opts: RankingOptions = {}): SequenceRanking {
+  const matrix = contributionMatrix(rows, opts);
+  const subjects = [...new Set(rows.map((r) => r.subject))].sort();
+  const bySubject = new Map<string, EvaluationRow[]>(subjects.map((s) => [s, []]));
+  for (const r of rows) bySubject.get(r.subject)!.push(r);
+  const seed = opts.seed ?? 0;
+  const level = opts.level ?? 0.95;
+  const draws = opts.draws ?? bootstrapDraws(subjects.length, opts.resamples ?? 1000, seed);
+  const fixed = { metrics: matrix.metrics, sequences: matrix.sequences };
+  const ct: number[][] = matrix.sequences.map(() => []);
+  const cd: number[][] = matrix.sequences.map(() => []);
+  const first = matrix.sequences.map(() => 0);
+  for (const d of draws) {
+    const sample: EvaluationRow[] = [];
+    for (const k of d) sample.push(...bySubject.get(subjects[k])!);
+    const m = contributionMatrix(sample, fixed);
+    m.Ct.forEach((v, i) => ct[i].push(v));
+    m.Cd.forEach((v, i) => cd[i].push(v));
+    first[ranksDescending(m.Cd).indexOf(1)]++;
+  }
+  const lo = ((1 - level) / 2) * 100;
+  const hi = 100 - lo;
+  const rank = ranksDescending(matrix.Cd);
+  const rankT = ranksDescending(matrix.Ct);
+  const sequences = matrix.sequences.map((s, i) => ({
+    sequence: s,
+    C_t: matrix.Ct[i],
+    C_d: matrix.Cd[i],
+    C_t_ci: [percentile(ct[i], lo), percentile(ct[i], hi)] as [number, number],
+    C_d_ci: [percentile(cd[i], lo), percentile(cd[i], hi)] as [number, number],
+    rank: rank[i],
+    rank_t: rankT[i],
+    p_first: draws.length ? first[i] / draws.length : NaN,
+  }));
+  const order = [...sequences].sort((a, b) => a.rank - b.rank).map((s) => s.sequence);
+  return { sequences, matrix, subjects: subjects.length, resamples: draws.length, seed, level, order };
+}
+
+/** A fixed-width text table of a ranking (what `mriseq rank` prints). */
+export function formatRanking(r: SequenceRanking): string {
+  const pct = Math.round(r.level * 100);
+  const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'nan');
+  const lines = [
+    `rank  sequence   C_d      ${pct}% CI              C_t      ${pct}% CI              P(first)`,
+  ];
+  for (const s of [...r.sequences].sort((a, b) => a.rank - b.rank))
+    lines.push(
+      `${String(s.rank).padEnd(6)}${s.sequence.padEnd(11)}${f(s.C_d).padStart(7)}  [${f(s.C_d_ci[0])}, ${f(s.C_d_ci[1])}]`.padEnd(
+        48,
+      ) + `${f(s.C_t).padStart(7)}  [${f(s.C_t_ci[0])}, ${f(s.C_t_ci[1])}]`.padEnd(33) + f(s.p_first),
+    );
+  lines.push(
+    `${r.subjects} subjects, metrics ${r.matrix.metrics.join(', ')}, ${r.resamples} bootstrap resamples (seed ${r.seed})`,
+  );
+  return lines.join('\n');
+}

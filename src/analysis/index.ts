@@ -1,0 +1,67 @@
+/**
+ * Analysis: synthesis metrics, sequence contribution ranking (A, C_t, C_d), imaging-differentiation
+ * maps (M_d), voxel-wise AUC and the top-k non-inferiority test. Browser-safe; file access lives in
+ * ./node.ts.
+ */
+export {
+  psnr,
+  ssim,
+  ssimMap,
+  meanAbsoluteError,
+  meanSquaredError,
+  synthesisScores,
+  SynthesisMetrics,
+  LPIPS_SKIPPED,
+  DEFAULT_DATA_RANGE,
+  type ArrayLike32,
+  type MetricOptions,
+  type SsimOptions,
+  type SsimResult,
+  type SynthesisScores,
+  type LpipsFn,
+} from './metrics.js';
+export {
+  contributionMatrix,
+  rankSequences,
+  formatRanking,
+  defaultMetrics,
+  bootstrapDraws,
+  seededRandom,
+  percentile,
+  METRIC_ORIENTATION,
+  type EvaluationRow,
+  type ContributionOptions,
+  type ContributionMatrix,
+  type RankingOptions,
+  type SequenceContribution,
+  type SequenceRanking,
+} from './contribution.js';
+export {
+  parseEvaluationCsv,
+  formatEvaluationCsv,
+  parseCsvRecords,
+  evaluationColumns,
+  REQUIRED_COLUMNS,
+  OPTIONAL_METRIC_COLUMNS,
+} from './table.js';
+export { rocAuc, midranks, delong, type AucOptions, type DelongResult } from './auc.js';
+export {
+  differentiationMap,
+  differentiationMaps,
+  subtractionMap,
+  regionStatistics,
+  type GenerateFn,
+  type DifferentiationMapOptions,
+  type RegionStatistics,
+} from './maps.js';
+export {
+  aucNonInferiority,
+  compareTopK,
+  topKSequences,
+  normalCdf,
+  normalQuantile,
+  type NonInferiorityOptions,
+  type NonInferiorityResult,
+  type DownstreamTask,
+  type TopKComparison,
+} from './noninferiority.js';

@@ -1,0 +1,149 @@
+/**
+ * Imaging-differentiation maps (science spec): for target t of a subject with N available
+ * sequences, M_d(t) = (1/N) sum over sources s (s includes t) of |G(x_s, code_t) - x_t|,
+ * voxel-wise. The generator enters as a function, so this module does not depend on the model's
+ * internals. Browser-safe.
+ */
+import { MriseqError } from '../errors/index.js';
+import type { Volume } from '../volume/index.js';
+
+/**
+ * Generates `target` from the given source volumes (here always one source at a time, as the
+ * spec's sum runs over single sources). Returns a volume (or its data) on the sources' grid.
+ */
+export type GenerateFn = (sources: Readonly<Record<string, Volume>>, target: string) => Promise<Volume | Float32Array>;
+
+export interface DifferentiationMapOptions {
+  /** Sources to sum over; default every available sequence (the target included). */
+  sources?: readonly string[];
+  /** Called after each source is done (for progress bars). */
+  onProgress?: (e: { target: string; source: string; done: number; total: number }) => void;
+  /** Abort between sources. */
+  signal?: AbortSignal;
+}
+
+function dataOf(v: Volume | Float32Array): Float32Array {
+  return v instanceof Float32Array ? v : v.data;
+}
+
+/** M_d of one target for one subject: a Volume on the target's grid (same affine). */
+export async function differentiationMap(
+  sequences: Readonly<Record<string, Volume>>,
+  target: string,
+  generate: GenerateFn,
+  opts: DifferentiationMapOptions = {},
+): Promise<Volume> {
+  const x = sequences[target];
+  if (!x)
+    throw new MriseqError('target sequence not available for this subject', {
+      field: 'target',
+      found: target,
+      expected: Object.keys(sequences).join(', '),
+      code: 'maps.target',
+    });
+  const sources = opts.sources ?? Object.keys(sequences);
+  if (sources.length === 0) throw new MriseqError('no source sequence', { field: 'sources', code: 'maps.sources' });
+  const sum = new Float64Array(x.data.length);
+  let done = 0;
+  for (const s of sources) {
+    if (opts.signal?.aborted) throw new MriseqError('differentiation map interrupted', { code: 'maps.aborted' });
+    const src = sequences[s];
+    if (!src)
+      throw new MriseqError('source sequence not available for this subject', { field: 'sources', found: s, code: 'maps.sources' });
+    const y = dataOf(await generate({ [s]: src }, target));
+    if (y.length !== x.data.length)
+      throw new MriseqError('generated image does not match the target grid', {
+        field: `G(${s} -> ${target})`,
+        found: `${y.length} voxels`,
+        expected: `${x.data.length}`,
+        code: 'maps.size',
+      });
+    for (let i = 0; i < sum.length; i++) sum[i] += Math.abs(y[i] - x.data[i]);
+    done++;
+    opts.onProgress?.({ target, source: s, done, total: sources.length });
+  }
+  const data = new Float32Array(sum.length);
+  for (let i = 0; i < sum.length; i++) data[i] = sum[i] / sources.length;
+  return { data, shape: [...x.shape], spacing: [...x.spacing], affine: x.affine.map((r) => [...r]), datatype: 'float32' };
+}
+
+/** M_d of every available target of a subject. */
+export async function differentiationMaps(
+  sequences: Readonly<Record<string, Volume>>,
+  generate: GenerateFn,
+  opts: DifferentiationMapOptions & { targets?: readonly string[] } = {},
+): Promise<Record<string, Volume>> {
+  const out: Record<string, Volume> = {};
+  for (const t of opts.targets ?? Object.keys(sequences)) out[t] = await differentiationMap(sequences, t, generate, opts);
+  return out;
+}
+
+/** The spec's baseline for T1Gd's unique signal: |a - b| voxel-wise (e.g. T1Gd - T1 subtraction). */
+export function subtractionMap(a: Volume, b: Volume): Volume {
+  if (a.data.length !== b.data.length)
+    throw new MriseqError('subtraction: volumes differ in size', { found: `${b.data.length}`, expected: `${a.data.length}`, code: 'maps.size' });
+  const data = new Float32Array(a.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.abs(a.data[i] - b.data[i]);
+  return { ...a, data, datatype: 'float32' };
+}
+
+export interface RegionStatistics {
+  label: number;
+  name?: string;
+  voxels: number;
+  mean: number;
+  sd: number;
+  median: number;
+  p95: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Summary statistics of a map per region of a label map (label 0 = background is skipped unless
+ * asked for). `names` maps label values to names for display.
+ */
+export function regionStatistics(
+  map: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  opts: { names?: Readonly<Record<number, string>>; includeBackground?: boolean } = {},
+): RegionStatistics[] {
+  if (map.length !== labels.length)
+    throw new MriseqError('region statistics: map and label map differ in size', {
+      field: 'labels',
+      found: `${labels.length}`,
+      expected: `${map.length}`,
+      code: 'maps.size',
+    });
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < map.length; i++) {
+    const l = Math.round(labels[i]);
+    if (l === 0 && !opts.includeBackground) continue;
+    let g = groups.get(l);
+    if (!g) groups.set(l, (g = []));
+    g.push(map[i]);
+  }
+  const q = (v: number[], p: number): number => {
+    const pos = (v.length - 1) * p;
+    const lo = Math.floor(pos);
+    return v[lo] + (v[Math.ceil(pos)] - v[lo]) * (pos - lo);
+  };
+  return [...groups.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([label, v]) => {
+      v.sort((a, b) => a - b);
+      const mean = v.reduce((s, x) => s + x, 0) / v.length;
+      const sd = Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length);
+      return {
+        label,
+        ...(opts.names?.[label] !== undefined ? { name: opts.names[label] } : {}),
+        voxels: v.length,
+        mean,
+        sd,
+        median: q(v, 0.5),
+        p95: q(v, 0.95),
+        min: v[0],
+        max: v[v.length - 1],
+      };
+    });
+}

@@ -1,0 +1,318 @@
+/**
+ * Synthesis-quality metrics (science spec, "Synthesis quality"): PSNR, SSIM and MAE of a generated
+ * image against its real counterpart, on 2D slices or 3D volumes, optionally inside a mask.
+ * Browser-safe: plain typed arrays in, numbers out; arithmetic in float64.
+ *
+ * Layout: `shape` lists axis lengths with the first axis fastest ([nx, ny] or [nx, ny, nz], the
+ * NIfTI/Volume order). SSIM is symmetric in its axes, so this matches scikit-image on the
+ * Fortran-ordered array of the same shape.
+ *
+ * SSIM reproduces `skimage.metrics.structural_similarity(a, b, data_range=2)` with skimage's
+ * defaults: win_size 7 (a 7^d box), uniform filter (gaussian_weights=False) with scipy's 'reflect'
+ * border, K1 = 0.01, K2 = 0.03, use_sample_covariance=True (covariances scaled by NP/(NP-1),
+ * NP = 7^d), and the mean of the SSIM map over the region cropped by (win_size-1)/2 on every side.
+ * With a mask, the mean is over the masked voxels of that cropped region (skimage has no mask;
+ * this is our extension and equals the cropped full map restricted to the mask).
+ */
+import { MriseqError } from '../errors/index.js';
+
+export type ArrayLike32 = Float32Array | Float64Array | readonly number[];
+
+export interface MetricOptions {
+  /** Axis lengths, first axis fastest: [nx, ny] or [nx, ny, nz]. Default: 1D over the whole array. */
+  shape?: readonly number[];
+  /** Peak-to-peak range of the data; 2 for images in [-1, 1] (the spec's convention). */
+  dataRange?: number;
+  /** Voxels to include (non-zero = inside). Same length as the images. */
+  mask?: ArrayLike<number> | ArrayLike<boolean>;
+}
+
+export interface SsimOptions extends MetricOptions {
+  /** Side of the (cubic) sliding window; odd, >= 3. skimage default 7. */
+  winSize?: number;
+  k1?: number;
+  k2?: number;
+  /** Unbiased (NP-1) window covariances, as skimage's default. */
+  useSampleCovariance?: boolean;
+}
+
+export interface SynthesisScores {
+  psnr: number;
+  ssim: number;
+  mae: number;
+}
+
+export const DEFAULT_DATA_RANGE = 2;
+
+function checkPair(truth: ArrayLike32, test: ArrayLike32, opts: MetricOptions, what: string): void {
+  if (truth.length !== test.length)
+    throw new MriseqError(`${what}: images differ in size`, {
+      field: 'test',
+      found: `${test.length} values`,
+      expected: `${truth.length} (as the reference image)`,
+      code: 'metrics.size',
+    });
+  if (truth.length === 0) throw new MriseqError(`${what}: empty image`, { code: 'metrics.empty' });
+  if (opts.mask !== undefined && opts.mask.length !== truth.length)
+    throw new MriseqError(`${what}: mask differs in size from the images`, {
+      field: 'mask',
+      found: `${opts.mask.length} values`,
+      expected: `${truth.length}`,
+      code: 'metrics.mask',
+    });
+  if (opts.shape !== undefined) {
+    const n = opts.shape.reduce((a, b) => a * b, 1);
+    if (n !== truth.length)
+      throw new MriseqError(`${what}: shape does not match the data`, {
+        field: 'shape',
+        found: `[${opts.shape.join(', ')}] (${n} voxels)`,
+        expected: `${truth.length} voxels`,
+        code: 'metrics.shape',
+      });
+  }
+}
+
+function inMask(mask: MetricOptions['mask'], i: number): boolean {
+  return mask === undefined || Boolean(mask[i]);
+}
+
+/** Mean squared error, optionally inside a mask. */
+export function meanSquaredError(truth: ArrayLike32, test: ArrayLike32, opts: MetricOptions = {}): number {
+  checkPair(truth, test, opts, 'MSE');
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < truth.length; i++) {
+    if (!inMask(opts.mask, i)) continue;
+    const d = test[i] - truth[i];
+    s += d * d;
+    n++;
+  }
+  if (n === 0) throw new MriseqError('MSE: mask selects no voxel', { field: 'mask', code: 'metrics.mask' });
+  return s / n;
+}
+
+/** Mean absolute error, optionally inside a mask (a distance: lower is better). */
+export function meanAbsoluteError(truth: ArrayLike32, test: ArrayLike32, opts: MetricOptions = {}): number {
+  checkPair(truth, test, opts, 'MAE');
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < truth.length; i++) {
+    if (!inMask(opts.mask, i)) continue;
+    s += Math.abs(test[i] - truth[i]);
+    n++;
+  }
+  if (n === 0) throw new MriseqError('MAE: mask selects no voxel', { field: 'mask', code: 'metrics.mask' });
+  return s / n;
+}
+
+/**
+ * PSNR = 10 log10(dataRange^2 / MSE), as skimage.metrics.peak_signal_noise_ratio with
+ * data_range=2 (images in [-1, 1]). Identical images give Infinity.
+ */
+export function psnr(truth: ArrayLike32, test: ArrayLike32, opts: MetricOptions = {}): number {
+  const range = opts.dataRange ?? DEFAULT_DATA_RANGE;
+  const mse = meanSquaredError(truth, test, opts);
+  return 10 * Math.log10((range * range) / mse);
+}
+
+/**
+ * In-place 1D box mean of width `size` along one axis, scipy.ndimage.uniform_filter1d with
+ * mode 'reflect' (d c b a | a b c d | d c b a) and origin 0.
+ */
+function boxFilterAxis(src: Float64Array, dst: Float64Array, shape: readonly number[], axis: number, size: number): void {
+  const n = shape[axis];
+  let stride = 1;
+  for (let a = 0; a < axis; a++) stride *= shape[a];
+  const total = src.length;
+  const half = Math.floor(size / 2);
+  const line = new Float64Array(n + 2 * half);
+  const reflect = (k: number): number => {
+    // scipy 'reflect' for arbitrary overshoot: period 2n, mirrored about the edges.
+    const p = 2 * n;
+    let m = ((k % p) + p) % p;
+    if (m >= n) m = p - 1 - m;
+    return m;
+  };
+  const outer = total / (n * stride);
+  for (let o = 0; o < outer; o++) {
+    for (let s = 0; s < stride; s++) {
+      const base = o * n * stride + s;
+      for (let k = -half; k < n + half; k++) line[k + half] = src[base + reflect(k) * stride];
+      let acc = 0;
+      for (let k = 0; k < size; k++) acc += line[k];
+      for (let i = 0; i < n; i++) {
+        dst[base + i * stride] = acc / size;
+        acc += line[i + size] - line[i];
+      }
+    }
+  }
+}
+
+function uniformFilter(x: Float64Array, shape: readonly number[], size: number): Float64Array {
+  let a = Float64Array.from(x);
+  let b = new Float64Array(x.length);
+  for (let axis = 0; axis < shape.length; axis++) {
+    boxFilterAxis(a, b, shape, axis, size);
+    [a, b] = [b, a];
+  }
+  return a;
+}
+
+export interface SsimResult {
+  /** Mean SSIM over the cropped (and masked) region: skimage's `mssim`. */
+  mssim: number;
+  /** The full SSIM map, same layout as the inputs (skimage's `full=True` S). */
+  map: Float64Array;
+}
+
+/** SSIM with its full map; see the file comment for the exact skimage options reproduced. */
+export function ssimMap(truth: ArrayLike32, test: ArrayLike32, opts: SsimOptions = {}): SsimResult {
+  checkPair(truth, test, opts, 'SSIM');
+  const shape = opts.shape ?? [truth.length];
+  const win = opts.winSize ?? 7;
+  if (win < 3 || win % 2 === 0)
+    throw new MriseqError('SSIM: window size must be odd and >= 3', {
+      field: 'winSize',
+      found: String(win),
+      expected: 'an odd integer >= 3',
+      code: 'metrics.window',
+    });
+  for (let a = 0; a < shape.length; a++)
+    if (shape[a] < win)
+      throw new MriseqError('SSIM: image smaller than the window', {
+        field: `shape[${a}]`,
+        found: String(shape[a]),
+        expected: `>= winSize ${win} (skimage raises the same error)`,
+        code: 'metrics.window',
+      });
+  const range = opts.dataRange ?? DEFAULT_DATA_RANGE;
+  const k1 = opts.k1 ?? 0.01;
+  const k2 = opts.k2 ?? 0.03;
+  const np = Math.pow(win, shape.length);
+  const covNorm = (opts.useSampleCovariance ?? true) ? np / (np - 1) : 1;
+  const n = truth.length;
+  const x = Float64Array.from(truth as ArrayLike<number>);
+  const y = Float64Array.from(test as ArrayLike<number>);
+  const xx = new Float64Array(n);
+  const yy = new Float64Array(n);
+  const xy = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    xx[i] = x[i] * x[i];
+    yy[i] = y[i] * y[i];
+    xy[i] = x[i] * y[i];
+  }
+  const ux = uniformFilter(x, shape, win);
+  const uy = uniformFilter(y, shape, win);
+  const uxx = uniformFilter(xx, shape, win);
+  const uyy = uniformFilter(yy, shape, win);
+  const uxy = uniformFilter(xy, shape, win);
+  const c1 = (k1 * range) ** 2;
+  const c2 = (k2 * range) ** 2;
+  const map = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const vx = covNorm * (uxx[i] - ux[i] * ux[i]);
+    const vy = covNorm * (uyy[i] - uy[i] * uy[i]);
+    const vxy = covNorm * (uxy[i] - ux[i] * uy[i]);
+    const a1 = 2 * ux[i] * uy[i] + c1;
+    const a2 = 2 * vxy + c2;
+    const b1 = ux[i] * ux[i] + uy[i] * uy[i] + c1;
+    const b2 = vx + vy + c2;
+    map[i] = (a1 * a2) / (b1 * b2);
+  }
+  // Mean over the region at least (win-1)/2 from every border, as skimage's crop(S, pad).
+  const pad = (win - 1) / 2;
+  const strides: number[] = [];
+  let st = 1;
+  for (const len of shape) {
+    strides.push(st);
+    st *= len;
+  }
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    let inside = true;
+    for (let a = 0; a < shape.length && inside; a++) {
+      const c = Math.floor(i / strides[a]) % shape[a];
+      if (c < pad || c >= shape[a] - pad) inside = false;
+    }
+    if (!inside || !inMask(opts.mask, i)) continue;
+    sum += map[i];
+    count++;
+  }
+  if (count === 0)
+    throw new MriseqError('SSIM: mask selects no voxel inside the valid (cropped) region', {
+      field: 'mask',
+      code: 'metrics.mask',
+    });
+  return { mssim: sum / count, map };
+}
+
+/** Mean SSIM, equal to skimage.metrics.structural_similarity(truth, test, data_range=2). */
+export function ssim(truth: ArrayLike32, test: ArrayLike32, opts: SsimOptions = {}): number {
+  return ssimMap(truth, test, opts).mssim;
+}
+
+/** PSNR, SSIM and MAE of `test` against `truth` in one call. */
+export function synthesisScores(truth: ArrayLike32, test: ArrayLike32, opts: SsimOptions = {}): SynthesisScores {
+  return { psnr: psnr(truth, test, opts), ssim: ssim(truth, test, opts), mae: meanAbsoluteError(truth, test, opts) };
+}
+
+/**
+ * LPIPS needs ImageNet-pretrained AlexNet/VGG weights, which cannot be obtained here: the metric
+ * is never faked. Returns the reason it is skipped (callers print it once) or undefined when a
+ * weights provider is given.
+ */
+export const LPIPS_SKIPPED =
+  'LPIPS skipped: it needs pretrained AlexNet/VGG weights, and none are available here (not faked; PSNR, SSIM and MAE are reported)';
+
+export type LpipsFn = (truth: ArrayLike32, test: ArrayLike32, shape: readonly number[]) => number | Promise<number>;
+
+/**
+ * Accumulator tier (MONAI's cumulative metric pattern): `update` per image pair, `aggregate`
+ * returns the mean and count of each metric over everything seen, `reset` starts over.
+ */
+export class SynthesisMetrics {
+  private sums: Record<keyof SynthesisScores, number> = { psnr: 0, ssim: 0, mae: 0 };
+  private finitePsnr = 0;
+  private n = 0;
+  private readonly buffer: SynthesisScores[] = [];
+
+  constructor(private readonly opts: SsimOptions = {}) {}
+
+  /** Scores one pair, remembers it, and returns its scores. */
+  update(truth: ArrayLike32, test: ArrayLike32, opts: SsimOptions = {}): SynthesisScores {
+    const s = synthesisScores(truth, test, { ...this.opts, ...opts });
+    this.buffer.push(s);
+    if (Number.isFinite(s.psnr)) {
+      this.sums.psnr += s.psnr;
+      this.finitePsnr++;
+    }
+    this.sums.ssim += s.ssim;
+    this.sums.mae += s.mae;
+    this.n++;
+    return s;
+  }
+
+  /** Means over every pair since the last reset (PSNR over finite values: identical pairs are Infinity). */
+  aggregate(): SynthesisScores & { count: number } {
+    if (this.n === 0) throw new MriseqError('SynthesisMetrics.aggregate: nothing to aggregate (no update yet)', { code: 'metrics.empty' });
+    return {
+      psnr: this.finitePsnr ? this.sums.psnr / this.finitePsnr : Infinity,
+      ssim: this.sums.ssim / this.n,
+      mae: this.sums.mae / this.n,
+      count: this.n,
+    };
+  }
+
+  /** Every pair's scores, in update order. */
+  get scores(): readonly SynthesisScores[] {
+    return this.buffer;
+  }
+
+  reset(): void {
+    this.sums = { psnr: 0, ssim: 0, mae: 0 };
+    this.finitePsnr = 0;
+    this.n = 0;
+    this.buffer.length = 0;
+  }
+}

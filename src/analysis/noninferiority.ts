@@ -1,0 +1,149 @@
+/**
+ * Claim 2 of the paper: the top-k sequences by C_d can replace the full set for a downstream task.
+ * Tested as non-inferiority of AUC: H0: AUC_topk - AUC_full <= -margin, on the same test cases
+ * (paired), with DeLong's variance of the difference (default) or a paired case bootstrap.
+ * Browser-safe; the downstream task is a function, so this does not depend on a classifier module.
+ */
+import { MriseqError } from '../errors/index.js';
+import { delong, rocAuc } from './auc.js';
+import { bootstrapDraws, percentile, type SequenceRanking } from './contribution.js';
+
+/** Standard normal CDF (erfc by Numerical Recipes' Chebyshev fit, |error| < 1.2e-7). */
+export function normalCdf(z: number): number {
+  const x = -z / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * Math.abs(x));
+  const r =
+    t *
+    Math.exp(
+      -x * x -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  const erfc = x >= 0 ? r : 2 - r;
+  return 0.5 * erfc;
+}
+
+/** Inverse of normalCdf by bisection (enough for CI quantiles). */
+export function normalQuantile(p: number): number {
+  let lo = -10;
+  let hi = 10;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+export interface NonInferiorityOptions {
+  /** Largest acceptable loss of AUC (e.g. 0.05). */
+  margin: number;
+  /** One-sided significance level. Default 0.05. */
+  alpha?: number;
+  /** 'delong' (default) or 'bootstrap' (paired resampling of cases). */
+  method?: 'delong' | 'bootstrap';
+  resamples?: number;
+  seed?: number;
+}
+
+export interface NonInferiorityResult {
+  aucFull: number;
+  aucTopK: number;
+  /** AUC_topk - AUC_full. */
+  difference: number;
+  /** Lower bound of the one-sided (1 - alpha) confidence interval of the difference. */
+  lowerBound: number;
+  /** One-sided p-value of H0: difference <= -margin (NaN for the bootstrap method). */
+  p: number;
+  margin: number;
+  alpha: number;
+  method: 'delong' | 'bootstrap';
+  /** True when lowerBound > -margin: top-k is non-inferior. */
+  nonInferior: boolean;
+}
+
+/** Paired non-inferiority test of AUC(topK scores) against AUC(full-set scores) on the same cases. */
+export function aucNonInferiority(
+  labels: ArrayLike<number> | ArrayLike<boolean>,
+  scoresFull: ArrayLike<number>,
+  scoresTopK: ArrayLike<number>,
+  opts: NonInferiorityOptions,
+): NonInferiorityResult {
+  const alpha = opts.alpha ?? 0.05;
+  const method = opts.method ?? 'delong';
+  if (!(opts.margin >= 0))
+    throw new MriseqError('non-inferiority margin must be >= 0', { field: 'margin', found: String(opts.margin), code: 'analysis.margin' });
+  if (method === 'delong') {
+    const d = delong([scoresFull, scoresTopK], labels);
+    const diff = d.auc[1] - d.auc[0];
+    const sd = Math.sqrt(Math.max(d.cov[0][0] + d.cov[1][1] - 2 * d.cov[0][1], 0));
+    const zq = normalQuantile(1 - alpha);
+    const lowerBound = diff - zq * sd;
+    const p = sd > 0 ? 1 - normalCdf((diff + opts.margin) / sd) : diff + opts.margin > 0 ? 0 : 1;
+    return { aucFull: d.auc[0], aucTopK: d.auc[1], difference: diff, lowerBound, p, margin: opts.margin, alpha, method, nonInferior: lowerBound > -opts.margin };
+  }
+  const n = labels.length;
+  const aucFull = rocAuc(scoresFull, labels);
+  const aucTopK = rocAuc(scoresTopK, labels);
+  const diffs: number[] = [];
+  for (const draw of bootstrapDraws(n, opts.resamples ?? 2000, opts.seed ?? 0)) {
+    const l = draw.map((i) => Number(Boolean(labels[i])));
+    const pos = l.reduce((s, v) => s + v, 0);
+    if (pos === 0 || pos === n) continue;
+    diffs.push(rocAuc(draw.map((i) => scoresTopK[i]), l) - rocAuc(draw.map((i) => scoresFull[i]), l));
+  }
+  const lowerBound = percentile(diffs, alpha * 100);
+  return {
+    aucFull,
+    aucTopK,
+    difference: aucTopK - aucFull,
+    lowerBound,
+    p: NaN,
+    margin: opts.margin,
+    alpha,
+    method,
+    nonInferior: lowerBound > -opts.margin,
+  };
+}
+
+/** The k sequences with the highest C_d. */
+export function topKSequences(ranking: SequenceRanking, k: number): string[] {
+  if (!(k >= 1 && k <= ranking.order.length))
+    throw new MriseqError('k out of range', { field: 'k', found: String(k), expected: `1..${ranking.order.length}`, code: 'analysis.k' });
+  return ranking.order.slice(0, k);
+}
+
+/** A downstream task: train on the given sequences, return test-set scores and labels (same cases every call). */
+export type DownstreamTask = (
+  sequences: readonly string[],
+) => Promise<{ scores: ArrayLike<number>; labels: ArrayLike<number> | ArrayLike<boolean> }>;
+
+export interface TopKComparison extends NonInferiorityResult {
+  k: number;
+  full: string[];
+  topK: string[];
+}
+
+/** Runs the task on the full set and on the top-k by C_d, and tests non-inferiority of the AUC. */
+export async function compareTopK(
+  ranking: SequenceRanking,
+  task: DownstreamTask,
+  opts: NonInferiorityOptions & { k: number },
+): Promise<TopKComparison> {
+  const full = [...ranking.order];
+  const topK = topKSequences(ranking, opts.k);
+  const a = await task(full);
+  const b = await task(topK);
+  if (a.labels.length !== b.labels.length || Array.from(a.labels).some((v, i) => Boolean(v) !== Boolean(b.labels[i])))
+    throw new MriseqError('the downstream task must score the same test cases for both sequence sets', {
+      field: 'labels',
+      code: 'analysis.paired',
+    });
+  return { ...aucNonInferiority(a.labels, a.scores, b.scores, opts), k: opts.k, full, topK };
+}
