@@ -1,0 +1,20 @@
+/**
+ * Downstream classification (browser-safe): 3D ResNet with CBAM attention over any combination of
+ * sequences and M_d channels, seeded training with class weighting and early stopping, a
+ * hierarchical classifier, AUC with bootstrap CI, ROC, per-class metrics and Grad-CAM.
+ */
+export { createRng, normal, permutation, type Rng } from './random.js';
+export {
+  rocCurve,
+  rocAuc,
+  multiclassAuc,
+  aucWithCi,
+  classificationReport,
+  evaluateClassifier,
+  argmax,
+  AucMetric,
+  type RocCurve,
+  type AucWithCi,
+  type ClassReport,
+  type ClassifierEvaluation,
+} from './metrics.js';
