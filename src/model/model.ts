@@ -1,0 +1,614 @@
+/**
+ * The Seq2Seq generator (science spec, "The generator"): a shared encoder, ConvLSTM fusion over
+ * sources or time, a second ConvLSTM that unrolls n_out output time points, and a decoder whose
+ * convolution kernels are generated from the target code (hyper-convolutions).
+ *
+ * Every building block is a class with a plain JSON config (getConfig / fromConfig) registered
+ * with tf.serialization, in the spirit of tfjs-layers; parameters live in one ParamStore keyed by
+ * dotted names so weights can be saved, loaded and optimised as a flat list.
+ */
+import { tf } from '../engine/index.js';
+import { MriseqError } from '../errors/index.js';
+import { convNd, instanceNorm, leakyRelu, reflectPad, upsample2x } from './ops.js';
+import { Rng } from './random.js';
+
+type Tensor = tf.Tensor;
+
+/** Named parameters in creation order (the order weights are saved in). */
+export class ParamStore {
+  readonly vars = new Map<string, tf.Variable>();
+  constructor(readonly rng: Rng) {}
+
+  /** Creates a trainable variable; std 0 gives zeros. */
+  create(name: string, shape: number[], std: number): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`parameter ${name} created twice`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    if (std > 0) for (let i = 0; i < n; i++) data[i] = std * this.rng.normal();
+    // tfjs variable names are global; ours are per model, so tfjs picks its own unique name.
+    const t = tf.tensor(data, shape, 'float32');
+    const v = tf.variable(t, true);
+    t.dispose();
+    this.vars.set(name, v);
+    return v;
+  }
+}
+
+abstract class Module extends tf.serialization.Serializable {
+  abstract override getConfig(): tf.serialization.ConfigDict;
+}
+
+function kernelShape(ndims: number, k: number, cin: number, cout: number): number[] {
+  return [...new Array<number>(ndims).fill(k), cin, cout];
+}
+
+// ---------------------------------------------------------------------------------------------
+/** Reflect pad + conv (+ instance norm + LeakyReLU), PyTorch's Conv(padding_mode='reflect'). */
+export interface ConvBlockConfig {
+  name: string;
+  ndims: 2 | 3;
+  cin: number;
+  cout: number;
+  kernel: number;
+  stride: number;
+  norm: boolean;
+  act: boolean;
+}
+
+export class ConvBlock extends Module {
+  static className = 'MriseqConvBlock';
+  readonly w: tf.Variable;
+  readonly b: tf.Variable;
+  constructor(
+    readonly config: ConvBlockConfig,
+    store: ParamStore,
+  ) {
+    super();
+    const { ndims, kernel: k, cin, cout, name } = config;
+    // Kaiming normal (fan_in, gain sqrt 2), biases zero: the authors' initialisation.
+    this.w = store.create(`${name}.w`, kernelShape(ndims, k, cin, cout), Math.sqrt(2 / (cin * k ** ndims)));
+    this.b = store.create(`${name}.b`, [cout], 0);
+  }
+  apply(x: Tensor): Tensor {
+    const { ndims, kernel, stride, norm, act } = this.config;
+    const p = (kernel - 1) >> 1;
+    let y = tf.add(convNd(reflectPad(x, new Array<number>(ndims).fill(p)), this.w, stride, 'valid'), this.b);
+    if (norm) y = instanceNorm(y);
+    if (act) y = leakyRelu(y);
+    return y;
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.config };
+  }
+}
+
+/** pad, conv3, norm, lrelu, pad, conv3, norm, + skip. */
+export class ResBlock extends Module {
+  static className = 'MriseqResBlock';
+  readonly c1: ConvBlock;
+  readonly c2: ConvBlock;
+  constructor(
+    readonly config: { name: string; ndims: 2 | 3; dim: number },
+    store: ParamStore,
+  ) {
+    super();
+    const base = { ndims: config.ndims, cin: config.dim, cout: config.dim, kernel: 3, stride: 1, norm: true };
+    this.c1 = new ConvBlock({ ...base, name: `${config.name}.c1`, act: true }, store);
+    this.c2 = new ConvBlock({ ...base, name: `${config.name}.c2`, act: false }, store);
+  }
+  apply(x: Tensor): Tensor {
+    return tf.add(x, this.c2.apply(this.c1.apply(x)));
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.config };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+/**
+ * Hyper-convolution: kernel = P . f(s), bias = B . g(s), with f, g: Linear(c_s, c_w) of the style
+ * vector s. P is stored as [c_w, k.., in, out] so one matmul yields the channels-last kernel.
+ */
+export interface HyperConvConfig {
+  name: string;
+  ndims: 2 | 3;
+  cin: number;
+  cout: number;
+  kernel: number;
+  styleDim: number;
+  weightDim: number;
+}
+
+export class HyperConv extends Module {
+  static className = 'MriseqHyperConv';
+  readonly P: tf.Variable;
+  readonly B: tf.Variable;
+  readonly fw: tf.Variable;
+  readonly fb: tf.Variable;
+  readonly gw: tf.Variable;
+  readonly gb: tf.Variable;
+  constructor(
+    readonly config: HyperConvConfig,
+    store: ParamStore,
+  ) {
+    super();
+    const { name, ndims, cin, cout, kernel: k, styleDim, weightDim } = config;
+    // f(s) has entries of order 1 (unit-variance rows over a code of order 1), so P gets the
+    // Kaiming scale divided by sqrt(c_w): the generated kernel then has Kaiming variance.
+    this.P = store.create(
+      `${name}.P`,
+      [weightDim, ...kernelShape(ndims, k, cin, cout)],
+      Math.sqrt(2 / (cin * k ** ndims * weightDim)),
+    );
+    this.B = store.create(`${name}.B`, [weightDim, cout], 0);
+    this.fw = store.create(`${name}.f.w`, [styleDim, weightDim], 1);
+    this.fb = store.create(`${name}.f.b`, [weightDim], 0);
+    this.gw = store.create(`${name}.g.w`, [styleDim, weightDim], 1);
+    this.gb = store.create(`${name}.g.b`, [weightDim], 0);
+  }
+  /** The kernel and bias this code generates; style: [1, c_s]. */
+  weights(style: Tensor): { kernel: Tensor; bias: Tensor } {
+    const { ndims, cin, cout, kernel: k, weightDim } = this.config;
+    const f = tf.add(tf.matMul(style as tf.Tensor2D, this.fw as tf.Tensor2D), this.fb);
+    const g = tf.add(tf.matMul(style as tf.Tensor2D, this.gw as tf.Tensor2D), this.gb);
+    const flatP = tf.reshape(this.P, [weightDim, -1]);
+    const kernel = tf.reshape(
+      tf.matMul(f as tf.Tensor2D, flatP as tf.Tensor2D),
+      kernelShape(ndims, k, cin, cout),
+    );
+    const bias = tf.reshape(tf.matMul(g as tf.Tensor2D, this.B as tf.Tensor2D), [cout]);
+    return { kernel, bias };
+  }
+  /** Valid convolution (the caller pads). */
+  apply(x: Tensor, style: Tensor): Tensor {
+    const { kernel, bias } = this.weights(style);
+    return tf.add(convNd(x, kernel, 1, 'valid'), bias);
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.config };
+  }
+}
+
+export class HyperResBlock extends Module {
+  static className = 'MriseqHyperResBlock';
+  readonly c1: HyperConv;
+  readonly c2: HyperConv;
+  constructor(
+    readonly config: { name: string; ndims: 2 | 3; dim: number; styleDim: number; weightDim: number },
+    store: ParamStore,
+  ) {
+    super();
+    const base = { ...config, cin: config.dim, cout: config.dim, kernel: 3 };
+    this.c1 = new HyperConv({ ...base, name: `${config.name}.c1` }, store);
+    this.c2 = new HyperConv({ ...base, name: `${config.name}.c2` }, store);
+  }
+  apply(x: Tensor, style: Tensor): Tensor {
+    const pads = new Array<number>(this.config.ndims).fill(1);
+    const y = leakyRelu(instanceNorm(this.c1.apply(reflectPad(x, pads), style)));
+    return tf.add(x, instanceNorm(this.c2.apply(reflectPad(y, pads), style)));
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.config };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+/**
+ * Multi-layer ConvLSTM (gates i, f, o, g from one 'same' zero-padded conv of [input, hidden]).
+ * The input and hidden parts of each gate conv are kept as two weights so the input part of all
+ * time points runs as one batched conv and the zero initial state costs nothing.
+ */
+export class ConvLSTM extends Module {
+  static className = 'MriseqConvLSTM';
+  readonly wx: tf.Variable[] = [];
+  readonly wh: tf.Variable[] = [];
+  readonly b: tf.Variable[] = [];
+  constructor(
+    readonly config: {
+      name: string;
+      ndims: 2 | 3;
+      cin: number;
+      hidden: number;
+      kernel: number;
+      layers: number;
+    },
+    store: ParamStore,
+  ) {
+    super();
+    const { name, ndims, cin, hidden, kernel: k, layers } = config;
+    for (let l = 0; l < layers; l++) {
+      const ci = l === 0 ? cin : hidden;
+      const std = Math.sqrt(2 / ((ci + hidden) * k ** ndims));
+      this.wx.push(store.create(`${name}.l${l}.wx`, kernelShape(ndims, k, ci, 4 * hidden), std));
+      this.wh.push(store.create(`${name}.l${l}.wh`, kernelShape(ndims, k, hidden, 4 * hidden), std));
+      this.b.push(store.create(`${name}.l${l}.b`, [4 * hidden], 0));
+    }
+  }
+  /**
+   * xs: T tensors [B, ...spatial, C] (the same tensor object repeated means a repeated input,
+   * computed once). Returns the last layer's hidden state at every time point.
+   */
+  apply(xs: Tensor[]): Tensor[] {
+    const { hidden, layers } = this.config;
+    let inputs = xs;
+    for (let l = 0; l < layers; l++) {
+      const distinct = [...new Set(inputs)];
+      const batch = distinct[0].shape[0];
+      const conv = tf.add(
+        convNd(distinct.length === 1 ? distinct[0] : tf.concat(distinct, 0), this.wx[l], 1, 'same'),
+        this.b[l],
+      );
+      const parts = distinct.length === 1 ? [conv] : tf.split(conv, distinct.length, 0);
+      const byInput = new Map(distinct.map((d, i) => [d, parts[i]]));
+      void batch;
+      let h: Tensor | undefined;
+      let c: Tensor | undefined;
+      const outs: Tensor[] = [];
+      for (const x of inputs) {
+        let z = byInput.get(x)!;
+        if (h) z = tf.add(z, convNd(h, this.wh[l], 1, 'same'));
+        const [zi, zf, zo, zg] = tf.split(z, 4, -1);
+        const i = tf.sigmoid(zi);
+        const o = tf.sigmoid(zo);
+        const g = tf.tanh(zg);
+        c = c ? tf.add(tf.mul(tf.sigmoid(zf), c), tf.mul(i, g)) : tf.mul(i, g);
+        h = tf.mul(o, tf.tanh(c));
+        outs.push(h);
+      }
+      void hidden;
+      inputs = outs;
+    }
+    return inputs;
+  }
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...this.config };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+export interface Seq2SeqConfig {
+  /** 2: slices with c_in adjacent z slices as channels; 3: volumes (conv3d, trilinear). */
+  ndims: 2 | 3;
+  /** Input/output channels (adjacent slices for 2D). */
+  cIn: number;
+  cEnc: number[];
+  kEnc: number[];
+  sEnc: number[];
+  nresEnc: number;
+  nresDec: number;
+  /** Decoder channels; the last equals cIn. Every stage but the last upsamples x2. */
+  cDec: number[];
+  kDec: number[];
+  /** ConvLSTM width (= last encoder width). */
+  cLstm: number;
+  lstmLayers: number;
+  /** Code length c_s (max number of sequences). */
+  cS: number;
+  /** Hyper-weight width c_w. */
+  cW: number;
+  /** The sequence names, in code order: sequences[i] has one-hot code i. */
+  sequences: string[];
+  /** Seed of the initial weights. */
+  seed: number;
+}
+
+export type PresetName = 'reference' | 'lite';
+
+/** Named configurations. 'lite' has 3,316,416 parameters like the authors' lite model. */
+export function preset(name: PresetName, overrides: Partial<Seq2SeqConfig> = {}): Seq2SeqConfig {
+  const sequences = ['t1', 't1gd', 't2', 'flair'];
+  let base: Seq2SeqConfig;
+  if (name === 'reference') {
+    base = {
+      ndims: 2,
+      cIn: 3,
+      cEnc: [64, 128, 256],
+      kEnc: [7, 3, 3],
+      sEnc: [1, 2, 2],
+      nresEnc: 3,
+      nresDec: 3,
+      cDec: [128, 64, 3],
+      kDec: [3, 3, 7],
+      cLstm: 256,
+      lstmLayers: 3,
+      cS: 64,
+      cW: 16,
+      sequences,
+      seed: 0,
+    };
+  } else if (name === 'lite') {
+    base = {
+      ndims: 2,
+      cIn: 1,
+      cEnc: [16, 32, 64],
+      kEnc: [7, 3, 3],
+      sEnc: [1, 2, 2],
+      nresEnc: 2,
+      nresDec: 2,
+      cDec: [32, 16, 1],
+      kDec: [3, 3, 7],
+      cLstm: 64,
+      lstmLayers: 3,
+      cS: 8,
+      cW: 8,
+      sequences,
+      seed: 0,
+    };
+  } else {
+    throw new MriseqError(`unknown preset '${String(name)}'`, {
+      field: 'preset',
+      found: String(name),
+      expected: "'reference' or 'lite'",
+    });
+  }
+  const cfg = { ...base, ...overrides };
+  if (overrides.cIn !== undefined && overrides.cDec === undefined)
+    cfg.cDec = [...base.cDec.slice(0, -1), overrides.cIn];
+  return cfg;
+}
+
+export function validateConfig(c: Seq2SeqConfig, file?: string): void {
+  const bad = (field: string, found: unknown, expected: string): never => {
+    throw new MriseqError('invalid generator config', {
+      file,
+      field,
+      found: JSON.stringify(found),
+      expected,
+      code: 'model.config',
+    });
+  };
+  if (c.ndims !== 2 && c.ndims !== 3) bad('ndims', c.ndims, '2 or 3');
+  const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
+  for (const k of ['cIn', 'cLstm', 'lstmLayers', 'cS', 'cW'] as const)
+    if (!posInt(c[k])) bad(k, c[k], 'a positive integer');
+  for (const k of ['nresEnc', 'nresDec'] as const)
+    if (!Number.isInteger(c[k]) || c[k] < 0) bad(k, c[k], 'an integer >= 0');
+  for (const k of ['cEnc', 'kEnc', 'sEnc', 'cDec', 'kDec'] as const) {
+    if (!Array.isArray(c[k]) || !c[k].every(posInt)) bad(k, c[k], 'an array of positive integers');
+  }
+  if (c.kEnc.length !== c.cEnc.length || c.sEnc.length !== c.cEnc.length)
+    bad('kEnc/sEnc', [c.kEnc, c.sEnc], `${c.cEnc.length} entries like cEnc`);
+  if (c.kDec.length !== c.cDec.length) bad('kDec', c.kDec, `${c.cDec.length} entries like cDec`);
+  if (c.cDec[c.cDec.length - 1] !== c.cIn) bad('cDec', c.cDec, `last entry = cIn (${c.cIn})`);
+  if (c.cLstm !== c.cEnc[c.cEnc.length - 1])
+    bad('cLstm', c.cLstm, `the last encoder width ${c.cEnc[c.cEnc.length - 1]}`);
+  if (!Array.isArray(c.sequences) || c.sequences.length < 1 || c.sequences.length > c.cS)
+    bad('sequences', c.sequences, `1 to cS=${c.cS} names`);
+  if (!Number.isInteger(c.seed)) bad('seed', c.seed, 'an integer');
+}
+
+/** The generator G(x_s, code_t). */
+export class Seq2Seq extends Module {
+  static className = 'MriseqSeq2Seq';
+  readonly store: ParamStore;
+  readonly encConvs: ConvBlock[] = [];
+  readonly encRes: ResBlock[] = [];
+  readonly encLstm: ConvLSTM;
+  readonly decLstm: ConvLSTM;
+  readonly styleW: tf.Variable;
+  readonly styleB: tf.Variable;
+  readonly decRes: HyperResBlock[] = [];
+  readonly decConvs: HyperConv[] = [];
+
+  constructor(readonly config: Seq2SeqConfig) {
+    super();
+    validateConfig(config);
+    const c = config;
+    const nd = c.ndims;
+    this.store = new ParamStore(new Rng(c.seed));
+    const s = this.store;
+    let prev = c.cIn;
+    c.cEnc.forEach((ch, i) => {
+      this.encConvs.push(
+        new ConvBlock(
+          {
+            name: `enc.conv${i}`,
+            ndims: nd,
+            cin: prev,
+            cout: ch,
+            kernel: c.kEnc[i],
+            stride: c.sEnc[i],
+            norm: true,
+            act: true,
+          },
+          s,
+        ),
+      );
+      prev = ch;
+    });
+    for (let i = 0; i < c.nresEnc; i++)
+      this.encRes.push(new ResBlock({ name: `enc.res${i}`, ndims: nd, dim: prev }, s));
+    const lstm = { ndims: nd, cin: c.cLstm, hidden: c.cLstm, kernel: 3, layers: c.lstmLayers };
+    this.encLstm = new ConvLSTM({ ...lstm, name: 'fuse.lstm' }, s);
+    this.decLstm = new ConvLSTM({ ...lstm, name: 'dec.lstm' }, s);
+    this.styleW = s.create('style.w', [c.cS, c.cS], Math.sqrt(1 / c.cS));
+    this.styleB = s.create('style.b', [c.cS], 0);
+    const hc = { ndims: nd, styleDim: c.cS, weightDim: c.cW };
+    for (let i = 0; i < c.nresDec; i++)
+      this.decRes.push(new HyperResBlock({ ...hc, name: `dec.res${i}`, dim: prev }, s));
+    c.cDec.forEach((ch, i) => {
+      this.decConvs.push(
+        new HyperConv({ ...hc, name: `dec.conv${i}`, cin: prev, cout: ch, kernel: c.kDec[i] }, s),
+      );
+      prev = ch;
+    });
+  }
+
+  /** All parameters by name, in a fixed order. */
+  get variables(): Map<string, tf.Variable> {
+    return this.store.vars;
+  }
+
+  countParams(): number {
+    let n = 0;
+    for (const v of this.store.vars.values()) n += v.size;
+    return n;
+  }
+
+  /** Index of a sequence's code, or a MriseqError naming the known sequences. */
+  codeIndex(sequence: string | number): number {
+    if (typeof sequence === 'number') {
+      if (Number.isInteger(sequence) && sequence >= 0 && sequence < this.config.cS) return sequence;
+      throw new MriseqError('target code out of range', {
+        field: 'target',
+        found: String(sequence),
+        expected: `0..${this.config.cS - 1}`,
+      });
+    }
+    const i = this.config.sequences.indexOf(sequence);
+    if (i < 0)
+      throw new MriseqError('the generator has no code for this sequence', {
+        field: 'target',
+        found: sequence,
+        expected: this.config.sequences.join(', '),
+      });
+    return i;
+  }
+
+  /** style = LeakyReLU(Linear(one-hot code)) as [1, c_s]. */
+  style(code: number): Tensor {
+    const onehot = tf.oneHot(tf.tensor1d([code], 'int32'), this.config.cS).toFloat();
+    return leakyRelu(tf.add(tf.matMul(onehot as tf.Tensor2D, this.styleW as tf.Tensor2D), this.styleB));
+  }
+
+  /** Encodes x [B, T, ...spatial, C] into the fused feature [B, ...spatial/4, F] (mean over t). */
+  encode(x: Tensor): Tensor {
+    const [b, t] = x.shape;
+    const spatial = x.shape.slice(2);
+    this.checkInput(x);
+    let h = tf.reshape(x, [b * t, ...spatial]);
+    for (const c of this.encConvs) h = c.apply(h);
+    for (const r of this.encRes) h = r.apply(h);
+    // batch-major [B*T] -> T tensors of [B, ...]
+    const fs = h.shape.slice(1);
+    const seq = t === 1 ? [h] : tf.unstack(tf.reshape(h, [b, t, ...fs]), 1);
+    const outs = this.encLstm.apply(seq);
+    return outs.length === 1 ? outs[0] : tf.div(tf.addN(outs), outs.length);
+  }
+
+  /** Decodes a fused feature into [B, nOut, ...spatial, cIn] for the target code. */
+  decode(feature: Tensor, code: number, nOut = 1): Tensor {
+    const style = this.style(code);
+    const seq = this.decLstm.apply(new Array<Tensor>(nOut).fill(feature));
+    const b = feature.shape[0];
+    let h =
+      seq.length === 1
+        ? seq[0]
+        : tf.concat(
+            seq.map((s) => tf.expandDims(s, 1)),
+            1,
+          );
+    if (seq.length > 1) h = tf.reshape(h, [b * nOut, ...feature.shape.slice(1)]);
+    for (const r of this.decRes) h = r.apply(h, style);
+    const nd = this.config.ndims;
+    const n = this.decConvs.length;
+    this.decConvs.forEach((conv, i) => {
+      const p = (this.config.kDec[i] - 1) >> 1;
+      if (i < n - 1) {
+        h = leakyRelu(
+          instanceNorm(conv.apply(reflectPad(upsample2x(h), new Array<number>(nd).fill(p)), style)),
+        );
+      } else {
+        h = tf.tanh(conv.apply(reflectPad(h, new Array<number>(nd).fill(p)), style));
+      }
+    });
+    return tf.reshape(h, [b, nOut, ...h.shape.slice(1)]);
+  }
+
+  /** G(x, code): x [B, T, ...spatial, cIn] with spatial sizes multiples of 4 -> [B, nOut, ...]. */
+  apply(x: Tensor, target: string | number, nOut = 1): Tensor {
+    return this.decode(this.encode(x), this.codeIndex(target), nOut);
+  }
+
+  /** The spatial multiple inputs must have (product of encoder strides). */
+  get spatialMultiple(): number {
+    return this.config.sEnc.reduce((a, b) => a * b, 1);
+  }
+
+  private checkInput(x: Tensor): void {
+    const c = this.config;
+    const m = this.spatialMultiple;
+    const bad =
+      x.rank !== c.ndims + 3 ||
+      x.shape[x.rank - 1] !== c.cIn ||
+      x.shape.slice(2, -1).some((d) => d % m !== 0);
+    if (bad) {
+      throw new MriseqError('generator input has the wrong shape', {
+        field: 'x',
+        found: `[${x.shape.join(', ')}]`,
+        expected: `[B, T, ${new Array<string>(c.ndims).fill(`multiple of ${m}`).join(', ')}, ${c.cIn}]`,
+        code: 'model.input',
+      });
+    }
+  }
+
+  /** Copies weights as plain arrays (name -> {shape, data}). */
+  getWeights(): NamedWeights {
+    const out: NamedWeights = {};
+    for (const [k, v] of this.store.vars)
+      out[k] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array };
+    return out;
+  }
+
+  /** Sets every weight; names and shapes must match exactly. */
+  setWeights(w: NamedWeights, file?: string): void {
+    const want = [...this.store.vars.keys()];
+    const have = Object.keys(w);
+    const missing = want.filter((k) => !(k in w));
+    const extra = have.filter((k) => !this.store.vars.has(k));
+    if (missing.length || extra.length) {
+      throw new MriseqError('weights do not match the generator config', {
+        file,
+        field: 'weights',
+        found: `missing ${missing.slice(0, 3).join(', ') || 'none'}; unexpected ${extra.slice(0, 3).join(', ') || 'none'}`,
+        expected: `${want.length} named tensors`,
+        code: 'checkpoint.mismatch',
+      });
+    }
+    for (const [k, v] of this.store.vars) {
+      const e = w[k];
+      if (e.shape.join(',') !== v.shape.join(',') || e.data.length !== v.size) {
+        throw new MriseqError('weight shape does not match the generator config', {
+          file,
+          field: k,
+          found: `[${e.shape.join(', ')}]`,
+          expected: `[${v.shape.join(', ')}]`,
+          code: 'checkpoint.mismatch',
+        });
+      }
+      v.assign(tf.tensor(e.data, v.shape, 'float32'));
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.store.vars.values()) v.dispose();
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return JSON.parse(JSON.stringify(this.config)) as tf.serialization.ConfigDict;
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls(config as unknown as Seq2SeqConfig) as T;
+  }
+}
+
+export type NamedWeights = Record<string, { shape: number[]; data: Float32Array }>;
+
+for (const cls of [ConvBlock, ResBlock, HyperConv, HyperResBlock, ConvLSTM, Seq2Seq]) {
+  tf.serialization.registerClass(
+    cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+  );
+}
+
+/** Builds a generator from a preset name or a full config (seeded initial weights). */
+export function createGenerator(
+  config: PresetName | Seq2SeqConfig = 'lite',
+  overrides: Partial<Seq2SeqConfig> = {},
+): Seq2Seq {
+  const c = typeof config === 'string' ? preset(config, overrides) : { ...config, ...overrides };
+  return new Seq2Seq(c);
+}

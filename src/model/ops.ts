@@ -1,0 +1,169 @@
+/**
+ * The few tensor operations the generator needs whose stock tfjs versions are wrong or missing:
+ * reflect padding (tfjs's mirrorPad gradient drops the reflected contributions), bilinear x2
+ * upsampling equal to PyTorch's Upsample(scale_factor=2, align_corners=False) with a correct
+ * gradient (tfjs-node's resizeBilinear gradient ignores halfPixelCenters), instance norm.
+ * All tensors are channels-last: [B, ...spatial, C].
+ */
+import { tf } from '../engine/index.js';
+
+type Tensor = tf.Tensor;
+
+/** Adjoint of reflect padding along one axis: folds the reflected borders back onto their sources. */
+function foldReflect(dy: Tensor, axis: number, p: number, n: number): Tensor {
+  if (p === 0) return dy;
+  const rank = dy.rank;
+  const sl = (start: number, size: number): Tensor => {
+    const b = new Array<number>(rank).fill(0);
+    const s = dy.shape.slice();
+    b[axis] = start;
+    s[axis] = size;
+    return tf.slice(dy, b, s);
+  };
+  const padAxis = (t: Tensor, before: number, after: number): Tensor => {
+    const pads = new Array<[number, number]>(rank).fill([0, 0]);
+    pads[axis] = [before, after];
+    return tf.pad(t, pads);
+  };
+  const center = sl(p, n);
+  // padded index i < p holds original index p - i; reversed, it lands on 1..p.
+  const left = padAxis(tf.reverse(sl(0, p), axis), 1, n - 1 - p);
+  // padded index n + p + i holds original n - 2 - i; reversed, it lands on n-1-p..n-2.
+  const right = padAxis(tf.reverse(sl(n + p, p), axis), n - 1 - p, 1);
+  return tf.addN([center, left, right]);
+}
+
+function reflectPadComposed(x: Tensor, pads: readonly number[]): Tensor {
+  let y = x;
+  pads.forEach((p, i) => {
+    if (p === 0) return;
+    const axis = i + 1;
+    const n = y.shape[axis];
+    const b = new Array<number>(y.rank).fill(0);
+    const s = y.shape.slice();
+    s[axis] = p;
+    b[axis] = 1;
+    const left = tf.reverse(tf.slice(y, b, s), axis);
+    b[axis] = n - 1 - p;
+    const right = tf.reverse(tf.slice(y, b.slice(), s), axis);
+    y = tf.concat([left, y, right], axis);
+  });
+  return y;
+}
+
+/**
+ * Reflect padding of every spatial axis (PyTorch ReflectionPad / padding_mode='reflect'), with a
+ * correct gradient. pads[i] is the padding on both sides of spatial axis i (tensor axis i + 1).
+ */
+export function reflectPad(x: Tensor, pads: readonly number[]): Tensor {
+  const shape = x.shape.slice();
+  pads.forEach((p, i) => {
+    if (p >= shape[i + 1])
+      throw new Error(
+        `reflect padding ${p} needs more than ${p} samples on axis ${i + 1}, found ${shape[i + 1]}`,
+      );
+  });
+  if (pads.every((p) => p === 0)) return x;
+  if (x.rank > 4) return reflectPadComposed(x, pads);
+  // rank <= 4: one native mirrorPad forward, our own adjoint backward (tfjs's is a plain slice).
+  const f = tf.customGrad(((xi: Tensor) => {
+    const paddings: [number, number][] = [[0, 0], ...pads.map((p): [number, number] => [p, p]), [0, 0]];
+    const value = tf.mirrorPad(xi as tf.Tensor4D, paddings, 'reflect');
+    const gradFunc = (dy: Tensor): Tensor => {
+      let g = dy;
+      for (let i = pads.length - 1; i >= 0; i--) g = foldReflect(g, i + 1, pads[i], shape[i + 1]);
+      return g;
+    };
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x);
+}
+
+/**
+ * x2 linear upsampling of every spatial axis with half-pixel centres and clamped edges:
+ * PyTorch's Upsample(scale_factor=2, mode='bilinear'|'trilinear', align_corners=False).
+ * Output 2i = 0.75 x[i] + 0.25 x[i-1], output 2i+1 = 0.75 x[i] + 0.25 x[i+1] (indices clamped).
+ * Built from slices, concats and a stack, whose tfjs gradients are exact.
+ */
+export function upsample2x(x: Tensor): Tensor {
+  let y = x;
+  for (let axis = 1; axis < x.rank - 1; axis++) {
+    const n = y.shape[axis];
+    const s = y.shape.slice();
+    const b = new Array<number>(y.rank).fill(0);
+    const sl = (start: number, size: number): Tensor => {
+      const bb = b.slice();
+      const ss = s.slice();
+      bb[axis] = start;
+      ss[axis] = size;
+      return tf.slice(y, bb, ss);
+    };
+    let prev: Tensor;
+    let next: Tensor;
+    if (n === 1) {
+      prev = y;
+      next = y;
+    } else {
+      prev = tf.concat([sl(0, 1), sl(0, n - 1)], axis);
+      next = tf.concat([sl(1, n - 1), sl(n - 1, 1)], axis);
+    }
+    const base = tf.mul(y, 0.75);
+    const even = tf.add(base, tf.mul(prev, 0.25));
+    const odd = tf.add(base, tf.mul(next, 0.25));
+    const out = s.slice();
+    out[axis] = 2 * n;
+    y = tf.reshape(tf.stack([even, odd], axis + 1), out);
+  }
+  return y;
+}
+
+/** Instance norm without affine parameters (PyTorch InstanceNorm default), eps 1e-5. */
+export function instanceNorm(x: Tensor, eps = 1e-5): Tensor {
+  const axes: number[] = [];
+  for (let a = 1; a < x.rank - 1; a++) axes.push(a);
+  const { mean, variance } = tf.moments(x, axes, true);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+}
+
+export function leakyRelu(x: Tensor): Tensor {
+  return tf.leakyRelu(x, 0.2);
+}
+
+/** Convolution of a channels-last tensor of rank 4 (2D) or 5 (3D); filter [k..., in, out]. */
+export function convNd(x: Tensor, w: Tensor, stride: number, padding: 'valid' | 'same'): Tensor {
+  if (x.rank === 4) return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, padding);
+  return tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, stride, padding);
+}
+
+/** SmoothL1 (beta 1, mean), as PyTorch's nn.SmoothL1Loss. */
+export function smoothL1(y: Tensor, x: Tensor): tf.Scalar {
+  const d = tf.abs(tf.sub(y, x));
+  return tf.mean(tf.where(tf.less(d, 1), tf.mul(tf.square(d), 0.5), tf.sub(d, 0.5))) as tf.Scalar;
+}
+
+/**
+ * Mean SSIM over a batch of channels-last images (rank 4 or 5) with a 7-wide uniform window
+ * (scikit-image's default), data range 2 (images in [-1, 1]), sample covariance.
+ */
+export function ssim(y: Tensor, x: Tensor, win = 7, dataRange = 2): tf.Scalar {
+  const np = Math.pow(win, y.rank - 2);
+  const pool = (t: Tensor): Tensor =>
+    t.rank === 4
+      ? tf.avgPool(t as tf.Tensor4D, win, 1, 'valid')
+      : tf.avgPool3d(t as tf.Tensor5D, win, 1, 'valid');
+  const cov = np / (np - 1);
+  const c1 = (0.01 * dataRange) ** 2;
+  const c2 = (0.03 * dataRange) ** 2;
+  const ux = pool(x);
+  const uy = pool(y);
+  const uxx = pool(tf.mul(x, x));
+  const uyy = pool(tf.mul(y, y));
+  const uxy = pool(tf.mul(x, y));
+  const uxuy = tf.mul(ux, uy);
+  const vx = tf.mul(tf.sub(uxx, tf.square(ux)), cov);
+  const vy = tf.mul(tf.sub(uyy, tf.square(uy)), cov);
+  const vxy = tf.mul(tf.sub(uxy, uxuy), cov);
+  const num = tf.mul(tf.add(tf.mul(uxuy, 2), c1), tf.add(tf.mul(vxy, 2), c2));
+  const den = tf.mul(tf.add(tf.add(tf.square(ux), tf.square(uy)), c1), tf.add(tf.add(vx, vy), c2));
+  return tf.mean(tf.div(num, den)) as tf.Scalar;
+}
