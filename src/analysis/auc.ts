@@ -32,7 +32,11 @@ export interface AucOptions {
  * Voxel-wise AUC of `score` (higher = more likely positive) against a binary truth mask:
  * the probability that a random positive voxel scores above a random negative one, ties 1/2.
  */
-export function rocAuc(score: ArrayLike<number>, truth: ArrayLike<number> | ArrayLike<boolean>, opts: AucOptions = {}): number {
+export function rocAuc(
+  score: ArrayLike<number>,
+  truth: ArrayLike<number> | ArrayLike<boolean>,
+  opts: AucOptions = {},
+): number {
   if (score.length !== truth.length)
     throw new MriseqError('AUC: score and truth differ in size', {
       field: 'truth',
@@ -82,7 +86,10 @@ export interface DelongResult {
  * DeLong et al. (1988) AUCs and their covariance for several scores of the same cases (structural
  * components V10/V01 from mid-ranks, as in Sun & Xu's fast algorithm).
  */
-export function delong(scores: readonly ArrayLike<number>[], labels: ArrayLike<number> | ArrayLike<boolean>): DelongResult {
+export function delong(
+  scores: readonly ArrayLike<number>[],
+  labels: ArrayLike<number> | ArrayLike<boolean>,
+): DelongResult {
   const pos: number[] = [];
   const neg: number[] = [];
   for (let i = 0; i < labels.length; i++) (labels[i] ? pos : neg).push(i);
@@ -124,6 +131,8 @@ export function delong(scores: readonly ArrayLike<number>[], labels: ArrayLike<n
   };
   const s10 = covOf(v10, m);
   const s01 = covOf(v01, n);
-  const cov = Array.from({ length: k }, (_, a) => Array.from({ length: k }, (_, b) => s10[a][b] / m + s01[a][b] / n));
+  const cov = Array.from({ length: k }, (_, a) =>
+    Array.from({ length: k }, (_, b) => s10[a][b] / m + s01[a][b] / n),
+  );
   return { auc, cov };
 }

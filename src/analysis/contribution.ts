@@ -53,7 +53,8 @@ export interface ContributionMatrix {
 export function defaultMetrics(rows: readonly EvaluationRow[]): string[] {
   const m = ['psnr', 'ssim'];
   for (const opt of ['mae', 'lpips'])
-    if (rows.length > 0 && rows.every((r) => typeof r[opt] === 'number' && Number.isFinite(r[opt]))) m.push(opt);
+    if (rows.length > 0 && rows.every((r) => typeof r[opt] === 'number' && Number.isFinite(r[opt])))
+      m.push(opt);
   return m;
 }
 
@@ -68,8 +69,12 @@ function orientation(metric: string): 1 | -1 {
 }
 
 /** A, z-scores, C_t and C_d of an evaluation table (see the file comment for the definitions). */
-export function contributionMatrix(rows: readonly EvaluationRow[], opts: ContributionOptions = {}): ContributionMatrix {
-  if (rows.length === 0) throw new MriseqError('contribution: the evaluation table has no rows', { code: 'analysis.empty' });
+export function contributionMatrix(
+  rows: readonly EvaluationRow[],
+  opts: ContributionOptions = {},
+): ContributionMatrix {
+  if (rows.length === 0)
+    throw new MriseqError('contribution: the evaluation table has no rows', { code: 'analysis.empty' });
   const metrics = [...(opts.metrics ?? defaultMetrics(rows))];
   const sequences = [...(opts.sequences ?? sequencesOf(rows))];
   const N = sequences.length;
@@ -114,10 +119,13 @@ export function contributionMatrix(rows: readonly EvaluationRow[], opts: Contrib
       line.map((s, j) => (pairCount[i][j] ? (s / pairCount[i][j] - mean) / (sd + 1e-9) : NaN)),
     );
     for (let i = 0; i < N; i++)
-      for (let j = 0; j < N; j++) if (pairCount[i][j]) A[i][j] = (Number.isNaN(A[i][j]) ? 0 : A[i][j]) + z[m][i][j];
+      for (let j = 0; j < N; j++)
+        if (pairCount[i][j]) A[i][j] = (Number.isNaN(A[i][j]) ? 0 : A[i][j]) + z[m][i][j];
   }
   const Ct = sequences.map((_, i) => A[i].reduce((s, a) => (Number.isNaN(a) ? s : s + a), 0) / N);
-  const Cd = sequences.map((_, j) => -A.reduce((s, line) => (Number.isNaN(line[j]) ? s : s + line[j]), 0) / N);
+  const Cd = sequences.map(
+    (_, j) => -A.reduce((s, line) => (Number.isNaN(line[j]) ? s : s + line[j]), 0) / N,
+  );
   return { sequences, metrics, A, z, stats, Ct, Cd };
 }
 
@@ -252,7 +260,9 @@ export function formatRanking(r: SequenceRanking): string {
     lines.push(
       `${String(s.rank).padEnd(6)}${s.sequence.padEnd(11)}${f(s.C_d).padStart(7)}  [${f(s.C_d_ci[0])}, ${f(s.C_d_ci[1])}]`.padEnd(
         48,
-      ) + `${f(s.C_t).padStart(7)}  [${f(s.C_t_ci[0])}, ${f(s.C_t_ci[1])}]`.padEnd(33) + f(s.p_first),
+      ) +
+        `${f(s.C_t).padStart(7)}  [${f(s.C_t_ci[0])}, ${f(s.C_t_ci[1])}]`.padEnd(33) +
+        f(s.p_first),
     );
   lines.push(
     `${r.subjects} subjects, metrics ${r.matrix.metrics.join(', ')}, ${r.resamples} bootstrap resamples (seed ${r.seed})`,

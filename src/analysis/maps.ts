@@ -11,7 +11,10 @@ import type { Volume } from '../volume/index.js';
  * Generates `target` from the given source volumes (here always one source at a time, as the
  * spec's sum runs over single sources). Returns a volume (or its data) on the sources' grid.
  */
-export type GenerateFn = (sources: Readonly<Record<string, Volume>>, target: string) => Promise<Volume | Float32Array>;
+export type GenerateFn = (
+  sources: Readonly<Record<string, Volume>>,
+  target: string,
+) => Promise<Volume | Float32Array>;
 
 export interface DifferentiationMapOptions {
   /** Sources to sum over; default every available sequence (the target included). */
@@ -42,14 +45,20 @@ export async function differentiationMap(
       code: 'maps.target',
     });
   const sources = opts.sources ?? Object.keys(sequences);
-  if (sources.length === 0) throw new MriseqError('no source sequence', { field: 'sources', code: 'maps.sources' });
+  if (sources.length === 0)
+    throw new MriseqError('no source sequence', { field: 'sources', code: 'maps.sources' });
   const sum = new Float64Array(x.data.length);
   let done = 0;
   for (const s of sources) {
-    if (opts.signal?.aborted) throw new MriseqError('differentiation map interrupted', { code: 'maps.aborted' });
+    if (opts.signal?.aborted)
+      throw new MriseqError('differentiation map interrupted', { code: 'maps.aborted' });
     const src = sequences[s];
     if (!src)
-      throw new MriseqError('source sequence not available for this subject', { field: 'sources', found: s, code: 'maps.sources' });
+      throw new MriseqError('source sequence not available for this subject', {
+        field: 'sources',
+        found: s,
+        code: 'maps.sources',
+      });
     const y = dataOf(await generate({ [s]: src }, target));
     if (y.length !== x.data.length)
       throw new MriseqError('generated image does not match the target grid', {
@@ -64,7 +73,13 @@ export async function differentiationMap(
   }
   const data = new Float32Array(sum.length);
   for (let i = 0; i < sum.length; i++) data[i] = sum[i] / sources.length;
-  return { data, shape: [...x.shape], spacing: [...x.spacing], affine: x.affine.map((r) => [...r]), datatype: 'float32' };
+  return {
+    data,
+    shape: [...x.shape],
+    spacing: [...x.spacing],
+    affine: x.affine.map((r) => [...r]),
+    datatype: 'float32',
+  };
 }
 
 /** M_d of every available target of a subject. */
@@ -74,14 +89,19 @@ export async function differentiationMaps(
   opts: DifferentiationMapOptions & { targets?: readonly string[] } = {},
 ): Promise<Record<string, Volume>> {
   const out: Record<string, Volume> = {};
-  for (const t of opts.targets ?? Object.keys(sequences)) out[t] = await differentiationMap(sequences, t, generate, opts);
+  for (const t of opts.targets ?? Object.keys(sequences))
+    out[t] = await differentiationMap(sequences, t, generate, opts);
   return out;
 }
 
 /** The spec's baseline for T1Gd's unique signal: |a - b| voxel-wise (e.g. T1Gd - T1 subtraction). */
 export function subtractionMap(a: Volume, b: Volume): Volume {
   if (a.data.length !== b.data.length)
-    throw new MriseqError('subtraction: volumes differ in size', { found: `${b.data.length}`, expected: `${a.data.length}`, code: 'maps.size' });
+    throw new MriseqError('subtraction: volumes differ in size', {
+      found: `${b.data.length}`,
+      expected: `${a.data.length}`,
+      code: 'maps.size',
+    });
   const data = new Float32Array(a.data.length);
   for (let i = 0; i < data.length; i++) data[i] = Math.abs(a.data[i] - b.data[i]);
   return { ...a, data, datatype: 'float32' };

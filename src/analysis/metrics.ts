@@ -119,7 +119,13 @@ export function psnr(truth: ArrayLike32, test: ArrayLike32, opts: MetricOptions 
  * In-place 1D box mean of width `size` along one axis, scipy.ndimage.uniform_filter1d with
  * mode 'reflect' (d c b a | a b c d | d c b a) and origin 0.
  */
-function boxFilterAxis(src: Float64Array, dst: Float64Array, shape: readonly number[], axis: number, size: number): void {
+function boxFilterAxis(
+  src: Float64Array,
+  dst: Float64Array,
+  shape: readonly number[],
+  axis: number,
+  size: number,
+): void {
   const n = shape[axis];
   let stride = 1;
   for (let a = 0; a < axis; a++) stride *= shape[a];
@@ -253,8 +259,16 @@ export function ssim(truth: ArrayLike32, test: ArrayLike32, opts: SsimOptions = 
 }
 
 /** PSNR, SSIM and MAE of `test` against `truth` in one call. */
-export function synthesisScores(truth: ArrayLike32, test: ArrayLike32, opts: SsimOptions = {}): SynthesisScores {
-  return { psnr: psnr(truth, test, opts), ssim: ssim(truth, test, opts), mae: meanAbsoluteError(truth, test, opts) };
+export function synthesisScores(
+  truth: ArrayLike32,
+  test: ArrayLike32,
+  opts: SsimOptions = {},
+): SynthesisScores {
+  return {
+    psnr: psnr(truth, test, opts),
+    ssim: ssim(truth, test, opts),
+    mae: meanAbsoluteError(truth, test, opts),
+  };
 }
 
 /**
@@ -265,7 +279,11 @@ export function synthesisScores(truth: ArrayLike32, test: ArrayLike32, opts: Ssi
 export const LPIPS_SKIPPED =
   'LPIPS skipped: it needs pretrained AlexNet/VGG weights, and none are available here (not faked; PSNR, SSIM and MAE are reported)';
 
-export type LpipsFn = (truth: ArrayLike32, test: ArrayLike32, shape: readonly number[]) => number | Promise<number>;
+export type LpipsFn = (
+  truth: ArrayLike32,
+  test: ArrayLike32,
+  shape: readonly number[],
+) => number | Promise<number>;
 
 /**
  * Accumulator tier (MONAI's cumulative metric pattern): `update` per image pair, `aggregate`
@@ -295,7 +313,10 @@ export class SynthesisMetrics {
 
   /** Means over every pair since the last reset (PSNR over finite values: identical pairs are Infinity). */
   aggregate(): SynthesisScores & { count: number } {
-    if (this.n === 0) throw new MriseqError('SynthesisMetrics.aggregate: nothing to aggregate (no update yet)', { code: 'metrics.empty' });
+    if (this.n === 0)
+      throw new MriseqError('SynthesisMetrics.aggregate: nothing to aggregate (no update yet)', {
+        code: 'metrics.empty',
+      });
     return {
       psnr: this.finitePsnr ? this.sums.psnr / this.finitePsnr : Infinity,
       ssim: this.sums.ssim / this.n,

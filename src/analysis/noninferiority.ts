@@ -23,7 +23,11 @@ export function normalCdf(z: number): number {
               (0.37409196 +
                 t *
                   (0.09678418 +
-                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   const erfc = x >= 0 ? r : 2 - r;
   return 0.5 * erfc;
@@ -78,7 +82,11 @@ export function aucNonInferiority(
   const alpha = opts.alpha ?? 0.05;
   const method = opts.method ?? 'delong';
   if (!(opts.margin >= 0))
-    throw new MriseqError('non-inferiority margin must be >= 0', { field: 'margin', found: String(opts.margin), code: 'analysis.margin' });
+    throw new MriseqError('non-inferiority margin must be >= 0', {
+      field: 'margin',
+      found: String(opts.margin),
+      code: 'analysis.margin',
+    });
   if (method === 'delong') {
     const d = delong([scoresFull, scoresTopK], labels);
     const diff = d.auc[1] - d.auc[0];
@@ -86,7 +94,17 @@ export function aucNonInferiority(
     const zq = normalQuantile(1 - alpha);
     const lowerBound = diff - zq * sd;
     const p = sd > 0 ? 1 - normalCdf((diff + opts.margin) / sd) : diff + opts.margin > 0 ? 0 : 1;
-    return { aucFull: d.auc[0], aucTopK: d.auc[1], difference: diff, lowerBound, p, margin: opts.margin, alpha, method, nonInferior: lowerBound > -opts.margin };
+    return {
+      aucFull: d.auc[0],
+      aucTopK: d.auc[1],
+      difference: diff,
+      lowerBound,
+      p,
+      margin: opts.margin,
+      alpha,
+      method,
+      nonInferior: lowerBound > -opts.margin,
+    };
   }
   const n = labels.length;
   const aucFull = rocAuc(scoresFull, labels);
@@ -96,7 +114,16 @@ export function aucNonInferiority(
     const l = draw.map((i) => Number(Boolean(labels[i])));
     const pos = l.reduce((s, v) => s + v, 0);
     if (pos === 0 || pos === n) continue;
-    diffs.push(rocAuc(draw.map((i) => scoresTopK[i]), l) - rocAuc(draw.map((i) => scoresFull[i]), l));
+    diffs.push(
+      rocAuc(
+        draw.map((i) => scoresTopK[i]),
+        l,
+      ) -
+        rocAuc(
+          draw.map((i) => scoresFull[i]),
+          l,
+        ),
+    );
   }
   const lowerBound = percentile(diffs, alpha * 100);
   return {
@@ -115,7 +142,12 @@ export function aucNonInferiority(
 /** The k sequences with the highest C_d. */
 export function topKSequences(ranking: SequenceRanking, k: number): string[] {
   if (!(k >= 1 && k <= ranking.order.length))
-    throw new MriseqError('k out of range', { field: 'k', found: String(k), expected: `1..${ranking.order.length}`, code: 'analysis.k' });
+    throw new MriseqError('k out of range', {
+      field: 'k',
+      found: String(k),
+      expected: `1..${ranking.order.length}`,
+      code: 'analysis.k',
+    });
   return ranking.order.slice(0, k);
 }
 
@@ -140,7 +172,9 @@ export async function compareTopK(
   const topK = topKSequences(ranking, opts.k);
   const a = await task(full);
   const b = await task(topK);
-  if (a.labels.length !== b.labels.length || Array.from(a.labels).some((v, i) => Boolean(v) !== Boolean(b.labels[i])))
+  let paired = a.labels.length === b.labels.length;
+  for (let i = 0; paired && i < a.labels.length; i++) paired = Boolean(a.labels[i]) === Boolean(b.labels[i]);
+  if (!paired)
     throw new MriseqError('the downstream task must score the same test cases for both sequence sets', {
       field: 'labels',
       code: 'analysis.paired',

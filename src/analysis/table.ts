@@ -54,7 +54,8 @@ export function parseCsvRecords(text: string): string[][] {
  */
 export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[] {
   const records = parseCsvRecords(text.replace(/^\uFEFF/, ''));
-  if (records.length === 0) throw new MriseqError('empty file', { file, expected: 'a header row', code: 'table.empty' });
+  if (records.length === 0)
+    throw new MriseqError('empty file', { file, expected: 'a header row', code: 'table.empty' });
   const header = records[0].map((h) => h.trim().toLowerCase());
   for (const col of REQUIRED_COLUMNS)
     if (!header.includes(col))
@@ -127,7 +128,10 @@ export function evaluationColumns(rows: readonly EvaluationRow[]): string[] {
   return [...front, ...[...keys].filter((k) => !front.includes(k)).sort()];
 }
 
-export function formatEvaluationCsv(rows: readonly EvaluationRow[], columns = evaluationColumns(rows)): string {
+export function formatEvaluationCsv(
+  rows: readonly EvaluationRow[],
+  columns = evaluationColumns(rows),
+): string {
   const lines = [columns.join(',')];
   for (const r of rows) lines.push(columns.map((c) => cell(r[c])).join(','));
   return lines.join('\n') + '\n';

@@ -64,22 +64,29 @@ for (const shape of [
   [23, 17],
   [12, 10, 9],
 ]) {
-  test(`PSNR, SSIM (value and full map) and MAE equal scikit-image on a ${shape.length}D ${shape.join('x')} image`, { skip }, () => {
-    const { a, b } = pair(shape, shape.length);
-    const mask = Array.from(a, (_, i) => (i % 3 === 0 ? 1 : 0));
-    const ref = runPython<SkimageOut>(SKIMAGE, { shape, a: Array.from(a), b: Array.from(b), mask });
-    assert.ok(Math.abs(ssim(a, b, { shape }) - ref.ssim) < 1e-4, `ssim ${ssim(a, b, { shape })} vs ${ref.ssim}`);
-    assert.ok(Math.abs(psnr(a, b, { shape }) - ref.psnr) < 1e-4);
-    assert.ok(Math.abs(meanAbsoluteError(a, b) - ref.mae) < 1e-6);
-    const { map } = ssimMap(a, b, { shape });
-    let worst = 0;
-    for (let i = 0; i < map.length; i++) worst = Math.max(worst, Math.abs(map[i] - ref.map[i]));
-    assert.ok(worst < 1e-4, `full SSIM map (borders: scipy reflect) differs by ${worst}`);
-    assert.ok(Math.abs(ssim(a, b, { shape, mask }) - ref.maskedSsim) < 1e-4);
-    assert.ok(Math.abs(psnr(a, b, { shape, mask }) - ref.maskedPsnr) < 1e-4);
-    // A metric that ignored the degradation would not separate these.
-    assert.ok(ssim(a, a, { shape }) > 0.9999 && ref.ssim < 0.99);
-  });
+  test(
+    `PSNR, SSIM (value and full map) and MAE equal scikit-image on a ${shape.length}D ${shape.join('x')} image`,
+    { skip },
+    () => {
+      const { a, b } = pair(shape, shape.length);
+      const mask = Array.from(a, (_, i) => (i % 3 === 0 ? 1 : 0));
+      const ref = runPython<SkimageOut>(SKIMAGE, { shape, a: Array.from(a), b: Array.from(b), mask });
+      assert.ok(
+        Math.abs(ssim(a, b, { shape }) - ref.ssim) < 1e-4,
+        `ssim ${ssim(a, b, { shape })} vs ${ref.ssim}`,
+      );
+      assert.ok(Math.abs(psnr(a, b, { shape }) - ref.psnr) < 1e-4);
+      assert.ok(Math.abs(meanAbsoluteError(a, b) - ref.mae) < 1e-6);
+      const { map } = ssimMap(a, b, { shape });
+      let worst = 0;
+      for (let i = 0; i < map.length; i++) worst = Math.max(worst, Math.abs(map[i] - ref.map[i]));
+      assert.ok(worst < 1e-4, `full SSIM map (borders: scipy reflect) differs by ${worst}`);
+      assert.ok(Math.abs(ssim(a, b, { shape, mask }) - ref.maskedSsim) < 1e-4);
+      assert.ok(Math.abs(psnr(a, b, { shape, mask }) - ref.maskedPsnr) < 1e-4);
+      // A metric that ignored the degradation would not separate these.
+      assert.ok(ssim(a, a, { shape }) > 0.9999 && ref.ssim < 0.99);
+    },
+  );
 }
 
 test('identical images: PSNR is Infinity, SSIM 1, MAE 0', () => {
@@ -97,9 +104,18 @@ test('PSNR closed form: a constant error of 0.2 on range 2 gives 10 log10(4 / 0.
 
 test('bad inputs name the field: size mismatch, image smaller than the window, empty mask', () => {
   const { a, b } = pair([8, 8], 4);
-  assert.throws(() => ssim(a, b.subarray(1), { shape: [8, 8] }), (e: unknown) => e instanceof MriseqError && e.field === 'test');
-  assert.throws(() => ssim(a, b, { shape: [16, 4] }), (e: unknown) => e instanceof MriseqError && e.field === 'shape[1]');
-  assert.throws(() => psnr(a, b, { mask: new Uint8Array(64) }), (e: unknown) => e instanceof MriseqError && e.field === 'mask');
+  assert.throws(
+    () => ssim(a, b.subarray(1), { shape: [8, 8] }),
+    (e: unknown) => e instanceof MriseqError && e.field === 'test',
+  );
+  assert.throws(
+    () => ssim(a, b, { shape: [16, 4] }),
+    (e: unknown) => e instanceof MriseqError && e.field === 'shape[1]',
+  );
+  assert.throws(
+    () => psnr(a, b, { mask: new Uint8Array(64) }),
+    (e: unknown) => e instanceof MriseqError && e.field === 'mask',
+  );
 });
 
 test('accumulator: update per pair, aggregate is the mean of the per-pair scores, reset clears', () => {

@@ -1,0 +1,113 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { missingPython, runPython } from '../helpers/python.js';
+import {
+  differentiationMap,
+  differentiationMaps,
+  regionStatistics,
+  rocAuc,
+  subtractionMap,
+  seededRandom,
+} from '../../src/analysis/index.js';
+import type { Volume } from '../../src/volume/index.js';
+import { MriseqError } from '../../src/errors/index.js';
+
+const shape = [6, 5, 4];
+const n = 120;
+function vol(f: (i: number) => number): Volume {
+  return {
+    data: Float32Array.from({ length: n }, (_, i) => f(i)),
+    shape,
+    spacing: [1, 1, 2],
+    affine: [
+      [1, 0, 0, -3],
+      [0, 1, 0, -2],
+      [0, 0, 2, -4],
+      [0, 0, 0, 1],
+    ],
+    datatype: 'int16',
+  };
+}
+
+test('M_d(t) = (1/N) sum_s |G(x_s, t) - x_t| over every source, the target included', async () => {
+  const rand = seededRandom(1);
+  const seqs: Record<string, Volume> = {
+    t1: vol(() => rand()),
+    t1gd: vol(() => rand()),
+    t2: vol(() => rand()),
+  };
+  // A "generator" that copies its source: then M_d(t) is the mean absolute difference to each source.
+  const calls: string[] = [];
+  const copy = async (src: Readonly<Record<string, Volume>>, target: string): Promise<Float32Array> => {
+    const [name] = Object.keys(src);
+    calls.push(`${name}->${target}`);
+    return src[name].data;
+  };
+  const progress: number[] = [];
+  const m = await differentiationMap(seqs, 't1gd', copy, { onProgress: (e) => progress.push(e.done) });
+  assert.deepEqual(calls, ['t1->t1gd', 't1gd->t1gd', 't2->t1gd']);
+  assert.deepEqual(progress, [1, 2, 3]);
+  for (const i of [0, 17, 119]) {
+    const x = seqs.t1gd.data[i];
+    const want = (Math.abs(seqs.t1.data[i] - x) + 0 + Math.abs(seqs.t2.data[i] - x)) / 3;
+    assert.ok(Math.abs(m.data[i] - want) < 1e-6);
+  }
+  // Subject space: same grid and affine as the target, float32.
+  assert.deepEqual(m.shape, shape);
+  assert.deepEqual(m.affine, seqs.t1gd.affine);
+  assert.equal(m.datatype, 'float32');
+  const all = await differentiationMaps(seqs, copy);
+  assert.deepEqual(Object.keys(all), ['t1', 't1gd', 't2']);
+  await assert.rejects(
+    differentiationMap(seqs, 'flair', copy),
+    (e: unknown) => e instanceof MriseqError && e.field === 'target',
+  );
+});
+
+test('M_d marks what the other sequences cannot explain: AUC against the unique mask, lesion-restricted', async () => {
+  // Truth: t1gd = t1 plus enhancement on a unique mask; a generator that reproduces everything
+  // except the enhancement leaves exactly that region in M_d(t1gd).
+  const rand = seededRandom(2);
+  const base = Float32Array.from({ length: n }, () => rand());
+  const lesion = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
+  const unique = lesion.map((l, i) => (l && i % 3 === 0 ? 1 : 0));
+  const seqs: Record<string, Volume> = {
+    t1: vol((i) => base[i]),
+    t1gd: vol((i) => base[i] + 0.5 * unique[i]),
+  };
+  const gen = async (src: Readonly<Record<string, Volume>>, target: string): Promise<Float32Array> =>
+    't1gd' in src && target === 't1gd'
+      ? src.t1gd.data
+      : Float32Array.from(base, (v) => v + (rand() - 0.5) * 0.1);
+  const m = await differentiationMap(seqs, 't1gd', gen);
+  assert.ok(rocAuc(m.data, unique, { region: lesion }) > 0.95);
+  assert.equal(rocAuc(subtractionMap(seqs.t1gd, seqs.t1).data, unique, { region: lesion }), 1);
+});
+
+test('region statistics per label equal numpy', { skip: missingPython('numpy') }, () => {
+  const rand = seededRandom(3);
+  const map = Array.from({ length: 500 }, () => rand());
+  const labels = map.map((_, i) => i % 4);
+  const ours = regionStatistics(map, labels, { names: { 1: 'oedema' } });
+  const ref = runPython<
+    { label: number; mean: number; sd: number; median: number; p95: number; n: number }[]
+  >(
+    `
+import json, sys, numpy as np
+d = json.load(sys.stdin); m, l = np.array(d['map']), np.array(d['labels'])
+print(json.dumps([{'label': int(k), 'n': int((l == k).sum()), 'mean': m[l == k].mean(), 'sd': m[l == k].std(),
+  'median': float(np.median(m[l == k])), 'p95': float(np.percentile(m[l == k], 95))} for k in (1, 2, 3)]))
+`,
+    { map, labels },
+  );
+  assert.deepEqual(
+    ours.map((r) => r.label),
+    [1, 2, 3],
+  );
+  assert.equal(ours[0].name, 'oedema');
+  ours.forEach((r, k) => {
+    assert.equal(r.voxels, ref[k].n);
+    for (const f of ['mean', 'sd', 'median', 'p95'] as const)
+      assert.ok(Math.abs(r[f] - ref[k][f]) < 1e-12, f);
+  });
+});
