@@ -4,15 +4,29 @@
  * browser) are offered by an adapter registered at the edge (src/engine/node.ts for Node).
  */
 import * as tf from '@tensorflow/tfjs';
+import { MriseqError } from '../errors/index.js';
+import { registerWasmKernels } from './wasm-kernels.js';
 
 export { tf };
+
+export { wasmCandidate };
+
+/** What a candidate reports once it is loaded. */
+export interface LoadedBackend {
+  /** tfjs's name of the backend now active ('tensorflow', 'wasm', 'cpu', 'webgl'...). */
+  tfBackend: string;
+  /** What runs underneath, e.g. 'libtensorflow 2.21.0, CPU, 2 threads'. */
+  detail?: string;
+  /** For native GPU builds: whether TensorFlow found a GPU device. */
+  gpu?: boolean;
+}
 
 /** One backend the engine may choose, fastest first. */
 export interface BackendCandidate {
   /** The name the user asks for (MRISEQ_BACKEND, initEngine({backend})). */
   readonly name: string;
   /** Loads and registers the backend; throws (with an actionable message) when it cannot. */
-  load(): Promise<string>;
+  load(options: { threads?: number }): Promise<LoadedBackend>;
 }
 
 export interface EngineAdapter {
@@ -27,23 +41,51 @@ export interface EngineReport {
   backend: string;
   /** tfjs's name of the active backend. */
   tfBackend: string;
+  /** What runs underneath (library version, device, threads), when known. */
+  detail?: string;
+  /** For the tensorflow-gpu backend: whether a GPU device was found. */
+  gpu?: boolean;
+  /** Whether the backend was asked for (option or MRISEQ_BACKEND) rather than chosen. */
+  requested: boolean;
   /** Why each faster candidate was skipped. */
   skipped: { name: string; reason: string }[];
   /** One line a user can act on. */
   summary: string;
 }
 
+function wasmCandidate(): BackendCandidate {
+  return {
+    name: 'wasm',
+    async load() {
+      // In a browser the page registers wasm by importing @tensorflow/tfjs-backend-wasm.
+      if (!tf.findBackendFactory('wasm')) throw new Error('@tensorflow/tfjs-backend-wasm is not imported');
+      if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
+      const k = registerWasmKernels();
+      return { tfBackend: 'wasm', detail: `composed kernels: ${[...k.added, ...k.replaced].join(', ')}` };
+    },
+  };
+}
+
 const browserAdapter: EngineAdapter = {
   platform: 'browser',
   requested: () => undefined,
-  candidates: () =>
-    ['webgpu', 'webgl', 'cpu'].map((name) => ({
+  candidates: () => [
+    ...['webgpu', 'webgl'].map((name) => ({
       name,
-      async load() {
+      async load(): Promise<LoadedBackend> {
         if (!(await tf.setBackend(name))) throw new Error(`tfjs backend '${name}' is not available here`);
-        return name;
+        return { tfBackend: name };
       },
     })),
+    wasmCandidate(),
+    {
+      name: 'cpu',
+      async load(): Promise<LoadedBackend> {
+        if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
+        return { tfBackend: 'cpu', detail: 'pure JavaScript, slow' };
+      },
+    },
+  ],
 };
 
 let adapter: EngineAdapter = browserAdapter;
@@ -58,45 +100,100 @@ export function setEngineAdapter(a: EngineAdapter): void {
 }
 
 export interface EngineOptions {
-  /** Force one backend by name; otherwise MRISEQ_BACKEND, otherwise the fastest that works. */
+  /**
+   * Force one backend by name ('tensorflow-gpu', 'tensorflow', 'wasm', 'cpu' in Node);
+   * otherwise MRISEQ_BACKEND, otherwise the fastest that works.
+   */
   backend?: string;
+  /**
+   * Threads for the native backend (default: all cores; TF_NUM_INTRAOP_THREADS wins when set).
+   * Takes effect only before libtensorflow is first loaded. wasm in Node runs one thread.
+   */
+  threads?: number;
+}
+
+/** The backend names this environment knows, fastest first. */
+export function engineBackends(): string[] {
+  return adapter.candidates().map((c) => c.name);
 }
 
 /**
  * Chooses and initialises the fastest backend that works (or the one asked for), once.
- * Later calls return the same report unless a different backend is asked for.
+ * Later calls return the same report unless a different backend is asked for. An unknown or
+ * failing requested backend is a MriseqError naming the option; it never silently falls back.
  */
 export function initEngine(options: EngineOptions = {}): Promise<EngineReport> {
+  const fromOption = options.backend !== undefined;
   const want = options.backend ?? adapter.requested();
-  if (report && (want === undefined || want === report.backend)) return Promise.resolve(report);
+  if (report && (want === undefined || want === report.backend) && tf.getBackend() === report.tfBackend)
+    return Promise.resolve(report);
   if (pending && want === undefined) return pending;
-  pending = choose(want).then((r) => (report = r));
-  return pending;
+  const field = fromOption ? 'initEngine({backend})' : 'MRISEQ_BACKEND';
+  const p = choose(want, field, options.threads).then((r) => (report = r));
+  pending = p;
+  // A failed attempt must not poison later calls.
+  p.catch(() => {
+    if (pending === p) pending = undefined;
+  });
+  return p;
 }
 
-async function choose(want: string | undefined): Promise<EngineReport> {
+async function choose(
+  want: string | undefined,
+  field: string,
+  threads: number | undefined,
+): Promise<EngineReport> {
   const all = adapter.candidates();
   const list = want === undefined ? all : all.filter((c) => c.name === want);
   if (want !== undefined && list.length === 0) {
-    throw new Error(
-      `unknown backend '${want}' (MRISEQ_BACKEND or initEngine({backend})); expected one of ${all.map((c) => c.name).join(', ')}`,
-    );
+    throw new MriseqError('unknown tensor backend', {
+      field,
+      found: `'${want}'`,
+      expected: `one of ${all.map((c) => c.name).join(', ')} (or unset to choose the fastest that works)`,
+      code: 'engine.unknown-backend',
+    });
   }
   const skipped: { name: string; reason: string }[] = [];
   for (const c of list) {
     try {
-      const tfName = await c.load();
+      const loaded = await c.load({ threads });
       await tf.ready();
       const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
       const summary =
-        `mriseq engine: ${c.name}` + (why ? ` (skipped ${why})` : '') + (want ? ' [requested]' : '');
-      return { backend: c.name, tfBackend: tfName, skipped, summary };
+        `mriseq engine: ${c.name}` +
+        (loaded.detail ? ` (${loaded.detail})` : '') +
+        (want !== undefined ? `, requested by ${field}` : '') +
+        (why ? `; skipped ${why}` : '') +
+        (c.name === 'cpu' && want === undefined
+          ? '; cpu is ~100x slower than tensorflow: run npm run setup'
+          : '');
+      return {
+        backend: c.name,
+        tfBackend: loaded.tfBackend,
+        detail: loaded.detail,
+        gpu: loaded.gpu,
+        requested: want !== undefined,
+        skipped,
+        summary,
+      };
     } catch (e) {
       skipped.push({ name: c.name, reason: e instanceof Error ? e.message : String(e) });
     }
   }
-  throw new Error(
+  if (want !== undefined) {
+    throw new MriseqError(
+      `the requested tensor backend does not start (${skipped[0]?.reason ?? 'no reason given'})`,
+      {
+        field,
+        found: `'${want}'`,
+        expected: `a backend that starts here, or unset ${field} to choose the fastest that works`,
+        code: 'engine.backend-failed',
+      },
+    );
+  }
+  throw new MriseqError(
     `no tensor backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+    { code: 'engine.no-backend' },
   );
 }
 
@@ -104,3 +201,5 @@ async function choose(want: string | undefined): Promise<EngineReport> {
 export function engineReport(): EngineReport | undefined {
   return report;
 }
+
+export { registerWasmKernels, type WasmKernelReport } from './wasm-kernels.js';

@@ -1,8 +1,9 @@
 /**
- * Node adapter for the engine: native libtensorflow (GPU, then CPU), then wasm, then pure JS.
- * Only this file (and other edge adapters) may touch Node-only modules.
+ * Node adapter for the engine: native libtensorflow (GPU build, then CPU build), then wasm, then
+ * pure JS. Only this file (and other edge adapters) may touch Node-only modules.
  */
-import { tf, type BackendCandidate, type EngineAdapter } from './index.js';
+import { availableParallelism } from 'node:os';
+import { tf, wasmCandidate, type BackendCandidate, type EngineAdapter, type LoadedBackend } from './index.js';
 
 function resolvable(id: string): boolean {
   try {
@@ -13,44 +14,77 @@ function resolvable(id: string): boolean {
   }
 }
 
-function nativeCandidate(name: string, pkg: string, hint: string): BackendCandidate {
+interface NativeBackend {
+  isUsingGpuDevice?: boolean;
+  binding?: { TF_Version?: string };
+}
+
+function nativeCandidate(name: string, pkg: string, missing: string, rebuild: string): BackendCandidate {
   return {
     name,
-    async load() {
-      if (!resolvable(pkg)) throw new Error(`${pkg} is not installed (${hint})`);
+    async load({ threads }): Promise<LoadedBackend> {
+      if (!resolvable(pkg)) throw new Error(`${pkg} is not installed (${missing})`);
       if (!process.env.TF_CPP_MIN_LOG_LEVEL) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
+      // libtensorflow reads its thread pool size once, when it is first loaded.
+      if (!process.env.TF_NUM_INTRAOP_THREADS)
+        process.env.TF_NUM_INTRAOP_THREADS = String(threads ?? availableParallelism());
       try {
         require(pkg);
       } catch (e) {
         const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-        throw new Error(`${pkg} does not load (${msg}); run npm run setup to build its binding`);
+        throw new Error(`${pkg} does not load (${msg}); run ${rebuild}`);
       }
+      if (!tf.findBackendFactory('tensorflow'))
+        throw new Error(
+          `${pkg} registered its backend on another copy of @tensorflow/tfjs-core; run npm dedupe so one copy is installed`,
+        );
       if (!(await tf.setBackend('tensorflow')))
         throw new Error(`${pkg} loaded but its backend did not start`);
-      return 'tensorflow';
+      const be = tf.backend() as unknown as NativeBackend;
+      const gpu = be.isUsingGpuDevice === true;
+      const version = be.binding?.TF_Version ?? 'unknown version';
+      const device =
+        name === 'tensorflow-gpu' ? (gpu ? 'GPU' : 'no GPU device found, running on CPU') : 'CPU';
+      return {
+        tfBackend: 'tensorflow',
+        gpu: name === 'tensorflow-gpu' ? gpu : undefined,
+        detail: `libtensorflow ${version}, ${device}, ${process.env.TF_NUM_INTRAOP_THREADS} threads`,
+      };
     },
   };
 }
+
+const wasm = wasmCandidate();
 
 export const nodeEngineAdapter: EngineAdapter = {
   platform: 'node',
   requested: () => process.env.MRISEQ_BACKEND || undefined,
   candidates: () => [
-    nativeCandidate('tensorflow-gpu', '@tensorflow/tfjs-node-gpu', 'optional; see README "GPU engine"'),
-    nativeCandidate('tensorflow', '@tensorflow/tfjs-node', 'npm ci && npm run setup'),
+    nativeCandidate(
+      'tensorflow-gpu',
+      '@tensorflow/tfjs-node-gpu',
+      'optional; see README "GPU engine"',
+      'MRISEQ_TFJS_PKG=@tensorflow/tfjs-node-gpu MRISEQ_CUDA_WHEELS=1 bash scripts/build-tfjs-node.sh',
+    ),
+    nativeCandidate('tensorflow', '@tensorflow/tfjs-node', 'run npm ci && npm run setup', 'npm run setup'),
     {
       name: 'wasm',
-      async load() {
-        require('@tensorflow/tfjs-backend-wasm');
-        if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
-        return 'wasm';
+      async load(options): Promise<LoadedBackend> {
+        const w = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+        // Node's wasm has SIMD but no threads; a browser with cross-origin isolation has both.
+        if (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'))
+          w.setThreadsCount(options.threads ?? availableParallelism());
+        const loaded = await wasm.load(options);
+        return { ...loaded, detail: `XNNPACK, ${w.getThreadsCount()} thread(s), ${loaded.detail}` };
       },
     },
     {
       name: 'cpu',
-      async load() {
+      async load(): Promise<LoadedBackend> {
         if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
-        return 'cpu';
+        // The cpu backend greets Node users with a banner about tfjs-node; our summary says it.
+        (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+        return { tfBackend: 'cpu', detail: 'pure JavaScript, slow: for tests and as a last resort' };
       },
     },
   ],

@@ -1,0 +1,368 @@
+/**
+ * Gradient kernels the tfjs 4.22 wasm backend lacks or runs very slowly, composed from forward
+ * kernels it runs well (XNNPACK's 2D convolution). Without them a conv net cannot train on wasm
+ * (no Conv2DBackpropFilter kernel), and 3D convolutions take ~0.4 s each at 16^3 x 16 because
+ * wasm's Conv3D kernels are naive loops.
+ *
+ * Browser-safe: only @tensorflow/tfjs. Kernels run with tfjs's tape off (they are inside a kernel),
+ * so composing ops here adds nothing to autodiff; each kernel tidies its intermediates.
+ *
+ * The identities used (stride s, zero padding already applied to x; NHWC):
+ * - filter gradient  dW[i,j,c,o] = sum_{n,y,x} xp[n, y*s+i, x*s+j, c] dy[n,y,x,o]: a convolution
+ *   of xp (batch and channel swapped) with dy as the filter, dilated by s.
+ * - input gradient (s = 1) = convolution of dy, padded by k-1-pad, with the filter rotated 180
+ *   degrees and its in/out channels swapped.
+ * - a 3D convolution = the sum over depth taps of 2D convolutions batched over depth.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Pads2 = [[number, number], [number, number]];
+type Pads3 = [[number, number], [number, number], [number, number]];
+
+function tensorOf(info: tf.TensorInfo): tf.Tensor {
+  // The engine hands kernels the op's own input tensors; anything else would be a tfjs change.
+  if (info instanceof tf.Tensor) return info;
+  throw new Error('mriseq wasm kernel: expected a tf.Tensor input');
+}
+
+function triple(v: number | [number, number, number]): [number, number, number] {
+  return typeof v === 'number' ? [v, v, v] : v;
+}
+
+/** dW of a stride-(sh,sw) 'valid' 2D conv of an already padded NHWC x, for a kh x kw filter. */
+function filterGrad2d(
+  xp: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+): tf.Tensor4D {
+  const [, hp, wp, ci] = xp.shape;
+  const [, ho, wo, co] = dy.shape;
+  // Rows of xp past the last window do not contribute; cropping them keeps the output >= k.
+  const hUsed = Math.min(hp, (ho - 1) * sh + kh);
+  const wUsed = Math.min(wp, (wo - 1) * sw + kw);
+  const xc = hUsed === hp && wUsed === wp ? xp : tf.slice(xp, [0, 0, 0, 0], [-1, hUsed, wUsed, -1]);
+  const xT = tf.transpose(xc, [3, 1, 2, 0]); // [ci, H, W, N]: N becomes the channel dimension
+  const f = tf.transpose(dy, [1, 2, 0, 3]); // [ho, wo, N, co]
+  const r = tf.conv2d(xT, f, 1, 'valid', 'NHWC', [sh, sw]); // [ci, kh', kw', co], kh' >= kh
+  const rc = r.shape[1] === kh && r.shape[2] === kw ? r : tf.slice(r, [0, 0, 0, 0], [ci, kh, kw, co]);
+  return tf.transpose(rc, [1, 2, 0, 3]);
+}
+
+/**
+ * x[:, a : a + (count-1)*step + 1 : step] of a [n, D, H, W, C] tensor as [n*count, H, W, C].
+ * Done on a rank-3 view with plain slices: wasm's rank-5 slice and its stridedSlice fall back to
+ * slow JS loops (~200 ms for a 16^3 x 16 volume).
+ */
+function depthTaps(x: tf.Tensor5D, a: number, count: number, step: number): tf.Tensor4D {
+  const [n, d, h, w, c] = x.shape;
+  const flat = tf.reshape(x, [n, d, h * w * c]);
+  let taps: tf.Tensor;
+  if (step === 1) taps = tf.slice(flat, [0, a, 0], [n, count, -1]);
+  else {
+    const need = count * step;
+    const avail = Math.min(need, d - a);
+    let part = tf.slice(flat, [0, a, 0], [n, avail, -1]);
+    if (avail < need)
+      part = tf.pad(part, [
+        [0, 0],
+        [0, need - avail],
+        [0, 0],
+      ]);
+    taps = tf.slice(tf.reshape(part, [n, count, step, h * w * c]), [0, 0, 0, 0], [n, count, 1, -1]);
+  }
+  return tf.reshape(taps, [n * count, h, w, c]);
+}
+
+/**
+ * Along each listed axis: inserts step-1 zeros between elements (the input of a strided
+ * transposed convolution), then pads (positive) or crops (negative) before/after. Works on rank-3
+ * views [outer, axis, inner], which wasm runs fast at any tensor rank.
+ */
+function spreadPadCrop(
+  x: tf.Tensor,
+  axes: { axis: number; step: number; before: number; after: number }[],
+): tf.Tensor {
+  let t = x;
+  for (const { axis, step, before, after } of axes) {
+    const shape = t.shape;
+    const outer = shape.slice(0, axis).reduce((p, q) => p * q, 1);
+    const inner = shape.slice(axis + 1).reduce((p, q) => p * q, 1);
+    let len = shape[axis]!;
+    let v = tf.reshape(t, [outer, len, inner]);
+    if (step > 1) {
+      v = tf.pad(tf.reshape(v, [outer, len, 1, inner]), [
+        [0, 0],
+        [0, 0],
+        [0, step - 1],
+        [0, 0],
+      ]);
+      len = (len - 1) * step + 1;
+      v = tf.slice(tf.reshape(v, [outer, len + step - 1, inner]), [0, 0, 0], [outer, len, inner]);
+    }
+    const cropB = Math.max(0, -before);
+    const cropA = Math.max(0, -after);
+    if (cropB > 0 || cropA > 0) {
+      len -= cropB + cropA;
+      v = tf.slice(v, [0, cropB, 0], [outer, len, inner]);
+    }
+    if (before > 0 || after > 0) {
+      v = tf.pad(v, [
+        [0, 0],
+        [Math.max(0, before), Math.max(0, after)],
+        [0, 0],
+      ]);
+      len += Math.max(0, before) + Math.max(0, after);
+    }
+    const next = [...shape];
+    next[axis] = len;
+    t = tf.reshape(v, next);
+  }
+  return t;
+}
+
+/** A 'valid' 3D conv (strides, no dilation) of an already padded x, as 2D convs over depth taps. */
+function conv3dValid(xp: tf.Tensor5D, w: tf.Tensor5D, strides: [number, number, number]): tf.Tensor5D {
+  const [n, dp, , , ci] = xp.shape;
+  const [kd, kh, kw, , co] = w.shape;
+  const wFlat = tf.reshape(w, [kd, kh * kw * ci * co]);
+  const [sd, sh, sw] = strides;
+  const dOut = Math.floor((dp - kd) / sd) + 1;
+  let acc: tf.Tensor4D | undefined;
+  for (let a = 0; a < kd; a++) {
+    const xs = depthTaps(xp, a, dOut, sd);
+    const wa = tf.reshape(tf.slice(wFlat, [a, 0], [1, -1]), [kh, kw, ci, co]) as tf.Tensor4D;
+    const y = tf.conv2d(xs, wa, [sh, sw], 'valid');
+    acc = acc === undefined ? y : tf.add<tf.Tensor4D>(acc, y);
+  }
+  const [, ho, wo] = acc!.shape;
+  return tf.reshape(acc!, [n, dOut, ho, wo, co]);
+}
+
+function pad4(x: tf.Tensor4D, p: Pads2): tf.Tensor4D {
+  return p.every(([a, b]) => a === 0 && b === 0) ? x : tf.pad(x, [[0, 0], p[0], p[1], [0, 0]]);
+}
+
+function pad5(x: tf.Tensor5D, p: Pads3): tf.Tensor5D {
+  return p.every(([a, b]) => a === 0 && b === 0) ? x : tf.pad(x, [[0, 0], p[0], p[1], p[2], [0, 0]]);
+}
+
+type KernelFunc = tf.KernelConfig['kernelFunc'];
+type Args = Parameters<KernelFunc>[0];
+
+const conv2dBackpropFilter: KernelFunc = ({ inputs, attrs }: Args) =>
+  tf.tidy(() => {
+    const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    let x = tensorOf(inputs.x!) as tf.Tensor4D;
+    let dy = tensorOf(inputs.dy!) as tf.Tensor4D;
+    if (a.dataFormat === 'NCHW') {
+      x = tf.transpose(x, [0, 2, 3, 1]);
+      dy = tf.transpose(dy, [0, 2, 3, 1]);
+    }
+    const fs = a.filterShape as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape,
+      fs,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    const p = info.padInfo;
+    const xp = pad4(x, [
+      [p.top, Math.max(0, p.bottom)],
+      [p.left, Math.max(0, p.right)],
+    ]);
+    return filterGrad2d(xp, dy, fs[0], fs[1], info.strideHeight, info.strideWidth);
+  });
+
+const conv2dBackpropInput: KernelFunc = ({ inputs, attrs }: Args) =>
+  tf.tidy(() => {
+    const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    let dy = tensorOf(inputs.dy!) as tf.Tensor4D;
+    const w = tensorOf(inputs.filter!) as tf.Tensor4D;
+    const nchw = a.dataFormat === 'NCHW';
+    if (nchw) dy = tf.transpose(dy, [0, 2, 3, 1]);
+    const s = a.inputShape;
+    const inShape = (nchw ? [s[0], s[2], s[3], s[1]] : s) as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo(
+      inShape,
+      w.shape,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    const [kh, kw] = w.shape;
+    const p = info.padInfo;
+    const dyp = spreadPadCrop(dy, [
+      {
+        axis: 1,
+        step: info.strideHeight,
+        before: kh - 1 - p.top,
+        after: inShape[1] + p.top - (dy.shape[1] - 1) * info.strideHeight - 1,
+      },
+      {
+        axis: 2,
+        step: info.strideWidth,
+        before: kw - 1 - p.left,
+        after: inShape[2] + p.left - (dy.shape[2] - 1) * info.strideWidth - 1,
+      },
+    ]) as tf.Tensor4D;
+    const wr = tf.reverse(tf.transpose(w, [0, 1, 3, 2]), [0, 1]);
+    const dx = tf.conv2d(dyp, wr, 1, 'valid');
+    return nchw ? tf.transpose(dx, [0, 3, 1, 2]) : dx;
+  });
+
+function conv3dInfo(xShape: number[], fShape: number[], strides: number | number[], pad: string) {
+  return tf.backend_util.computeConv3DInfo(
+    xShape as [number, number, number, number, number],
+    fShape as [number, number, number, number, number],
+    strides as [number, number, number],
+    1,
+    pad as 'same' | 'valid',
+  );
+}
+
+function pads3(p: {
+  front: number;
+  back: number;
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}): Pads3 {
+  return [
+    [p.front, Math.max(0, p.back)],
+    [p.top, Math.max(0, p.bottom)],
+    [p.left, Math.max(0, p.right)],
+  ];
+}
+
+function conv3d(original: KernelFunc): KernelFunc {
+  return (args: Args) => {
+    const a = args.attrs as unknown as tf.Conv3DAttrs;
+    const dil = triple(a.dilations as number | [number, number, number]);
+    if (a.dataFormat === 'NCDHW' || dil.some((d) => d !== 1)) return original(args);
+    const x = tensorOf(args.inputs.x!) as tf.Tensor5D;
+    const w = tensorOf(args.inputs.filter!) as tf.Tensor5D;
+    const info = conv3dInfo(x.shape, w.shape, a.strides, a.pad);
+    return tf.tidy(() =>
+      conv3dValid(pad5(x, pads3(info.padInfo)), w, [info.strideDepth, info.strideHeight, info.strideWidth]),
+    );
+  };
+}
+
+const conv3dBackpropInput: KernelFunc = ({ inputs, attrs }: Args) =>
+  tf.tidy(() => {
+    // wasm's own Conv3DBackpropInputV2 is also wrong for strides > 1 (checked against cpu and
+    // TensorFlow), so this replacement covers every case.
+    const a = attrs as unknown as tf.Conv3DBackpropInputV2Attrs;
+    const dy = tensorOf(inputs.dy!) as tf.Tensor5D;
+    const w = tensorOf(inputs.filter!) as tf.Tensor5D;
+    const info = conv3dInfo(a.inputShape, w.shape, a.strides, a.pad);
+    const p = info.padInfo;
+    const k = w.shape;
+    const st = [info.strideDepth, info.strideHeight, info.strideWidth];
+    const lead = [p.front, p.top, p.left];
+    const dyp = spreadPadCrop(
+      dy,
+      [0, 1, 2].map((i) => ({
+        axis: i + 1,
+        step: st[i]!,
+        before: k[i]! - 1 - lead[i]!,
+        after: a.inputShape[i + 1]! + lead[i]! - (dy.shape[i + 1]! - 1) * st[i]! - 1,
+      })),
+    ) as tf.Tensor5D;
+    const wr = tf.reverse(tf.transpose(w, [0, 1, 2, 4, 3]), [0, 1, 2]);
+    return conv3dValid(dyp, wr, [1, 1, 1]);
+  });
+
+const conv3dBackpropFilter: KernelFunc = ({ inputs, attrs }: Args) =>
+  tf.tidy(() => {
+    const a = attrs as unknown as tf.Conv3DBackpropFilterV2Attrs;
+    const x = tensorOf(inputs.x!) as tf.Tensor5D;
+    const dy = tensorOf(inputs.dy!) as tf.Tensor5D;
+    const fs = a.filterShape as [number, number, number, number, number];
+    const info = conv3dInfo(x.shape, fs, a.strides, a.pad);
+    const xp = pad5(x, pads3(info.padInfo));
+    const [n, dOut, ho, wo, co] = dy.shape;
+    const [kd, kh, kw] = fs;
+    const sd = info.strideDepth;
+    const dy2 = tf.reshape(dy, [n * dOut, ho, wo, co]) as tf.Tensor4D;
+    const taps: tf.Tensor4D[] = [];
+    for (let t = 0; t < kd; t++) {
+      taps.push(filterGrad2d(depthTaps(xp, t, dOut, sd), dy2, kh, kw, info.strideHeight, info.strideWidth));
+    }
+    return tf.stack(taps);
+  });
+
+const unsortedSegmentSum: KernelFunc = ({ inputs, attrs }: Args) =>
+  tf.tidy(() => {
+    // Needed by the gradient of tf.gather. out[s] = sum_i [ids[i] = s] x[i] as a one-hot matMul.
+    const x = tensorOf(inputs.x!);
+    const ids = tensorOf(inputs.segmentIds!);
+    const numSegments = (attrs as unknown as tf.UnsortedSegmentSumAttrs).numSegments;
+    const rows = ids.size;
+    const rest = x.shape.slice(ids.rank);
+    const restSize = rest.reduce((p, q) => p * q, 1);
+    // wasm's oneHot writes int32 bits into a float32 output: build it as int32 and cast.
+    const hot = tf.cast(tf.oneHot(tf.cast(tf.reshape(ids, [rows]), 'int32'), numSegments), 'float32');
+    const sum = tf.matMul(hot, tf.reshape(tf.cast(x, 'float32'), [rows, restSize]), true, false);
+    const out = tf.reshape(sum, [numSegments, ...rest]);
+    return x.dtype === 'float32' ? out : tf.cast(out, x.dtype);
+  });
+
+/** What registerWasmKernels did, for the engine report and the README. */
+export interface WasmKernelReport {
+  added: string[];
+  replaced: string[];
+}
+
+let done: WasmKernelReport | undefined;
+
+/**
+ * Registers (once) the composed kernels on the 'wasm' backend. Kernels wasm lacks are added;
+ * Conv2DBackpropInput and the Conv3D family are replaced by faster compositions (Conv3D defers
+ * to wasm's own kernel for dilations).
+ */
+export function registerWasmKernels(): WasmKernelReport {
+  if (done) return done;
+  const report: WasmKernelReport = { added: [], replaced: [] };
+  const add = (kernelName: string, kernelFunc: KernelFunc): void => {
+    if (tf.getKernel(kernelName, 'wasm')) return;
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+    report.added.push(kernelName);
+  };
+  const replace = (kernelName: string, make: (original: KernelFunc) => KernelFunc): void => {
+    const original = tf.getKernel(kernelName, 'wasm');
+    if (!original) return;
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ ...original, kernelFunc: make(original.kernelFunc) });
+    report.replaced.push(kernelName);
+  };
+  add(tf.Conv2DBackpropFilter, conv2dBackpropFilter);
+  add(tf.Conv3DBackpropFilterV2, conv3dBackpropFilter);
+  add(tf.UnsortedSegmentSum, unsortedSegmentSum);
+  replace(tf.Conv2DBackpropInput, () => conv2dBackpropInput);
+  replace(tf.Conv3D, conv3d);
+  replace(tf.Conv3DBackpropInputV2, () => conv3dBackpropInput);
+  // Conv3DBackpropFilterV2 exists on wasm but is as slow as Conv3D: replace it too.
+  if (!report.added.includes(tf.Conv3DBackpropFilterV2) && tf.getKernel(tf.Conv3DBackpropFilterV2, 'wasm')) {
+    tf.unregisterKernel(tf.Conv3DBackpropFilterV2, 'wasm');
+    tf.registerKernel({
+      kernelName: tf.Conv3DBackpropFilterV2,
+      backendName: 'wasm',
+      kernelFunc: conv3dBackpropFilter,
+    });
+    report.replaced.push(tf.Conv3DBackpropFilterV2);
+  }
+  done = report;
+  return report;
+}
