@@ -1,0 +1,192 @@
+/** display(), updating displays, progress bars: what cells call. */
+import type { Volume } from '../volume/index.js';
+import {
+  displayTransport,
+  escapeHtml,
+  isDisplayable,
+  isPlotlyFigure,
+  newDisplayId,
+  plainText,
+  type MimeBundle,
+  type RichOutput,
+} from './core.js';
+import { htmlTable, isDataFrameLike, isRowArray } from './table.js';
+import { volumeView } from './volume.js';
+
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+
+/** Adds MIME types to bundles (e.g. a JupyterLab extension's own volume MIME type). */
+export type MimeProvider = (obj: unknown, out: RichOutput) => void;
+const providers: MimeProvider[] = [];
+
+export function registerMimeProvider(p: MimeProvider): () => void {
+  providers.push(p);
+  return () => {
+    const i = providers.indexOf(p);
+    if (i >= 0) providers.splice(i, 1);
+  };
+}
+
+function isVolume(x: unknown): x is Volume {
+  if (typeof x !== 'object' || x === null) return false;
+  const v = x as Partial<Volume>;
+  return v.data instanceof Float32Array && Array.isArray(v.shape) && Array.isArray(v.affine);
+}
+
+/** A plotly figure as a bundle: JSON for JupyterLab's plotly renderer, plus text. */
+export function figureBundle(fig: { data: unknown[]; layout: Record<string, unknown>; config?: unknown }): RichOutput {
+  const title = (fig.layout.title as { text?: string } | string | undefined) ?? '';
+  const name = typeof title === 'string' ? title : (title.text ?? '');
+  const types = [...new Set(fig.data.map((t) => String((t as { type?: string }).type ?? 'scatter')))];
+  return {
+    data: {
+      [PLOTLY_MIME]: { data: fig.data, layout: fig.layout, ...(fig.config ? { config: fig.config } : {}) },
+      'text/plain': `plotly figure${name ? ` "${name}"` : ''}: ${fig.data.length} trace(s) (${types.join(', ')})`,
+    },
+  };
+}
+
+/** The MIME bundle for any value: the dispatch display() and the kernel's last-expression use. */
+export function toMimeBundle(obj: unknown): RichOutput {
+  let out: RichOutput;
+  if (isDisplayable(obj)) {
+    const b = obj.toMimeBundle();
+    out =
+      'data' in b && typeof b.data === 'object' && b.data !== null
+        ? { data: { ...(b.data as MimeBundle) }, metadata: { ...((b as RichOutput).metadata ?? {}) } }
+        : { data: { ...(b as MimeBundle) } };
+  } else if (isPlotlyFigure(obj)) out = figureBundle(obj);
+  else if (isDataFrameLike(obj) || isRowArray(obj)) out = htmlTable(obj).toMimeBundle();
+  else if (isVolume(obj)) out = volumeView(obj).toMimeBundle();
+  else out = { data: { 'text/plain': plainText(obj) } };
+  if (!('text/plain' in out.data)) out.data['text/plain'] = plainText(obj);
+  for (const p of providers) p(obj, out);
+  return out;
+}
+
+/** The rich bundle of a value, or null when it has nothing richer than text. */
+export function richMimeBundle(obj: unknown): RichOutput | null {
+  if (isDisplayable(obj) || isPlotlyFigure(obj) || isDataFrameLike(obj) || isRowArray(obj) || isVolume(obj))
+    return toMimeBundle(obj);
+  return null;
+}
+
+// The kernel shows a cell's last expression with this (kernel/launcher.js looks it up by symbol,
+// so the kernel needs no import of mriseq and a notebook without mriseq still works).
+(globalThis as Record<symbol, unknown>)[Symbol.for('mriseq.display.richMimeBundle')] = richMimeBundle;
+
+export interface DisplayOptions {
+  /** Reuse a display id (to target an existing output). */
+  displayId?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** A shown output that can be replaced in place (Jupyter update_display_data). */
+export class DisplayHandle {
+  readonly displayId: string;
+  /** The bundle last shown (also when no notebook is attached). */
+  bundle: RichOutput;
+  /** false when there was no notebook to show it in. */
+  readonly shown: boolean;
+
+  constructor(obj: unknown, opts: DisplayOptions = {}) {
+    this.displayId = opts.displayId ?? newDisplayId();
+    this.bundle = toMimeBundle(obj);
+    const t = displayTransport();
+    this.shown = t
+      ? t.send({ data: this.bundle.data, metadata: { ...this.bundle.metadata, ...opts.metadata }, displayId: this.displayId })
+      : false;
+  }
+
+  /** Replaces the output with a new value. */
+  update(obj: unknown): void {
+    this.bundle = toMimeBundle(obj);
+    displayTransport()?.send({ data: this.bundle.data, metadata: this.bundle.metadata, displayId: this.displayId, update: true });
+  }
+}
+
+/**
+ * Shows a value in the notebook with every representation it has (plotly JSON, HTML, PNG, text).
+ * Outside a notebook it shows nothing (see setDisplayTransport / consoleTransport) and the returned
+ * handle still carries the bundle.
+ */
+export function display(obj: unknown, opts: DisplayOptions = {}): DisplayHandle {
+  return new DisplayHandle(obj, opts);
+}
+
+/** Clears the current cell's output (wait: when the next output arrives, avoiding flicker). */
+export function clearOutput(wait = true): void {
+  displayTransport()?.clear?.(wait);
+}
+
+export interface ProgressOptions {
+  label?: string;
+  /** Minimum milliseconds between two updates sent to the notebook (default 150). */
+  throttleMs?: number;
+}
+
+/** An updating progress bar (one output replaced in place). */
+export class ProgressBar {
+  readonly total: number;
+  value = 0;
+  message = '';
+  private readonly label: string;
+  private readonly throttleMs: number;
+  private readonly started = Date.now();
+  private last = 0;
+  private handle?: DisplayHandle;
+
+  constructor(total: number, opts: ProgressOptions = {}) {
+    this.total = Math.max(0, total);
+    this.label = opts.label ?? '';
+    this.throttleMs = opts.throttleMs ?? 150;
+    if (displayTransport()) this.handle = display(this);
+  }
+
+  /** Sets the progress (and an optional message such as the current loss). */
+  update(value: number, message?: string): void {
+    this.value = Math.min(this.total, Math.max(0, value));
+    if (message !== undefined) this.message = message;
+    const now = Date.now();
+    if (this.handle && (now - this.last >= this.throttleMs || this.value >= this.total)) {
+      this.last = now;
+      this.handle.update(this);
+    }
+  }
+
+  tick(n = 1, message?: string): void {
+    this.update(this.value + n, message);
+  }
+
+  done(message?: string): void {
+    this.last = 0;
+    this.update(this.total, message);
+  }
+
+  fraction(): number {
+    return this.total > 0 ? this.value / this.total : 1;
+  }
+
+  toText(): string {
+    const width = 30;
+    const f = this.fraction();
+    const filled = Math.round(f * width);
+    const elapsed = (Date.now() - this.started) / 1000;
+    const eta = f > 0 && f < 1 ? ` eta ${Math.round((elapsed * (1 - f)) / f)}s` : '';
+    return `${this.label ? this.label + ' ' : ''}[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(100 * f)}% ${this.value}/${this.total}${eta}${this.message ? ' ' + this.message : ''}`;
+  }
+
+  toMimeBundle(): RichOutput {
+    const pct = (100 * this.fraction()).toFixed(1);
+    const html =
+      `<div style="font:12px sans-serif">${escapeHtml(this.label)} ` +
+      `<span style="display:inline-block;width:240px;height:10px;background:#ddd;vertical-align:middle">` +
+      `<span style="display:block;height:10px;width:${pct}%;background:#3b7dd8"></span></span> ` +
+      `${escapeHtml(`${Math.round(Number(pct))}% ${this.value}/${this.total} ${this.message}`)}</div>`;
+    return { data: { 'text/plain': this.toText(), 'text/html': html } };
+  }
+}
+
+export function progressBar(total: number, opts: ProgressOptions = {}): ProgressBar {
+  return new ProgressBar(total, opts);
+}
