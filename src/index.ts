@@ -20,7 +20,59 @@ export type { Volume, NiftiDatatypeName } from './volume/index.js';
 // model
 // train
 // analysis
+export {
+  psnr,
+  ssim,
+  ssimMap,
+  meanAbsoluteError,
+  meanSquaredError,
+  synthesisScores,
+  SynthesisMetrics,
+  LPIPS_SKIPPED,
+  contributionMatrix,
+  rankSequences,
+  formatRanking,
+  parseEvaluationCsv,
+  formatEvaluationCsv,
+  voxelAuc,
+  delong,
+  differentiationMap,
+  differentiationMaps,
+  subtractionMap,
+  regionStatistics,
+  aucNonInferiority,
+  compareTopK,
+  topKSequences,
+  evaluate,
+  type SsimOptions,
+  type MetricOptions,
+  type SynthesisScores,
+  type EvaluationRow,
+  type ContributionMatrix,
+  type RankingOptions,
+  type SequenceContribution,
+  type SequenceRanking,
+  type GenerateFn,
+  type RegionStatistics,
+  type NonInferiorityOptions,
+  type NonInferiorityResult,
+  type DownstreamTask,
+  type TopKComparison,
+  type EvaluationModel,
+  type EvaluationSubject,
+  type EvaluationCohort,
+  type EvaluateOptions,
+} from './analysis/index.js';
+export {
+  evaluateToCsv,
+  readEvaluationCsv,
+  writeEvaluationCsv,
+  toDataFrame,
+  type EvaluationTable,
+  type EvaluationDataFrame,
+} from './analysis/node.js';
 // classify
 // cluster
 // plot
 // display
+export * from './display/index.js';

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { registerEngine } from './engine.js';
 import { registerDemo } from './demo.js';
+import { registerAnalysis } from './analysis.js';
+import { registerScale } from './scale.js';
+import { registerKernel } from './kernel.js';
 
 /** Every subcommand group; each capability adds its own register function here. */
-export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo];
+export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel];
