@@ -32,7 +32,7 @@ export interface AucOptions {
  * Voxel-wise AUC of `score` (higher = more likely positive) against a binary truth mask:
  * the probability that a random positive voxel scores above a random negative one, ties 1/2.
  */
-export function rocAuc(
+export function voxelAuc(
   score: ArrayLike<number>,
   truth: ArrayLike<number> | ArrayLike<boolean>,
   opts: AucOptions = {},

@@ -44,7 +44,7 @@ export {
   REQUIRED_COLUMNS,
   OPTIONAL_METRIC_COLUMNS,
 } from './table.js';
-export { rocAuc, midranks, delong, type AucOptions, type DelongResult } from './auc.js';
+export { voxelAuc, midranks, delong, type AucOptions, type DelongResult } from './auc.js';
 export {
   differentiationMap,
   differentiationMaps,
@@ -65,3 +65,12 @@ export {
   type DownstreamTask,
   type TopKComparison,
 } from './noninferiority.js';
+export {
+  evaluate,
+  rowKey,
+  prepareVolume,
+  type EvaluationModel,
+  type EvaluationSubject,
+  type EvaluationCohort,
+  type EvaluateOptions,
+} from './evaluate.js';

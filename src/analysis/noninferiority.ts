@@ -5,7 +5,7 @@
  * Browser-safe; the downstream task is a function, so this does not depend on a classifier module.
  */
 import { MriseqError } from '../errors/index.js';
-import { delong, rocAuc } from './auc.js';
+import { delong, voxelAuc } from './auc.js';
 import { bootstrapDraws, percentile, type SequenceRanking } from './contribution.js';
 
 /** Standard normal CDF (erfc by Numerical Recipes' Chebyshev fit, |error| < 1.2e-7). */
@@ -107,19 +107,19 @@ export function aucNonInferiority(
     };
   }
   const n = labels.length;
-  const aucFull = rocAuc(scoresFull, labels);
-  const aucTopK = rocAuc(scoresTopK, labels);
+  const aucFull = voxelAuc(scoresFull, labels);
+  const aucTopK = voxelAuc(scoresTopK, labels);
   const diffs: number[] = [];
   for (const draw of bootstrapDraws(n, opts.resamples ?? 2000, opts.seed ?? 0)) {
     const l = draw.map((i) => Number(Boolean(labels[i])));
     const pos = l.reduce((s, v) => s + v, 0);
     if (pos === 0 || pos === n) continue;
     diffs.push(
-      rocAuc(
+      voxelAuc(
         draw.map((i) => scoresTopK[i]),
         l,
       ) -
-        rocAuc(
+        voxelAuc(
           draw.map((i) => scoresFull[i]),
           l,
         ),

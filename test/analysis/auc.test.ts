@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { missingPython, runPython } from '../helpers/python.js';
 import {
-  rocAuc,
+  voxelAuc,
   delong,
   aucNonInferiority,
   normalCdf,
@@ -31,18 +31,18 @@ test(
     const score = truth.map((t) => Math.round((rand() + 0.4 * t) * 8) / 8);
     const region = truth.map((_, i) => (i % 4 === 0 ? 0 : 1));
     const ref = runPython<{ all: number; region: number }>(SKLEARN, { score, truth, region });
-    assert.ok(Math.abs(rocAuc(score, truth) - ref.all) < 1e-12);
-    assert.ok(Math.abs(rocAuc(score, truth, { region }) - ref.region) < 1e-12);
+    assert.ok(Math.abs(voxelAuc(score, truth) - ref.all) < 1e-12);
+    assert.ok(Math.abs(voxelAuc(score, truth, { region }) - ref.region) < 1e-12);
     assert.ok(ref.all > 0.6, 'the scores were built to be informative');
   },
 );
 
 test('AUC closed forms, and one-class truth is an error', () => {
-  assert.equal(rocAuc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]), 1);
-  assert.equal(rocAuc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1]), 0);
-  assert.equal(rocAuc([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1]), 0.5);
+  assert.equal(voxelAuc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]), 1);
+  assert.equal(voxelAuc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1]), 0);
+  assert.equal(voxelAuc([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1]), 0.5);
   assert.throws(
-    () => rocAuc([1, 2], [1, 1]),
+    () => voxelAuc([1, 2], [1, 1]),
     (e: unknown) => e instanceof MriseqError && e.code === 'auc.oneclass',
   );
 });

@@ -5,7 +5,7 @@ import {
   differentiationMap,
   differentiationMaps,
   regionStatistics,
-  rocAuc,
+  voxelAuc,
   subtractionMap,
   seededRandom,
 } from '../../src/analysis/index.js';
@@ -80,8 +80,8 @@ test('M_d marks what the other sequences cannot explain: AUC against the unique 
       ? src.t1gd.data
       : Float32Array.from(base, (v) => v + (rand() - 0.5) * 0.1);
   const m = await differentiationMap(seqs, 't1gd', gen);
-  assert.ok(rocAuc(m.data, unique, { region: lesion }) > 0.95);
-  assert.equal(rocAuc(subtractionMap(seqs.t1gd, seqs.t1).data, unique, { region: lesion }), 1);
+  assert.ok(voxelAuc(m.data, unique, { region: lesion }) > 0.95);
+  assert.equal(voxelAuc(subtractionMap(seqs.t1gd, seqs.t1).data, unique, { region: lesion }), 1);
 });
 
 test('region statistics per label equal numpy', { skip: missingPython('numpy') }, () => {

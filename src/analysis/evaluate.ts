@@ -1,0 +1,118 @@
+/**
+ * evaluate(model, cohort): the synthesis-quality table of the science spec, one row per
+ * (subject, source i, target j) of available sequences with PSNR, SSIM and MAE of G(x_i, code_j)
+ * against x_j. Browser-safe core: the model and cohort enter through small interfaces, file
+ * output and resumption live in ./node.ts. Resumable: rows already done are skipped.
+ */
+import { MriseqError } from '../errors/index.js';
+import { normalizeIntensity, type Volume } from '../volume/index.js';
+import type { EvaluationRow } from './contribution.js';
+import type { GenerateFn } from './maps.js';
+import { synthesisScores, type SsimOptions } from './metrics.js';
+
+/** What evaluate needs from a trained generator. */
+export interface EvaluationModel {
+  /** Sequence names the model knows (its target codes). */
+  readonly sequences: readonly string[];
+  /** G(sources, code_target): a volume on the sources' grid, intensities in [-1, 1]. */
+  generate: GenerateFn;
+}
+
+/** One subject as evaluate sees it: its available sequences (missing ones are simply absent). */
+export interface EvaluationSubject {
+  id: string;
+  sequences: Readonly<Record<string, Volume>>;
+}
+
+/** What evaluate needs from a cohort: the subjects of a split, loaded lazily one at a time. */
+export interface EvaluationCohort {
+  subjectIds(split?: string): readonly string[] | Promise<readonly string[]>;
+  loadSubject(id: string): Promise<EvaluationSubject>;
+}
+
+export interface EvaluateOptions {
+  /** Which split to evaluate ('test' by default). */
+  split?: string;
+  /** Only these sequences (default: every sequence the model knows). */
+  sequences?: readonly string[];
+  /** Include i = j (self-reconstruction) rows. Default true: the spec's A includes the diagonal. */
+  includeSelf?: boolean;
+  /**
+   * Normalise real volumes to [-1, 1] (clip to [0, 2 p99], scale) before comparing. 'auto'
+   * (default) normalises a volume only when it has values outside [-1, 1].
+   */
+  normalize?: boolean | 'auto';
+  /** SSIM/PSNR options (data range 2, window 7, ...). */
+  metricOptions?: Omit<SsimOptions, 'shape' | 'mask'>;
+  /** Keys `subject|source|target` already done (resumption): skipped. */
+  done?: ReadonlySet<string>;
+  /** Called with each new row as soon as it is computed. */
+  onRow?: (row: EvaluationRow) => void | Promise<void>;
+  /** Called when a subject is finished (a good moment to persist). */
+  onSubject?: (e: { subject: string; done: number; total: number; rows: number }) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+export function rowKey(r: { subject: string; source: string; target: string }): string {
+  return `${r.subject}|${r.source}|${r.target}`;
+}
+
+export function prepareVolume(v: Volume, normalize: boolean | 'auto' = 'auto'): Volume {
+  if (normalize === false) return v;
+  if (normalize === 'auto') {
+    let outside = false;
+    for (let i = 0; i < v.data.length && !outside; i++) outside = v.data[i] < -1 || v.data[i] > 1;
+    if (!outside) return v;
+  }
+  return normalizeIntensity(v);
+}
+
+/** Runs the evaluation and returns the new rows (those not in `done`), in subject/source/target order. */
+export async function evaluate(
+  model: EvaluationModel,
+  cohort: EvaluationCohort,
+  opts: EvaluateOptions = {},
+): Promise<EvaluationRow[]> {
+  const ids = await cohort.subjectIds(opts.split ?? 'test');
+  if (ids.length === 0)
+    throw new MriseqError('no subject in this split', {
+      field: 'split',
+      found: opts.split ?? 'test',
+      code: 'analysis.empty',
+    });
+  const wanted = opts.sequences ?? model.sequences;
+  const rows: EvaluationRow[] = [];
+  let k = 0;
+  for (const id of ids) {
+    k++;
+    const pairs: [string, string][] = [];
+    const sub = { subject: id };
+    // Decide what is missing before loading, so a finished subject costs nothing on resume.
+    for (const s of wanted)
+      for (const t of wanted)
+        if ((opts.includeSelf ?? true) || s !== t)
+          if (!opts.done?.has(rowKey({ ...sub, source: s, target: t }))) pairs.push([s, t]);
+    if (pairs.length === 0) continue;
+    const subject = await cohort.loadSubject(id);
+    const avail = new Map<string, Volume>();
+    for (const s of wanted)
+      if (subject.sequences[s]) avail.set(s, prepareVolume(subject.sequences[s], opts.normalize));
+    let made = 0;
+    for (const [s, t] of pairs) {
+      if (opts.signal?.aborted) throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
+      const xs = avail.get(s);
+      const xt = avail.get(t);
+      if (!xs || !xt) continue; // missing sequences are never source or target
+      const g = await model.generate({ [s]: xs }, t);
+      const y = g instanceof Float32Array ? g : g.data;
+      const shape = xt.shape.length > 3 ? [xt.data.length] : [...xt.shape];
+      const scores = synthesisScores(xt.data, y, { ...opts.metricOptions, shape });
+      const row: EvaluationRow = { subject: id, source: s, target: t, ...scores };
+      rows.push(row);
+      made++;
+      await opts.onRow?.(row);
+    }
+    await opts.onSubject?.({ subject: id, done: k, total: ids.length, rows: made });
+  }
+  return rows;
+}

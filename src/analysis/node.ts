@@ -1,0 +1,109 @@
+/**
+ * Node adapter of the analysis module: evaluation tables on disk (CSV, atomic writes, resumption)
+ * and as danfojs DataFrames. The computing core stays browser-safe in the sibling files.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MriseqError } from '../errors/index.js';
+import type { EvaluationRow } from './contribution.js';
+import {
+  evaluate,
+  rowKey,
+  type EvaluateOptions,
+  type EvaluationCohort,
+  type EvaluationModel,
+} from './evaluate.js';
+import { formatEvaluationCsv, parseEvaluationCsv } from './table.js';
+
+/** Writes a file through a temporary sibling and a rename, so readers never see half a file. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+/** Reads an evaluation table; errors name the file, row and column. */
+export function readEvaluationCsv(path: string): EvaluationRow[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new MriseqError('cannot read the metrics table', {
+      file: path,
+      found: (e as Error).message,
+      code: 'table.read',
+      cause: e,
+    });
+  }
+  return parseEvaluationCsv(text, path);
+}
+
+export function writeEvaluationCsv(path: string, rows: readonly EvaluationRow[]): void {
+  writeFileAtomic(path, formatEvaluationCsv(rows));
+}
+
+/** The subset of danfojs' DataFrame this module promises (danfojs ships no usable types for strict TS). */
+export interface EvaluationDataFrame {
+  readonly shape: number[];
+  readonly columns: string[];
+  toCSV(): string;
+  print(): void;
+}
+
+/** The table as a danfojs-node DataFrame (loaded lazily: danfojs pulls in tfjs-node). */
+export function toDataFrame(rows: readonly EvaluationRow[]): EvaluationDataFrame {
+  const danfo = require('danfojs-node') as { DataFrame: new (data: unknown[]) => EvaluationDataFrame };
+  return new danfo.DataFrame(rows.map((r) => ({ ...r })));
+}
+
+export interface EvaluateToCsvOptions extends Omit<EvaluateOptions, 'done'> {
+  /** Output CSV; if it exists, its rows are kept and those (subject, source, target) are skipped. */
+  out: string;
+}
+
+export interface EvaluationTable {
+  /** Every row of the output file (previous and new). */
+  rows: EvaluationRow[];
+  /** How many rows this call computed. */
+  added: number;
+  /** How many rows were already in the file. */
+  resumed: number;
+  path: string;
+  /** The same table as a danfojs DataFrame. */
+  dataFrame(): EvaluationDataFrame;
+}
+
+/**
+ * evaluate() with a CSV on disk: resumable (rows already in `out` are skipped) and saved
+ * atomically after every subject, so an interruption loses at most one subject's work.
+ */
+export async function evaluateToCsv(
+  model: EvaluationModel,
+  cohort: EvaluationCohort,
+  opts: EvaluateToCsvOptions,
+): Promise<EvaluationTable> {
+  const previous = existsSync(opts.out) ? readEvaluationCsv(opts.out) : [];
+  const rows = [...previous];
+  const done = new Set(previous.map(rowKey));
+  await evaluate(model, cohort, {
+    ...opts,
+    done,
+    onRow: async (r) => {
+      rows.push(r);
+      await opts.onRow?.(r);
+    },
+    onSubject: async (e) => {
+      if (e.rows > 0) writeEvaluationCsv(opts.out, rows);
+      await opts.onSubject?.(e);
+    },
+  });
+  if (!existsSync(opts.out)) writeEvaluationCsv(opts.out, rows);
+  return {
+    rows,
+    added: rows.length - previous.length,
+    resumed: previous.length,
+    path: opts.out,
+    dataFrame: () => toDataFrame(rows),
+  };
+}

@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import {
+  formatEvaluationCsv,
+  rankSequences,
+  seededRandom,
+  type EvaluationRow,
+} from '../../src/analysis/index.js';
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  try {
+    const code = await main(['node', 'mriseq', ...args]);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'mriseq-cli-'));
+const rand = seededRandom(5);
+const rows: EvaluationRow[] = [];
+for (let s = 0; s < 5; s++)
+  for (const [i, a] of ['t1', 't1gd', 't2', 'flair'].entries())
+    for (const [j, b] of ['t1', 't1gd', 't2', 'flair'].entries())
+      rows.push({
+        subject: `s${s}`,
+        source: a,
+        target: b,
+        psnr: 30 - (j === 1 ? 8 : j) + i * 0.1 + rand(),
+        ssim: 0.9 - (j === 1 ? 0.1 : 0) + rand() * 0.01,
+        mae: 0.05 + rand() * 0.01,
+      });
+const csv = join(dir, 'metrics.csv');
+writeFileSync(csv, formatEvaluationCsv(rows));
+
+test('mriseq rank --json gives per sequence C_t, C_d, their CIs and ranks, as rankSequences', async () => {
+  const r = await run(['rank', '--metrics', csv, '--json', '--resamples', '50', '--seed', '2']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as {
+    order: string[];
+    sequences: {
+      sequence: string;
+      C_d: number;
+      C_d_ci: number[];
+      C_t: number;
+      C_t_ci: number[];
+      rank: number;
+    }[];
+  };
+  const ref = rankSequences(rows, { resamples: 50, seed: 2 });
+  assert.deepEqual(j.order, ref.order);
+  assert.equal(j.order[0], 't1gd');
+  for (const s of j.sequences) {
+    const q = ref.sequences.find((x) => x.sequence === s.sequence)!;
+    assert.ok(Math.abs(s.C_d - q.C_d) < 1e-12 && Math.abs(s.C_t - q.C_t) < 1e-12);
+    assert.deepEqual(s.C_d_ci, q.C_d_ci);
+    assert.equal(s.rank, q.rank);
+  }
+  const text = await run(['rank', '--metrics', csv, '--resamples', '20']);
+  assert.match(text.out, /^rank\s+sequence\s+C_d/);
+  assert.match(text.out.split('\n')[1], /^1\s+t1gd/);
+});
+
+test('mriseq rank: a bad cell is one line naming file, row and column, exit 2', async () => {
+  const bad = join(dir, 'bad.csv');
+  writeFileSync(bad, 'subject,source,target,psnr,ssim\ns,a,b,1,0.9\ns,a,c,1,oops\n');
+  const r = await run(['rank', '--metrics', bad]);
+  assert.equal(r.code, 2);
+  assert.equal(r.err, `mriseq: ${bad}: row 3, column ssim: not a number; found "oops"; expected a number`);
+  const missing = join(dir, 'missing.csv');
+  writeFileSync(missing, 'subject,source,psnr,ssim\n');
+  const m = await run(['rank', '--metrics', missing]);
+  assert.equal(m.code, 2);
+  assert.match(m.err, /missing column "target"/);
+});
