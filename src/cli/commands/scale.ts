@@ -1,0 +1,228 @@
+import type { Command } from 'commander';
+import { MriseqError } from '../../errors/index.js';
+import {
+  cancelRun,
+  failureError,
+  formatStatus,
+  mergeRun,
+  parseShard,
+  retryRun,
+  runSelftest,
+  runStatus,
+  submitRun,
+  waitRun,
+  type RunStatus,
+} from '../../scale/index.js';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new MriseqError('must be a positive integer', {
+        field: flag,
+        found: JSON.stringify(v),
+        code: 'cli.option',
+      });
+    }
+    return n;
+  };
+}
+
+function progressLine(s: RunStatus): string {
+  const parts = Object.entries(s.counts).map(([k, v]) => `${v} ${k.toLowerCase()}`);
+  return `shards: ${parts.join(', ')}${s.merge ? `; merge ${s.merge.state.toLowerCase()}` : ''}`;
+}
+
+async function waitAndReport(run: string, opts: { failFast?: boolean; interval?: number }): Promise<void> {
+  let lastLine = '';
+  const s = await waitRun(run, {
+    failFast: opts.failFast,
+    interval: opts.interval,
+    onProgress: (x) => {
+      const line = progressLine(x);
+      if (line !== lastLine) console.error(`[mriseq slurm] ${line}`);
+      lastLine = line;
+    },
+  });
+  if (!s.ok) {
+    console.error(formatStatus(s));
+    throw failureError(s);
+  }
+  console.log(`all ${s.shards.length} shard(s) completed${s.merge ? ', merge completed' : ''}: ${s.run}`);
+}
+
+export function registerScale(program: Command): void {
+  const slurm = program
+    .command('slurm')
+    .description('run a sharded command as a SLURM job array with a merge step');
+
+  slurm
+    .command('submit')
+    .description(
+      'submit SUBCOMMAND as N array tasks (each given --shard I/N) and a merge that runs when all succeeded',
+    )
+    .argument('<subcommand...>', 'the mriseq subcommand and its arguments, after --')
+    .requiredOption('--run <dir>', 'run folder: scripts, logs, slurm.json, parts')
+    .option('--shards <n>', 'number of shards (array tasks)', positiveInt('--shards'), 1)
+    .option('--max-parallel <k>', 'at most K tasks at once', positiveInt('--max-parallel'))
+    .option('--partition <p>', 'SLURM partition')
+    .option('--time <t>', 'wall time per task, e.g. 01:00:00')
+    .option('--mem <m>', 'memory per task, e.g. 4G')
+    .option('--cpus <c>', 'CPUs per task', positiveInt('--cpus'))
+    .option('--gpus <g>', 'GPUs per task', positiveInt('--gpus'))
+    .option(
+      '--sbatch-arg <arg>',
+      'extra sbatch option, repeatable (e.g. --sbatch-arg=--account=lab)',
+      collect,
+      [],
+    )
+    .option('--no-merge', 'do not submit the merge job')
+    .option('--dry-run', 'print the scripts, submit nothing')
+    .option('--wait', 'wait for the array and the merge; exit non-zero naming failed shards')
+    .option('--fail-fast', 'with --wait: cancel the rest at the first failed shard')
+    .option('--interval <s>', 'seconds between polls', Number, 2)
+    .action(
+      async (
+        subcommand: string[],
+        o: {
+          run: string;
+          shards: number;
+          maxParallel?: number;
+          partition?: string;
+          time?: string;
+          mem?: string;
+          cpus?: number;
+          gpus?: number;
+          sbatchArg: string[];
+          merge: boolean;
+          dryRun?: boolean;
+          wait?: boolean;
+          failFast?: boolean;
+          interval: number;
+        },
+      ) => {
+        const r = await submitRun({
+          run: o.run,
+          command: subcommand,
+          shards: o.shards,
+          maxParallel: o.maxParallel,
+          partition: o.partition,
+          time: o.time,
+          mem: o.mem,
+          cpus: o.cpus,
+          gpus: o.gpus,
+          sbatchArgs: o.sbatchArg,
+          merge: o.merge,
+          dryRun: o.dryRun,
+        });
+        if (!r.submitted) {
+          console.log(`# ${r.scripts.taskScript}\n${r.scripts.taskText}`);
+          if (r.scripts.mergeScript) console.log(`# ${r.scripts.mergeScript}\n${r.scripts.mergeText ?? ''}`);
+          return;
+        }
+        const sub = r.record.submissions.at(-1);
+        console.log(
+          `submitted array ${sub?.arrayJobId} (${r.record.shards} shards)${sub?.mergeJobId ? `, merge ${sub.mergeJobId}` : ''}: ${r.record.run}`,
+        );
+        if (o.wait) await waitAndReport(o.run, o);
+      },
+    );
+
+  slurm
+    .command('status')
+    .description('state of every shard and of the merge')
+    .argument('<run>')
+    .option('--json', 'machine-readable')
+    .action(async (run: string, o: { json?: boolean }) => {
+      const s = await runStatus(run);
+      console.log(o.json ? JSON.stringify(s, null, 1) : formatStatus(s));
+    });
+
+  slurm
+    .command('wait')
+    .description('wait until the run is done; exit non-zero naming failed shards and their logs')
+    .argument('<run>')
+    .option('--fail-fast', 'cancel the rest at the first failed shard')
+    .option('--interval <s>', 'seconds between polls', Number, 2)
+    .action(async (run: string, o: { failFast?: boolean; interval: number }) => waitAndReport(run, o));
+
+  slurm
+    .command('cancel')
+    .description('scancel every job of the run and wait until none is left')
+    .argument('<run>')
+    .action(async (run: string) => {
+      const s = await cancelRun(run);
+      console.log(formatStatus(s));
+    });
+
+  slurm
+    .command('retry')
+    .description('resubmit only the failed shards, then the merge')
+    .argument('<run>')
+    .option('--wait', 'wait for them')
+    .option('--fail-fast', 'with --wait: cancel the rest at the first failed shard')
+    .option('--interval <s>', 'seconds between polls', Number, 2)
+    .action(async (run: string, o: { wait?: boolean; failFast?: boolean; interval: number }) => {
+      const r = await retryRun(run);
+      if (!r.submitted) console.log('nothing to retry: every shard and the merge completed');
+      else {
+        const sub = r.record.submissions.at(-1);
+        console.log(
+          `resubmitted shard(s) ${r.resubmitted.join(', ') || 'none'} as ${sub?.arrayJobId}${sub?.mergeJobId ? `, merge ${sub.mergeJobId}` : ''}`,
+        );
+      }
+      if (o.wait) await waitAndReport(run, o);
+    });
+
+  slurm
+    .command('selftest')
+    .description('a tiny per-subject command following the shard convention (for checking a cluster)')
+    .requiredOption('--out <dir>', 'run folder')
+    .option('--subjects <n>', 'number of subjects', positiveInt('--subjects'), 8)
+    .option('--seed <s>', 'seed', Number, 0)
+    .option('--size <n>', 'cube edge length', positiveInt('--size'), 32)
+    .option('--shard <i/n>', 'only this shard of the subjects')
+    .option('--fail-while <file>', 'fail while this file exists')
+    .option('--fail-shards <list>', 'with --fail-while: only these shard indices fail (comma separated)')
+    .action(
+      (o: {
+        out: string;
+        subjects: number;
+        seed: number;
+        size: number;
+        shard?: string;
+        failWhile?: string;
+        failShards?: string;
+      }) => {
+        const r = runSelftest({
+          out: o.out,
+          subjects: o.subjects,
+          seed: o.seed,
+          size: o.size,
+          shard: o.shard ? parseShard(o.shard) : undefined,
+          failWhile: o.failWhile,
+          failShards: o.failShards?.split(',').map(Number),
+        });
+        console.log(`wrote ${r.subjects.length} subject(s) to ${r.dir}`);
+      },
+    );
+
+  program
+    .command('merge')
+    .description(
+      'combine the shard parts under RUN/parts into RUN, checking every subject is there exactly once',
+    )
+    .argument('<run>')
+    .option('--command <name>', 'only the parts of this subcommand')
+    .option('--shards <n>', 'only parts of this shard count', positiveInt('--shards'))
+    .action((run: string, o: { command?: string; shards?: number }) => {
+      const r = mergeRun(run, { command: o.command, shards: o.shards });
+      for (const c of r.commands) {
+        console.log(
+          `merged ${c.command}: ${c.shards} shards, ${c.subjects} subjects, ${c.files} files into ${r.run}`,
+        );
+      }
+    });
+}

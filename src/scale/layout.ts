@@ -1,0 +1,73 @@
+/**
+ * The on-disk convention every sharded command follows (see index.ts for the whole contract).
+ * Node-only: paths and files.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { ShardSpec } from './shard.js';
+
+/** Folder under a run that holds one folder per shard part. */
+export const PARTS_DIR = 'parts';
+/** Written last by a shard into its part folder: it marks the part complete and lists its subjects. */
+export const SHARD_MARKER = '_shard.json';
+export const SHARD_MARKER_FORMAT = 'mriseq-shard/1';
+
+/** `RUN/parts/<command>-<I>-of-<N>`: where `command --out RUN --shard I/N` writes. */
+export function shardPartDir(run: string, command: string, shard: ShardSpec): string {
+  return join(resolve(run), PARTS_DIR, `${command}-${shard.index}-of-${shard.count}`);
+}
+
+/** Parses a part folder's name back into its command and shard. */
+export function parsePartName(name: string): { command: string; shard: ShardSpec } | undefined {
+  const m = /^(.+)-(\d+)-of-(\d+)$/.exec(name);
+  if (!m) return undefined;
+  const index = Number(m[2]);
+  const count = Number(m[3]);
+  if (!(count >= 1 && index < count)) return undefined;
+  return { command: m[1], shard: { index, count } };
+}
+
+/** What `_shard.json` holds. */
+export interface ShardMarker {
+  format: typeof SHARD_MARKER_FORMAT;
+  command: string;
+  shard: ShardSpec;
+  /** The subjects this shard wrote. */
+  subjects: string[];
+  /**
+   * Every subject of the cohort the shard selected from (all shards must agree): lets the merge
+   * name subjects that no shard wrote. Optional, but without it only duplicates are detected.
+   */
+  allSubjects?: string[];
+}
+
+/** Writes `bytes` to `file` through a temporary file and a rename, so readers never see half. */
+export function writeFileAtomic(file: string, bytes: string | Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, file);
+}
+
+/** A shard calls this after writing everything else into its part folder. */
+export function writeShardMarker(
+  partDir: string,
+  info: { command: string; shard: ShardSpec; subjects: readonly string[]; allSubjects?: readonly string[] },
+): void {
+  const marker: ShardMarker = {
+    format: SHARD_MARKER_FORMAT,
+    command: info.command,
+    shard: { index: info.shard.index, count: info.shard.count },
+    subjects: [...info.subjects],
+    ...(info.allSubjects ? { allSubjects: [...info.allSubjects] } : {}),
+  };
+  writeFileAtomic(join(partDir, SHARD_MARKER), JSON.stringify(marker, null, 1) + '\n');
+}
+
+/**
+ * Where a command that may be sharded writes: `out` itself without a shard, its part folder with
+ * one. Sharded commands write there exactly what they would write to `out`, for their subjects.
+ */
+export function outputDirFor(out: string, command: string, shard: ShardSpec | undefined): string {
+  return shard ? shardPartDir(out, command, shard) : resolve(out);
+}

@@ -1,0 +1,325 @@
+/**
+ * `mriseq merge RUN`: combines the shard parts under RUN/parts into RUN, so that the result is
+ * byte-identical to what one process would have written. Node-only.
+ *
+ * Rules, per relative path found in the parts of one command:
+ * - a table (.csv/.tsv whose header has a subject column: subject, subject_id, subjectId or id):
+ *   one header (all parts must agree), then every part's rows, stably sorted by subject id in the
+ *   canonical order (compareSubjectIds);
+ * - any other file present in several parts must have the same bytes in each (shard-invariant
+ *   files such as a cohort's parameters) and is copied once; per-subject files (maps folders,
+ *   volumes) exist in one part only and are copied as they are.
+ * The subject set is checked against the parts' `_shard.json` markers: every subject must be in
+ * exactly one part; missing parts, unfinished parts (no marker), missing and duplicated subjects
+ * are named in the error.
+ */
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { MriseqError } from '../errors/index.js';
+import { compareSubjectIds, type ShardSpec } from './shard.js';
+import {
+  PARTS_DIR,
+  SHARD_MARKER,
+  SHARD_MARKER_FORMAT,
+  parsePartName,
+  writeFileAtomic,
+  type ShardMarker,
+} from './layout.js';
+
+export const SUBJECT_COLUMNS = ['subject', 'subject_id', 'subjectId', 'id'] as const;
+
+export interface MergeOptions {
+  /** Merge only this command's parts (default: every command found under RUN/parts). */
+  command?: string;
+  /** Expected shard count (default: from the part names; must be unique per command). */
+  shards?: number;
+  /** Called once per command merged. */
+  onProgress?: (e: { command: string; files: number; subjects: number }) => void;
+}
+
+export interface MergeReport {
+  run: string;
+  commands: {
+    command: string;
+    shards: number;
+    subjects: number;
+    files: number;
+    tables: string[];
+    /** True when every part had a marker listing the whole cohort, so missing subjects were checked. */
+    completenessChecked: boolean;
+  }[];
+}
+
+interface Part {
+  dir: string;
+  shard: ShardSpec;
+  marker?: ShardMarker;
+}
+
+function listFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (!(d === root && name === SHARD_MARKER) && !name.includes('.tmp-')) out.push(relative(root, p));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Splits CSV/TSV text into raw records (quoted fields may hold newlines), keeping their bytes. */
+export function splitRecords(text: string): { records: string[]; eol: string; trailingEol: boolean } {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const records: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '\n') {
+      records.push(text.slice(start, i > start && text[i - 1] === '\r' ? i - 1 : i));
+      start = i + 1;
+    }
+  }
+  const trailingEol = start === text.length;
+  if (!trailingEol) records.push(text.slice(start));
+  return { records, eol, trailingEol };
+}
+
+/** The fields of one raw record, unquoted. */
+export function splitFields(record: string, sep: string): string[] {
+  const fields: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < record.length; i++) {
+    const c = record[i];
+    if (quoted) {
+      if (c === '"' && record[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === sep) {
+      fields.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  fields.push(cur);
+  return fields;
+}
+
+function tableSubjectColumn(file: string, header: string): number {
+  if (!/\.(csv|tsv)$/i.test(file)) return -1;
+  const cols = splitFields(header, file.toLowerCase().endsWith('.tsv') ? '\t' : ',').map((c) => c.trim());
+  for (const name of SUBJECT_COLUMNS) {
+    const i = cols.indexOf(name);
+    if (i >= 0) return i;
+  }
+  return -1;
+}
+
+function findParts(run: string, opts: MergeOptions): Map<string, Part[]> {
+  const partsRoot = join(run, PARTS_DIR);
+  if (!existsSync(partsRoot)) {
+    throw new MriseqError('no shard parts to merge', {
+      file: partsRoot,
+      expected: 'folders <command>-<I>-of-<N> written by commands run with --shard I/N --out RUN',
+      code: 'scale.merge.empty',
+    });
+  }
+  const groups = new Map<string, Part[]>();
+  for (const name of readdirSync(partsRoot).sort()) {
+    const dir = join(partsRoot, name);
+    if (!statSync(dir).isDirectory()) continue;
+    const parsed = parsePartName(name);
+    if (!parsed || (opts.command && parsed.command !== opts.command)) continue;
+    if (opts.shards && parsed.shard.count !== opts.shards) continue;
+    const list = groups.get(parsed.command) ?? [];
+    list.push({ dir, shard: parsed.shard });
+    groups.set(parsed.command, list);
+  }
+  if (groups.size === 0) {
+    throw new MriseqError('no shard parts to merge', {
+      file: partsRoot,
+      field: opts.command ? `command ${opts.command}` : undefined,
+      expected: 'folders <command>-<I>-of-<N>',
+      code: 'scale.merge.empty',
+    });
+  }
+  return groups;
+}
+
+function readMarker(part: Part): ShardMarker | undefined {
+  const file = join(part.dir, SHARD_MARKER);
+  if (!existsSync(file)) return undefined;
+  let m: ShardMarker;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as ShardMarker;
+  } catch (e) {
+    throw new MriseqError('unreadable shard marker', {
+      file,
+      expected: 'JSON',
+      code: 'scale.merge.marker',
+      cause: e,
+    });
+  }
+  if (m.format !== SHARD_MARKER_FORMAT || !Array.isArray(m.subjects)) {
+    throw new MriseqError('not a shard marker', {
+      file,
+      found: JSON.stringify(m.format),
+      expected: `format ${SHARD_MARKER_FORMAT} with a subjects list`,
+      code: 'scale.merge.marker',
+    });
+  }
+  return m;
+}
+
+function summarise(ids: string[], max = 10): string {
+  return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max).join(', ')} and ${ids.length - max} more`;
+}
+
+/** Merges the parts of every (or one) sharded command under `run` into `run`. */
+export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
+  const run = resolve(runDir);
+  const report: MergeReport = { run, commands: [] };
+  for (const [command, found] of findParts(run, opts)) {
+    const counts = [...new Set(found.map((p) => p.shard.count))];
+    if (counts.length > 1) {
+      throw new MriseqError(`parts of '${command}' come from different shard counts`, {
+        file: join(run, PARTS_DIR),
+        found: counts.map((n) => `of-${n}`).join(', '),
+        expected: 'one shard count: delete the stale parts or pass --shards N',
+        code: 'scale.merge.counts',
+      });
+    }
+    const n = counts[0];
+    const byIndex = new Map(found.map((p) => [p.shard.index, p]));
+    const missingShards = [...Array(n).keys()].filter((i) => !byIndex.has(i));
+    const parts = [...byIndex.values()].sort((a, b) => a.shard.index - b.shard.index);
+    for (const p of parts) p.marker = readMarker(p);
+    // Markers are written last: when some parts have one, a part without one did not finish.
+    const unfinished = parts.some((p) => p.marker) ? parts.filter((p) => !p.marker) : [];
+    const problems: string[] = [];
+    if (missingShards.length) {
+      problems.push(
+        `missing shards ${missingShards.map((i) => `${i}/${n}`).join(', ')} (no ${PARTS_DIR}/${command}-<I>-of-${n})`,
+      );
+    }
+    if (unfinished.length)
+      problems.push(`unfinished shards ${unfinished.map((p) => `${p.shard.index}/${n}`).join(', ')}`);
+
+    // Subject bookkeeping: from markers, else from the tables' subject columns.
+    const owner = new Map<string, number[]>();
+    const note = (id: string, shard: number): void => {
+      const l = owner.get(id) ?? [];
+      if (!l.includes(shard)) l.push(shard);
+      owner.set(id, l);
+    };
+    for (const p of parts) for (const id of p.marker?.subjects ?? []) note(id, p.shard.index);
+    const everyone = parts.find((p) => p.marker?.allSubjects)?.marker?.allSubjects;
+    const completenessChecked = everyone !== undefined && parts.every((p) => p.marker);
+
+    // Plan every output file before writing any, so a failed merge leaves RUN untouched.
+    const files = new Map<string, Part[]>();
+    for (const p of parts) for (const f of listFiles(p.dir)) files.set(f, [...(files.get(f) ?? []), p]);
+    const outputs: { rel: string; bytes?: Buffer; copyFrom?: string }[] = [];
+    const tables: string[] = [];
+    for (const [rel, holders] of [...files].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const first = readFileSync(join(holders[0].dir, rel));
+      const text = /\.(csv|tsv)$/i.test(rel) ? first.toString('utf8') : '';
+      const header = text ? (splitRecords(text).records[0] ?? '') : '';
+      const col = text ? tableSubjectColumn(rel, header) : -1;
+      if (col >= 0) {
+        const sep = rel.toLowerCase().endsWith('.tsv') ? '\t' : ',';
+        const rows: { id: string; rec: string }[] = [];
+        let eol = '\n';
+        let trailing = true;
+        for (const h of holders) {
+          const parsed = splitRecords(readFileSync(join(h.dir, rel), 'utf8'));
+          eol = parsed.eol;
+          trailing = parsed.trailingEol;
+          if (parsed.records[0] !== header) {
+            problems.push(
+              `${rel}: header of shard ${h.shard.index}/${n} differs from shard ${holders[0].shard.index}/${n}`,
+            );
+            continue;
+          }
+          for (const rec of parsed.records.slice(1)) {
+            if (rec === '') continue;
+            const id = splitFields(rec, sep)[col] ?? '';
+            rows.push({ id, rec });
+            if (!h.marker) note(id, h.shard.index);
+          }
+        }
+        rows.sort((a, b) => compareSubjectIds(a.id, b.id));
+        const body = [header, ...rows.map((r) => r.rec)].join(eol) + (trailing ? eol : '');
+        outputs.push({ rel, bytes: Buffer.from(body, 'utf8') });
+        tables.push(rel);
+      } else if (holders.length === 1) {
+        outputs.push({ rel, copyFrom: join(holders[0].dir, rel) });
+      } else {
+        const differing = holders.filter((h) => !readFileSync(join(h.dir, rel)).equals(first));
+        if (differing.length) {
+          problems.push(
+            `${rel} differs between shards ${holders[0].shard.index}/${n} and ${differing.map((h) => `${h.shard.index}/${n}`).join(', ')} (only tables with a subject column are concatenated; other files must be per-subject or identical in every shard)`,
+          );
+        }
+        outputs.push({ rel, bytes: first });
+      }
+    }
+    const duplicated = [...owner]
+      .filter(([, s]) => s.length > 1)
+      .sort((a, b) => compareSubjectIds(a[0], b[0]));
+    if (duplicated.length) {
+      problems.push(
+        `subjects in more than one shard: ${summarise(duplicated.map(([id, s]) => `${id} (shards ${s.join(', ')})`))}`,
+      );
+    }
+    if (everyone) {
+      const missing = everyone.filter((id) => !owner.has(id)).sort(compareSubjectIds);
+      if (missing.length) problems.push(`subjects missing from every shard: ${summarise(missing)}`);
+      const cohort = new Set(everyone);
+      const extra = [...owner.keys()].filter((id) => !cohort.has(id)).sort(compareSubjectIds);
+      if (extra.length) problems.push(`subjects not in the cohort: ${summarise(extra)}`);
+    }
+    if (problems.length) {
+      throw new MriseqError(`cannot merge '${command}': ${problems.join('; ')}`, {
+        file: join(run, PARTS_DIR),
+        code: 'scale.merge.invalid',
+      });
+    }
+    for (const o of outputs) {
+      const dest = join(run, o.rel);
+      if (o.bytes) writeFileAtomic(dest, o.bytes);
+      else if (o.copyFrom) {
+        mkdirSync(dirname(dest), { recursive: true });
+        const tmp = `${dest}.tmp-${process.pid}`;
+        copyFileSync(o.copyFrom, tmp);
+        renameSync(tmp, dest);
+      }
+    }
+    const summary = {
+      command,
+      shards: n,
+      subjects: owner.size,
+      files: outputs.length,
+      tables,
+      completenessChecked,
+    };
+    writeFileAtomic(join(run, PARTS_DIR, `merge-${command}.json`), JSON.stringify(summary, null, 1) + '\n');
+    report.commands.push(summary);
+    opts.onProgress?.({ command, files: outputs.length, subjects: owner.size });
+  }
+  return report;
+}
