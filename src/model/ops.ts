@@ -64,11 +64,13 @@ export function reflectPad(x: Tensor, pads: readonly number[]): Tensor {
       );
   });
   if (pads.every((p) => p === 0)) return x;
-  if (x.rank > 4) return reflectPadComposed(x, pads);
-  // rank <= 4: one native mirrorPad forward, our own adjoint backward (tfjs's is a plain slice).
+  // Forward: one native mirrorPad up to rank 4, slices + reverse + concat beyond (tfjs's
+  // mirrorPad stops at rank 4). Backward: our own adjoint in both cases (tfjs's mirrorPad
+  // gradient is a plain slice, and the composed rank-5 version came out wrong too).
   const f = tf.customGrad(((xi: Tensor) => {
     const paddings: [number, number][] = [[0, 0], ...pads.map((p): [number, number] => [p, p]), [0, 0]];
-    const value = tf.mirrorPad(xi as tf.Tensor4D, paddings, 'reflect');
+    const value =
+      xi.rank > 4 ? reflectPadComposed(xi, pads) : tf.mirrorPad(xi as tf.Tensor4D, paddings, 'reflect');
     const gradFunc = (dy: Tensor): Tensor => {
       let g = dy;
       for (let i = pads.length - 1; i >= 0; i--) g = foldReflect(g, i + 1, pads[i], shape[i + 1]);
@@ -137,8 +139,11 @@ export function convNd(x: Tensor, w: Tensor, stride: number, padding: 'valid' | 
 
 /** SmoothL1 (beta 1, mean), as PyTorch's nn.SmoothL1Loss. */
 export function smoothL1(y: Tensor, x: Tensor): tf.Scalar {
+  // 0.5 min(d,1)^2 + (d - min(d,1)): 0.5 d^2 below 1, d - 0.5 above, without tf.where (whose
+  // condition has no gradient in tfjs).
   const d = tf.abs(tf.sub(y, x));
-  return tf.mean(tf.where(tf.less(d, 1), tf.mul(tf.square(d), 0.5), tf.sub(d, 0.5))) as tf.Scalar;
+  const m = tf.minimum(d, 1);
+  return tf.mean(tf.add(tf.mul(tf.square(m), 0.5), tf.sub(d, m))) as tf.Scalar;
 }
 
 /**

@@ -1,0 +1,20 @@
+/**
+ * The Seq2Seq generator (browser-safe). Inference over whole volumes lives in ./generate.ts.
+ */
+export {
+  Seq2Seq,
+  createGenerator,
+  preset,
+  validateConfig,
+  ParamStore,
+  ConvBlock,
+  ResBlock,
+  HyperConv,
+  HyperResBlock,
+  ConvLSTM,
+  type Seq2SeqConfig,
+  type PresetName,
+  type NamedWeights,
+} from './model.js';
+export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
+export { Rng } from './random.js';
