@@ -1,0 +1,178 @@
+/**
+ * Bounded reading of a (possibly gzipped) file: streamed through node:zlib, which checks every
+ * member's CRC and length and continues across concatenated members; the gzip ISIZE trailer is
+ * never used to size anything. Output is copied into buffers sized from the validated header, and
+ * inflating past that size (plus a small slack for trailing bytes) stops with an error.
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { MriseqError } from '../errors/index.js';
+
+/** Bytes beyond the described data that a gzip may still inflate to (then they are discarded). */
+export const TRAILING_SLACK = 1 << 20;
+
+export interface Layout {
+  /** Bytes before the data (header, extensions, or the .img offset). */
+  headBytes: number;
+  dataBytes: number;
+}
+
+export interface ReadResult {
+  head: Uint8Array;
+  /** Starts at offset 0 of its own ArrayBuffer, so typed views are aligned. */
+  data: Uint8Array;
+}
+
+export function isGzipBytes(b: Uint8Array): boolean {
+  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+}
+
+export async function fileStartsWithGzip(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const b = new Uint8Array(2);
+    const { bytesRead } = await fh.read(b, 0, 2, 0);
+    return bytesRead === 2 && isGzipBytes(b);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Reads the stream, asking `layoutFrom(prefix)` for the layout once enough bytes are in (it
+ * returns undefined to ask for more, up to `maxPrefix` bytes). Throws MriseqError on a short
+ * stream, a corrupt gzip or a gzip that inflates too far.
+ */
+export async function readBounded(
+  source: Readable,
+  gz: boolean,
+  file: string,
+  layoutFrom: (prefix: Uint8Array, ended: boolean) => Promise<Layout | undefined> | Layout | undefined,
+): Promise<ReadResult> {
+  let stream: Readable = source;
+  if (gz) {
+    const gunzip = createGunzip({ chunkSize: 1 << 20 });
+    stream = pipeline(source, gunzip, () => undefined);
+  }
+  const prefixParts: Uint8Array[] = [];
+  let prefixLen = 0;
+  let layout: Layout | undefined;
+  let head = new Uint8Array(0);
+  let data = new Uint8Array(0);
+  let pos = 0; // bytes placed so far (head then data)
+  let extra = 0;
+
+  const place = (chunk: Uint8Array) => {
+    const total = head.length + data.length;
+    let off = 0;
+    while (off < chunk.length && pos < total) {
+      if (pos < head.length) {
+        const n = Math.min(head.length - pos, chunk.length - off);
+        head.set(chunk.subarray(off, off + n), pos);
+        pos += n;
+        off += n;
+      } else {
+        const n = Math.min(total - pos, chunk.length - off);
+        data.set(chunk.subarray(off, off + n), pos - head.length);
+        pos += n;
+        off += n;
+      }
+    }
+    extra += chunk.length - off;
+  };
+
+  const tooBig = () =>
+    new MriseqError('gzip inflates beyond the size the header describes (possible gzip bomb)', {
+      file,
+      field: 'gzip stream',
+      found: `more than ${head.length + data.length + TRAILING_SLACK} bytes`,
+      expected: `${head.length + data.length} bytes (header + data)`,
+      code: 'nifti.gzip_too_large',
+    });
+
+  try {
+    for await (const c of stream) {
+      const chunk = c as Uint8Array;
+      if (!layout) {
+        prefixParts.push(chunk);
+        prefixLen += chunk.length;
+        const prefix = concat(prefixParts, prefixLen);
+        layout = await layoutFrom(prefix, false);
+        if (!layout) continue;
+        head = new Uint8Array(layout.headBytes);
+        data = new Uint8Array(layout.dataBytes);
+        prefixParts.length = 0;
+        place(prefix);
+      } else place(chunk);
+      if (extra > TRAILING_SLACK) {
+        stream.destroy();
+        source.destroy();
+        throw tooBig();
+      }
+    }
+  } catch (e) {
+    source.destroy();
+    if (e instanceof MriseqError) throw e;
+    const code = (e as { code?: string }).code ?? '';
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+      throw new MriseqError('cannot read file', { file, found: code, expected: 'a readable file', code: 'io.read', cause: e });
+    throw new MriseqError(gz ? 'corrupt gzip data' : 'read failed', {
+      file,
+      field: gz ? 'gzip stream' : 'file',
+      found: e instanceof Error ? e.message : String(e),
+      expected: gz ? 'a valid gzip stream (CRC and length checked)' : 'a readable file',
+      code: gz ? 'nifti.gzip_corrupt' : 'io.read',
+      cause: e,
+    });
+  }
+  if (!layout) {
+    const prefix = concat(prefixParts, prefixLen);
+    layout = await layoutFrom(prefix, true);
+    if (!layout)
+      throw new MriseqError('file ends before the header is complete', {
+        file,
+        field: 'header',
+        found: `${prefixLen} bytes`,
+        expected: 'a complete NIfTI header',
+        code: 'nifti.truncated',
+      });
+    head = new Uint8Array(layout.headBytes);
+    data = new Uint8Array(layout.dataBytes);
+    place(prefix);
+  }
+  if (pos < head.length + data.length)
+    throw new MriseqError('file is truncated', {
+      file,
+      field: pos < head.length ? 'header/extensions' : 'image data',
+      found: `${pos} bytes${gz ? ' after inflating' : ''}`,
+      expected: `${head.length + data.length} bytes (vox_offset ${head.length} + data ${data.length})`,
+      code: 'nifti.truncated',
+    });
+  return { head, data };
+}
+
+function concat(parts: Uint8Array[], len: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(len);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  parts.length = 0;
+  parts.push(out);
+  return out;
+}
+
+export function fileSource(path: string): Readable {
+  return createReadStream(path, { highWaterMark: 1 << 20 });
+}
+
+export function bytesSource(bytes: Uint8Array): Readable {
+  // one chunk per MiB so inflate output is consumed as it is produced
+  const chunks: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; o += 1 << 20) chunks.push(bytes.subarray(o, o + (1 << 20)));
+  return Readable.from(chunks, { objectMode: false });
+}

@@ -1,0 +1,92 @@
+/** Small 4x4 / 3x3 matrix helpers for voxel-to-world affines (rows, double precision). */
+import type { Affine } from './types.js';
+
+export type Mat4 = number[][];
+
+export function identity4(): Mat4 {
+  return [0, 1, 2, 3].map((r) => [0, 1, 2, 3].map((c) => (r === c ? 1 : 0)));
+}
+
+export function matmul4(a: Affine, b: Affine): Mat4 {
+  const out: Mat4 = [];
+  for (let r = 0; r < 4; r++) {
+    out.push([]);
+    for (let c = 0; c < 4; c++) {
+      let s = 0;
+      for (let k = 0; k < 4; k++) s += a[r][k] * b[k][c];
+      out[r].push(s);
+    }
+  }
+  return out;
+}
+
+/** General 4x4 inverse (Gauss-Jordan with partial pivoting); throws on a singular matrix. */
+export function invert4(m: Affine): Mat4 {
+  const a = m.map((row, r) => [...row, ...[0, 1, 2, 3].map((c) => (r === c ? 1 : 0))]);
+  for (let col = 0; col < 4; col++) {
+    let piv = col;
+    for (let r = col + 1; r < 4; r++) if (Math.abs(a[r][col]) > Math.abs(a[piv][col])) piv = r;
+    if (Math.abs(a[piv][col]) < 1e-12) throw new Error('singular affine');
+    [a[col], a[piv]] = [a[piv], a[col]];
+    const p = a[col][col];
+    for (let c = 0; c < 8; c++) a[col][c] /= p;
+    for (let r = 0; r < 4; r++) {
+      if (r === col) continue;
+      const f = a[r][col];
+      if (f !== 0) for (let c = 0; c < 8; c++) a[r][c] -= f * a[col][c];
+    }
+  }
+  return a.map((row) => row.slice(4));
+}
+
+export function applyAffine(m: Affine, p: readonly number[]): number[] {
+  return [0, 1, 2].map((r) => m[r][0] * p[0] + m[r][1] * p[1] + m[r][2] * p[2] + m[r][3]);
+}
+
+/** Column norms of the 3x3 part: the voxel size along each voxel axis. */
+export function affineZooms(m: Affine): number[] {
+  return [0, 1, 2].map((c) => Math.hypot(m[0][c], m[1][c], m[2][c]));
+}
+
+export function det3(m: readonly (readonly number[])[]): number {
+  return (
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+    m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+    m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+  );
+}
+
+function inv3T(m: number[][]): number[][] {
+  const d = det3(m);
+  // inverse transposed = cofactor matrix / det
+  const c = (r0: number, r1: number, c0: number, c1: number) => m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
+  return [
+    [c(1, 2, 1, 2) / d, -c(1, 2, 0, 2) / d, c(1, 2, 0, 1) / d],
+    [-c(0, 2, 1, 2) / d, c(0, 2, 0, 2) / d, -c(0, 2, 0, 1) / d],
+    [c(0, 1, 1, 2) / d, -c(0, 1, 0, 2) / d, c(0, 1, 0, 1) / d],
+  ];
+}
+
+/**
+ * The closest orthogonal matrix (polar decomposition), as nibabel gets from its SVD P·Qᵀ; the
+ * Newton iteration R <- (R + R⁻ᵀ)/2 converges quadratically for non-singular input.
+ */
+export function closestOrthogonal(m: readonly (readonly number[])[]): number[][] {
+  let r = m.map((row) => [...row]);
+  for (let it = 0; it < 100; it++) {
+    const it3 = inv3T(r);
+    const next = r.map((row, i) => row.map((v, j) => 0.5 * (v + it3[i][j])));
+    let diff = 0;
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) diff = Math.max(diff, Math.abs(next[i][j] - r[i][j]));
+    r = next;
+    if (diff < 1e-15) break;
+  }
+  return r;
+}
+
+/** A diagonal affine with the given spacing and the origin at voxel 0. */
+export function spacingAffine(spacing: readonly number[]): Mat4 {
+  const a = identity4();
+  for (let i = 0; i < 3; i++) a[i][i] = spacing[i] ?? 1;
+  return a;
+}

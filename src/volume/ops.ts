@@ -1,0 +1,217 @@
+/** Voxel-grid helpers a cell needs: slices, crop/pad, percentile normalisation. */
+import { MriseqError } from '../errors/index.js';
+import { matmul4 } from './affine.js';
+import { withData, frameSize } from './create.js';
+import type { Volume } from './types.js';
+
+export interface Slice2D {
+  /** Row-major values: `data[row * width + col]`. */
+  readonly data: Float32Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+function checkAxis(axis: number, field = 'axis'): void {
+  if (![0, 1, 2].includes(axis))
+    throw new MriseqError('no such spatial axis', {
+      field,
+      found: String(axis),
+      expected: '0 (x), 1 (y) or 2 (z)',
+      code: 'volume.axis',
+    });
+}
+
+/**
+ * The 2D slice perpendicular to `axis` at `index` (frame `t` of a 4D volume). The remaining axes
+ * keep their order: the lower one runs along a row (width), the higher one down the rows, so an
+ * axial slice (axis 2) has height ny and width nx as the team's [H, W] convention says.
+ */
+export function sliceVolume(vol: Volume, axis: number, index: number, t = 0): Slice2D {
+  checkAxis(axis);
+  const [nx, ny, nz] = vol.shape;
+  const nt = vol.shape[3] ?? 1;
+  if (!Number.isInteger(index) || index < 0 || index >= vol.shape[axis])
+    throw new MriseqError('slice index out of range', {
+      field: 'index',
+      found: String(index),
+      expected: `an integer in [0, ${vol.shape[axis] - 1}]`,
+      code: 'volume.index',
+    });
+  if (!Number.isInteger(t) || t < 0 || t >= nt)
+    throw new MriseqError('frame index out of range', {
+      field: 't',
+      found: String(t),
+      expected: `an integer in [0, ${nt - 1}]`,
+      code: 'volume.index',
+    });
+  const base = t * nx * ny * nz;
+  const src = vol.data;
+  if (axis === 2) {
+    return { data: src.slice(base + index * nx * ny, base + (index + 1) * nx * ny), width: nx, height: ny };
+  }
+  if (axis === 1) {
+    const out = new Float32Array(nx * nz);
+    for (let z = 0; z < nz; z++) out.set(src.subarray(base + (z * ny + index) * nx, base + (z * ny + index + 1) * nx), z * nx);
+    return { data: out, width: nx, height: nz };
+  }
+  const out = new Float32Array(ny * nz);
+  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) out[z * ny + y] = src[base + (z * ny + y) * nx + index];
+  return { data: out, width: ny, height: nz };
+}
+
+/** Translation that moves voxel (0,0,0) of the new grid to voxel `start` of the old one. */
+function shiftAffine(vol: Volume, start: readonly number[]): number[][] {
+  const t = [
+    [1, 0, 0, start[0]],
+    [0, 1, 0, start[1]],
+    [0, 0, 1, start[2]],
+    [0, 0, 0, 1],
+  ];
+  return matmul4(vol.affine, t);
+}
+
+/**
+ * A box of the volume: `start` may be negative and `start + size` may pass the edge; voxels
+ * outside the input take `fill`. This one function is both crop and pad, and keeps the world
+ * position of every voxel (the affine is shifted accordingly).
+ */
+export function extractBox(vol: Volume, start: readonly number[], size: readonly number[], fill = 0): Volume {
+  for (let a = 0; a < 3; a++) {
+    if (!Number.isInteger(start[a]))
+      throw new MriseqError('box start must be integers', {
+        field: `start[${a}]`,
+        found: String(start[a]),
+        expected: 'an integer',
+        code: 'volume.box',
+      });
+    if (!Number.isInteger(size[a]) || size[a] < 1)
+      throw new MriseqError('box size must be positive integers', {
+        field: `size[${a}]`,
+        found: String(size[a]),
+        expected: 'an integer >= 1',
+        code: 'volume.box',
+      });
+  }
+  const [nx, ny, nz] = vol.shape;
+  const nt = vol.shape[3] ?? 1;
+  const [sx, sy, sz] = size;
+  const out = new Float32Array(sx * sy * sz * nt).fill(fill);
+  const x0 = Math.max(0, start[0]);
+  const x1 = Math.min(nx, start[0] + sx);
+  for (let t = 0; t < nt; t++)
+    for (let z = 0; z < sz; z++) {
+      const iz = z + start[2];
+      if (iz < 0 || iz >= nz) continue;
+      for (let y = 0; y < sy; y++) {
+        const iy = y + start[1];
+        if (iy < 0 || iy >= ny || x1 <= x0) continue;
+        const srcRow = ((t * nz + iz) * ny + iy) * nx;
+        const dstRow = ((t * sz + z) * sy + y) * sx;
+        out.set(vol.data.subarray(srcRow + x0, srcRow + x1), dstRow + (x0 - start[0]));
+      }
+    }
+  const shape = vol.shape.length === 4 ? [sx, sy, sz, nt] : [sx, sy, sz];
+  return withData(vol, out, shape, shiftAffine(vol, start), [...vol.spacing]);
+}
+
+/** Crops `[start, start + size)`; the box must lie inside the volume. */
+export function cropVolume(vol: Volume, start: readonly number[], size: readonly number[]): Volume {
+  for (let a = 0; a < 3; a++)
+    if (start[a] < 0 || start[a] + size[a] > vol.shape[a])
+      throw new MriseqError('crop box leaves the volume', {
+        field: `axis ${a}`,
+        found: `[${start[a]}, ${start[a] + size[a]})`,
+        expected: `inside [0, ${vol.shape[a]})`,
+        code: 'volume.box',
+      });
+  return extractBox(vol, start, size);
+}
+
+/** Pads `before`/`after` voxels per spatial axis with `value`. */
+export function padVolume(
+  vol: Volume,
+  before: readonly number[],
+  after: readonly number[],
+  value = 0,
+): Volume {
+  for (let a = 0; a < 3; a++)
+    if (!(before[a] >= 0 && after[a] >= 0))
+      throw new MriseqError('padding must be >= 0', {
+        field: `axis ${a}`,
+        found: `${before[a]}, ${after[a]}`,
+        expected: 'non-negative integers',
+        code: 'volume.box',
+      });
+  return extractBox(
+    vol,
+    before.slice(0, 3).map((b) => -b),
+    [0, 1, 2].map((a) => vol.shape[a] + before[a] + after[a]),
+    value,
+  );
+}
+
+/**
+ * Centre-crops or pads each spatial axis to `shape` (as TorchIO's CropOrPad): when the difference
+ * is odd, the extra voxel is removed from / added to the end.
+ */
+export function cropOrPad(vol: Volume, shape: readonly number[], value = 0): Volume {
+  const start = [0, 1, 2].map((a) => Math.floor((vol.shape[a] - shape[a]) / 2));
+  return extractBox(vol, start, shape.slice(0, 3), value);
+}
+
+/**
+ * The q-th percentile (0..100) of the finite values, linear interpolation between order statistics
+ * (numpy's default method).
+ */
+export function percentile(values: ArrayLike<number>, q: number): number {
+  const finite: number[] = [];
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) finite.push(values[i]);
+  if (finite.length === 0) return NaN;
+  const sorted = Float64Array.from(finite).sort();
+  const pos = (q / 100) * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+}
+
+export interface NormalizeOptions {
+  /** Percentile whose double is the upper clip (science spec: 99). */
+  percentile?: number;
+}
+
+/**
+ * Science-spec intensity normalisation: clip to [0, 2·p99] (p99 over the whole volume, all frames),
+ * then map linearly to [-1, 1], i.e. v' = v / p99 − 1. NaN stays NaN. A volume whose p99 is not
+ * positive has no signal to scale: it maps to −1 everywhere.
+ */
+export function normalizeIntensity(vol: Volume, options: NormalizeOptions = {}): Volume {
+  const p = percentile(vol.data, options.percentile ?? 99);
+  const hi = 2 * p;
+  const out = new Float32Array(vol.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = vol.data[i];
+    if (Number.isNaN(v)) out[i] = NaN;
+    else if (!(p > 0)) out[i] = -1;
+    else out[i] = (Math.min(Math.max(v, 0), hi) / hi) * 2 - 1;
+  }
+  return { ...withData(vol, out, vol.shape, vol.affine, [...vol.spacing]), datatype: 'float32' };
+}
+
+/** Finite-value statistics: min, max, mean (NaN/Inf ignored, as numpy's nan-functions). */
+export function volumeStats(vol: Volume): { min: number; max: number; mean: number; finite: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < vol.data.length; i++) {
+    const v = vol.data[i];
+    if (!Number.isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    n++;
+  }
+  return n === 0 ? { min: NaN, max: NaN, mean: NaN, finite: 0 } : { min, max, mean: sum / n, finite: n };
+}
+
+export { frameSize };
