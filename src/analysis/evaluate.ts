@@ -8,7 +8,7 @@ import { MriseqError } from '../errors/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
 import type { GenerateFn } from './maps.js';
-import { synthesisScores, type SsimOptions } from './metrics.js';
+import { compareVolumes, type SsimOptions } from './metrics.js';
 
 /** What evaluate needs from a trained generator. */
 export interface EvaluationModel {
@@ -105,8 +105,7 @@ export async function evaluate(
       if (!xs || !xt) continue; // missing sequences are never source or target
       const g = await model.generate({ [s]: xs }, t);
       const y = g instanceof Float32Array ? g : g.data;
-      const shape = xt.shape.length > 3 ? [xt.data.length] : [...xt.shape];
-      const scores = synthesisScores(xt.data, y, { ...opts.metricOptions, shape });
+      const scores = compareVolumes(xt, { data: y, shape: xt.shape }, opts.metricOptions);
       const row: EvaluationRow = { subject: id, source: s, target: t, ...scores };
       rows.push(row);
       made++;

@@ -10,6 +10,7 @@ export {
   meanAbsoluteError,
   meanSquaredError,
   synthesisScores,
+  compareVolumes,
   SynthesisMetrics,
   LPIPS_SKIPPED,
   DEFAULT_DATA_RANGE,

@@ -272,9 +272,48 @@ export function synthesisScores(
 }
 
 /**
+ * Scores two volumes of one grid: 2D/3D with a 2D/3D SSIM window; a 4D series frame by frame
+ * (SSIM averaged over frames; PSNR and MAE over all voxels).
+ */
+export function compareVolumes(
+  truth: { data: Float32Array; shape: readonly number[] },
+  test: { data: Float32Array; shape: readonly number[] },
+  opts: Omit<SsimOptions, 'shape'> = {},
+): SynthesisScores {
+  if (truth.shape.join('x') !== test.shape.join('x'))
+    throw new MriseqError('volumes have different shapes', {
+      field: 'shape',
+      found: test.shape.join('x'),
+      expected: truth.shape.join('x'),
+      code: 'metrics.shape',
+    });
+  const spatial = truth.shape.slice(0, 3).filter((_, a) => a < 2 || truth.shape[a] > 1);
+  if (truth.shape.length <= 3 || truth.shape.slice(3).every((d) => d === 1))
+    return synthesisScores(truth.data, test.data, { ...opts, shape: spatial });
+  const frame = truth.shape.slice(0, 3).reduce((a, b) => a * b, 1);
+  const frames = truth.data.length / frame;
+  let s = 0;
+  for (let f = 0; f < frames; f++) {
+    const sub = (x: Float32Array): Float32Array => x.subarray(f * frame, (f + 1) * frame);
+    s += ssim(sub(truth.data), sub(test.data), {
+      ...opts,
+      shape: spatial,
+      mask:
+        opts.mask === undefined
+          ? undefined
+          : Array.prototype.slice.call(opts.mask, f * frame, (f + 1) * frame),
+    });
+  }
+  return {
+    psnr: psnr(truth.data, test.data, opts),
+    ssim: s / frames,
+    mae: meanAbsoluteError(truth.data, test.data, opts),
+  };
+}
+
+/**
  * LPIPS needs ImageNet-pretrained AlexNet/VGG weights, which cannot be obtained here: the metric
- * is never faked. Returns the reason it is skipped (callers print it once) or undefined when a
- * weights provider is given.
+ * is never faked: callers print this reason once and leave the column empty.
  */
 export const LPIPS_SKIPPED =
   'LPIPS skipped: it needs pretrained AlexNet/VGG weights, and none are available here (not faked; PSNR, SSIM and MAE are reported)';

@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { writeNifti } from '../../src/io/index.js';
+import { missingPython, runPython } from '../helpers/python.js';
 import {
   formatEvaluationCsv,
   rankSequences,
@@ -84,3 +86,56 @@ test('mriseq rank: a bad cell is one line naming file, row and column, exit 2', 
   assert.equal(m.code, 2);
   assert.match(m.err, /missing column "target"/);
 });
+
+test(
+  'mriseq compare A B --json equals scikit-image on the same NIfTI files (read by nibabel, normalised the same way)',
+  { skip: missingPython('nibabel', 'skimage') },
+  async () => {
+    const shape = [12, 11, 9];
+    const n = 12 * 11 * 9;
+    const r = seededRandom(8);
+    const base = Float32Array.from({ length: n }, (_, i) => 100 + 50 * Math.sin(i / 9) + 20 * r());
+    const a = {
+      data: base,
+      shape,
+      spacing: [1, 1, 1.5],
+      affine: [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1.5, 0],
+        [0, 0, 0, 1],
+      ],
+      datatype: 'float32' as const,
+    };
+    const b = { ...a, data: Float32Array.from(base, (v) => v * 0.9 + 60 * r()) };
+    const pa = join(dir, 'a.nii.gz');
+    const pb = join(dir, 'b.nii.gz');
+    await writeNifti(pa, a);
+    await writeNifti(pb, b);
+    const res = await run(['compare', pa, pb, '--json']);
+    assert.equal(res.code, 0, res.err);
+    const ours = JSON.parse(res.out) as { psnr: number; ssim: number; mae: number };
+    const ref = runPython<{ psnr: number; ssim: number; mae: number }>(
+      `
+import json, sys, numpy as np, nibabel as nib
+from skimage.metrics import structural_similarity, peak_signal_noise_ratio
+d = json.load(sys.stdin)
+def norm(x):
+    p = np.percentile(x, 99)   # the spec's normalisation: clip to [0, 2 p99], scale to [-1, 1]
+    return np.clip(x, 0, 2 * p) / (2 * p) * 2 - 1
+a = norm(np.asarray(nib.load(d['a']).dataobj, dtype=np.float64))
+b = norm(np.asarray(nib.load(d['b']).dataobj, dtype=np.float64))
+print(json.dumps({'psnr': peak_signal_noise_ratio(a, b, data_range=2), 'ssim': structural_similarity(a, b, data_range=2), 'mae': float(np.abs(a - b).mean())}))
+`,
+      { a: pa, b: pb },
+    );
+    for (const k of ['psnr', 'ssim', 'mae'] as const)
+      assert.ok(Math.abs(ours[k] - ref[k]) < 1e-4, `${k}: ${ours[k]} vs ${ref[k]}`);
+    assert.ok(ours.ssim < 0.99, 'B was degraded');
+    const shapeErr = join(dir, 'c.nii.gz');
+    await writeNifti(shapeErr, { ...a, data: base.subarray(0, 12 * 11 * 8), shape: [12, 11, 8] });
+    const e = await run(['compare', pa, shapeErr]);
+    assert.equal(e.code, 2);
+    assert.match(e.err, /different grids/);
+  },
+);

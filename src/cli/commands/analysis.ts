@@ -5,7 +5,10 @@
 import type { Command } from 'commander';
 import { formatRanking, rankSequences, type SequenceRanking } from '../../analysis/index.js';
 import { readEvaluationCsv } from '../../analysis/node.js';
+import { compareVolumes } from '../../analysis/index.js';
+import { prepareVolume } from '../../analysis/index.js';
 import { MriseqError } from '../../errors/index.js';
+import { readNifti } from '../../io/index.js';
 
 function intOption(v: string, name: string): number {
   const n = Number(v);
@@ -48,6 +51,11 @@ export function rankingJson(r: SequenceRanking): Record<string, unknown> {
 }
 
 export function registerAnalysis(program: Command): void {
+  registerRank(program);
+  registerCompare(program);
+}
+
+function registerRank(program: Command): void {
   program
     .command('rank')
     .description(
@@ -82,5 +90,56 @@ export function registerAnalysis(program: Command): void {
         seed: intOption(opts.seed, '--seed'),
       });
       console.log(opts.json ? JSON.stringify(rankingJson(r)) : formatRanking(r));
+    });
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description(
+      'PSNR (data range 2), SSIM (scikit-image defaults, 3D window 7) and MAE of B against A (A is the reference)',
+    )
+    .argument('<A>', 'reference NIfTI (.nii or .nii.gz)')
+    .argument('<B>', 'NIfTI to score against A, same grid')
+    .option(
+      '--normalize <mode>',
+      'auto: a volume with values outside [-1, 1] is first normalised (clip to [0, 2*p99], scale to [-1, 1]), one in [-1, 1] (a generated image) is used as is; always; never',
+      'auto',
+    )
+    .option('--mask <nifti>', 'only voxels where this mask is non-zero count')
+    .option('--json', 'print one JSON object')
+    .action(async (a: string, b: string, opts: { normalize: string; mask?: string; json?: boolean }) => {
+      const modes: Record<string, boolean | 'auto'> = { auto: 'auto', always: true, never: false };
+      if (!(opts.normalize in modes))
+        throw new MriseqError('unknown normalisation mode', {
+          field: '--normalize',
+          found: opts.normalize,
+          expected: 'auto, always or never',
+          code: 'cli.option',
+        });
+      const mode = modes[opts.normalize];
+      const va = await readNifti(a);
+      const vb = await readNifti(b);
+      if (va.shape.join('x') !== vb.shape.join('x'))
+        throw new MriseqError('the two images have different grids', {
+          file: b,
+          field: 'shape',
+          found: vb.shape.join('x'),
+          expected: `${va.shape.join('x')} (as ${a})`,
+          code: 'compare.shape',
+        });
+      const mask = opts.mask ? await readNifti(opts.mask) : undefined;
+      if (mask && mask.data.length !== va.data.length)
+        throw new MriseqError('mask grid differs from the images', {
+          file: opts.mask,
+          field: 'shape',
+          found: mask.shape.join('x'),
+          expected: va.shape.join('x'),
+          code: 'compare.shape',
+        });
+      const s = compareVolumes(prepareVolume(va, mode), prepareVolume(vb, mode), { mask: mask?.data });
+      const normalized = mode === true ? 'both' : mode === false ? 'none' : 'auto';
+      if (opts.json) console.log(JSON.stringify({ reference: a, test: b, normalize: normalized, ...s }));
+      else console.log(`psnr ${s.psnr.toFixed(4)} dB\nssim ${s.ssim.toFixed(6)}\nmae  ${s.mae.toFixed(6)}`);
     });
 }
