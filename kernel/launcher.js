@@ -66,7 +66,9 @@ function installRuntimeResolution() {
 
 /** @param {string} cwd */
 function installTypeResolution(cwd) {
-  const ts = require(require.resolve('@tslab/typescript-for-tslab', { paths: [path.dirname(require.resolve('tslab'))] }));
+  const ts = require(
+    require.resolve('@tslab/typescript-for-tslab', { paths: [path.dirname(require.resolve('tslab'))] }),
+  );
   const sys = ts.sys;
   const local = path.join(cwd, 'node_modules');
   /** @param {string} p @returns {string} */
@@ -82,9 +84,9 @@ function installTypeResolution(cwd) {
   };
   const { fileExists, directoryExists, readFile, readDirectory, realpath, getDirectories } = sys;
   sys.fileExists = (/** @type {string} */ p) => fileExists.call(sys, forward(p));
-  sys.directoryExists = (/** @type {string} */ p) =>
-    p === local || directoryExists.call(sys, forward(p));
-  sys.readFile = (/** @type {string} */ p, /** @type {string|undefined} */ enc) => readFile.call(sys, forward(p), enc);
+  sys.directoryExists = (/** @type {string} */ p) => p === local || directoryExists.call(sys, forward(p));
+  sys.readFile = (/** @type {string} */ p, /** @type {string|undefined} */ enc) =>
+    readFile.call(sys, forward(p), enc);
   sys.readDirectory = (/** @type {string} */ p, /** @type {unknown[]} */ ...rest) =>
     readDirectory.call(sys, forward(p), ...rest);
   if (getDirectories) sys.getDirectories = (/** @type {string} */ p) => getDirectories.call(sys, forward(p));
@@ -111,7 +113,10 @@ function parseMessage(key, raw) {
     const h = crypto.createHmac('sha256', key);
     for (const p of parts.slice(0, 4)) h.update(p);
     const want = h.digest('hex');
-    if (want.length !== signature.length || !crypto.timingSafeEqual(Buffer.from(want), Buffer.from(signature)))
+    if (
+      want.length !== signature.length ||
+      !crypto.timingSafeEqual(Buffer.from(want), Buffer.from(signature))
+    )
       throw new Error('invalid message signature');
   }
   return {
@@ -309,14 +314,18 @@ class Kernel {
 
   /** @param {any} sock @param {Message} msg @param {boolean} isControl */
   async dispatch(sock, msg, isControl) {
-    const reply = (/** @type {string} */ type, /** @type {unknown} */ content) => send(this.key, sock, msg, type, content);
+    const reply = (/** @type {string} */ type, /** @type {unknown} */ content) =>
+      send(this.key, sock, msg, type, content);
     const c = msg.content;
     switch (msg.header.msg_type) {
       case 'kernel_info_request':
         return reply('kernel_info_reply', this.kernelInfo());
       case 'is_complete_request': {
         const r = this.isCompleteCode(c.code);
-        return reply('is_complete_reply', r.completed ? { status: 'complete' } : { status: 'incomplete', indent: r.indent ?? '' });
+        return reply(
+          'is_complete_reply',
+          r.completed ? { status: 'complete' } : { status: 'incomplete', indent: r.indent ?? '' },
+        );
       }
       case 'inspect_request': {
         const info = this.executor.inspect(c.code, c.cursor_pos);
@@ -357,7 +366,12 @@ class Kernel {
         // A reply type the client can match, instead of silence it would wait on forever.
         const type = msg.header.msg_type.replace(/_request$/, '_reply');
         if (type !== msg.header.msg_type)
-          reply(type, { status: 'error', ename: 'NotImplemented', evalue: `${msg.header.msg_type} is not supported by the mriseq kernel`, traceback: [] });
+          reply(type, {
+            status: 'error',
+            ename: 'NotImplemented',
+            evalue: `${msg.header.msg_type} is not supported by the mriseq kernel`,
+            traceback: [],
+          });
         if (!isControl) console.error(`mriseq kernel: unsupported ${msg.header.msg_type}`);
       }
     }
@@ -383,12 +397,21 @@ class Kernel {
 
   /** @param {any} c */
   historyFor(c) {
-    const rows = this.history.map(([n, code, out]) => [this.session, n, c.output ? [code, out?.[1] ?? null] : code]);
+    const rows = this.history.map(([n, code, out]) => [
+      this.session,
+      n,
+      c.output ? [code, out?.[1] ?? null] : code,
+    ]);
     if (c.hist_access_type === 'tail') return rows.slice(-Math.max(0, Number(c.n) || 0) || rows.length);
     if (c.hist_access_type === 'range') {
       const start = Number(c.start) || 0;
       const stop = c.stop == null ? Infinity : Number(c.stop);
-      return rows.filter((r) => (c.session == null || c.session === 0 || r[0] === this.session || c.session < 0) && r[1] >= start && r[1] < stop);
+      return rows.filter(
+        (r) =>
+          (c.session == null || c.session === 0 || r[0] === this.session || c.session < 0) &&
+          r[1] >= start &&
+          r[1] < stop,
+      );
     }
     if (c.hist_access_type === 'search') {
       const re = globToRegExp(String(c.pattern ?? '*'));
@@ -421,8 +444,10 @@ class Kernel {
     process.stdout.write = stream('stdout');
     process.stderr.write = stream('stderr');
     // tslab's own `display` (import * as tslab from 'tslab') keeps working.
-    this.tslabJupyter.lastWriteDisplayData = (/** @type {unknown} */ content, /** @type {boolean} */ update) =>
-      this.publish(msg, update ? 'update_display_data' : 'display_data', content);
+    this.tslabJupyter.lastWriteDisplayData = (
+      /** @type {unknown} */ content,
+      /** @type {boolean} */ update,
+    ) => this.publish(msg, update ? 'update_display_data' : 'display_data', content);
   }
 
   installTransport() {
@@ -475,14 +500,24 @@ class Kernel {
       }
       let textResult = null;
       if (ok) {
-        for (const args of this.pendingErrors) this.publish(msg, 'stream', { name: 'stderr', text: util.format(...args) + '\n' });
+        for (const args of this.pendingErrors)
+          this.publish(msg, 'stream', { name: 'stderr', text: util.format(...args) + '\n' });
         if (this.lastValue && !silent) {
           const bundle = mimeBundleOf(this.lastValue.value);
           textResult = String(bundle.data['text/plain']);
-          this.publish(msg, 'execute_result', { execution_count: count, data: bundle.data, metadata: bundle.metadata });
+          this.publish(msg, 'execute_result', {
+            execution_count: count,
+            data: bundle.data,
+            metadata: bundle.metadata,
+          });
         }
         if (storeHistory) this.history.push([count, c.code, [c.code, textResult]]);
-        send(this.key, sock, msg, 'execute_reply', { status: 'ok', execution_count: count, payload: [], user_expressions: {} });
+        send(this.key, sock, msg, 'execute_reply', {
+          status: 'ok',
+          execution_count: count,
+          payload: [],
+          user_expressions: {},
+        });
       } else {
         const err = this.describeFailure();
         this.publish(msg, 'error', err);
@@ -523,7 +558,10 @@ class Kernel {
 
 /** @param {string} glob */
 function globToRegExp(glob) {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 's');
 }
 
@@ -544,7 +582,9 @@ function main() {
     process.exit(2);
   }
   if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js')))
-    console.error(`mriseq kernel: mriseq is not built (no ${path.join(ROOT, 'dist')}); run \`npm run setup\` in ${ROOT}`);
+    console.error(
+      `mriseq kernel: mriseq is not built (no ${path.join(ROOT, 'dist')}); run \`npm run setup\` in ${ROOT}`,
+    );
   installRuntimeResolution();
   installTypeResolution(process.cwd());
   const kernel = new Kernel(configPath);

@@ -51,7 +51,8 @@ export function setDisplayTransport(t: DisplayTransport | null | undefined): voi
 export function displayTransport(): DisplayTransport | null {
   if (explicitTransport !== undefined) return explicitTransport;
   const g = (globalThis as Record<symbol, unknown>)[TRANSPORT_KEY];
-  if (g && typeof g === 'object' && typeof (g as DisplayTransport).send === 'function') return g as DisplayTransport;
+  if (g && typeof g === 'object' && typeof (g as DisplayTransport).send === 'function')
+    return g as DisplayTransport;
   return null;
 }
 
@@ -108,7 +109,10 @@ export function plainText(x: unknown): string {
   try {
     const s = JSON.stringify(
       x,
-      (_k, v: unknown) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? `[${v.constructor.name} ${(v as Float32Array).length}]` : v),
+      (_k, v: unknown) =>
+        ArrayBuffer.isView(v) && !(v instanceof DataView)
+          ? `[${v.constructor.name} ${(v as Float32Array).length}]`
+          : v,
       2,
     );
     return s.length > 4000 ? s.slice(0, 4000) + '\n...' : s;

@@ -34,7 +34,11 @@ function isVolume(x: unknown): x is Volume {
 }
 
 /** A plotly figure as a bundle: JSON for JupyterLab's plotly renderer, plus text. */
-export function figureBundle(fig: { data: unknown[]; layout: Record<string, unknown>; config?: unknown }): RichOutput {
+export function figureBundle(fig: {
+  data: unknown[];
+  layout: Record<string, unknown>;
+  config?: unknown;
+}): RichOutput {
   const title = (fig.layout.title as { text?: string } | string | undefined) ?? '';
   const name = typeof title === 'string' ? title : (title.text ?? '');
   const types = [...new Set(fig.data.map((t) => String((t as { type?: string }).type ?? 'scatter')))];
@@ -94,14 +98,23 @@ export class DisplayHandle {
     this.bundle = toMimeBundle(obj);
     const t = displayTransport();
     this.shown = t
-      ? t.send({ data: this.bundle.data, metadata: { ...this.bundle.metadata, ...opts.metadata }, displayId: this.displayId })
+      ? t.send({
+          data: this.bundle.data,
+          metadata: { ...this.bundle.metadata, ...opts.metadata },
+          displayId: this.displayId,
+        })
       : false;
   }
 
   /** Replaces the output with a new value. */
   update(obj: unknown): void {
     this.bundle = toMimeBundle(obj);
-    displayTransport()?.send({ data: this.bundle.data, metadata: this.bundle.metadata, displayId: this.displayId, update: true });
+    displayTransport()?.send({
+      data: this.bundle.data,
+      metadata: this.bundle.metadata,
+      displayId: this.displayId,
+      update: true,
+    });
   }
 }
 

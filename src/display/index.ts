@@ -33,6 +33,21 @@ export {
   type DisplayOptions,
   type ProgressOptions,
 } from './display.js';
-export { htmlTable, Table, isDataFrameLike, type Row, type Cell, type DataFrameLike, type TableOptions } from './table.js';
-export { volumeView, VolumeView, colormap, montage, type VolumeViewOptions, type Colormap } from './volume.js';
+export {
+  htmlTable,
+  Table,
+  isDataFrameLike,
+  type Row,
+  type Cell,
+  type DataFrameLike,
+  type TableOptions,
+} from './table.js';
+export {
+  volumeView,
+  VolumeView,
+  colormap,
+  montage,
+  type VolumeViewOptions,
+  type Colormap,
+} from './volume.js';
 export { encodePng, base64, crc32, type RawImage } from './png.js';

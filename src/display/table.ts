@@ -72,13 +72,18 @@ export class Table implements Displayable {
         (r) =>
           '<tr>' +
           r
-            .map((v) => `<td${typeof v === 'number' ? ' style="text-align:right"' : ''}>${escapeHtml(formatCell(v, this.digits))}</td>`)
+            .map(
+              (v) =>
+                `<td${typeof v === 'number' ? ' style="text-align:right"' : ''}>${escapeHtml(formatCell(v, this.digits))}</td>`,
+            )
             .join('') +
           '</tr>',
       )
       .join('');
     const more =
-      this.rows.length > shown.length ? `<tr><td colspan="${this.columns.length}">... ${this.rows.length - shown.length} more rows</td></tr>` : '';
+      this.rows.length > shown.length
+        ? `<tr><td colspan="${this.columns.length}">... ${this.rows.length - shown.length} more rows</td></tr>`
+        : '';
     const caption = this.caption ? `<caption>${escapeHtml(this.caption)}</caption>` : '';
     return `<table class="mriseq-table">${caption}<thead><tr>${head}</tr></thead><tbody>${body}${more}</tbody></table>`;
   }
@@ -86,7 +91,11 @@ export class Table implements Displayable {
   toText(): string {
     const shown = this.rows.slice(0, this.maxRows).map((r) => r.map((v) => formatCell(v, this.digits)));
     const widths = this.columns.map((c, j) => Math.max(c.length, ...shown.map((r) => (r[j] ?? '').length)));
-    const line = (cells: string[]) => cells.map((s, j) => s.padEnd(widths[j])).join('  ').trimEnd();
+    const line = (cells: string[]) =>
+      cells
+        .map((s, j) => s.padEnd(widths[j]))
+        .join('  ')
+        .trimEnd();
     const out = [line(this.columns), line(widths.map((w) => '-'.repeat(w))), ...shown.map(line)];
     if (this.rows.length > shown.length) out.push(`... ${this.rows.length - shown.length} more rows`);
     if (this.caption) out.unshift(this.caption);

@@ -36,7 +36,8 @@ export interface VolumeViewOptions {
 export function colormap(name: Colormap, t: number): [number, number, number] {
   const c = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v)));
   if (name === 'hot') return [c(3 * t), c(3 * t - 1), c(3 * t - 2)];
-  if (name === 'jet') return [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
+  if (name === 'jet')
+    return [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
   // coolwarm on t in [0,1] with 0.5 neutral (signed maps)
   return t < 0.5 ? [c(2 * t), c(2 * t), 255] : [255, c(2 - 2 * t), c(2 - 2 * t)];
 }
@@ -73,7 +74,12 @@ function prepare(vol: Volume, opts: VolumeViewOptions): Prepared {
       expected: 'data.length = product of shape',
     });
   const frame = opts.frame ?? 0;
-  if (frame < 0 || frame >= nt) throw new MriseqError('frame out of range', { field: 'frame', found: String(frame), expected: `0..${nt - 1}` });
+  if (frame < 0 || frame >= nt)
+    throw new MriseqError('frame out of range', {
+      field: 'frame',
+      found: String(frame),
+      expected: `0..${nt - 1}`,
+    });
   const n3 = nx * ny * nz;
   const data = vol.data.subarray(frame * n3, (frame + 1) * n3);
   let overlay: Float32Array | undefined;
@@ -100,7 +106,18 @@ function prepare(vol: Volume, opts: VolumeViewOptions): Prepared {
     }
   } else if (overlay) for (let i = 0; i < overlay.length && !signed; i++) signed = overlay[i] < 0;
   const stride = Math.max(1, Math.ceil(Math.max(nx, ny) / (opts.maxSize ?? 192)));
-  return { nx, ny, nz, data, overlay, lo, hi: hi > lo ? hi : lo + 1, scale: scale > 0 ? scale : 1, stride, signed };
+  return {
+    nx,
+    ny,
+    nz,
+    data,
+    overlay,
+    lo,
+    hi: hi > lo ? hi : lo + 1,
+    scale: scale > 0 ? scale : 1,
+    stride,
+    signed,
+  };
 }
 
 /** One axial slice as RGB pixels: anatomy in grey, overlay blended on top; anterior (+y) up. */
@@ -117,14 +134,20 @@ function renderAxial(p: Prepared, z: number, opts: VolumeViewOptions): RawImage 
       const x = c * p.stride;
       const i = x + p.nx * (y + p.ny * z);
       const v = p.data[i];
-      const g = Number.isFinite(v) ? Math.round(255 * Math.min(1, Math.max(0, (v - p.lo) / (p.hi - p.lo)))) : 0;
+      const g = Number.isFinite(v)
+        ? Math.round(255 * Math.min(1, Math.max(0, (v - p.lo) / (p.hi - p.lo))))
+        : 0;
       let rgb: [number, number, number] = [g, g, g];
       if (p.overlay) {
         const o = p.overlay[i];
         const t = o / p.scale;
         if (Number.isFinite(t) && Math.abs(t) >= thr) {
           const col = colormap(cmap, p.signed ? 0.5 + 0.5 * t : Math.abs(t));
-          rgb = [0, 1, 2].map((k) => Math.round((1 - alpha) * rgb[k] + alpha * col[k])) as [number, number, number];
+          rgb = [0, 1, 2].map((k) => Math.round((1 - alpha) * rgb[k] + alpha * col[k])) as [
+            number,
+            number,
+            number,
+          ];
         }
       }
       const o3 = (r * w + c) * 3;
@@ -148,7 +171,8 @@ export function montage(images: RawImage[], cols: number): RawImage {
   images.forEach((im, k) => {
     const ox = (k % cols) * (w + gap);
     const oy = Math.floor(k / cols) * (h + gap);
-    for (let y = 0; y < h; y++) px.set(im.pixels.subarray(y * w * 3, (y + 1) * w * 3), ((oy + y) * W + ox) * 3);
+    for (let y = 0; y < h; y++)
+      px.set(im.pixels.subarray(y * w * 3, (y + 1) * w * 3), ((oy + y) * W + ox) * 3);
   });
   return { width: W, height: H, channels: 3, pixels: px };
 }
@@ -174,7 +198,10 @@ export class VolumeView implements Displayable {
     this.width = images[0].width;
     this.height = images[0].height;
     const m = Math.min(6, images.length);
-    const pick = Array.from({ length: m }, (_, k) => images[Math.round(((k + 0.5) * images.length) / m - 0.5)]);
+    const pick = Array.from(
+      { length: m },
+      (_, k) => images[Math.round(((k + 0.5) * images.length) / m - 0.5)],
+    );
     this.montagePng = encodePng(montage(pick, Math.min(3, m)));
     this.title = opts.title ?? `volume ${vol.shape.join('x')}`;
     this.zoom = opts.zoom ?? Math.max(1, Math.floor(256 / Math.max(this.width, this.height)));

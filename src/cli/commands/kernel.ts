@@ -44,7 +44,8 @@ export function kernelSpec(root = packageRoot(), node = process.execPath): Kerne
 export function userJupyterDataDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.JUPYTER_DATA_DIR) return env.JUPYTER_DATA_DIR;
   if (process.platform === 'darwin') return join(homedir(), 'Library', 'Jupyter');
-  if (process.platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'jupyter');
+  if (process.platform === 'win32')
+    return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'jupyter');
   return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'jupyter');
 }
 
@@ -66,7 +67,8 @@ export function kernelTargets(opts: InstallOptions = {}): string[] {
   const root = opts.root ?? packageRoot();
   const targets: string[] = [];
   const prefix = opts.prefix ?? join(root, '.venv');
-  if (opts.prefix !== undefined || existsSync(prefix)) targets.push(join(kernelsDirOfPrefix(prefix), KERNEL_NAME));
+  if (opts.prefix !== undefined || existsSync(prefix))
+    targets.push(join(kernelsDirOfPrefix(prefix), KERNEL_NAME));
   if (opts.user) targets.push(join(userJupyterDataDir(), 'kernels', KERNEL_NAME));
   return targets;
 }
@@ -76,7 +78,10 @@ export function installKernel(opts: InstallOptions = {}): string[] {
   const root = opts.root ?? packageRoot();
   const launcher = join(root, 'kernel', 'launcher.js');
   if (!existsSync(launcher))
-    throw new MriseqError('the kernel launcher is missing', { file: launcher, expected: 'kernel/launcher.js from mriseq' });
+    throw new MriseqError('the kernel launcher is missing', {
+      file: launcher,
+      expected: 'kernel/launcher.js from mriseq',
+    });
   const targets = kernelTargets(opts);
   if (targets.length === 0)
     throw new MriseqError('no Jupyter environment to install into', {
@@ -118,7 +123,8 @@ export function registerKernel(program: Command): void {
     .option('--user', "also install into the user's Jupyter data directory")
     .option('--prefix <dir>', 'install under this environment prefix instead of .venv')
     .action((opts: { user?: boolean; prefix?: string }) => {
-      for (const dir of installKernel(opts)) console.log(`installed ${KERNEL_DISPLAY_NAME} kernelspec in ${dir}`);
+      for (const dir of installKernel(opts))
+        console.log(`installed ${KERNEL_DISPLAY_NAME} kernelspec in ${dir}`);
       if (!existsSync(join(packageRoot(), 'dist', 'index.js')))
         console.log('note: mriseq is not built yet; run `npm run setup` so notebooks can import it');
     });

@@ -1,0 +1,135 @@
+/**
+ * The "mriseq (TypeScript)" kernel against jupyter_kernel_test (the Jupyter project's protocol
+ * conformance suite), plus notebook execution through nbclient and papermill, run by the project's
+ * .venv python. The kernelspec is installed into a temporary prefix (JUPYTER_PATH) and the kernel
+ * runs in a folder outside the checkout, so `import ... from 'mriseq'` must resolve through the
+ * launcher.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  installKernel,
+  kernelSpec,
+  kernelTargets,
+  uninstallKernel,
+  userJupyterDataDir,
+  KERNEL_DISPLAY_NAME,
+} from '../../src/cli/commands/kernel.js';
+
+const ROOT = resolve(__dirname, '..', '..');
+const PY = join(ROOT, '.venv', 'bin', 'python');
+
+function skipReason(): string | undefined {
+  if (!existsSync(PY)) return `no ${PY}: run \`npm run setup\` to create the Jupyter environment`;
+  if (!existsSync(join(ROOT, 'dist', 'display', 'index.js')))
+    return 'mriseq is not built (dist/display missing): run `npm run build` or `npm run setup`';
+  const r = spawnSync(PY, ['-c', 'import jupyter_kernel_test, nbclient, papermill'], { encoding: 'utf8' });
+  if (r.status !== 0) return `.venv lacks jupyter_kernel_test/nbclient/papermill: ${r.stderr.trim()}`;
+  return undefined;
+}
+const skip = skipReason();
+
+function runSuite(script: string, prefix: string, cwd: string): void {
+  const r = spawnSync(PY, [join(__dirname, script)], {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
+      // Keep the user's own kernels and runtime out of the way.
+      JUPYTER_DATA_DIR: join(prefix, 'data'),
+      JUPYTER_RUNTIME_DIR: join(prefix, 'runtime'),
+      MRISEQ_ROOT: ROOT,
+      PYTHONUNBUFFERED: '1',
+    },
+    timeout: 300_000,
+  });
+  const out = `${r.stdout}\n${r.stderr}`;
+  // unittest prints one "... ok" / "FAIL" line per test: show them so failures say which.
+  assert.equal(r.status, 0, out);
+  assert.match(r.stderr, /\nOK/, out);
+}
+
+test('kernelspec: absolute node + launcher argv, display name, user dir like jupyter_core', () => {
+  const spec = kernelSpec('/opt/mriseq', '/usr/local/bin/node');
+  assert.deepEqual(spec.argv, [
+    '/usr/local/bin/node',
+    '/opt/mriseq/kernel/launcher.js',
+    '--config-path',
+    '{connection_file}',
+  ]);
+  assert.equal(spec.display_name, 'mriseq (TypeScript)');
+  assert.equal(spec.language, 'typescript');
+  assert.equal(userJupyterDataDir({ JUPYTER_DATA_DIR: '/x/y' }), '/x/y');
+  if (process.platform === 'linux') {
+    assert.equal(userJupyterDataDir({ XDG_DATA_HOME: '/xdg' }), '/xdg/jupyter');
+  }
+});
+
+test('install/uninstall into a prefix writes and removes exactly our kernelspec', () => {
+  const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
+  try {
+    const dirs = installKernel({ prefix });
+    assert.deepEqual(dirs, [join(prefix, 'share', 'jupyter', 'kernels', 'mriseq')]);
+    const spec = JSON.parse(readFileSync(join(dirs[0], 'kernel.json'), 'utf8'));
+    assert.equal(spec.display_name, KERNEL_DISPLAY_NAME);
+    assert.equal(spec.argv[1], join(ROOT, 'kernel', 'launcher.js'));
+    assert.deepEqual(kernelTargets({ prefix }), dirs);
+    assert.deepEqual(uninstallKernel({ prefix, user: false }), dirs);
+    assert.equal(existsSync(dirs[0]), false);
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
+});
+
+test('jupyter kernelspec list sees the installed kernel', { skip }, () => {
+  const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
+  try {
+    installKernel({ prefix });
+    const r = spawnSync(PY, ['-m', 'jupyter_client.kernelspecapp', 'list', '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, JUPYTER_PATH: join(prefix, 'share', 'jupyter') },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const specs = JSON.parse(r.stdout).kernelspecs as Record<string, { spec: { display_name: string } }>;
+    assert.equal(specs.mriseq?.spec.display_name, 'mriseq (TypeScript)');
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
+});
+
+test(
+  'jupyter_kernel_test: kernel_info, execute, errors, history, completion, inspection, is_complete, display_data',
+  { skip, timeout: 300_000 },
+  () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
+    const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
+    try {
+      installKernel({ prefix });
+      runSuite('kernel_suite.py', prefix, nbDir);
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+      rmSync(nbDir, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'notebooks run through nbclient and papermill (TypeScript parameters)',
+  { skip, timeout: 300_000 },
+  () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
+    const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
+    try {
+      installKernel({ prefix });
+      runSuite('notebook_smoke.py', prefix, nbDir);
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+      rmSync(nbDir, { recursive: true, force: true });
+    }
+  },
+);
