@@ -1,0 +1,117 @@
+/**
+ * Between Volumes (x fastest, [nx, ny, nz(, nt)]) and the generator's channels-last tensors:
+ * the spec's intensity normalisation and patch extraction / placement for 2D (c_in adjacent z
+ * slices as channels, H = ny, W = nx) and 3D ([D = nz, H = ny, W = nx, 1]).
+ */
+import type { Volume } from '../volume/index.js';
+import { MriseqError } from '../errors/index.js';
+
+/** A subject as the generator sees it: named sequences (missing ones absent). */
+export interface SubjectVolumes {
+  id: string;
+  volumes: Partial<Record<string, Volume>>;
+}
+
+/** Clip to [0, 2 * p99] and scale linearly to [-1, 1] (science spec). p99 over all voxels. */
+export function normalizeIntensity(v: Volume): Volume {
+  const d = v.data;
+  const n = d.length;
+  // p99 by sorting a strided sample keeps this O(n) for large volumes; exact for <= 2^20 voxels.
+  const stride = Math.max(1, Math.floor(n / (1 << 20)));
+  const sample = new Float32Array(Math.ceil(n / stride));
+  for (let i = 0, j = 0; i < n; i += stride, j++) sample[j] = d[i];
+  sample.sort();
+  const pos = 0.99 * (sample.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(sample.length - 1, lo + 1);
+  const p99 = sample[lo] + (sample[hi] - sample[lo]) * (pos - lo);
+  const top = 2 * p99 > 0 ? 2 * p99 : 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (Math.min(Math.max(d[i], 0), top) / top) * 2 - 1;
+  return { ...v, data: out, datatype: 'float32' };
+}
+
+/** Time points of a volume (1 for 3D). */
+export function timePoints(v: Volume): number {
+  return v.shape.length > 3 ? v.shape[3] : 1;
+}
+
+/**
+ * Copies a box of a volume into a channels-last buffer laid out [T, ...box, C]:
+ * 2D: box [H, W] at (y0, x0), channels = z0..z0+c-1 -> [T, H, W, c];
+ * 3D: box [D, H, W] at (z0, y0, x0) -> [T, D, H, W, 1].
+ * Coordinates outside the volume are reflected (so padding to a multiple of 4 is reflect padding).
+ */
+export function extractPatch(
+  v: Volume,
+  ndims: 2 | 3,
+  origin: { x: number; y: number; z: number },
+  size: { w: number; h: number; d: number },
+): Float32Array {
+  const [nx, ny, nz] = v.shape;
+  const nt = timePoints(v);
+  const plane = nx * ny;
+  const vol = plane * nz;
+  const out = new Float32Array(nt * size.d * size.h * size.w);
+  const refl = (i: number, n: number): number => {
+    if (n === 1) return 0;
+    const p = 2 * (n - 1);
+    let k = ((i % p) + p) % p;
+    if (k >= n) k = p - k;
+    return k;
+  };
+  let o = 0;
+  for (let t = 0; t < nt; t++) {
+    if (ndims === 2) {
+      for (let y = 0; y < size.h; y++) {
+        const yy = refl(origin.y + y, ny);
+        for (let x = 0; x < size.w; x++) {
+          const xx = refl(origin.x + x, nx);
+          for (let c = 0; c < size.d; c++)
+            out[o++] = v.data[t * vol + refl(origin.z + c, nz) * plane + yy * nx + xx];
+        }
+      }
+    } else {
+      for (let z = 0; z < size.d; z++) {
+        const zz = refl(origin.z + z, nz);
+        for (let y = 0; y < size.h; y++) {
+          const yy = refl(origin.y + y, ny);
+          for (let x = 0; x < size.w; x++)
+            out[o++] = v.data[t * vol + zz * plane + yy * nx + refl(origin.x + x, nx)];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Smallest multiple of m that is >= n. */
+export function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
+}
+
+export function checkVolumesAgree(s: SubjectVolumes, names: string[]): Volume[] {
+  const vols = names.map((n) => {
+    const v = s.volumes[n];
+    if (!v) {
+      throw new MriseqError('sequence missing for this subject', {
+        field: `${s.id}.${n}`,
+        expected: `one of ${Object.keys(s.volumes).join(', ')}`,
+        code: 'model.sequence',
+      });
+    }
+    return v;
+  });
+  const ref = vols[0].shape.slice(0, 3).join('x');
+  vols.forEach((v, i) => {
+    if (v.shape.slice(0, 3).join('x') !== ref) {
+      throw new MriseqError('sequences of one subject must share the voxel grid', {
+        field: `${s.id}.${names[i]}`,
+        found: v.shape.join('x'),
+        expected: `${ref} like ${names[0]}`,
+        code: 'model.grid',
+      });
+    }
+  });
+  return vols;
+}

@@ -1,0 +1,12 @@
+/** Training the generator (browser-safe core). File checkpoints: ./node.ts (Node only). */
+export {
+  train,
+  trainSteps,
+  psnrOf,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainState,
+  type TrainCheckpoint,
+  type TrainResult,
+  type LossTerms,
+} from './train.js';

@@ -1,0 +1,449 @@
+/**
+ * Training the generator (science spec, "Training"), browser-safe. Per step: a random subject,
+ * random source s and target t among the sequences it has, a random crop; three forward passes
+ * (translation y_t = G(x_s, t), self-reconstruction y_s = G(x_s, s), cycle y_c = G(y_t, s));
+ * loss = 10 (SmoothL1(y_t, x_t) + SmoothL1(y_s, x_s)) + 10 SmoothL1(y_c, x_s)
+ *        + w_struct * structural, structural = sum over the three outputs of (1 - SSIM)
+ * (deviation: the reference's VGG19 perceptual term needs ImageNet weights that cannot be had
+ * here; w_struct = 0.01 by default, 0 switches it off). y_t and y_s share the encoding of x_s:
+ * the same values and gradients as encoding twice, for one encoder pass less.
+ * Adam (PyTorch's update) with the learning rate decaying polynomially from lr to lrEnd.
+ * Validation PSNR on fixed crops picks the best weights. Progress is reported every step;
+ * an AbortSignal stops between steps; the whole state (weights, Adam moments, RNG, step) can be
+ * snapshotted and resumed bit for bit on the same backend.
+ */
+import { tf } from '../engine/index.js';
+import { MriseqError } from '../errors/index.js';
+import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
+import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
+
+export interface TrainOptions {
+  /** Total number of steps (the learning-rate schedule spans them). */
+  steps: number;
+  /** Seed of sampling (default 0; the weights' seed is in the model config). */
+  seed?: number;
+  /** Crop edge in voxels (default 192, capped to the volume, rounded down to a multiple of 4). */
+  crop?: number;
+  /** Initial learning rate (2e-4). */
+  lr?: number;
+  /** Final learning rate (1e-6). */
+  lrEnd?: number;
+  /** Power of the polynomial decay (1). */
+  lrPower?: number;
+  beta1?: number;
+  beta2?: number;
+  /** Weight of the structural (1 - SSIM) term; 0 switches it off (0.01). */
+  structuralWeight?: number;
+  /** Subjects for validation PSNR; without them the last weights are the best. */
+  validation?: SubjectVolumes[];
+  /** Validate every this many steps (default max(1, steps / 10)) and at the end. */
+  validateEvery?: number;
+  /** Number of fixed validation crops (8). */
+  validationCrops?: number;
+  /** Volumes are already normalised to [-1, 1] (default false: normalise as the spec says). */
+  normalized?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (e: TrainProgress) => void;
+  /** Called every checkpointEvery steps, at a new best, and at the end (or when stopped). */
+  onCheckpoint?: (c: TrainCheckpoint) => void | Promise<void>;
+  checkpointEvery?: number;
+  /** Continue from a checkpoint's state (the model must already hold its weights). */
+  resume?: TrainState;
+}
+
+export interface LossTerms {
+  total: number;
+  translation: number;
+  selfReconstruction: number;
+  cycle: number;
+  structural: number;
+}
+
+export interface TrainProgress {
+  step: number;
+  steps: number;
+  loss: LossTerms;
+  lr: number;
+  /** Wall time of this step in ms. */
+  stepMs: number;
+  subject: string;
+  source: string;
+  target: string;
+  /** Set on steps that validated. */
+  validationPsnr?: number;
+  bestPsnr?: number;
+}
+
+/** Everything besides the weights that a resumed run needs. */
+export interface TrainState {
+  step: number;
+  steps: number;
+  rngState: number;
+  adamStep: number;
+  m: NamedWeights;
+  v: NamedWeights;
+  bestPsnr: number | null;
+  bestStep: number | null;
+  options: {
+    seed: number;
+    crop: number;
+    lr: number;
+    lrEnd: number;
+    lrPower: number;
+    beta1: number;
+    beta2: number;
+    structuralWeight: number;
+  };
+}
+
+export interface TrainCheckpoint {
+  reason: 'periodic' | 'best' | 'final' | 'stopped';
+  state: TrainState;
+  weights: NamedWeights;
+}
+
+export interface TrainResult {
+  steps: number;
+  stopped: boolean;
+  finalLoss: LossTerms | null;
+  bestPsnr: number | null;
+  bestStep: number | null;
+  history: TrainProgress[];
+}
+
+interface Prepared {
+  id: string;
+  vols: Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>;
+}
+
+function prepare(subjects: SubjectVolumes[], model: Seq2Seq, normalized: boolean, role: string): Prepared[] {
+  const out: Prepared[] = [];
+  for (const s of subjects) {
+    const vols = new Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>();
+    for (const name of model.config.sequences) {
+      const v = s.volumes[name];
+      if (!v) continue;
+      const n = normalized ? v : normalizeIntensity(v);
+      vols.set(name, { data: n.data, shape: n.shape, nt: timePoints(n) });
+    }
+    const shapes = new Set([...vols.values()].map((v) => v.shape.slice(0, 3).join('x')));
+    if (shapes.size > 1) {
+      throw new MriseqError('sequences of one subject must share the voxel grid', {
+        field: `${role}.${s.id}`,
+        found: [...shapes].join(' / '),
+        code: 'train.grid',
+      });
+    }
+    if (vols.size > 0) out.push({ id: s.id, vols });
+  }
+  if (out.length === 0) {
+    throw new MriseqError(`no ${role} subject has a sequence the generator knows`, {
+      field: role,
+      expected: `volumes named ${model.config.sequences.join(', ')}`,
+      code: 'train.empty',
+    });
+  }
+  return out;
+}
+
+interface Sample {
+  subject: string;
+  source: string;
+  target: string;
+  xs: tf.Tensor;
+  xt: tf.Tensor;
+  nts: number;
+  ntt: number;
+}
+
+function cropSize(p: Prepared, ndims: 2 | 3, crop: number, cIn: number) {
+  const shape = [...p.vols.values()][0].shape;
+  const fit = (n: number) => Math.max(4, Math.floor(Math.min(crop, n) / 4) * 4);
+  return { w: fit(shape[0]), h: fit(shape[1]), d: ndims === 2 ? cIn : fit(shape[2]), shape };
+}
+
+/** Draws one training/validation example; tensors [1, T, ...box, C]. */
+function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number): Sample {
+  const names = [...p.vols.keys()];
+  const source = rng.pick(names);
+  const target = rng.pick(names);
+  const { ndims, cIn } = model.config;
+  const size = cropSize(p, ndims, crop, cIn);
+  const [nx, ny, nz] = size.shape;
+  const origin = {
+    x: rng.int(Math.max(1, nx - size.w + 1)),
+    y: rng.int(Math.max(1, ny - size.h + 1)),
+    z: rng.int(Math.max(1, nz - size.d + 1)),
+  };
+  const box = ndims === 2 ? [size.h, size.w] : [size.d, size.h, size.w];
+  const c = ndims === 2 ? cIn : 1;
+  const make = (name: string) => {
+    const v = p.vols.get(name)!;
+    const data = extractPatch(
+      { data: v.data, shape: v.shape, spacing: [], affine: [], datatype: 'float32' },
+      ndims,
+      origin,
+      size,
+    );
+    return { t: tf.tensor(data, [1, v.nt, ...box, c]), nt: v.nt };
+  };
+  const s = make(source);
+  const t = make(target);
+  return { subject: p.id, source, target, xs: s.t, xt: t.t, nts: s.nt, ntt: t.nt };
+}
+
+/** [B, T, ...spatial, C] -> [B*T, ...spatial, C] for SSIM. */
+function flatT(x: tf.Tensor): tf.Tensor {
+  return tf.reshape(x, [x.shape[0] * (x.shape[1] ?? 1), ...x.shape.slice(2)]);
+}
+
+export function psnrOf(y: tf.Tensor, x: tf.Tensor): number {
+  const mse = tf.tidy(() => tf.mean(tf.squaredDifference(y, x)).dataSync()[0]);
+  return 10 * Math.log10(4 / Math.max(mse, 1e-12));
+}
+
+function learningRate(step: number, steps: number, o: TrainState['options']): number {
+  const frac = Math.min(1, step / Math.max(1, steps));
+  return (o.lr - o.lrEnd) * Math.pow(1 - frac, o.lrPower) + o.lrEnd;
+}
+
+function toNamed(names: string[], vars: tf.Variable[]): NamedWeights {
+  const out: NamedWeights = {};
+  vars.forEach((v, i) => (out[names[i]] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array }));
+  return out;
+}
+
+/**
+ * The training loop as an async iterator of per-step progress events. `train()` runs it to the
+ * end; a notebook can `for await` it to draw a live curve.
+ */
+export async function* trainSteps(
+  model: Seq2Seq,
+  subjects: SubjectVolumes[],
+  options: TrainOptions,
+): AsyncGenerator<TrainProgress, TrainResult> {
+  if (!Number.isInteger(options.steps) || options.steps < 1) {
+    throw new MriseqError('steps must be a positive integer', {
+      field: 'steps',
+      found: String(options.steps),
+      expected: '>= 1',
+      code: 'train.steps',
+    });
+  }
+  const normalized = options.normalized ?? false;
+  const data = prepare(subjects, model, normalized, 'subjects');
+  const val =
+    options.validation && options.validation.length
+      ? prepare(options.validation, model, normalized, 'validation')
+      : [];
+  const resume = options.resume;
+  const o: TrainState['options'] = resume?.options ?? {
+    seed: options.seed ?? 0,
+    crop: options.crop ?? 192,
+    lr: options.lr ?? 2e-4,
+    lrEnd: options.lrEnd ?? 1e-6,
+    lrPower: options.lrPower ?? 1,
+    beta1: options.beta1 ?? 0.9,
+    beta2: options.beta2 ?? 0.999,
+    structuralWeight: options.structuralWeight ?? 0.01,
+  };
+  const steps = options.steps;
+  const names = [...model.variables.keys()];
+  const vars = [...model.variables.values()];
+  const rng = new Rng(o.seed);
+  const zerosLike = (v: tf.Variable) => tf.variable(tf.zerosLike(v), false);
+  const m = vars.map(zerosLike);
+  const v = vars.map(zerosLike);
+  let adamStep = 0;
+  let bestPsnr: number | null = null;
+  let bestStep: number | null = null;
+  let step = 0;
+  if (resume) {
+    if (resume.steps !== steps) {
+      throw new MriseqError(
+        'a resumed run must keep the total number of steps (the learning-rate schedule spans it)',
+        {
+          field: 'steps',
+          found: String(steps),
+          expected: String(resume.steps),
+          code: 'train.resume',
+        },
+      );
+    }
+    rng.state = resume.rngState;
+    adamStep = resume.adamStep;
+    step = resume.step;
+    bestPsnr = resume.bestPsnr;
+    bestStep = resume.bestStep;
+    const load = (dst: tf.Variable[], src: NamedWeights, what: string) =>
+      dst.forEach((d, i) => {
+        const e = src[names[i]];
+        if (!e || e.data.length !== d.size)
+          throw new MriseqError('optimizer state does not match the generator', {
+            field: `${what}.${names[i]}`,
+            code: 'checkpoint.mismatch',
+          });
+        d.assign(tf.tensor(e.data, d.shape));
+      });
+    load(m, resume.m, 'adam.m');
+    load(v, resume.v, 'adam.v');
+  }
+  // Validation crops are fixed by the seed, independent of the training draws.
+  const valSamples: Sample[] = [];
+  if (val.length) {
+    const vr = new Rng((o.seed ^ 0x5eed) >>> 0);
+    const n = options.validationCrops ?? 8;
+    for (let i = 0; i < n; i++) valSamples.push(draw(val[i % val.length], model, vr, o.crop));
+  }
+  const validateEvery = options.validateEvery ?? Math.max(1, Math.floor(steps / 10));
+  const checkpointEvery = options.checkpointEvery ?? 0;
+  const history: TrainProgress[] = [];
+  const wS = o.structuralWeight;
+
+  const state = (): TrainState => ({
+    step,
+    steps,
+    rngState: rng.state,
+    adamStep,
+    m: toNamed(names, m),
+    v: toNamed(names, v),
+    bestPsnr,
+    bestStep,
+    options: { ...o },
+  });
+  const checkpoint = async (reason: TrainCheckpoint['reason']) => {
+    if (options.onCheckpoint)
+      await options.onCheckpoint({ reason, state: state(), weights: model.getWeights() });
+  };
+  const validate = (): number => {
+    let sum = 0;
+    for (const s of valSamples) {
+      sum += tf.tidy(() => psnrOf(model.apply(s.xs, s.target, s.ntt), s.xt));
+    }
+    return sum / valSamples.length;
+  };
+
+  let last: LossTerms | null = null;
+  let stopped = false;
+  try {
+    while (step < steps) {
+      if (options.signal?.aborted) {
+        stopped = true;
+        break;
+      }
+      const t0 = performance.now();
+      const sample = draw(data[rng.int(data.length)], model, rng, o.crop);
+      const lr = learningRate(step, steps, o);
+      adamStep++;
+      const terms = tf.tidy(() => {
+        const codeS = model.codeIndex(sample.source);
+        const codeT = model.codeIndex(sample.target);
+        let parts: tf.Scalar[] = [];
+        const { value, grads } = tf.variableGrads(() => {
+          const feat = model.encode(sample.xs);
+          const yt = model.decode(feat, codeT, sample.ntt);
+          const ys = model.decode(feat, codeS, sample.nts);
+          const yc = model.apply(yt, codeS, sample.nts);
+          const lt = smoothL1(yt, sample.xt);
+          const ls = smoothL1(ys, sample.xs);
+          const lc = smoothL1(yc, sample.xs);
+          let struct: tf.Scalar = tf.scalar(0);
+          if (wS > 0) {
+            const one = (y: tf.Tensor, x: tf.Tensor) => tf.sub(1, ssimLoss(flatT(y), flatT(x)));
+            struct = tf.addN([one(yt, sample.xt), one(ys, sample.xs), one(yc, sample.xs)]) as tf.Scalar;
+          }
+          const total = tf.addN([
+            tf.mul(tf.add(lt, ls), 10),
+            tf.mul(lc, 10),
+            tf.mul(struct, wS),
+          ]) as tf.Scalar;
+          // kept past variableGrads' own scope; disposed right after reading them
+          parts = [total, lt, ls, lc, struct].map((t) => tf.keep(t));
+          return total;
+        }, vars);
+        // Adam exactly as PyTorch: p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
+        const bc1 = 1 - Math.pow(o.beta1, adamStep);
+        const bc2 = Math.sqrt(1 - Math.pow(o.beta2, adamStep));
+        vars.forEach((p, i) => {
+          const g = grads[p.name];
+          if (!g) return;
+          const mi = tf.add(tf.mul(m[i], o.beta1), tf.mul(g, 1 - o.beta1));
+          const vi = tf.add(tf.mul(v[i], o.beta2), tf.mul(tf.square(g), 1 - o.beta2));
+          m[i].assign(mi);
+          v[i].assign(vi);
+          p.assign(tf.sub(p, tf.div(tf.mul(mi, lr / bc1), tf.add(tf.div(tf.sqrt(vi), bc2), 1e-8))));
+        });
+        void value;
+        const out = tf.stack(parts).dataSync();
+        for (const t of parts) t.dispose();
+        return out;
+      });
+      sample.xs.dispose();
+      sample.xt.dispose();
+      step++;
+      last = {
+        total: terms[0],
+        translation: terms[1],
+        selfReconstruction: terms[2],
+        cycle: terms[3],
+        structural: terms[4],
+      };
+      if (!Number.isFinite(last.total)) {
+        throw new MriseqError('training diverged (loss is not finite)', {
+          field: 'loss',
+          found: String(last.total),
+          expected: 'a finite number (lower lr?)',
+          code: 'train.diverged',
+        });
+      }
+      const ev: TrainProgress = {
+        step,
+        steps,
+        loss: last,
+        lr,
+        stepMs: performance.now() - t0,
+        subject: sample.subject,
+        source: sample.source,
+        target: sample.target,
+      };
+      let improved = false;
+      if (valSamples.length && (step % validateEvery === 0 || step === steps)) {
+        ev.validationPsnr = validate();
+        if (bestPsnr === null || ev.validationPsnr > bestPsnr) {
+          bestPsnr = ev.validationPsnr;
+          bestStep = step;
+          improved = true;
+        }
+      }
+      if (bestPsnr !== null) ev.bestPsnr = bestPsnr;
+      history.push(ev);
+      options.onProgress?.(ev);
+      yield ev;
+      if (improved) await checkpoint('best');
+      if (checkpointEvery > 0 && step % checkpointEvery === 0 && step < steps) await checkpoint('periodic');
+      // lets an abort (or a UI) run between steps
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    await checkpoint(stopped ? 'stopped' : 'final');
+  } finally {
+    for (const t of [...m, ...v]) t.dispose();
+    for (const s of valSamples) {
+      s.xs.dispose();
+      s.xt.dispose();
+    }
+  }
+  return { steps: step, stopped, finalLoss: last, bestPsnr, bestStep, history };
+}
+
+/** Trains to the end (or until options.signal aborts) and returns the summary. */
+export async function train(
+  model: Seq2Seq,
+  subjects: SubjectVolumes[],
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const it = trainSteps(model, subjects, options);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}
