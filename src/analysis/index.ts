@@ -51,6 +51,7 @@ export {
   differentiationMaps,
   subtractionMap,
   regionStatistics,
+  mapAucs,
   type GenerateFn,
   type DifferentiationMapOptions,
   type RegionStatistics,

@@ -6,6 +6,7 @@
  */
 import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
+import { voxelAuc } from './auc.js';
 
 /**
  * Generates `target` from the given source volumes (here always one source at a time, as the
@@ -166,4 +167,19 @@ export function regionStatistics(
         max: v[v.length - 1],
       };
     });
+}
+
+/**
+ * Voxel-wise AUC of each target's M_d against one truth mask (e.g. T1Gd's unique mask), optionally
+ * restricted to a region (e.g. the lesion): the map of the sequence that owns the mask should
+ * score highest (sensitivity), the others clearly lower (specificity).
+ */
+export function mapAucs(
+  maps: Readonly<Record<string, Volume>>,
+  truth: ArrayLike<number>,
+  opts: { region?: ArrayLike<number> } = {},
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [t, m] of Object.entries(maps)) out[t] = voxelAuc(m.data, truth, opts);
+  return out;
 }

@@ -14,6 +14,10 @@ import {
   type EvaluationModel,
 } from './evaluate.js';
 import { formatEvaluationCsv, parseEvaluationCsv } from './table.js';
+import { writeNifti } from '../io/index.js';
+import type { Volume } from '../volume/index.js';
+import { regionStatistics, type RegionStatistics } from './maps.js';
+import { join } from 'node:path';
 
 /** Writes a file through a temporary sibling and a rename, so readers never see half a file. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
@@ -106,4 +110,38 @@ export async function evaluateToCsv(
     path: opts.out,
     dataFrame: () => toDataFrame(rows),
   };
+}
+
+export interface WrittenMaps {
+  /** Target sequence -> NIfTI path. */
+  files: Record<string, string>;
+  /** Target sequence -> statistics per region of the label map (when one is given). */
+  regions?: Record<string, RegionStatistics[]>;
+}
+
+/**
+ * Writes one subject's M_d maps as float32 NIfTI in the subject's space (the maps carry the
+ * target's affine): `<dir>/<subject>/md_<target>.nii.gz`, plus `md_regions.json` with statistics
+ * per region when a label map is given. Every file is written atomically.
+ */
+export async function writeDifferentiationMaps(
+  dir: string,
+  subject: string,
+  maps: Readonly<Record<string, Volume>>,
+  opts: { labels?: Volume; names?: Readonly<Record<number, string>> } = {},
+): Promise<WrittenMaps> {
+  const files: Record<string, string> = {};
+  const sub = join(dir, subject);
+  mkdirSync(sub, { recursive: true });
+  for (const [t, m] of Object.entries(maps)) {
+    const path = join(sub, `md_${t}.nii.gz`);
+    await writeNifti(path, m, { datatype: 'float32' });
+    files[t] = path;
+  }
+  if (!opts.labels) return { files };
+  const regions: Record<string, RegionStatistics[]> = {};
+  for (const [t, m] of Object.entries(maps))
+    regions[t] = regionStatistics(m.data, opts.labels.data, { names: opts.names });
+  writeFileAtomic(join(sub, 'md_regions.json'), JSON.stringify({ subject, regions }, null, 1));
+  return { files, regions };
 }

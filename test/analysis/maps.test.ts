@@ -10,6 +10,10 @@ import {
   seededRandom,
 } from '../../src/analysis/index.js';
 import type { Volume } from '../../src/volume/index.js';
+import { writeDifferentiationMaps } from '../../src/analysis/node.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MriseqError } from '../../src/errors/index.js';
 
 const shape = [6, 5, 4];
@@ -111,3 +115,35 @@ print(json.dumps([{'label': int(k), 'n': int((l == k).sum()), 'mean': m[l == k].
       assert.ok(Math.abs(r[f] - ref[k][f]) < 1e-12, f);
   });
 });
+
+test(
+  'M_d maps are written as float32 NIfTI in the subject space (nibabel reads the same values and affine)',
+  { skip: missingPython('nibabel') },
+  async () => {
+    const rand = seededRandom(5);
+    const m = vol(() => rand());
+    const labels = vol((i) => i % 3);
+    const dir = mkdtempSync(join(tmpdir(), 'mriseq-maps-'));
+    const w = await writeDifferentiationMaps(dir, 'sub-1', { t1gd: m }, { labels, names: { 1: 'lesion' } });
+    assert.equal(w.files.t1gd, join(dir, 'sub-1', 'md_t1gd.nii.gz'));
+    const ref = runPython<{ data: number[]; affine: number[][]; dtype: string }>(
+      `
+import json, sys, numpy as np, nibabel as nib
+img = nib.load(json.load(sys.stdin))
+print(json.dumps({'data': np.asarray(img.dataobj).flatten(order='F').tolist(), 'affine': img.affine.tolist(), 'dtype': str(img.get_data_dtype())}))
+`,
+      w.files.t1gd,
+    );
+    assert.equal(ref.dtype, 'float32');
+    assert.deepEqual(ref.affine, m.affine);
+    assert.ok(ref.data.every((v, i) => v === m.data[i]));
+    const regions = JSON.parse(readFileSync(join(dir, 'sub-1', 'md_regions.json'), 'utf8')) as {
+      regions: { t1gd: { label: number; name?: string }[] };
+    };
+    assert.deepEqual(
+      regions.regions.t1gd.map((r) => r.label),
+      [1, 2],
+    );
+    assert.equal(regions.regions.t1gd[0].name, 'lesion');
+  },
+);
