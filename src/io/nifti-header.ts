@@ -113,7 +113,10 @@ export function loadReader(): Promise<ReaderModule> {
 }
 
 /** 348 (NIfTI-1) or 540 (NIfTI-2), and the byte order, from the first 4 bytes. */
-export function sniffHeaderSize(first4: Uint8Array, file: string): { size: 348 | 540; littleEndian: boolean } {
+export function sniffHeaderSize(
+  first4: Uint8Array,
+  file: string,
+): { size: 348 | 540; littleEndian: boolean } {
   const dv = new DataView(first4.buffer, first4.byteOffset, 4);
   for (const le of [true, false]) {
     const v = dv.getInt32(0, le);
@@ -137,7 +140,14 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 export async function parseHeader(hdr: Uint8Array, file: string): Promise<NiftiHeader> {
   const err = (problem: string, field: string, found: string, expected: string, code: string) =>
     new MriseqError(problem, { file, field, found, expected, code });
-  if (hdr.length < 4) throw err('file too short for a NIfTI header', 'header', `${hdr.length} bytes`, '>= 348 bytes', 'nifti.truncated');
+  if (hdr.length < 4)
+    throw err(
+      'file too short for a NIfTI header',
+      'header',
+      `${hdr.length} bytes`,
+      '>= 348 bytes',
+      'nifti.truncated',
+    );
   const { size, littleEndian } = sniffHeaderSize(hdr.subarray(0, 4), file);
   if (hdr.length < size)
     throw err('truncated header', 'header', `${hdr.length} bytes`, `${size} bytes`, 'nifti.truncated');
@@ -165,10 +175,21 @@ export async function parseHeader(hdr: Uint8Array, file: string): Promise<NiftiH
   try {
     h.readHeader(copy.buffer);
   } catch (e) {
-    throw new MriseqError('unreadable NIfTI header', { file, field: 'header', code: 'nifti.header', cause: e });
+    throw new MriseqError('unreadable NIfTI header', {
+      file,
+      field: 'header',
+      code: 'nifti.header',
+      cause: e,
+    });
   }
   if (h.littleEndian !== le)
-    throw err('inconsistent byte order', 'sizeof_hdr', le ? 'little' : 'big', 'one byte order', 'nifti.header');
+    throw err(
+      'inconsistent byte order',
+      'sizeof_hdr',
+      le ? 'little' : 'big',
+      'one byte order',
+      'nifti.header',
+    );
 
   // dims: NIfTI-2 holds int64 (nifti-reader-js sign-extends twice), read them here for both
   const dimAt = (i: number): number =>
@@ -209,14 +230,26 @@ export async function parseHeader(hdr: Uint8Array, file: string): Promise<NiftiH
   for (const d of dims) {
     nvox *= d;
     if (nvox > MAX_SAFE)
-      throw err('dimensions describe an impossible number of voxels', 'dim', dims.join(' x '), 'a product below 2^53', 'nifti.dim');
+      throw err(
+        'dimensions describe an impossible number of voxels',
+        'dim',
+        dims.join(' x '),
+        'a product below 2^53',
+        'nifti.dim',
+      );
   }
   const nbytes = nvox * datatype.bytes;
 
   // vox_offset: float32 in NIfTI-1 (nifti-reader-js's sync reader is right there), int64 in NIfTI-2
   let voxOffset = version === 1 ? dv.getFloat32(108, le) : bigToNumber(dv.getBigInt64(168, le));
   if (!Number.isFinite(voxOffset) || voxOffset < 0 || !Number.isInteger(voxOffset) || voxOffset > MAX_SAFE)
-    throw err('bad data offset', 'vox_offset', String(voxOffset), 'a non-negative integer byte offset', 'nifti.vox_offset');
+    throw err(
+      'bad data offset',
+      'vox_offset',
+      String(voxOffset),
+      'a non-negative integer byte offset',
+      'nifti.vox_offset',
+    );
   // nibabel and niftilib both read a too-small single-file offset as the end of the header
   const minSingle = version === 1 ? 352 : 544;
   if (single && voxOffset < minSingle) voxOffset = minSingle;
@@ -226,7 +259,13 @@ export async function parseHeader(hdr: Uint8Array, file: string): Promise<NiftiH
   if (!(pixdim[0] === 1 || pixdim[0] === -1)) pixdim[0] = 1;
   for (let i = 1; i <= 3; i++) {
     if (!Number.isFinite(pixdim[i]))
-      throw err('voxel size is not a number', `pixdim[${i}]`, String(pixdim[i]), 'a finite number', 'nifti.pixdim');
+      throw err(
+        'voxel size is not a number',
+        `pixdim[${i}]`,
+        String(pixdim[i]),
+        'a finite number',
+        'nifti.pixdim',
+      );
     if (pixdim[i] === 0) pixdim[i] = 1;
     pixdim[i] = Math.abs(pixdim[i]);
   }
@@ -237,7 +276,13 @@ export async function parseHeader(hdr: Uint8Array, file: string): Promise<NiftiH
   let inter: number | undefined;
   if (rawSlope !== 0 && Number.isFinite(rawSlope)) {
     if (!Number.isFinite(rawInter))
-      throw err('scaling intercept is not finite', 'scl_inter', String(rawInter), 'a finite number when scl_slope is set', 'nifti.scl');
+      throw err(
+        'scaling intercept is not finite',
+        'scl_inter',
+        String(rawInter),
+        'a finite number when scl_slope is set',
+        'nifti.scl',
+      );
     slope = rawSlope;
     inter = rawInter;
   }
@@ -247,7 +292,9 @@ export async function parseHeader(hdr: Uint8Array, file: string): Promise<NiftiH
   for (let r = 0; r < 3; r++) {
     srow.push([]);
     for (let c = 0; c < 4; c++)
-      srow[r].push(version === 1 ? dv.getFloat32(280 + (r * 4 + c) * 4, le) : dv.getFloat64(400 + (r * 4 + c) * 8, le));
+      srow[r].push(
+        version === 1 ? dv.getFloat32(280 + (r * 4 + c) * 4, le) : dv.getFloat64(400 + (r * 4 + c) * 8, le),
+      );
   }
 
   return {
@@ -302,13 +349,26 @@ export function qformAffine(h: NiftiHeader, file: string): M4 {
   const w = w2 < 0 ? 0 : Math.sqrt(w2);
   const nq = w * w + b * b + c * c + d * d;
   let R: number[][];
-  if (nq < 2.220446049250313e-16) R = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+  if (nq < 2.220446049250313e-16)
+    R = [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ];
   else {
     const s = 2 / nq;
-    const X = b * s, Y = c * s, Z = d * s;
-    const wX = w * X, wY = w * Y, wZ = w * Z;
-    const xX = b * X, xY = b * Y, xZ = b * Z;
-    const yY = c * Y, yZ = c * Z, zZ = d * Z;
+    const X = b * s,
+      Y = c * s,
+      Z = d * s;
+    const wX = w * X,
+      wY = w * Y,
+      wZ = w * Z;
+    const xX = b * X,
+      xY = b * Y,
+      xZ = b * Z;
+    const yY = c * Y,
+      yZ = c * Z,
+      zZ = d * Z;
     R = [
       [1 - (yY + zZ), xY - wZ, xZ + wY],
       [xY + wZ, 1 - (xX + zZ), yZ - wX],

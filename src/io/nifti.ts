@@ -19,7 +19,14 @@ import {
   sniffHeaderSize,
   type NiftiHeader,
 } from './nifti-header.js';
-import { bytesSource, fileSource, fileStartsWithGzip, isGzipBytes, readBounded, type Layout } from './stream.js';
+import {
+  bytesSource,
+  fileSource,
+  fileStartsWithGzip,
+  isGzipBytes,
+  readBounded,
+  type Layout,
+} from './stream.js';
 
 export interface ReadNiftiOptions {
   /**
@@ -51,7 +58,11 @@ function budgetCheck(h: NiftiHeader, file: string, maxBytes: number): void {
 }
 
 function fmtBytes(n: number): string {
-  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} B`;
+  return n >= 2 ** 30
+    ? `${(n / 2 ** 30).toFixed(2)} GiB`
+    : n >= 2 ** 20
+      ? `${(n / 2 ** 20).toFixed(1)} MiB`
+      : `${n} B`;
 }
 
 type Kind = 'nii' | 'pair';
@@ -69,7 +80,9 @@ function pairPaths(path: string): { hdr: string; img: string } {
   const gz = path.toLowerCase().endsWith('.gz');
   const stem = path.slice(0, path.length - (gz ? 7 : 4));
   const pick = (e: string) => {
-    const c = [e, e.toUpperCase()].flatMap((x) => (gz ? [stem + x + '.gz', stem + x] : [stem + x, stem + x + '.gz']));
+    const c = [e, e.toUpperCase()].flatMap((x) =>
+      gz ? [stem + x + '.gz', stem + x] : [stem + x, stem + x + '.gz'],
+    );
     return c.find((p) => existsSync(p)) ?? c[0];
   };
   return { hdr: pick('.hdr'), img: pick('.img') };
@@ -109,7 +122,10 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
     await checkReadable(img);
     const imgGz = await fileStartsWithGzip(img);
     if (!imgGz) await checkSize(img, h.voxOffset + h.nbytes, h);
-    const { data } = await readBounded(fileSource(img), imgGz, img, () => ({ headBytes: h.voxOffset, dataBytes: h.nbytes }));
+    const { data } = await readBounded(fileSource(img), imgGz, img, () => ({
+      headBytes: h.voxOffset,
+      dataBytes: h.nbytes,
+    }));
     return toVolume(h, data, file);
   }
   const gz = await fileStartsWithGzip(path);
@@ -162,7 +178,11 @@ export async function readNiftiHeader(path: string): Promise<NiftiHeader> {
   return header!;
 }
 
-async function headerFromPrefix(prefix: Uint8Array, file: string, ended: boolean): Promise<NiftiHeader | undefined> {
+async function headerFromPrefix(
+  prefix: Uint8Array,
+  file: string,
+  ended: boolean,
+): Promise<NiftiHeader | undefined> {
   if (prefix.length < 4) {
     if (!ended) return undefined;
     return parseHeader(prefix, file); // throws: too short
@@ -294,7 +314,12 @@ function toVolume(h: NiftiHeader, raw: Uint8Array, file: string): Volume {
   const shape = [...h.dims.slice(0, 4)];
   while (shape.length < 3) shape.push(1);
   const affine = bestAffine(h, file);
-  const spacing = [h.pixdim[1], h.pixdim[2], h.pixdim[3], ...(shape.length === 4 ? [Math.abs(h.pixdim[4]) || 1] : [])];
+  const spacing = [
+    h.pixdim[1],
+    h.pixdim[2],
+    h.pixdim[3],
+    ...(shape.length === 4 ? [Math.abs(h.pixdim[4]) || 1] : []),
+  ];
   const data = decodeData(h, raw);
   return createVolume(data, shape, {
     spacing,
@@ -339,8 +364,9 @@ const INT_RANGE: Record<string, [number, number]> = {
   uint16: [0, 65535],
   int32: [-2147483648, 2147483647],
   uint32: [0, 4294967295],
-  int64: [-9223372036854775808, 9223372036854775807],
-  uint64: [0, 18446744073709551615],
+  // the largest doubles that fit (2^63 itself would wrap in a BigInt64Array)
+  int64: [-(2 ** 63), 2 ** 63 - 1024],
+  uint64: [0, 2 ** 64 - 2048],
 };
 
 /**
@@ -486,12 +512,14 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
   if (dt.name === 'float32') payload.set(new Uint8Array(vol.data.buffer, vol.data.byteOffset, n * 4));
   else if (dt.name === 'float64') new Float64Array(out.buffer, 352, n).set(vol.data);
   else {
-    const hint = vol.datatype === dt.name ? { slope: vol.header?.sclSlope, inter: vol.header?.sclInter } : undefined;
+    const hint =
+      vol.datatype === dt.name ? { slope: vol.header?.sclSlope, inter: vol.header?.sclInter } : undefined;
     const qd = quantise(vol.data, dt.name, hint);
     slope = qd.slope;
     inter = qd.inter;
     if (dt.name === 'int64' || dt.name === 'uint64') {
-      const view = dt.name === 'int64' ? new BigInt64Array(out.buffer, 352, n) : new BigUint64Array(out.buffer, 352, n);
+      const view =
+        dt.name === 'int64' ? new BigInt64Array(out.buffer, 352, n) : new BigUint64Array(out.buffer, 352, n);
       for (let i = 0; i < n; i++) view[i] = BigInt(qd.raw[i]);
     } else {
       const ctor = {
@@ -517,7 +545,8 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
   dv.setInt16(254, scode, true);
   for (let i = 0; i < 3; i++) dv.setFloat32(256 + 4 * i, q.quatern[i], true);
   for (let i = 0; i < 3; i++) dv.setFloat32(268 + 4 * i, q.offset[i], true);
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) dv.setFloat32(280 + (r * 4 + c) * 4, vol.affine[r][c], true);
+  for (let r = 0; r < 3; r++)
+    for (let c = 0; c < 4; c++) dv.setFloat32(280 + (r * 4 + c) * 4, vol.affine[r][c], true);
   out.set([0x6e, 0x2b, 0x31, 0], 344); // "n+1\0"
   return options.gzip ? new Uint8Array(gzipSync(out, { level: options.level ?? 6 })) : out;
 }
@@ -573,7 +602,11 @@ export function sameFile(a: string, b: string): boolean {
 }
 
 /** Reads IN and writes it to OUT (format from OUT's extension); never overwrites the input. */
-export async function convertNifti(input: string, output: string, options: WriteNiftiOptions = {}): Promise<Volume> {
+export async function convertNifti(
+  input: string,
+  output: string,
+  options: WriteNiftiOptions = {},
+): Promise<Volume> {
   const vol = await readNifti(input);
   const inputs = kindOf(input).kind === 'pair' ? Object.values(pairPaths(input)) : [input];
   for (const p of inputs)

@@ -117,7 +117,13 @@ export async function readBounded(
     if (e instanceof MriseqError) throw e;
     const code = (e as { code?: string }).code ?? '';
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
-      throw new MriseqError('cannot read file', { file, found: code, expected: 'a readable file', code: 'io.read', cause: e });
+      throw new MriseqError('cannot read file', {
+        file,
+        found: code,
+        expected: 'a readable file',
+        code: 'io.read',
+        cause: e,
+      });
     throw new MriseqError(gz ? 'corrupt gzip data' : 'read failed', {
       file,
       field: gz ? 'gzip stream' : 'file',

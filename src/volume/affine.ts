@@ -77,7 +77,8 @@ export function closestOrthogonal(m: readonly (readonly number[])[]): number[][]
     const it3 = inv3T(r);
     const next = r.map((row, i) => row.map((v, j) => 0.5 * (v + it3[i][j])));
     let diff = 0;
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) diff = Math.max(diff, Math.abs(next[i][j] - r[i][j]));
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) diff = Math.max(diff, Math.abs(next[i][j] - r[i][j]));
     r = next;
     if (diff < 1e-15) break;
   }

@@ -17,6 +17,12 @@ export {
   type Slice2D,
   type NormalizeOptions,
 } from './ops.js';
-export { resampleVolume, reorientToRAS, voxelOrientation, axisCodes, type ResampleOptions } from './geometry.js';
+export {
+  resampleVolume,
+  reorientToRAS,
+  voxelOrientation,
+  axisCodes,
+  type ResampleOptions,
+} from './geometry.js';
 export { volumeToTensor, tensorToVolume } from './tensor.js';
 export { affineZooms, invert4, matmul4, applyAffine, closestOrthogonal, det3 } from './affine.js';

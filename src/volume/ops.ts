@@ -51,11 +51,13 @@ export function sliceVolume(vol: Volume, axis: number, index: number, t = 0): Sl
   }
   if (axis === 1) {
     const out = new Float32Array(nx * nz);
-    for (let z = 0; z < nz; z++) out.set(src.subarray(base + (z * ny + index) * nx, base + (z * ny + index + 1) * nx), z * nx);
+    for (let z = 0; z < nz; z++)
+      out.set(src.subarray(base + (z * ny + index) * nx, base + (z * ny + index + 1) * nx), z * nx);
     return { data: out, width: nx, height: nz };
   }
   const out = new Float32Array(ny * nz);
-  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) out[z * ny + y] = src[base + (z * ny + y) * nx + index];
+  for (let z = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++) out[z * ny + y] = src[base + (z * ny + y) * nx + index];
   return { data: out, width: ny, height: nz };
 }
 

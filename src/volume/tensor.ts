@@ -23,7 +23,11 @@ export function tensorToVolume(tensor: tf.Tensor, like: Volume): Volume {
   const want = like.shape.filter((d) => d !== 1);
   const [nx, ny, nz] = like.shape;
   const expected = like.shape.length === 4 ? [like.shape[3], nz, ny, nx] : [nz, ny, nx];
-  if (dims.length !== want.length || tensor.size !== like.data.length || dims.join() !== expected.filter((d) => d !== 1).join())
+  if (
+    dims.length !== want.length ||
+    tensor.size !== like.data.length ||
+    dims.join() !== expected.filter((d) => d !== 1).join()
+  )
     throw new MriseqError('tensor shape does not match the volume', {
       field: 'tensor',
       found: `[${tensor.shape.join(', ')}]`,
@@ -31,6 +35,7 @@ export function tensorToVolume(tensor: tf.Tensor, like: Volume): Volume {
       code: 'volume.tensor',
     });
   const data = tensor.dataSync();
-  const f32 = data instanceof Float32Array ? Float32Array.from(data) : Float32Array.from(data as ArrayLike<number>);
+  const f32 =
+    data instanceof Float32Array ? Float32Array.from(data) : Float32Array.from(data as ArrayLike<number>);
   return { ...withData(like, f32, like.shape, like.affine, [...like.spacing]), datatype: 'float32' };
 }

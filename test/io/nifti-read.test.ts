@@ -96,7 +96,10 @@ for s in specs:
     if len(shape) == 4:
         img.header.set_zooms(img.header.get_zooms()[:3] + (2.5,))
     img.header.set_sform(A, code=s.get('sform', 2))
-    img.header.set_qform(A, code=s.get('qform', 1))
+    Aq = A.copy()
+    if s.get('qdiff'):
+        Aq[:3, 3] += [5, -7, 11]
+    img.header.set_qform(Aq, code=s.get('qform', 1))
     if s.get('ext'):
         img.header.extensions.append(nib.nifti1.Nifti1Extension(6, b'a comment that moves vox_offset ' * 3))
     nib.save(img, s['path'])
@@ -123,6 +126,7 @@ interface Spec {
   sform?: number;
   qform?: number;
   flip?: boolean;
+  qdiff?: boolean;
   ext?: boolean;
   patch?: [number, string, number | string][];
 }
@@ -131,7 +135,18 @@ function generate(specs: Spec[]): void {
   runPython(GENERATE, specs);
 }
 
-const DTYPES = ['uint8', 'int8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64'];
+const DTYPES = [
+  'uint8',
+  'int8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+];
 
 test('every datatype in both byte orders, as nibabel wrote them', { skip }, async () => {
   const specs: Spec[] = [];
@@ -150,41 +165,73 @@ test('every datatype in both byte orders, as nibabel wrote them', { skip }, asyn
   await checkAgainstNibabel(specs.map((s) => s.path));
 });
 
-test('NIfTI-2, pairs, gzip, 4D, 2D, extensions, NaN and flipped qform read as nibabel reads them', { skip }, async () => {
-  const base = { shape: [6, 5, 4], seed: 100, endian: '<' as const, version: 1 as const, dtype: 'int16' };
-  const specs: Spec[] = [
-    { ...base, path: join(dir, 'n2-le.nii'), version: 2, dtype: 'float64' },
-    { ...base, path: join(dir, 'n2-be.nii.gz'), version: 2, endian: '>', dtype: 'int32' },
-    { ...base, path: join(dir, 'pair1.img'), pair: true },
-    { ...base, path: join(dir, 'pair1be.img'), pair: true, endian: '>', dtype: 'float32' },
-    { ...base, path: join(dir, 'pair2.img'), pair: true, version: 2, dtype: 'uint16' },
-    { ...base, path: join(dir, 'pairgz.img.gz'), pair: true, dtype: 'uint8' },
-    { ...base, path: join(dir, 'fourd.nii.gz'), shape: [3, 4, 5, 6], dtype: 'float32' },
-    { ...base, path: join(dir, 'fourd1.nii'), shape: [3, 4, 5, 1], dtype: 'int16' },
-    { ...base, path: join(dir, 'twod.nii'), shape: [7, 6] },
-    { ...base, path: join(dir, 'ext.nii.gz'), ext: true },
-    { ...base, path: join(dir, 'nan.nii'), dtype: 'float32', nan: true },
-    { ...base, path: join(dir, 'qformonly-flip.nii'), sform: 0, qform: 1, flip: true },
-    { ...base, path: join(dir, 'nocodes.nii'), sform: 0, qform: 0 },
-  ];
-  generate(specs);
-  await checkAgainstNibabel(specs.map((s) => s.path));
-});
+test(
+  'NIfTI-2, pairs, gzip, 4D, 2D, extensions, NaN and flipped qform read as nibabel reads them',
+  { skip },
+  async () => {
+    const base = { shape: [6, 5, 4], seed: 100, endian: '<' as const, version: 1 as const, dtype: 'int16' };
+    const specs: Spec[] = [
+      { ...base, path: join(dir, 'n2-le.nii'), version: 2, dtype: 'float64' },
+      { ...base, path: join(dir, 'n2-be.nii.gz'), version: 2, endian: '>', dtype: 'int32' },
+      { ...base, path: join(dir, 'pair1.img'), pair: true },
+      { ...base, path: join(dir, 'pair1be.img'), pair: true, endian: '>', dtype: 'float32' },
+      { ...base, path: join(dir, 'pair2.img'), pair: true, version: 2, dtype: 'uint16' },
+      { ...base, path: join(dir, 'pairgz.img.gz'), pair: true, dtype: 'uint8' },
+      { ...base, path: join(dir, 'fourd.nii.gz'), shape: [3, 4, 5, 6], dtype: 'float32' },
+      { ...base, path: join(dir, 'fourd1.nii'), shape: [3, 4, 5, 1], dtype: 'int16' },
+      { ...base, path: join(dir, 'twod.nii'), shape: [7, 6] },
+      { ...base, path: join(dir, 'ext.nii.gz'), ext: true },
+      { ...base, path: join(dir, 'nan.nii'), dtype: 'float32', nan: true },
+      { ...base, path: join(dir, 'qformonly-flip.nii'), sform: 0, qform: 1, flip: true },
+      { ...base, path: join(dir, 'nocodes.nii'), sform: 0, qform: 0 },
+      { ...base, path: join(dir, 'sform-wins.nii'), sform: 1, qform: 2, qdiff: true },
+      { ...base, path: join(dir, 'qform-when-no-sform.nii'), sform: 0, qform: 1, qdiff: true },
+    ];
+    generate(specs);
+    await checkAgainstNibabel(specs.map((s) => s.path));
+  },
+);
 
-test('scl_slope/scl_inter applied as nibabel applies them; slope 0 or NaN means unscaled', { skip }, async () => {
-  const base = { shape: [6, 5, 4], seed: 200, endian: '<' as const, version: 1 as const, dtype: 'int16' };
-  const specs: Spec[] = [
-    // nibabel picks its own slope/intercept when float data are stored as integers
-    { ...base, path: join(dir, 'scaled-i16.nii'), floatToInt: true, saveAs: 'int16' },
-    { ...base, path: join(dir, 'scaled-u8-be.nii.gz'), floatToInt: true, saveAs: 'uint8', endian: '>' },
-    { ...base, path: join(dir, 'scaled-n2.nii'), floatToInt: true, saveAs: 'int16', version: 2 },
-    { ...base, path: join(dir, 'slope-set.nii'), patch: [[112, 'f', 0.25], [116, 'f', -7.5]] },
-    { ...base, path: join(dir, 'slope-zero.nii'), patch: [[112, 'f', 0], [116, 'f', 12]] },
-    { ...base, path: join(dir, 'slope-nan.nii'), endian: '>', patch: [[112, 'f', 'nan'], [116, 'f', 12]] },
-  ];
-  generate(specs);
-  await checkAgainstNibabel(specs.map((s) => s.path));
-});
+test(
+  'scl_slope/scl_inter applied as nibabel applies them; slope 0 or NaN means unscaled',
+  { skip },
+  async () => {
+    const base = { shape: [6, 5, 4], seed: 200, endian: '<' as const, version: 1 as const, dtype: 'int16' };
+    const specs: Spec[] = [
+      // nibabel picks its own slope/intercept when float data are stored as integers
+      { ...base, path: join(dir, 'scaled-i16.nii'), floatToInt: true, saveAs: 'int16' },
+      { ...base, path: join(dir, 'scaled-u8-be.nii.gz'), floatToInt: true, saveAs: 'uint8', endian: '>' },
+      { ...base, path: join(dir, 'scaled-n2.nii'), floatToInt: true, saveAs: 'int16', version: 2 },
+      {
+        ...base,
+        path: join(dir, 'slope-set.nii'),
+        patch: [
+          [112, 'f', 0.25],
+          [116, 'f', -7.5],
+        ],
+      },
+      {
+        ...base,
+        path: join(dir, 'slope-zero.nii'),
+        patch: [
+          [112, 'f', 0],
+          [116, 'f', 12],
+        ],
+      },
+      {
+        ...base,
+        path: join(dir, 'slope-nan.nii'),
+        endian: '>',
+        patch: [
+          [112, 'f', 'nan'],
+          [116, 'f', 12],
+        ],
+      },
+    ];
+    generate(specs);
+    await checkAgainstNibabel(specs.map((s) => s.path));
+  },
+);
 
 test('readNiftiBytes reads plain and gzipped bytes like the file reader', { skip }, async () => {
   const path = join(NIB_DATA, 'example4d.nii.gz');

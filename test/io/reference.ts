@@ -55,10 +55,19 @@ export function assertSameVoxels(actual: Float32Array, expected: Float32Array, w
       bad++;
     }
   }
-  assert.equal(bad, 0, `${what}: ${bad} voxels differ, first at ${first}: ${actual[first]} vs ${expected[first]}`);
+  assert.equal(
+    bad,
+    0,
+    `${what}: ${bad} voxels differ, first at ${first}: ${actual[first]} vs ${expected[first]}`,
+  );
 }
 
-export function assertMatrixClose(a: readonly (readonly number[])[], b: readonly (readonly number[])[], tol: number, what: string) {
+export function assertMatrixClose(
+  a: readonly (readonly number[])[],
+  b: readonly (readonly number[])[],
+  tol: number,
+  what: string,
+) {
   assert.equal(a.length, b.length, what);
   for (let r = 0; r < a.length; r++)
     for (let c = 0; c < a[r].length; c++)
@@ -73,7 +82,10 @@ export function assertMatchesNibabel(vol: Volume, ref: NibabelInfo, what: string
   assert.deepEqual(shape, ref.shape.slice(0, 4), `${what}: shape`);
   assert.equal(vol.datatype, ref.dtype, `${what}: datatype`);
   for (let i = 0; i < Math.min(3, ref.zooms.length); i++)
-    assert.ok(Math.abs(vol.spacing[i] - ref.zooms[i]) < 1e-6, `${what}: spacing[${i}] ${vol.spacing[i]} vs ${ref.zooms[i]}`);
+    assert.ok(
+      Math.abs(vol.spacing[i] - ref.zooms[i]) < 1e-6,
+      `${what}: spacing[${i}] ${vol.spacing[i]} vs ${ref.zooms[i]}`,
+    );
   assertMatrixClose(vol.affine, ref.affine, 1e-9, `${what}: affine`);
   assertSameVoxels(vol.data, rawFloats(ref.raw), what);
 }
