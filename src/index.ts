@@ -16,6 +16,28 @@ export { tf, initEngine, engineReport, type EngineReport, type EngineOptions } f
 export type { Volume, NiftiDatatypeName } from './volume/index.js';
 // io
 // phantom
+export {
+  phantom,
+  Phantom,
+  simulateSubject,
+  phantomSubjectInfo,
+  designedImportanceOrder,
+  LESION_HIERARCHY,
+  LESION_TYPES,
+  LESION,
+  TISSUE,
+  TISSUE_NAMES,
+  TISSUE_PROPERTIES,
+  SEQUENCE_PARAMETERS,
+  type PhantomSequence,
+  type PhantomOptions,
+  type PhantomSubject,
+  type PhantomSubjectInfo,
+  type PhantomTruth,
+  type PhantomLabels,
+  type LesionGroup,
+  type LesionType,
+} from './phantom/index.js';
 // cohort
 // model
 // train
@@ -40,6 +62,8 @@ export {
   differentiationMaps,
   subtractionMap,
   regionStatistics,
+  mapAucs,
+  compareVolumes,
   aucNonInferiority,
   compareTopK,
   topKSequences,
@@ -68,6 +92,8 @@ export {
   readEvaluationCsv,
   writeEvaluationCsv,
   toDataFrame,
+  writeDifferentiationMaps,
+  type WrittenMaps,
   type EvaluationTable,
   type EvaluationDataFrame,
 } from './analysis/node.js';
@@ -76,3 +102,31 @@ export {
 // plot
 // display
 export * from './display/index.js';
+// scale
+export {
+  submit,
+  attach,
+  SlurmRun,
+  submitRun,
+  runStatus,
+  waitRun,
+  cancelRun,
+  retryRun,
+  mergeRun,
+  parseShard,
+  shardOf,
+  selectShard,
+  selectShardRows,
+  foldOf,
+  foldSplit,
+  parseFold,
+  compareSubjectIds,
+  outputDirFor,
+  shardPartDir,
+  writeShardMarker,
+  type ShardSpec,
+  type SubmitOptions,
+  type RunStatus,
+  type ShardStatus,
+  type MergeReport,
+} from './scale/index.js';

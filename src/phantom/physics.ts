@@ -1,0 +1,100 @@
+/**
+ * MR physics of the phantom: tissue properties at 3 T and the signal equations of
+ * shared/spec/phantom.md. Times in ms, ADC in mm^2/s, contrast concentration C in mM.
+ */
+
+/** Tissue labels of the phantom's tissue map. */
+export const TISSUE = {
+  background: 0,
+  scalp: 1,
+  csf: 2,
+  greyMatter: 3,
+  whiteMatter: 4,
+  oedema: 5,
+  necroticCore: 6,
+  cellularCore: 7,
+} as const;
+export type TissueName = keyof typeof TISSUE;
+export const TISSUE_NAMES: readonly TissueName[] = [
+  'background',
+  'scalp',
+  'csf',
+  'greyMatter',
+  'whiteMatter',
+  'oedema',
+  'necroticCore',
+  'cellularCore',
+];
+
+export interface TissueProperties {
+  /** Proton density, relative to water. */
+  pd: number;
+  /** Longitudinal relaxation time, ms. */
+  t1: number;
+  /** Transverse relaxation time, ms. */
+  t2: number;
+  /** Apparent diffusion coefficient, mm^2/s. */
+  adc: number;
+}
+
+/**
+ * Typical 3 T values (literature ranges: e.g. Wansapura et al. 1999, Stanisz et al. 2005; lesion
+ * values are typical of glioma compartments). Index = tissue label. Background has no signal.
+ */
+export const TISSUE_PROPERTIES: readonly TissueProperties[] = [
+  { pd: 0, t1: 1000, t2: 100, adc: 0 },
+  { pd: 0.9, t1: 380, t2: 110, adc: 0.5e-3 },
+  { pd: 1.0, t1: 4200, t2: 1800, adc: 3.0e-3 },
+  { pd: 0.82, t1: 1600, t2: 95, adc: 0.85e-3 },
+  { pd: 0.7, t1: 900, t2: 70, adc: 0.75e-3 },
+  { pd: 0.88, t1: 1800, t2: 180, adc: 1.5e-3 },
+  { pd: 0.95, t1: 3000, t2: 500, adc: 2.4e-3 },
+  { pd: 0.85, t1: 1500, t2: 120, adc: 1.0e-3 },
+];
+
+/** Gadolinium relaxivity at 3 T, per mM per ms (about 4.5 /mM/s). */
+export const R1_PER_MM_MS = 4.5e-3;
+
+/** Acquisition parameters of each sequence. */
+export const SEQUENCE_PARAMETERS = {
+  t1: { tr: 500, te: 10 },
+  t1gd: { tr: 500, te: 10 },
+  t2: { tr: 5000, te: 100 },
+  /** FLAIR's TI is set per subject so that the subject's CSF is nulled (see flairNullTI). */
+  flair: { tr: 9000, te: 120 },
+  dwi: { tr: 5000, te: 80, b: 1000 },
+  dce: { tr: 500, te: 10 },
+} as const;
+
+/** Spin echo: S = PD (1 - exp(-TR/T1)) exp(-TE/T2). */
+export function spinEcho(pd: number, t1: number, t2: number, tr: number, te: number): number {
+  return pd * (1 - Math.exp(-tr / t1)) * Math.exp(-te / t2);
+}
+
+/** Inversion recovery: S = PD |1 - 2 exp(-TI/T1) + exp(-TR/T1)| exp(-TE/T2). */
+export function inversionRecovery(
+  pd: number,
+  t1: number,
+  t2: number,
+  tr: number,
+  te: number,
+  ti: number,
+): number {
+  return pd * Math.abs(1 - 2 * Math.exp(-ti / t1) + Math.exp(-tr / t1)) * Math.exp(-te / t2);
+}
+
+/** The TI that nulls a tissue of longitudinal relaxation t1 at repetition time tr. */
+export function flairNullTI(t1: number, tr: number): number {
+  return -t1 * Math.log((1 + Math.exp(-tr / t1)) / 2);
+}
+
+/** Post-contrast T1: 1/T1' = 1/T1 + r1 C. */
+export function contrastT1(t1: number, c: number): number {
+  return 1 / (1 / t1 + R1_PER_MM_MS * c);
+}
+
+/** Diffusion weighting: S = S0 exp(-b ADC), with S0 the T2-weighted spin echo. */
+export function diffusion(pd: number, t1: number, t2: number, adc: number): number {
+  const p = SEQUENCE_PARAMETERS.dwi;
+  return spinEcho(pd, t1, t2, p.tr, p.te) * Math.exp(-p.b * adc);
+}
