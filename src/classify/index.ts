@@ -18,3 +18,34 @@ export {
   type ClassReport,
   type ClassifierEvaluation,
 } from './metrics.js';
+export {
+  ResNet3d,
+  blocksPerStage,
+  groupNorm,
+  cbam,
+  type ResNet3dConfig,
+  type ResNet3dOptions,
+  type SerializedWeights,
+  type ActivationHook,
+  type CbamWeights,
+} from './resnet.js';
+export {
+  trainClassifier,
+  predictProbabilities,
+  batchTensor,
+  balancedClassWeights,
+  stratifiedSplit,
+  subset,
+  checkDataset,
+  type ClassifierDataset,
+  type TrainClassifierOptions,
+  type TrainClassifierResult,
+  type TrainEpochEvent,
+} from './train.js';
+export { GradCam, gradCamVolume, resizeTrilinear, type GradCamResult } from './gradcam.js';
+export {
+  HierarchicalClassifier,
+  treeLeaves,
+  type ClassTree,
+  type HierarchicalFitResult,
+} from './hierarchical.js';

@@ -1,0 +1,342 @@
+/**
+ * A 3D residual network with optional CBAM attention, written on raw tfjs ops over named
+ * variables so that (1) its config + weights serialise to plain objects and reload in a fresh
+ * process, (2) any stage's activation can be captured or replaced, which is what Grad-CAM needs.
+ *
+ * Input: [B, D, H, W, C] channels-last (D = nz, H = ny, W = nx; C = the chosen sequences and M_d
+ * maps, in `inputChannels` order). Output: class logits [B, K].
+ *
+ * Layout (weighted layers counted as in the ResNet names):
+ * - stem: conv3d k3 (stride `stemStride`) -> GroupNorm -> ReLU
+ * - stages: basic blocks (conv3 -> GN -> ReLU -> conv3 -> GN -> [CBAM] -> + shortcut -> ReLU);
+ *   stage i has width baseWidth * 2^i and stride 1 for the first stage, 2 after.
+ *   ResNet18: 4 stages x 2 blocks (1 + 16 convs + 1 dense = 18).
+ *   ResNet6: 2 stages x 1 block (1 + 4 convs + 1 dense = 6); our choice, the paper does not give it.
+ * - head: global average pool -> dense K.
+ * Deviation: GroupNorm instead of BatchNorm, because downstream cohorts are small and batches of
+ * a few 3D volumes make batch statistics noisy; GroupNorm has no running state to carry.
+ * CBAM (Woo et al. 2018) sits on the residual branch before the addition: channel attention
+ * (shared MLP over the spatial mean and max, sigmoid) then spatial attention (conv over the
+ * channel mean and max maps, sigmoid).
+ */
+import { tf } from '../engine/index.js';
+import { MriseqError } from '../errors/index.js';
+import { createRng, normal } from './random.js';
+
+export interface ResNet3dConfig {
+  /** Names of the input channels, in order (e.g. ['t1gd', 'flair', 'md:t1gd']). */
+  inputChannels: string[];
+  /** Class names, in output order. */
+  classNames: string[];
+  depth: 6 | 18;
+  /** Width of the first stage (default 8; the paper's ResNets use 64). */
+  baseWidth: number;
+  /** CBAM attention on every residual block (default on). */
+  attention: boolean;
+  /** CBAM channel-MLP reduction ratio (default 4). */
+  reduction: number;
+  /** CBAM spatial-attention kernel (default 7; 3 suits tiny volumes). */
+  spatialKernel: number;
+  stemStride: 1 | 2;
+  /** GroupNorm groups (capped by the width; default 4). */
+  groups: number;
+  /** Seed of the weight initialisation. */
+  seed: number;
+}
+
+export type ResNet3dOptions = Partial<ResNet3dConfig> & Pick<ResNet3dConfig, 'inputChannels' | 'classNames'>;
+
+export interface SerializedWeights {
+  name: string;
+  shape: number[];
+  values: number[];
+}
+
+/** Hook into one named activation: read it, or replace it (the forward continues from `replace`). */
+export interface ActivationHook {
+  layer: string;
+  capture?: (activation: tf.Tensor) => void;
+  replace?: tf.Tensor;
+}
+
+export function blocksPerStage(depth: 6 | 18): number[] {
+  if (depth === 6) return [1, 1];
+  if (depth === 18) return [2, 2, 2, 2];
+  throw new MriseqError('unsupported ResNet depth', {
+    field: 'depth',
+    found: String(depth),
+    expected: '6 or 18',
+    code: 'classify.depth',
+  });
+}
+
+export class ResNet3d {
+  readonly config: ResNet3dConfig;
+  readonly params = new Map<string, tf.Variable>();
+
+  constructor(options: ResNet3dOptions) {
+    this.config = {
+      depth: 6,
+      baseWidth: 8,
+      attention: true,
+      reduction: 4,
+      spatialKernel: 7,
+      stemStride: 1,
+      groups: 4,
+      seed: 0,
+      ...options,
+    };
+    const c = this.config;
+    if (c.inputChannels.length < 1 || c.classNames.length < 2) {
+      throw new MriseqError('a classifier needs at least one input channel and two classes', {
+        field: 'inputChannels/classNames',
+        found: `${c.inputChannels.length} channels, ${c.classNames.length} classes`,
+        expected: '>= 1 channel, >= 2 classes',
+        code: 'classify.config',
+      });
+    }
+    blocksPerStage(c.depth);
+    this.build();
+  }
+
+  /** Names of the activations that can be hooked (Grad-CAM targets): 'stem', 'stage1'.. */
+  get layerNames(): string[] {
+    return ['stem', ...blocksPerStage(this.config.depth).map((_, i) => `stage${i + 1}`)];
+  }
+
+  /** The last stage: the usual Grad-CAM target. */
+  get lastLayer(): string {
+    return `stage${blocksPerStage(this.config.depth).length}`;
+  }
+
+  get numClasses(): number {
+    return this.config.classNames.length;
+  }
+
+  private add(name: string, shape: number[], init: 'he' | 'zeros' | 'ones', fanIn = 1): void {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(size);
+    if (init === 'ones') v.fill(1);
+    if (init === 'he') {
+      // Seeded per-parameter stream: the same seed builds the same network on any backend.
+      const rng = createRng(this.config.seed * 7919 + this.params.size * 104729 + 1);
+      const sd = Math.sqrt(2 / fanIn);
+      for (let i = 0; i < size; i++) v[i] = sd * normal(rng);
+    }
+    const t = tf.tensor(v, shape);
+    this.params.set(name, tf.variable(t, true, `${name}_${uid()}`));
+    t.dispose();
+  }
+
+  private addConv(name: string, k: number, cin: number, cout: number): void {
+    this.add(`${name}.w`, [k, k, k, cin, cout], 'he', k * k * k * cin);
+  }
+
+  private addNorm(name: string, c: number): void {
+    this.add(`${name}.gamma`, [c], 'ones');
+    this.add(`${name}.beta`, [c], 'zeros');
+  }
+
+  private build(): void {
+    const c = this.config;
+    let cin = c.inputChannels.length;
+    let w = c.baseWidth;
+    this.addConv('stem.conv', 3, cin, w);
+    this.addNorm('stem.norm', w);
+    cin = w;
+    blocksPerStage(c.depth).forEach((n, s) => {
+      w = c.baseWidth * 2 ** s;
+      for (let b = 0; b < n; b++) {
+        const p = `stage${s + 1}.block${b + 1}`;
+        const stride = b === 0 && s > 0 ? 2 : 1;
+        this.addConv(`${p}.conv1`, 3, cin, w);
+        this.addNorm(`${p}.norm1`, w);
+        this.addConv(`${p}.conv2`, 3, w, w);
+        this.addNorm(`${p}.norm2`, w);
+        if (c.attention) {
+          const hidden = Math.max(1, Math.floor(w / c.reduction));
+          this.add(`${p}.cbam.fc1.w`, [w, hidden], 'he', w);
+          this.add(`${p}.cbam.fc1.b`, [hidden], 'zeros');
+          this.add(`${p}.cbam.fc2.w`, [hidden, w], 'he', hidden);
+          this.add(`${p}.cbam.fc2.b`, [w], 'zeros');
+          const k = c.spatialKernel;
+          this.add(`${p}.cbam.spatial.w`, [k, k, k, 2, 1], 'he', k * k * k * 2);
+          this.add(`${p}.cbam.spatial.b`, [1], 'zeros');
+        }
+        if (stride !== 1 || cin !== w) {
+          this.addConv(`${p}.short.conv`, 1, cin, w);
+          this.addNorm(`${p}.short.norm`, w);
+        }
+        cin = w;
+      }
+    });
+    this.add('head.w', [cin, c.classNames.length], 'he', cin);
+    this.add('head.b', [c.classNames.length], 'zeros');
+  }
+
+  private p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`internal: missing parameter ${name}`);
+    return v;
+  }
+
+  private conv(x: tf.Tensor5D, name: string, stride: number): tf.Tensor5D {
+    return tf.conv3d(x, this.p(`${name}.w`) as tf.Tensor5D, stride, 'same');
+  }
+
+  private norm(x: tf.Tensor5D, name: string): tf.Tensor5D {
+    return groupNorm(x, this.p(`${name}.gamma`), this.p(`${name}.beta`), this.config.groups);
+  }
+
+  private block(x: tf.Tensor5D, p: string, stride: number): tf.Tensor5D {
+    let y = tf.relu(this.norm(this.conv(x, `${p}.conv1`, stride), `${p}.norm1`));
+    y = this.norm(this.conv(y, `${p}.conv2`, 1), `${p}.norm2`);
+    if (this.config.attention) {
+      y = cbam(y, {
+        fc1w: this.p(`${p}.cbam.fc1.w`),
+        fc1b: this.p(`${p}.cbam.fc1.b`),
+        fc2w: this.p(`${p}.cbam.fc2.w`),
+        fc2b: this.p(`${p}.cbam.fc2.b`),
+        spatialW: this.p(`${p}.cbam.spatial.w`),
+        spatialB: this.p(`${p}.cbam.spatial.b`),
+      });
+    }
+    const short = this.params.has(`${p}.short.conv.w`)
+      ? this.norm(this.conv(x, `${p}.short.conv`, stride), `${p}.short.norm`)
+      : x;
+    return tf.relu(tf.add(y, short)) as tf.Tensor5D;
+  }
+
+  /**
+   * Class logits [B, K] for x [B, D, H, W, C]. With a hook, the named activation is captured,
+   * or replaced by `hook.replace` (Grad-CAM differentiates the score w.r.t. that tensor).
+   */
+  forward(x: tf.Tensor, hook?: ActivationHook): tf.Tensor2D {
+    const c = this.config;
+    if (x.rank !== 5 || x.shape[4] !== c.inputChannels.length) {
+      throw new MriseqError('classifier input has the wrong shape', {
+        field: 'input',
+        found: `[${x.shape.join(', ')}]`,
+        expected: `5D [B, D, H, W, ${c.inputChannels.length}] (channels ${c.inputChannels.join(', ')})`,
+        code: 'classify.input',
+      });
+    }
+    const tap = (name: string, t: tf.Tensor5D): tf.Tensor5D => {
+      if (!hook || hook.layer !== name) return t;
+      if (hook.replace) return hook.replace as tf.Tensor5D;
+      hook.capture?.(t);
+      return t;
+    };
+    let h = tap(
+      'stem',
+      tf.relu(this.norm(this.conv(x as tf.Tensor5D, 'stem.conv', c.stemStride), 'stem.norm')),
+    );
+    blocksPerStage(c.depth).forEach((n, s) => {
+      for (let b = 0; b < n; b++) h = this.block(h, `stage${s + 1}.block${b + 1}`, b === 0 && s > 0 ? 2 : 1);
+      h = tap(`stage${s + 1}`, h);
+    });
+    const pooled = tf.mean(h, [1, 2, 3]) as tf.Tensor2D;
+    return tf.add(tf.matMul(pooled, this.p('head.w') as tf.Tensor2D), this.p('head.b'));
+  }
+
+  /** Class probabilities [B, K] (softmax of the logits). */
+  predictProbabilities(x: tf.Tensor): tf.Tensor2D {
+    return tf.tidy(() => tf.softmax(this.forward(x)));
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return [...this.params.values()];
+  }
+
+  get parameterCount(): number {
+    return [...this.params.values()].reduce((s, v) => s + v.size, 0);
+  }
+
+  /** Config and weights as plain data (JSON-safe). */
+  serialize(): { config: ResNet3dConfig; weights: SerializedWeights[] } {
+    return {
+      config: { ...this.config },
+      weights: [...this.params.entries()].map(([name, v]) => ({
+        name,
+        shape: v.shape.slice(),
+        values: Array.from(v.dataSync()),
+      })),
+    };
+  }
+
+  /** Rebuilds a model from `serialize()`'s output; checks that every weight fits. */
+  static deserialize(data: { config: ResNet3dConfig; weights: SerializedWeights[] }): ResNet3d {
+    const m = new ResNet3d(data.config);
+    m.setWeights(data.weights);
+    return m;
+  }
+
+  setWeights(weights: SerializedWeights[]): void {
+    for (const w of weights) {
+      const v = this.params.get(w.name);
+      if (!v || v.shape.join('x') !== w.shape.join('x')) {
+        throw new MriseqError('checkpoint weight does not fit this model', {
+          field: w.name,
+          found: `[${w.shape.join(', ')}]`,
+          expected: v ? `[${v.shape.join(', ')}]` : 'a weight of this architecture',
+          code: 'classify.weights',
+        });
+      }
+      tf.tidy(() => v.assign(tf.tensor(w.values, w.shape)));
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    this.params.clear();
+  }
+}
+
+let counter = 0;
+function uid(): number {
+  return ++counter;
+}
+
+/** GroupNorm over [B, D, H, W, C] (statistics per sample and channel group, eps 1e-5). */
+export function groupNorm(x: tf.Tensor5D, gamma: tf.Tensor, beta: tf.Tensor, groups: number): tf.Tensor5D {
+  const [b, d, h, w, c] = x.shape;
+  let g = Math.min(groups, c);
+  while (c % g !== 0) g--;
+  const xr = tf.reshape(x, [b, d, h, w, g, c / g]);
+  const { mean, variance } = tf.moments(xr, [1, 2, 3, 5], true);
+  const xn = tf.reshape(tf.div(tf.sub(xr, mean), tf.sqrt(tf.add(variance, 1e-5))), [
+    b,
+    d,
+    h,
+    w,
+    c,
+  ]) as tf.Tensor5D;
+  return tf.add(tf.mul(xn, gamma), beta);
+}
+
+export interface CbamWeights {
+  fc1w: tf.Tensor;
+  fc1b: tf.Tensor;
+  fc2w: tf.Tensor;
+  fc2b: tf.Tensor;
+  /** [k, k, k, 2, 1] over the (channel mean, channel max) maps. */
+  spatialW: tf.Tensor;
+  spatialB: tf.Tensor;
+}
+
+/** CBAM: channel attention then spatial attention, on [B, D, H, W, C]. */
+export function cbam(x: tf.Tensor5D, w: CbamWeights): tf.Tensor5D {
+  const [b, , , , c] = x.shape;
+  const mlp = (v: tf.Tensor2D) =>
+    tf.add(
+      tf.matMul(tf.relu(tf.add(tf.matMul(v, w.fc1w as tf.Tensor2D), w.fc1b)), w.fc2w as tf.Tensor2D),
+      w.fc2b,
+    );
+  const avg = tf.mean(x, [1, 2, 3]) as tf.Tensor2D;
+  const max = tf.max(x, [1, 2, 3]) as tf.Tensor2D;
+  const channel = tf.reshape(tf.sigmoid(tf.add(mlp(avg), mlp(max))), [b, 1, 1, 1, c]);
+  const xc = tf.mul(x, channel) as tf.Tensor5D;
+  const maps = tf.concat([tf.mean(xc, 4, true), tf.max(xc, 4, true)], 4) as tf.Tensor5D;
+  const spatial = tf.sigmoid(tf.add(tf.conv3d(maps, w.spatialW as tf.Tensor5D, 1, 'same'), w.spatialB));
+  return tf.mul(xc, spatial) as tf.Tensor5D;
+}
