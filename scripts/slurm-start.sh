@@ -166,6 +166,7 @@ if ! live "$ROOT/run/slurmd.pid" slurmd; then
 fi
 
 # ---- wait for the node ------------------------------------------------------------------------
+t0=$SECONDS
 deadline=$((SECONDS + WAIT_S))
 state=""
 while :; do
@@ -178,6 +179,12 @@ while :; do
     idle | mixed | allocated | completing) [ "$seen_s" -ge $((STARTED - 1)) ] && break ;;
     *drain* | down*) scontrol update NodeName="$NODE" State=RESUME >/dev/null 2>&1 || true ;;
   esac
+  # a daemon that could not bind its port (another cluster running?) exits right after forking
+  # (after a grace period: the pid files appear a moment after the daemons fork)
+  if [ $((SECONDS - t0)) -ge 3 ]; then
+    live "$ROOT/run/slurmctld.pid" slurmctld || fail "slurmctld exited (port 6817 taken by another cluster?)"
+    live "$ROOT/run/slurmd.pid" slurmd || fail "slurmd exited (port 6818 taken by another cluster?)"
+  fi
   [ $SECONDS -lt $deadline ] || fail "node $NODE not ready after ${WAIT_S}s (state '$state')"
   sleep 0.2
 done

@@ -2,6 +2,7 @@
  * The notebook side: `await submit({...})` returns a handle whose status()/wait()/cancel()/retry()
  * talk to SLURM and whose toMimeBundle() shows per-shard progress (text and HTML).
  */
+import { display } from '../display/index.js';
 import {
   cancelRun,
   execSlurm,
@@ -77,14 +78,19 @@ export class SlurmRun {
     return this.last;
   }
 
-  /** Waits for every job; rejects with an error naming failed shards and their logs. */
-  async wait(opts: WaitOptions = {}): Promise<RunStatus> {
+  /**
+   * Waits for every job; rejects with an error naming failed shards and their logs. In a notebook
+   * the cell shows the per-shard progress and updates it in place at every poll.
+   */
+  async wait(opts: WaitOptions & { live?: boolean } = {}): Promise<RunStatus> {
+    const shown = opts.live === false ? undefined : display(this);
     const s = await waitRun(
       this.run,
       {
         ...opts,
         onProgress: (x) => {
           this.last = x;
+          shown?.update(this);
           opts.onProgress?.(x);
         },
       },

@@ -21,6 +21,8 @@ export interface SelftestOptions {
   failWhile?: string;
   /** Only shards with these indices fail (default: all, while failWhile exists). */
   failShards?: number[];
+  /** Seconds to sleep first (a long-running shard, for cancel tests). */
+  sleep?: number;
 }
 
 /** Subject ids without zero padding, so the canonical (natural) order matters. */
@@ -43,7 +45,8 @@ function cube(id: string, seed: number, size: number): Float32Array {
   return v;
 }
 
-export function runSelftest(opts: SelftestOptions): { dir: string; subjects: string[] } {
+export async function runSelftest(opts: SelftestOptions): Promise<{ dir: string; subjects: string[] }> {
+  if (opts.sleep) await new Promise((r) => setTimeout(r, (opts.sleep ?? 0) * 1000));
   const seed = opts.seed ?? 0;
   const size = opts.size ?? 32;
   if (!Number.isSafeInteger(opts.subjects) || opts.subjects < 1) {

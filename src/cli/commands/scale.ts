@@ -186,8 +186,9 @@ export function registerScale(program: Command): void {
     .option('--shard <i/n>', 'only this shard of the subjects')
     .option('--fail-while <file>', 'fail while this file exists')
     .option('--fail-shards <list>', 'with --fail-while: only these shard indices fail (comma separated)')
+    .option('--sleep <s>', 'sleep this many seconds first', Number, 0)
     .action(
-      (o: {
+      async (o: {
         out: string;
         subjects: number;
         seed: number;
@@ -195,8 +196,10 @@ export function registerScale(program: Command): void {
         shard?: string;
         failWhile?: string;
         failShards?: string;
+        sleep: number;
       }) => {
-        const r = runSelftest({
+        const r = await runSelftest({
+          sleep: o.sleep,
           out: o.out,
           subjects: o.subjects,
           seed: o.seed,

@@ -1,0 +1,209 @@
+/**
+ * mriseq slurm against a real one-node SLURM (Debian slurmctld/slurmd/munge on loopback, started
+ * by scripts/slurm-start.sh). The references are the single-process output of the same command
+ * (byte for byte) and the scheduler's own view of the jobs (squeue).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  cancelRun,
+  readRecord,
+  retryRun,
+  runStatus,
+  submit,
+  submitRun,
+  waitRun,
+} from '../../src/scale/index.js';
+import { RUN_BOOKKEEPING, liveDaemons, mriseq, startCluster, treeHashes, type Cluster } from './cluster.js';
+
+const cluster: Cluster = startCluster();
+const skip = cluster.skip;
+if (skip) console.log(`# SKIP scale/slurm tests: ${skip}`);
+const work = mkdtempSync(join(tmpdir(), 'mriseq-slurm-test-'));
+
+after(() => {
+  cluster.stop();
+  if (!skip) assert.deepEqual(liveDaemons(), [], 'slurm-stop.sh left daemons running');
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** The same selftest run in one process: the reference every sharded run must equal. */
+function singleProcess(name: string, subjects: number): Record<string, string> {
+  const dir = join(work, name);
+  const r = mriseq(['slurm', 'selftest', '--out', dir, '--subjects', String(subjects), '--seed', '7']);
+  assert.equal(r.code, 0, r.stderr);
+  return treeHashes(dir);
+}
+
+function activeJobs(ids: string[]): string {
+  // default squeue states: only pending and running jobs
+  const r = spawnSync('squeue', ['-h', '-o', '%i %T', '-j', ids.join(',')], { encoding: 'utf8' });
+  return r.stdout.trim();
+}
+
+describe('mriseq slurm on a real one-node cluster', { skip }, () => {
+  before(() => assert.ok(process.env.SLURM_CONF));
+
+  test('sharded selftest + merge is byte-identical to the single-process output', () => {
+    const reference = singleProcess('single-a', 11);
+    const run = join(work, 'sharded-a');
+    const r = mriseq([
+      'slurm',
+      'submit',
+      '--shards',
+      '4',
+      '--max-parallel',
+      '4',
+      '--run',
+      run,
+      '--wait',
+      '--interval',
+      '0.3',
+      '--',
+      'slurm',
+      'selftest',
+      '--out',
+      run,
+      '--subjects',
+      '11',
+      '--seed',
+      '7',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const merged = treeHashes(run, RUN_BOOKKEEPING);
+    assert.deepEqual(merged, reference);
+    // every shard really ran as its own array task, with its own log
+    const rec = readRecord(run);
+    assert.equal(rec.submissions.length, 1);
+    for (let i = 0; i < 4; i++) {
+      const log = readFileSync(
+        join(run, 'slurm', 'logs', `selftest-${i}.${rec.submissions[0].arrayJobId}.log`),
+        'utf8',
+      );
+      assert.match(log, new RegExp(`shard ${i}/4 of selftest`));
+      assert.ok(existsSync(join(run, 'parts', `selftest-${i}-of-4`, '_shard.json')));
+    }
+  });
+
+  test('a failing shard: --wait exits non-zero naming it and its log, the merge is cancelled; retry completes the run', async () => {
+    const reference = singleProcess('single-b', 9);
+    const run = join(work, 'sharded-b');
+    const trigger = join(work, 'fail-b');
+    writeFileSync(trigger, 'shard 2 fails while this file exists\n');
+    const r = mriseq([
+      'slurm',
+      'submit',
+      '--shards',
+      '3',
+      '--run',
+      run,
+      '--wait',
+      '--interval',
+      '0.3',
+      '--',
+      'slurm',
+      'selftest',
+      '--out',
+      run,
+      '--subjects',
+      '9',
+      '--seed',
+      '7',
+      '--fail-while',
+      trigger,
+      '--fail-shards',
+      '2',
+    ]);
+    assert.notEqual(r.code, 0);
+    const rec = readRecord(run);
+    const arrayId = rec.submissions[0].arrayJobId;
+    const log = join(run, 'slurm', 'logs', `selftest-2.${arrayId}.log`);
+    assert.match(r.stderr, /1 of 3 shard\(s\) failed: shard 2 FAILED/);
+    assert.ok(r.stderr.includes(log), `the error names the log ${log}:\n${r.stderr}`);
+    assert.match(readFileSync(log, 'utf8'), /selftest shard told to fail/);
+    assert.doesNotMatch(r.stderr, /shard [01] FAILED/);
+
+    const s = await runStatus(run);
+    assert.deepEqual(
+      s.shards.map((x) => x.state),
+      ['COMPLETED', 'COMPLETED', 'FAILED'],
+    );
+    assert.equal(s.merge?.state, 'CANCELLED', 'the merge must be cancelled, not left pending');
+    assert.equal(activeJobs([arrayId, rec.submissions[0].mergeJobId as string]), '');
+    assert.ok(!existsSync(join(run, 'manifest.csv')), 'no merge happened');
+
+    rmSync(trigger);
+    const retried = await retryRun(run);
+    assert.deepEqual(retried.resubmitted, [2], 'only the failed shard is resubmitted');
+    const done = await waitRun(run, { interval: 0.3 });
+    assert.ok(done.ok, JSON.stringify(done));
+    assert.deepEqual(treeHashes(run, RUN_BOOKKEEPING), reference);
+    // the completed shards were not run again: their part folders still come from the first array
+    assert.equal(readRecord(run).submissions.length, 2);
+    assert.deepEqual(readRecord(run).submissions[1].shards, [2]);
+  });
+
+  test('cancel leaves no job of the run pending or running', async () => {
+    const run = join(work, 'sharded-c');
+    const h = await submit({
+      run,
+      shards: 3,
+      maxParallel: 1,
+      command: ['slurm', 'selftest', '--out', run, '--subjects', '6', '--sleep', '120'],
+    });
+    const ids = h.record.submissions.flatMap((x) => [x.arrayJobId, x.mergeJobId as string]);
+    assert.notEqual(activeJobs(ids), '', 'jobs are queued before the cancel');
+    const s = await h.cancel();
+    assert.ok(s.done);
+    assert.equal(activeJobs(ids), '');
+    assert.ok(
+      s.shards.every((x) => x.state === 'CANCELLED'),
+      JSON.stringify(s.shards),
+    );
+    assert.equal(s.merge?.state, 'CANCELLED');
+    const bundle = h.toMimeBundle();
+    assert.match(bundle['text/plain'], /3 cancelled/);
+    assert.match(bundle['text/html'], /0\/3 shards completed/);
+  });
+
+  test('--fail-fast cancels the remaining shards at the first failure', async () => {
+    const run = join(work, 'sharded-d');
+    const trigger = join(work, 'fail-d');
+    writeFileSync(trigger, 'x');
+    await submitRun({
+      run,
+      shards: 3,
+      maxParallel: 1,
+      command: [
+        'slurm',
+        'selftest',
+        '--out',
+        run,
+        '--subjects',
+        '6',
+        '--fail-while',
+        trigger,
+        '--fail-shards',
+        '0',
+        '--sleep',
+        '0',
+      ],
+    });
+    // shards 1 and 2 would run after shard 0 (maxParallel 1); fail-fast must not let them
+    const s = await waitRun(run, { interval: 0.2, failFast: true });
+    assert.equal(s.shards[0].state, 'FAILED');
+    assert.ok(s.shards.slice(1).every((x) => x.state === 'CANCELLED' || x.state === 'COMPLETED'));
+    assert.ok(
+      s.shards.slice(1).some((x) => x.state === 'CANCELLED'),
+      JSON.stringify(s.shards),
+    );
+    assert.equal(s.merge?.state, 'CANCELLED');
+    const rec = readRecord(run);
+    assert.equal(activeJobs([rec.submissions[0].arrayJobId]), '');
+    await cancelRun(run);
+  });
+});
