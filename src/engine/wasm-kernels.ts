@@ -319,6 +319,61 @@ const unsortedSegmentSum: KernelFunc = ({ inputs, attrs }: Args) =>
     return x.dtype === 'float32' ? out : tf.cast(out, x.dtype);
   });
 
+const maxPoolGrad: KernelFunc = ({ inputs, attrs }: Args) =>
+  tf.tidy(() => {
+    // wasm's own MaxPoolGrad drops some gradients (found by test/engine). Each window tap routes
+    // dy to the first input equal to the window's max, as TensorFlow does.
+    const a = attrs as unknown as tf.MaxPoolGradAttrs;
+    const dy = tensorOf(inputs.dy!) as tf.Tensor4D;
+    const x = tensorOf(inputs.input!) as tf.Tensor4D;
+    const y = tensorOf(inputs.output!) as tf.Tensor4D;
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape,
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const p = info.padInfo;
+    const [n, h, w, c] = x.shape;
+    const xp = tf.pad(
+      x,
+      [
+        [0, 0],
+        [p.top, Math.max(0, p.bottom)],
+        [p.left, Math.max(0, p.right)],
+        [0, 0],
+      ],
+      -3.4e38,
+    );
+    const [, hp, wp] = xp.shape;
+    const [, ho, wo] = dy.shape;
+    const [sh, sw] = [info.strideHeight, info.strideWidth];
+    let taken = tf.zeros(dy.shape, 'bool');
+    let acc: tf.Tensor = tf.zeros(xp.shape);
+    for (let i = 0; i < info.filterHeight; i++)
+      for (let j = 0; j < info.filterWidth; j++) {
+        const tap = tf.stridedSlice(
+          xp,
+          [0, i, j, 0],
+          [n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, c],
+          [1, sh, sw, 1],
+        );
+        const hit = tf.logicalAnd(tf.equal(tap, y), tf.logicalNot(taken));
+        taken = tf.logicalOr(taken, hit);
+        const g = tf.where(hit, dy, tf.zerosLike(dy));
+        acc = tf.add(
+          acc,
+          spreadPadCrop(g, [
+            { axis: 1, step: sh, before: i, after: hp - i - ((ho - 1) * sh + 1) },
+            { axis: 2, step: sw, before: j, after: wp - j - ((wo - 1) * sw + 1) },
+          ]),
+        );
+      }
+    return tf.slice(acc, [0, p.top, p.left, 0], [n, h, w, c]);
+  });
+
 /** What registerWasmKernels did, for the engine report and the README. */
 export interface WasmKernelReport {
   added: string[];
@@ -351,6 +406,7 @@ export function registerWasmKernels(): WasmKernelReport {
   add(tf.Conv3DBackpropFilterV2, conv3dBackpropFilter);
   add(tf.UnsortedSegmentSum, unsortedSegmentSum);
   replace(tf.Conv2DBackpropInput, () => conv2dBackpropInput);
+  replace(tf.MaxPoolGrad, () => maxPoolGrad);
   replace(tf.Conv3D, conv3d);
   replace(tf.Conv3DBackpropInputV2, () => conv3dBackpropInput);
   // Conv3DBackpropFilterV2 exists on wasm but is as slow as Conv3D: replace it too.
