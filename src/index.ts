@@ -13,8 +13,43 @@ export { MriseqError, isMriseqError, type MriseqErrorInfo } from './errors/index
 // engine
 export { tf, initEngine, engineReport, type EngineReport, type EngineOptions } from './engine/index.js';
 // volume
-export type { Volume, NiftiDatatypeName } from './volume/index.js';
+export {
+  createVolume,
+  sliceVolume,
+  extractBox,
+  cropVolume,
+  padVolume,
+  cropOrPad,
+  percentile,
+  normalizeIntensity,
+  volumeStats,
+  resampleVolume,
+  reorientToRAS,
+  axisCodes,
+  voxelOrientation,
+  volumeToTensor,
+  tensorToVolume,
+  type Volume,
+  type VolumeHeader,
+  type NiftiDatatypeName,
+  type Affine,
+  type CreateVolumeOptions,
+  type Slice2D,
+  type NormalizeOptions,
+  type ResampleOptions,
+} from './volume/index.js';
 // io
+export {
+  readNifti,
+  readNiftiBytes,
+  readNiftiHeader,
+  writeNifti,
+  encodeNifti,
+  convertNifti,
+  type ReadNiftiOptions,
+  type WriteNiftiOptions,
+  type NiftiHeader,
+} from './io/index.js';
 // phantom
 export {
   phantom,
