@@ -164,4 +164,4 @@ export {
   type RunStatus,
   type ShardStatus,
   type MergeReport,
-} from './scale/index.js';
+} from './scale/node.js';

@@ -1,12 +1,14 @@
 /**
- * Scale-out: sharding, cross-validation folds, SLURM job arrays and the merge. Node-only.
+ * Scale-out: sharding, cross-validation folds, SLURM job arrays and the merge.
+ * This index is browser-safe (shard and fold selection, canonical order): computing-core modules
+ * import it. Files, processes and SLURM are in ./node.ts (`import ... from '../scale/node.js'`).
  *
  * THE SHARD-PART CONVENTION (every per-subject command follows it):
  * - `--shard I/N` (0 <= I < N, 0-based like $SLURM_ARRAY_TASK_ID) selects the subjects with
  *   `shardOf(id, N) === I` (a stable hash of the subject id: independent of row order). Use
  *   `parseShard` for the option and `selectShard` / `selectShardRows` for the selection.
  * - A sharded command given `--out RUN` writes exactly what it would write to RUN unsharded, for
- *   its subjects only, into `RUN/parts/<command>-<I>-of-<N>/` (`outputDirFor(out, command, shard)`).
+ *   its subjects only, into `RUN/parts/<command>-<I>-of-<N>/` (`outputDirFor(out, command, shard)` in node.ts).
  * - Tables (.csv/.tsv) carry a subject column (`subject`, `subject_id`, `subjectId` or `id`) and
  *   list rows in the canonical subject order `compareSubjectIds` (natural order: sub-2 before
  *   sub-10), in the single-process output too; a shard with no subjects still writes the header.
@@ -33,39 +35,3 @@ export {
   compareSubjectIds,
   type ShardSpec,
 } from './shard.js';
-export {
-  PARTS_DIR,
-  SHARD_MARKER,
-  shardPartDir,
-  parsePartName,
-  outputDirFor,
-  writeShardMarker,
-  writeFileAtomic,
-  type ShardMarker,
-} from './layout.js';
-export { mergeRun, type MergeOptions, type MergeReport } from './merge.js';
-export {
-  buildScripts,
-  submitRun,
-  runStatus,
-  waitRun,
-  cancelRun,
-  retryRun,
-  readRecord,
-  formatStatus,
-  failureError,
-  arraySpec,
-  isTerminal,
-  isFailure,
-  execSlurm,
-  type SubmitOptions,
-  type SlurmResources,
-  type SlurmRecord,
-  type Submission,
-  type RunStatus,
-  type ShardStatus,
-  type WaitOptions,
-  type Exec,
-} from './slurm.js';
-export { submit, attach, SlurmRun, statusMimeBundle, type MimeBundle } from './handle.js';
-export { runSelftest, selftestSubjects, type SelftestOptions } from './selftest.js';

@@ -21,7 +21,7 @@ import {
   selectShard,
   shardOf,
   stableHash,
-} from '../../src/scale/index.js';
+} from '../../src/scale/node.js';
 import { isMriseqError } from '../../src/errors/index.js';
 import { runPython } from '../helpers/python.js';
 import { treeHashes } from './cluster.js';

@@ -17,7 +17,7 @@ import {
   submit,
   submitRun,
   waitRun,
-} from '../../src/scale/index.js';
+} from '../../src/scale/node.js';
 import { RUN_BOOKKEEPING, liveDaemons, mriseq, startCluster, treeHashes, type Cluster } from './cluster.js';
 
 const cluster: Cluster = startCluster();

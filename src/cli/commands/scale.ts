@@ -12,7 +12,7 @@ import {
   submitRun,
   waitRun,
   type RunStatus,
-} from '../../scale/index.js';
+} from '../../scale/node.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
