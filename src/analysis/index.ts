@@ -76,3 +76,10 @@ export {
   type EvaluationCohort,
   type EvaluateOptions,
 } from './evaluate.js';
+export {
+  phantomAcceptance,
+  formatAcceptance,
+  type TruthSubject,
+  type AcceptanceOptions,
+  type AcceptanceReport,
+} from './acceptance.js';

@@ -1,0 +1,143 @@
+/**
+ * The phantom acceptance measurement (shared/spec/phantom.md, "What the analyses must recover"):
+ * on held-out subjects with known truth, is M_d(T1Gd) high on T1Gd's unique mask (voxel-wise AUC
+ * restricted to the lesion), lower for every other target (specificity), next to the T1Gd - T1
+ * subtraction baseline; and does C_d rank T1Gd first and T1 last? Browser-safe: the generator and
+ * the subjects are passed in.
+ */
+import { MriseqError } from '../errors/index.js';
+import type { Volume } from '../volume/index.js';
+import { voxelAuc } from './auc.js';
+import { rankSequences, type SequenceRanking } from './contribution.js';
+import { evaluate, prepareVolume } from './evaluate.js';
+import { differentiationMap, subtractionMap, type GenerateFn } from './maps.js';
+
+/** A held-out subject with its truth: raw or normalised sequences, T1Gd's unique mask, lesion labels. */
+export interface TruthSubject {
+  id: string;
+  sequences: Readonly<Record<string, Volume>>;
+  /** Voxels whose signal only T1Gd sees (non-zero = unique). */
+  unique: Volume;
+  /** Lesion labels (non-zero = lesion). */
+  lesion: Volume;
+}
+
+export interface AcceptanceOptions {
+  /** Sequence whose unique mask is scored (default 't1gd'). */
+  uniqueSequence?: string;
+  /** Sequence expected last by C_d (default 't1'), and the subtraction baseline's partner. */
+  lastSequence?: string;
+  /** Threshold of the lesion-restricted AUC (default 0.9). */
+  minAuc?: number;
+  resamples?: number;
+  seed?: number;
+  onSubject?: (e: { subject: string; done: number; total: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface AcceptanceReport {
+  subjects: number;
+  /** Per target: mean over subjects of the lesion-restricted AUC of M_d(target) on the unique mask. */
+  lesionAuc: Record<string, { mean: number; sd: number; min: number }>;
+  /** Per target: mean head-wide AUC (inflated: lesions are hard for every target). */
+  headAuc: Record<string, number>;
+  /** The |T1Gd - T1| subtraction baseline, lesion-restricted mean AUC. */
+  subtractionAuc: number;
+  ranking: SequenceRanking;
+  checks: { aucAtLeast: boolean; specific: boolean; uniqueFirst: boolean; lastLast: boolean };
+  passed: boolean;
+}
+
+function meanSd(v: number[]): { mean: number; sd: number; min: number } {
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+  return { mean, sd, min: Math.min(...v) };
+}
+
+/** Runs the acceptance measurement; every number comes from the given generator and truth. */
+export async function phantomAcceptance(
+  subjects: readonly TruthSubject[],
+  generate: GenerateFn,
+  opts: AcceptanceOptions = {},
+): Promise<AcceptanceReport> {
+  const u = opts.uniqueSequence ?? 't1gd';
+  const last = opts.lastSequence ?? 't1';
+  if (subjects.length === 0)
+    throw new MriseqError('acceptance needs held-out subjects', { code: 'analysis.empty' });
+  const prepared = subjects.map((s) => ({
+    ...s,
+    sequences: Object.fromEntries(Object.entries(s.sequences).map(([k, v]) => [k, prepareVolume(v, 'auto')])),
+  }));
+  const sequences = Object.keys(prepared[0].sequences);
+  const rows = await evaluate(
+    { sequences, generate },
+    {
+      subjectIds: () => prepared.map((s) => s.id),
+      loadSubject: async (id) => prepared.find((s) => s.id === id)!,
+    },
+    { normalize: false, signal: opts.signal },
+  );
+  const ranking = rankSequences(rows, { resamples: opts.resamples ?? 200, seed: opts.seed ?? 0 });
+  const lesionAucs: Record<string, number[]> = {};
+  const headAucs: Record<string, number[]> = {};
+  const sub: number[] = [];
+  let done = 0;
+  for (const s of prepared) {
+    const head = Array.from(s.sequences[u].data, (_, i) => {
+      // head = voxels brighter than background in any sequence (background normalises to -1)
+      for (const v of Object.values(s.sequences)) if (v.data[i] > -0.98) return 1;
+      return 0;
+    });
+    for (const t of Object.keys(s.sequences)) {
+      const md = await differentiationMap(s.sequences, t, generate, { signal: opts.signal });
+      (lesionAucs[t] ??= []).push(voxelAuc(md.data, s.unique.data, { region: s.lesion.data }));
+      (headAucs[t] ??= []).push(voxelAuc(md.data, s.unique.data, { region: head }));
+    }
+    if (s.sequences[last])
+      sub.push(
+        voxelAuc(subtractionMap(s.sequences[u], s.sequences[last]).data, s.unique.data, {
+          region: s.lesion.data,
+        }),
+      );
+    opts.onSubject?.({ subject: s.id, done: ++done, total: prepared.length });
+  }
+  const lesionAuc = Object.fromEntries(Object.entries(lesionAucs).map(([t, v]) => [t, meanSd(v)]));
+  const headAuc = Object.fromEntries(Object.entries(headAucs).map(([t, v]) => [t, meanSd(v).mean]));
+  const checks = {
+    aucAtLeast: lesionAuc[u].mean >= (opts.minAuc ?? 0.9),
+    specific: Object.entries(lesionAuc).every(([t, a]) => t === u || a.mean < lesionAuc[u].mean),
+    uniqueFirst: ranking.order[0] === u,
+    lastLast: ranking.order[ranking.order.length - 1] === last,
+  };
+  return {
+    subjects: prepared.length,
+    lesionAuc,
+    headAuc,
+    subtractionAuc: sub.length ? meanSd(sub).mean : NaN,
+    ranking,
+    checks,
+    passed: Object.values(checks).every(Boolean),
+  };
+}
+
+/** One paragraph for the README / a notebook. */
+export function formatAcceptance(r: AcceptanceReport, u = 't1gd'): string {
+  const f = (x: number): string => x.toFixed(3);
+  return [
+    `${r.subjects} held-out subjects. M_d(${u}) vs ${u}'s unique mask, lesion-restricted AUC ${f(r.lesionAuc[u].mean)} ` +
+      `(sd ${f(r.lesionAuc[u].sd)}, min ${f(r.lesionAuc[u].min)}); other targets: ` +
+      Object.entries(r.lesionAuc)
+        .filter(([t]) => t !== u)
+        .map(([t, a]) => `${t} ${f(a.mean)}`)
+        .join(', ') +
+      `; subtraction baseline ${f(r.subtractionAuc)}; head-wide ${f(r.headAuc[u])}.`,
+    `C_d order: ${r.ranking.order.join(' > ')} (C_d ${r.ranking.sequences
+      .slice()
+      .sort((a, b) => a.rank - b.rank)
+      .map((s) => f(s.C_d))
+      .join(', ')}).`,
+    `checks: ${Object.entries(r.checks)
+      .map(([k, v]) => `${k} ${v ? 'pass' : 'FAIL'}`)
+      .join(', ')}`,
+  ].join('\n');
+}
