@@ -18,3 +18,5 @@ export {
 } from './model.js';
 export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
 export { Rng } from './random.js';
+export { generate, type GenerateOptions } from './generate.js';
+export { normalizeIntensity, extractPatch, type SubjectVolumes } from './data.js';

@@ -1,0 +1,121 @@
+/**
+ * Whole-volume inference: G(x_sources, code_target) over a subject, returned as a Volume on the
+ * subject's grid. 2D models run slice stack by slice stack (c_in adjacent z slices), in batches;
+ * 3D models run on the whole volume. Sizes are padded by reflection to a multiple of 4 and
+ * cropped back.
+ */
+import { tf } from '../engine/index.js';
+import { MriseqError } from '../errors/index.js';
+import type { Volume } from '../volume/index.js';
+import {
+  checkVolumesAgree,
+  extractPatch,
+  normalizeIntensity,
+  roundUp,
+  timePoints,
+  type SubjectVolumes,
+} from './data.js';
+import type { Seq2Seq } from './model.js';
+
+export interface GenerateOptions {
+  /** Source sequences (one or several; a 4D source contributes its time points). */
+  sources: string[];
+  /** Target sequence (must be in the model's config.sequences). */
+  target: string;
+  /** Output time points (default: the target's own if the subject has it as 4D, else 1). */
+  timePoints?: number;
+  /** Inputs are already in [-1, 1] (default false: the spec's normalisation is applied). */
+  normalized?: boolean;
+  /** Slice stacks per forward pass for 2D models (default 8). */
+  batchSize?: number;
+}
+
+/**
+ * generate(model, subject, {sources, target}): the synthesised target on the subject's grid,
+ * intensities in the normalised [-1, 1] space (compare with normalizeIntensity(x_target)).
+ */
+export async function generate(
+  model: Seq2Seq,
+  subject: SubjectVolumes,
+  options: GenerateOptions,
+): Promise<Volume> {
+  const { ndims, cIn } = model.config;
+  if (!options.sources || options.sources.length === 0) {
+    throw new MriseqError('generate needs at least one source sequence', {
+      field: 'sources',
+      expected: 'e.g. ["t1", "t2"]',
+      code: 'model.sources',
+    });
+  }
+  const code = model.codeIndex(options.target);
+  for (const s of options.sources) model.codeIndex(s);
+  const raw = checkVolumesAgree(subject, options.sources);
+  const vols = options.normalized ? raw : raw.map(normalizeIntensity);
+  const ref = raw[0];
+  const [nx, ny, nz] = ref.shape;
+  const tgt = subject.volumes[options.target];
+  const nOut = options.timePoints ?? (tgt ? timePoints(tgt) : 1);
+  const T = vols.reduce((a, v) => a + timePoints(v), 0);
+  const m = model.spatialMultiple;
+  const W = roundUp(nx, m);
+  const H = roundUp(ny, m);
+  const plane = nx * ny;
+  const out = new Float32Array(plane * nz * nOut);
+  const c = ndims === 2 ? cIn : 1;
+
+  const run = (origins: number[], size: { w: number; h: number; d: number }): Float32Array => {
+    const box = ndims === 2 ? [size.h, size.w] : [size.d, size.h, size.w];
+    const per = T * box.reduce((a, b) => a * b, 1) * c;
+    const buf = new Float32Array(origins.length * per);
+    origins.forEach((z0, b) => {
+      let off = b * per;
+      for (const v of vols) {
+        const p = extractPatch(v, ndims, { x: 0, y: 0, z: z0 }, size);
+        buf.set(p, off);
+        off += p.length;
+      }
+    });
+    return tf.tidy(() => {
+      const x = tf.tensor(buf, [origins.length, T, ...box, c]);
+      return model.decode(model.encode(x), code, nOut).dataSync() as Float32Array;
+    });
+  };
+
+  if (ndims === 2) {
+    const starts: number[] = [];
+    for (let z = 0; z < nz; z += cIn) starts.push(Math.max(0, Math.min(z, nz - cIn)));
+    const bs = Math.max(1, options.batchSize ?? 8);
+    for (let i = 0; i < starts.length; i += bs) {
+      const chunk = starts.slice(i, i + bs);
+      const y = run(chunk, { w: W, h: H, d: cIn });
+      // y: [B, nOut, H, W, cIn]
+      chunk.forEach((z0, b) => {
+        for (let t = 0; t < nOut; t++) {
+          const base = (b * nOut + t) * H * W * cIn;
+          for (let yy = 0; yy < ny; yy++)
+            for (let xx = 0; xx < nx; xx++)
+              for (let k = 0; k < cIn; k++) {
+                const z = z0 + k;
+                if (z >= nz) continue;
+                out[t * plane * nz + z * plane + yy * nx + xx] = y[base + (yy * W + xx) * cIn + k];
+              }
+        }
+      });
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  } else {
+    const D = roundUp(nz, m);
+    const y = run([0], { w: W, h: H, d: D });
+    for (let t = 0; t < nOut; t++)
+      for (let z = 0; z < nz; z++)
+        for (let yy = 0; yy < ny; yy++)
+          for (let xx = 0; xx < nx; xx++)
+            out[t * plane * nz + z * plane + yy * nx + xx] = y[((t * D + z) * H + yy) * W + xx];
+  }
+  const shape = nOut > 1 ? [nx, ny, nz, nOut] : [nx, ny, nz];
+  const spacing =
+    nOut > 1
+      ? [...ref.spacing.slice(0, 3), tgt && tgt.spacing.length > 3 ? tgt.spacing[3] : 1]
+      : ref.spacing.slice(0, 3);
+  return { data: out, shape, spacing, affine: ref.affine.map((r) => r.slice()), datatype: 'float32' };
+}

@@ -1,0 +1,334 @@
+/**
+ * Node adapter: generator checkpoints on disk, and a training run that writes them.
+ * A checkpoint is a folder: config.json (the generator config), weights.bin (float32 LE, in
+ * parameter order) + weights.json (names, shapes, offsets, sha256), and for resumable ones
+ * state.json + optimizer.bin (Adam moments). Folders are written under a temporary name and
+ * renamed into place, so a reader never sees half a checkpoint.
+ * A run folder holds last/ (resume point), best/ (best validation PSNR) and summary.json.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  fsyncSync,
+  closeSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { MriseqError } from '../errors/index.js';
+import {
+  Seq2Seq,
+  validateConfig,
+  createGenerator,
+  type NamedWeights,
+  type Seq2SeqConfig,
+  type PresetName,
+} from '../model/index.js';
+import type { SubjectVolumes } from '../model/data.js';
+import {
+  trainSteps,
+  type TrainCheckpoint,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+  type TrainState,
+} from './train.js';
+
+const FORMAT = 'mriseq-weights-1';
+
+interface WeightsManifest {
+  format: string;
+  sha256: string;
+  bytes: number;
+  tensors: { name: string; shape: number[]; offset: number; length: number }[];
+}
+
+function packWeights(w: NamedWeights, order: string[]): { bin: Buffer; manifest: WeightsManifest } {
+  let total = 0;
+  for (const k of order) total += w[k].data.length;
+  const all = new Float32Array(total);
+  const tensors: WeightsManifest['tensors'] = [];
+  let off = 0;
+  for (const k of order) {
+    all.set(w[k].data, off);
+    tensors.push({ name: k, shape: w[k].shape, offset: off, length: w[k].data.length });
+    off += w[k].data.length;
+  }
+  const bin = Buffer.from(all.buffer, all.byteOffset, all.byteLength);
+  return {
+    bin,
+    manifest: {
+      format: FORMAT,
+      sha256: createHash('sha256').update(bin).digest('hex'),
+      bytes: bin.length,
+      tensors,
+    },
+  };
+}
+
+function readJson<T>(file: string, what: string): T {
+  if (!existsSync(file)) throw new MriseqError(`${what} is missing`, { file, code: 'checkpoint.missing' });
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    throw new MriseqError(`${what} is not valid JSON`, { file, code: 'checkpoint.corrupt', cause: e });
+  }
+}
+
+function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
+  const m = readJson<WeightsManifest>(manifestFile, 'weights manifest');
+  if (m.format !== FORMAT || !Array.isArray(m.tensors)) {
+    throw new MriseqError('not a mriseq weights manifest', {
+      file: manifestFile,
+      field: 'format',
+      found: String(m.format),
+      expected: FORMAT,
+      code: 'checkpoint.corrupt',
+    });
+  }
+  if (!existsSync(binFile))
+    throw new MriseqError('weights file is missing', { file: binFile, code: 'checkpoint.missing' });
+  const buf = readFileSync(binFile);
+  if (buf.length !== m.bytes) {
+    throw new MriseqError('weights file has the wrong size (truncated or replaced?)', {
+      file: binFile,
+      found: `${buf.length} bytes`,
+      expected: `${m.bytes} bytes`,
+      code: 'checkpoint.corrupt',
+    });
+  }
+  const sha = createHash('sha256').update(buf).digest('hex');
+  if (sha !== m.sha256) {
+    throw new MriseqError('weights file is corrupt (checksum differs)', {
+      file: binFile,
+      field: 'sha256',
+      found: sha.slice(0, 16),
+      expected: m.sha256.slice(0, 16),
+      code: 'checkpoint.corrupt',
+    });
+  }
+  const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  const out: NamedWeights = {};
+  for (const t of m.tensors) out[t.name] = { shape: t.shape, data: all.slice(t.offset, t.offset + t.length) };
+  return out;
+}
+
+function writeFileDurable(file: string, data: string | Buffer): void {
+  writeFileSync(file, data);
+  const fd = openSync(file, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes files into a fresh temp folder beside dir, then swaps it in. */
+function writeFolderAtomic(dir: string, files: Record<string, string | Buffer>): void {
+  const parent = dirname(resolve(dir));
+  mkdirSync(parent, { recursive: true });
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${dir}.tmp-${tag}`;
+  mkdirSync(tmp);
+  for (const [name, data] of Object.entries(files)) writeFileDurable(join(tmp, name), data);
+  const old = `${dir}.old-${tag}`;
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** Saves a generator (and, for a resumable checkpoint, the training state) to a folder. */
+export function saveCheckpoint(
+  dir: string,
+  model: Seq2Seq,
+  extra: { weights?: NamedWeights; state?: TrainState } = {},
+): void {
+  const order = [...model.variables.keys()];
+  const { bin, manifest } = packWeights(extra.weights ?? model.getWeights(), order);
+  const files: Record<string, string | Buffer> = {
+    'config.json': JSON.stringify({ className: Seq2Seq.className, config: model.getConfig() }, null, 2),
+    'weights.bin': bin,
+    'weights.json': JSON.stringify(manifest),
+  };
+  if (extra.state) {
+    const s = extra.state;
+    const m = packWeights(s.m, order);
+    const v = packWeights(s.v, order);
+    const { m: _m, v: _v, ...rest } = s;
+    void _m;
+    void _v;
+    files['state.json'] = JSON.stringify({ ...rest, moments: { m: m.manifest, v: v.manifest } }, null, 2);
+    files['adam_m.bin'] = m.bin;
+    files['adam_v.bin'] = v.bin;
+    files['adam_m.json'] = JSON.stringify(m.manifest);
+    files['adam_v.json'] = JSON.stringify(v.manifest);
+  }
+  writeFolderAtomic(dir, files);
+}
+
+export interface LoadedCheckpoint {
+  model: Seq2Seq;
+  state?: TrainState;
+  dir: string;
+}
+
+/**
+ * Loads a checkpoint folder, or a run folder (then its best/, else last/).
+ * Missing, corrupt or mismatched files give a MriseqError naming the file.
+ */
+export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): LoadedCheckpoint {
+  let dir = path;
+  if (!existsSync(join(dir, 'config.json'))) {
+    const first = join(path, which);
+    const second = join(path, which === 'best' ? 'last' : 'best');
+    dir = existsSync(join(first, 'config.json'))
+      ? first
+      : existsSync(join(second, 'config.json'))
+        ? second
+        : dir;
+  }
+  const cfgFile = join(dir, 'config.json');
+  if (!existsSync(cfgFile)) {
+    throw new MriseqError('no generator checkpoint here', {
+      file: path,
+      expected: 'a folder with config.json, or a run folder with best/ or last/',
+      code: 'checkpoint.missing',
+    });
+  }
+  const cfg = readJson<{ className?: string; config?: Seq2SeqConfig }>(cfgFile, 'generator config');
+  if (cfg.className !== Seq2Seq.className || !cfg.config) {
+    throw new MriseqError('not a mriseq generator config', {
+      file: cfgFile,
+      field: 'className',
+      found: String(cfg.className),
+      expected: Seq2Seq.className,
+      code: 'checkpoint.corrupt',
+    });
+  }
+  validateConfig(cfg.config, cfgFile);
+  const weights = unpackWeights(join(dir, 'weights.bin'), join(dir, 'weights.json'));
+  const model = new Seq2Seq(cfg.config);
+  try {
+    model.setWeights(weights, join(dir, 'weights.bin'));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  let state: TrainState | undefined;
+  if (existsSync(join(dir, 'state.json'))) {
+    const s = readJson<Omit<TrainState, 'm' | 'v'>>(join(dir, 'state.json'), 'training state');
+    state = {
+      ...s,
+      m: unpackWeights(join(dir, 'adam_m.bin'), join(dir, 'adam_m.json')),
+      v: unpackWeights(join(dir, 'adam_v.bin'), join(dir, 'adam_v.json')),
+    };
+  }
+  return { model, state, dir };
+}
+
+/** Loads the generator of a run (best weights) or of a checkpoint folder. */
+export function loadGenerator(path: string): Seq2Seq {
+  return loadCheckpoint(path, 'best').model;
+}
+
+export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckpoint'> {
+  /** Run folder (last/, best/, summary.json). */
+  out: string;
+  /** A preset or a full config for a new run (default 'lite'); ignored when resuming. */
+  model?: PresetName | Seq2SeqConfig;
+  /** Overrides of the preset (e.g. sequences, cIn). */
+  modelOverrides?: Partial<Seq2SeqConfig>;
+  /** Continue from out/last when it exists. */
+  resume?: boolean;
+  /** Also save out/last every this many steps (default max(1, steps / 10)). */
+  checkpointEvery?: number;
+}
+
+export interface TrainRunResult extends TrainResult {
+  out: string;
+  model: Seq2Seq;
+  resumedFrom: number | null;
+}
+
+/** Trains a generator into a run folder, resumable with {resume: true}. */
+export async function trainRun(
+  subjects: SubjectVolumes[],
+  options: TrainRunOptions,
+): Promise<TrainRunResult> {
+  const out = options.out;
+  const lastDir = join(out, 'last');
+  let model: Seq2Seq;
+  let state: TrainState | undefined;
+  let resumedFrom: number | null = null;
+  if (options.resume && existsSync(join(lastDir, 'config.json'))) {
+    const c = loadCheckpoint(lastDir);
+    if (!c.state)
+      throw new MriseqError('checkpoint has no training state to resume from', {
+        file: join(lastDir, 'state.json'),
+        code: 'checkpoint.missing',
+      });
+    model = c.model;
+    state = c.state;
+    resumedFrom = state.step;
+  } else {
+    const m = options.model ?? 'lite';
+    model =
+      typeof m === 'string'
+        ? createGenerator(m, options.modelOverrides)
+        : createGenerator(m, options.modelOverrides);
+  }
+  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, ...rest } = options;
+  void _o;
+  void _m;
+  void _mo;
+  void _r;
+  const hasVal = (options.validation?.length ?? 0) > 0;
+  const onCheckpoint = (c: TrainCheckpoint) => {
+    if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
+    else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state });
+    // without validation the last weights are the best ones
+    if (!hasVal && (c.reason === 'final' || c.reason === 'stopped'))
+      saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
+  };
+  if (state && state.step >= state.steps) {
+    return {
+      steps: state.step,
+      stopped: false,
+      finalLoss: null,
+      bestPsnr: state.bestPsnr,
+      bestStep: state.bestStep,
+      history: [],
+      out,
+      model,
+      resumedFrom,
+    };
+  }
+  const it = trainSteps(model, subjects, {
+    ...rest,
+    checkpointEvery: options.checkpointEvery ?? Math.max(1, Math.floor(options.steps / 10)),
+    resume: state,
+    onCheckpoint,
+  });
+  let r: IteratorResult<TrainProgress, TrainResult>;
+  do r = await it.next();
+  while (!r.done);
+  const result = r.value;
+  const summary = {
+    steps: result.steps,
+    stopped: result.stopped,
+    finalLoss: result.finalLoss,
+    bestPsnr: result.bestPsnr,
+    bestStep: result.bestStep,
+    resumedFrom,
+    config: model.getConfig(),
+  };
+  mkdirSync(out, { recursive: true });
+  const tmp = join(out, `summary.json.tmp-${process.pid}`);
+  writeFileDurable(tmp, JSON.stringify(summary, null, 2));
+  renameSync(tmp, join(out, 'summary.json'));
+  return { ...result, out, model, resumedFrom };
+}
