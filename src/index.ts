@@ -135,6 +135,18 @@ export {
 // classify
 // cluster
 // plot
+export * from './plot/index.js';
+export {
+  FigureExporter,
+  exportFigure,
+  closeFigureExporter,
+  figureHtml,
+  writeFigure,
+  showFigure,
+  type ImageFormat,
+  type ExportOptions,
+  type WrittenFigure,
+} from './plot/node.js';
 // display
 export * from './display/index.js';
 // scale

@@ -4,7 +4,8 @@ import { registerDemo } from './demo.js';
 import { registerAnalysis } from './analysis.js';
 import { registerScale } from './scale.js';
 import { registerKernel } from './kernel.js';
+import { registerFigures } from './figures.js';
 import { registerIo } from './io.js';
 
 /** Every subcommand group; each capability adds its own register function here. */
-export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel, registerIo];
+export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel, registerFigures, registerIo];

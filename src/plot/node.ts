@@ -1,0 +1,241 @@
+/**
+ * Node adapter for figures: static PNG/SVG export with Debian's headless Chromium (driven by
+ * playwright-core, plotly.js loaded from node_modules, no network), interactive HTML files, and
+ * showFigure() for notebooks (plotly JSON + PNG + inline SVG in one output).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { display, escapeHtml, figureBundle, type DisplayHandle } from '../display/index.js';
+import { MriseqError } from '../errors/index.js';
+import { figureProblems, type Figure } from './figure.js';
+
+export type ImageFormat = 'png' | 'svg';
+
+export interface ExportOptions {
+  /** Pixels; default layout.width or 800. */
+  width?: number;
+  /** Pixels; default layout.height or 500. */
+  height?: number;
+  /** PNG pixel ratio (default 1). */
+  scale?: number;
+}
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export function chromiumPath(): string {
+  return process.env.MRISEQ_CHROMIUM ?? '/usr/bin/chromium';
+}
+
+export function plotlyScriptPath(): string {
+  return require.resolve('plotly.js-dist-min/plotly.min.js');
+}
+
+/** Minimal view of the playwright-core objects we use (its types are not a dependency of ours). */
+interface PwPage {
+  setContent(html: string): Promise<void>;
+  addScriptTag(o: { path: string }): Promise<unknown>;
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  close(): Promise<void>;
+}
+interface PwContext {
+  newPage(): Promise<PwPage>;
+  close(): Promise<void>;
+}
+
+/** One headless Chromium with plotly.js loaded, reused across exports. */
+export class FigureExporter {
+  private constructor(
+    private readonly context: PwContext,
+    private readonly page: PwPage,
+    private readonly profile: string,
+  ) {}
+
+  static async launch(): Promise<FigureExporter> {
+    const exe = chromiumPath();
+    if (!existsSync(exe))
+      throw new MriseqError('headless Chromium not found', {
+        file: exe,
+        expected: 'Debian package chromium (apt-get install chromium) or MRISEQ_CHROMIUM=<path>',
+      });
+    const { chromium } = require('playwright-core') as {
+      chromium: {
+        launchPersistentContext(dir: string, o: Record<string, unknown>): Promise<PwContext>;
+      };
+    };
+    // A fresh profile per exporter: no state leaks between runs, nothing to sync or update.
+    const profile = mkdtempSync(join(tmpdir(), 'mriseq-chromium-'));
+    let context: PwContext;
+    try {
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: exe,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        timeout: 60_000,
+      });
+    } catch (e) {
+      rmSync(profile, { recursive: true, force: true });
+      throw new MriseqError('could not start headless Chromium', {
+        file: exe,
+        found: e instanceof Error ? e.message.split('\n')[0] : String(e),
+        cause: e,
+      });
+    }
+    const page = await context.newPage();
+    await page.setContent('<!doctype html><html><body><div id="fig"></div></body></html>');
+    await page.addScriptTag({ path: plotlyScriptPath() });
+    return new FigureExporter(context, page, profile);
+  }
+
+  /** PNG bytes or SVG text, rendered by plotly.js itself. */
+  async toImage(fig: Figure, format: 'png', opts?: ExportOptions): Promise<Buffer>;
+  async toImage(fig: Figure, format: 'svg', opts?: ExportOptions): Promise<string>;
+  async toImage(fig: Figure, format: ImageFormat, opts: ExportOptions = {}): Promise<Buffer | string> {
+    const problems = figureProblems(fig);
+    if (problems.length)
+      throw new MriseqError('invalid figure spec', {
+        field: 'figure',
+        found: problems.slice(0, 3).join('; '),
+        expected: 'a plotly spec with data and layout',
+      });
+    const width = opts.width ?? (typeof fig.layout.width === 'number' ? fig.layout.width : 800);
+    const height = opts.height ?? (typeof fig.layout.height === 'number' ? fig.layout.height : 500);
+    const url = await this.page.evaluate(
+      async (a: { fig: Figure; format: ImageFormat; width: number; height: number; scale: number }) => {
+        const P = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } })
+          .Plotly;
+        return P.toImage(
+          { data: a.fig.data, layout: a.fig.layout },
+          { format: a.format, width: a.width, height: a.height, scale: a.scale },
+        );
+      },
+      { fig, format, width, height, scale: opts.scale ?? 1 },
+    );
+    const comma = url.indexOf(',');
+    const head = url.slice(0, comma);
+    const body = url.slice(comma + 1);
+    if (format === 'png') return Buffer.from(body, 'base64');
+    return head.endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
+  }
+
+  /** plotly.js's own schema check (Plotly.validate): [] when every attribute is known. */
+  async validate(fig: Figure): Promise<{ code: string; path: string; msg: string }[]> {
+    return this.page.evaluate((f: Figure) => {
+      const P = (globalThis as unknown as { Plotly: { validate(d: unknown, l: unknown): unknown } }).Plotly;
+      const r = P.validate(f.data, f.layout) as
+        { code: string; astr?: string; path?: unknown; msg: string }[] | undefined;
+      return (r ?? []).map((e) => ({ code: e.code, path: String(e.astr ?? e.path ?? ''), msg: e.msg }));
+    }, fig);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.context.close();
+    } finally {
+      rmSync(this.profile, { recursive: true, force: true });
+    }
+  }
+}
+
+let shared: Promise<FigureExporter> | null = null;
+
+/** Renders a figure to PNG (Buffer) or SVG (string) with a shared headless Chromium. */
+export async function exportFigure(fig: Figure, format: 'png', opts?: ExportOptions): Promise<Buffer>;
+export async function exportFigure(fig: Figure, format: 'svg', opts?: ExportOptions): Promise<string>;
+export async function exportFigure(
+  fig: Figure,
+  format: ImageFormat,
+  opts: ExportOptions = {},
+): Promise<Buffer | string> {
+  if (!shared) {
+    shared = FigureExporter.launch();
+    shared.catch(() => (shared = null));
+  }
+  const ex = await shared;
+  return format === 'png' ? ex.toImage(fig, 'png', opts) : ex.toImage(fig, 'svg', opts);
+}
+
+/** Closes the shared Chromium (scripts should call this before exiting). */
+export async function closeFigureExporter(): Promise<void> {
+  const s = shared;
+  shared = null;
+  if (s) await (await s).close();
+}
+
+/**
+ * A standalone interactive HTML page for a figure. plotly.js comes from `plotlySrc` (a relative
+ * path next to the page, e.g. 'plotly.min.js') or, by default, is inlined (~4.8 MB) so the file
+ * works alone and offline; never from a CDN.
+ */
+export function figureHtml(fig: Figure, opts: { plotlySrc?: string; title?: string } = {}): string {
+  const t = opts.title ?? ((fig.layout.title as { text?: string } | undefined)?.text || 'mriseq figure');
+  const script = opts.plotlySrc
+    ? `<script src="${escapeHtml(opts.plotlySrc)}"></script>`
+    : `<script>${readFileSync(plotlyScriptPath(), 'utf8').replace(/<\/script/gi, '<\\/script')}</script>`;
+  const json = JSON.stringify({
+    data: fig.data,
+    layout: fig.layout,
+    config: { responsive: true, ...(fig.config ?? {}) },
+  }).replace(/</g, '\\u003c');
+  return (
+    `<!doctype html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(t)}</title>${script}</head>` +
+    `<body><div id="fig" style="width:100%;height:90vh"></div><script>var f=${json};` +
+    `Plotly.newPlot('fig',f.data,f.layout,f.config);</script></body></html>\n`
+  );
+}
+
+function writeAtomic(path: string, content: string | Buffer): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
+}
+
+export interface WrittenFigure {
+  name: string;
+  png?: string;
+  svg?: string;
+  html: string;
+}
+
+/** Writes <dir>/<name>.png, .svg and .html (the HTML loads plotly.min.js copied next to it). */
+export async function writeFigure(
+  fig: Figure,
+  dir: string,
+  name: string,
+  opts: ExportOptions & { formats?: ImageFormat[] } = {},
+): Promise<WrittenFigure> {
+  mkdirSync(dir, { recursive: true });
+  const plotlyCopy = join(dir, 'plotly.min.js');
+  if (!existsSync(plotlyCopy)) writeAtomic(plotlyCopy, readFileSync(plotlyScriptPath()));
+  const out: WrittenFigure = { name, html: join(dir, `${name}.html`) };
+  for (const format of opts.formats ?? ['png', 'svg']) {
+    const file = join(dir, `${name}.${format}`);
+    writeAtomic(
+      file,
+      format === 'png' ? await exportFigure(fig, 'png', opts) : await exportFigure(fig, 'svg', opts),
+    );
+    out[format] = file;
+  }
+  writeAtomic(out.html, figureHtml(fig, { plotlySrc: 'plotly.min.js' }));
+  return out;
+}
+
+/**
+ * Shows a figure in the notebook with every representation: plotly JSON (interactive in
+ * JupyterLab), PNG (static views), inline SVG as HTML (classic views and exported HTML) and text.
+ */
+export async function showFigure(fig: Figure, opts: ExportOptions = {}): Promise<DisplayHandle> {
+  const bundle = figureBundle(fig);
+  const [png, svg] = [await exportFigure(fig, 'png', opts), await exportFigure(fig, 'svg', opts)];
+  bundle.data['image/png'] = png.toString('base64');
+  bundle.data['text/html'] = `<div class="mriseq-figure">${svg}</div>`;
+  return display({ toMimeBundle: () => bundle });
+}
