@@ -1,0 +1,73 @@
+"""PyTorch baseline for bench/engine.bench.ts: the same convolution workloads, channels-first.
+
+Reads {"threads": n, "warm": w, "reps": r, "cases": [names]} on stdin; prints {"torch": version,
+"threads": n, "ms": {name: median ms}} as one JSON line. Debian's python3-torch defaults to one
+thread on this machine kind, so the thread count is set explicitly to match TensorFlow's.
+"""
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+cfg = json.load(sys.stdin)
+torch.set_num_threads(int(cfg.get("threads", 2)))
+torch.manual_seed(0)
+
+
+def conv2d(h, grads):
+    x = torch.randn(4, 32, h, h, requires_grad=grads)
+    w = torch.randn(32, 32, 3, 3, requires_grad=grads)
+    dy = torch.randn(4, 32, h, h)
+    if not grads:
+        def f():
+            with torch.no_grad():
+                F.conv2d(x, w, padding=1)
+        return f
+
+    def g():
+        y = F.conv2d(x, w, padding=1)
+        torch.autograd.grad(y, [x, w], dy)
+    return g
+
+
+def conv3d(grads):
+    x = torch.randn(2, 16, 16, 16, 16, requires_grad=grads)
+    w = torch.randn(16, 16, 3, 3, 3, requires_grad=grads)
+    dy = torch.randn(2, 16, 16, 16, 16)
+    if not grads:
+        def f():
+            with torch.no_grad():
+                F.conv3d(x, w, padding=1)
+        return f
+
+    def g():
+        y = F.conv3d(x, w, padding=1)
+        torch.autograd.grad(y, [x, w], dy)
+    return g
+
+
+CASES = {
+    "conv2d-64-fwd": lambda: conv2d(64, False),
+    "conv2d-64-fwd-grads": lambda: conv2d(64, True),
+    "conv3d-16-fwd": lambda: conv3d(False),
+    "conv3d-16-fwd-grads": lambda: conv3d(True),
+    "conv2d-128-fwd-grads": lambda: conv2d(128, True),
+}
+
+out = {}
+for name in cfg.get("cases", list(CASES)):
+    if name not in CASES:
+        continue
+    f = CASES[name]()
+    for _ in range(int(cfg.get("warm", 2))):
+        f()
+    t = []
+    for _ in range(int(cfg.get("reps", 9))):
+        t0 = time.perf_counter()
+        f()
+        t.append((time.perf_counter() - t0) * 1e3)
+    out[name] = statistics.median(t)
+print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": out}))
