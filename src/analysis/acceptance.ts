@@ -8,8 +8,9 @@
 import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
-import { rankSequences, type SequenceRanking } from './contribution.js';
-import { evaluate, prepareVolume } from './evaluate.js';
+import { rankSequences, type EvaluationRow, type SequenceRanking } from './contribution.js';
+import { prepareVolume } from './evaluate.js';
+import { compareVolumes } from './metrics.js';
 import { differentiationMap, subtractionMap, type GenerateFn } from './maps.js';
 
 /** A held-out subject with its truth: raw or normalised sequences, T1Gd's unique mask, lesion labels. */
@@ -44,6 +45,8 @@ export interface AcceptanceReport {
   /** The |T1Gd - T1| subtraction baseline, lesion-restricted mean AUC. */
   subtractionAuc: number;
   ranking: SequenceRanking;
+  /** The evaluation table behind the ranking (one row per subject, source, target). */
+  rows: EvaluationRow[];
   checks: { aucAtLeast: boolean; specific: boolean; uniqueFirst: boolean; lastLast: boolean };
   passed: boolean;
 }
@@ -68,16 +71,7 @@ export async function phantomAcceptance(
     ...s,
     sequences: Object.fromEntries(Object.entries(s.sequences).map(([k, v]) => [k, prepareVolume(v, 'auto')])),
   }));
-  const sequences = Object.keys(prepared[0].sequences);
-  const rows = await evaluate(
-    { sequences, generate },
-    {
-      subjectIds: () => prepared.map((s) => s.id),
-      loadSubject: async (id) => prepared.find((s) => s.id === id)!,
-    },
-    { normalize: false, signal: opts.signal },
-  );
-  const ranking = rankSequences(rows, { resamples: opts.resamples ?? 200, seed: opts.seed ?? 0 });
+  const rows: EvaluationRow[] = [];
   const lesionAucs: Record<string, number[]> = {};
   const headAucs: Record<string, number[]> = {};
   const sub: number[] = [];
@@ -89,7 +83,26 @@ export async function phantomAcceptance(
       return 0;
     });
     for (const t of Object.keys(s.sequences)) {
-      const md = await differentiationMap(s.sequences, t, generate, { signal: opts.signal });
+      // One generation per (source, target) feeds both the metrics table and M_d(t).
+      const xt = s.sequences[t];
+      const generated: Record<string, Float32Array> = {};
+      const md = await differentiationMap(
+        s.sequences,
+        t,
+        async (src, target) => {
+          const [name] = Object.keys(src);
+          const g = await generate(src, target);
+          return (generated[name] = g instanceof Float32Array ? g : g.data);
+        },
+        { signal: opts.signal },
+      );
+      for (const [name, y] of Object.entries(generated))
+        rows.push({
+          subject: s.id,
+          source: name,
+          target: t,
+          ...compareVolumes(xt, { data: y, shape: xt.shape }),
+        });
       (lesionAucs[t] ??= []).push(voxelAuc(md.data, s.unique.data, { region: s.lesion.data }));
       (headAucs[t] ??= []).push(voxelAuc(md.data, s.unique.data, { region: head }));
     }
@@ -101,6 +114,7 @@ export async function phantomAcceptance(
       );
     opts.onSubject?.({ subject: s.id, done: ++done, total: prepared.length });
   }
+  const ranking = rankSequences(rows, { resamples: opts.resamples ?? 200, seed: opts.seed ?? 0 });
   const lesionAuc = Object.fromEntries(Object.entries(lesionAucs).map(([t, v]) => [t, meanSd(v)]));
   const headAuc = Object.fromEntries(Object.entries(headAucs).map(([t, v]) => [t, meanSd(v).mean]));
   const checks = {
@@ -115,6 +129,7 @@ export async function phantomAcceptance(
     headAuc,
     subtractionAuc: sub.length ? meanSd(sub).mean : NaN,
     ranking,
+    rows,
     checks,
     passed: Object.values(checks).every(Boolean),
   };

@@ -1,0 +1,112 @@
+/**
+ * Phantom acceptance (shared/spec/phantom.md): after training the lite preset on the simulated
+ * cohort, M_d(T1Gd) marks T1Gd's unique mask (lesion-restricted voxel-wise AUC >= 0.9, other
+ * targets lower) and C_d ranks T1Gd first and T1 last. Trains for minutes, so it runs only with
+ * MRISEQ_ACCEPTANCE=1. MRISEQ_ACCEPTANCE_RUN=<dir>: use the run there if it has a checkpoint,
+ * else train into it. MRISEQ_ACCEPTANCE_STEPS (default 3000), MRISEQ_ACCEPTANCE_TRAIN (200),
+ * MRISEQ_ACCEPTANCE_TEST (30). The measured report is printed and saved as <run>/acceptance.json.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initEngine } from '../../src/engine/index.js';
+import { phantom } from '../../src/phantom/index.js';
+import { generate, type Seq2Seq } from '../../src/model/index.js';
+import { loadGenerator, trainRun } from '../../src/train/node.js';
+import {
+  formatAcceptance,
+  phantomAcceptance,
+  prepareVolume,
+  type TruthSubject,
+} from '../../src/analysis/index.js';
+import type { Volume } from '../../src/volume/index.js';
+
+const enabled = process.env.MRISEQ_ACCEPTANCE === '1';
+const skip = enabled
+  ? false
+  : 'phantom acceptance trains the lite generator for minutes: set MRISEQ_ACCEPTANCE=1 (and optionally MRISEQ_ACCEPTANCE_RUN=<run dir> to reuse a trained run)';
+
+test(
+  'phantom acceptance: M_d(T1Gd) lesion AUC >= 0.9 on its unique mask, C_d ranks T1Gd first and T1 last',
+  { skip, timeout: 4 * 3600_000 },
+  async () => {
+    await initEngine();
+    const nTrain = Number(process.env.MRISEQ_ACCEPTANCE_TRAIN ?? 200);
+    const nTest = Number(process.env.MRISEQ_ACCEPTANCE_TEST ?? 30);
+    const steps = Number(process.env.MRISEQ_ACCEPTANCE_STEPS ?? 3000);
+    const run = process.env.MRISEQ_ACCEPTANCE_RUN ?? mkdtempSync(join(tmpdir(), 'mriseq-acceptance-'));
+    const cohort = phantom({ subjects: nTrain + nTest, seed: 0 });
+    let model: Seq2Seq;
+    if (existsSync(join(run, 'best', 'config.json')) || existsSync(join(run, 'config.json'))) {
+      console.log(`acceptance: using the trained run in ${run}`);
+      model = loadGenerator(run);
+    } else {
+      console.log(
+        `acceptance: simulating ${nTrain} training subjects and training ${steps} lite steps into ${run}`,
+      );
+      const train = Array.from({ length: nTrain }, (_, i) => {
+        const s = cohort.subject(i);
+        return { id: s.id, volumes: s.volumes };
+      });
+      const val = Array.from({ length: 4 }, (_, i) => {
+        const s = cohort.subject(nTrain + nTest - 1 - i);
+        return { id: s.id, volumes: s.volumes };
+      });
+      const r = await trainRun(train, {
+        out: run,
+        model: 'lite',
+        steps,
+        crop: 64,
+        validation: val,
+        onProgress: (e) => {
+          if (e.step % 250 === 0 || e.validationPsnr !== undefined)
+            console.log(
+              `step ${e.step}/${e.steps} loss ${e.loss.total.toFixed(4)}${e.validationPsnr !== undefined ? ` val PSNR ${e.validationPsnr.toFixed(2)}` : ''}`,
+            );
+        },
+      });
+      r.model.dispose();
+      model = loadGenerator(run);
+    }
+    const held: TruthSubject[] = Array.from({ length: nTest }, (_, k) => {
+      const s = cohort.subject(nTrain + k);
+      const sequences: Record<string, Volume> = {};
+      for (const [name, v] of Object.entries(s.volumes)) if (v) sequences[name] = prepareVolume(v, true);
+      return { id: s.id, sequences, unique: s.truth.unique.t1gd!, lesion: s.truth.lesion };
+    });
+    const report = await phantomAcceptance(
+      held,
+      (src, target) =>
+        generate(
+          model,
+          { id: 'held-out', volumes: src },
+          { sources: Object.keys(src), target, normalized: true },
+        ),
+      { resamples: 1000, onSubject: (e) => console.log(`acceptance: ${e.done}/${e.total} ${e.subject}`) },
+    );
+    const text = formatAcceptance(report);
+    console.log(text);
+    writeFileSync(
+      join(run, 'acceptance.json'),
+      JSON.stringify(
+        {
+          text,
+          lesionAuc: report.lesionAuc,
+          headAuc: report.headAuc,
+          subtractionAuc: report.subtractionAuc,
+          order: report.ranking.order,
+          sequences: report.ranking.sequences,
+          checks: report.checks,
+        },
+        null,
+        1,
+      ),
+    );
+    assert.ok(report.checks.aucAtLeast, `lesion-restricted AUC of M_d(t1gd) below 0.9\n${text}`);
+    assert.ok(report.checks.specific, `another target's M_d scores as high on T1Gd's mask\n${text}`);
+    assert.ok(report.checks.uniqueFirst, `C_d does not rank t1gd first\n${text}`);
+    assert.ok(report.checks.lastLast, `C_d does not rank t1 last\n${text}`);
+  },
+);
