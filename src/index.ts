@@ -11,7 +11,16 @@ setEngineAdapter(nodeEngineAdapter);
 // errors
 export { MriseqError, isMriseqError, type MriseqErrorInfo } from './errors/index.js';
 // engine
-export { tf, initEngine, engineReport, type EngineReport, type EngineOptions } from './engine/index.js';
+export {
+  tf,
+  initEngine,
+  engineReport,
+  engineBackends,
+  registerWasmKernels,
+  type EngineReport,
+  type EngineOptions,
+  type WasmKernelReport,
+} from './engine/index.js';
 // volume
 export {
   createVolume,
@@ -75,7 +84,38 @@ export {
 } from './phantom/index.js';
 // cohort
 // model
+export {
+  Seq2Seq,
+  createGenerator,
+  preset,
+  generate,
+  normalizeIntensity,
+  type Seq2SeqConfig,
+  type PresetName,
+  type NamedWeights,
+  type GenerateOptions,
+  type SubjectVolumes,
+} from './model/index.js';
 // train
+export {
+  train,
+  trainSteps,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+  type TrainState,
+  type TrainCheckpoint,
+  type LossTerms,
+} from './train/index.js';
+export {
+  trainRun,
+  saveCheckpoint,
+  loadCheckpoint,
+  loadGenerator,
+  type TrainRunOptions,
+  type TrainRunResult,
+  type LoadedCheckpoint,
+} from './train/node.js';
 // analysis
 export {
   psnr,
