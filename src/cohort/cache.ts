@@ -1,0 +1,79 @@
+/**
+ * A least-recently-used cache bounded in bytes, with in-flight loads shared, so lazy per-subject
+ * loading stays within a memory budget however large the cohort is.
+ */
+export class ByteLruCache<V> {
+  private readonly entries = new Map<string, { value: V; bytes: number }>();
+  private readonly pending = new Map<string, Promise<V>>();
+  private used = 0;
+
+  constructor(
+    readonly maxBytes: number,
+    private readonly sizeOf: (v: V) => number,
+  ) {}
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  get(key: string): V | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    // Re-insert: Map keeps insertion order, so the first key is always the least recently used.
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.value;
+  }
+
+  set(key: string, value: V): void {
+    const bytes = this.sizeOf(value);
+    const old = this.entries.get(key);
+    if (old) {
+      this.used -= old.bytes;
+      this.entries.delete(key);
+    }
+    // An item larger than the whole budget is handed out but not kept.
+    if (bytes > this.maxBytes) return;
+    this.entries.set(key, { value, bytes });
+    this.used += bytes;
+    for (const [k, e] of this.entries) {
+      if (this.used <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.used -= e.bytes;
+    }
+  }
+
+  /** The cached value, or the one being loaded, or a new load (shared by concurrent callers). */
+  async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
+    const hit = this.get(key);
+    if (hit !== undefined) return hit;
+    const inFlight = this.pending.get(key);
+    if (inFlight) return inFlight;
+    const p = load().then(
+      (v) => {
+        this.pending.delete(key);
+        this.set(key, v);
+        return v;
+      },
+      (e: unknown) => {
+        this.pending.delete(key);
+        throw e;
+      },
+    );
+    this.pending.set(key, p);
+    return p;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.used = 0;
+  }
+}

@@ -1,0 +1,416 @@
+/**
+ * Cohort: the subjects of a study, their sequences (loaded lazily, through a memory-bounded LRU
+ * cache), labels, splits and metadata. Browser-safe; reading manifests from disk and the danfojs
+ * view are installed by ./node.ts (imported by the Node entry point).
+ */
+import type { Volume } from '../volume/index.js';
+import { MriseqError } from '../errors/index.js';
+import {
+  Phantom,
+  phantom as makePhantom,
+  type PhantomOptions,
+  type PhantomSubject,
+  type PhantomTruth,
+} from '../phantom/index.js';
+import { ByteLruCache } from './cache.js';
+import { stratifiedSplit, type SplitFractions } from './split.js';
+import type { Manifest, ManifestValue, Split } from './manifest.js';
+import type { DataFrame } from 'danfojs-node';
+
+/** Where volumes come from: files named by a manifest, or the phantom in memory. */
+export interface VolumeSource {
+  /** A sequence ('t1', ...) or, with kind 'mask', a label map ('seg', 'unique_t1gd', ...). */
+  load(subjectId: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume>;
+  /** The phantom's full truth, when the source is the phantom. */
+  truth?(subjectId: string): Promise<PhantomTruth>;
+  /** Where the data live, for display. */
+  readonly description: string;
+}
+
+/** What a cohort knows about a subject without loading anything. */
+export interface SubjectEntry {
+  id: string;
+  /** Sequences present, in the cohort's canonical order. */
+  available: string[];
+  /** Sequences of the cohort this subject lacks. */
+  missing: string[];
+  /** Sequence -> path (files) or null; empty for in-memory sources. */
+  paths: Record<string, string | null>;
+  /** Label maps available: key -> path (files) or '' (in memory). */
+  masks: Record<string, string>;
+  labels: Record<string, ManifestValue>;
+  split: Split | null;
+  metadata: Record<string, ManifestValue>;
+}
+
+export interface CohortOptions {
+  /** Byte budget of the volume cache (default 512 MiB). */
+  cacheBytes?: number;
+}
+
+/** Installed by the Node adapter (./node.ts). */
+export interface CohortNodeAdapter {
+  fromManifest(path: string, options: FromManifestOptions): Promise<Cohort>;
+  toDataFrame(cohort: Cohort): DataFrame;
+}
+
+export interface FromManifestOptions extends CohortOptions {
+  /** Allow paths outside the manifest's folder (after resolving symlinks); default false. */
+  allowOutside?: boolean;
+}
+
+let nodeAdapter: CohortNodeAdapter | undefined;
+
+export function setCohortNodeAdapter(a: CohortNodeAdapter): void {
+  nodeAdapter = a;
+}
+
+function needNode(what: string): CohortNodeAdapter {
+  if (!nodeAdapter)
+    throw new MriseqError(`${what} needs Node`, {
+      field: what,
+      expected: "import from 'mriseq' in Node (the browser build works on in-memory cohorts)",
+      code: 'cohort.node',
+    });
+  return nodeAdapter;
+}
+
+const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
+
+/** One subject: its entry plus lazy loaders (TorchIO's Subject, loading only when asked). */
+export class Subject implements SubjectEntry {
+  readonly id: string;
+  readonly available: string[];
+  readonly missing: string[];
+  readonly paths: Record<string, string | null>;
+  readonly masks: Record<string, string>;
+  readonly labels: Record<string, ManifestValue>;
+  readonly split: Split | null;
+  readonly metadata: Record<string, ManifestValue>;
+
+  constructor(
+    entry: SubjectEntry,
+    private readonly cohort: Cohort,
+  ) {
+    this.id = entry.id;
+    this.available = entry.available;
+    this.missing = entry.missing;
+    this.paths = entry.paths;
+    this.masks = entry.masks;
+    this.labels = entry.labels;
+    this.split = entry.split;
+    this.metadata = entry.metadata;
+  }
+
+  /** One sequence (raw intensities, through the cohort's cache). */
+  load(sequence: string): Promise<Volume> {
+    return this.cohort.load(this.id, sequence);
+  }
+
+  /** Every available sequence, keyed by sequence. */
+  async loadAll(): Promise<Record<string, Volume>> {
+    const out: Record<string, Volume> = {};
+    for (const s of this.available) out[s] = await this.load(s);
+    return out;
+  }
+
+  /** A label map or truth mask ('seg', 'tissue', 'unique_t1gd', ...). */
+  mask(key: string): Promise<Volume> {
+    return this.cohort.loadMask(this.id, key);
+  }
+
+  /** The phantom's full ground truth (phantom cohorts only). */
+  truth(): Promise<PhantomTruth> {
+    return this.cohort.truth(this.id);
+  }
+}
+
+export class Cohort {
+  /** Sequence keys in canonical order; a sequence's position is its index for the generator. */
+  readonly sequences: readonly string[];
+  /** Label column names. */
+  readonly labelNames: readonly string[];
+  readonly source: VolumeSource;
+  private readonly entries: readonly SubjectEntry[];
+  private readonly byId: Map<string, SubjectEntry>;
+  private readonly cache: ByteLruCache<Volume>;
+
+  constructor(
+    entries: readonly SubjectEntry[],
+    source: VolumeSource,
+    info: { sequences: readonly string[]; labels?: readonly string[] },
+    cacheOrOptions: ByteLruCache<Volume> | CohortOptions = {},
+  ) {
+    this.entries = entries;
+    this.source = source;
+    this.sequences = [...info.sequences];
+    this.labelNames = [...(info.labels ?? [])];
+    this.byId = new Map(entries.map((e) => [e.id, e]));
+    this.cache =
+      cacheOrOptions instanceof ByteLruCache
+        ? cacheOrOptions
+        : new ByteLruCache<Volume>(
+            cacheOrOptions.cacheBytes ?? DEFAULT_CACHE_BYTES,
+            (v) => v.data.byteLength,
+          );
+  }
+
+  /** `await Cohort.fromManifest('brats.csv')` (Node). */
+  static fromManifest(path: string, options: FromManifestOptions = {}): Promise<Cohort> {
+    return needNode('Cohort.fromManifest').fromManifest(path, options);
+  }
+
+  /** The simulated cohort in memory: a Phantom, or the options to make one. */
+  static fromPhantom(source: Phantom | PhantomOptions = {}, options: CohortOptions = {}): Cohort {
+    const ph = source instanceof Phantom ? source : makePhantom(source);
+    const all = ph.sequences;
+    const masks = phantomMaskKeys(ph);
+    const entries: SubjectEntry[] = [];
+    for (let i = 0; i < ph.size; i++) {
+      const info = ph.info(i);
+      const { lesionGroup, lesionType, highEnhancement, enhancingFraction, kinetics } = info.labels;
+      entries.push({
+        id: info.id,
+        available: info.sequences,
+        missing: info.missing,
+        paths: {},
+        masks: Object.fromEntries(masks.map((k) => [k, ''])),
+        labels: { lesionGroup, lesionType, highEnhancement },
+        split: null,
+        metadata: { index: i, enhancingFraction, kinetics },
+      });
+    }
+    return new Cohort(
+      entries,
+      new PhantomSource(ph),
+      { sequences: all, labels: ['lesionGroup', 'lesionType', 'highEnhancement'] },
+      options,
+    );
+  }
+
+  /** From a parsed manifest and a source that reads its paths. */
+  static fromManifestObject(m: Manifest, source: VolumeSource, options: CohortOptions = {}): Cohort {
+    const entries = m.subjects.map((s): SubjectEntry => {
+      const available = m.sequences.filter((q) => s.sequences[q]);
+      return {
+        id: s.id,
+        available,
+        missing: m.sequences.filter((q) => !s.sequences[q]),
+        paths: Object.fromEntries(m.sequences.map((q) => [q, s.sequences[q] ?? null])),
+        masks: Object.fromEntries(Object.entries(s.masks ?? {}).filter((e): e is [string, string] => !!e[1])),
+        labels: { ...(s.labels ?? {}) },
+        split: s.split ?? null,
+        metadata: { ...(s.metadata ?? {}) },
+      };
+    });
+    return new Cohort(entries, source, { sequences: m.sequences, labels: m.labels ?? [] }, options);
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  get ids(): string[] {
+    return this.entries.map((e) => e.id);
+  }
+
+  /** Every subject's entry (labels, availability, paths), nothing loaded. */
+  get subjects(): Subject[] {
+    return this.entries.map((e) => new Subject(e, this));
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  subject(id: string): Subject {
+    return new Subject(this.entry(id), this);
+  }
+
+  /** Subjects for which the predicate holds; shares the source and the cache. */
+  filter(predicate: (s: SubjectEntry) => boolean): Cohort {
+    return new Cohort(
+      this.entries.filter((e) => predicate(e)),
+      this.source,
+      { sequences: this.sequences, labels: this.labelNames },
+      this.cache,
+    );
+  }
+
+  /** Subjects having every one of these sequences. */
+  withSequences(...sequences: string[]): Cohort {
+    return this.filter((e) => sequences.every((s) => e.available.includes(s)));
+  }
+
+  /**
+   * Seeded train/validation/test split, stratified by a label (so each part keeps its mix).
+   * `cohort.split({ stratify: 'lesionType', seed: 1 })` -> { train, val, test }.
+   */
+  split(options: { fractions?: Partial<SplitFractions>; stratify?: string; seed?: number } = {}): {
+    train: Cohort;
+    val: Cohort;
+    test: Cohort;
+  } {
+    const fractions: SplitFractions = { train: 0.7, val: 0.15, test: 0.15, ...options.fractions };
+    const key = options.stratify;
+    if (key !== undefined && !this.labelNames.includes(key))
+      throw new MriseqError('cannot stratify by an unknown label', {
+        field: 'stratify',
+        found: key,
+        expected: this.labelNames.join(', ') || 'a label column',
+        code: 'split.label',
+      });
+    const a = stratifiedSplit(
+      this.entries.map((e) => ({ id: e.id, stratum: key === undefined ? '' : String(e.labels[key] ?? '') })),
+      fractions,
+      options.seed ?? 0,
+    );
+    const part = (ids: string[]): Cohort => {
+      const set = new Set(ids);
+      return this.filter((e) => set.has(e.id));
+    };
+    return { train: part(a.train), val: part(a.val), test: part(a.test) };
+  }
+
+  /** The split recorded in the manifest's split column. */
+  recordedSplit(name: Split): Cohort {
+    return this.filter((e) => e.split === name);
+  }
+
+  /** One sequence of one subject, raw intensities, cached. */
+  load(id: string, sequence: string): Promise<Volume> {
+    const e = this.entry(id);
+    if (!e.available.includes(sequence))
+      return Promise.reject(
+        new MriseqError('sequence not available for this subject', {
+          field: `${id}.${sequence}`,
+          found: e.missing.includes(sequence) ? 'missing' : 'unknown sequence',
+          expected: e.available.join(', '),
+          code: 'cohort.missing',
+        }),
+      );
+    return this.cache.getOrLoad(`${id}\u0000s\u0000${sequence}`, () =>
+      this.source.load(id, sequence, 'sequence'),
+    );
+  }
+
+  loadMask(id: string, key: string): Promise<Volume> {
+    const e = this.entry(id);
+    if (!(key in e.masks))
+      return Promise.reject(
+        new MriseqError('label map not available for this subject', {
+          field: `${id}.${key}`,
+          expected: Object.keys(e.masks).join(', ') || 'a mask column',
+          code: 'cohort.mask',
+        }),
+      );
+    return this.cache.getOrLoad(`${id}\u0000m\u0000${key}`, () => this.source.load(id, key, 'mask'));
+  }
+
+  truth(id: string): Promise<PhantomTruth> {
+    this.entry(id);
+    if (!this.source.truth)
+      return Promise.reject(
+        new MriseqError('ground truth exists only for the simulated cohort', {
+          field: id,
+          code: 'cohort.truth',
+        }),
+      );
+    return this.source.truth(id);
+  }
+
+  /** Bytes currently held by the volume cache. */
+  get cachedBytes(): number {
+    return this.cache.bytes;
+  }
+
+  /** Plain rows (one per subject) for tables and the danfojs view. */
+  toRecords(): Record<string, ManifestValue>[] {
+    return this.entries.map((e) => {
+      const row: Record<string, ManifestValue> = { id: e.id };
+      for (const s of this.sequences) row[s] = e.available.includes(s) ? (e.paths[s] ?? 'memory') : null;
+      for (const l of this.labelNames) row[l] = e.labels[l] ?? null;
+      row.split = e.split;
+      for (const [k, v] of Object.entries(e.metadata)) if (!(k in row)) row[k] = v;
+      return row;
+    });
+  }
+
+  /** A danfojs DataFrame of toRecords() (Node). */
+  toDataFrame(): DataFrame {
+    return needNode('toDataFrame').toDataFrame(this);
+  }
+
+  toString(): string {
+    const missing = this.entries.reduce((a, e) => a + e.missing.length, 0);
+    return `Cohort(${this.size} subjects, sequences ${this.sequences.join(', ')}, ${missing} missing, from ${this.source.description})`;
+  }
+
+  private entry(id: string): SubjectEntry {
+    const e = this.byId.get(id);
+    if (!e)
+      throw new MriseqError('no such subject in the cohort', {
+        field: 'id',
+        found: id,
+        expected: this.entries.length
+          ? `one of ${this.entries.length} ids, e.g. ${this.entries[0]!.id}`
+          : 'a non-empty cohort',
+        code: 'cohort.id',
+      });
+    return e;
+  }
+}
+
+function phantomMaskKeys(ph: Phantom): string[] {
+  return ['seg', 'tissue', 'lesion', ...designedUnique(ph).map((s) => `unique_${s}`)];
+}
+
+function designedUnique(ph: Phantom): string[] {
+  return ph.sequences;
+}
+
+/** The phantom as a volume source; keeps the last few subjects so loading all sequences makes each once. */
+export class PhantomSource implements VolumeSource {
+  readonly description: string;
+  private readonly recent = new Map<string, PhantomSubject>();
+
+  constructor(readonly phantom: Phantom) {
+    const o = phantom.options;
+    this.description = `phantom(seed ${o.seed}, ${o.subjects} subjects, ${o.size.join('x')})`;
+  }
+
+  subject(id: string): PhantomSubject {
+    let s = this.recent.get(id);
+    if (s) {
+      this.recent.delete(id);
+      this.recent.set(id, s);
+      return s;
+    }
+    s = this.phantom.subject(id);
+    this.recent.set(id, s);
+    while (this.recent.size > 4) this.recent.delete(this.recent.keys().next().value as string);
+    return s;
+  }
+
+  async load(id: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume> {
+    const s = this.subject(id);
+    const v =
+      kind === 'sequence'
+        ? s.volumes[key as 't1']
+        : key === 'seg' || key === 'tissue' || key === 'lesion'
+          ? s.truth[key]
+          : key.startsWith('unique_')
+            ? s.truth.unique[key.slice(7) as 't1']
+            : undefined;
+    if (!v)
+      throw new MriseqError('the phantom has no such volume', {
+        field: `${id}.${key}`,
+        code: 'cohort.phantom',
+      });
+    return v;
+  }
+
+  async truth(id: string): Promise<PhantomTruth> {
+    return this.subject(id).truth;
+  }
+}

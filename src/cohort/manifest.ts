@@ -1,0 +1,419 @@
+/**
+ * The data manifest: one row per subject (id, a path per sequence relative to the manifest's
+ * folder, optional label maps, labels, split, metadata), in CSV or JSON form. Browser-safe: this
+ * file parses, validates and writes text; reading files is ./node.ts's job.
+ * The format is documented in data-manifests/README.md.
+ */
+import Ajv from 'ajv';
+import { MriseqError } from '../errors/index.js';
+import { MANIFEST_SCHEMA } from './schema.js';
+
+export type ManifestValue = string | number | boolean | null;
+export type Split = 'train' | 'val' | 'test';
+
+export interface ManifestSubject {
+  id: string;
+  /** Sequence key -> path relative to the manifest's folder; null = missing (explicitly). */
+  sequences: Record<string, string | null>;
+  /** Label maps and truth masks (seg, tissue, unique_t1gd, ...): key -> path or null. */
+  masks?: Record<string, string | null>;
+  labels?: Record<string, ManifestValue>;
+  split?: Split | null;
+  metadata?: Record<string, ManifestValue>;
+}
+
+/** The JSON form (also what a CSV manifest parses into). */
+export interface Manifest {
+  mriseqManifest: 1;
+  description?: string;
+  /** Sequence keys in canonical order: a sequence's index here is its index for the generator. */
+  sequences: string[];
+  masks?: string[];
+  labels?: string[];
+  subjects: ManifestSubject[];
+}
+
+/** One problem found in a manifest, located by row (1-based data row; 0 = header/whole file) and column. */
+export interface ManifestProblem {
+  row: number;
+  column: string;
+  problem: string;
+  found?: string;
+  expected?: string;
+  code: string;
+}
+
+/** Sequence keys recognised as CSV columns without a prefix (team convention). */
+export const KNOWN_SEQUENCES = ['t1', 't1gd', 't2', 'flair', 'dwi', 'dce', 'adc', 'pd', 'swi'] as const;
+
+// ------------------------------------------------------------------------------------ CSV text
+
+/** Cells that spreadsheet programs would run as formulas get a leading quote (OWASP CSV injection). */
+export function escapeCsvCell(value: string): string {
+  let v = value;
+  if (/^[=+\-@\t\r]/.test(v)) v = `'${v}`;
+  if (/[",\n\r]/.test(v) || v !== v.trim()) v = `"${v.replace(/"/g, '""')}"`;
+  return v;
+}
+
+/** Reverses escapeCsvCell's formula guard (quotes were removed by the parser). */
+export function unescapeCsvCell(value: string): string {
+  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
+}
+
+/** RFC 4180 parser: quoted fields, doubled quotes, CRLF or LF; returns rows of raw cells. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else quoted = false;
+      } else cell += ch;
+    } else if (ch === '"' && cell === '') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += ch;
+  }
+  if (cell !== '' || row.length > 0) {
+    row.push(cell);
+    rows.push(row);
+  }
+  // Blank lines carry no subject.
+  return rows.filter((r) => !(r.length === 1 && r[0] === ''));
+}
+
+const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+function parseValue(cell: string): ManifestValue {
+  if (cell === '') return null;
+  if (NUMBER.test(cell)) return Number(cell);
+  if (cell === 'true' || cell === 'false') return cell === 'true';
+  return cell;
+}
+
+function formatValue(v: ManifestValue | undefined): string {
+  if (v === null || v === undefined) return '';
+  return String(v);
+}
+
+type ColumnKind = 'id' | 'split' | 'sequence' | 'mask' | 'label' | 'metadata';
+
+/** How a CSV header cell maps onto the manifest: see data-manifests/README.md. */
+export function classifyColumn(header: string): { kind: ColumnKind; key: string } {
+  const h = header.trim();
+  if (h === 'id') return { kind: 'id', key: 'id' };
+  if (h === 'split') return { kind: 'split', key: 'split' };
+  if (h === 'seg') return { kind: 'mask', key: 'seg' };
+  const m = /^(seq|mask|label|meta):(.+)$/.exec(h);
+  if (m) {
+    const kind = ({ seq: 'sequence', mask: 'mask', label: 'label', meta: 'metadata' } as const)[
+      m[1] as 'seq'
+    ];
+    return { kind, key: m[2] as string };
+  }
+  if ((KNOWN_SEQUENCES as readonly string[]).includes(h)) return { kind: 'sequence', key: h };
+  return { kind: 'metadata', key: h };
+}
+
+export interface ParsedManifest {
+  manifest: Manifest;
+  problems: ManifestProblem[];
+}
+
+/** Parses CSV text into a manifest, collecting every problem instead of stopping at the first. */
+export function parseManifestCsv(text: string): ParsedManifest {
+  const problems: ManifestProblem[] = [];
+  const rows = parseCsv(text);
+  const manifest: Manifest = { mriseqManifest: 1, sequences: [], masks: [], labels: [], subjects: [] };
+  if (rows.length === 0) {
+    problems.push({
+      row: 0,
+      column: '',
+      problem: 'empty manifest',
+      expected: 'a header row starting with id',
+      code: 'manifest.empty',
+    });
+    return { manifest, problems };
+  }
+  const header = (rows[0] as string[]).map((h) => h.trim());
+  const columns = header.map(classifyColumn);
+  const seenHeaders = new Set<string>();
+  header.forEach((h, c) => {
+    if (h === '')
+      problems.push({ row: 0, column: `#${c + 1}`, problem: 'empty column name', code: 'manifest.header' });
+    if (seenHeaders.has(h))
+      problems.push({ row: 0, column: h, problem: 'duplicate column', code: 'manifest.header' });
+    seenHeaders.add(h);
+  });
+  if (!header.includes('id'))
+    problems.push({
+      row: 0,
+      column: 'id',
+      problem: 'no id column',
+      found: header.join(','),
+      expected: 'a column named id',
+      code: 'manifest.header',
+    });
+  for (const c of columns) {
+    if (c.kind === 'sequence' && !manifest.sequences.includes(c.key)) manifest.sequences.push(c.key);
+    if (c.kind === 'mask' && !manifest.masks!.includes(c.key)) manifest.masks!.push(c.key);
+    if (c.kind === 'label' && !manifest.labels!.includes(c.key)) manifest.labels!.push(c.key);
+  }
+  if (manifest.sequences.length === 0)
+    problems.push({
+      row: 0,
+      column: '',
+      problem: 'no sequence column',
+      found: header.join(','),
+      expected: `at least one of ${KNOWN_SEQUENCES.join(', ')} or seq:<name>`,
+      code: 'manifest.header',
+    });
+  for (let r = 1; r < rows.length; r++) {
+    const cells = (rows[r] as string[]).map(unescapeCsvCell);
+    if (cells.length !== header.length)
+      problems.push({
+        row: r,
+        column: '',
+        problem: 'wrong number of cells',
+        found: String(cells.length),
+        expected: String(header.length),
+        code: 'manifest.cells',
+      });
+    const s: ManifestSubject = { id: '', sequences: {}, masks: {}, labels: {}, split: null, metadata: {} };
+    columns.forEach((col, c) => {
+      const raw = (cells[c] ?? '').trim();
+      switch (col.kind) {
+        case 'id':
+          s.id = raw;
+          break;
+        case 'split':
+          s.split = raw === '' ? null : (raw as Split);
+          break;
+        case 'sequence':
+          s.sequences[col.key] = raw === '' ? null : raw;
+          break;
+        case 'mask':
+          s.masks![col.key] = raw === '' ? null : raw;
+          break;
+        case 'label':
+          s.labels![col.key] = parseValue(raw);
+          break;
+        case 'metadata':
+          s.metadata![col.key] = parseValue(raw);
+          break;
+      }
+    });
+    manifest.subjects.push(s);
+  }
+  problems.push(...validateManifest(manifest));
+  return { manifest, problems };
+}
+
+/** Writes the CSV form: header from the manifest's key lists, formula-like cells escaped. */
+export function manifestToCsv(m: Manifest): string {
+  const metaKeys: string[] = [];
+  for (const s of m.subjects)
+    for (const k of Object.keys(s.metadata ?? {})) if (!metaKeys.includes(k)) metaKeys.push(k);
+  const hasSplit = m.subjects.some((s) => s.split);
+  const header = [
+    'id',
+    ...m.sequences.map((k) => ((KNOWN_SEQUENCES as readonly string[]).includes(k) ? k : `seq:${k}`)),
+    ...(m.masks ?? []).map((k) => (k === 'seg' ? 'seg' : `mask:${k}`)),
+    ...(m.labels ?? []).map((k) => `label:${k}`),
+    ...(hasSplit ? ['split'] : []),
+    ...metaKeys.map((k) => `meta:${k}`),
+  ];
+  const lines = [header.map(escapeCsvCell).join(',')];
+  for (const s of m.subjects) {
+    const cells = [
+      s.id,
+      ...m.sequences.map((k) => s.sequences[k] ?? ''),
+      ...(m.masks ?? []).map((k) => s.masks?.[k] ?? ''),
+      ...(m.labels ?? []).map((k) => formatValue(s.labels?.[k])),
+      ...(hasSplit ? [s.split ?? ''] : []),
+      ...metaKeys.map((k) => formatValue(s.metadata?.[k])),
+    ];
+    lines.push(cells.map(escapeCsvCell).join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------------------- validation
+
+let ajvValidate: ReturnType<Ajv['compile']> | undefined;
+
+/** Schema plus semantic checks that need no files: duplicate ids, escaping paths, no sequences. */
+export function validateManifest(m: unknown, options: { allowOutside?: boolean } = {}): ManifestProblem[] {
+  const problems: ManifestProblem[] = [];
+  if (!ajvValidate) ajvValidate = new Ajv({ allErrors: true, strict: false }).compile(MANIFEST_SCHEMA);
+  if (!ajvValidate(m)) {
+    for (const e of ajvValidate.errors ?? []) {
+      const parts = e.instancePath.split('/').slice(1);
+      const row = parts[0] === 'subjects' && parts[1] !== undefined ? Number(parts[1]) + 1 : 0;
+      const column = parts[0] === 'subjects' ? parts.slice(2).join('.') : parts.join('.');
+      problems.push({
+        row,
+        column: column || (e.params as { missingProperty?: string }).missingProperty || '',
+        problem: `schema: ${e.message ?? 'invalid'}`,
+        found: e.instancePath ? JSON.stringify(valueAt(m, parts))?.slice(0, 80) : undefined,
+        code: 'manifest.schema',
+      });
+    }
+    // Semantic checks below assume the basic shape.
+    if (!isManifestShape(m)) return problems;
+  }
+  const manifest = m as Manifest;
+  const seen = new Map<string, number>();
+  manifest.subjects.forEach((s, k) => {
+    const row = k + 1;
+    if (typeof s.id !== 'string') return;
+    const first = seen.get(s.id);
+    if (first !== undefined)
+      problems.push({
+        row,
+        column: 'id',
+        problem: 'duplicate id',
+        found: s.id,
+        expected: `unique (first in row ${first})`,
+        code: 'manifest.duplicate',
+      });
+    else seen.set(s.id, row);
+    const present = manifest.sequences.filter((q) => s.sequences?.[q]);
+    if (present.length === 0)
+      problems.push({
+        row,
+        column: manifest.sequences.join(','),
+        problem: 'subject has no sequence',
+        found: s.id,
+        code: 'manifest.empty-subject',
+      });
+    for (const [kind, rec] of [
+      ['sequences', s.sequences],
+      ['masks', s.masks],
+    ] as const) {
+      for (const [key, p] of Object.entries(rec ?? {})) {
+        if (typeof p !== 'string') continue;
+        if (kind === 'sequences' && !manifest.sequences.includes(key))
+          problems.push({
+            row,
+            column: key,
+            problem: 'sequence not declared in the manifest',
+            found: key,
+            expected: manifest.sequences.join(', '),
+            code: 'manifest.sequence',
+          });
+        if (!options.allowOutside && escapesLexically(p))
+          problems.push({
+            row,
+            column: key,
+            problem: 'path escapes the manifest folder',
+            found: p,
+            expected: 'a relative path inside the folder',
+            code: 'manifest.escape',
+          });
+      }
+    }
+  });
+  return problems;
+}
+
+function isManifestShape(m: unknown): m is Manifest {
+  const o = m as Manifest;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    Array.isArray(o.sequences) &&
+    Array.isArray(o.subjects) &&
+    o.subjects.every(
+      (s) => typeof s === 'object' && s !== null && typeof s.sequences === 'object' && s.sequences !== null,
+    )
+  );
+}
+
+function valueAt(m: unknown, parts: string[]): unknown {
+  let v: unknown = m;
+  for (const p of parts) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
+  return v;
+}
+
+/** Absolute, drive-letter or '..'-climbing paths leave the manifest's folder (symlinks: node.ts). */
+export function escapesLexically(path: string): boolean {
+  if (/^([/\\]|[A-Za-z]:)/.test(path)) return true;
+  let depth = 0;
+  for (const part of path.split(/[/\\]+/)) {
+    if (part === '..') depth--;
+    else if (part !== '.' && part !== '') depth++;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
+/** One line per problem, e.g. "row 3, column t1: file not found; found a/b.nii.gz". */
+export function formatProblem(p: ManifestProblem): string {
+  const where =
+    p.row > 0
+      ? `row ${p.row}${p.column ? `, column ${p.column}` : ''}`
+      : p.column
+        ? `column ${p.column}`
+        : 'file';
+  const parts = [`${where}: ${p.problem}`];
+  if (p.found !== undefined) parts.push(`found ${p.found}`);
+  if (p.expected !== undefined) parts.push(`expected ${p.expected}`);
+  return parts.join('; ');
+}
+
+/** Throws one MriseqError summarising all problems (each also listed in the message). */
+export function assertNoProblems(problems: readonly ManifestProblem[], file: string): void {
+  if (problems.length === 0) return;
+  const first = problems[0] as ManifestProblem;
+  throw new MriseqError(
+    `${problems.length} problem${problems.length > 1 ? 's' : ''} in the manifest: ${problems.map(formatProblem).join(' | ')}`,
+    {
+      file,
+      field: first.row > 0 ? `row ${first.row}` : undefined,
+      code: first.code,
+    },
+  );
+}
+
+/** Parses either form, chosen by content (JSON starts with '{'). */
+export function parseManifestText(text: string, options: { allowOutside?: boolean } = {}): ParsedManifest {
+  const t = text.replace(/^\ufeff/, '');
+  if (t.trimStart().startsWith('{')) {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(t);
+    } catch (e) {
+      const manifest: Manifest = { mriseqManifest: 1, sequences: [], subjects: [] };
+      return {
+        manifest,
+        problems: [
+          { row: 0, column: '', problem: 'invalid JSON', found: (e as Error).message, code: 'manifest.json' },
+        ],
+      };
+    }
+    const problems = validateManifest(obj, options);
+    const manifest = isManifestShape(obj)
+      ? obj
+      : ({ mriseqManifest: 1, sequences: [], subjects: [] } as Manifest);
+    return { manifest, problems };
+  }
+  const parsed = parseManifestCsv(t);
+  if (options.allowOutside) parsed.problems = parsed.problems.filter((p) => p.code !== 'manifest.escape');
+  return parsed;
+}
