@@ -11,3 +11,25 @@ export {
   silhouetteScore,
 } from './metrics.js';
 export { kMeans, chooseK, type KMeansOptions, type KMeansResult } from './kmeans.js';
+export {
+  ContrastiveAutoencoder,
+  ntXentLoss,
+  augmentImage,
+  trainContrastiveAutoencoder,
+  embed,
+  decodeLatents,
+  fitClusterGaussians,
+  sampleImages,
+  type AutoencoderConfig,
+  type AutoencoderOptions,
+  type ImageDataset,
+  type AugmentOptions,
+  type TrainAutoencoderOptions,
+  type ClusterGaussian,
+} from './autoencoder.js';
+export {
+  fitLogisticRegression,
+  predictLogisticRegression,
+  type LogisticRegressionModel,
+} from './baseline.js';
+export { clusterImages, type ClusterImagesOptions, type ClusterImagesResult } from './pipeline.js';
