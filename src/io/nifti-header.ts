@@ -25,11 +25,12 @@ export const DATATYPES: readonly DatatypeInfo[] = [
   { code: 768, name: 'uint32', bytes: 4 },
   { code: 1024, name: 'int64', bytes: 8 },
   { code: 1280, name: 'uint64', bytes: 8 },
+  // 3 bytes R, G, B per voxel; a Volume holds them as a trailing axis of 3 planes
+  { code: 128, name: 'rgb24', bytes: 3 },
 ];
 
 const KNOWN_UNSUPPORTED: Record<number, string> = {
   32: 'complex64',
-  128: 'rgb24',
   1536: 'float128',
   1792: 'complex128',
   2048: 'complex256',

@@ -46,8 +46,9 @@ export function defaultMaxBytes(): number {
 const MAX_BUFFER = 2 ** 32 - 1;
 
 function budgetCheck(h: NiftiHeader, file: string, maxBytes: number): void {
-  const need = h.nbytes + h.nvox * 4 + h.voxOffset;
-  if (need > maxBytes || h.nbytes > MAX_BUFFER || h.nvox * 4 > MAX_BUFFER || h.voxOffset > MAX_BUFFER)
+  const floats = h.nvox * 4 * (h.datatype.name === 'rgb24' ? 3 : 1);
+  const need = h.nbytes + floats + h.voxOffset;
+  if (need > maxBytes || h.nbytes > MAX_BUFFER || floats > MAX_BUFFER || h.voxOffset > MAX_BUFFER)
     throw new MriseqError('image too large for the memory limit', {
       file,
       field: 'dim/datatype',
@@ -247,8 +248,18 @@ function swapInPlace(b: Uint8Array, size: number): void {
 
 /** Raw bytes (aligned, own buffer) to Float32 values with nibabel's scaling. */
 function decodeData(h: NiftiHeader, raw: Uint8Array): Float32Array {
-  if (h.littleEndian !== HOST_LE) swapInPlace(raw, h.datatype.bytes);
   const n = h.nvox;
+  if (h.datatype.name === 'rgb24') {
+    // no byte order and no scaling for RGB (nibabel applies none); planes R, G, B after the voxels
+    const out = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      out[i] = raw[3 * i];
+      out[n + i] = raw[3 * i + 1];
+      out[2 * n + i] = raw[3 * i + 2];
+    }
+    return out;
+  }
+  if (h.littleEndian !== HOST_LE) swapInPlace(raw, h.datatype.bytes);
   const buf = raw.buffer;
   const o = raw.byteOffset;
   let src: ArrayLike<number> | undefined;
@@ -327,6 +338,18 @@ function toVolume(h: NiftiHeader, raw: Uint8Array, file: string): Volume {
     });
   const shape = [...h.dims.slice(0, 4)];
   while (shape.length < 3) shape.push(1);
+  if (h.datatype.name === 'rgb24') {
+    if (shape.length > 3 && shape[3] !== 1)
+      throw new MriseqError('4D rgb24 images are not supported', {
+        file,
+        field: 'dim[4]',
+        found: String(shape[3]),
+        expected: '1 for rgb24 (colour is held as a trailing axis of 3)',
+        code: 'nifti.dim',
+      });
+    shape.length = 3;
+    shape.push(3);
+  }
   const affine = bestAffine(h, file);
   const spacing = [
     h.pixdim[1],
@@ -491,11 +514,19 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
     throw new MriseqError('cannot write this datatype', {
       field: 'datatype',
       found: dtName,
-      expected: 'uint8, int8, int16, uint16, int32, uint32, int64, uint64, float32 or float64',
+      expected: 'uint8, int8, int16, uint16, int32, uint32, int64, uint64, float32, float64 or rgb24',
       code: 'nifti.datatype',
     });
   const n = vol.data.length;
-  const shape = vol.shape;
+  const rgb = dt.name === 'rgb24';
+  if (rgb && !(vol.shape.length === 4 && vol.shape[3] === 3))
+    throw new MriseqError('rgb24 needs a trailing axis of 3 colour planes', {
+      field: 'shape',
+      found: JSON.stringify(vol.shape),
+      expected: '[nx, ny, nz, 3]',
+      code: 'nifti.datatype',
+    });
+  const shape = rgb ? vol.shape.slice(0, 3) : vol.shape;
   if (shape.some((d) => d > 32767))
     throw new MriseqError('dimension too large for NIfTI-1', {
       field: 'shape',
@@ -503,7 +534,7 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
       expected: 'every dimension <= 32767',
       code: 'nifti.dim',
     });
-  const out = new Uint8Array(352 + n * dt.bytes);
+  const out = new Uint8Array(352 + (rgb ? n : n * dt.bytes));
   const dv = new DataView(out.buffer);
   dv.setInt32(0, 348, true);
   dv.setInt16(40, shape.length, true);
@@ -523,7 +554,14 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
   const bytesView = (ctor: {
     new (b: ArrayBuffer, o: number, l: number): { [i: number]: number | bigint };
   }) => new ctor(out.buffer, 352, n);
-  if (dt.name === 'float32') payload.set(new Uint8Array(vol.data.buffer, vol.data.byteOffset, n * 4));
+  if (rgb) {
+    const nv = n / 3;
+    for (let i = 0; i < nv; i++)
+      for (let c = 0; c < 3; c++) {
+        const v = vol.data[c * nv + i];
+        payload[3 * i + c] = Number.isNaN(v) ? 0 : Math.min(255, Math.max(0, Math.round(v)));
+      }
+  } else if (dt.name === 'float32') payload.set(new Uint8Array(vol.data.buffer, vol.data.byteOffset, n * 4));
   else if (dt.name === 'float64') new Float64Array(out.buffer, 352, n).set(vol.data);
   else {
     const hint =
@@ -547,7 +585,7 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
       (bytesView(ctor) as Uint8Array).set(qd.raw);
     }
   }
-  if (!HOST_LE) swapInPlace(payload, dt.bytes);
+  if (!HOST_LE && !rgb) swapInPlace(payload, dt.bytes);
   dv.setFloat32(112, slope, true);
   dv.setFloat32(116, inter, true);
   dv.setUint8(123, vol.header?.xyztUnits ?? 10); // mm + s

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { missingPython } from '../helpers/python.js';
+import { missingPython, runPython } from '../helpers/python.js';
 import { readNifti, writeNifti, convertNifti } from '../../src/io/index.js';
 import { createVolume, type NiftiDatatypeName } from '../../src/volume/index.js';
 import { isMriseqError } from '../../src/errors/index.js';
@@ -179,3 +179,33 @@ test(
     assertSameVoxels((await readNifti(path)).data, back, path);
   },
 );
+
+test('rgb24: nibabel-written colour reads as three planes, and mriseq writes it back', { skip }, async () => {
+  const path = join(dir, 'rgb-nib.nii.gz');
+  const out = join(dir, 'rgb-mriseq.nii');
+  const script = `
+import json, sys, numpy as np, nibabel as nib
+q = json.load(sys.stdin)
+if q['write']:
+    rng = np.random.default_rng(5)
+    rgb = np.zeros((4, 3, 2), dtype=[('R', 'u1'), ('G', 'u1'), ('B', 'u1')])
+    for c in 'RGB':
+        rgb[c] = rng.integers(0, 256, (4, 3, 2))
+    nib.save(nib.Nifti1Image(rgb, np.diag([2, 3, 4, 1])), q['path'])
+img = nib.load(q['path'])
+a = np.asanyarray(img.dataobj)
+print(json.dumps(dict(dtype=str(img.get_data_dtype()), planes=[a[c].ravel(order='F').tolist() for c in 'RGB'], affine=img.affine.tolist())))
+`;
+  const ref = runPython<{ planes: number[][]; affine: number[][] }>(script, { write: true, path });
+  const vol = await readNifti(path);
+  assert.equal(vol.datatype, 'rgb24');
+  assert.deepEqual(vol.shape, [4, 3, 2, 3]);
+  assert.deepEqual(Array.from(vol.data), ref.planes.flat());
+  await writeNifti(out, vol);
+  const back = runPython<{ dtype: string; planes: number[][]; affine: number[][] }>(script, {
+    write: false,
+    path: out,
+  });
+  assert.deepEqual(back.planes, ref.planes);
+  assert.deepEqual(back.affine, ref.affine);
+});
