@@ -12,24 +12,8 @@ export interface SubjectVolumes {
   volumes: Partial<Record<string, Volume>>;
 }
 
-/** Clip to [0, 2 * p99] and scale linearly to [-1, 1] (science spec). p99 over all voxels. */
-export function normalizeIntensity(v: Volume): Volume {
-  const d = v.data;
-  const n = d.length;
-  // p99 by sorting a strided sample keeps this O(n) for large volumes; exact for <= 2^20 voxels.
-  const stride = Math.max(1, Math.floor(n / (1 << 20)));
-  const sample = new Float32Array(Math.ceil(n / stride));
-  for (let i = 0, j = 0; i < n; i += stride, j++) sample[j] = d[i];
-  sample.sort();
-  const pos = 0.99 * (sample.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(sample.length - 1, lo + 1);
-  const p99 = sample[lo] + (sample[hi] - sample[lo]) * (pos - lo);
-  const top = 2 * p99 > 0 ? 2 * p99 : 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (Math.min(Math.max(d[i], 0), top) / top) * 2 - 1;
-  return { ...v, data: out, datatype: 'float32' };
-}
+/** The spec's normalisation (clip to [0, 2 * p99], scale to [-1, 1]), owned by the volume module. */
+export { normalizeIntensity } from '../volume/index.js';
 
 /** Time points of a volume (1 for 3D). */
 export function timePoints(v: Volume): number {

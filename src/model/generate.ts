@@ -50,7 +50,7 @@ export async function generate(
   const code = model.codeIndex(options.target);
   for (const s of options.sources) model.codeIndex(s);
   const raw = checkVolumesAgree(subject, options.sources);
-  const vols = options.normalized ? raw : raw.map(normalizeIntensity);
+  const vols = options.normalized ? raw : raw.map((v) => normalizeIntensity(v));
   const ref = raw[0];
   const [nx, ny, nz] = ref.shape;
   const tgt = subject.volumes[options.target];

@@ -19,4 +19,4 @@ export {
 export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
 export { Rng } from './random.js';
 export { generate, type GenerateOptions } from './generate.js';
-export { normalizeIntensity, extractPatch, type SubjectVolumes } from './data.js';
+export { extractPatch, type SubjectVolumes } from './data.js';

@@ -294,6 +294,15 @@ export async function trainRun(
     if (!hasVal && (c.reason === 'final' || c.reason === 'stopped'))
       saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
   };
+  if (state && state.steps !== options.steps) {
+    throw new MriseqError('a resumed run keeps its number of steps (the learning-rate schedule spans them)', {
+      file: join(lastDir, 'state.json'),
+      field: 'steps',
+      found: String(options.steps),
+      expected: String(state.steps),
+      code: 'train.resume',
+    });
+  }
   if (state && state.step >= state.steps) {
     return {
       steps: state.step,

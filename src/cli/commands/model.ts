@@ -1,0 +1,293 @@
+/**
+ * mriseq train / mriseq generate: the generator from the command line.
+ */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import { initEngine } from '../../engine/index.js';
+import { MriseqError } from '../../errors/index.js';
+import { readNifti, writeNifti } from '../../io/index.js';
+import { generate, type PresetName, type SubjectVolumes } from '../../model/index.js';
+import { phantom } from '../../phantom/index.js';
+import { loadGenerator, trainRun } from '../../train/node.js';
+import type { Volume } from '../../volume/index.js';
+
+interface ManifestLite {
+  sequences: string[];
+  subjects: { id: string; sequences: Record<string, string | null>; split?: string | null }[];
+}
+
+/** Reads a manifest (JSON, or CSV with id, split and one column per sequence) without its volumes. */
+function readManifest(file: string): ManifestLite {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').replace(/^\ufeff/, '');
+  } catch (e) {
+    throw new MriseqError('cannot read the manifest', { file, code: 'manifest.read', cause: e });
+  }
+  if (text.trimStart().startsWith('{')) {
+    let m: ManifestLite;
+    try {
+      m = JSON.parse(text) as ManifestLite;
+    } catch (e) {
+      throw new MriseqError('manifest is not valid JSON', { file, code: 'manifest.json', cause: e });
+    }
+    if (!Array.isArray(m.sequences) || !Array.isArray(m.subjects)) {
+      throw new MriseqError('manifest lacks sequences or subjects', {
+        file,
+        expected: '{"sequences": [...], "subjects": [...]}',
+        code: 'manifest.shape',
+      });
+    }
+    return m;
+  }
+  const rows = text
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.split(',').map((c) => c.trim()));
+  const head = rows[0] ?? [];
+  const idCol = head.indexOf('id');
+  if (idCol < 0)
+    throw new MriseqError('manifest CSV has no id column', {
+      file,
+      field: 'header',
+      found: head.join(','),
+      code: 'manifest.header',
+    });
+  const known = ['t1', 't1gd', 't2', 'flair', 'dwi', 'dce'];
+  const seqCols = head
+    .map((h, i) => ({ key: h.startsWith('seq:') ? h.slice(4) : h, i }))
+    .filter((c) => known.includes(c.key) || head[c.i].startsWith('seq:'));
+  const splitCol = head.indexOf('split');
+  return {
+    sequences: seqCols.map((c) => c.key),
+    subjects: rows.slice(1).map((r) => ({
+      id: r[idCol],
+      split: splitCol >= 0 ? r[splitCol] || null : null,
+      sequences: Object.fromEntries(seqCols.map((c) => [c.key, r[c.i] ? r[c.i] : null])),
+    })),
+  };
+}
+
+async function loadSubject(
+  manifestFile: string,
+  s: ManifestLite['subjects'][number],
+): Promise<SubjectVolumes> {
+  const base = dirname(resolve(manifestFile));
+  const volumes: Record<string, Volume> = {};
+  for (const [k, p] of Object.entries(s.sequences)) if (p) volumes[k] = await readNifti(resolve(base, p));
+  return { id: s.id, volumes };
+}
+
+function phantomSize(text: string | undefined): [number, number, number] | undefined {
+  if (!text) return undefined;
+  const v = text.split(/[x,]/).map(Number);
+  if (v.length !== 3 || v.some((n) => !Number.isInteger(n))) {
+    throw new MriseqError('bad phantom size', {
+      field: '--size',
+      found: text,
+      expected: 'NX,NY,NZ e.g. 64,64,32',
+    });
+  }
+  return v as [number, number, number];
+}
+
+function positiveInt(text: string, field: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new MriseqError('expected a positive integer', { field, found: text, expected: 'an integer >= 1' });
+  return n;
+}
+
+interface TrainCliOptions {
+  manifest?: string;
+  phantom?: string;
+  size?: string;
+  preset: string;
+  steps: string;
+  out: string;
+  resume?: boolean;
+  crop: string;
+  seed: string;
+  structural: boolean;
+  json?: boolean;
+}
+
+export function registerModel(program: Command): void {
+  program
+    .command('train')
+    .description('train the Seq2Seq generator (resumable; writes RUN/last, RUN/best, RUN/summary.json)')
+    .option('--manifest <file>', 'cohort manifest (train split trains, val split validates)')
+    .option('--phantom <n>', 'train on n in-memory phantom subjects instead (the last one validates)')
+    .option('--size <nx,ny,nz>', 'phantom volume size', '64,64,32')
+    .option('--preset <name>', "generator preset: 'lite' or 'reference'", 'lite')
+    .option('--steps <n>', 'training steps', '1000')
+    .option('--crop <n>', 'random crop edge in voxels', '192')
+    .option('--seed <n>', 'sampling and weight seed', '0')
+    .option('--no-structural', 'switch off the SSIM structural loss term')
+    .requiredOption('--out <dir>', 'run folder')
+    .option('--resume', 'continue from RUN/last')
+    .option('--json', 'print one JSON line per step instead of a progress bar')
+    .action(async (o: TrainCliOptions) => {
+      const report = await initEngine();
+      const steps = positiveInt(o.steps, '--steps');
+      const seed = Number(o.seed);
+      let sequences: string[];
+      let trainSet: SubjectVolumes[];
+      let valSet: SubjectVolumes[];
+      if (o.phantom !== undefined) {
+        const n = positiveInt(o.phantom, '--phantom');
+        const ph = phantom({ subjects: n, seed, size: phantomSize(o.size) });
+        sequences = ph.sequences;
+        const all = ph.ids().map((id) => ph.subject(id));
+        valSet = n > 1 ? all.slice(-1) : [];
+        trainSet = n > 1 ? all.slice(0, -1) : all;
+      } else if (o.manifest) {
+        const m = readManifest(o.manifest);
+        sequences = m.sequences;
+        const hasSplit = m.subjects.some((s) => s.split);
+        trainSet = [];
+        valSet = [];
+        for (const s of m.subjects) {
+          if (!hasSplit || s.split === 'train') trainSet.push(await loadSubject(o.manifest, s));
+          else if (s.split === 'val') valSet.push(await loadSubject(o.manifest, s));
+        }
+      } else {
+        throw new MriseqError('say what to train on', {
+          field: '--manifest',
+          expected: '--manifest FILE or --phantom N',
+        });
+      }
+      if (o.preset !== 'lite' && o.preset !== 'reference') {
+        throw new MriseqError('unknown preset', {
+          field: '--preset',
+          found: o.preset,
+          expected: "'lite' or 'reference'",
+        });
+      }
+      const bar = o.json
+        ? undefined
+        : new SingleBar(
+            {
+              format: 'train |{bar}| {value}/{total} | loss {loss} | {ms} ms/step | val PSNR {psnr}',
+              hideCursor: true,
+            },
+            Presets.shades_classic,
+          );
+      if (!o.json) console.error(report.summary);
+      const ac = new AbortController();
+      const onSig = () => ac.abort();
+      process.once('SIGINT', onSig);
+      let started = false;
+      try {
+        const r = await trainRun(trainSet, {
+          out: o.out,
+          model: o.preset as PresetName,
+          modelOverrides: { sequences, seed },
+          steps,
+          seed,
+          crop: Number(o.crop),
+          structuralWeight: o.structural ? 0.01 : 0,
+          validation: valSet,
+          resume: o.resume,
+          signal: ac.signal,
+          onProgress: (e) => {
+            if (o.json) {
+              console.log(JSON.stringify(e));
+              return;
+            }
+            if (!started) {
+              bar?.start(e.steps, e.step - 1, { loss: '-', ms: '-', psnr: '-' });
+              started = true;
+            }
+            bar?.update(e.step, {
+              loss: e.loss.total.toFixed(4),
+              ms: e.stepMs.toFixed(0),
+              psnr: e.bestPsnr?.toFixed(2) ?? '-',
+            });
+          },
+        });
+        bar?.stop();
+        const line = {
+          out: r.out,
+          steps: r.steps,
+          stopped: r.stopped,
+          resumedFrom: r.resumedFrom,
+          bestPsnr: r.bestPsnr,
+          bestStep: r.bestStep,
+          finalLoss: r.finalLoss?.total ?? null,
+        };
+        console.log(
+          o.json
+            ? JSON.stringify(line)
+            : `${r.stopped ? 'stopped' : 'done'}: ${r.steps} steps in ${r.out} (best val PSNR ${r.bestPsnr?.toFixed(2) ?? 'n/a'} at step ${r.bestStep ?? 'n/a'}); resume with --resume`,
+        );
+      } finally {
+        bar?.stop();
+        process.off('SIGINT', onSig);
+      }
+    });
+
+  program
+    .command('generate')
+    .description('synthesise a target sequence for one subject with a trained generator, as NIfTI')
+    .requiredOption('--run <dir>', 'run folder (uses best/) or checkpoint folder')
+    .option('--manifest <file>', 'cohort manifest')
+    .option('--phantom <n>', 'use the in-memory phantom with n subjects instead')
+    .option('--size <nx,ny,nz>', 'phantom volume size', '64,64,32')
+    .option('--seed <n>', 'phantom seed', '0')
+    .requiredOption('--subject <id>', 'subject id')
+    .requiredOption('--target <seq>', 'sequence to generate')
+    .option('--sources <a,b>', 'source sequences (default: every other sequence the subject has)')
+    .requiredOption('--out <file>', 'output .nii or .nii.gz (intensities in the normalised [-1, 1] space)')
+    .action(
+      async (o: {
+        run: string;
+        manifest?: string;
+        phantom?: string;
+        size?: string;
+        seed: string;
+        subject: string;
+        target: string;
+        sources?: string;
+        out: string;
+      }) => {
+        await initEngine();
+        const model = loadGenerator(o.run);
+        let subject: SubjectVolumes;
+        if (o.phantom !== undefined) {
+          const ph = phantom({
+            subjects: positiveInt(o.phantom, '--phantom'),
+            seed: Number(o.seed),
+            size: phantomSize(o.size),
+          });
+          subject = ph.subject(o.subject);
+        } else if (o.manifest) {
+          const m = readManifest(o.manifest);
+          const s = m.subjects.find((x) => x.id === o.subject);
+          if (!s)
+            throw new MriseqError('no such subject in the manifest', {
+              file: o.manifest,
+              field: 'id',
+              found: o.subject,
+            });
+          subject = await loadSubject(o.manifest, s);
+        } else {
+          throw new MriseqError('say where the subject is', {
+            field: '--manifest',
+            expected: '--manifest FILE or --phantom N',
+          });
+        }
+        const have = Object.keys(subject.volumes).filter(
+          (k) => subject.volumes[k] && model.config.sequences.includes(k),
+        );
+        const sources = o.sources
+          ? o.sources.split(',').map((s) => s.trim())
+          : have.filter((k) => k !== o.target);
+        const vol = await generate(model, subject, { sources, target: o.target });
+        await writeNifti(o.out, vol);
+        console.log(`wrote ${o.out}: ${o.target} from ${sources.join('+')} (${vol.shape.join('x')})`);
+      },
+    );
+}
