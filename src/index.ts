@@ -84,7 +84,37 @@ export {
 } from './phantom/index.js';
 // cohort
 // model
+export {
+  Seq2Seq,
+  createGenerator,
+  preset,
+  generate,
+  type Seq2SeqConfig,
+  type PresetName,
+  type NamedWeights,
+  type GenerateOptions,
+  type SubjectVolumes,
+} from './model/index.js';
 // train
+export {
+  train,
+  trainSteps,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+  type TrainState,
+  type TrainCheckpoint,
+  type LossTerms,
+} from './train/index.js';
+export {
+  trainRun,
+  saveCheckpoint,
+  loadCheckpoint,
+  loadGenerator,
+  type TrainRunOptions,
+  type TrainRunResult,
+  type LoadedCheckpoint,
+} from './train/node.js';
 // analysis
 export {
   psnr,

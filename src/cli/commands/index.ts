@@ -6,6 +6,7 @@ import { registerScale } from './scale.js';
 import { registerKernel } from './kernel.js';
 import { registerFigures } from './figures.js';
 import { registerIo } from './io.js';
+import { registerModel } from './model.js';
 
 /** Every subcommand group; each capability adds its own register function here. */
-export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel, registerFigures, registerIo];
+export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel, registerFigures, registerIo, registerModel];
