@@ -506,6 +506,19 @@ function quantise(
   return { raw, slope, inter };
 }
 
+const sameMatrix = (a: readonly (readonly number[])[], b: readonly (readonly number[])[]) =>
+  a.every((row, r) => row.every((v, c) => v === b[r][c]));
+
+/**
+ * The file's own qform, when the volume still has the geometry it was read with (its affine is
+ * the stored sform, or the qform itself): a qform that differs from the sform is then kept.
+ */
+function keptQform(vol: Volume): readonly (readonly number[])[] | undefined {
+  const h = vol.header;
+  if (!h?.qform) return undefined;
+  return sameMatrix(h.sform ?? h.qform, vol.affine) ? h.qform : undefined;
+}
+
 /** Encodes a Volume as NIfTI-1 single-file bytes (little-endian), gzipped when asked. */
 export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8Array {
   const dtName = options.datatype ?? vol.datatype;
@@ -542,7 +555,7 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
   dv.setInt16(68, vol.header?.intentCode ?? 0, true);
   dv.setInt16(70, dt.code, true);
   dv.setInt16(72, dt.bytes * 8, true);
-  const q = affineToQuaternion(vol.header?.qform ?? vol.affine);
+  const q = affineToQuaternion(keptQform(vol) ?? vol.affine);
   dv.setFloat32(76, q.qfac, true);
   for (let i = 0; i < 3; i++) dv.setFloat32(80 + 4 * i, q.zooms[i], true);
   if (shape.length === 4) dv.setFloat32(92, vol.spacing[3] ?? 1, true);

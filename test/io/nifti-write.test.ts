@@ -209,3 +209,41 @@ print(json.dumps(dict(dtype=str(img.get_data_dtype()), planes=[a[c].ravel(order=
   assert.deepEqual(back.planes, ref.planes);
   assert.deepEqual(back.affine, ref.affine);
 });
+
+test(
+  'a qform that differs from the sform survives read -> write; a changed affine replaces both',
+  { skip },
+  async () => {
+    const script = `
+import json, sys, numpy as np, nibabel as nib
+q = json.load(sys.stdin)
+if q.get('write'):
+    A = np.diag([2.0, 2.0, 3.0, 1.0]); A[:3, 3] = [-10, 20, 5]
+    B = A.copy(); B[:3, 3] += [4, -6, 8]
+    img = nib.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4), A)
+    img.header.set_sform(A, code=2); img.header.set_qform(B, code=1)
+    nib.save(img, q['path'])
+out = []
+for p in q['paths']:
+    h = nib.load(p).header
+    out.append(dict(sform=h.get_sform().tolist(), qform=h.get_qform().tolist(), codes=[int(h['sform_code']), int(h['qform_code'])]))
+print(json.dumps(out))
+`;
+    const src = join(dir, 'two-forms.nii');
+    runPython(script, { write: true, path: src, paths: [] });
+    const vol = await readNifti(src);
+    const kept = join(dir, 'two-forms-kept.nii');
+    await writeNifti(kept, vol);
+    const moved = join(dir, 'two-forms-moved.nii');
+    const shifted = vol.affine.map((r, i) => (i < 3 ? [r[0], r[1], r[2], r[3] + 1] : [...r]));
+    await writeNifti(moved, { ...vol, affine: shifted });
+    const [a, b, c] = runPython<{ sform: number[][]; qform: number[][]; codes: number[] }[]>(script, {
+      paths: [src, kept, moved],
+    });
+    assert.deepEqual(b.codes, a.codes);
+    assertMatrixClose(b.sform, a.sform, 1e-6, 'sform kept');
+    assertMatrixClose(b.qform, a.qform, 1e-5, 'qform kept');
+    assertMatrixClose(c.sform, shifted, 1e-6, 'new sform');
+    assertMatrixClose(c.qform, shifted, 1e-5, 'new qform follows the new affine');
+  },
+);
