@@ -36,3 +36,15 @@ export {
 } from './slurm.js';
 export { submit, attach, SlurmRun, statusMimeBundle, type MimeBundle } from './handle.js';
 export { runSelftest, selftestSubjects, type SelftestOptions } from './selftest.js';
+export {
+  readSweepFile,
+  configArgs,
+  sweepPoints,
+  readSweepPlan,
+  mergeSweep,
+  type SweepConfig,
+  type SweepPlan,
+  type SweepPoint,
+  type SweepReport,
+  type SweepResult,
+} from './sweep.js';

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { PARTS_DIR, writeFileAtomic } from './layout.js';
+import { sweepPoints, writeSweepPlan, type SweepConfig, type SweepPlan } from './sweep.js';
 
 export const SLURM_RECORD = 'slurm.json';
 export const SLURM_RECORD_FORMAT = 'mriseq-slurm/1';
@@ -48,6 +49,19 @@ export interface SubmitOptions extends SlurmResources {
   merge?: boolean;
   /** Working directory of the tasks (default: the current one, so relative paths keep meaning). */
   cwd?: string;
+  /**
+   * A sweep: one array task per configuration (x fold), each in RUN/points/<label>; the merge
+   * picks the best by `metric`. Replaces sharding (no --shard is added).
+   */
+  sweep?: SweepConfig[];
+  /** Cross-validation folds: tasks add `--fold k/F` (with or without a sweep). */
+  folds?: number;
+  /** JSON file in each point's folder holding the validation metric (default summary.json). */
+  metricFile?: string;
+  /** Dotted path of the metric in that file (default bestPsnr). */
+  metric?: string;
+  /** Whether lower or higher is better (default max). */
+  mode?: 'min' | 'max';
 }
 
 export interface Submission {
@@ -251,11 +265,32 @@ export interface SlurmScripts {
 /** Builds (does not write) the array and merge scripts for `opts`. */
 export function buildScripts(
   opts: SubmitOptions,
-): SlurmScripts & { record: Omit<SlurmRecord, 'submissions'> } {
+): SlurmScripts & { record: Omit<SlurmRecord, 'submissions'>; plan?: SweepPlan } {
   const run = resolve(opts.run);
   const cwd = resolve(opts.cwd ?? process.cwd());
   const name = subcommandName(opts.command);
-  const n = opts.shards ?? 1;
+  const sweeping = opts.sweep !== undefined || (opts.folds ?? 0) > 1;
+  const plan: SweepPlan | undefined = sweeping
+    ? {
+        format: 'mriseq-sweep/1',
+        run,
+        command: [...opts.command],
+        configs: opts.sweep ?? [{}],
+        folds: opts.folds ?? 0,
+        metricFile: opts.metricFile ?? 'summary.json',
+        metric: opts.metric ?? 'bestPsnr',
+        mode: opts.mode ?? 'max',
+      }
+    : undefined;
+  if (plan && opts.command.includes('--out')) {
+    throw new MriseqError('a sweep sets --out itself', {
+      field: '--out',
+      expected: 'no --out: each point writes to RUN/points/<label>',
+      code: 'scale.submit.out',
+    });
+  }
+  const points = plan ? sweepPoints(plan) : undefined;
+  const n = points ? points.length : (opts.shards ?? 1);
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new MriseqError('shard count must be a positive integer', {
       field: '--shards',
@@ -263,7 +298,7 @@ export function buildScripts(
       code: 'scale.submit',
     });
   }
-  const k = opts.maxParallel ?? n;
+  const k = Math.min(opts.maxParallel ?? n, n);
   if (!Number.isSafeInteger(k) || k < 1) {
     throw new MriseqError('--max-parallel must be a positive integer', {
       field: '--max-parallel',
@@ -279,7 +314,12 @@ export function buildScripts(
     });
   }
   const outAt = opts.command.indexOf('--out');
-  if (outAt >= 0 && opts.command[outAt + 1] !== undefined && resolve(cwd, opts.command[outAt + 1]) !== run) {
+  if (
+    !plan &&
+    outAt >= 0 &&
+    opts.command[outAt + 1] !== undefined &&
+    resolve(cwd, opts.command[outAt + 1]) !== run
+  ) {
     throw new MriseqError('the subcommand writes somewhere else than the run folder', {
       field: '--out',
       found: resolve(cwd, opts.command[outAt + 1]),
@@ -310,11 +350,18 @@ export function buildScripts(
     ...env,
     `cd ${shq(cwd)}`,
     'I=$SLURM_ARRAY_TASK_ID',
-    // a retried shard starts from an empty part, so no file of the failed attempt survives
-    `PART=${shq(join(run, PARTS_DIR, `${name}-`))}"$I"${shq(`-of-${n}`)}`,
-    'rm -rf "$PART"',
-    `echo "[mriseq] shard $I/${n} of ${name} on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ), job $SLURM_ARRAY_JOB_ID"`,
-    `exec ${[...launcher, ...opts.command].map(shq).join(' ')} --shard "$I/${n}"`,
+    ...(plan
+      ? [
+          `echo "[mriseq] sweep point $I of ${n} (${name}) on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ), job $SLURM_ARRAY_JOB_ID"`,
+          `exec ${[...launcher, 'slurm', 'sweep-task', run].map(shq).join(' ')} "$I"`,
+        ]
+      : [
+          // a retried shard starts from an empty part, so no file of the failed attempt survives
+          `PART=${shq(join(run, PARTS_DIR, `${name}-`))}"$I"${shq(`-of-${n}`)}`,
+          'rm -rf "$PART"',
+          `echo "[mriseq] shard $I/${n} of ${name} on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ), job $SLURM_ARRAY_JOB_ID"`,
+          `exec ${[...launcher, ...opts.command].map(shq).join(' ')} --shard "$I/${n}"`,
+        ]),
     '',
   ].join('\n');
   const mergeLog = join(slurmDir, 'logs', `merge-${name}.%j.log`);
@@ -329,7 +376,7 @@ export function buildScripts(
     ...env,
     `cd ${shq(cwd)}`,
     `echo "[mriseq] merging ${name} on $(hostname) at $(date -u +%Y-%m-%dT%H:%M:%SZ)"`,
-    `exec ${[...launcher, 'merge', run, '--command', name, '--shards', String(n)].map(shq).join(' ')}`,
+    `exec ${[...launcher, 'merge', run, ...(plan ? ['--sweep'] : ['--command', name, '--shards', String(n)])].map(shq).join(' ')}`,
     '',
   ].join('\n');
   const taskScript = join(slurmDir, `${name}.array.sbatch`);
@@ -340,6 +387,7 @@ export function buildScripts(
     mergeScript,
     mergeText: mergeScript ? mergeText : undefined,
     logPattern,
+    plan,
     record: {
       format: SLURM_RECORD_FORMAT,
       run,
@@ -469,6 +517,7 @@ export async function submitRun(opts: SubmitOptions, exec: Exec = execSlurm): Pr
   mkdirSync(join(record.run, 'slurm', 'logs'), { recursive: true });
   writeFileAtomic(built.taskScript, built.taskText);
   if (built.mergeScript && built.mergeText) writeFileAtomic(built.mergeScript, built.mergeText);
+  if (built.plan) writeSweepPlan(built.plan);
   const sub = await submitJobs(record, [...Array(record.shards).keys()], exec);
   record.submissions.push(sub);
   writeRecord(record);

@@ -13,7 +13,10 @@ import {
   arraySpec,
   buildScripts,
   compareSubjectIds,
+  configArgs,
   foldOf,
+  readSweepFile,
+  sweepPoints,
   foldSplit,
   mergeRun,
   parseShard,
@@ -119,6 +122,48 @@ print(json.dumps(sorted(ids,key=functools.cmp_to_key(c))))`,
   );
   assert.deepEqual([...ids].sort(compareSubjectIds), ref);
   assert.deepEqual(['sub-10', 'sub-9', 'sub-1'].sort(compareSubjectIds), ['sub-1', 'sub-9', 'sub-10']);
+});
+
+test('sweep files: options become flags, bad entries are named', () => {
+  assert.deepEqual(
+    configArgs({ name: 'a', lr: 0.001, amp: true, cpu: false, skip: null, seq: ['t1', 't2'] }),
+    ['--lr', '0.001', '--amp', '--seq', 't1', '--seq', 't2'],
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'mriseq-sweep-'));
+  try {
+    const f = join(dir, 's.json');
+    writeFileSync(f, '[{"lr": 0.1}, {"lr": {"nested": 1}}]');
+    assert.throws(
+      () => readSweepFile(f),
+      (e) => isMriseqError(e) && e.field === '[1].lr' && e.file === f,
+    );
+    writeFileSync(f, '{"lr": 1}');
+    assert.throws(
+      () => readSweepFile(f),
+      (e) => isMriseqError(e) && /not a sweep file/.test(e.message),
+    );
+    const pts = sweepPoints({
+      run: dir,
+      command: ['train'],
+      configs: [{ name: 'a', lr: 1 }, { lr: 2 }],
+      folds: 2,
+    });
+    assert.deepEqual(
+      pts.map((p) => p.label),
+      ['a-fold-0-of-2', 'a-fold-1-of-2', 'config-1-fold-0-of-2', 'config-1-fold-1-of-2'],
+    );
+    assert.deepEqual(pts[3].args, [
+      'train',
+      '--lr',
+      '2',
+      '--fold',
+      '1/2',
+      '--out',
+      join(dir, 'points', 'config-1-fold-1-of-2'),
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('arraySpec compresses shard lists into SLURM array syntax', () => {

@@ -206,4 +206,47 @@ describe('mriseq slurm on a real one-node cluster', { skip }, () => {
     assert.equal(activeJobs([rec.submissions[0].arrayJobId]), '');
     await cancelRun(run);
   });
+
+  test('a sweep x folds runs one task per point and the merge picks the best configuration', () => {
+    const run = join(work, 'sweep');
+    const file = join(work, 'sweep.json');
+    writeFileSync(file, JSON.stringify([{ name: 'low', x: 0 }, { x: 2 }]));
+    const r = mriseq([
+      'slurm',
+      'submit',
+      '--sweep',
+      file,
+      '--folds',
+      '3',
+      '--run',
+      run,
+      '--wait',
+      '--interval',
+      '0.3',
+      '--',
+      'slurm',
+      'selftest-fit',
+      '--subjects',
+      '20',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    // closed form: the 2 validation folds hold all 20 subjects, so the fold mean is 30 - (x-2)^2 + 1/2
+    const best = JSON.parse(readFileSync(join(run, 'best.json'), 'utf8')) as {
+      best: { name: string; mean: number; values: number[] };
+    };
+    assert.equal(best.best.name, 'config-1');
+    assert.ok(Math.abs(best.best.mean - (30 + 1 / 2)) < 1e-12, String(best.best.mean));
+    assert.equal(best.best.values.length, 2);
+    const csv = readFileSync(join(run, 'sweep-results.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'config,name,args,fold_0,fold_1,mean');
+    const means = csv.slice(1).map((l) => Number(l.split(',').at(-1)));
+    for (const [i, x] of [0, 2, 5].entries())
+      assert.ok(Math.abs(means[i] - (30 - (x - 2) ** 2 + 1 / 3)) < 1e-12);
+    for (let k = 0; k < 2; k++) {
+      const summary = JSON.parse(
+        readFileSync(join(run, 'points', `config-1-fold-${k}-of-2`, 'summary.json'), 'utf8'),
+      ) as { fold: string };
+      assert.equal(summary.fold, `${k}/2`);
+    }
+  });
 });

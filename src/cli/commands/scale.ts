@@ -1,10 +1,20 @@
 import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
 import {
   cancelRun,
   failureError,
   formatStatus,
   mergeRun,
+  foldSplit,
+  parseFold,
+  selftestSubjects,
+  writeFileAtomic,
+  mergeSweep,
+  readSweepFile,
+  readSweepPlan,
+  sweepPoints,
   parseShard,
   retryRun,
   runSelftest,
@@ -28,6 +38,15 @@ function positiveInt(flag: string) {
     }
     return n;
   };
+}
+
+function badMode(mode: string): never {
+  throw new MriseqError('unknown mode', {
+    field: '--mode',
+    found: JSON.stringify(mode),
+    expected: 'min or max',
+    code: 'cli.option',
+  });
 }
 
 function progressLine(s: RunStatus): string {
@@ -78,6 +97,11 @@ export function registerScale(program: Command): void {
       collect,
       [],
     )
+    .option('--sweep <file>', 'JSON list of configurations: one array task per configuration (x fold)')
+    .option('--folds <f>', 'cross-validation folds: tasks add --fold k/F', positiveInt('--folds'))
+    .option('--metric <path>', 'sweep: validation metric (dotted path in --metric-file)', 'bestPsnr')
+    .option('--metric-file <name>', "sweep: JSON file in each point's folder", 'summary.json')
+    .option('--mode <min|max>', 'sweep: whether lower or higher is better', 'max')
     .option('--no-merge', 'do not submit the merge job')
     .option('--dry-run', 'print the scripts, submit nothing')
     .option('--wait', 'wait for the array and the merge; exit non-zero naming failed shards')
@@ -96,6 +120,11 @@ export function registerScale(program: Command): void {
           cpus?: number;
           gpus?: number;
           sbatchArg: string[];
+          sweep?: string;
+          folds?: number;
+          metric: string;
+          metricFile: string;
+          mode: string;
           merge: boolean;
           dryRun?: boolean;
           wait?: boolean;
@@ -114,6 +143,11 @@ export function registerScale(program: Command): void {
           cpus: o.cpus,
           gpus: o.gpus,
           sbatchArgs: o.sbatchArg,
+          sweep: o.sweep ? readSweepFile(o.sweep) : undefined,
+          folds: o.folds,
+          metric: o.metric,
+          metricFile: o.metricFile,
+          mode: o.mode === 'min' ? 'min' : o.mode === 'max' ? 'max' : badMode(o.mode),
           merge: o.merge,
           dryRun: o.dryRun,
         });
@@ -212,6 +246,51 @@ export function registerScale(program: Command): void {
       },
     );
 
+  slurm
+    .command('selftest-fit')
+    .description(
+      'a stand-in for a training run (for checking sweeps and folds): writes summary.json with bestPsnr = 30 - (x-2)^2 + validation share',
+    )
+    .requiredOption('--out <dir>', 'run folder')
+    .requiredOption('--x <x>', 'the swept parameter', Number)
+    .option('--fold <k/f>', 'cross-validation fold (0-based)')
+    .option('--subjects <n>', 'cohort size for the fold split', positiveInt('--subjects'), 20)
+    .action((o: { out: string; x: number; fold?: string; subjects: number }) => {
+      const ids = selftestSubjects(o.subjects);
+      const validation = o.fold ? foldSplit(ids, parseFold(o.fold)).validation.length : 0;
+      const bestPsnr = 30 - (o.x - 2) ** 2 + validation / o.subjects;
+      writeFileAtomic(
+        join(o.out, 'summary.json'),
+        JSON.stringify({ bestPsnr, x: o.x, fold: o.fold ?? null, validation }, null, 1) + '\n',
+      );
+      console.log(`bestPsnr ${bestPsnr}`);
+    });
+
+  slurm
+    .command('sweep-task')
+    .description('(run by an array task) run sweep point I of RUN/slurm/sweep.json')
+    .argument('<run>')
+    .argument('<index>')
+    .action(async (run: string, index: string) => {
+      const points = sweepPoints(readSweepPlan(run));
+      const p = points[Number(index)];
+      if (!p) {
+        throw new MriseqError('no such sweep point', {
+          field: 'index',
+          found: index,
+          expected: `0..${points.length - 1}`,
+          code: 'scale.sweep',
+        });
+      }
+      console.log(`[mriseq] sweep point ${p.label}: mriseq ${p.args.join(' ')}`);
+      // the same Node, flags and entry as this process, so the point runs this very mriseq
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...p.args], {
+        stdio: 'inherit',
+      });
+      const code = await new Promise<number>((res) => child.on('close', (c) => res(c ?? 1)));
+      if (code !== 0) process.exitCode = code;
+    });
+
   program
     .command('merge')
     .description(
@@ -220,7 +299,16 @@ export function registerScale(program: Command): void {
     .argument('<run>')
     .option('--command <name>', 'only the parts of this subcommand')
     .option('--shards <n>', 'only parts of this shard count', positiveInt('--shards'))
-    .action((run: string, o: { command?: string; shards?: number }) => {
+    .option('--sweep', 'merge a sweep/fold run: pick the best configuration by the validation metric')
+    .action((run: string, o: { command?: string; shards?: number; sweep?: boolean }) => {
+      if (o.sweep) {
+        const r = mergeSweep(run);
+        for (const x of r.results) console.log(`${x.name}: ${r.metric} ${x.mean} (${x.values.join(', ')})`);
+        console.log(
+          `best (${r.mode} ${r.metric}): ${r.best.name} = ${r.best.mean}: ${r.best.args.join(' ')}`,
+        );
+        return;
+      }
       const r = mergeRun(run, { command: o.command, shards: o.shards });
       for (const c of r.commands) {
         console.log(
