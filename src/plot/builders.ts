@@ -313,7 +313,7 @@ export function differentiationMapFigure(
       zmax: omax || 1,
       opacity: opts.opacity ?? 0.7,
       showscale: k === 0,
-      colorbar: { title: { text: opts.overlayName ?? 'M_d' } },
+      ...(k === 0 ? { colorbar: { title: { text: opts.overlayName ?? 'M_d' } } } : {}),
       xaxis: ax.x,
       yaxis: ax.y,
       name: `${opts.overlayName ?? 'M_d'} z=${z}`,
@@ -576,6 +576,12 @@ export interface GradcamPanel {
   label?: string;
 }
 
+function maxFinite(a: ArrayLike<number>): number {
+  let m = 1e-12;
+  for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && a[i] > m) m = a[i];
+  return m;
+}
+
 function rows2d(im: Image2D): (number | null)[][] {
   return Array.from({ length: im.height }, (_, r) =>
     Array.from({ length: im.width }, (_, c) => finiteOrNull(im.data[r * im.width + c])),
@@ -616,9 +622,11 @@ export function gradcamFigure(
       z: rows2d(p.cam),
       colorscale: 'Jet',
       opacity: opts.opacity ?? 0.45,
+      // both bounds, or plotly ignores zmin (autoscale)
       zmin: 0,
+      zmax: maxFinite(p.cam.data),
       showscale: k === 0,
-      colorbar: { title: { text: 'Grad-CAM' } },
+      ...(k === 0 ? { colorbar: { title: { text: 'Grad-CAM' } } } : {}),
       xaxis: ax.x,
       yaxis: ax.y,
       name: `${p.label ?? `panel ${k + 1}`} Grad-CAM`,
