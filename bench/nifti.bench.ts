@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { readNifti, writeNifti } from '../src/io/index.js';
 import { createVolume } from '../src/volume/index.js';
+import type { BenchWorkload } from './index.js';
 
 export interface NiftiBenchResult {
   /** Uncompressed file size (MB, 1e6 bytes). */
@@ -94,12 +95,12 @@ export async function benchGzipLoad(shape = [192, 192, 128], repeats = 3): Promi
   }
 }
 
-export const workloads = [
+export const workloads: BenchWorkload[] = [
   {
     name: 'nifti-gz-load',
     description:
       'readNifti on a gzipped int16 volume vs a plain streamed zlib inflate of the same file (MB/s)',
-    run: () => benchGzipLoad(),
+    run: async (ctx) => ({ ...(await benchGzipLoad(undefined, Math.max(3, Math.min(ctx.reps, 7)))) }),
   },
 ];
 
