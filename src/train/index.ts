@@ -3,6 +3,8 @@ export {
   train,
   trainSteps,
   psnrOf,
+  trainingStep,
+  type StepSample,
   type TrainOptions,
   type TrainProgress,
   type TrainState,

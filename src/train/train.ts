@@ -213,6 +213,73 @@ function toNamed(names: string[], vars: tf.Variable[]): NamedWeights {
   return out;
 }
 
+/** One sample of a training step: sources x_s [B, T_s, ...] and target x_t [B, T_t, ...]. */
+export interface StepSample {
+  xs: tf.Tensor;
+  xt: tf.Tensor;
+  source: string | number;
+  target: string | number;
+  /** Time points of the source / target (1 for 3D volumes). */
+  nts: number;
+  ntt: number;
+}
+
+/**
+ * One optimisation step in one tidy: three forward passes, one backward pass, Adam (PyTorch's
+ * update) on every variable. Returns [total, translation, selfReconstruction, cycle, structural].
+ * Exported for the benchmark; m and v are Adam's moments (one per variable), adamStep counts from 1.
+ */
+export function trainingStep(
+  model: Seq2Seq,
+  vars: tf.Variable[],
+  m: tf.Variable[],
+  v: tf.Variable[],
+  adamStep: number,
+  lr: number,
+  o: { beta1: number; beta2: number; structuralWeight: number },
+  sample: StepSample,
+): Float32Array {
+  const wS = o.structuralWeight;
+  return tf.tidy(() => {
+    const codeS = model.codeIndex(sample.source);
+    const codeT = model.codeIndex(sample.target);
+    let parts: tf.Scalar[] = [];
+    const { grads } = tf.variableGrads(() => {
+      const feat = model.encode(sample.xs);
+      const yt = model.decode(feat, codeT, sample.ntt);
+      const ys = model.decode(feat, codeS, sample.nts);
+      const yc = model.apply(yt, codeS, sample.nts);
+      const lt = smoothL1(yt, sample.xt);
+      const ls = smoothL1(ys, sample.xs);
+      const lc = smoothL1(yc, sample.xs);
+      let struct: tf.Scalar = tf.scalar(0);
+      if (wS > 0) {
+        const one = (y: tf.Tensor, x: tf.Tensor) => tf.sub(1, ssimLoss(flatT(y), flatT(x)));
+        struct = tf.addN([one(yt, sample.xt), one(ys, sample.xs), one(yc, sample.xs)]) as tf.Scalar;
+      }
+      const total = tf.addN([tf.mul(tf.add(lt, ls), 10), tf.mul(lc, 10), tf.mul(struct, wS)]) as tf.Scalar;
+      // kept past variableGrads' own scope; disposed right after reading them
+      parts = [total, lt, ls, lc, struct].map((t) => tf.keep(t));
+      return total;
+    }, vars);
+    // Adam exactly as PyTorch: p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
+    const bc1 = 1 - Math.pow(o.beta1, adamStep);
+    const bc2 = Math.sqrt(1 - Math.pow(o.beta2, adamStep));
+    vars.forEach((p, i) => {
+      const g = grads[p.name];
+      if (!g) return;
+      const mi = tf.add(tf.mul(m[i], o.beta1), tf.mul(g, 1 - o.beta1));
+      const vi = tf.add(tf.mul(v[i], o.beta2), tf.mul(tf.square(g), 1 - o.beta2));
+      m[i].assign(mi);
+      v[i].assign(vi);
+      p.assign(tf.sub(p, tf.div(tf.mul(mi, lr / bc1), tf.add(tf.div(tf.sqrt(vi), bc2), 1e-8))));
+    });
+    const out = tf.stack(parts).dataSync() as Float32Array;
+    for (const t of parts) t.dispose();
+    return out;
+  });
+}
+
 /**
  * The training loop as an async iterator of per-step progress events. `train()` runs it to the
  * end; a notebook can `for await` it to draw a live curve.
@@ -298,7 +365,6 @@ export async function* trainSteps(
   const validateEvery = options.validateEvery ?? Math.max(1, Math.floor(steps / 10));
   const checkpointEvery = options.checkpointEvery ?? 0;
   const history: TrainProgress[] = [];
-  const wS = o.structuralWeight;
 
   const state = (): TrainState => ({
     step,
@@ -335,49 +401,7 @@ export async function* trainSteps(
       const sample = draw(data[rng.int(data.length)], model, rng, o.crop);
       const lr = learningRate(step, steps, o);
       adamStep++;
-      const terms = tf.tidy(() => {
-        const codeS = model.codeIndex(sample.source);
-        const codeT = model.codeIndex(sample.target);
-        let parts: tf.Scalar[] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const feat = model.encode(sample.xs);
-          const yt = model.decode(feat, codeT, sample.ntt);
-          const ys = model.decode(feat, codeS, sample.nts);
-          const yc = model.apply(yt, codeS, sample.nts);
-          const lt = smoothL1(yt, sample.xt);
-          const ls = smoothL1(ys, sample.xs);
-          const lc = smoothL1(yc, sample.xs);
-          let struct: tf.Scalar = tf.scalar(0);
-          if (wS > 0) {
-            const one = (y: tf.Tensor, x: tf.Tensor) => tf.sub(1, ssimLoss(flatT(y), flatT(x)));
-            struct = tf.addN([one(yt, sample.xt), one(ys, sample.xs), one(yc, sample.xs)]) as tf.Scalar;
-          }
-          const total = tf.addN([
-            tf.mul(tf.add(lt, ls), 10),
-            tf.mul(lc, 10),
-            tf.mul(struct, wS),
-          ]) as tf.Scalar;
-          // kept past variableGrads' own scope; disposed right after reading them
-          parts = [total, lt, ls, lc, struct].map((t) => tf.keep(t));
-          return total;
-        }, vars);
-        // Adam exactly as PyTorch: p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps).
-        const bc1 = 1 - Math.pow(o.beta1, adamStep);
-        const bc2 = Math.sqrt(1 - Math.pow(o.beta2, adamStep));
-        vars.forEach((p, i) => {
-          const g = grads[p.name];
-          if (!g) return;
-          const mi = tf.add(tf.mul(m[i], o.beta1), tf.mul(g, 1 - o.beta1));
-          const vi = tf.add(tf.mul(v[i], o.beta2), tf.mul(tf.square(g), 1 - o.beta2));
-          m[i].assign(mi);
-          v[i].assign(vi);
-          p.assign(tf.sub(p, tf.div(tf.mul(mi, lr / bc1), tf.add(tf.div(tf.sqrt(vi), bc2), 1e-8))));
-        });
-        void value;
-        const out = tf.stack(parts).dataSync();
-        for (const t of parts) t.dispose();
-        return out;
-      });
+      const terms = trainingStep(model, vars, m, v, adamStep, lr, o, sample);
       sample.xs.dispose();
       sample.xt.dispose();
       step++;
