@@ -123,7 +123,6 @@ export function contributionMatrixFigure(m: ContributionMatrixInput, opts: { tit
         text,
         texttemplate: '%{text}',
         colorscale: 'RdBu',
-        reversescale: true,
         zmid: 0,
         colorbar: { title: { text: 'A' } },
         hovertemplate: 'source %{y} -> target %{x}<br>A = %{z:.3f}<extra></extra>',
@@ -197,17 +196,27 @@ export interface Grid3D {
   shape: readonly number[];
 }
 
-/** Axial slice z as rows top to bottom (anterior up), subsampled by stride. */
+/**
+ * Axial slice z as rows in y order, subsampled by stride. Plotly draws row 0 of a heatmap at the
+ * bottom, so posterior is down and anterior (+y) up, as in radiology viewers.
+ */
 export function axialSlice(g: Grid3D, z: number, stride = 1): (number | null)[][] {
   const [nx, ny] = g.shape;
   const rows: (number | null)[][] = [];
-  for (let y = ny - 1; y >= 0; y -= stride) {
+  for (let y = 0; y < ny; y += stride) {
     const row: (number | null)[] = [];
     for (let x = 0; x < nx; x += stride) row.push(finiteOrNull(g.data[x + nx * (y + ny * z)]));
     rows.push(row);
   }
   return rows;
 }
+
+/** Dark red to yellow: every level stays distinct from grey anatomy (plotly's 'Hot' starts at black). */
+export const HOT_OVERLAY: [number, string][] = [
+  [0, 'rgb(150,0,0)'],
+  [0.5, 'rgb(255,80,0)'],
+  [1, 'rgb(255,255,0)'],
+];
 
 export interface MapOverlayOptions {
   /** Axial slices to show; default `count` evenly spaced slices through the overlay's extent. */
@@ -294,7 +303,6 @@ export function differentiationMapFigure(
       type: 'heatmap',
       z: axialSlice(anatomy, z, stride),
       colorscale: 'Greys',
-      reversescale: true,
       showscale: false,
       hoverinfo: 'skip',
       xaxis: ax.x,
@@ -307,8 +315,9 @@ export function differentiationMapFigure(
     data.push({
       type: 'heatmap',
       z: o,
-      colorscale: opts.colorscale ?? (signed ? 'RdBu' : 'Hot'),
-      ...(signed ? { zmid: 0, reversescale: true } : { reversescale: !opts.colorscale }),
+      // 'RdBu' runs blue (low) to red (high); HOT_OVERLAY stays visible over grey anatomy.
+      colorscale: opts.colorscale ?? (signed ? 'RdBu' : HOT_OVERLAY),
+      ...(signed ? { zmid: 0 } : {}),
       zmin: signed ? -omax : 0,
       zmax: omax || 1,
       opacity: opts.opacity ?? 0.7,
@@ -596,7 +605,8 @@ export function gradcamFigure(
   if (panels.length === 0)
     throw new MriseqError('no Grad-CAM panels', { field: 'panels', expected: 'at least one {image, cam}' });
   const cols = opts.cols ?? Math.min(4, panels.length);
-  const grid = gridAxes(panels.length, cols, { square: true, hideTicks: true });
+  // Image2D rows run top to bottom; plotly's y axis runs bottom to top unless reversed.
+  const grid = gridAxes(panels.length, cols, { square: true, hideTicks: true, reverseY: true });
   const data: PlotTrace[] = [];
   panels.forEach((p, k) => {
     if (p.image.width !== p.cam.width || p.image.height !== p.cam.height)
@@ -610,7 +620,6 @@ export function gradcamFigure(
       type: 'heatmap',
       z: rows2d(p.image),
       colorscale: 'Greys',
-      reversescale: true,
       showscale: false,
       hoverinfo: 'skip',
       xaxis: ax.x,

@@ -77,7 +77,7 @@ export function title(text: string | undefined): Record<string, unknown> | undef
 export function gridAxes(
   n: number,
   cols: number,
-  opts: { gap?: number; square?: boolean; hideTicks?: boolean } = {},
+  opts: { gap?: number; square?: boolean; hideTicks?: boolean; reverseY?: boolean } = {},
 ): { axes: { x: string; y: string }[]; layout: Record<string, unknown> } {
   const rows = Math.ceil(n / cols);
   const gap = opts.gap ?? 0.02;
@@ -96,6 +96,7 @@ export function gridAxes(
       domain: [1 - (r + 1) * h - r * gap, 1 - r * h - r * gap],
       anchor: `x${s}`,
       ...(opts.square ? { scaleanchor: `x${s}`, scaleratio: 1 } : {}),
+      ...(opts.reverseY ? { autorange: 'reversed' } : {}),
       ...hide,
     };
   }

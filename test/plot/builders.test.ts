@@ -112,9 +112,12 @@ test('M_d grid: anatomy + masked overlay per slice, slices inside the map extent
   const f = differentiationMapFigure(anat, { data: md, shape: [nx, ny, nz] }, { count: 4 });
   assert.equal(f.data.length, 4); // slices 5 and 6 only (map extent), 2 traces each
   const z5 = f.data[1].z as (number | null)[][];
-  assert.deepEqual(z5[0], [null, 2, null, null]); // row 0 = y = ny-1 = 2
+  // plotly draws row 0 at the bottom: row r is y = r, so anterior (+y) is up
+  assert.deepEqual(z5[2], [null, 2, null, null]);
+  assert.deepEqual(z5[0], [null, null, null, null]);
   assert.ok((f.data[3].z as (number | null)[][]).flat().every((v) => v === null));
-  assert.equal((f.data[0].z as number[][])[0][0], 0 + nx * (2 + ny * 5));
+  assert.equal((f.data[0].z as number[][])[0][0], nx * ny * 5);
+  assert.equal((f.data[0].z as number[][])[2][3], 3 + nx * (2 + ny * 5));
   assert.equal(f.data[2].xaxis, 'x2');
   assert.throws(() => differentiationMapFigure(anat, { data: md, shape: [nx, ny, 9] }), MriseqError);
   assert.throws(
