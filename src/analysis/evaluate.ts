@@ -9,6 +9,9 @@ import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
 import type { GenerateFn } from './maps.js';
 import { compareVolumes, type SsimOptions } from './metrics.js';
+import type { Seq2Seq } from '../model/index.js';
+import type { Cohort } from '../cohort/index.js';
+import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
 
 /** What evaluate needs from a trained generator. */
 export interface EvaluationModel {
@@ -69,10 +72,12 @@ export function prepareVolume(v: Volume, normalize: boolean | 'auto' = 'auto'): 
 
 /** Runs the evaluation and returns the new rows (those not in `done`), in subject/source/target order. */
 export async function evaluate(
-  model: EvaluationModel,
-  cohort: EvaluationCohort,
+  modelLike: EvaluationModel | Seq2Seq,
+  cohortLike: EvaluationCohort | Cohort,
   opts: EvaluateOptions = {},
 ): Promise<EvaluationRow[]> {
+  const model = asEvaluationModel(modelLike);
+  const cohort = asEvaluationCohort(cohortLike);
   const ids = await cohort.subjectIds(opts.split ?? 'test');
   if (ids.length === 0)
     throw new MriseqError('no subject in this split', {

@@ -83,3 +83,4 @@ export {
   type AcceptanceOptions,
   type AcceptanceReport,
 } from './acceptance.js';
+export { generatorFunction, asEvaluationModel, asEvaluationCohort } from './adapters.js';

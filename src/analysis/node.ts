@@ -16,6 +16,8 @@ import {
 import { formatEvaluationCsv, parseEvaluationCsv } from './table.js';
 import { writeNifti } from '../io/index.js';
 import type { Volume } from '../volume/index.js';
+import type { Seq2Seq } from '../model/index.js';
+import type { Cohort } from '../cohort/index.js';
 import { regionStatistics, type RegionStatistics } from './maps.js';
 import { join } from 'node:path';
 
@@ -83,8 +85,8 @@ export interface EvaluationTable {
  * atomically after every subject, so an interruption loses at most one subject's work.
  */
 export async function evaluateToCsv(
-  model: EvaluationModel,
-  cohort: EvaluationCohort,
+  model: EvaluationModel | Seq2Seq,
+  cohort: EvaluationCohort | Cohort,
   opts: EvaluateToCsvOptions,
 ): Promise<EvaluationTable> {
   const previous = existsSync(opts.out) ? readEvaluationCsv(opts.out) : [];

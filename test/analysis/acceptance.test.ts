@@ -11,12 +11,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initEngine } from '../../src/engine/index.js';
+import { initEngine, setEngineAdapter } from '../../src/engine/index.js';
+import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { phantom } from '../../src/phantom/index.js';
-import { generate, type Seq2Seq } from '../../src/model/index.js';
+import type { Seq2Seq } from '../../src/model/index.js';
 import { loadGenerator, trainRun } from '../../src/train/node.js';
 import {
   formatAcceptance,
+  generatorFunction,
   phantomAcceptance,
   prepareVolume,
   type TruthSubject,
@@ -32,7 +34,8 @@ test(
   'phantom acceptance: M_d(T1Gd) lesion AUC >= 0.9 on its unique mask, C_d ranks T1Gd first and T1 last',
   { skip, timeout: 4 * 3600_000 },
   async () => {
-    await initEngine();
+    setEngineAdapter(nodeEngineAdapter);
+    console.log(`acceptance: engine ${(await initEngine()).summary}`);
     const nTrain = Number(process.env.MRISEQ_ACCEPTANCE_TRAIN ?? 200);
     const nTest = Number(process.env.MRISEQ_ACCEPTANCE_TEST ?? 30);
     const steps = Number(process.env.MRISEQ_ACCEPTANCE_STEPS ?? 3000);
@@ -76,16 +79,10 @@ test(
       for (const [name, v] of Object.entries(s.volumes)) if (v) sequences[name] = prepareVolume(v, true);
       return { id: s.id, sequences, unique: s.truth.unique.t1gd!, lesion: s.truth.lesion };
     });
-    const report = await phantomAcceptance(
-      held,
-      (src, target) =>
-        generate(
-          model,
-          { id: 'held-out', volumes: src },
-          { sources: Object.keys(src), target, normalized: true },
-        ),
-      { resamples: 1000, onSubject: (e) => console.log(`acceptance: ${e.done}/${e.total} ${e.subject}`) },
-    );
+    const report = await phantomAcceptance(held, generatorFunction(model), {
+      resamples: 1000,
+      onSubject: (e) => console.log(`acceptance: ${e.done}/${e.total} ${e.subject}`),
+    });
     const text = formatAcceptance(report);
     console.log(text);
     writeFileSync(

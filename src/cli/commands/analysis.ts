@@ -4,9 +4,22 @@
  */
 import type { Command } from 'commander';
 import { formatRanking, rankSequences, type SequenceRanking } from '../../analysis/index.js';
-import { readEvaluationCsv } from '../../analysis/node.js';
-import { compareVolumes } from '../../analysis/index.js';
-import { prepareVolume } from '../../analysis/index.js';
+import { evaluateToCsv, readEvaluationCsv, writeDifferentiationMaps } from '../../analysis/node.js';
+import {
+  asEvaluationCohort,
+  compareVolumes,
+  differentiationMaps,
+  generatorFunction,
+  LPIPS_SKIPPED,
+  prepareVolume,
+} from '../../analysis/index.js';
+import { Cohort } from '../../cohort/index.js';
+import '../../cohort/node.js';
+import { initEngine } from '../../engine/index.js';
+import { loadGenerator } from '../../train/node.js';
+import type { Volume } from '../../volume/index.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
 import { readNifti } from '../../io/index.js';
 
@@ -51,8 +64,91 @@ export function rankingJson(r: SequenceRanking): Record<string, unknown> {
 }
 
 export function registerAnalysis(program: Command): void {
+  registerEvaluate(program);
   registerRank(program);
+  registerMaps(program);
   registerCompare(program);
+}
+
+function listOption(v: string | undefined): string[] | undefined {
+  return v
+    ?.split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+}
+
+function registerEvaluate(program: Command): void {
+  program
+    .command('evaluate')
+    .description(
+      'synthesis quality: psnr, ssim, mae of G(source -> target) against the real target for every subject and pair of available sequences (resumable: rows already in --out are skipped)',
+    )
+    .requiredOption('--run <dir>', 'trained generator: a run folder (best/ weights) or a checkpoint folder')
+    .requiredOption('--manifest <file>', 'cohort manifest')
+    .requiredOption('--out <csv>', 'evaluation table to write (one row per subject, source, target)')
+    .option('--split <name>', 'manifest split to evaluate: train, val, test or all', 'test')
+    .option('--sequences <list>', 'comma-separated sequences (default: all the generator knows)')
+    .action(async (o: { run: string; manifest: string; out: string; split: string; sequences?: string }) => {
+      await initEngine();
+      const model = loadGenerator(o.run);
+      const cohort = await Cohort.fromManifest(o.manifest);
+      console.error(`mriseq: ${LPIPS_SKIPPED}`);
+      const t = await evaluateToCsv(model, cohort, {
+        out: o.out,
+        split: o.split,
+        sequences: listOption(o.sequences),
+        onSubject: (e) => console.error(`evaluate: ${e.done}/${e.total} ${e.subject} (+${e.rows} rows)`),
+      });
+      console.log(`${t.path}: ${t.rows.length} rows (${t.added} new, ${t.resumed} kept from an earlier run)`);
+    });
+}
+
+function registerMaps(program: Command): void {
+  program
+    .command('maps')
+    .description(
+      'imaging-differentiation maps M_d(t) = mean over sources s of |G(x_s, t) - x_t| per subject and target, written as NIfTI in the subject space (DIR/<subject>/md_<target>.nii.gz) with statistics per label region',
+    )
+    .requiredOption('--run <dir>', 'trained generator: a run folder or a checkpoint folder')
+    .requiredOption('--manifest <file>', 'cohort manifest')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--split <name>', 'manifest split: train, val, test or all', 'test')
+    .option('--targets <list>', 'comma-separated targets (default: every available sequence)')
+    .option('--labels <key>', 'label map of the manifest for region statistics', 'seg')
+    .action(
+      async (o: {
+        run: string;
+        manifest: string;
+        out: string;
+        split: string;
+        targets?: string;
+        labels: string;
+      }) => {
+        await initEngine();
+        const model = loadGenerator(o.run);
+        const cohort = await Cohort.fromManifest(o.manifest);
+        const ids = await asEvaluationCohort(cohort).subjectIds(o.split);
+        const gen = generatorFunction(model);
+        const wanted = listOption(o.targets);
+        let k = 0;
+        for (const id of ids) {
+          k++;
+          const subject = cohort.subject(id);
+          const targets = (wanted ?? subject.available).filter((t) => subject.available.includes(t));
+          // Resumable: a subject whose maps all exist is skipped.
+          if (targets.every((t) => existsSync(join(o.out, id, `md_${t}.nii.gz`)))) continue;
+          const raw = await subject.loadAll();
+          const seqs: Record<string, Volume> = {};
+          for (const [s, v] of Object.entries(raw))
+            if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, 'auto');
+          const maps = await differentiationMaps(seqs, gen, { targets });
+          const labels = o.labels in subject.masks ? await subject.mask(o.labels) : undefined;
+          await writeDifferentiationMaps(o.out, id, maps, { labels });
+          console.error(`maps: ${k}/${ids.length} ${id}: ${targets.join(', ')}`);
+        }
+        console.log(`${o.out}: M_d maps of ${ids.length} subjects`);
+      },
+    );
 }
 
 function registerRank(program: Command): void {

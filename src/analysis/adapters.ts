@@ -1,0 +1,59 @@
+/**
+ * Adapters from the library's own Seq2Seq generator and Cohort to the small interfaces evaluate()
+ * and differentiationMap() use, so a cell can write `evaluate(model, cohort, { split: 'test' })`.
+ * Browser-safe.
+ */
+import { MriseqError } from '../errors/index.js';
+import { generate as generateVolume, Seq2Seq } from '../model/index.js';
+import type { Cohort } from '../cohort/index.js';
+import type { EvaluationCohort, EvaluationModel } from './evaluate.js';
+import type { GenerateFn } from './maps.js';
+
+/**
+ * G(x_sources, code_target) of a trained generator as a GenerateFn. Inputs are expected already in
+ * [-1, 1] (evaluate and the acceptance normalise them first), so no second normalisation happens.
+ */
+export function generatorFunction(model: Seq2Seq): GenerateFn {
+  return (sources, target) =>
+    generateVolume(
+      model,
+      { id: 'subject', volumes: sources },
+      { sources: Object.keys(sources), target, normalized: true },
+    );
+}
+
+export function asEvaluationModel(model: Seq2Seq | EvaluationModel): EvaluationModel {
+  if (model instanceof Seq2Seq)
+    return { sequences: model.config.sequences, generate: generatorFunction(model) };
+  return model;
+}
+
+/**
+ * A Cohort's subjects for evaluation: `split` is a split recorded in the manifest ('train', 'val',
+ * 'test') or 'all'.
+ */
+export function asEvaluationCohort(cohort: Cohort | EvaluationCohort): EvaluationCohort {
+  if (!('recordedSplit' in cohort)) return cohort;
+  return {
+    subjectIds: (split = 'test') => {
+      if (split === 'all') return cohort.ids;
+      if (split !== 'train' && split !== 'val' && split !== 'test')
+        throw new MriseqError('unknown split', {
+          field: 'split',
+          found: split,
+          expected: 'train, val, test or all',
+          code: 'analysis.split',
+        });
+      const ids = cohort.recordedSplit(split).ids;
+      if (ids.length === 0)
+        throw new MriseqError(`no subject is recorded in the ${split} split`, {
+          field: 'split',
+          found: split,
+          expected: "a manifest with a split column, or split 'all', or cohort.split(...).test",
+          code: 'analysis.split',
+        });
+      return ids;
+    },
+    loadSubject: async (id) => ({ id, sequences: await cohort.subject(id).loadAll() }),
+  };
+}
