@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
+import { initEngine, setEngineAdapter } from '../../src/engine/index.js';
+import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { simulateToDisk } from '../../src/cohort/node.js';
 import { createGenerator } from '../../src/model/index.js';
 import { saveCheckpoint } from '../../src/train/node.js';
@@ -30,6 +32,8 @@ test(
   'mriseq evaluate and mriseq maps on a manifest with a saved generator (wiring, resumption, NIfTI in subject space)',
   { skip: missingPython('nibabel') },
   async () => {
+    setEngineAdapter(nodeEngineAdapter);
+    await initEngine();
     const dir = mkdtempSync(join(tmpdir(), 'mriseq-run-'));
     const sim = await simulateToDisk({ out: join(dir, 'cohort'), subjects: 2, size: [16, 16, 8], seed: 3 });
     const manifest = sim.manifestPath;
