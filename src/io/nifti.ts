@@ -298,7 +298,8 @@ function decodeData(h: NiftiHeader, raw: Uint8Array): Float32Array {
     default:
       throw new Error(`unreachable datatype ${h.datatype.name}`);
   }
-  const slope = h.slope;
+  // slope 1 / intercept 0 (what most writers store) changes nothing: skip the pass, as nibabel does
+  const slope = h.slope === 1 && !h.inter ? undefined : h.slope;
   const inter = h.inter ?? 0;
   if (src instanceof Float32Array && slope === undefined) return src;
   if (big) {
