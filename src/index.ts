@@ -83,6 +83,37 @@ export {
   type LesionType,
 } from './phantom/index.js';
 // cohort
+export {
+  Cohort,
+  Subject,
+  batchLoader,
+  BatchLoader,
+  parseManifestText,
+  manifestToCsv,
+  validateManifest,
+  formatProblem,
+  stratifiedSplit,
+  MANIFEST_SCHEMA,
+  type SubjectEntry,
+  type VolumeSource,
+  type CohortOptions,
+  type CohortDataFrame,
+  type Manifest,
+  type ManifestSubject,
+  type ManifestProblem,
+  type BatchLoaderOptions,
+  type Batch,
+} from './cohort/index.js';
+export {
+  readManifest,
+  writeManifest,
+  scanManifest,
+  checkManifest,
+  simulateToDisk,
+  ManifestSource,
+  type CheckReport,
+  type SimulateToDiskOptions,
+} from './cohort/node.js';
 // model
 export {
   Seq2Seq,

@@ -15,7 +15,6 @@ import {
 import { ByteLruCache } from './cache.js';
 import { stratifiedSplit, type SplitFractions } from './split.js';
 import type { Manifest, ManifestValue, Split } from './manifest.js';
-import type { DataFrame } from 'danfojs-node';
 
 /** Where volumes come from: files named by a manifest, or the phantom in memory. */
 export interface VolumeSource {
@@ -48,10 +47,19 @@ export interface CohortOptions {
   cacheBytes?: number;
 }
 
+/** The part of danfojs' DataFrame we promise (danfojs itself is loaded lazily, in Node only). */
+export interface CohortDataFrame {
+  readonly shape: number[];
+  readonly columns: string[];
+  head(rows?: number): CohortDataFrame;
+  print(): void;
+  toCSV(): string;
+}
+
 /** Installed by the Node adapter (./node.ts). */
 export interface CohortNodeAdapter {
   fromManifest(path: string, options: FromManifestOptions): Promise<Cohort>;
-  toDataFrame(cohort: Cohort): DataFrame;
+  toDataFrame(cohort: Cohort): CohortDataFrame;
 }
 
 export interface FromManifestOptions extends CohortOptions {
@@ -337,7 +345,7 @@ export class Cohort {
   }
 
   /** A danfojs DataFrame of toRecords() (Node). */
-  toDataFrame(): DataFrame {
+  toDataFrame(): CohortDataFrame {
     return needNode('toDataFrame').toDataFrame(this);
   }
 

@@ -13,6 +13,7 @@ export {
   type CohortOptions,
   type FromManifestOptions,
   type CohortNodeAdapter,
+  type CohortDataFrame,
 } from './cohort.js';
 export {
   parseManifestText,
@@ -38,11 +39,4 @@ export { MANIFEST_SCHEMA } from './schema.js';
 export { stratifiedSplit, type SplitFractions, type SplitAssignment } from './split.js';
 export { shardOf, inShard, parseShard } from './shard.js';
 export { ByteLruCache } from './cache.js';
-export {
-  batchLoader,
-  BatchLoader,
-  normalizeVolume,
-  percentile,
-  type BatchLoaderOptions,
-  type Batch,
-} from './loader.js';
+export { batchLoader, BatchLoader, type BatchLoaderOptions, type Batch } from './loader.js';

@@ -7,39 +7,11 @@
  * Layouts (channels-last, team convention): 2D/2.5D [B, H=ny rows, W=nx columns, C=c_in z slices];
  * 3D [B, D=nz, H=ny, W=nx, 1].
  */
-import type { Volume } from '../volume/index.js';
+import { normalizeIntensity, type Volume } from '../volume/index.js';
 import { tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { Rng } from '../phantom/index.js';
 import type { Cohort } from './cohort.js';
-
-/** The value below which a fraction q of the data lie, linear interpolation (numpy's default). */
-export function percentile(data: Float32Array, q: number): number {
-  if (data.length === 0) return 0;
-  const a = Float32Array.from(data).sort();
-  const pos = (q / 100) * (a.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(a.length - 1, lo + 1);
-  return (a[lo] as number) + ((a[hi] as number) - (a[lo] as number)) * (pos - lo);
-}
-
-/**
- * Science-spec normalisation: clip to [0, 2 * p99] (p99 over the whole volume), scale linearly to
- * [-1, 1]. A volume whose p99 is 0 maps to -1 everywhere.
- */
-export function normalizeVolume(v: Volume): Volume {
-  const p99 = percentile(v.data, 99);
-  const hi = 2 * p99;
-  const out = new Float32Array(v.data.length);
-  if (hi > 0) {
-    for (let i = 0; i < out.length; i++) {
-      const x = v.data[i] as number;
-      const c = x < 0 ? 0 : x > hi ? hi : x;
-      out[i] = (c / hi) * 2 - 1;
-    }
-  } else out.fill(-1);
-  return { ...v, data: out, datatype: 'float32' };
-}
 
 export interface BatchLoaderOptions {
   /** '2d' (2.5D slice stacks, default) or '3d' patches. */
@@ -231,7 +203,8 @@ export class BatchLoader<T> implements AsyncIterableIterator<Batch<T>> {
           expected: "a 3D volume (leave 4D series out with the 'sequences' option)",
           code: 'loader.4d',
         });
-      return normalizeVolume(v);
+      // Science-spec normalisation: clip to [0, 2 * p99], scale to [-1, 1] (volume module).
+      return normalizeIntensity(v);
     });
     this.normCache.set(key, p);
     p.catch(() => this.normCache.delete(key));

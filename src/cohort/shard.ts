@@ -1,10 +1,10 @@
 /**
  * Deterministic sharding of subject ids for cluster jobs: a subject belongs to shard
- * hash(id) mod N, with a stable 32-bit FNV-1a hash, so every job agrees without coordination and
+ * hash(id) mod N, with the stable 32-bit FNV-1a hash of the id's UTF-8 bytes (the same rule as
+ * src/scale's shardOf, which merges what `simulate --shard` writes; a test keeps them equal), so every job agrees without coordination and
  * adding subjects never moves existing ones to another shard.
  */
 import { MriseqError } from '../errors/index.js';
-import { hashString } from '../phantom/index.js';
 
 /** The shard (0..count-1) a subject id belongs to. */
 export function shardOf(id: string, count: number): number {
@@ -15,7 +15,12 @@ export function shardOf(id: string, count: number): number {
       expected: 'a positive integer',
       code: 'shard.count',
     });
-  return hashString(id) % count;
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(id)) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % count;
 }
 
 export function inShard(id: string, shard: { index: number; count: number }): boolean {

@@ -7,6 +7,7 @@ import { registerKernel } from './kernel.js';
 import { registerFigures } from './figures.js';
 import { registerIo } from './io.js';
 import { registerModel } from './model.js';
+import { registerCohort } from './cohort.js';
 
 /** Every subcommand group; each capability adds its own register function here. */
-export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel, registerFigures, registerIo, registerModel];
+export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel, registerFigures, registerIo, registerModel, registerCohort];

@@ -1,0 +1,480 @@
+/**
+ * Node adapter of the cohort module: manifests on disk (read, write, scan, check), volumes read
+ * with the NIfTI reader, the danfojs view, and writing the simulated cohort to disk. Importing this
+ * file installs the adapter behind Cohort.fromManifest and cohort.toDataFrame.
+ */
+import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MriseqError } from '../errors/index.js';
+import type { Volume } from '../volume/index.js';
+import { readNifti, readNiftiHeader, writeNifti, type NiftiHeader } from '../io/index.js';
+import {
+  phantom as makePhantom,
+  Phantom,
+  simulateSubject,
+  type PhantomOptions,
+  type PhantomSequence,
+  type PhantomSubject,
+} from '../phantom/index.js';
+import {
+  Cohort,
+  setCohortNodeAdapter,
+  type CohortDataFrame,
+  type FromManifestOptions,
+  type VolumeSource,
+} from './cohort.js';
+import {
+  assertNoProblems,
+  manifestToCsv,
+  parseManifestText,
+  type Manifest,
+  type ManifestProblem,
+  type ManifestSubject,
+} from './manifest.js';
+import { inShard } from './shard.js';
+
+export interface ReadManifestResult {
+  manifest: Manifest;
+  problems: ManifestProblem[];
+  /** Absolute folder the manifest's paths are relative to. */
+  root: string;
+  file: string;
+}
+
+/** Reads and parses a manifest (CSV or JSON), collecting every problem. */
+export async function readManifest(
+  path: string,
+  options: { allowOutside?: boolean } = {},
+): Promise<ReadManifestResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new MriseqError('cannot read the manifest', {
+      file: path,
+      found: (e as { code?: string }).code ?? String(e),
+      expected: 'a readable CSV or JSON manifest',
+      code: 'manifest.read',
+      cause: e,
+    });
+  }
+  const { manifest, problems } = parseManifestText(text, options);
+  return { manifest, problems, root: dirname(resolve(path)), file: path };
+}
+
+/** Resolves a manifest path and refuses one that leaves the folder once symlinks are followed. */
+export async function resolveManifestPath(root: string, p: string, allowOutside = false): Promise<string> {
+  const abs = isAbsolute(p) ? p : resolve(root, p.split('/').join(sep));
+  if (allowOutside) return abs;
+  const real = await realpath(abs).catch(() => abs);
+  const realRoot = await realpath(root).catch(() => root);
+  const rel = relative(realRoot, real);
+  if (rel.startsWith('..') || isAbsolute(rel))
+    throw new MriseqError('path escapes the manifest folder', {
+      file: p,
+      found: real,
+      expected: `a file inside ${realRoot} (or allowOutside)`,
+      code: 'manifest.escape',
+    });
+  return abs;
+}
+
+/** Volumes named by a manifest, read with the NIfTI reader. */
+export class ManifestSource implements VolumeSource {
+  readonly description: string;
+  private readonly rows: Map<string, ManifestSubject>;
+
+  constructor(
+    readonly manifest: Manifest,
+    readonly root: string,
+    readonly allowOutside = false,
+  ) {
+    this.rows = new Map(manifest.subjects.map((s) => [s.id, s]));
+    this.description = root;
+  }
+
+  async load(id: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume> {
+    const row = this.rows.get(id);
+    const p = kind === 'sequence' ? row?.sequences[key] : row?.masks?.[key];
+    if (!p)
+      throw new MriseqError('no file for this volume', { field: `${id}.${key}`, code: 'cohort.nofile' });
+    return readNifti(await resolveManifestPath(this.root, p, this.allowOutside));
+  }
+}
+
+interface DanfoModule {
+  DataFrame: new (data: unknown[]) => CohortDataFrame;
+}
+
+setCohortNodeAdapter({
+  async fromManifest(path: string, options: FromManifestOptions): Promise<Cohort> {
+    const r = await readManifest(path, options);
+    assertNoProblems(r.problems, path);
+    return Cohort.fromManifestObject(
+      r.manifest,
+      new ManifestSource(r.manifest, r.root, options.allowOutside ?? false),
+      options,
+    );
+  },
+  toDataFrame(cohort: Cohort): CohortDataFrame {
+    // Loaded on first use: danfojs pulls in tfjs-node and takes seconds to import.
+    const danfo = require('danfojs-node') as DanfoModule;
+    return new danfo.DataFrame(cohort.toRecords());
+  },
+});
+
+/** Writes text atomically (temporary file in the same folder, then rename). */
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(resolve(path)), { recursive: true });
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new MriseqError('cannot write file', {
+      file: path,
+      found: (e as { code?: string }).code ?? String(e),
+      code: 'io.write',
+      cause: e,
+    });
+  }
+}
+
+/** Writes a manifest as CSV (by extension .csv) or JSON. */
+export async function writeManifest(path: string, m: Manifest): Promise<void> {
+  await writeTextAtomic(
+    path,
+    path.toLowerCase().endsWith('.json') ? JSON.stringify(m, null, 2) + '\n' : manifestToCsv(m),
+  );
+}
+
+// ---------------------------------------------------------------------------------- scan
+
+/** BraTS file suffix -> manifest key. */
+const BRATS_SEQUENCES: Record<string, string> = {
+  t1: 't1',
+  t1ce: 't1gd',
+  t1gd: 't1gd',
+  t2: 't2',
+  flair: 'flair',
+  dwi: 'dwi',
+  adc: 'adc',
+};
+
+export interface ScanOptions {
+  layout?: 'brats';
+}
+
+/**
+ * Builds a manifest from a folder in the BraTS layout: one folder per subject holding
+ * `<id>_<seq>.nii(.gz)` (t1, t1ce, t2, flair, optional dwi) and `<id>_seg.nii(.gz)`; other
+ * `<id>_<name>` files become masks. Paths are relative to `dir` (write the manifest there).
+ */
+export async function scanManifest(dir: string, options: ScanOptions = {}): Promise<Manifest> {
+  const layout = options.layout ?? 'brats';
+  if (layout !== 'brats')
+    throw new MriseqError('unknown layout', {
+      field: '--layout',
+      found: String(layout),
+      expected: 'brats',
+      code: 'manifest.layout',
+    });
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+      .map((d) => d.name)
+      .sort();
+  } catch (e) {
+    throw new MriseqError('cannot read the folder', {
+      file: dir,
+      found: (e as { code?: string }).code ?? String(e),
+      code: 'manifest.scan',
+      cause: e,
+    });
+  }
+  const sequences: string[] = [];
+  const masks: string[] = [];
+  const subjects: ManifestSubject[] = [];
+  for (const id of names) {
+    const files = (await readdir(join(dir, id))).sort();
+    const s: ManifestSubject = { id, sequences: {}, masks: {}, labels: {}, metadata: {} };
+    for (const f of files) {
+      const m = /^(.*)_([A-Za-z0-9]+)\.nii(\.gz)?$/.exec(f);
+      if (!m || m[1] !== id) continue;
+      const suffix = (m[2] as string).toLowerCase();
+      const rel = `${id}/${f}`;
+      const seq = BRATS_SEQUENCES[suffix];
+      if (seq) {
+        s.sequences[seq] = rel;
+        if (!sequences.includes(seq)) sequences.push(seq);
+      } else {
+        s.masks![suffix] = rel;
+        if (!masks.includes(suffix)) masks.push(suffix);
+      }
+    }
+    if (Object.keys(s.sequences).length > 0) subjects.push(s);
+  }
+  const order = ['t1', 't1gd', 't2', 'flair', 'dwi', 'adc'];
+  sequences.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  masks.sort((a, b) => (a === 'seg' ? -1 : b === 'seg' ? 1 : a < b ? -1 : 1));
+  for (const s of subjects) {
+    for (const q of sequences) s.sequences[q] ??= null;
+    for (const q of masks) s.masks![q] ??= null;
+  }
+  return { mriseqManifest: 1, sequences, masks, labels: [], subjects };
+}
+
+// --------------------------------------------------------------------------------- check
+
+export interface CheckOptions {
+  allowOutside?: boolean;
+  /** Read every volume's header (default true); false only checks that files exist. */
+  headers?: boolean;
+  /** Decode every volume completely (catches truncated data; slower). Default: headers only. */
+  full?: boolean;
+  /** Relative tolerance on spacing comparisons (default 1e-4). */
+  spacingTolerance?: number;
+}
+
+export interface CheckReport {
+  file: string;
+  subjects: number;
+  files: number;
+  problems: ManifestProblem[];
+  ok: boolean;
+}
+
+/**
+ * Validates a manifest and everything it points at, reporting every problem at once with row and
+ * column: schema, duplicate ids, escaping paths (after symlinks), missing files, unreadable
+ * volumes, and shape/spacing mismatches between a subject's sequences.
+ */
+export async function checkManifest(path: string, options: CheckOptions = {}): Promise<CheckReport> {
+  const r = await readManifest(path, options);
+  const problems = [...r.problems];
+  let files = 0;
+  const tol = options.spacingTolerance ?? 1e-4;
+  for (let k = 0; k < r.manifest.subjects.length; k++) {
+    const s = r.manifest.subjects[k] as ManifestSubject;
+    const row = k + 1;
+    let ref: { column: string; shape: number[]; spacing: number[] } | undefined;
+    const entries = [
+      ...Object.entries(s.sequences ?? {}).map(([c, p]) => ({ column: c, p, mask: false })),
+      ...Object.entries(s.masks ?? {}).map(([c, p]) => ({ column: c, p, mask: true })),
+    ];
+    for (const { column, p } of entries) {
+      if (typeof p !== 'string' || p === '') continue;
+      files++;
+      let abs: string;
+      try {
+        abs = await resolveManifestPath(r.root, p, options.allowOutside);
+      } catch {
+        if (!problems.some((q) => q.row === row && q.column === column && q.code === 'manifest.escape'))
+          problems.push({
+            row,
+            column,
+            problem: 'path escapes the manifest folder',
+            found: p,
+            expected: 'a file inside the folder',
+            code: 'manifest.escape',
+          });
+        continue;
+      }
+      const st = await stat(abs).catch(() => undefined);
+      if (!st || !st.isFile()) {
+        problems.push({
+          row,
+          column,
+          problem: st ? 'not a file' : 'file not found',
+          found: p,
+          code: 'manifest.missing-file',
+        });
+        continue;
+      }
+      if (options.headers === false) continue;
+      let h: { shape: number[]; spacing: number[] };
+      try {
+        h = headerGeometry(await readNiftiHeader(abs));
+        if (options.full) await readNifti(abs);
+      } catch (e) {
+        problems.push({
+          row,
+          column,
+          problem: 'unreadable volume',
+          found: e instanceof Error ? e.message.slice(0, 160) : String(e),
+          expected: 'a NIfTI file',
+          code: 'manifest.unreadable',
+        });
+        continue;
+      }
+      const spatial = { shape: h.shape.slice(0, 3), spacing: h.spacing.slice(0, 3) };
+      if (!ref) {
+        ref = { column, ...spatial };
+        continue;
+      }
+      if (spatial.shape.join('x') !== ref.shape.join('x'))
+        problems.push({
+          row,
+          column,
+          problem: `shape differs from ${ref.column}`,
+          found: spatial.shape.join('x'),
+          expected: ref.shape.join('x'),
+          code: 'manifest.shape',
+        });
+      else if (
+        spatial.spacing.some(
+          (v, i) => Math.abs(v - (ref!.spacing[i] as number)) > tol * Math.max(1, Math.abs(v)),
+        )
+      )
+        problems.push({
+          row,
+          column,
+          problem: `spacing differs from ${ref.column}`,
+          found: spatial.spacing.map((v) => +v.toFixed(4)).join('x'),
+          expected: ref.spacing.map((v) => +v.toFixed(4)).join('x'),
+          code: 'manifest.spacing',
+        });
+    }
+  }
+  problems.sort((a, b) => a.row - b.row);
+  return { file: path, subjects: r.manifest.subjects.length, files, problems, ok: problems.length === 0 };
+}
+
+function headerGeometry(h: NiftiHeader): { shape: number[]; spacing: number[] } {
+  return { shape: h.dims.slice(0, 3), spacing: h.pixdim.slice(1, 1 + Math.min(3, h.dims.length)) };
+}
+
+// ------------------------------------------------------------------------------ simulate
+
+export interface SimulateToDiskOptions extends PhantomOptions {
+  /** Output folder. */
+  out: string;
+  /** Only the subjects of this shard (shardOf(id, count) === index). */
+  shard?: { index: number; count: number };
+  /** Called after each subject is written. */
+  onProgress?: (done: number, total: number, id: string) => void;
+  /** Stop early (between subjects). */
+  signal?: AbortSignal;
+}
+
+export interface SimulateResult {
+  manifest: Manifest;
+  manifestPath: string;
+  written: number;
+  skipped: number;
+}
+
+const BRATS_NAME: Record<PhantomSequence, string> = {
+  t1: 't1',
+  t1gd: 't1ce',
+  t2: 't2',
+  flair: 'flair',
+  dwi: 'dwi',
+  dce: 'dce',
+};
+
+/** The manifest rows of phantom subjects as written by simulateToDisk (file names only). */
+export function phantomManifestSubject(
+  s: Pick<PhantomSubject, 'id' | 'index' | 'sequences' | 'missing' | 'labels'>,
+  ph: Phantom,
+): ManifestSubject {
+  const seqs = ph.sequences;
+  const file = (name: string): string => `${s.id}/${s.id}_${name}.nii.gz`;
+  return {
+    id: s.id,
+    sequences: Object.fromEntries(seqs.map((q) => [q, s.sequences.includes(q) ? file(BRATS_NAME[q]) : null])),
+    masks: {
+      seg: file('seg'),
+      tissue: file('tissue'),
+      lesion: file('lesion'),
+      ...Object.fromEntries(
+        seqs
+          .filter((q) => q === 't1gd' || q === 'dwi' || q === 'dce')
+          .map((q) => [`unique_${q}`, file(`unique_${BRATS_NAME[q]}`)]),
+      ),
+    },
+    labels: {
+      lesionGroup: s.labels.lesionGroup,
+      lesionType: s.labels.lesionType,
+      highEnhancement: s.labels.highEnhancement,
+    },
+    split: null,
+    metadata: {
+      index: s.index,
+      enhancingFraction: Number(s.labels.enhancingFraction.toFixed(4)),
+      kinetics: s.labels.kinetics,
+      missing: s.missing.join(' '),
+    },
+  };
+}
+
+/**
+ * Writes the simulated cohort in the BraTS layout (`<id>/<id>_{t1,t1ce,t2,flair,seg,...}.nii.gz`
+ * plus truth maps) and `manifest.csv` (or `manifest.shard-I-of-N.csv` for a shard). Every file is
+ * written atomically; the same seed gives the same bytes. Subjects whose folder is complete are
+ * skipped, so an interrupted run resumes.
+ */
+export async function simulateToDisk(options: SimulateToDiskOptions): Promise<SimulateResult> {
+  const ph = makePhantom(options);
+  const out = resolve(options.out);
+  await mkdir(out, { recursive: true });
+  const ids = ph.ids().filter((id) => !options.shard || inShard(id, options.shard));
+  const subjects: ManifestSubject[] = [];
+  let written = 0;
+  let skipped = 0;
+  for (let k = 0; k < ids.length; k++) {
+    if (options.signal?.aborted)
+      throw new MriseqError('simulation interrupted', {
+        field: 'signal',
+        found: `${k} of ${ids.length} subjects written`,
+        code: 'simulate.aborted',
+      });
+    const id = ids[k] as string;
+    const info = ph.info(id);
+    const row = phantomManifestSubject(info, ph);
+    const paths = [...Object.values(row.sequences), ...Object.values(row.masks ?? {})].filter(
+      (p): p is string => !!p,
+    );
+    const done = await Promise.all(
+      paths.map((p) =>
+        stat(join(out, p)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    if (done.every(Boolean)) skipped++;
+    else {
+      const s = simulateSubject(info.index, ph.options);
+      await mkdir(join(out, id), { recursive: true });
+      const file = (p: string | null | undefined): string => join(out, p as string);
+      for (const q of s.sequences) await writeNifti(file(row.sequences[q]), s.volumes[q] as Volume);
+      await writeNifti(file(row.masks!.seg), s.truth.seg);
+      await writeNifti(file(row.masks!.tissue), s.truth.tissue);
+      await writeNifti(file(row.masks!.lesion), s.truth.lesion);
+      for (const [key, p] of Object.entries(row.masks!))
+        if (key.startsWith('unique_'))
+          await writeNifti(file(p), s.truth.unique[key.slice(7) as PhantomSequence] as Volume);
+      written++;
+    }
+    subjects.push(row);
+    options.onProgress?.(k + 1, ids.length, id);
+  }
+  const manifest: Manifest = {
+    mriseqManifest: 1,
+    description: `mriseq phantom: seed ${ph.options.seed}, ${ph.options.subjects} subjects, size ${ph.options.size.join('x')}, missing ${ph.options.missing}, uniqueFraction ${ph.options.uniqueFraction}`,
+    sequences: ph.sequences,
+    masks: Object.keys(subjects[0]?.masks ?? phantomManifestSubject(ph.info(0), ph).masks ?? {}),
+    labels: ['lesionGroup', 'lesionType', 'highEnhancement'],
+    subjects,
+  };
+  const name = options.shard
+    ? `manifest.shard-${options.shard.index}-of-${options.shard.count}.csv`
+    : 'manifest.csv';
+  const manifestPath = join(out, name);
+  await writeManifest(manifestPath, manifest);
+  return { manifest, manifestPath, written, skipped };
+}
