@@ -1,0 +1,446 @@
+/**
+ * Downstream studies on a cohort (browser-safe): build a classifier dataset from chosen sequences
+ * and optional M_d channels, compare MRI alone against MRI + M_d (the paper's claim 3), and run the
+ * hierarchical origin classification (group, then subtype). Every number returned is measured on
+ * held-out subjects; nothing is assumed.
+ *
+ * The cohort is read through a small interface that `Cohort` (../cohort) satisfies, so a notebook
+ * can pass a phantom cohort or a manifest cohort unchanged.
+ */
+import { MriseqError } from '../errors/index.js';
+import type { Volume } from '../volume/index.js';
+import { createRng, permutation } from './random.js';
+import { ResNet3d, type ResNet3dOptions } from './resnet.js';
+import {
+  trainClassifier,
+  predictProbabilities,
+  type ClassifierDataset,
+  type TrainClassifierOptions,
+} from './train.js';
+import { evaluateClassifier, multiclassAuc, aucWithCi, type ClassifierEvaluation } from './metrics.js';
+import { HierarchicalClassifier, treeLeaves, type ClassTree } from './hierarchical.js';
+import { differentiationMap, type GenerateFn } from '../analysis/index.js';
+
+type LabelValue = string | number | boolean | null | undefined;
+
+/** What the downstream study needs from a subject (a `Subject` of ../cohort fits). */
+export interface DownstreamSubject {
+  readonly id: string;
+  readonly available: readonly string[];
+  readonly labels: Readonly<Record<string, LabelValue>>;
+  load(sequence: string): Promise<Volume>;
+}
+
+/** What the downstream study needs from a cohort (`Cohort` of ../cohort fits). */
+export interface DownstreamCohort {
+  readonly ids: readonly string[];
+  subject(id: string): DownstreamSubject;
+}
+
+/** Supplies an M_d map (or any extra channel) of a subject for a target sequence. */
+export type MapProvider = (subject: DownstreamSubject, target: string) => Promise<Volume>;
+
+export interface DownstreamDatasetOptions {
+  /** Label column (e.g. 'highEnhancement', 'lesionType'). */
+  label: string;
+  /** Sequences used as channels, in order. */
+  sequences: readonly string[];
+  /** M_d targets added as channels 'md:<target>' after the sequences; needs `maps`. */
+  mapTargets?: readonly string[];
+  maps?: MapProvider;
+  /** Class order; default: sorted distinct label values. */
+  classes?: readonly string[];
+  /** Integer average-pooling factor per axis to shrink volumes (default 1). */
+  downsample?: number;
+  /** Subjects to use (default all with the sequences and a label). */
+  ids?: readonly string[];
+  /** Intensity normalisation of sequences (default: the spec's clip to [0, 2 p99] -> [-1, 1]). */
+  normalize?: (v: Volume) => Volume;
+  onSubject?: (done: number, total: number) => void;
+}
+
+export interface DownstreamDataset extends ClassifierDataset {
+  ids: string[];
+  classNames: string[];
+  channels: string[];
+  /** Grid of each subject's first sequence, for mapping Grad-CAM back (after downsampling). */
+  references: Volume[];
+}
+
+/**
+ * M_d of a trained generator as a MapProvider: the subject's available sequences are normalised
+ * to [-1, 1] and M_d(target) = mean over sources of |G(x_s, code_t) - x_t| (../analysis).
+ * With ../analysis's generatorFunction(model) as `generate`.
+ */
+export function differentiationMapProvider(generate: GenerateFn): MapProvider {
+  return async (subject, target) => {
+    const seqs: Record<string, Volume> = {};
+    for (const q of subject.available) seqs[q] = normalizeForClassifier(await subject.load(q));
+    return differentiationMap(seqs, target, generate);
+  };
+}
+
+/**
+ * The spec's baseline for T1Gd's unique signal as a MapProvider: |norm(a) - norm(b)|, e.g.
+ * subtraction of T1 from T1Gd. It needs no generator; it is a baseline, not M_d.
+ */
+export function subtractionMapProvider(minuend = 't1gd', subtrahend = 't1'): MapProvider {
+  return async (subject) => {
+    const a = normalizeForClassifier(await subject.load(minuend));
+    const b = normalizeForClassifier(await subject.load(subtrahend));
+    const data = new Float32Array(a.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = Math.abs(a.data[i] - b.data[i]);
+    return { ...a, data };
+  };
+}
+
+/** The spec's reference normalisation: clip to [0, 2 * p99], scale linearly to [-1, 1]. */
+export function normalizeForClassifier(v: Volume): Volume {
+  const sorted = Float32Array.from(v.data).sort();
+  const pos = 0.99 * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const p99 = sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (pos - lo);
+  const hi = 2 * p99;
+  const data = new Float32Array(v.data.length);
+  for (let i = 0; i < data.length; i++) {
+    data[i] = hi > 0 ? (Math.min(Math.max(v.data[i], 0), hi) / hi) * 2 - 1 : -1;
+  }
+  return { ...v, data, datatype: 'float32' };
+}
+
+/** Average-pools a 3D volume by an integer factor per axis (remainders dropped). */
+export function downsampleVolume(v: Volume, factor: number): Volume {
+  if (factor === 1) return v;
+  const [nx, ny, nz] = v.shape;
+  const [mx, my, mz] = [nx, ny, nz].map((n) => Math.floor(n / factor));
+  const data = new Float32Array(mx * my * mz);
+  const f3 = factor ** 3;
+  for (let z = 0; z < mz; z++)
+    for (let y = 0; y < my; y++)
+      for (let x = 0; x < mx; x++) {
+        let s = 0;
+        for (let dz = 0; dz < factor; dz++)
+          for (let dy = 0; dy < factor; dy++)
+            for (let dx = 0; dx < factor; dx++) {
+              s += v.data[x * factor + dx + nx * (y * factor + dy + ny * (z * factor + dz))];
+            }
+        data[x + mx * (y + my * z)] = s / f3;
+      }
+  const affine = v.affine.map((row, r) =>
+    r < 3 ? row.map((val, c) => (c < 3 ? val * factor : val)) : row.slice(),
+  );
+  // Voxel (0,0,0) of the pooled grid is centred at old voxel (f-1)/2 along each axis.
+  for (let r = 0; r < 3; r++) {
+    affine[r][3] = v.affine[r][3] + ((factor - 1) / 2) * (v.affine[r][0] + v.affine[r][1] + v.affine[r][2]);
+  }
+  return {
+    data,
+    shape: [mx, my, mz],
+    spacing: v.spacing.slice(0, 3).map((s) => s * factor),
+    affine,
+    datatype: 'float32',
+  };
+}
+
+/** Interleaves volumes (NIfTI order) into one channels-last [nz, ny, nx, C] array. */
+export function stackChannels(volumes: readonly Volume[]): Float32Array {
+  const n = volumes[0].data.length;
+  const C = volumes.length;
+  const out = new Float32Array(n * C);
+  volumes.forEach((v, c) => {
+    for (let i = 0; i < n; i++) out[i * C + c] = v.data[i];
+  });
+  return out;
+}
+
+function labelString(v: LabelValue): string | undefined {
+  if (v === null || v === undefined || v === '') return undefined;
+  return String(v);
+}
+
+/** Loads, normalises, downsamples and stacks the chosen channels of every usable subject. */
+export async function buildDownstreamDataset(
+  cohort: DownstreamCohort,
+  options: DownstreamDatasetOptions,
+): Promise<DownstreamDataset> {
+  const mapTargets = options.mapTargets ?? [];
+  if (mapTargets.length && !options.maps) {
+    throw new MriseqError('M_d channels were asked for but no map provider was given', {
+      field: 'maps',
+      found: mapTargets.join(', '),
+      expected: 'a MapProvider (e.g. M_d NIfTIs from `mriseq maps`, or differentiationMapProvider)',
+      code: 'classify.maps',
+    });
+  }
+  if (!options.sequences.length && !mapTargets.length) {
+    throw new MriseqError('no input channels chosen', {
+      field: 'sequences',
+      found: 'none',
+      expected: 'at least one sequence or M_d target',
+      code: 'classify.channels',
+    });
+  }
+  const candidates = (options.ids ?? cohort.ids).map((id) => cohort.subject(id));
+  const usable = candidates.filter(
+    (s) =>
+      options.sequences.every((q) => s.available.includes(q)) &&
+      labelString(s.labels[options.label]) !== undefined,
+  );
+  if (usable.length < 4) {
+    throw new MriseqError('too few subjects with these sequences and a label', {
+      field: options.label,
+      found: `${usable.length} of ${candidates.length}`,
+      expected: `at least 4 with ${options.sequences.join(', ')} and a '${options.label}' value`,
+      code: 'classify.subjects',
+    });
+  }
+  const classNames = options.classes
+    ? [...options.classes]
+    : [...new Set(usable.map((s) => labelString(s.labels[options.label])!))].sort();
+  const factor = options.downsample ?? 1;
+  const norm = options.normalize ?? normalizeForClassifier;
+  const inputs: Float32Array[] = [];
+  const labels: number[] = [];
+  const references: Volume[] = [];
+  let shape: [number, number, number, number] | undefined;
+  for (const [i, s] of usable.entries()) {
+    const name = labelString(s.labels[options.label])!;
+    const cls = classNames.indexOf(name);
+    if (cls < 0) {
+      throw new MriseqError('label value is not one of the classes', {
+        file: s.id,
+        field: options.label,
+        found: name,
+        expected: classNames.join(', '),
+        code: 'classify.label',
+      });
+    }
+    const vols: Volume[] = [];
+    for (const q of options.sequences) vols.push(downsampleVolume(norm(await s.load(q)), factor));
+    for (const t of mapTargets) vols.push(downsampleVolume(await options.maps!(s, t), factor));
+    const [nx, ny, nz] = vols[0].shape;
+    vols.forEach((v, c) => {
+      if (v.shape.slice(0, 3).join('x') !== vols[0].shape.slice(0, 3).join('x')) {
+        throw new MriseqError('channels of a subject are on different grids', {
+          file: s.id,
+          field: [...options.sequences, ...mapTargets.map((t) => `md:${t}`)][c],
+          found: v.shape.join('x'),
+          expected: vols[0].shape.join('x'),
+          code: 'classify.grid',
+        });
+      }
+    });
+    const here: [number, number, number, number] = [nz, ny, nx, vols.length];
+    if (shape && shape.join('x') !== here.join('x')) {
+      throw new MriseqError('subjects have different volume sizes', {
+        file: s.id,
+        field: 'shape',
+        found: here.join('x'),
+        expected: shape.join('x'),
+        code: 'classify.grid',
+      });
+    }
+    shape = here;
+    inputs.push(stackChannels(vols));
+    labels.push(cls);
+    references.push({ ...vols[0], data: new Float32Array(0) });
+    options.onSubject?.(i + 1, usable.length);
+  }
+  return {
+    shape: shape!,
+    inputs,
+    labels,
+    ids: usable.map((s) => s.id),
+    classNames,
+    channels: [...options.sequences, ...mapTargets.map((t) => `md:${t}`)],
+    references,
+  };
+}
+
+/** Seeded stratified train/test split of a dataset's subjects. */
+export function splitDataset(
+  d: DownstreamDataset,
+  testFraction: number,
+  seed: number,
+): { train: DownstreamDataset; test: DownstreamDataset } {
+  const rng = createRng(seed + 101);
+  const byClass = new Map<number, number[]>();
+  d.labels.forEach((l, i) => byClass.set(l, [...(byClass.get(l) ?? []), i]));
+  const train: number[] = [];
+  const test: number[] = [];
+  for (const idx of byClass.values()) {
+    const p = permutation(idx.length, rng).map((j) => idx[j]);
+    const nt = Math.max(1, Math.round(idx.length * testFraction));
+    test.push(...p.slice(0, nt));
+    train.push(...p.slice(nt));
+  }
+  const pick = (idx: number[]): DownstreamDataset => ({
+    ...d,
+    inputs: idx.map((i) => d.inputs[i]),
+    labels: idx.map((i) => d.labels[i]),
+    ids: idx.map((i) => d.ids[i]),
+    references: idx.map((i) => d.references[i]),
+  });
+  return { train: pick(train.sort((a, b) => a - b)), test: pick(test.sort((a, b) => a - b)) };
+}
+
+export interface DownstreamRunOptions {
+  model?: Omit<ResNet3dOptions, 'inputChannels' | 'classNames'>;
+  train?: TrainClassifierOptions;
+  testFraction?: number;
+  seed?: number;
+  bootstrap?: number;
+}
+
+export interface DownstreamRun {
+  name: string;
+  channels: string[];
+  classNames: string[];
+  trainSubjects: number;
+  testIds: string[];
+  evaluation: ClassifierEvaluation;
+  probabilities: number[][];
+  epochs: number;
+  model: ResNet3d;
+}
+
+/** Trains one classifier on a dataset's train split and evaluates it on its test split. */
+export async function runClassifier(
+  name: string,
+  data: DownstreamDataset,
+  options: DownstreamRunOptions = {},
+): Promise<DownstreamRun> {
+  const seed = options.seed ?? 0;
+  const { train, test } = splitDataset(data, options.testFraction ?? 0.3, seed);
+  const model = new ResNet3d({
+    ...options.model,
+    seed,
+    inputChannels: data.channels,
+    classNames: data.classNames,
+  });
+  const r = await trainClassifier(model, train, { seed, ...options.train });
+  const probabilities = predictProbabilities(model, test);
+  return {
+    name,
+    channels: data.channels,
+    classNames: data.classNames,
+    trainSubjects: train.inputs.length,
+    testIds: test.ids,
+    evaluation: evaluateClassifier(test.labels, probabilities, {
+      seed,
+      resamples: options.bootstrap ?? 1000,
+    }),
+    probabilities,
+    epochs: r.epochs,
+    model,
+  };
+}
+
+export interface MapComparisonOptions extends DownstreamRunOptions {
+  label: string;
+  sequences: readonly string[];
+  mapTargets: readonly string[];
+  maps: MapProvider;
+  downsample?: number;
+  ids?: readonly string[];
+}
+
+/**
+ * Claim 3: the same classifier on MRI alone and on MRI + M_d channels, same subjects, same split,
+ * same seed. Returns both runs and the AUC difference (positive: M_d helped).
+ */
+export async function compareWithMaps(
+  cohort: DownstreamCohort,
+  options: MapComparisonOptions,
+): Promise<{ mri: DownstreamRun; mriWithMaps: DownstreamRun; aucGain: number }> {
+  const both = await buildDownstreamDataset(cohort, {
+    ...options,
+    mapTargets: options.mapTargets,
+    maps: options.maps,
+  });
+  const nSeq = options.sequences.length;
+  const mriOnly: DownstreamDataset = {
+    ...both,
+    shape: [both.shape[0], both.shape[1], both.shape[2], nSeq],
+    channels: both.channels.slice(0, nSeq),
+    inputs: both.inputs.map((x) => {
+      const C = both.shape[3];
+      const out = new Float32Array((x.length / C) * nSeq);
+      for (let v = 0; v < x.length / C; v++) for (let c = 0; c < nSeq; c++) out[v * nSeq + c] = x[v * C + c];
+      return out;
+    }),
+  };
+  const mri = await runClassifier('MRI', mriOnly, options);
+  const mriWithMaps = await runClassifier('MRI + M_d', both, options);
+  return { mri, mriWithMaps, aucGain: mriWithMaps.evaluation.auc - mri.evaluation.auc };
+}
+
+/** A two-level class tree from a { group: [subtypes] } table (e.g. the phantom's LESION_HIERARCHY). */
+export function treeFromGroups(name: string, groups: Readonly<Record<string, readonly string[]>>): ClassTree {
+  return {
+    name,
+    children: Object.entries(groups).map(([g, subs]) => ({
+      name: g,
+      children: subs.map((s) => ({ name: s })),
+    })),
+  };
+}
+
+export interface HierarchicalRun {
+  leaves: string[];
+  groups: string[];
+  /** One-vs-rest macro AUC over the leaves (subtypes), with bootstrap CI. */
+  leafAuc: ReturnType<typeof aucWithCi>;
+  /** AUC of the first split (group level; macro OvR when more than two groups). */
+  groupAuc: ReturnType<typeof aucWithCi>;
+  perLeafAuc: number[];
+  testIds: string[];
+  classifier: HierarchicalClassifier;
+}
+
+/** The origin-classification pattern: a tree of classifiers, leaf probabilities down the tree. */
+export async function runHierarchical(
+  data: DownstreamDataset,
+  tree: ClassTree,
+  options: DownstreamRunOptions = {},
+): Promise<HierarchicalRun> {
+  const seed = options.seed ?? 0;
+  const leaves = treeLeaves(tree);
+  const missing = data.classNames.filter((c) => !leaves.includes(c));
+  if (missing.length) {
+    throw new MriseqError('label values are not leaves of the class tree', {
+      field: 'tree',
+      found: missing.join(', '),
+      expected: leaves.join(', '),
+      code: 'classify.tree',
+    });
+  }
+  const remapped: DownstreamDataset = {
+    ...data,
+    labels: data.labels.map((l) => leaves.indexOf(data.classNames[l])),
+  };
+  const { train, test } = splitDataset(remapped, options.testFraction ?? 0.3, seed);
+  const h = new HierarchicalClassifier(tree, { ...options.model, seed, inputChannels: data.channels });
+  await h.fit(train, { seed, ...options.train });
+  const { leaf } = h.predict(test);
+  const g = h.groupProbabilities(leaf);
+  const groupOf = leaves.map((l) => tree.children!.findIndex((c) => treeLeaves(c).includes(l)));
+  const yGroup = test.labels.map((l) => groupOf[l]);
+  const B = options.bootstrap ?? 1000;
+  return {
+    leaves,
+    groups: g.groups,
+    leafAuc: aucWithCi(test.labels, leaf, { seed, resamples: B }),
+    groupAuc:
+      g.groups.length === 2
+        ? aucWithCi(
+            yGroup,
+            g.p.map((r) => r[1]),
+            { seed, resamples: B },
+          )
+        : aucWithCi(yGroup, g.p, { seed, resamples: B }),
+    perLeafAuc: multiclassAuc(test.labels, leaf).perClass,
+    testIds: test.ids,
+    classifier: h,
+  };
+}

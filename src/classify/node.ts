@@ -1,0 +1,72 @@
+/**
+ * Node adapter of the downstream models: checkpoints on disk (config JSON + weights JSON, written
+ * atomically), Grad-CAM maps as NIfTI in the subject's space, and M_d maps read back from the
+ * layout `mriseq maps` writes (`<dir>/<subject>/md_<target>.nii.gz`).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { MriseqError } from '../errors/index.js';
+import { readNifti, writeNifti } from '../io/index.js';
+import type { Volume } from '../volume/index.js';
+import { ResNet3d, type ResNet3dConfig, type SerializedWeights } from './resnet.js';
+import { gradCamVolume } from './gradcam.js';
+import type { MapProvider } from './downstream.js';
+
+/** Writes text through a temporary file and a rename, so readers never see half a file. */
+export function writeTextAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/** Saves a classifier as one JSON file (config + named weights). */
+export function saveClassifier(model: ResNet3d, path: string): void {
+  writeTextAtomic(path, JSON.stringify({ format: 'mriseq-resnet3d', version: 1, ...model.serialize() }));
+}
+
+export function loadClassifier(path: string): ResNet3d {
+  let data: { format?: string; config?: ResNet3dConfig; weights?: SerializedWeights[] };
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8')) as typeof data;
+  } catch (e) {
+    throw new MriseqError('cannot read classifier checkpoint', {
+      file: path,
+      expected: 'a JSON file written by saveClassifier',
+      code: 'classify.checkpoint',
+      cause: e,
+    });
+  }
+  if (data.format !== 'mriseq-resnet3d' || !data.config || !data.weights) {
+    throw new MriseqError('not a classifier checkpoint', {
+      file: path,
+      field: 'format',
+      found: String(data.format),
+      expected: 'mriseq-resnet3d with config and weights',
+      code: 'classify.checkpoint',
+    });
+  }
+  return ResNet3d.deserialize({ config: data.config, weights: data.weights });
+}
+
+/** Writes a Grad-CAM map (input grid, x fastest) as NIfTI with the reference volume's affine. */
+export async function writeGradCamNifti(map: Float32Array, reference: Volume, path: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  await writeNifti(path, gradCamVolume(map, reference));
+}
+
+/** M_d maps from a directory in `mriseq maps` layout: `<dir>/<subject>/md_<target>.nii.gz`. */
+export function mapsFromDirectory(dir: string): MapProvider {
+  return async (subject, target) => {
+    const path = join(dir, subject.id, `md_${target}.nii.gz`);
+    if (!existsSync(path)) {
+      throw new MriseqError('M_d map not found', {
+        file: path,
+        field: `md:${target}`,
+        expected: `<maps dir>/${subject.id}/md_${target}.nii.gz (as written by mriseq maps)`,
+        code: 'classify.maps',
+      });
+    }
+    return readNifti(path);
+  };
+}

@@ -1,0 +1,359 @@
+/**
+ * Downstream commands: `mriseq classify` (3D ResNet with attention on chosen sequences, optionally
+ * compared with MRI + M_d; AUC with bootstrap CI, ROC, per-class report, Grad-CAM NIfTIs) and
+ * `mriseq cluster` (contrastive autoencoder + k-means, scored against a label column when given).
+ */
+import type { Command } from 'commander';
+import { join } from 'node:path';
+import { initEngine, tf } from '../../engine/index.js';
+import { MriseqError } from '../../errors/index.js';
+import { Cohort } from '../../cohort/index.js';
+import '../../cohort/node.js';
+import {
+  buildDownstreamDataset,
+  runClassifier,
+  compareWithMaps,
+  GradCam,
+  type DownstreamRun,
+  type DownstreamCohort,
+} from '../../classify/index.js';
+import {
+  mapsFromDirectory,
+  saveClassifier,
+  writeGradCamNifti,
+  writeTextAtomic,
+} from '../../classify/node.js';
+import { clusterImages } from '../../cluster/index.js';
+
+function positiveInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new MriseqError('not a positive integer', {
+      field: name,
+      found: v,
+      expected: 'an integer >= 1',
+      code: 'cli.option',
+    });
+  }
+  return n;
+}
+
+function list(v: string | undefined): string[] | undefined {
+  return v
+    ?.split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+}
+
+async function openCohort(o: { manifest?: string; phantom?: string; seed?: string }): Promise<Cohort> {
+  if (o.manifest) return Cohort.fromManifest(o.manifest);
+  if (o.phantom) {
+    return Cohort.fromPhantom({
+      subjects: positiveInt(o.phantom, '--phantom'),
+      seed: Number(o.seed ?? 0),
+      size: [32, 32, 16],
+    });
+  }
+  throw new MriseqError('no cohort given', {
+    field: '--manifest',
+    expected: '--manifest FILE or --phantom N',
+    code: 'cli.option',
+  });
+}
+
+function runJson(r: DownstreamRun): Record<string, unknown> {
+  const e = r.evaluation;
+  return {
+    name: r.name,
+    channels: r.channels,
+    classes: r.classNames,
+    trainSubjects: r.trainSubjects,
+    testSubjects: r.testIds.length,
+    epochs: r.epochs,
+    auc: e.auc,
+    auc_ci95: e.ci95,
+    bootstrap: { resamples: e.resamples, seed: e.seed },
+    perClassAuc: e.perClassAuc,
+    precision: e.report.precision,
+    recall: e.report.recall,
+    f1: e.report.f1,
+    support: e.report.support,
+    confusion: e.report.confusion,
+    accuracy: e.report.accuracy,
+    roc: e.roc,
+  };
+}
+
+function predictionsCsv(r: DownstreamRun, labels: Map<string, string>): string {
+  const head = ['id', 'label', ...r.classNames.map((c) => `p_${c}`)].join(',');
+  const rows = r.testIds.map((id, i) =>
+    [id, labels.get(id) ?? '', ...r.probabilities[i].map((p) => p.toFixed(6))].join(','),
+  );
+  return [head, ...rows].join('\n') + '\n';
+}
+
+export function registerDownstream(program: Command): void {
+  program
+    .command('classify')
+    .description('train a 3D ResNet (CBAM attention) on a label column; AUC with 95% CI, ROC, Grad-CAM')
+    .option('--manifest <file>', 'cohort manifest with label columns')
+    .option('--phantom <n>', 'use N simulated subjects (32x32x16) instead of a manifest')
+    .requiredOption('--label <column>', 'label column to predict')
+    .option('--sequences <list>', 'input sequences, comma-separated (default: all of the cohort)')
+    .option(
+      '--with-maps <dir>',
+      'also train on MRI + M_d channels read from <dir>/<subject>/md_<target>.nii.gz',
+    )
+    .option('--map-targets <list>', 'M_d targets to add (default: the chosen sequences)')
+    .option('--depth <n>', 'ResNet depth: 6 or 18', '6')
+    .option('--no-attention', 'switch the CBAM attention off')
+    .option('--width <n>', 'first-stage width', '8')
+    .option('--epochs <n>', 'maximum epochs (early stopping on validation loss)', '30')
+    .option('--downsample <n>', 'average-pool volumes by this factor first', '1')
+    .option('--test-fraction <f>', 'held-out fraction (stratified)', '0.3')
+    .option('--seed <n>', 'seed of split, initialisation and bootstrap', '0')
+    .option('--gradcam', 'write Grad-CAM NIfTIs of the test subjects')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--json', 'print the metrics as JSON')
+    .action(
+      async (o: {
+        manifest?: string;
+        phantom?: string;
+        label: string;
+        sequences?: string;
+        withMaps?: string;
+        mapTargets?: string;
+        depth: string;
+        attention: boolean;
+        width: string;
+        epochs: string;
+        downsample: string;
+        testFraction: string;
+        seed: string;
+        gradcam?: boolean;
+        out: string;
+        json?: boolean;
+      }) => {
+        await initEngine();
+        const depth = Number(o.depth);
+        if (depth !== 6 && depth !== 18) {
+          throw new MriseqError('unsupported depth', {
+            field: '--depth',
+            found: o.depth,
+            expected: '6 or 18',
+            code: 'cli.option',
+          });
+        }
+        const cohort = await openCohort(o);
+        if (!cohort.labelNames.includes(o.label)) {
+          throw new MriseqError('label column not in the manifest', {
+            file: o.manifest,
+            field: '--label',
+            found: o.label,
+            expected: cohort.labelNames.join(', ') || 'a manifest with label columns',
+            code: 'cli.label',
+          });
+        }
+        const sequences = list(o.sequences) ?? [...cohort.sequences];
+        const unknown = sequences.filter((s) => !cohort.sequences.includes(s));
+        if (unknown.length) {
+          throw new MriseqError('unknown sequence', {
+            field: '--sequences',
+            found: unknown.join(', '),
+            expected: cohort.sequences.join(', '),
+            code: 'cli.sequences',
+          });
+        }
+        const seed = Number(o.seed);
+        const run = {
+          model: {
+            depth: depth as 6 | 18,
+            attention: o.attention,
+            baseWidth: positiveInt(o.width, '--width'),
+            spatialKernel: 3,
+          },
+          train: {
+            epochs: positiveInt(o.epochs, '--epochs'),
+            onEpoch: (e: { epoch: number; trainLoss: number; valLoss: number }) =>
+              process.stderr.write(
+                `epoch ${e.epoch + 1}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}\n`,
+              ),
+          },
+          testFraction: Number(o.testFraction),
+          seed,
+          downsample: positiveInt(o.downsample, '--downsample'),
+        };
+        const dc = cohort as unknown as DownstreamCohort;
+        const labels = new Map(cohort.subjects.map((s) => [s.id, String(s.labels[o.label] ?? '')]));
+        const runs: DownstreamRun[] = [];
+        if (o.withMaps) {
+          const cmp = await compareWithMaps(dc, {
+            ...run,
+            label: o.label,
+            sequences,
+            mapTargets: list(o.mapTargets) ?? sequences,
+            maps: mapsFromDirectory(o.withMaps),
+          });
+          runs.push(cmp.mri, cmp.mriWithMaps);
+        } else {
+          const data = await buildDownstreamDataset(dc, {
+            label: o.label,
+            sequences,
+            downsample: run.downsample,
+          });
+          runs.push(await runClassifier('MRI', data, run));
+        }
+        const summary = { label: o.label, runs: runs.map(runJson) };
+        writeTextAtomic(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
+        for (const r of runs) {
+          const tag = r.name === 'MRI' ? 'mri' : 'mri_md';
+          writeTextAtomic(join(o.out, `predictions_${tag}.csv`), predictionsCsv(r, labels));
+          saveClassifier(r.model, join(o.out, `model_${tag}.json`));
+        }
+        if (o.gradcam) {
+          const r = runs[runs.length - 1];
+          const data = await buildDownstreamDataset(dc, {
+            label: o.label,
+            sequences,
+            mapTargets: o.withMaps ? (list(o.mapTargets) ?? sequences) : [],
+            maps: o.withMaps ? mapsFromDirectory(o.withMaps) : undefined,
+            ids: r.testIds,
+            downsample: run.downsample,
+          });
+          const cam = new GradCam(r.model);
+          for (let i = 0; i < data.inputs.length; i++) {
+            const x = tf.tensor5d(data.inputs[i], [1, ...data.shape]);
+            const res = cam.compute(x);
+            x.dispose();
+            await writeGradCamNifti(
+              res.maps[0],
+              data.references[i],
+              join(o.out, 'gradcam', `${data.ids[i]}_gradcam.nii.gz`),
+            );
+          }
+        }
+        if (o.json) console.log(JSON.stringify(summary));
+        else {
+          for (const r of runs) {
+            const e = r.evaluation;
+            console.log(
+              `${r.name.padEnd(10)} channels ${r.channels.join('+')}: AUC ${e.auc.toFixed(3)} ` +
+                `(95% CI ${e.ci95[0].toFixed(3)}-${e.ci95[1].toFixed(3)}), accuracy ${e.report.accuracy.toFixed(3)}, ` +
+                `${r.testIds.length} test subjects`,
+            );
+          }
+          console.log(`wrote ${join(o.out, 'metrics.json')}`);
+        }
+        for (const r of runs) r.model.dispose();
+      },
+    );
+
+  program
+    .command('cluster')
+    .description('contrastive autoencoder + k-means on one sequence; accuracy/NMI/ARI vs a label column')
+    .option('--manifest <file>', 'cohort manifest')
+    .option('--phantom <n>', 'use N simulated subjects (32x32x16) instead of a manifest')
+    .option('--label <column>', 'label column to score the clusters against (never used for training)')
+    .option('--sequence <name>', 'sequence to cluster on', 't1gd')
+    .option('--k <n>', 'number of clusters (default: chosen by silhouette)')
+    .option('--epochs <n>', 'autoencoder epochs', '20')
+    .option('--downsample <n>', 'average-pool volumes by this factor first', '2')
+    .option('--seed <n>', 'seed', '0')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--json', 'print the summary as JSON')
+    .action(
+      async (o: {
+        manifest?: string;
+        phantom?: string;
+        label?: string;
+        sequence: string;
+        k?: string;
+        epochs: string;
+        downsample: string;
+        seed: string;
+        out: string;
+        json?: boolean;
+      }) => {
+        await initEngine();
+        const cohort = await openCohort(o);
+        if (o.label && !cohort.labelNames.includes(o.label)) {
+          throw new MriseqError('label column not in the manifest', {
+            file: o.manifest,
+            field: '--label',
+            found: o.label,
+            expected: cohort.labelNames.join(', ') || 'a manifest with label columns',
+            code: 'cli.label',
+          });
+        }
+        // The classifier dataset builder does the loading; a constant label keeps every subject.
+        const dc = cohort as unknown as DownstreamCohort;
+        const data = await buildDownstreamDataset(
+          {
+            ids: dc.ids,
+            subject: (id) => {
+              const s = dc.subject(id);
+              return { id: s.id, available: s.available, labels: { all: 'x' }, load: (q) => s.load(q) };
+            },
+          },
+          {
+            label: 'all',
+            sequences: [o.sequence.toLowerCase()],
+            downsample: positiveInt(o.downsample, '--downsample'),
+          },
+        );
+        // The autoencoder halves each axis twice: crop to multiples of 4.
+        const [D, H, W] = data.shape;
+        const [d, h, w] = [D, H, W].map((n) => n - (n % 4));
+        const inputs = data.inputs.map((x) => {
+          const out = new Float32Array(d * h * w);
+          for (let z = 0; z < d; z++)
+            for (let y = 0; y < h; y++)
+              for (let xx = 0; xx < w; xx++) out[(z * h + y) * w + xx] = x[(z * H + y) * W + xx];
+          return out;
+        });
+        const labels = o.label
+          ? data.ids.map((id) => String(cohort.subject(id).labels[o.label!] ?? ''))
+          : undefined;
+        const r = await clusterImages(
+          { shape: [d, h, w, 1], inputs, ids: data.ids },
+          {
+            k: o.k ? positiveInt(o.k, '--k') : undefined,
+            labels,
+            epochs: positiveInt(o.epochs, '--epochs'),
+            seed: Number(o.seed),
+            batchSize: 8,
+            onEpoch: (e) => process.stderr.write(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}\n`),
+          },
+        );
+        const summary = {
+          sequence: o.sequence,
+          subjects: data.ids.length,
+          k: r.k,
+          silhouettes: r.silhouettes,
+          evaluation: r.evaluation,
+          label: o.label,
+        };
+        writeTextAtomic(join(o.out, 'cluster.json'), JSON.stringify(summary, null, 1));
+        writeTextAtomic(
+          join(o.out, 'clusters.csv'),
+          [
+            'id,cluster' + (labels ? ',label' : ''),
+            ...data.ids.map((id, i) => `${id},${r.clusters[i]}${labels ? `,${labels[i]}` : ''}`),
+          ].join('\n') + '\n',
+        );
+        if (o.json) console.log(JSON.stringify(summary));
+        else {
+          console.log(`k = ${r.k} clusters over ${data.ids.length} subjects (${o.sequence})`);
+          if (r.evaluation) {
+            const e = r.evaluation;
+            console.log(
+              `vs ${o.label}: accuracy ${e.accuracy.toFixed(3)}, NMI ${e.nmi.toFixed(3)}, ARI ${e.ari.toFixed(3)}; ` +
+                `supervised baseline (logistic regression on the latent) ${e.baseline.accuracy.toFixed(3)} on ${e.baseline.testSubjects} held-out`,
+            );
+          }
+          console.log(`wrote ${join(o.out, 'cluster.json')}`);
+        }
+        r.autoencoder.dispose();
+      },
+    );
+}
