@@ -8,6 +8,7 @@ import { registerFigures } from './figures.js';
 import { registerIo } from './io.js';
 import { registerModel } from './model.js';
 import { registerCohort } from './cohort.js';
+import { registerDownstream } from './downstream.js';
 
 /** Every subcommand group; each capability adds its own register function here. */
-export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel, registerFigures, registerIo, registerModel, registerCohort];
+export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel, registerFigures, registerIo, registerModel, registerCohort, registerDownstream];
