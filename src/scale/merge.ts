@@ -131,14 +131,8 @@ function tableSubjectColumn(file: string, header: string): number {
 
 function findParts(run: string, opts: MergeOptions): Map<string, Part[]> {
   const partsRoot = join(run, PARTS_DIR);
-  if (!existsSync(partsRoot)) {
-    throw new MriseqError('no shard parts to merge', {
-      file: partsRoot,
-      expected: 'folders <command>-<I>-of-<N> written by commands run with --shard I/N --out RUN',
-      code: 'scale.merge.empty',
-    });
-  }
   const groups = new Map<string, Part[]>();
+  if (!existsSync(partsRoot)) return groups;
   for (const name of readdirSync(partsRoot).sort()) {
     const dir = join(partsRoot, name);
     if (!statSync(dir).isDirectory()) continue;
@@ -149,15 +143,67 @@ function findParts(run: string, opts: MergeOptions): Map<string, Part[]> {
     list.push({ dir, shard: parsed.shard });
     groups.set(parsed.command, list);
   }
-  if (groups.size === 0) {
-    throw new MriseqError('no shard parts to merge', {
-      file: partsRoot,
-      field: opts.command ? `command ${opts.command}` : undefined,
-      expected: 'folders <command>-<I>-of-<N>',
-      code: 'scale.merge.empty',
-    });
-  }
   return groups;
+}
+
+/**
+ * The other layout, for commands whose shards share the output folder (per-subject files are
+ * disjoint, so they land in place): only their tables are per shard, named
+ * `<name>.shard-<I>-of-<N>.<ext>` (e.g. simulate's manifest.shard-0-of-4.csv), merged into
+ * `<name>.<ext>`.
+ */
+function findInPlaceTables(
+  run: string,
+  opts: MergeOptions,
+): Map<string, { file: string; shard: ShardSpec }[]> {
+  const groups = new Map<string, { file: string; shard: ShardSpec }[]>();
+  const walk = (d: string, depth: number): void => {
+    if (!existsSync(d)) return;
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (d === run && (name === PARTS_DIR || name === 'slurm' || name === 'points')) continue;
+      if (statSync(p).isDirectory()) {
+        if (depth < 2) walk(p, depth + 1);
+        continue;
+      }
+      const m = /^(.*)\.shard-(\d+)-of-(\d+)(\.(?:csv|tsv))$/i.exec(name);
+      if (!m || (opts.shards && Number(m[3]) !== opts.shards)) continue;
+      const key = `${relative(run, join(d, m[1] + m[4]))}|${m[3]}`;
+      groups.set(key, [
+        ...(groups.get(key) ?? []),
+        { file: p, shard: { index: Number(m[2]), count: Number(m[3]) } },
+      ]);
+    }
+  };
+  walk(run, 0);
+  return groups;
+}
+
+/** Concatenates one table's per-shard copies: one header, rows in canonical subject order. */
+function mergeTable(
+  rel: string,
+  sources: { label: string; shard: number; text: string }[],
+  problems: string[],
+): { bytes: Buffer; ids: { id: string; shard: number }[] } | undefined {
+  const sep = rel.toLowerCase().endsWith('.tsv') ? '\t' : ',';
+  const first = splitRecords(sources[0].text);
+  const header = first.records[0] ?? '';
+  const col = tableSubjectColumn(rel, header);
+  if (col < 0) return undefined;
+  const rows: { id: string; rec: string; shard: number }[] = [];
+  for (const src of sources) {
+    const parsed = splitRecords(src.text);
+    if (parsed.records[0] !== header) {
+      problems.push(`${rel}: header of ${src.label} differs from ${sources[0].label}`);
+      continue;
+    }
+    for (const rec of parsed.records.slice(1)) {
+      if (rec !== '') rows.push({ id: splitFields(rec, sep)[col] ?? '', rec, shard: src.shard });
+    }
+  }
+  rows.sort((a, b) => compareSubjectIds(a.id, b.id));
+  const body = [header, ...rows.map((r) => r.rec)].join(first.eol) + (first.trailingEol ? first.eol : '');
+  return { bytes: Buffer.from(body, 'utf8'), ids: rows.map((r) => ({ id: r.id, shard: r.shard })) };
 }
 
 function readMarker(part: Part): ShardMarker | undefined {
@@ -193,7 +239,60 @@ function summarise(ids: string[], max = 10): string {
 export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
   const run = resolve(runDir);
   const report: MergeReport = { run, commands: [] };
-  for (const [command, found] of findParts(run, opts)) {
+  const partGroups = findParts(run, opts);
+  const inPlace = findInPlaceTables(run, opts);
+  if (partGroups.size === 0 && inPlace.size === 0) {
+    throw new MriseqError('no shard parts to merge', {
+      file: join(run, PARTS_DIR),
+      field: opts.command ? `command ${opts.command}` : undefined,
+      expected: `folders ${PARTS_DIR}/<command>-<I>-of-<N> or tables <name>.shard-<I>-of-<N>.csv written by commands run with --shard I/N`,
+      code: 'scale.merge.empty',
+    });
+  }
+  for (const [key, list] of inPlace) {
+    const [rel, nText] = key.split('|');
+    const n = Number(nText);
+    const problems: string[] = [];
+    const have = new Set(list.map((x) => x.shard.index));
+    const missing = [...Array(n).keys()].filter((i) => !have.has(i));
+    if (missing.length) problems.push(`missing shards ${missing.map((i) => `${i}/${n}`).join(', ')}`);
+    const sorted = [...list].sort((a, b) => a.shard.index - b.shard.index);
+    const merged = mergeTable(
+      rel,
+      sorted.map((x) => ({
+        label: relative(run, x.file),
+        shard: x.shard.index,
+        text: readFileSync(x.file, 'utf8'),
+      })),
+      problems,
+    );
+    if (!merged) problems.push(`${rel} has no subject column (${SUBJECT_COLUMNS.join(', ')})`);
+    const owner = new Map<string, number[]>();
+    for (const x of merged?.ids ?? []) owner.set(x.id, [...(owner.get(x.id) ?? []), x.shard]);
+    const dup = [...owner].filter(([, sh]) => new Set(sh).size > 1);
+    if (dup.length)
+      problems.push(
+        `subjects in more than one shard: ${summarise(dup.map(([id, sh]) => `${id} (shards ${[...new Set(sh)].join(', ')})`))}`,
+      );
+    if (problems.length || !merged) {
+      throw new MriseqError(`cannot merge ${rel}: ${problems.join('; ')}`, {
+        file: join(run, rel),
+        code: 'scale.merge.invalid',
+      });
+    }
+    writeFileAtomic(join(run, rel), merged.bytes);
+    const summary = {
+      command: rel,
+      shards: n,
+      subjects: owner.size,
+      files: 1,
+      tables: [rel],
+      completenessChecked: false,
+    };
+    report.commands.push(summary);
+    opts.onProgress?.({ command: rel, files: 1, subjects: owner.size });
+  }
+  for (const [command, found] of partGroups) {
     const counts = [...new Set(found.map((p) => p.shard.count))];
     if (counts.length > 1) {
       throw new MriseqError(`parts of '${command}' come from different shard counts`, {
@@ -237,34 +336,21 @@ export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
     const tables: string[] = [];
     for (const [rel, holders] of [...files].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const first = readFileSync(join(holders[0].dir, rel));
-      const text = /\.(csv|tsv)$/i.test(rel) ? first.toString('utf8') : '';
-      const header = text ? (splitRecords(text).records[0] ?? '') : '';
-      const col = text ? tableSubjectColumn(rel, header) : -1;
-      if (col >= 0) {
-        const sep = rel.toLowerCase().endsWith('.tsv') ? '\t' : ',';
-        const rows: { id: string; rec: string }[] = [];
-        let eol = '\n';
-        let trailing = true;
-        for (const h of holders) {
-          const parsed = splitRecords(readFileSync(join(h.dir, rel), 'utf8'));
-          eol = parsed.eol;
-          trailing = parsed.trailingEol;
-          if (parsed.records[0] !== header) {
-            problems.push(
-              `${rel}: header of shard ${h.shard.index}/${n} differs from shard ${holders[0].shard.index}/${n}`,
-            );
-            continue;
-          }
-          for (const rec of parsed.records.slice(1)) {
-            if (rec === '') continue;
-            const id = splitFields(rec, sep)[col] ?? '';
-            rows.push({ id, rec });
-            if (!h.marker) note(id, h.shard.index);
-          }
-        }
-        rows.sort((a, b) => compareSubjectIds(a.id, b.id));
-        const body = [header, ...rows.map((r) => r.rec)].join(eol) + (trailing ? eol : '');
-        outputs.push({ rel, bytes: Buffer.from(body, 'utf8') });
+      const merged = /\.(csv|tsv)$/i.test(rel)
+        ? mergeTable(
+            rel,
+            holders.map((h) => ({
+              label: `shard ${h.shard.index}/${n}`,
+              shard: h.shard.index,
+              text: readFileSync(join(h.dir, rel), 'utf8'),
+            })),
+            problems,
+          )
+        : undefined;
+      if (merged) {
+        // without markers, the tables' subject columns are the record of who wrote what
+        for (const x of merged.ids) if (!byIndex.get(x.shard)?.marker) note(x.id, x.shard);
+        outputs.push({ rel, bytes: merged.bytes });
         tables.push(rel);
       } else if (holders.length === 1) {
         outputs.push({ rel, copyFrom: join(holders[0].dir, rel) });

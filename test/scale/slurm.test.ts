@@ -240,8 +240,9 @@ describe('mriseq slurm on a real one-node cluster', { skip }, () => {
     const csv = readFileSync(join(run, 'sweep-results.csv'), 'utf8').trim().split('\n');
     assert.equal(csv[0], 'config,name,args,fold_0,fold_1,mean');
     const means = csv.slice(1).map((l) => Number(l.split(',').at(-1)));
-    for (const [i, x] of [0, 2, 5].entries())
-      assert.ok(Math.abs(means[i] - (30 - (x - 2) ** 2 + 1 / 3)) < 1e-12);
+    assert.equal(means.length, 2);
+    for (const [i, x] of [0, 2].entries())
+      assert.ok(Math.abs(means[i] - (30 - (x - 2) ** 2 + 1 / 2)) < 1e-12);
     for (let k = 0; k < 2; k++) {
       const summary = JSON.parse(
         readFileSync(join(run, 'points', `config-1-fold-${k}-of-2`, 'summary.json'), 'utf8'),
