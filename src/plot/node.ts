@@ -89,6 +89,8 @@ export class FigureExporter {
         cause: e,
       });
     }
+    // Profiles are removed by close(); this covers a process that exits without calling it.
+    process.once('exit', () => rmSync(profile, { recursive: true, force: true }));
     const page = await context.newPage();
     await page.setContent('<!doctype html><html><body><div id="fig"></div></body></html>');
     await page.addScriptTag({ path: plotlyScriptPath() });

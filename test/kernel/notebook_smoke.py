@@ -4,7 +4,7 @@ TypeScript parameter translator (python/mriseq_papermill.py), and checks what ca
 Run by test/kernel/kernel.test.ts with JUPYTER_PATH pointing at the installed kernelspec and the
 working directory outside the checkout.
 """
-import json
+import base64
 import os
 import sys
 import tempfile
@@ -50,6 +50,14 @@ CELLS = [
 ]
 
 
+SHOW_FIGURE = (
+    "import { showFigure, rocFigure, rocCurve, closeFigureExporter } from 'mriseq';\n"
+    "await showFigure(rocFigure([rocCurve([0.1, 0.8, 0.4], [0, 1, 1], 'm')]));\n"
+    "await closeFigureExporter();",
+    None,
+)
+
+
 def outputs_of(nb, i):
     return nb.cells[i].outputs
 
@@ -77,9 +85,18 @@ class NotebookSmoke(unittest.TestCase):
         self.assertIn(f"n={n}", out)
 
     def test_nbclient(self):
-        nb = notebook(CELLS)
-        NotebookClient(nb, timeout=120, kernel_name=KERNEL, resources={"metadata": {"path": os.getcwd()}}).execute()
+        # one extra cell: plotly JSON + PNG + inline SVG + text in one display_data, the static
+        # parts rendered by headless Chromium from inside the kernel
+        nb = notebook(CELLS + [SHOW_FIGURE])
+        NotebookClient(nb, timeout=180, kernel_name=KERNEL, resources={"metadata": {"path": os.getcwd()}}).execute()
         self.check(nb, 3)
+        outs = [o for o in nb.cells[-1].outputs if o.output_type == "display_data"]
+        self.assertEqual(len(outs), 1, nb.cells[-1].outputs)
+        d = outs[0].data
+        self.assertIsInstance(d["application/vnd.plotly.v1+json"], dict)
+        self.assertTrue(base64.b64decode(d["image/png"]).startswith(b"\x89PNG"))
+        self.assertIn("<svg", d["text/html"])
+        self.assertIn("plotly figure", d["text/plain"])
 
     def test_papermill_typescript_parameters(self):
         with tempfile.TemporaryDirectory() as d:
