@@ -89,6 +89,34 @@ describe('mriseq slurm on a real one-node cluster', { skip }, () => {
     }
   });
 
+  test('sharded `mriseq simulate` through SLURM + merge is byte-identical to one process', () => {
+    const single = join(work, 'sim-single');
+    const common = ['--subjects', '4', '--size', '32,32,32', '--seed', '3', '--quiet'];
+    const one = mriseq(['simulate', '--out', single, ...common]);
+    assert.equal(one.code, 0, one.stderr);
+    const run = join(work, 'sim-sharded');
+    const r = mriseq([
+      'slurm',
+      'submit',
+      '--shards',
+      '3',
+      '--run',
+      run,
+      '--wait',
+      '--interval',
+      '0.3',
+      '--',
+      'simulate',
+      '--out',
+      run,
+      ...common,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const merged = treeHashes(run, RUN_BOOKKEEPING);
+    for (const k of Object.keys(merged)) if (/^manifest\.shard-\d-of-3\.csv$/.test(k)) delete merged[k];
+    assert.deepEqual(merged, treeHashes(single));
+  });
+
   test('a failing shard: --wait exits non-zero naming it and its log, the merge is cancelled; retry completes the run', async () => {
     const reference = singleProcess('single-b', 9);
     const run = join(work, 'sharded-b');
