@@ -6,12 +6,14 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import '../../src/index.js';
-import { initEngine, tf } from '../../src/engine/index.js';
+import { nodeEngineAdapter } from '../../src/engine/node.js';
+import { initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
 import { createGenerator, HyperConv, ParamStore, preset, Seq2Seq } from '../../src/model/model.js';
 import { Rng } from '../../src/model/random.js';
 import { MriseqError } from '../../src/errors/index.js';
 import { missingPython, runPython } from '../helpers/python.js';
+
+setEngineAdapter(nodeEngineAdapter);
 
 before(async () => {
   await initEngine();

@@ -5,13 +5,15 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import '../../src/index.js';
-import { initEngine, tf } from '../../src/engine/index.js';
+import { nodeEngineAdapter } from '../../src/engine/node.js';
+import { initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
 import { instanceNorm, reflectPad, smoothL1, upsample2x } from '../../src/model/ops.js';
 import { Rng } from '../../src/model/random.js';
 import { missingPython, runPython } from '../helpers/python.js';
 
 const skip = missingPython('torch', 'numpy');
+
+setEngineAdapter(nodeEngineAdapter);
 
 before(async () => {
   await initEngine();

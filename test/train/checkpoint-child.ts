@@ -2,9 +2,11 @@
  * Run in a fresh process by checkpoint.test.ts: loads a checkpoint and prints the generator's
  * output on a fixed input, so the test compares it with the process that saved it.
  */
-import '../../src/index.js';
-import { initEngine, tf } from '../../src/engine/index.js';
+import { nodeEngineAdapter } from '../../src/engine/node.js';
+import { initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
 import { loadCheckpoint } from '../../src/train/node.js';
+
+setEngineAdapter(nodeEngineAdapter);
 
 async function main(): Promise<void> {
   await initEngine();

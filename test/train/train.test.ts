@@ -11,14 +11,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '../../src/index.js';
-import { initEngine, tf } from '../../src/engine/index.js';
+import { nodeEngineAdapter } from '../../src/engine/node.js';
+import { initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
 import { createGenerator, generate, type Seq2SeqConfig } from '../../src/model/index.js';
 import { normalizeIntensity } from '../../src/volume/index.js';
 import { phantom } from '../../src/phantom/index.js';
 import { psnrOf, train } from '../../src/train/index.js';
 import { loadCheckpoint, saveCheckpoint, trainRun } from '../../src/train/node.js';
 import { MriseqError } from '../../src/errors/index.js';
+
+setEngineAdapter(nodeEngineAdapter);
 
 before(async () => {
   await initEngine();
@@ -185,4 +187,33 @@ test('resume: interrupted at step 3 and resumed from disk equals an uninterrupte
   assert.ok(best.dir.endsWith('best'));
   a.model.dispose();
   b2.model.dispose();
+});
+
+test('4D DCE through the time axis: trains on a dce source/target and generates a 4D series; 3D model trains and generates', async () => {
+  const s = phantom({ subjects: 1, size: [16, 16, 8], dce: { phases: 3 }, seed: 4 }).subject(0);
+  const only = { id: s.id, volumes: { t2: s.volumes.t2, dce: s.volumes.dce } };
+  const g = createGenerator('lite', { ...tiny, sequences: ['t2', 'dce'], seed: 2 });
+  const r = await train(g, [only], { steps: 4, crop: 16, seed: 1 });
+  assert.equal(r.history.length, 4);
+  assert.ok(
+    r.history.some((e) => e.source === 'dce' || e.target === 'dce'),
+    'dce drawn',
+  );
+  assert.ok(r.history.every((e) => Number.isFinite(e.loss.total)));
+  const dce = await generate(g, only, { sources: ['t2'], target: 'dce' });
+  assert.deepEqual(dce.shape, [16, 16, 8, 3]);
+  assert.equal(dce.spacing[3], 60);
+  const t2 = await generate(g, only, { sources: ['dce'], target: 't2' });
+  assert.deepEqual(t2.shape, [16, 16, 8]);
+  g.dispose();
+  const g3 = createGenerator('lite', { ...tiny, ndims: 3, seed: 2 });
+  const r3 = await train(g3, [{ id: s.id, volumes: { t1: s.volumes.t1, t2: s.volumes.t2 } }], {
+    steps: 2,
+    crop: 16,
+    seed: 1,
+  });
+  assert.ok(r3.history.every((e) => Number.isFinite(e.loss.total)));
+  const v3 = await generate(g3, s, { sources: ['t1'], target: 't2' });
+  assert.deepEqual(v3.shape, [16, 16, 8]);
+  g3.dispose();
 });
