@@ -5,6 +5,7 @@ temporary prefix where the kernelspec was installed, and the working directory s
 outside the checkout (so `import ... from 'mriseq'` must resolve through the launcher).
 """
 import os
+import time
 import unittest
 
 import jupyter_kernel_test
@@ -38,6 +39,22 @@ class MriseqKernelTests(jupyter_kernel_test.KernelTests):
     code_inspect_sample = "Math.max"
     supported_history_operations = ("tail", "range", "search")
     code_history_pattern = "6 *"
+
+    def test_interrupt_stops_an_awaiting_cell(self):
+        self.flush_channels()
+        msg_id = self.kc.execute("await new Promise((r) => setTimeout(r, 120000));")
+        time.sleep(2)
+        self.km.interrupt_kernel()
+        reply = self.get_non_kernel_info_reply(timeout=30)
+        self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
+        self.assertEqual(reply["content"]["status"], "error")
+        self.assertIn("Interrupted", reply["content"]["evalue"])
+        # the kernel keeps working afterwards
+        time.sleep(0.5)
+        self.flush_channels()
+        reply, outputs = self.execute_helper("1 + 1")
+        self.assertEqual(reply["content"]["status"], "ok")
+        self.assertEqual([o["content"]["data"]["text/plain"] for o in outputs if o["msg_type"] == "execute_result"], ["2"])
 
 
 if __name__ == "__main__":
