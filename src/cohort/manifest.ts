@@ -51,14 +51,15 @@ export const KNOWN_SEQUENCES = ['t1', 't1gd', 't2', 'flair', 'dwi', 'dce', 'adc'
 /** Cells that spreadsheet programs would run as formulas get a leading quote (OWASP CSV injection). */
 export function escapeCsvCell(value: string): string {
   let v = value;
-  if (/^[=+\-@\t\r]/.test(v)) v = `'${v}`;
+  // Quotes already in front are counted too, so unescaping one quote always gives the original.
+  if (/^'*[=+\-@\t\r]/.test(v)) v = `'${v}`;
   if (/[",\n\r]/.test(v) || v !== v.trim()) v = `"${v.replace(/"/g, '""')}"`;
   return v;
 }
 
 /** Reverses escapeCsvCell's formula guard (quotes were removed by the parser). */
 export function unescapeCsvCell(value: string): string {
-  return /^'[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
+  return /^'+[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
 }
 
 /** RFC 4180 parser: quoted fields, doubled quotes, CRLF or LF; returns rows of raw cells. */

@@ -1,0 +1,207 @@
+/**
+ * Manifests: CSV/JSON parsing and escaping, the schema file, `manifest scan`, and `manifest check`
+ * on a corpus of broken manifests (every problem reported at once, with row and column).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, mkdir, symlink, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import {
+  MANIFEST_SCHEMA,
+  escapeCsvCell,
+  manifestToCsv,
+  parseCsv,
+  parseManifestText,
+  unescapeCsvCell,
+  type Manifest,
+} from '../../src/cohort/index.js';
+import { checkManifest, scanManifest, simulateToDisk, readManifest } from '../../src/cohort/node.js';
+import { writeNifti } from '../../src/io/index.js';
+import type { Volume } from '../../src/volume/index.js';
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mriseq-manifest-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const vol = (shape: number[], spacing: number[]): Volume => ({
+  data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1),
+  shape,
+  spacing,
+  affine: [
+    [spacing[0]!, 0, 0, 0],
+    [0, spacing[1]!, 0, 0],
+    [0, 0, spacing[2]!, 0],
+    [0, 0, 0, 1],
+  ],
+  datatype: 'float32',
+});
+
+test('the schema file in data-manifests is the schema the code validates with', async () => {
+  const file = JSON.parse(
+    await readFile(join(__dirname, '../../data-manifests/manifest.schema.json'), 'utf8'),
+  );
+  assert.deepEqual(file, MANIFEST_SCHEMA);
+});
+
+test('CSV cells that start like a formula are escaped on write and restored on read', () => {
+  assert.equal(escapeCsvCell('=HYPERLINK("x")'), `"'=HYPERLINK(""x"")"`);
+  assert.equal(escapeCsvCell('-1.5'), "'-1.5");
+  assert.equal(escapeCsvCell('@sum'), "'@sum");
+  assert.equal(escapeCsvCell('+1'), "'+1");
+  assert.equal(escapeCsvCell('plain'), 'plain');
+  assert.equal(unescapeCsvCell(escapeCsvCell("'=x")), "'=x");
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(fc.string(), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }),
+      (rows) => {
+        const width = rows[0]!.length;
+        const table = rows.map((r) => Array.from({ length: width }, (_, i) => r[i] ?? 'x'));
+        // A row of one empty cell is a blank line, which carries no subject: keep rows non-blank.
+        fc.pre(table.every((r) => !(r.length === 1 && r[0] === '')));
+        const text = table.map((r) => r.map(escapeCsvCell).join(',')).join('\n');
+        const back = parseCsv(text).map((r) => r.map(unescapeCsvCell));
+        assert.deepEqual(back, table);
+      },
+    ),
+  );
+});
+
+test('CSV and JSON forms describe the same manifest; labels and metadata keep their types', () => {
+  const m: Manifest = {
+    mriseqManifest: 1,
+    sequences: ['t1', 't1gd', 'flair'],
+    masks: ['seg'],
+    labels: ['grade'],
+    subjects: [
+      {
+        id: 'a1',
+        sequences: { t1: 'a1/t1.nii.gz', t1gd: null, flair: 'a1/fl.nii.gz' },
+        masks: { seg: null },
+        labels: { grade: 2 },
+        split: 'train',
+        metadata: { site: '=cmd', age: -4 },
+      },
+      {
+        id: 'b2',
+        sequences: { t1: 'b2/t1.nii.gz', t1gd: 'b2/t1ce.nii.gz', flair: null },
+        masks: { seg: 'b2/seg.nii.gz' },
+        labels: { grade: 'high' },
+        split: null,
+        metadata: { site: 'x, "y"', age: 50 },
+      },
+    ],
+  };
+  const csv = manifestToCsv(m);
+  assert.ok(csv.includes("'=cmd") && csv.includes("'-4"));
+  const parsed = parseManifestText(csv);
+  assert.deepEqual(parsed.problems, []);
+  assert.deepEqual(parsed.manifest.subjects, m.subjects);
+  const json = parseManifestText(JSON.stringify(m));
+  assert.deepEqual(json.problems, []);
+  assert.deepEqual(json.manifest, m);
+});
+
+test('manifest scan builds a manifest from a BraTS 2021 folder; t1ce becomes t1gd, gaps are explicit', async () => {
+  const root = join(dir, 'brats');
+  for (const [id, seqs] of [
+    ['BraTS2021_00000', ['t1', 't1ce', 't2', 'flair', 'seg']],
+    ['BraTS2021_00002', ['t1', 't1ce', 't2', 'seg']],
+  ] as const) {
+    await mkdir(join(root, id), { recursive: true });
+    for (const s of seqs) await writeNifti(join(root, id, `${id}_${s}.nii.gz`), vol([6, 6, 4], [1, 1, 1]));
+  }
+  await writeFile(join(root, 'README.txt'), 'not a subject');
+  const m = await scanManifest(root, { layout: 'brats' });
+  assert.deepEqual(m.sequences, ['t1', 't1gd', 't2', 'flair']);
+  assert.deepEqual(m.masks, ['seg']);
+  assert.equal(m.subjects.length, 2);
+  assert.equal(m.subjects[0]!.sequences.t1gd, 'BraTS2021_00000/BraTS2021_00000_t1ce.nii.gz');
+  assert.equal(m.subjects[1]!.sequences.flair, null);
+  await writeFile(join(root, 'manifest.csv'), manifestToCsv(m));
+  const report = await checkManifest(join(root, 'manifest.csv'));
+  assert.deepEqual(report.problems, []);
+  assert.equal(report.files, 9);
+});
+
+test('manifest check reports every problem of a broken manifest at once, with row and column', async () => {
+  const root = join(dir, 'broken');
+  await simulateToDisk({ out: root, subjects: 3, seed: 1, size: [16, 16, 8] });
+  const good = (id: string, s: string): string => `${id}/${id}_${s}.nii.gz`;
+  // A volume of another shape, one of another spacing, a file that is not NIfTI, a symlink out.
+  await writeNifti(join(root, 'other-shape.nii.gz'), vol([16, 16, 9], [15, 15, 19.375]));
+  await writeNifti(join(root, 'other-spacing.nii.gz'), vol([16, 16, 8], [15, 15, 4]));
+  await writeFile(join(root, 'garbage.nii.gz'), 'this is not a volume');
+  const outside = join(dir, 'outside.nii.gz');
+  await writeNifti(outside, vol([16, 16, 8], [15, 15, 19.375]));
+  await symlink(outside, join(root, 'link.nii.gz'));
+  const rows = [
+    'id,t1,t1gd,t2,flair,split',
+    `sim-00000,${good('sim-00000', 't1')},${good('sim-00000', 't1ce')},${good('sim-00000', 't2')},${good('sim-00000', 'flair')},train`, // 1 fine
+    `sim-00001,${good('sim-00001', 't1')},nowhere.nii.gz,other-shape.nii.gz,other-spacing.nii.gz,test`, // 2 missing, shape, spacing
+    `sim-00000,${good('sim-00002', 't1')},garbage.nii.gz,,,val`, // 3 duplicate id, unreadable
+    `sim-00003,../outside.nii.gz,link.nii.gz,/etc/passwd,,holdout`, // 4 escapes x3, bad split
+    `sim-00004,,,,`, // 5 wrong cell count, no sequence
+  ];
+  await writeFile(join(root, 'broken.csv'), rows.join('\n') + '\n');
+  const r = await checkManifest(join(root, 'broken.csv'));
+  const has = (row: number, column: string, code: string): boolean =>
+    r.problems.some((p) => p.row === row && p.column === column && p.code === code);
+  const expected: [number, string, string][] = [
+    [2, 't1gd', 'manifest.missing-file'],
+    [2, 't2', 'manifest.shape'],
+    [2, 'flair', 'manifest.spacing'],
+    [3, 'id', 'manifest.duplicate'],
+    [3, 't1gd', 'manifest.unreadable'],
+    [4, 't1', 'manifest.escape'],
+    [4, 't1gd', 'manifest.escape'],
+    [4, 't2', 'manifest.escape'],
+    [4, 'split', 'manifest.schema'],
+    [5, '', 'manifest.cells'],
+    [5, 't1,t1gd,t2,flair', 'manifest.empty-subject'],
+  ];
+  for (const [row, column, code] of expected)
+    assert.ok(
+      has(row, column, code),
+      `expected ${code} at row ${row} column ${column}; got ${JSON.stringify(r.problems)}`,
+    );
+  assert.equal(r.problems.filter((p) => p.row === 1).length, 0, 'row 1 is fine');
+  assert.equal(r.ok, false);
+  // The symlinked file is allowed when outside paths are.
+  const allowed = await checkManifest(join(root, 'broken.csv'), { allowOutside: true });
+  assert.ok(!allowed.problems.some((p) => p.code === 'manifest.escape'));
+});
+
+test('header-level problems: no id column, no sequence column, invalid JSON, schema errors located', async () => {
+  const noId = parseManifestText('subject,t1\na,a.nii\n');
+  assert.ok(noId.problems.some((p) => p.row === 0 && p.column === 'id'));
+  const noSeq = parseManifestText('id,age\na,3\n');
+  assert.ok(noSeq.problems.some((p) => p.problem === 'no sequence column'));
+  assert.ok(parseManifestText('{"mriseqManifest": 1,').problems.some((p) => p.code === 'manifest.json'));
+  const bad = parseManifestText(
+    JSON.stringify({
+      mriseqManifest: 1,
+      sequences: ['t1'],
+      subjects: [{ id: 'ok', sequences: { t1: 'a' } }, { sequences: { t1: 'b' } }],
+    }),
+  );
+  assert.ok(
+    bad.problems.some((p) => p.row === 2 && p.code === 'manifest.schema'),
+    JSON.stringify(bad.problems),
+  );
+  const dupHeader = parseManifestText('id,t1,t1\na,x,y\n');
+  assert.ok(dupHeader.problems.some((p) => p.column === 't1' && p.problem === 'duplicate column'));
+});
+
+test('the example manifests in data-manifests are valid', async () => {
+  for (const f of ['brats2021.csv', 'breast-dce.json', 'simulated.csv']) {
+    const r = await readManifest(join(__dirname, '../../data-manifests', f));
+    assert.deepEqual(r.problems, [], f);
+    assert.ok(r.manifest.subjects.length >= 2, f);
+  }
+});
