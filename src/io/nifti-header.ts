@@ -321,11 +321,18 @@ export async function parseHeader(hdr: Uint8Array, file: string): Promise<NiftiH
     srow,
     xyztUnits: h.xyzt_units,
     intentCode: h.intent_code,
-    intentName: h.intent_name,
-    description: h.description,
+    // nifti-reader-js drops embedded NULs; keep them and strip trailing ones, as nibabel does
+    intentName: fixedString(hdr, version === 1 ? 328 : 508, 16),
+    description: fixedString(hdr, version === 1 ? 148 : 240, 80),
     nvox,
     nbytes,
   };
+}
+
+function fixedString(b: Uint8Array, at: number, len: number): string {
+  let end = at + len;
+  while (end > at && b[end - 1] === 0) end--;
+  return String.fromCharCode(...b.subarray(at, end));
 }
 
 function bigToNumber(b: bigint): number {

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { missingPython, runPython } from '../helpers/python.js';
-import { readNifti, readNiftiBytes } from '../../src/io/index.js';
-import { assertMatchesNibabel, nibabelLoad, type NibabelInfo } from './reference.js';
+import { readNifti, readNiftiBytes, readNiftiHeader } from '../../src/io/index.js';
+import { assertMatchesNibabel, assertMatrixClose, nibabelLoad, type NibabelInfo } from './reference.js';
 
 const skip = missingPython('nibabel', 'numpy');
 const NIB_DATA = '/usr/lib/python3/dist-packages/nibabel/tests/data';
@@ -254,3 +254,44 @@ test('readNiftiBytes reads plain and gzipped bytes like the file reader', { skip
   assert.deepEqual(Array.from(fromMulti.data), Array.from(fromFile.data));
   assert.deepEqual(fromMulti.affine, fromFile.affine);
 });
+
+test(
+  'header fields a user inspects match nibabel (codes, units, description, offset, qform)',
+  { skip },
+  async () => {
+    const files = ['example4d.nii.gz', 'anatomical.nii', 'example_nifti2.nii.gz'].map((f) =>
+      join(NIB_DATA, f),
+    );
+    const refs = runPython<
+      {
+        sform_code: number;
+        qform_code: number;
+        xyzt_units: number;
+        descrip: string;
+        vox_offset: number;
+        qform: number[][];
+      }[]
+    >(
+      `
+import json, sys, nibabel as nib
+out = []
+for p in json.load(sys.stdin):
+    img = nib.load(p); h = img.header
+    out.append(dict(sform_code=int(h['sform_code']), qform_code=int(h['qform_code']), xyzt_units=int(h['xyzt_units']),
+                    descrip=h['descrip'].item().decode('latin-1'), vox_offset=int(img.dataobj.offset), qform=h.get_qform().tolist()))
+print(json.dumps(out))
+`,
+      files,
+    );
+    for (let i = 0; i < files.length; i++) {
+      const [vol, hdr] = [await readNifti(files[i]), await readNiftiHeader(files[i])];
+      const ref = refs[i];
+      assert.equal(vol.header?.sformCode, ref.sform_code);
+      assert.equal(vol.header?.qformCode, ref.qform_code);
+      assert.equal(vol.header?.xyztUnits, ref.xyzt_units);
+      assert.equal(vol.header?.description, ref.descrip);
+      assert.equal(hdr.voxOffset, ref.vox_offset);
+      if (ref.qform_code > 0) assertMatrixClose(vol.header!.qform!, ref.qform, 1e-9, `${files[i]} qform`);
+    }
+  },
+);
