@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MriseqError } from '../errors/index.js';
-import { registerWasmKernels } from './wasm-kernels.js';
+import { registerGradients, registerWasmKernels } from './wasm-kernels.js';
 
 export { tf };
 
@@ -143,6 +143,7 @@ async function choose(
   field: string,
   threads: number | undefined,
 ): Promise<EngineReport> {
+  registerGradients();
   const all = adapter.candidates();
   const list = want === undefined ? all : all.filter((c) => c.name === want);
   if (want !== undefined && list.length === 0) {
@@ -202,4 +203,4 @@ export function engineReport(): EngineReport | undefined {
   return report;
 }
 
-export { registerWasmKernels, type WasmKernelReport } from './wasm-kernels.js';
+export { registerGradients, registerWasmKernels, type WasmKernelReport } from './wasm-kernels.js';

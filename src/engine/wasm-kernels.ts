@@ -379,6 +379,42 @@ const maxPoolGrad: KernelFunc = ({ inputs, attrs }: Args) =>
     return tf.slice(acc, [0, p.top, p.left, 0], [n, h, w, c]);
   });
 
+let gradientsDone = false;
+
+/**
+ * Gradients stock tfjs lacks on every backend: Conv3DBackpropInputV2 (so tf.conv3dTranspose,
+ * which the 3D autoencoder decodes with, cannot be trained through). Like TensorFlow's: the input
+ * gradient is the forward conv of the upstream gradient, the filter gradient is the conv's filter
+ * gradient with the upstream gradient as the input. Registered once, for all backends.
+ */
+export function registerGradients(): string[] {
+  if (gradientsDone) return [];
+  gradientsDone = true;
+  const added: string[] = [];
+  if (!tf.getGradient(tf.Conv3DBackpropInputV2)) {
+    tf.registerGradient({
+      kernelName: tf.Conv3DBackpropInputV2,
+      inputsToSave: ['dy', 'filter'],
+      gradFunc: (g, saved, attrs) => {
+        const [dy, filter] = saved as [tf.Tensor5D, tf.Tensor5D];
+        const a = attrs as unknown as tf.Conv3DBackpropInputV2Attrs;
+        const up = (Array.isArray(g) ? g[0] : g) as tf.Tensor5D;
+        return {
+          dy: () => tf.conv3d(up, filter, a.strides, a.pad),
+          filter: () =>
+            tf.engine().runKernel(tf.Conv3DBackpropFilterV2, { x: up, dy }, {
+              strides: a.strides,
+              pad: a.pad,
+              filterShape: filter.shape,
+            } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        };
+      },
+    });
+    added.push(`${tf.Conv3DBackpropInputV2} gradient`);
+  }
+  return added;
+}
+
 /** What registerWasmKernels did, for the engine report and the README. */
 export interface WasmKernelReport {
   added: string[];
@@ -412,6 +448,16 @@ export function registerWasmKernels(): WasmKernelReport {
   add(tf.UnsortedSegmentSum, unsortedSegmentSum);
   replace(tf.Conv2DBackpropInput, () => conv2dBackpropInput);
   replace(tf.MaxPoolGrad, () => maxPoolGrad);
+  // wasm's OneHot writes int32 bits into float32 outputs: run it as int32 and cast.
+  replace(tf.OneHot, (original) => (args: Args) => {
+    const a = args.attrs as unknown as tf.OneHotAttrs;
+    if (a.dtype === 'int32') return original(args);
+    const asInt = original({ ...args, attrs: { ...args.attrs, dtype: 'int32' } }) as tf.TensorInfo;
+    return tf.tidy(() => {
+      const t = tf.engine().makeTensorFromTensorInfo(asInt);
+      return tf.cast(t, a.dtype);
+    });
+  });
   replace(tf.Conv3D, conv3d);
   replace(tf.Conv3DBackpropInputV2, () => conv3dBackpropInput);
   // Conv3DBackpropFilterV2 exists on wasm but is as slow as Conv3D: replace it too.

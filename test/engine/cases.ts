@@ -190,6 +190,37 @@ export const CASES: OpCase[] = [
   { name: 'tanh', shapes: [[3, 5]], linear: false, f: (x) => tf.tanh(x) },
   { name: 'sigmoid', shapes: [[3, 5]], linear: false, f: (x) => tf.sigmoid(x) },
   {
+    name: 'conv3dTranspose stride 2 same',
+    shapes: [
+      [1, 2, 3, 2, 3],
+      [3, 3, 3, 2, 3],
+    ],
+    linear: true,
+    f: (x, w) => tf.conv3dTranspose(t5(x), t5(w), [1, 4, 6, 4, 2], 2, 'same'),
+  },
+  { name: 'softmax', shapes: [[3, 5]], linear: false, f: (x) => tf.softmax(x) },
+  { name: 'logSoftmax', shapes: [[3, 5]], linear: false, f: (x) => tf.logSoftmax(x) },
+  { name: 'euclidean norm', shapes: [[3, 4]], linear: false, f: (x) => tf.norm(x, 'euclidean', 1) },
+  {
+    name: 'maximum / minimum / abs / squaredDifference',
+    shapes: [
+      [3, 4],
+      [3, 4],
+    ],
+    linear: false,
+    // The offset keeps the two inputs apart so no kink is crossed.
+    f: (a, b) => {
+      const b2 = tf.add(tf.mul(b, 0.93), 0.011);
+      return tf.concat([tf.maximum(a, b2), tf.minimum(a, b2), tf.abs(a), tf.squaredDifference(a, b2)], 1);
+    },
+  },
+  {
+    name: 'mean and sum reductions',
+    shapes: [[2, 3, 4]],
+    linear: true,
+    f: (x) => tf.concat([tf.mean(x, 1), tf.sum(x, 2)], 1),
+  },
+  {
     name: 'gather rows (UnsortedSegmentSum)',
     shapes: [[3, 4]],
     linear: true,

@@ -136,3 +136,14 @@ describeWithBackends('a small conv net trains', (it) => {
     );
   });
 });
+
+describeWithBackends('forward-only ops', (it) => {
+  it('oneHot with a float32 output (stock wasm writes int32 bits) and no leaks', () => {
+    const before = tf.memory().numTensors;
+    const got = tf.tidy(() =>
+      Array.from(tf.oneHot(tf.tensor1d([2, 0, 1], 'int32'), 3, 1, 0, 'float32').dataSync()),
+    );
+    assert.deepEqual(got, [0, 0, 1, 1, 0, 0, 0, 1, 0]);
+    assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+  });
+});
