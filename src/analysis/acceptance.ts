@@ -156,3 +156,43 @@ export function formatAcceptance(r: AcceptanceReport, u = 't1gd'): string {
       .join(', ')}`,
   ].join('\n');
 }
+
+export interface AveragedAcceptance {
+  runs: number;
+  /** Per target: lesion-restricted AUC averaged over runs (each already a mean over subjects). */
+  lesionAuc: Record<string, number>;
+  /** Per sequence: C_d averaged over runs. */
+  Cd: Record<string, number>;
+  /** Sequences by averaged C_d, high first. */
+  order: string[];
+  checks: AcceptanceReport['checks'];
+  passed: boolean;
+}
+
+/**
+ * Averages acceptance over several runs (seeds or late checkpoints): single checkpoints swing by
+ * about +-0.05 AUC (phantom.md), so the acceptance should be judged on the average.
+ */
+export function averageAcceptance(
+  reports: readonly AcceptanceReport[],
+  opts: AcceptanceOptions = {},
+): AveragedAcceptance {
+  if (reports.length === 0) throw new MriseqError('nothing to average', { code: 'analysis.empty' });
+  const u = opts.uniqueSequence ?? 't1gd';
+  const last = opts.lastSequence ?? 't1';
+  const lesionAuc: Record<string, number> = {};
+  const Cd: Record<string, number> = {};
+  for (const r of reports) {
+    for (const [t, a] of Object.entries(r.lesionAuc))
+      lesionAuc[t] = (lesionAuc[t] ?? 0) + a.mean / reports.length;
+    for (const s of r.ranking.sequences) Cd[s.sequence] = (Cd[s.sequence] ?? 0) + s.C_d / reports.length;
+  }
+  const order = Object.keys(Cd).sort((a, b) => Cd[b] - Cd[a]);
+  const checks = {
+    aucAtLeast: lesionAuc[u] >= (opts.minAuc ?? 0.9),
+    specific: Object.entries(lesionAuc).every(([t, a]) => t === u || a < lesionAuc[u]),
+    uniqueFirst: order[0] === u,
+    lastLast: order[order.length - 1] === last,
+  };
+  return { runs: reports.length, lesionAuc, Cd, order, checks, passed: Object.values(checks).every(Boolean) };
+}

@@ -45,8 +45,8 @@ export interface EvaluateOptions {
    * (default) normalises a volume only when it has values outside [-1, 1].
    */
   normalize?: boolean | 'auto';
-  /** SSIM/PSNR options (data range 2, window 7, ...). */
-  metricOptions?: Omit<SsimOptions, 'shape' | 'mask'>;
+  /** SSIM/PSNR options (data range 2, window 7, ...); `slices: true` averages 2D SSIM over axial slices. */
+  metricOptions?: Omit<SsimOptions, 'shape' | 'mask'> & { slices?: boolean };
   /** Keys `subject|source|target` already done (resumption): skipped. */
   done?: ReadonlySet<string>;
   /** Called with each new row as soon as it is computed. */

@@ -79,6 +79,8 @@ export {
 export {
   phantomAcceptance,
   formatAcceptance,
+  averageAcceptance,
+  type AveragedAcceptance,
   type TruthSubject,
   type AcceptanceOptions,
   type AcceptanceReport,

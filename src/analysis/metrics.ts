@@ -278,7 +278,10 @@ export function synthesisScores(
 export function compareVolumes(
   truth: { data: Float32Array; shape: readonly number[] },
   test: { data: Float32Array; shape: readonly number[] },
-  opts: Omit<SsimOptions, 'shape'> = {},
+  opts: Omit<SsimOptions, 'shape'> & {
+    /** SSIM as the mean of 2D SSIMs over axial slices (the 2D models' view) instead of one 3D window. */
+    slices?: boolean;
+  } = {},
 ): SynthesisScores {
   if (truth.shape.join('x') !== test.shape.join('x'))
     throw new MriseqError('volumes have different shapes', {
@@ -287,6 +290,28 @@ export function compareVolumes(
       expected: truth.shape.join('x'),
       code: 'metrics.shape',
     });
+  if (opts.slices && truth.shape.length >= 3) {
+    const [nx, ny] = truth.shape;
+    const plane = nx * ny;
+    const planes = truth.data.length / plane;
+    let s = 0;
+    for (let z = 0; z < planes; z++) {
+      const cut = (x: Float32Array): Float32Array => x.subarray(z * plane, (z + 1) * plane);
+      s += ssim(cut(truth.data), cut(test.data), {
+        ...opts,
+        shape: [nx, ny],
+        mask:
+          opts.mask === undefined
+            ? undefined
+            : Array.prototype.slice.call(opts.mask, z * plane, (z + 1) * plane),
+      });
+    }
+    return {
+      psnr: psnr(truth.data, test.data, opts),
+      ssim: s / planes,
+      mae: meanAbsoluteError(truth.data, test.data, opts),
+    };
+  }
   const spatial = truth.shape.slice(0, 3).filter((_, a) => a < 2 || truth.shape[a] > 1);
   if (truth.shape.length <= 3 || truth.shape.slice(3).every((d) => d === 1))
     return synthesisScores(truth.data, test.data, { ...opts, shape: spatial });

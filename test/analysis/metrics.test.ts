@@ -7,6 +7,7 @@ import {
   ssimMap,
   meanAbsoluteError,
   SynthesisMetrics,
+  compareVolumes,
   LPIPS_SKIPPED,
 } from '../../src/analysis/index.js';
 import { seededRandom } from '../../src/analysis/index.js';
@@ -135,3 +136,25 @@ test('accumulator: update per pair, aggregate is the mean of the per-pair scores
 test('LPIPS is reported as skipped, with the reason, never computed', () => {
   assert.match(LPIPS_SKIPPED, /skipped.*pretrained.*weights/i);
 });
+
+test(
+  'compareVolumes with slices: SSIM is the mean of scikit-image 2D SSIMs over axial slices',
+  { skip },
+  () => {
+    const shape = [10, 9, 4];
+    const { a, b } = pair(shape, 12);
+    const ref = runPython<{ ssim: number }>(
+      `
+import json, sys, numpy as np
+from skimage.metrics import structural_similarity
+d = json.load(sys.stdin)
+a = np.asarray(d['a']).reshape(d['shape'], order='F'); b = np.asarray(d['b']).reshape(d['shape'], order='F')
+print(json.dumps({'ssim': float(np.mean([structural_similarity(a[:, :, z], b[:, :, z], data_range=2) for z in range(a.shape[2])]))}))
+`,
+      { shape, a: Array.from(a), b: Array.from(b) },
+    );
+    const ours = compareVolumes({ data: a, shape }, { data: b, shape }, { slices: true });
+    assert.ok(Math.abs(ours.ssim - ref.ssim) < 1e-4);
+    assert.ok(Math.abs(ours.psnr - psnr(a, b)) < 1e-12);
+  },
+);

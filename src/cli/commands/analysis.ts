@@ -88,19 +88,32 @@ function registerEvaluate(program: Command): void {
     .requiredOption('--out <csv>', 'evaluation table to write (one row per subject, source, target)')
     .option('--split <name>', 'manifest split to evaluate: train, val, test or all', 'test')
     .option('--sequences <list>', 'comma-separated sequences (default: all the generator knows)')
-    .action(async (o: { run: string; manifest: string; out: string; split: string; sequences?: string }) => {
-      await initEngine();
-      const model = loadGenerator(o.run);
-      const cohort = await Cohort.fromManifest(o.manifest);
-      console.error(`mriseq: ${LPIPS_SKIPPED}`);
-      const t = await evaluateToCsv(model, cohort, {
-        out: o.out,
-        split: o.split,
-        sequences: listOption(o.sequences),
-        onSubject: (e) => console.error(`evaluate: ${e.done}/${e.total} ${e.subject} (+${e.rows} rows)`),
-      });
-      console.log(`${t.path}: ${t.rows.length} rows (${t.added} new, ${t.resumed} kept from an earlier run)`);
-    });
+    .option('--slices', 'SSIM as the mean of 2D SSIMs over axial slices (default: one 3D 7x7x7 window)')
+    .action(
+      async (o: {
+        run: string;
+        manifest: string;
+        out: string;
+        split: string;
+        sequences?: string;
+        slices?: boolean;
+      }) => {
+        await initEngine();
+        const model = loadGenerator(o.run);
+        const cohort = await Cohort.fromManifest(o.manifest);
+        console.error(`mriseq: ${LPIPS_SKIPPED}`);
+        const t = await evaluateToCsv(model, cohort, {
+          out: o.out,
+          split: o.split,
+          sequences: listOption(o.sequences),
+          metricOptions: { slices: o.slices ?? false },
+          onSubject: (e) => console.error(`evaluate: ${e.done}/${e.total} ${e.subject} (+${e.rows} rows)`),
+        });
+        console.log(
+          `${t.path}: ${t.rows.length} rows (${t.added} new, ${t.resumed} kept from an earlier run)`,
+        );
+      },
+    );
 }
 
 function registerMaps(program: Command): void {
@@ -203,39 +216,49 @@ export function registerCompare(program: Command): void {
       'auto',
     )
     .option('--mask <nifti>', 'only voxels where this mask is non-zero count')
+    .option('--slices', 'SSIM as the mean of 2D SSIMs over axial slices (default: one 3D 7x7x7 window)')
     .option('--json', 'print one JSON object')
-    .action(async (a: string, b: string, opts: { normalize: string; mask?: string; json?: boolean }) => {
-      const modes: Record<string, boolean | 'auto'> = { auto: 'auto', always: true, never: false };
-      if (!(opts.normalize in modes))
-        throw new MriseqError('unknown normalisation mode', {
-          field: '--normalize',
-          found: opts.normalize,
-          expected: 'auto, always or never',
-          code: 'cli.option',
+    .action(
+      async (
+        a: string,
+        b: string,
+        opts: { normalize: string; mask?: string; slices?: boolean; json?: boolean },
+      ) => {
+        const modes: Record<string, boolean | 'auto'> = { auto: 'auto', always: true, never: false };
+        if (!(opts.normalize in modes))
+          throw new MriseqError('unknown normalisation mode', {
+            field: '--normalize',
+            found: opts.normalize,
+            expected: 'auto, always or never',
+            code: 'cli.option',
+          });
+        const mode = modes[opts.normalize];
+        const va = await readNifti(a);
+        const vb = await readNifti(b);
+        if (va.shape.join('x') !== vb.shape.join('x'))
+          throw new MriseqError('the two images have different grids', {
+            file: b,
+            field: 'shape',
+            found: vb.shape.join('x'),
+            expected: `${va.shape.join('x')} (as ${a})`,
+            code: 'compare.shape',
+          });
+        const mask = opts.mask ? await readNifti(opts.mask) : undefined;
+        if (mask && mask.data.length !== va.data.length)
+          throw new MriseqError('mask grid differs from the images', {
+            file: opts.mask,
+            field: 'shape',
+            found: mask.shape.join('x'),
+            expected: va.shape.join('x'),
+            code: 'compare.shape',
+          });
+        const s = compareVolumes(prepareVolume(va, mode), prepareVolume(vb, mode), {
+          mask: mask?.data,
+          slices: opts.slices ?? false,
         });
-      const mode = modes[opts.normalize];
-      const va = await readNifti(a);
-      const vb = await readNifti(b);
-      if (va.shape.join('x') !== vb.shape.join('x'))
-        throw new MriseqError('the two images have different grids', {
-          file: b,
-          field: 'shape',
-          found: vb.shape.join('x'),
-          expected: `${va.shape.join('x')} (as ${a})`,
-          code: 'compare.shape',
-        });
-      const mask = opts.mask ? await readNifti(opts.mask) : undefined;
-      if (mask && mask.data.length !== va.data.length)
-        throw new MriseqError('mask grid differs from the images', {
-          file: opts.mask,
-          field: 'shape',
-          found: mask.shape.join('x'),
-          expected: va.shape.join('x'),
-          code: 'compare.shape',
-        });
-      const s = compareVolumes(prepareVolume(va, mode), prepareVolume(vb, mode), { mask: mask?.data });
-      const normalized = mode === true ? 'both' : mode === false ? 'none' : 'auto';
-      if (opts.json) console.log(JSON.stringify({ reference: a, test: b, normalize: normalized, ...s }));
-      else console.log(`psnr ${s.psnr.toFixed(4)} dB\nssim ${s.ssim.toFixed(6)}\nmae  ${s.mae.toFixed(6)}`);
-    });
+        const normalized = mode === true ? 'both' : mode === false ? 'none' : 'auto';
+        if (opts.json) console.log(JSON.stringify({ reference: a, test: b, normalize: normalized, ...s }));
+        else console.log(`psnr ${s.psnr.toFixed(4)} dB\nssim ${s.ssim.toFixed(6)}\nmae  ${s.mae.toFixed(6)}`);
+      },
+    );
 }
