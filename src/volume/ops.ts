@@ -157,7 +157,10 @@ export function padVolume(
  * is odd, the extra voxel is removed from / added to the end.
  */
 export function cropOrPad(vol: Volume, shape: readonly number[], value = 0): Volume {
-  const start = [0, 1, 2].map((a) => Math.floor((vol.shape[a] - shape[a]) / 2));
+  const start = [0, 1, 2].map((a) => {
+    const diff = vol.shape[a] - shape[a];
+    return diff >= 0 ? Math.floor(diff / 2) : -Math.floor(-diff / 2);
+  });
   return extractBox(vol, start, shape.slice(0, 3), value);
 }
 

@@ -162,6 +162,13 @@ test(
     const cp = cropOrPad(vol, [5, 8, 5]);
     assert.deepEqual(cp.shape, [5, 8, 5]);
     assert.equal(cp.data[(1 * 8 + 1) * 5 + 0], data[(1 * 6 + 0) * 7 + 1]); // x shifted by 1, y by -1
+    // odd differences: the extra voxel is cropped from / padded at the end
+    const odd = cropOrPad(vol, [4, 9, 5]);
+    assert.deepEqual(odd.shape, [4, 9, 5]);
+    assert.equal(odd.data[(0 * 9 + 1) * 4 + 0], data[(0 * 6 + 0) * 7 + 1]); // x crop 1 first, y pad 1 first
+    assert.equal(odd.data[(0 * 9 + 0) * 4 + 0], 0);
+    assert.equal(odd.data[(0 * 9 + 7) * 4 + 0], 0);
+    assert.equal(odd.data[(0 * 9 + 6) * 4 + 0], data[(0 * 6 + 5) * 7 + 1]);
 
     assert.deepEqual(axisCodes(vol), ref.canonical.codes);
     const can = reorientToRAS(vol);
