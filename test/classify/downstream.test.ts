@@ -10,6 +10,7 @@ import { LESION_HIERARCHY } from '../../src/phantom/index.js';
 import {
   buildDownstreamDataset,
   compareWithMaps,
+  runHierarchical,
   downsampleVolume,
   normalizeForClassifier,
   stackChannels,
@@ -182,3 +183,38 @@ print(json.dumps(dict(shape=list(a.shape), affine=im.affine.tolist(), first=[a[1
     }
   },
 );
+
+test('hierarchical run recovers a separable two-level task with classes given out of leaf order', async () => {
+  const rng = createRng(1);
+  const classNames = ['b1', 'a2', 'a1', 'b2'];
+  const inputs: Float32Array[] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < 48; i++) {
+    const l = i % 4;
+    // Channel 0 carries the group (a/b), channel 1 the subtype (1/2).
+    const g = classNames[l][0] === 'a' ? 1 : -1;
+    const s = classNames[l][1] === '1' ? 1 : -1;
+    inputs.push(
+      Float32Array.from({ length: 8 * 8 * 8 * 2 }, (_, k) => (k % 2 === 0 ? g : s) * 0.8 + normal(rng)),
+    );
+    labels.push(l);
+  }
+  const data = {
+    shape: [8, 8, 8, 2] as [number, number, number, number],
+    inputs,
+    labels,
+    ids: inputs.map((_, i) => `s${i}`),
+    classNames,
+    channels: ['c1', 'c2'],
+    references: [],
+  };
+  const h = await runHierarchical(data, treeFromGroups('root', { a: ['a1', 'a2'], b: ['b1', 'b2'] }), {
+    model: { baseWidth: 4, attention: false },
+    train: { epochs: 15, learningRate: 3e-3 },
+    bootstrap: 100,
+  });
+  assert.deepEqual(h.leaves, ['a1', 'a2', 'b1', 'b2']);
+  assert.ok(h.groupAuc.auc > 0.9, `group AUC ${h.groupAuc.auc}`);
+  assert.ok(h.leafAuc.auc > 0.9, `leaf AUC ${h.leafAuc.auc}`);
+  h.classifier.dispose();
+});
