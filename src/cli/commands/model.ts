@@ -2,82 +2,40 @@
  * mriseq train / mriseq generate: the generator from the command line.
  */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
-import { readNifti, writeNifti } from '../../io/index.js';
+import { writeNifti } from '../../io/index.js';
+import { Cohort } from '../../cohort/index.js';
+// registers the cohort's Node adapter (manifest files, NIfTI volumes)
+import '../../cohort/node.js';
 import { generate, type PresetName, type SubjectVolumes } from '../../model/index.js';
 import { phantom } from '../../phantom/index.js';
 import { loadGenerator, trainRun } from '../../train/node.js';
-import type { Volume } from '../../volume/index.js';
 
-interface ManifestLite {
-  sequences: string[];
-  subjects: { id: string; sequences: Record<string, string | null>; split?: string | null }[];
+/** The subjects of a manifest (through the cohort module), optionally one recorded split. */
+async function manifestSubjects(
+  file: string,
+  split?: 'train' | 'val',
+): Promise<{ sequences: string[]; subjects: SubjectVolumes[] }> {
+  const cohort = await Cohort.fromManifest(file);
+  const hasSplit = cohort.ids.some((id) => cohort.subject(id).split !== null);
+  const part = split && hasSplit ? cohort.recordedSplit(split) : split === 'val' ? undefined : cohort;
+  const subjects: SubjectVolumes[] = [];
+  for (const id of part?.ids ?? []) subjects.push({ id, volumes: await cohort.subject(id).loadAll() });
+  return { sequences: [...cohort.sequences], subjects };
 }
 
-/** Reads a manifest (JSON, or CSV with id, split and one column per sequence) without its volumes. */
-function readManifest(file: string): ManifestLite {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').replace(/^\ufeff/, '');
-  } catch (e) {
-    throw new MriseqError('cannot read the manifest', { file, code: 'manifest.read', cause: e });
-  }
-  if (text.trimStart().startsWith('{')) {
-    let m: ManifestLite;
-    try {
-      m = JSON.parse(text) as ManifestLite;
-    } catch (e) {
-      throw new MriseqError('manifest is not valid JSON', { file, code: 'manifest.json', cause: e });
-    }
-    if (!Array.isArray(m.sequences) || !Array.isArray(m.subjects)) {
-      throw new MriseqError('manifest lacks sequences or subjects', {
-        file,
-        expected: '{"sequences": [...], "subjects": [...]}',
-        code: 'manifest.shape',
-      });
-    }
-    return m;
-  }
-  const rows = text
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== '')
-    .map((l) => l.split(',').map((c) => c.trim()));
-  const head = rows[0] ?? [];
-  const idCol = head.indexOf('id');
-  if (idCol < 0)
-    throw new MriseqError('manifest CSV has no id column', {
+async function manifestSubject(file: string, id: string): Promise<SubjectVolumes> {
+  const cohort = await Cohort.fromManifest(file);
+  if (!cohort.has(id))
+    throw new MriseqError('no such subject in the manifest', {
       file,
-      field: 'header',
-      found: head.join(','),
-      code: 'manifest.header',
+      field: 'id',
+      found: id,
+      code: 'manifest.subject',
     });
-  const known = ['t1', 't1gd', 't2', 'flair', 'dwi', 'dce'];
-  const seqCols = head
-    .map((h, i) => ({ key: h.startsWith('seq:') ? h.slice(4) : h, i }))
-    .filter((c) => known.includes(c.key) || head[c.i].startsWith('seq:'));
-  const splitCol = head.indexOf('split');
-  return {
-    sequences: seqCols.map((c) => c.key),
-    subjects: rows.slice(1).map((r) => ({
-      id: r[idCol],
-      split: splitCol >= 0 ? r[splitCol] || null : null,
-      sequences: Object.fromEntries(seqCols.map((c) => [c.key, r[c.i] ? r[c.i] : null])),
-    })),
-  };
-}
-
-async function loadSubject(
-  manifestFile: string,
-  s: ManifestLite['subjects'][number],
-): Promise<SubjectVolumes> {
-  const base = dirname(resolve(manifestFile));
-  const volumes: Record<string, Volume> = {};
-  for (const [k, p] of Object.entries(s.sequences)) if (p) volumes[k] = await readNifti(resolve(base, p));
-  return { id: s.id, volumes };
+  return { id, volumes: await cohort.subject(id).loadAll() };
 }
 
 function phantomSize(text: string | undefined): [number, number, number] | undefined {
@@ -144,15 +102,10 @@ export function registerModel(program: Command): void {
         valSet = n > 1 ? all.slice(-1) : [];
         trainSet = n > 1 ? all.slice(0, -1) : all;
       } else if (o.manifest) {
-        const m = readManifest(o.manifest);
-        sequences = m.sequences;
-        const hasSplit = m.subjects.some((s) => s.split);
-        trainSet = [];
-        valSet = [];
-        for (const s of m.subjects) {
-          if (!hasSplit || s.split === 'train') trainSet.push(await loadSubject(o.manifest, s));
-          else if (s.split === 'val') valSet.push(await loadSubject(o.manifest, s));
-        }
+        const tr = await manifestSubjects(o.manifest, 'train');
+        sequences = tr.sequences;
+        trainSet = tr.subjects;
+        valSet = (await manifestSubjects(o.manifest, 'val')).subjects;
       } else {
         throw new MriseqError('say what to train on', {
           field: '--manifest',
@@ -264,15 +217,7 @@ export function registerModel(program: Command): void {
           });
           subject = ph.subject(o.subject);
         } else if (o.manifest) {
-          const m = readManifest(o.manifest);
-          const s = m.subjects.find((x) => x.id === o.subject);
-          if (!s)
-            throw new MriseqError('no such subject in the manifest', {
-              file: o.manifest,
-              field: 'id',
-              found: o.subject,
-            });
-          subject = await loadSubject(o.manifest, s);
+          subject = await manifestSubject(o.manifest, o.subject);
         } else {
           throw new MriseqError('say where the subject is', {
             field: '--manifest',
