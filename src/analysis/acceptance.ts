@@ -89,9 +89,9 @@ export async function phantomAcceptance(
       const md = await differentiationMap(
         s.sequences,
         t,
-        async (src, target) => {
+        async (src, target, like) => {
           const [name] = Object.keys(src);
-          const g = await generate(src, target);
+          const g = await generate(src, target, like);
           return (generated[name] = g instanceof Float32Array ? g : g.data);
         },
         { signal: opts.signal },

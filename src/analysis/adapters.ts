@@ -14,11 +14,16 @@ import type { GenerateFn } from './maps.js';
  * [-1, 1] (evaluate and the acceptance normalise them first), so no second normalisation happens.
  */
 export function generatorFunction(model: Seq2Seq): GenerateFn {
-  return (sources, target) =>
+  return (sources, target, like) =>
     generateVolume(
       model,
       { id: 'subject', volumes: sources },
-      { sources: Object.keys(sources), target, normalized: true },
+      {
+        sources: Object.keys(sources),
+        target,
+        normalized: true,
+        timePoints: like && like.shape.length > 3 ? like.shape[3] : 1,
+      },
     );
 }
 

@@ -108,7 +108,7 @@ export async function evaluate(
       const xs = avail.get(s);
       const xt = avail.get(t);
       if (!xs || !xt) continue; // missing sequences are never source or target
-      const g = await model.generate({ [s]: xs }, t);
+      const g = await model.generate({ [s]: xs }, t, xt);
       const y = g instanceof Float32Array ? g : g.data;
       const scores = compareVolumes(xt, { data: y, shape: xt.shape }, opts.metricOptions);
       const row: EvaluationRow = { subject: id, source: s, target: t, ...scores };

@@ -11,10 +11,13 @@ import { voxelAuc } from './auc.js';
 /**
  * Generates `target` from the given source volumes (here always one source at a time, as the
  * spec's sum runs over single sources). Returns a volume (or its data) on the sources' grid.
+ * `like` is the target's real volume when known: only its grid and time points may be used (a
+ * 4D target such as DCE is generated as a series of the same length), never its values.
  */
 export type GenerateFn = (
   sources: Readonly<Record<string, Volume>>,
   target: string,
+  like?: Volume,
 ) => Promise<Volume | Float32Array>;
 
 export interface DifferentiationMapOptions {
@@ -60,7 +63,7 @@ export async function differentiationMap(
         found: s,
         code: 'maps.sources',
       });
-    const y = dataOf(await generate({ [s]: src }, target));
+    const y = dataOf(await generate({ [s]: src }, target, x));
     if (y.length !== x.data.length)
       throw new MriseqError('generated image does not match the target grid', {
         field: `G(${s} -> ${target})`,

@@ -42,8 +42,14 @@ test('M_d(t) = (1/N) sum_s |G(x_s, t) - x_t| over every source, the target inclu
   };
   // A "generator" that copies its source: then M_d(t) is the mean absolute difference to each source.
   const calls: string[] = [];
-  const copy = async (src: Readonly<Record<string, Volume>>, target: string): Promise<Float32Array> => {
+  const copy = async (
+    src: Readonly<Record<string, Volume>>,
+    target: string,
+    like?: Volume,
+  ): Promise<Float32Array> => {
     const [name] = Object.keys(src);
+    // the target's real volume is offered for its grid and time points only
+    assert.equal(like, seqs[target]);
     calls.push(`${name}->${target}`);
     return src[name].data;
   };
