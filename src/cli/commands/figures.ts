@@ -81,9 +81,7 @@ function readJson<T>(file: string): T {
 }
 
 /** The figure specs a run folder supports, each with a file name; notes for what is missing. */
-export async function runFigures(
-  run: string,
-): Promise<{
+export async function runFigures(run: string): Promise<{
   figures: { name: string; title: string; fig: Figure }[];
   skipped: { name: string; reason: string }[];
 }> {
