@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { MriseqError } from '../errors/index.js';
-import { registerGradients, registerWasmKernels } from './wasm-kernels.js';
+import { registerCpuKernels, registerGradients, registerWasmKernels } from './wasm-kernels.js';
 
 export { tf };
 
@@ -82,6 +82,7 @@ const browserAdapter: EngineAdapter = {
       name: 'cpu',
       async load(): Promise<LoadedBackend> {
         if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
+        registerCpuKernels();
         return { tfBackend: 'cpu', detail: 'pure JavaScript, slow' };
       },
     },
@@ -203,4 +204,9 @@ export function engineReport(): EngineReport | undefined {
   return report;
 }
 
-export { registerGradients, registerWasmKernels, type WasmKernelReport } from './wasm-kernels.js';
+export {
+  registerCpuKernels,
+  registerGradients,
+  registerWasmKernels,
+  type WasmKernelReport,
+} from './wasm-kernels.js';

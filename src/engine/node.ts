@@ -3,7 +3,14 @@
  * pure JS. Only this file (and other edge adapters) may touch Node-only modules.
  */
 import { availableParallelism } from 'node:os';
-import { tf, wasmCandidate, type BackendCandidate, type EngineAdapter, type LoadedBackend } from './index.js';
+import {
+  registerCpuKernels,
+  tf,
+  wasmCandidate,
+  type BackendCandidate,
+  type EngineAdapter,
+  type LoadedBackend,
+} from './index.js';
 
 function resolvable(id: string): boolean {
   try {
@@ -84,6 +91,7 @@ export const nodeEngineAdapter: EngineAdapter = {
         if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
         // The cpu backend greets Node users with a banner about tfjs-node; our summary says it.
         (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+        registerCpuKernels();
         return { tfBackend: 'cpu', detail: 'pure JavaScript, slow: for tests and as a last resort' };
       },
     },

@@ -379,6 +379,111 @@ const maxPoolGrad: KernelFunc = ({ inputs, attrs }: Args) =>
     return tf.slice(acc, [0, p.top, p.left, 0], [n, h, w, c]);
   });
 
+interface PoolAxis {
+  stride: number;
+  filter: number;
+  padBefore: number;
+}
+
+/**
+ * dx of an average pool whose windows average only their in-image part (TensorFlow's semantics,
+ * and tfjs's forward pass): dy / count, scattered back through every window tap.
+ */
+function avgPoolBackprop(dy: tf.Tensor, xShape: number[], axes: PoolAxis[]): tf.Tensor {
+  const spatial = xShape.slice(1, -1);
+  const outSpatial = dy.shape.slice(1, -1);
+  // count = product over axes of the in-image length of the window: an outer product in JS.
+  let count = [1];
+  axes.forEach((ax, d) => {
+    const len = spatial[d]!;
+    const per = Array.from({ length: outSpatial[d]! }, (_, o) => {
+      const start = o * ax.stride - ax.padBefore;
+      return Math.min(start + ax.filter, len) - Math.max(start, 0);
+    });
+    count = count.flatMap((c0) => per.map((q) => c0 * q));
+  });
+  const g = tf.div(dy, tf.tensor(count, [1, ...outSpatial, 1]));
+  const padded = axes.map((ax, d) =>
+    Math.max(spatial[d]! + ax.padBefore, (outSpatial[d]! - 1) * ax.stride + ax.filter),
+  );
+  let acc: tf.Tensor = tf.zeros([xShape[0]!, ...padded, xShape[xShape.length - 1]!]);
+  const taps = axes.reduce((t, ax) => t * ax.filter, 1);
+  for (let k = 0; k < taps; k++) {
+    let rest = k;
+    const offs = axes.map((ax) => {
+      const o = rest % ax.filter;
+      rest = Math.floor(rest / ax.filter);
+      return o;
+    });
+    acc = tf.add(
+      acc,
+      spreadPadCrop(
+        g,
+        axes.map((ax, d) => ({
+          axis: d + 1,
+          step: ax.stride,
+          before: offs[d]!,
+          after: padded[d]! - offs[d]! - ((outSpatial[d]! - 1) * ax.stride + 1),
+        })),
+      ),
+    );
+  }
+  return tf.slice(acc, [0, ...axes.map((ax) => ax.padBefore), 0], xShape);
+}
+
+const avgPoolGrad: KernelFunc = ({ inputs, attrs }: Args) =>
+  tf.tidy(() => {
+    // Stock cpu and wasm AvgPoolGrad divide by the whole window, while their forward pass (like
+    // TensorFlow's) averages only the in-image part of windows that overlap the padding.
+    const a = attrs as unknown as tf.AvgPoolGradAttrs;
+    const dy = tensorOf(inputs.dy!);
+    const x = tensorOf(inputs.input!) as tf.Tensor4D;
+    const info = tf.backend_util.computePool2DInfo(x.shape, a.filterSize, a.strides, 1, a.pad, undefined);
+    return avgPoolBackprop(dy, x.shape, [
+      { stride: info.strideHeight, filter: info.filterHeight, padBefore: info.padInfo.top },
+      { stride: info.strideWidth, filter: info.filterWidth, padBefore: info.padInfo.left },
+    ]);
+  });
+
+const avgPool3dGrad: KernelFunc = ({ inputs, attrs }: Args) =>
+  tf.tidy(() => {
+    const a = attrs as unknown as tf.AvgPool3DGradAttrs;
+    const dy = tensorOf(inputs.dy!);
+    const x = tensorOf(inputs.input!) as tf.Tensor5D;
+    const info = tf.backend_util.computePool3DInfo(
+      x.shape,
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    return avgPoolBackprop(dy, x.shape, [
+      { stride: info.strideDepth, filter: info.filterDepth, padBefore: info.padInfo.front },
+      { stride: info.strideHeight, filter: info.filterHeight, padBefore: info.padInfo.top },
+      { stride: info.strideWidth, filter: info.filterWidth, padBefore: info.padInfo.left },
+    ]);
+  });
+
+let cpuDone: string[] | undefined;
+
+/** Replaces the cpu backend's AvgPoolGrad and AvgPool3DGrad (see avgPoolGrad). Once. */
+export function registerCpuKernels(): string[] {
+  if (cpuDone) return cpuDone;
+  cpuDone = [];
+  for (const [name, fn] of [
+    [tf.AvgPoolGrad, avgPoolGrad],
+    [tf.AvgPool3DGrad, avgPool3dGrad],
+  ] as const) {
+    const original = tf.getKernel(name, 'cpu');
+    if (!original) continue;
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel({ ...original, kernelFunc: fn });
+    cpuDone.push(name);
+  }
+  return cpuDone;
+}
+
 let gradientsDone = false;
 
 /**
@@ -448,6 +553,8 @@ export function registerWasmKernels(): WasmKernelReport {
   add(tf.UnsortedSegmentSum, unsortedSegmentSum);
   replace(tf.Conv2DBackpropInput, () => conv2dBackpropInput);
   replace(tf.MaxPoolGrad, () => maxPoolGrad);
+  replace(tf.AvgPoolGrad, () => avgPoolGrad);
+  replace(tf.AvgPool3DGrad, () => avgPool3dGrad);
   // wasm's OneHot writes int32 bits into float32 outputs: run it as int32 and cast.
   replace(tf.OneHot, (original) => (args: Args) => {
     const a = args.attrs as unknown as tf.OneHotAttrs;

@@ -136,10 +136,6 @@ export const CASES: OpCase[] = [
     shapes: [[1, 4, 5, 2]],
     linear: true,
     f: (x) => tf.avgPool(t4(x), 3, 1, 'same'),
-    knownBroken: {
-      cpu: 'AvgPoolGrad divides by the full window where the forward pass excludes the padding',
-      wasm: 'AvgPoolGrad divides by the full window where the forward pass excludes the padding',
-    },
   },
   {
     name: 'avgPool 3x3 valid',
@@ -152,6 +148,18 @@ export const CASES: OpCase[] = [
     shapes: [[1, 4, 4, 4, 2]],
     linear: false,
     f: (x) => tf.maxPool3d(t5(x), 2, 2, 'valid'),
+  },
+  {
+    name: 'avgPool 2x3 stride 2 same',
+    shapes: [[2, 5, 6, 3]],
+    linear: true,
+    f: (x) => tf.avgPool(t4(x), [2, 3], 2, 'same'),
+  },
+  {
+    name: 'avgPool3d 3 same',
+    shapes: [[1, 3, 4, 3, 2]],
+    linear: true,
+    f: (x) => tf.avgPool3d(t5(x), 3, 1, 'same'),
   },
   {
     name: 'avgPool3d 2 stride 2',
