@@ -42,4 +42,6 @@ fi
 
 # 4. Build.
 say "compiling TypeScript to dist/"
-npx tsc -p tsconfig.build.json
+# tslab ships its own TypeScript 5.0 with a `tsc` bin that can win the node_modules/.bin link;
+# call the project's compiler by path.
+node node_modules/typescript/bin/tsc -p tsconfig.build.json
