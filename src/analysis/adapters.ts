@@ -60,5 +60,6 @@ export function asEvaluationCohort(cohort: Cohort | EvaluationCohort): Evaluatio
       return ids;
     },
     loadSubject: async (id) => ({ id, sequences: await cohort.subject(id).loadAll() }),
+    availableSequences: (id) => cohort.subject(id).available,
   };
 }

@@ -31,6 +31,8 @@ export interface EvaluationSubject {
 export interface EvaluationCohort {
   subjectIds(split?: string): readonly string[] | Promise<readonly string[]>;
   loadSubject(id: string): Promise<EvaluationSubject>;
+  /** Sequences a subject has, known without loading (lets a resumed run skip finished subjects). */
+  availableSequences?(id: string): readonly string[];
 }
 
 export interface EvaluateOptions {
@@ -92,10 +94,11 @@ export async function evaluate(
     k++;
     const pairs: [string, string][] = [];
     const sub = { subject: id };
+    const has = cohort.availableSequences?.(id);
     // Decide what is missing before loading, so a finished subject costs nothing on resume.
     for (const s of wanted)
       for (const t of wanted)
-        if ((opts.includeSelf ?? true) || s !== t)
+        if (((opts.includeSelf ?? true) || s !== t) && (!has || (has.includes(s) && has.includes(t))))
           if (!opts.done?.has(rowKey({ ...sub, source: s, target: t }))) pairs.push([s, t]);
     if (pairs.length === 0) continue;
     const subject = await cohort.loadSubject(id);

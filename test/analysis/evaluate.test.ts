@@ -107,8 +107,21 @@ test('evaluateToCsv is resumable: an interrupted run keeps finished subjects and
   assert.equal(t.resumed, 9);
   assert.equal(t.added, 13);
   assert.deepEqual(c2.loads, ['sub-1', 'sub-2'], 'finished subjects are not even loaded again');
-  const again = await evaluateToCsv(mdl, cohort(), { out });
+  const c3 = cohort();
+  const again = await evaluateToCsv(mdl, c3, { out });
   assert.equal(again.added, 0);
+  // sub-1 lacks flair: without availability known up front it must be loaded to find that out...
+  assert.deepEqual(c3.loads, ['sub-1']);
+  // ...and with it, a finished cohort loads nothing.
+  const c4 = {
+    ...cohort(),
+    availableSequences: (id: string) => (id === 'sub-1' ? ['t1', 't2'] : ['t1', 't2', 'flair']),
+  };
+  const c4loads: string[] = [];
+  const load = c4.loadSubject;
+  c4.loadSubject = (id: string) => (c4loads.push(id), load(id));
+  assert.equal((await evaluateToCsv(mdl, c4, { out })).added, 0);
+  assert.deepEqual(c4loads, []);
   assert.equal(readEvaluationCsv(out).length, 22);
   assert.match(readFileSync(out, 'utf8'), /^subject,source,target,psnr,ssim,mae\n/);
   assert.deepEqual(readdirSync(dir), ['metrics.csv'], 'atomic writes leave no temporary file');
