@@ -502,7 +502,9 @@ class Kernel {
       if (ok) {
         for (const args of this.pendingErrors)
           this.publish(msg, 'stream', { name: 'stderr', text: util.format(...args) + '\n' });
-        if (this.lastValue && !silent) {
+        const v = /** @type {any} */ (this.lastValue?.value);
+        const echo = !(v && typeof v === 'object' && v[Symbol.for('mriseq.display.silent')]);
+        if (this.lastValue && !silent && echo) {
           const bundle = mimeBundleOf(this.lastValue.value);
           textResult = String(bundle.data['text/plain']);
           this.publish(msg, 'execute_result', {

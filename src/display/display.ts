@@ -85,8 +85,15 @@ export interface DisplayOptions {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * Marks values the kernel does not echo as a cell's result: `display(x)` as the last line of a
+ * cell shows x once, like Python's display() returning None.
+ */
+export const SILENT_RESULT: unique symbol = Symbol.for('mriseq.display.silent') as never;
+
 /** A shown output that can be replaced in place (Jupyter update_display_data). */
 export class DisplayHandle {
+  readonly [SILENT_RESULT] = true;
   readonly displayId: string;
   /** The bundle last shown (also when no notebook is attached). */
   bundle: RichOutput;
@@ -104,6 +111,11 @@ export class DisplayHandle {
           displayId: this.displayId,
         })
       : false;
+  }
+
+  /** Short form for console.log / util.inspect (the bundle can hold megabytes of images). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `DisplayHandle(${this.displayId})`;
   }
 
   /** Replaces the output with a new value. */

@@ -26,6 +26,7 @@ export {
   clearOutput,
   registerMimeProvider,
   DisplayHandle,
+  SILENT_RESULT,
   ProgressBar,
   progressBar,
   PLOTLY_MIME,

@@ -72,6 +72,8 @@ class NotebookSmoke(unittest.TestCase):
         # plotly JSON arrives as a JSON object, not a string
         fig = [o for o in outputs_of(nb, 2) if o.output_type == "display_data"]
         self.assertEqual(len(fig), 1)
+        # display(...) as a cell's last line shows once: no echo of the handle as a result
+        self.assertEqual([o for o in outputs_of(nb, 2) if o.output_type == "execute_result"], [])
         spec = fig[0].data["application/vnd.plotly.v1+json"]
         self.assertIsInstance(spec, dict)
         self.assertEqual(spec["data"][0]["y"], [n, 2 * n])
