@@ -86,3 +86,4 @@ export {
   type AcceptanceReport,
 } from './acceptance.js';
 export { generatorFunction, asEvaluationModel, asEvaluationCohort } from './adapters.js';
+export { batchSynthesisScores } from './tensor-metrics.js';

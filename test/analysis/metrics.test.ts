@@ -10,7 +10,8 @@ import {
   compareVolumes,
   LPIPS_SKIPPED,
 } from '../../src/analysis/index.js';
-import { seededRandom } from '../../src/analysis/index.js';
+import { seededRandom, batchSynthesisScores } from '../../src/analysis/index.js';
+import { initEngine, tf } from '../../src/engine/index.js';
 import { MriseqError } from '../../src/errors/index.js';
 
 const skip = missingPython('numpy', 'skimage');
@@ -156,5 +157,41 @@ print(json.dumps({'ssim': float(np.mean([structural_similarity(a[:, :, z], b[:, 
     const ours = compareVolumes({ data: a, shape }, { data: b, shape }, { slices: true });
     assert.ok(Math.abs(ours.ssim - ref.ssim) < 1e-4);
     assert.ok(Math.abs(ours.psnr - psnr(a, b)) < 1e-12);
+  },
+);
+
+test(
+  'batchSynthesisScores on channels-last [B,H,W,C] tensors: per item, channels averaged, as skimage on each plane',
+  { skip },
+  async () => {
+    await initEngine();
+    const [B, H, W, C] = [2, 9, 11, 2];
+    const { a, b } = pair([B * H * W * C], 21);
+    const before = tf.memory().numTensors;
+    const ta = tf.tensor4d(a, [B, H, W, C]);
+    const tb = tf.tensor4d(b, [B, H, W, C]);
+    const ours = batchSynthesisScores(ta, tb);
+    tf.dispose([ta, tb]);
+    assert.equal(tf.memory().numTensors, before);
+    const ref = runPython<{ ssim: number[]; psnr: number[] }>(
+      `
+import json, sys, numpy as np
+from skimage.metrics import structural_similarity, peak_signal_noise_ratio
+d = json.load(sys.stdin)
+a = np.asarray(d['a']).reshape(d['shape']); b = np.asarray(d['b']).reshape(d['shape'])
+ss = [np.mean([structural_similarity(a[i, :, :, c], b[i, :, :, c], data_range=2) for c in range(a.shape[3])]) for i in range(a.shape[0])]
+ps = [np.mean([peak_signal_noise_ratio(a[i, :, :, c], b[i, :, :, c], data_range=2) for c in range(a.shape[3])]) for i in range(a.shape[0])]
+print(json.dumps({'ssim': ss, 'psnr': ps}))
+`,
+      { shape: [B, H, W, C], a: Array.from(a), b: Array.from(b) },
+    );
+    for (let i = 0; i < B; i++) {
+      assert.ok(Math.abs(ours[i].ssim - ref.ssim[i]) < 1e-4);
+      assert.ok(Math.abs(ours[i].psnr - ref.psnr[i]) < 1e-4);
+    }
+    assert.throws(
+      () => batchSynthesisScores(tf.zeros([2, 3, 4]), tf.zeros([2, 3, 4])),
+      /expected 4D \[B,H,W,C\] or 5D \[B,D,H,W,C\], got 3D/,
+    );
   },
 );
