@@ -89,3 +89,57 @@ test('mriseq classify with a bad label or depth exits 2 with one line naming the
   assert.equal(b.value, 2);
   assert.match(b.err, /--depth/);
 });
+
+test('mriseq classify --groups runs the hierarchical classifier; a bad group spec is a one-line error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mriseq-classify-cli-'));
+  try {
+    const groups = 'necrotic=necrotic-oedematous,necrotic-compact;solid=solid-oedematous,solid-compact';
+    const r = await quiet(() =>
+      main([
+        'node',
+        'mriseq',
+        'classify',
+        '--phantom',
+        '12',
+        '--label',
+        'lesionType',
+        '--groups',
+        groups,
+        '--epochs',
+        '1',
+        '--width',
+        '2',
+        '--downsample',
+        '4',
+        '--no-attention',
+        '--out',
+        dir,
+      ]),
+    );
+    assert.equal(r.value, 0, r.err);
+    const m = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as {
+      hierarchical: { leaves: string[]; groups: string[] };
+    };
+    assert.deepEqual(m.hierarchical.groups, ['necrotic', 'solid']);
+    assert.equal(m.hierarchical.leaves.length, 4);
+    const bad = await quiet(() =>
+      main([
+        'node',
+        'mriseq',
+        'classify',
+        '--phantom',
+        '8',
+        '--label',
+        'lesionType',
+        '--groups',
+        'necrotic',
+        '--out',
+        dir,
+      ]),
+    );
+    assert.equal(bad.value, 2);
+    assert.match(bad.err, /--groups: cannot read the class groups/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -13,6 +13,8 @@ import {
   buildDownstreamDataset,
   runClassifier,
   compareWithMaps,
+  runHierarchical,
+  treeFromGroups,
   GradCam,
   type DownstreamRun,
   type DownstreamCohort,
@@ -92,6 +94,28 @@ function predictionsCsv(r: DownstreamRun, labels: Map<string, string>): string {
   return [head, ...rows].join('\n') + '\n';
 }
 
+/** 'g1=a,b;g2=c,d' -> { g1: ['a', 'b'], g2: ['c', 'd'] }. */
+function parseGroups(spec: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const part of spec.split(';').filter((p) => p.trim())) {
+    const [g, rest] = part.split('=');
+    const subs = (rest ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (!g?.trim() || subs.length === 0) {
+      throw new MriseqError('cannot read the class groups', {
+        field: '--groups',
+        found: part,
+        expected: 'group=subtype,subtype;group=subtype,...',
+        code: 'cli.groups',
+      });
+    }
+    out[g.trim()] = subs;
+  }
+  return out;
+}
+
 export function registerDownstream(program: Command): void {
   program
     .command('classify')
@@ -113,6 +137,10 @@ export function registerDownstream(program: Command): void {
     .option('--test-fraction <f>', 'held-out fraction (stratified)', '0.3')
     .option('--seed <n>', 'seed of split, initialisation and bootstrap', '0')
     .option('--gradcam', 'write Grad-CAM NIfTIs of the test subjects')
+    .option(
+      '--groups <spec>',
+      "hierarchical: group first, then subtype; e.g. 'lung=sclc,nsclc;other=breast,gi' (label values are the subtypes)",
+    )
     .requiredOption('--out <dir>', 'output folder')
     .option('--json', 'print the metrics as JSON')
     .action(
@@ -131,10 +159,12 @@ export function registerDownstream(program: Command): void {
         testFraction: string;
         seed: string;
         gradcam?: boolean;
+        groups?: string;
         out: string;
         json?: boolean;
       }) => {
         await initEngine();
+        const groups = o.groups ? parseGroups(o.groups) : undefined;
         const depth = Number(o.depth);
         if (depth !== 6 && depth !== 18) {
           throw new MriseqError('unsupported depth', {
@@ -186,6 +216,39 @@ export function registerDownstream(program: Command): void {
         const dc = cohort as unknown as DownstreamCohort;
         const labels = new Map(cohort.subjects.map((s) => [s.id, String(s.labels[o.label] ?? '')]));
         const runs: DownstreamRun[] = [];
+        if (groups) {
+          const data = await buildDownstreamDataset(dc, {
+            label: o.label,
+            sequences,
+            downsample: run.downsample,
+          });
+          const h = await runHierarchical(data, treeFromGroups(o.label, groups), run);
+          const summary = {
+            label: o.label,
+            hierarchical: {
+              leaves: h.leaves,
+              groups: h.groups,
+              leafAuc: h.leafAuc.auc,
+              leafAuc_ci95: h.leafAuc.ci95,
+              groupAuc: h.groupAuc.auc,
+              groupAuc_ci95: h.groupAuc.ci95,
+              perLeafAuc: h.perLeafAuc,
+              testSubjects: h.testIds.length,
+            },
+          };
+          writeTextAtomic(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
+          h.classifier.dispose();
+          if (o.json) console.log(JSON.stringify(summary));
+          else {
+            const f = (a: { auc: number; ci95: [number, number] }) =>
+              `${a.auc.toFixed(3)} (95% CI ${a.ci95[0].toFixed(3)}-${a.ci95[1].toFixed(3)})`;
+            console.log(
+              `group AUC ${f(h.groupAuc)}; subtype AUC (one-vs-rest macro) ${f(h.leafAuc)}; ${h.testIds.length} test subjects`,
+            );
+            console.log(`wrote ${join(o.out, 'metrics.json')}`);
+          }
+          return;
+        }
         if (o.withMaps) {
           const cmp = await compareWithMaps(dc, {
             ...run,
