@@ -49,6 +49,13 @@ export function startCluster(): Cluster {
   process.env.SLURM_CONF = join(SLURM_ROOT, 'etc', 'slurm.conf');
   stopped = false;
   process.once('exit', stopCluster);
+  // a killed test run (Ctrl-C, CI timeout) must not leave daemons behind either
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      stopCluster();
+      process.exit(130);
+    });
+  }
   return { stop: stopCluster };
 }
 

@@ -245,7 +245,7 @@ describe('mriseq slurm on a real one-node cluster', { skip }, () => {
       '--sweep',
       file,
       '--folds',
-      '3',
+      '2',
       '--run',
       run,
       '--wait',
