@@ -169,6 +169,7 @@ export {
   regionStatistics,
   mapAucs,
   compareVolumes,
+  batchSynthesisScores,
   aucNonInferiority,
   compareTopK,
   topKSequences,
