@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { tf } from '../src/engine/index.js';
 import { createGenerator } from '../src/model/index.js';
-import { trainingStep } from '../src/train/index.js';
+import { FlatAdam, trainingStep } from '../src/train/index.js';
 import type { BenchContext, TensorWorkload } from './index.js';
 import { runTorch } from './torch.js';
 
@@ -39,9 +39,7 @@ function stepWorkload(size: number): TensorWorkload {
     reps: { cpu: 0, wasm: size <= 64 ? 2 : 0 },
     setup() {
       const model = createGenerator('lite', { seed: 0 });
-      const vars = [...model.variables.values()];
-      const m = vars.map((v) => tf.variable(tf.zerosLike(v), false));
-      const v = vars.map((w) => tf.variable(tf.zerosLike(w), false));
+      const adam = new FlatAdam([...model.variables.values()], [...model.variables.keys()]);
       const xs = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 1);
       const xt = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 2);
       let t = 0;
@@ -49,10 +47,12 @@ function stepWorkload(size: number): TensorWorkload {
       return {
         step: () => {
           t++;
-          trainingStep(model, vars, m, v, t, 2e-4, o, { xs, xt, source: 't1', target: 't2', nts: 1, ntt: 1 });
+          trainingStep(model, adam, t, 2e-4, o, { xs, xt, source: 't1', target: 't2', nts: 1, ntt: 1 });
         },
         dispose: () => {
-          for (const x of [...m, ...v, xs, xt]) x.dispose();
+          adam.dispose();
+          xs.dispose();
+          xt.dispose();
           model.dispose();
         },
       };

@@ -4,6 +4,7 @@ export {
   trainSteps,
   psnrOf,
   trainingStep,
+  FlatAdam,
   type StepSample,
   type TrainOptions,
   type TrainProgress,
