@@ -77,9 +77,9 @@ function installTypeResolution(cwd) {
     if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return p;
     const parts = rel.split(path.sep);
     const pkgLen = parts[0].startsWith('@') ? 2 : 1;
-    if (parts[0] === 'mriseq') return path.join(ROOT, ...parts.slice(1));
-    // A package the notebook folder has itself is left alone.
+    // A package the notebook folder has itself is left alone (as Node's require does at run time).
     if (fs.existsSync(path.join(local, ...parts.slice(0, pkgLen)))) return p;
+    if (parts[0] === 'mriseq') return path.join(ROOT, ...parts.slice(1));
     return path.join(ROOT_MODULES, ...parts);
   };
   const { fileExists, directoryExists, readFile, readDirectory, realpath, getDirectories } = sys;
