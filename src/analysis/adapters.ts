@@ -8,6 +8,7 @@ import { generate as generateVolume, Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import type { EvaluationCohort, EvaluationModel } from './evaluate.js';
 import type { GenerateFn } from './maps.js';
+import { normalizeIntensity, type Volume } from '../volume/index.js';
 
 /**
  * G(x_sources, code_target) of a trained generator as a GenerateFn. Inputs are expected already in
@@ -34,8 +35,8 @@ export function asEvaluationModel(model: Seq2Seq | EvaluationModel): EvaluationM
 }
 
 /**
- * A Cohort's subjects for evaluation: `split` is a split recorded in the manifest ('train', 'val',
- * 'test') or 'all'.
+ * A Cohort's subjects for evaluation, normalised to [-1, 1] as the science spec says: `split` is a
+ * split recorded in the manifest ('train', 'val', 'test') or 'all'.
  */
 export function asEvaluationCohort(cohort: Cohort | EvaluationCohort): EvaluationCohort {
   if (!('recordedSplit' in cohort)) return cohort;
@@ -59,7 +60,14 @@ export function asEvaluationCohort(cohort: Cohort | EvaluationCohort): Evaluatio
         });
       return ids;
     },
-    loadSubject: async (id) => ({ id, sequences: await cohort.subject(id).loadAll() }),
+    // A Cohort holds raw intensities: always apply the spec's normalisation (a raw scan stored
+    // in [0, 1] would fool a range test).
+    loadSubject: async (id) => {
+      const raw = await cohort.subject(id).loadAll();
+      const sequences: Record<string, Volume> = {};
+      for (const [k, v] of Object.entries(raw)) sequences[k] = normalizeIntensity(v);
+      return { id, sequences };
+    },
     availableSequences: (id) => cohort.subject(id).available,
   };
 }

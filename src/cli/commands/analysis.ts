@@ -153,7 +153,7 @@ function registerMaps(program: Command): void {
           const raw = await subject.loadAll();
           const seqs: Record<string, Volume> = {};
           for (const [s, v] of Object.entries(raw))
-            if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, 'auto');
+            if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
           const maps = await differentiationMaps(seqs, gen, { targets });
           const labels = o.labels in subject.masks ? await subject.mask(o.labels) : undefined;
           await writeDifferentiationMaps(o.out, id, maps, { labels });
