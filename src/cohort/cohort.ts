@@ -280,6 +280,22 @@ export class Cohort {
     return { train: part(a.train), val: part(a.val), test: part(a.test) };
   }
 
+  /**
+   * The same cohort with a seeded stratified split recorded on every subject (what a manifest's
+   * split column holds), so `recordedSplit('test')` and tools reading the split column work.
+   */
+  withSplit(options: { fractions?: Partial<SplitFractions>; stratify?: string; seed?: number } = {}): Cohort {
+    const parts = this.split(options);
+    const of = new Map<string, Split>();
+    for (const name of ['train', 'val', 'test'] as const) for (const id of parts[name].ids) of.set(id, name);
+    return new Cohort(
+      this.entries.map((e) => ({ ...e, split: of.get(e.id) ?? null })),
+      this.source,
+      { sequences: this.sequences, labels: this.labelNames },
+      this.cache,
+    );
+  }
+
   /** The split recorded in the manifest's split column. */
   recordedSplit(name: Split): Cohort {
     return this.filter((e) => e.split === name);

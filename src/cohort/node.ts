@@ -31,8 +31,10 @@ import {
   type Manifest,
   type ManifestProblem,
   type ManifestSubject,
+  type Split,
 } from './manifest.js';
 import { inShard } from './shard.js';
+import { stratifiedSplit, type SplitFractions } from './split.js';
 
 export interface ReadManifestResult {
   manifest: Manifest;
@@ -354,6 +356,12 @@ export interface SimulateToDiskOptions extends PhantomOptions {
   out: string;
   /** Only the subjects of this shard (shardOf(id, count) === index). */
   shard?: { index: number; count: number };
+  /**
+   * Split column written to the manifest: seeded (the cohort seed), stratified by lesionType over
+   * the whole cohort (so every shard agrees). Default { train: 0.7, val: 0.15, test: 0.15 };
+   * false writes no split column.
+   */
+  split?: Partial<SplitFractions> | false;
   /** Called after each subject is written. */
   onProgress?: (done: number, total: number, id: string) => void;
   /** Stop early (between subjects). */
@@ -422,6 +430,15 @@ export async function simulateToDisk(options: SimulateToDiskOptions): Promise<Si
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
   const ids = ph.ids().filter((id) => !options.shard || inShard(id, options.shard));
+  const splitOf = new Map<string, Split>();
+  if (options.split !== false) {
+    const a = stratifiedSplit(
+      ph.ids().map((id) => ({ id, stratum: ph.info(id).labels.lesionType })),
+      { train: 0.7, val: 0.15, test: 0.15, ...(options.split ?? {}) },
+      ph.options.seed,
+    );
+    for (const name of ['train', 'val', 'test'] as const) for (const id of a[name]) splitOf.set(id, name);
+  }
   const subjects: ManifestSubject[] = [];
   let written = 0;
   let skipped = 0;
@@ -435,6 +452,7 @@ export async function simulateToDisk(options: SimulateToDiskOptions): Promise<Si
     const id = ids[k] as string;
     const info = ph.info(id);
     const row = phantomManifestSubject(info, ph);
+    row.split = splitOf.get(id) ?? null;
     const paths = [...Object.values(row.sequences), ...Object.values(row.masks ?? {})].filter(
       (p): p is string => !!p,
     );

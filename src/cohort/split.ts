@@ -1,7 +1,8 @@
 /**
  * Seeded, stratified train/validation/test splits: each stratum (a label value) is shuffled with
- * its own seeded generator and cut by largest remainders, so every split keeps the label mix and
- * the result depends only on the ids, the labels and the seed (never on row order).
+ * its own seeded generator, then subjects are dealt to the split furthest behind its share (a
+ * running quota over the whole cohort), so every split keeps the label mix, small strata still
+ * reach the test set, and the result depends only on the ids, the labels and the seed.
  */
 import { MriseqError } from '../errors/index.js';
 import { Rng } from '../phantom/index.js';
@@ -40,6 +41,8 @@ export function stratifiedSplit(
   }
   const out: SplitAssignment = { train: [], val: [], test: [] };
   const names = ['train', 'val', 'test'] as const;
+  const assigned = [0, 0, 0];
+  let seen = 0;
   for (const stratum of [...groups.keys()].sort()) {
     const ids = (groups.get(stratum) as string[]).slice().sort();
     const rng = Rng.stream(seed, 'split', stratum);
@@ -47,20 +50,22 @@ export function stratifiedSplit(
       const j = rng.int(i + 1);
       [ids[i], ids[j]] = [ids[j] as string, ids[i] as string];
     }
-    const exact = f.map((x) => (x / total) * ids.length);
-    const counts = exact.map(Math.floor);
-    let left = ids.length - counts.reduce((a, b) => a + b, 0);
-    const order = exact.map((x, k) => ({ k, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.k - b.k);
-    for (const { k } of order) {
-      if (left <= 0) break;
-      counts[k] = (counts[k] as number) + 1;
-      left--;
+    for (const id of ids) {
+      // The split furthest behind its share takes the next subject: shares hold within every
+      // stratum (within a subject or two) and over the whole cohort, even for tiny strata.
+      let best = 0;
+      let bestDeficit = -Infinity;
+      for (let k = 0; k < 3; k++) {
+        const deficit = ((f[k] as number) / total) * (seen + 1) - (assigned[k] as number);
+        if (deficit > bestDeficit + 1e-12) {
+          best = k;
+          bestDeficit = deficit;
+        }
+      }
+      assigned[best] = (assigned[best] as number) + 1;
+      seen++;
+      out[names[best] as 'train'].push(id);
     }
-    let start = 0;
-    names.forEach((name, k) => {
-      out[name].push(...ids.slice(start, start + (counts[k] as number)));
-      start += counts[k] as number;
-    });
   }
   return out;
 }

@@ -50,7 +50,7 @@ export const LESION = { none: 0, necroticCore: 1, oedema: 2, cellularCore: 3 } a
  * Subject-level labels and where their evidence lives:
  * - lesionGroup: necrotic core present or not (T1, T2, FLAIR see the necrosis).
  * - lesionType: group + oedema extent relative to the core (T2/FLAIR).
- * - highEnhancement: 1 when 24-30% of the lesion enhances, 0 when 14-19%: visible only through
+ * - highEnhancement: 1 when 24-30% of the lesion enhances, 0 when 15-19%: visible only through
  *   contrast, i.e. mainly in T1Gd's unique region (the label M_d should help with).
  * - kinetics: the DCE curve of the enhancing lesion, set by the lesion type.
  */
@@ -278,7 +278,7 @@ export function phantomSubjectInfo(
   const oedematous = design.next() < 0.5;
   const lesionType = `${lesionGroup}-${oedematous ? 'oedematous' : 'compact'}` as LesionType;
   const highEnhancement: 0 | 1 = design.next() < 0.5 ? 1 : 0;
-  const enhancingFraction = highEnhancement ? design.uniform(0.24, 0.3) : design.uniform(0.14, 0.19);
+  const enhancingFraction = highEnhancement ? design.uniform(0.24, 0.3) : design.uniform(0.15, 0.19);
   const kinetics: KineticCurve =
     lesionGroup === 'necrotic' ? 'washout' : oedematous ? 'plateau' : 'persistent';
 

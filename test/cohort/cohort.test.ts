@@ -151,3 +151,24 @@ test('shards partition the subjects by a stable hash of the id, the same rule as
       .filter((id) => shardOf(id, 3) === 1),
   );
 });
+
+test('simulate records a stratified split column that every shard agrees on; withSplit does the same in memory', async () => {
+  const full = await simulateToDisk({ out: join(dir, 'split-full'), subjects: 12, seed: 2, size: SIZE });
+  const part = await simulateToDisk({
+    out: join(dir, 'split-part'),
+    subjects: 12,
+    seed: 2,
+    size: SIZE,
+    shard: { index: 0, count: 2 },
+  });
+  const splitOf = new Map(full.manifest.subjects.map((s) => [s.id, s.split]));
+  for (const s of part.manifest.subjects) assert.equal(s.split, splitOf.get(s.id));
+  assert.ok([...splitOf.values()].filter((v) => v === 'test').length >= 1);
+  const c = await Cohort.fromManifest(join(dir, 'split-full', 'manifest.csv'));
+  assert.equal(c.recordedSplit('train').size, [...splitOf.values()].filter((v) => v === 'train').length);
+  const mem = Cohort.fromPhantom({ subjects: 12, seed: 2, size: SIZE }).withSplit({
+    stratify: 'lesionType',
+    seed: 2,
+  });
+  assert.deepEqual(mem.recordedSplit('test').ids, c.recordedSplit('test').ids);
+});

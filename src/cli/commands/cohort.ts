@@ -27,6 +27,18 @@ function parseNumber(text: string, field: string, min: number, max: number, inte
   return v;
 }
 
+function parseSplit(text: string): { train: number; val: number; test: number } {
+  const f = text.split(',').map((p) => Number(p.trim()));
+  if (f.length !== 3 || f.some((v) => !(v >= 0)) || !(f[0]! + f[1]! + f[2]! > 0))
+    throw new MriseqError('invalid split', {
+      field: '--split',
+      found: text,
+      expected: 'three non-negative fractions train,val,test',
+      code: 'cli.split',
+    });
+  return { train: f[0]!, val: f[1]!, test: f[2]! };
+}
+
 export function registerCohort(program: Command): void {
   program
     .command('simulate')
@@ -39,6 +51,12 @@ export function registerCohort(program: Command): void {
     .option('--unique-fraction <f>', "fraction of head voxels in T1Gd's unique mask", '0.2')
     .option('--dwi', 'add DWI as a fifth sequence')
     .option('--dce', 'add a 4D DCE series')
+    .option(
+      '--split <train,val,test>',
+      'split column fractions, stratified by lesionType, seeded',
+      '0.7,0.15,0.15',
+    )
+    .option('--no-split', 'write no split column')
     .option(
       '--shard <i/n>',
       'only subjects with shardOf(id, n) == i (0-based), writing manifest.shard-i-of-n.csv',
@@ -55,6 +73,7 @@ export function registerCohort(program: Command): void {
         dwi?: boolean;
         dce?: boolean;
         shard?: string;
+        split: string | false;
         quiet?: boolean;
       }) => {
         const subjects = parseNumber(o.subjects, '--subjects', 1, 1e7, true);
@@ -69,6 +88,7 @@ export function registerCohort(program: Command): void {
           dwi: o.dwi ?? false,
           dce: o.dce ?? false,
           shard: o.shard ? parseShard(o.shard) : undefined,
+          split: o.split === false ? false : parseSplit(o.split),
           onProgress: (done, total) => {
             const now = Date.now();
             if (!o.quiet && (now - last > 2000 || done === total)) {
