@@ -7,7 +7,7 @@
  * for a merge cancelled by a failed dependency it reports 0, and it polls slowly.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { PARTS_DIR, writeFileAtomic } from './layout.js';
@@ -15,6 +15,7 @@ import { sweepPoints, writeSweepPlan, type SweepConfig, type SweepPlan } from '.
 
 export const SLURM_RECORD = 'slurm.json';
 export const SLURM_RECORD_FORMAT = 'mriseq-slurm/1';
+const SWEEP_PLAN_FILE = join('slurm', 'sweep.json');
 
 /** Resources and pass-through options for every task of the array (the merge gets defaults). */
 export interface SlurmResources {
@@ -598,6 +599,21 @@ function logFor(pattern: string, shard: number, jobId: string): string {
   return pattern.replace(/%a/g, String(shard)).replace(/%A/g, jobId);
 }
 
+/** A file only a finished shard leaves: its part marker, or a per-shard table written in place. */
+function finishedOutput(record: SlurmRecord, shard: number): string | undefined {
+  if (existsSync(join(record.run, SWEEP_PLAN_FILE))) return undefined;
+  const name = subcommandName(record.command);
+  const marker = join(record.run, PARTS_DIR, `${name}-${shard}-of-${record.shards}`, '_shard.json');
+  if (existsSync(marker)) return marker;
+  const suffix = `.shard-${shard}-of-${record.shards}.`;
+  try {
+    const hit = readdirSync(record.run).find((f) => f.includes(suffix));
+    return hit ? join(record.run, hit) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The state of every shard (its latest attempt) and of the latest merge. */
 export async function runStatus(run: string, exec: Exec = execSlurm): Promise<RunStatus> {
   const record = readRecord(run);
@@ -611,11 +627,19 @@ export async function runStatus(run: string, exec: Exec = execSlurm): Promise<Ru
     const jobId = latest.get(i);
     if (!jobId) continue;
     const row = rows.find((r) => r.arrayJob === jobId && r.task?.includes(i));
+    // The controller forgets finished jobs after MinJobAge (300 s by default) and many clusters
+    // have no accounting: then a shard's finished output is the evidence that it completed.
+    const evidence = row ? undefined : finishedOutput(record, i);
     shards.push({
       shard: i,
-      state: row?.state ?? 'UNKNOWN',
+      state: row?.state ?? (evidence ? 'COMPLETED' : 'UNKNOWN'),
       jobId,
-      reason: row && row.reason !== 'None' ? row.reason : undefined,
+      reason:
+        row && row.reason !== 'None'
+          ? row.reason
+          : evidence
+            ? `job forgotten by SLURM; found ${evidence}`
+            : undefined,
       log: logFor(record.logPattern, i, jobId),
     });
   }
