@@ -207,6 +207,7 @@ export function engineReport(): EngineReport | undefined {
 export {
   registerCpuKernels,
   registerGradients,
+  registerNativeKernels,
   registerWasmKernels,
   type WasmKernelReport,
 } from './wasm-kernels.js';

@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import {
   registerCpuKernels,
+  registerNativeKernels,
   tf,
   wasmCandidate,
   type BackendCandidate,
@@ -47,6 +48,7 @@ function nativeCandidate(name: string, pkg: string, missing: string, rebuild: st
         );
       if (!(await tf.setBackend('tensorflow')))
         throw new Error(`${pkg} loaded but its backend did not start`);
+      registerNativeKernels();
       const be = tf.backend() as unknown as NativeBackend;
       const gpu = be.isUsingGpuDevice === true;
       const version = be.binding?.TF_Version ?? 'unknown version';

@@ -465,6 +465,62 @@ const avgPool3dGrad: KernelFunc = ({ inputs, attrs }: Args) =>
     ]);
   });
 
+/** The [outLen, inLen] interpolation matrix of tfjs/TensorFlow's bilinear resize along one axis. */
+function resizeMatrix(inLen: number, outLen: number, alignCorners: boolean, halfPixel: boolean): tf.Tensor2D {
+  const ratio = alignCorners && outLen > 1 ? (inLen - 1) / (outLen - 1) : inLen / outLen;
+  const m = new Float32Array(outLen * inLen);
+  for (let o = 0; o < outLen; o++) {
+    const src = halfPixel ? ratio * (o + 0.5) - 0.5 : ratio * o;
+    const lo = Math.max(0, Math.floor(src));
+    const hi = Math.min(inLen - 1, Math.ceil(src));
+    const frac = src - Math.floor(src);
+    m[o * inLen + lo] += 1 - frac;
+    m[o * inLen + hi] += frac;
+  }
+  return tf.tensor2d(m, [outLen, inLen]);
+}
+
+/**
+ * ResizeBilinearGrad as dx = A_h^T dy A_w per image and channel. Replaces cpu's (which swaps
+ * height and width of non-square images) and tfjs-node's (which ignores halfPixelCenters).
+ */
+function resizeBilinearGrad(original: KernelFunc | undefined): KernelFunc {
+  return (args: Args) => {
+    const a = args.attrs as unknown as tf.ResizeBilinearGradAttrs;
+    if (original && !a.halfPixelCenters) return original(args);
+    return tf.tidy(() => {
+      const dy = tensorOf(args.inputs.dy!) as tf.Tensor4D;
+      const img = tensorOf(args.inputs.images!) as tf.Tensor4D;
+      const [n, h, w, c] = img.shape;
+      const [, nh, nw] = dy.shape;
+      const ah = resizeMatrix(h, nh, a.alignCorners, a.halfPixelCenters);
+      const aw = resizeMatrix(w, nw, a.alignCorners, a.halfPixelCenters);
+      const rows = tf.reshape(tf.transpose(dy, [0, 3, 1, 2]), [n * c * nh, nw]);
+      const t1 = tf.reshape(tf.matMul(rows, aw), [n * c, nh, w]);
+      const cols = tf.reshape(tf.transpose(t1, [0, 2, 1]), [n * c * w, nh]);
+      const t2 = tf.reshape(tf.matMul(cols, ah), [n, c, w, h]);
+      return tf.transpose(t2, [0, 3, 2, 1]);
+    });
+  };
+}
+
+/**
+ * Native ('tensorflow') fixes: tfjs-node's ResizeBilinearGrad drops halfPixelCenters. Once.
+ * Returns what it replaced.
+ */
+let nativeDone: string[] | undefined;
+export function registerNativeKernels(): string[] {
+  if (nativeDone) return nativeDone;
+  nativeDone = [];
+  const original = tf.getKernel(tf.ResizeBilinearGrad, 'tensorflow');
+  if (original) {
+    tf.unregisterKernel(tf.ResizeBilinearGrad, 'tensorflow');
+    tf.registerKernel({ ...original, kernelFunc: resizeBilinearGrad(original.kernelFunc) });
+    nativeDone.push(`${tf.ResizeBilinearGrad} (halfPixelCenters)`);
+  }
+  return nativeDone;
+}
+
 let cpuDone: string[] | undefined;
 
 /** Replaces the cpu backend's AvgPoolGrad and AvgPool3DGrad (see avgPoolGrad). Once. */
@@ -474,6 +530,7 @@ export function registerCpuKernels(): string[] {
   for (const [name, fn] of [
     [tf.AvgPoolGrad, avgPoolGrad],
     [tf.AvgPool3DGrad, avgPool3dGrad],
+    [tf.ResizeBilinearGrad, resizeBilinearGrad(undefined)],
   ] as const) {
     const original = tf.getKernel(name, 'cpu');
     if (!original) continue;
@@ -555,6 +612,7 @@ export function registerWasmKernels(): WasmKernelReport {
   replace(tf.MaxPoolGrad, () => maxPoolGrad);
   replace(tf.AvgPoolGrad, () => avgPoolGrad);
   replace(tf.AvgPool3DGrad, () => avgPool3dGrad);
+  replace(tf.ResizeBilinearGrad, (original) => resizeBilinearGrad(original));
   // wasm's OneHot writes int32 bits into float32 outputs: run it as int32 and cast.
   replace(tf.OneHot, (original) => (args: Args) => {
     const a = args.attrs as unknown as tf.OneHotAttrs;

@@ -99,7 +99,6 @@ export const CASES: OpCase[] = [
     shapes: [[1, 3, 4, 2]],
     linear: true,
     f: (x) => tf.image.resizeBilinear(t4(x), [5, 7]),
-    knownBroken: { cpu: "cpu's ResizeBilinearGrad swaps height and width of non-square images" },
   },
   {
     name: 'resizeBilinear 4x4 -> 7x7',
@@ -112,6 +111,18 @@ export const CASES: OpCase[] = [
     shapes: [[1, 4, 4, 2]],
     linear: true,
     f: (x) => tf.image.resizeBilinear(t4(x), [8, 8], true),
+  },
+  {
+    name: 'resizeBilinear halfPixelCenters 3x4 -> 6x8',
+    shapes: [[1, 3, 4, 2]],
+    linear: true,
+    f: (x) => tf.image.resizeBilinear(t4(x), [6, 8], false, true),
+  },
+  {
+    name: 'resizeBilinear halfPixelCenters 4x5 -> 3x7',
+    shapes: [[2, 4, 5, 1]],
+    linear: true,
+    f: (x) => tf.image.resizeBilinear(t4(x), [3, 7], false, true),
   },
   {
     name: 'resizeNearestNeighbor x2',
