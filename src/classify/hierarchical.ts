@@ -173,6 +173,36 @@ export class HierarchicalClassifier {
     };
   }
 
+  /** Rebuilds a trained tree from `serialize()`'s output (every node's config and weights). */
+  static deserialize(data: ReturnType<HierarchicalClassifier['serialize']>): HierarchicalClassifier {
+    const first = data.models[0]?.config;
+    if (!first) {
+      throw new MriseqError('hierarchical checkpoint has no node models', {
+        field: 'models',
+        found: '0',
+        expected: 'one model per inner node with two or more children',
+        code: 'classify.checkpoint',
+      });
+    }
+    const h = new HierarchicalClassifier(data.tree, { ...first, classNames: undefined } as Omit<
+      ResNet3dOptions,
+      'classNames'
+    >);
+    for (const m of data.models) {
+      const model = h.models.get(m.node);
+      if (!model) {
+        throw new MriseqError('checkpoint node is not an inner node of its tree', {
+          field: 'models',
+          found: m.node,
+          expected: [...h.models.keys()].join(', '),
+          code: 'classify.checkpoint',
+        });
+      }
+      model.setWeights(m.weights);
+    }
+    return h;
+  }
+
   dispose(): void {
     for (const m of this.models.values()) m.dispose();
   }

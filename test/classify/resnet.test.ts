@@ -330,5 +330,10 @@ test('hierarchical classifier: leaf probability = P(group) * P(leaf | group), tr
   });
   const g = h.groupProbabilities(leaf);
   g.p.forEach((row, i) => assert.ok(Math.abs(row[0] - root[i][0]) < 1e-6));
+  const copy = HierarchicalClassifier.deserialize(JSON.parse(JSON.stringify(h.serialize())));
+  copy
+    .predict(data)
+    .leaf.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - leaf[i][j]) < 1e-6)));
+  copy.dispose();
   h.dispose();
 });
