@@ -189,7 +189,7 @@ test('hierarchical run recovers a separable two-level task with classes given ou
   const classNames = ['b1', 'a2', 'a1', 'b2'];
   const inputs: Float32Array[] = [];
   const labels: number[] = [];
-  for (let i = 0; i < 48; i++) {
+  for (let i = 0; i < 32; i++) {
     const l = i % 4;
     // Channel 0 carries the group (a/b), channel 1 the subtype (1/2).
     const g = classNames[l][0] === 'a' ? 1 : -1;
@@ -209,8 +209,8 @@ test('hierarchical run recovers a separable two-level task with classes given ou
     references: [],
   };
   const h = await runHierarchical(data, treeFromGroups('root', { a: ['a1', 'a2'], b: ['b1', 'b2'] }), {
-    model: { baseWidth: 4, attention: false },
-    train: { epochs: 15, learningRate: 3e-3 },
+    model: { baseWidth: 2, attention: false },
+    train: { epochs: 10, learningRate: 5e-3 },
     bootstrap: 100,
   });
   assert.deepEqual(h.leaves, ['a1', 'a2', 'b1', 'b2']);
