@@ -119,12 +119,29 @@ export function upsample2x(x: Tensor): Tensor {
   return y;
 }
 
-/** Instance norm without affine parameters (PyTorch InstanceNorm default), eps 1e-5. */
+/**
+ * Instance norm without affine parameters (PyTorch InstanceNorm default), eps 1e-5, with its
+ * closed-form gradient dx = rstd * (dy - mean(dy) - y * mean(dy * y)): a dozen ops instead of
+ * the ~35 that autodiff through tf.moments records.
+ */
 export function instanceNorm(x: Tensor, eps = 1e-5): Tensor {
   const axes: number[] = [];
   for (let a = 1; a < x.rank - 1; a++) axes.push(a);
-  const { mean, variance } = tf.moments(x, axes, true);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  const f = tf.customGrad(((xi: Tensor, save: (t: Tensor[]) => void) => {
+    const mean = tf.mean(xi, axes, true);
+    const d = tf.sub(xi, mean);
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(d), axes, true), eps));
+    const y = tf.mul(d, rstd);
+    save([y, rstd]);
+    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor => {
+      const [ys, r] = saved;
+      const mdy = tf.mean(dy, axes, true);
+      const mdyy = tf.mean(tf.mul(dy, ys), axes, true);
+      return tf.mul(r, tf.sub(tf.sub(dy, mdy), tf.mul(ys, mdyy)));
+    };
+    return { value: y, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x);
 }
 
 export function leakyRelu(x: Tensor): Tensor {
