@@ -9,6 +9,7 @@ import {
   classificationReport,
   evaluateClassifier,
   createRng,
+  AucMetric,
 } from '../../src/classify/index.js';
 import { MriseqError } from '../../src/errors/index.js';
 
@@ -159,4 +160,19 @@ test('AUC with one class present is a MriseqError naming the problem', () => {
     (e: unknown) => e instanceof MriseqError && /only one class/.test(e.message),
   );
   assert.throws(() => rocAuc([0, 2], [0.1, 0.2]), MriseqError);
+});
+
+test('AucMetric accumulates batches and aggregates once, equal to evaluating all rows together', () => {
+  const { y, probs } = data(17, 30, 3);
+  const m = new AucMetric();
+  m.update(y.slice(0, 12), probs.slice(0, 12));
+  m.update(y.slice(12), probs.slice(12));
+  const all = evaluateClassifier(y, probs, { resamples: 100, seed: 2 });
+  assert.deepEqual(m.aggregate({ resamples: 100, seed: 2 }), all);
+  m.reset();
+  m.update(y.slice(0, 12), probs.slice(0, 12));
+  assert.deepEqual(
+    m.aggregate({ resamples: 50 }),
+    evaluateClassifier(y.slice(0, 12), probs.slice(0, 12), { resamples: 50 }),
+  );
 });
