@@ -429,6 +429,31 @@ export async function simulateToDisk(options: SimulateToDiskOptions): Promise<Si
   const ph = makePhantom(options);
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
+  // Resuming skips complete subjects, so a folder must never mix two simulations.
+  const o = ph.options;
+  const recipe = JSON.stringify({
+    seed: o.seed,
+    size: o.size,
+    missing: o.missing,
+    dwi: o.dwi,
+    dce: o.dce,
+    uniqueFraction: o.uniqueFraction,
+    noise: o.noise,
+    bias: o.bias,
+    uniqueThreshold: o.uniqueThreshold,
+    idPrefix: o.idPrefix,
+  });
+  const recipeFile = join(out, '.mriseq-simulate.json');
+  const previous = await readFile(recipeFile, 'utf8').catch(() => undefined);
+  if (previous !== undefined && previous.trim() !== recipe)
+    throw new MriseqError('the output folder holds a different simulation', {
+      file: out,
+      field: '.mriseq-simulate.json',
+      found: previous.trim(),
+      expected: `${recipe} (use a new folder)`,
+      code: 'simulate.mismatch',
+    });
+  if (previous === undefined) await writeTextAtomic(recipeFile, recipe + '\n');
   const ids = ph.ids().filter((id) => !options.shard || inShard(id, options.shard));
   const splitOf = new Map<string, Split>();
   if (options.split !== false) {

@@ -87,6 +87,10 @@ test('simulate writes the same bytes for the same seed; the manifest reads back 
     return h.digest('hex');
   };
   assert.equal(await digest(a), await digest(b));
+  // Resuming into the same folder with another recipe is refused (it would mix two cohorts).
+  await assert.rejects(simulateToDisk({ out: a, subjects: 3, seed: 12, size: SIZE }), /different simulation/);
+  const again = await simulateToDisk({ out: a, subjects: 3, seed: 11, size: SIZE, missing: 0.3 });
+  assert.equal(again.skipped, 3);
   const c = await Cohort.fromManifest(join(a, 'manifest.csv'));
   const mem = phantom({ subjects: 3, seed: 11, size: SIZE, missing: 0.3 });
   for (const s of c.subjects) {
