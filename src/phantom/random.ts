@@ -53,6 +53,16 @@ export class Rng {
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
+  /** A generator with this exact xoshiro128** state (for reference vectors). */
+  static fromState(s0: number, s1: number, s2: number, s3: number): Rng {
+    const r = new Rng(0);
+    r.s0 = s0 | 0;
+    r.s1 = s1 | 0;
+    r.s2 = s2 | 0;
+    r.s3 = s3 | 0;
+    return r;
+  }
+
   /** A derived generator for a named purpose, independent of how much this one was used. */
   static stream(seed: number, ...parts: (number | string)[]): Rng {
     return new Rng(mixSeed(seed, ...parts.map((p) => (typeof p === 'string' ? hashString(p) : p))));
