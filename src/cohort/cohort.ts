@@ -77,7 +77,8 @@ function needNode(what: string): CohortNodeAdapter {
   if (!nodeAdapter)
     throw new MriseqError(`${what} needs Node`, {
       field: what,
-      expected: "import from 'mriseq' in Node (the browser build works on in-memory cohorts)",
+      expected:
+        "Node with the 'mriseq' entry point (or src/cohort/node.js) imported; the browser build works on in-memory cohorts",
       code: 'cohort.node',
     });
   return nodeAdapter;
