@@ -52,3 +52,16 @@ export {
   type Colormap,
 } from './volume.js';
 export { encodePng, base64, crc32, type RawImage } from './png.js';
+export {
+  VOLUME_MIME,
+  volumeViewer,
+  VolumeViewer,
+  volumeMimePayload,
+  registerVolumeMime,
+  bytesToBase64,
+  base64ToBytes,
+  type VolumeViewerOptions,
+  type VolumeMimePayload,
+  type VolumeLayerPayload,
+  type VoxelEncoding,
+} from './viewer-mime.js';

@@ -1,0 +1,348 @@
+/**
+ * The mriseq volume MIME type, rendered by the mriseq JupyterLab extension (labextension/): a
+ * multiplanar viewer with linked side-by-side views (e.g. real | generated | M_d), overlays,
+ * window/level and a voxel readout. Volumes travel as quantised typed binary (base64), optionally
+ * downsampled, so a 240x240x155 volume with an overlay is a few MB. Every bundle also carries the
+ * extension-free HTML view (volumeView), so notebooks read well without the extension.
+ * Browser-safe.
+ */
+import { MriseqError } from '../errors/index.js';
+import type { Volume } from '../volume/index.js';
+import type { Displayable, RichOutput } from './core.js';
+import { registerMimeProvider } from './display.js';
+import { volumeView, type Colormap } from './volume.js';
+
+export const VOLUME_MIME = 'application/vnd.mriseq.volume+json';
+
+/** How voxels are sent: uint8/uint16 are linearly quantised (value = offset + scale * q). */
+export type VoxelEncoding = 'uint8' | 'uint16' | 'float32';
+
+export interface VolumeLayerPayload {
+  name: string;
+  dtype: VoxelEncoding;
+  /** base64 of the little-endian typed array, x fastest then y, z. */
+  data: string;
+  offset: number;
+  scale: number;
+  /** Finite value range of the layer (before quantisation). */
+  min: number;
+  max: number;
+}
+
+export interface VolumeMimePayload {
+  version: 1;
+  title: string;
+  /** Grid of the sent data (after downsampling). */
+  shape: [number, number, number];
+  spacing: [number, number, number];
+  /** Voxel-to-world of the sent grid (rows). */
+  affine: number[][];
+  /** Shape of the original volume and the integer step used per axis. */
+  sourceShape: [number, number, number];
+  step: number;
+  /** Anatomy layers: one linked view each. */
+  layers: VolumeLayerPayload[];
+  /** Maps shown in colour (each also gets its own view, drawn over the first layer). */
+  overlays: (VolumeLayerPayload & { signed: boolean })[];
+  /** Initial intensity window of the anatomy. */
+  window: [number, number];
+  colormap: Colormap;
+  overlayOpacity: number;
+  /** Fraction of max |overlay| under which the overlay is transparent. */
+  overlayThreshold: number;
+}
+
+export interface VolumeViewerOptions {
+  /** Maps to show in colour over the anatomy, e.g. { M_d: map }. */
+  overlay?: Volume | Record<string, Volume>;
+  /** Largest sent extent per axis; larger volumes are subsampled by an integer step (default 256). */
+  maxSize?: number;
+  /** Voxel encoding (default 'uint8': 1 byte per voxel, readout exact to range/510). */
+  dtype?: VoxelEncoding;
+  /** Intensity window; default the 1st and 99th percentiles of the first layer. */
+  window?: [number, number];
+  colormap?: Colormap;
+  overlayOpacity?: number;
+  overlayThreshold?: number;
+  /** Frame of 4D volumes (default 0). */
+  frame?: number;
+  title?: string;
+  /** Also embed the extension-free HTML view and PNG montage (default true). */
+  fallback?: boolean;
+}
+
+type Named = { name: string; volume: Volume };
+
+function asNamed(x: Volume | Record<string, Volume>, base: string): Named[] {
+  if (isVolumeLike(x)) return [{ name: base, volume: x }];
+  return Object.entries(x).map(([name, volume]) => ({ name, volume }));
+}
+
+function isVolumeLike(x: unknown): x is Volume {
+  if (typeof x !== 'object' || x === null) return false;
+  const v = x as Partial<Volume>;
+  return v.data instanceof Float32Array && Array.isArray(v.shape) && Array.isArray(v.affine);
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** base64 of bytes: Buffer in Node, else a chunked encoder (the payload can be tens of MB). */
+export function bytesToBase64(bytes: Uint8Array): string {
+  const B = (
+    globalThis as {
+      Buffer?: { from(b: ArrayBufferLike, o: number, l: number): { toString(e: string): string } };
+    }
+  ).Buffer;
+  if (B) return B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  const parts: string[] = [];
+  const chunk = 3 * 16384;
+  for (let s = 0; s < bytes.length; s += chunk) {
+    const end = Math.min(bytes.length, s + chunk);
+    const codes: number[] = [];
+    let i = s;
+    for (; i + 2 < end; i += 3) {
+      const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+      codes.push(
+        B64.charCodeAt(n >>> 18),
+        B64.charCodeAt((n >>> 12) & 63),
+        B64.charCodeAt((n >>> 6) & 63),
+        B64.charCodeAt(n & 63),
+      );
+    }
+    if (end - i === 1) {
+      const n = bytes[i] << 16;
+      codes.push(B64.charCodeAt(n >>> 18), B64.charCodeAt((n >>> 12) & 63), 61, 61);
+    } else if (end - i === 2) {
+      const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
+      codes.push(
+        B64.charCodeAt(n >>> 18),
+        B64.charCodeAt((n >>> 12) & 63),
+        B64.charCodeAt((n >>> 6) & 63),
+        61,
+      );
+    }
+    parts.push(String.fromCharCode(...codes));
+  }
+  return parts.join('');
+}
+
+/** Inverse of bytesToBase64 (used by tests and by readers of saved notebooks). */
+export function base64ToBytes(s: string): Uint8Array {
+  const B = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;
+  if (B) {
+    const b = B.from(s, 'base64');
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+  const lut = new Int16Array(128).fill(-1);
+  for (let i = 0; i < 64; i++) lut[B64.charCodeAt(i)] = i;
+  const clean = s.replace(/[^A-Za-z0-9+/]/g, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let o = 0;
+  for (let i = 0; i + 1 < clean.length; i += 4) {
+    const n =
+      (lut[clean.charCodeAt(i)] << 18) |
+      (lut[clean.charCodeAt(i + 1)] << 12) |
+      ((i + 2 < clean.length ? lut[clean.charCodeAt(i + 2)] : 0) << 6) |
+      (i + 3 < clean.length ? lut[clean.charCodeAt(i + 3)] : 0);
+    out[o++] = n >>> 16;
+    if (i + 2 < clean.length) out[o++] = (n >>> 8) & 255;
+    if (i + 3 < clean.length) out[o++] = n & 255;
+  }
+  return out.subarray(0, o);
+}
+
+/** Subsampled copy of one frame (step along every axis). */
+function gridData(vol: Volume, frame: number, step: number, out: [number, number, number]): Float32Array {
+  const [nx, ny, nz = 1] = vol.shape;
+  const [mx, my, mz] = out;
+  const base = frame * nx * ny * nz;
+  if (step === 1) return vol.data.subarray(base, base + nx * ny * nz);
+  const d = new Float32Array(mx * my * mz);
+  let k = 0;
+  for (let z = 0; z < mz; z++)
+    for (let y = 0; y < my; y++) {
+      const row = base + nx * (y * step + ny * z * step);
+      for (let x = 0; x < mx; x++) d[k++] = vol.data[row + x * step];
+    }
+  return d;
+}
+
+function encodeLayer(name: string, d: Float32Array, dtype: VoxelEncoding): VolumeLayerPayload {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (!(min <= max)) min = max = 0;
+  if (dtype === 'float32') {
+    const copy = new Float32Array(d);
+    return { name, dtype, data: bytesToBase64(new Uint8Array(copy.buffer)), offset: 0, scale: 1, min, max };
+  }
+  const levels = dtype === 'uint8' ? 255 : 65535;
+  const scale = max > min ? (max - min) / levels : 1;
+  const inv = 1 / scale;
+  const q = dtype === 'uint8' ? new Uint8Array(d.length) : new Uint16Array(d.length);
+  // Non-finite voxels become the minimum (NaN compares false and lands on 0 through the clamp).
+  for (let i = 0; i < d.length; i++) {
+    const t = (d[i] - min) * inv + 0.5;
+    q[i] = t > 0 ? (t < levels ? t : levels) : 0;
+  }
+  return { name, dtype, data: bytesToBase64(new Uint8Array(q.buffer)), offset: min, scale, min, max };
+}
+
+function percentileWindow(d: Float32Array): [number, number] {
+  const step = Math.max(1, Math.floor(d.length / 200_000));
+  const s: number[] = [];
+  for (let i = 0; i < d.length; i += step) if (Number.isFinite(d[i])) s.push(d[i]);
+  s.sort((a, b) => a - b);
+  if (s.length === 0) return [0, 1];
+  const lo = s[Math.round(0.01 * (s.length - 1))];
+  const hi = s[Math.round(0.99 * (s.length - 1))];
+  return [lo, hi > lo ? hi : lo + 1];
+}
+
+/**
+ * The JSON payload of the volume MIME type for named anatomy layers (all on one grid) and
+ * optional overlays. Checks that every volume has the same spatial shape.
+ */
+export function volumeMimePayload(
+  layers: Volume | Record<string, Volume>,
+  opts: VolumeViewerOptions = {},
+): VolumeMimePayload {
+  const named = asNamed(layers, 'volume');
+  if (named.length === 0)
+    throw new MriseqError('no volume to view', {
+      field: 'layers',
+      found: '{}',
+      expected: 'at least one Volume',
+    });
+  const overlays = opts.overlay ? asNamed(opts.overlay, 'overlay') : [];
+  const ref = named[0].volume;
+  const [nx, ny, nz = 1] = ref.shape;
+  for (const { name, volume } of [...named, ...overlays]) {
+    if (!isVolumeLike(volume))
+      throw new MriseqError('not a Volume', { field: name, found: typeof volume, expected: 'a Volume' });
+    const [a, b, c = 1, t = 1] = volume.shape;
+    if (a !== nx || b !== ny || c !== nz)
+      throw new MriseqError('volumes in one viewer must share a grid', {
+        field: name,
+        found: `shape [${volume.shape.join(', ')}]`,
+        expected: `[${nx}, ${ny}, ${nz}] like "${named[0].name}"`,
+      });
+    if (volume.data.length < a * b * c * t)
+      throw new MriseqError('volume data does not match its shape', {
+        field: name,
+        found: `${volume.data.length} values`,
+        expected: `${a * b * c * t}`,
+      });
+  }
+  const maxSize = Math.max(1, Math.floor(opts.maxSize ?? 256));
+  const step = Math.max(1, Math.ceil(Math.max(nx, ny, nz) / maxSize));
+  const out: [number, number, number] = [Math.ceil(nx / step), Math.ceil(ny / step), Math.ceil(nz / step)];
+  const frame = opts.frame ?? 0;
+  const frameOf = (v: Volume) => {
+    const nt = v.shape[3] ?? 1;
+    if (frame < 0 || frame >= nt)
+      throw new MriseqError('frame out of range', {
+        field: 'frame',
+        found: String(frame),
+        expected: `0..${nt - 1}`,
+      });
+    return frame;
+  };
+  const dtype = opts.dtype ?? 'uint8';
+  const grids = named.map(({ volume }) => gridData(volume, frameOf(volume), step, out));
+  const sp = [0, 1, 2].map((i) => (ref.spacing[i] ?? 1) * step) as [number, number, number];
+  const affine = ref.affine.map((row, r) =>
+    r < 3 ? [row[0] * step, row[1] * step, row[2] * step, row[3]] : [...row],
+  );
+  const encodedOverlays = overlays.map(({ name, volume }) => {
+    const d = gridData(volume, Math.min(frame, (volume.shape[3] ?? 1) - 1), step, out);
+    const enc = encodeLayer(name, d, dtype);
+    return { ...enc, signed: enc.min < 0 };
+  });
+  const signed = encodedOverlays[0]?.signed ?? false;
+  return {
+    version: 1,
+    title: opts.title ?? named.map((n) => n.name).join(' | '),
+    shape: out,
+    spacing: sp,
+    affine,
+    sourceShape: [nx, ny, nz],
+    step,
+    layers: named.map(({ name }, i) => encodeLayer(name, grids[i], dtype)),
+    overlays: encodedOverlays,
+    window: opts.window ?? percentileWindow(grids[0]),
+    colormap: opts.colormap ?? (signed ? 'coolwarm' : 'hot'),
+    overlayOpacity: opts.overlayOpacity ?? 0.6,
+    overlayThreshold: opts.overlayThreshold ?? 0.1,
+  };
+}
+
+/** A displayable linked multiplanar viewer (the JupyterLab extension renders it). */
+export class VolumeViewer implements Displayable {
+  readonly payload: VolumeMimePayload;
+  private readonly fallback?: RichOutput;
+
+  constructor(layers: Volume | Record<string, Volume>, opts: VolumeViewerOptions = {}) {
+    this.payload = volumeMimePayload(layers, opts);
+    if (opts.fallback ?? true) {
+      const first = asNamed(layers, 'volume')[0].volume;
+      const ov = opts.overlay ? asNamed(opts.overlay, 'overlay')[0]?.volume : undefined;
+      this.fallback = volumeView(first, {
+        overlay: ov,
+        overlayOpacity: opts.overlayOpacity,
+        overlayThreshold: opts.overlayThreshold,
+        colormap: opts.colormap,
+        window: opts.window,
+        frame: opts.frame,
+        title: this.payload.title,
+      }).toMimeBundle();
+    }
+  }
+
+  toMimeBundle(): RichOutput {
+    const p = this.payload;
+    return {
+      data: {
+        ...(this.fallback?.data ?? {}),
+        [VOLUME_MIME]: p,
+        'text/plain': `${p.title}: ${p.layers.length} view(s) + ${p.overlays.length} overlay(s), grid ${p.shape.join('x')}${p.step > 1 ? ` (every ${p.step}th voxel of ${p.sourceShape.join('x')})` : ''}`,
+      },
+    };
+  }
+}
+
+/**
+ * Linked multiplanar views of named volumes on one grid, e.g.
+ * `volumeViewer({ real, generated }, { overlay: { M_d: map } })`.
+ */
+export function volumeViewer(
+  layers: Volume | Record<string, Volume>,
+  opts: VolumeViewerOptions = {},
+): VolumeViewer {
+  return new VolumeViewer(layers, opts);
+}
+
+let unregister: (() => void) | null = null;
+
+/**
+ * Adds the volume MIME type to the bundle of every bare Volume shown (subsampled to maxSize,
+ * default 128, to keep notebooks small). On by default; returns a function that turns it off.
+ */
+export function registerVolumeMime(opts: { maxSize?: number } = {}): () => void {
+  unregister?.();
+  const off = registerMimeProvider((obj, out) => {
+    if (isVolumeLike(obj) && !(VOLUME_MIME in out.data))
+      out.data[VOLUME_MIME] = volumeMimePayload(obj, { maxSize: opts.maxSize ?? 128 });
+  });
+  unregister = () => {
+    off();
+    unregister = null;
+  };
+  return unregister;
+}
+
+registerVolumeMime();
