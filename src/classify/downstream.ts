@@ -20,6 +20,7 @@ import {
 import { evaluateClassifier, multiclassAuc, aucWithCi, type ClassifierEvaluation } from './metrics.js';
 import { HierarchicalClassifier, treeLeaves, type ClassTree } from './hierarchical.js';
 import { differentiationMap, type GenerateFn } from '../analysis/index.js';
+import { LESION_HIERARCHY } from '../phantom/index.js';
 
 type LabelValue = string | number | boolean | null | undefined;
 
@@ -427,10 +428,24 @@ export async function runHierarchical(
   const groupOf = leaves.map((l) => tree.children!.findIndex((c) => treeLeaves(c).includes(l)));
   const yGroup = test.labels.map((l) => groupOf[l]);
   const B = options.bootstrap ?? 1000;
+  // One-vs-rest AUC is defined only for leaves present among the test subjects (a small cohort
+  // may lack a subtype); the macro average runs over those, and the others report NaN.
+  const present = leaves.map((_, c) => c).filter((c) => test.labels.includes(c));
+  if (present.length < 2) {
+    throw new MriseqError('the test split holds fewer than two subtypes', {
+      field: 'testFraction',
+      found: `${present.length} subtype(s) in ${test.inputs.length} test subjects`,
+      expected: 'more subjects or a larger test fraction',
+      code: 'classify.split',
+    });
+  }
+  const yLeaf = test.labels.map((l) => present.indexOf(l));
+  const pLeaf = leaf.map((row) => present.map((c) => row[c]));
+  const per = multiclassAuc(yLeaf, pLeaf).perClass;
   return {
     leaves,
     groups: g.groups,
-    leafAuc: aucWithCi(test.labels, leaf, { seed, resamples: B }),
+    leafAuc: aucWithCi(yLeaf, present.length === 2 ? pLeaf.map((r) => r[1]) : pLeaf, { seed, resamples: B }),
     groupAuc:
       g.groups.length === 2
         ? aucWithCi(
@@ -439,8 +454,109 @@ export async function runHierarchical(
             { seed, resamples: B },
           )
         : aucWithCi(yGroup, g.p, { seed, resamples: B }),
-    perLeafAuc: multiclassAuc(test.labels, leaf).perClass,
+    perLeafAuc: leaves.map((_, c) => (present.includes(c) ? per[present.indexOf(c)] : NaN)),
     testIds: test.ids,
     classifier: h,
   };
+}
+
+export interface DownstreamStudyOptions extends DownstreamRunOptions {
+  /** Label whose evidence lives in a unique region (default 'highEnhancement'). */
+  label?: string;
+  sequences?: readonly string[];
+  mapTargets?: readonly string[];
+  /** M_d provider; without it the MRI + M_d comparison is skipped (never faked). */
+  maps?: MapProvider;
+  /** Label of the origin task (default 'lesionType') and its groups (default: the phantom's). */
+  hierarchyLabel?: string;
+  groups?: Readonly<Record<string, readonly string[]>>;
+  downsample?: number;
+  /** Subjects to use (default all with the sequences and a label). */
+  ids?: readonly string[];
+  onStage?: (stage: string) => void;
+}
+
+export interface DownstreamStudyRow {
+  task: string;
+  input: string;
+  auc: number;
+  ci95: [number, number];
+  testSubjects: number;
+}
+
+/**
+ * The phantom's downstream study in one call: MRI alone vs MRI + M_d on `label`, and the
+ * hierarchical origin classification on `hierarchyLabel`. Rows hold measured AUCs with CIs.
+ */
+export async function downstreamStudy(
+  cohort: DownstreamCohort,
+  options: DownstreamStudyOptions = {},
+): Promise<{ rows: DownstreamStudyRow[]; comparison?: { aucGain: number }; hierarchical: HierarchicalRun }> {
+  const label = options.label ?? 'highEnhancement';
+  const sequences = options.sequences ?? ['t1', 't1gd', 't2', 'flair'];
+  const rows: DownstreamStudyRow[] = [];
+  const row = (task: string, r: DownstreamRun): DownstreamStudyRow => ({
+    task,
+    input: r.channels.join('+'),
+    auc: r.evaluation.auc,
+    ci95: r.evaluation.ci95,
+    testSubjects: r.testIds.length,
+  });
+  let comparison: { aucGain: number } | undefined;
+  if (options.maps) {
+    options.onStage?.(`${label}: MRI vs MRI + M_d`);
+    const c = await compareWithMaps(cohort, {
+      ...options,
+      label,
+      sequences,
+      mapTargets: options.mapTargets ?? ['t1gd'],
+      maps: options.maps,
+    });
+    rows.push(row(label, c.mri), row(label, c.mriWithMaps));
+    comparison = { aucGain: c.aucGain };
+    c.mri.model.dispose();
+    c.mriWithMaps.model.dispose();
+  } else {
+    options.onStage?.(`${label}: MRI`);
+    const d = await buildDownstreamDataset(cohort, {
+      label,
+      sequences,
+      downsample: options.downsample,
+      ids: options.ids,
+    });
+    const r = await runClassifier('MRI', d, options);
+    rows.push(row(label, r));
+    r.model.dispose();
+  }
+  const hierarchyLabel = options.hierarchyLabel ?? 'lesionType';
+  options.onStage?.(`${hierarchyLabel}: hierarchical`);
+  const data = await buildDownstreamDataset(cohort, {
+    label: hierarchyLabel,
+    sequences,
+    downsample: options.downsample,
+    ids: options.ids,
+  });
+  const hierarchical = await runHierarchical(
+    data,
+    treeFromGroups(hierarchyLabel, options.groups ?? LESION_HIERARCHY),
+    options,
+  );
+  const input = data.channels.join('+');
+  rows.push(
+    {
+      task: `${hierarchyLabel} (subtypes, hierarchical)`,
+      input,
+      auc: hierarchical.leafAuc.auc,
+      ci95: hierarchical.leafAuc.ci95,
+      testSubjects: hierarchical.testIds.length,
+    },
+    {
+      task: `${hierarchyLabel} (group level)`,
+      input,
+      auc: hierarchical.groupAuc.auc,
+      ci95: hierarchical.groupAuc.ci95,
+      testSubjects: hierarchical.testIds.length,
+    },
+  );
+  return { rows, comparison, hierarchical };
 }

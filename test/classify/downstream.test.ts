@@ -11,6 +11,7 @@ import {
   buildDownstreamDataset,
   compareWithMaps,
   runHierarchical,
+  downstreamStudy,
   downsampleVolume,
   normalizeForClassifier,
   stackChannels,
@@ -217,4 +218,35 @@ test('hierarchical run recovers a separable two-level task with classes given ou
   assert.ok(h.groupAuc.auc > 0.9, `group AUC ${h.groupAuc.auc}`);
   assert.ok(h.leafAuc.auc > 0.9, `leaf AUC ${h.leafAuc.auc}`);
   h.classifier.dispose();
+});
+
+test('downstreamStudy on a tiny phantom: MRI, MRI + map and the hierarchical origin rows, all measured', async () => {
+  const cohort = Cohort.fromPhantom({
+    subjects: 16,
+    seed: 5,
+    size: [16, 16, 8],
+  }) as unknown as DownstreamCohort;
+  const stages: string[] = [];
+  const r = await downstreamStudy(cohort, {
+    sequences: ['t1gd', 'flair'],
+    maps: subtractionMapProvider(),
+    downsample: 2,
+    model: { baseWidth: 2, attention: false },
+    train: { epochs: 1 },
+    testFraction: 0.4,
+    bootstrap: 20,
+    onStage: (s) => stages.push(s),
+  });
+  assert.deepEqual(
+    r.rows.map((x) => [x.task, x.input]),
+    [
+      ['highEnhancement', 't1gd+flair'],
+      ['highEnhancement', 't1gd+flair+md:t1gd'],
+      ['lesionType (subtypes, hierarchical)', 't1gd+flair'],
+      ['lesionType (group level)', 't1gd+flair'],
+    ],
+  );
+  for (const row of r.rows) assert.ok(row.auc >= 0 && row.auc <= 1 && row.ci95[0] <= row.ci95[1]);
+  assert.equal(stages.length, 2);
+  r.hierarchical.classifier.dispose();
 });
