@@ -246,6 +246,8 @@ export {
   runClassifier,
   compareWithMaps,
   runHierarchical,
+  downstreamStudy,
+  type DownstreamStudyRow,
   treeFromGroups,
   normalizeForClassifier,
   downsampleVolume,
