@@ -6,6 +6,7 @@ export {
   createGenerator,
   preset,
   validateConfig,
+  estimateParams,
   ParamStore,
   ConvBlock,
   ResBlock,

@@ -358,13 +358,21 @@ export function validateConfig(c: Seq2SeqConfig, file?: string): void {
     });
   };
   if (c.ndims !== 2 && c.ndims !== 3) bad('ndims', c.ndims, '2 or 3');
-  const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
-  for (const k of ['cIn', 'cLstm', 'lstmLayers', 'cS', 'cW'] as const)
-    if (!posInt(c[k])) bad(k, c[k], 'a positive integer');
+  // Upper bounds keep a hostile or corrupt config from allocating without end.
+  const posInt = (v: unknown, max = 4096): boolean =>
+    Number.isInteger(v) && (v as number) > 0 && (v as number) <= max;
+  for (const k of ['cIn', 'cLstm', 'cS', 'cW'] as const)
+    if (!posInt(c[k])) bad(k, c[k], 'an integer in 1..4096');
+  if (!posInt(c.lstmLayers, 16)) bad('lstmLayers', c.lstmLayers, 'an integer in 1..16');
   for (const k of ['nresEnc', 'nresDec'] as const)
-    if (!Number.isInteger(c[k]) || c[k] < 0) bad(k, c[k], 'an integer >= 0');
-  for (const k of ['cEnc', 'kEnc', 'sEnc', 'cDec', 'kDec'] as const) {
-    if (!Array.isArray(c[k]) || !c[k].every(posInt)) bad(k, c[k], 'an array of positive integers');
+    if (!Number.isInteger(c[k]) || c[k] < 0 || c[k] > 64) bad(k, c[k], 'an integer in 0..64');
+  for (const k of ['cEnc', 'cDec'] as const) {
+    if (!Array.isArray(c[k]) || c[k].length < 1 || c[k].length > 8 || !c[k].every((v) => posInt(v)))
+      bad(k, c[k], '1 to 8 integers in 1..4096');
+  }
+  for (const k of ['kEnc', 'sEnc', 'kDec'] as const) {
+    if (!Array.isArray(c[k]) || !c[k].every((v) => posInt(v, 15)))
+      bad(k, c[k], 'an array of integers in 1..15');
   }
   if (c.kEnc.length !== c.cEnc.length || c.sEnc.length !== c.cEnc.length)
     bad('kEnc/sEnc', [c.kEnc, c.sEnc], `${c.cEnc.length} entries like cEnc`);
@@ -375,6 +383,31 @@ export function validateConfig(c: Seq2SeqConfig, file?: string): void {
   if (!Array.isArray(c.sequences) || c.sequences.length < 1 || c.sequences.length > c.cS)
     bad('sequences', c.sequences, `1 to cS=${c.cS} names`);
   if (!Number.isInteger(c.seed)) bad('seed', c.seed, 'an integer');
+  if (c.sequences.some((x) => typeof x !== 'string')) bad('sequences', c.sequences, 'names (strings)');
+  const params = estimateParams(c);
+  if (params > 5e8) bad('size', params, 'at most 500 million parameters');
+}
+
+/** Parameter count of a (validated-shape) config, without allocating anything. */
+export function estimateParams(c: Seq2SeqConfig): number {
+  const k = (n: number) => n ** c.ndims;
+  let n = 0;
+  let prev = c.cIn;
+  c.cEnc.forEach((ch, i) => {
+    n += k(c.kEnc[i]) * prev * ch + ch;
+    prev = ch;
+  });
+  n += c.nresEnc * 2 * (k(3) * prev * prev + prev);
+  n += 2 * c.lstmLayers * (2 * k(3) * c.cLstm * 4 * c.cLstm + 4 * c.cLstm);
+  n += c.cS * c.cS + c.cS;
+  const hyper = (cin: number, cout: number, kk: number) =>
+    c.cW * k(kk) * cin * cout + c.cW * cout + 2 * (c.cS * c.cW + c.cW);
+  n += c.nresDec * 2 * hyper(prev, prev, 3);
+  c.cDec.forEach((ch, i) => {
+    n += hyper(prev, ch, c.kDec[i]);
+    prev = ch;
+  });
+  return n;
 }
 
 /** The generator G(x_s, code_t). */

@@ -8,7 +8,14 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
-import { createGenerator, HyperConv, ParamStore, preset, Seq2Seq } from '../../src/model/model.js';
+import {
+  createGenerator,
+  estimateParams,
+  HyperConv,
+  ParamStore,
+  preset,
+  Seq2Seq,
+} from '../../src/model/model.js';
 import { Rng } from '../../src/model/random.js';
 import { MriseqError } from '../../src/errors/index.js';
 import { missingPython, runPython } from '../helpers/python.js';
@@ -159,4 +166,16 @@ test('presets: reference has c_in 3, c_s 64, c_w 16; overrides keep the last dec
   const r = preset('reference');
   assert.deepEqual([r.cIn, r.cS, r.cW, r.cEnc.join()], [3, 64, 16, '64,128,256']);
   assert.equal(preset('lite', { cIn: 3 }).cDec.at(-1), 3);
+});
+
+test('estimateParams equals countParams, and absurd configs are refused before allocating', () => {
+  for (const o of [{}, { ndims: 3 as const }, { ...tiny, lstmLayers: 2, nresDec: 3 }]) {
+    const g = createGenerator('lite', o);
+    assert.equal(estimateParams(g.config), g.countParams());
+    g.dispose();
+  }
+  assert.equal(estimateParams(preset('reference')), 94959120);
+  assert.throws(() => createGenerator('lite', { nresEnc: 1e9 }), MriseqError);
+  assert.throws(() => createGenerator('lite', { cEnc: [16, 32, 4096], cLstm: 4096 }), MriseqError);
+  assert.throws(() => createGenerator('lite', { kEnc: [7, 3, 99] }), MriseqError);
 });
