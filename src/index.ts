@@ -327,3 +327,5 @@ export {
   type ShardStatus,
   type MergeReport,
 } from './scale/node.js';
+// reliability
+export { acquireRunLock, LOCK_FILE, type RunLock, type RunLockInfo } from './reliability/node.js';
