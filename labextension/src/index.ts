@@ -87,8 +87,10 @@ export function colormapTable(name: string): Uint8Array {
   for (let i = 0; i < 256; i++) {
     const t = i / 255;
     let rgb: number[];
-    if (name === 'jet') rgb = [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
-    else if (name === 'coolwarm') rgb = t < 0.5 ? [c(2 * t), c(2 * t), 255] : [255, c(2 - 2 * t), c(2 - 2 * t)];
+    if (name === 'jet')
+      rgb = [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
+    else if (name === 'coolwarm')
+      rgb = t < 0.5 ? [c(2 * t), c(2 * t), 255] : [255, c(2 - 2 * t), c(2 - 2 * t)];
     else if (name === 'green') rgb = [0, c(0.3 + 0.7 * t), 0];
     else if (name === 'gray') rgb = [c(t), c(t), c(t)];
     else rgb = [c(3 * t), c(3 * t - 1), c(3 * t - 2)];
@@ -167,7 +169,8 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
 
     const title = document.createElement('div');
     title.className = 'mv-title';
-    const step = p.step && p.step > 1 ? ` (every ${p.step}th voxel of ${(p.sourceShape ?? p.shape).join('x')})` : '';
+    const step =
+      p.step && p.step > 1 ? ` (subsampled: step ${p.step} of ${(p.sourceShape ?? p.shape).join('x')})` : '';
     title.textContent = `${p.title} · ${p.shape.join('x')}${step}`;
     this.node.appendChild(title);
 
@@ -222,7 +225,16 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
     const p = this.p;
     const box = document.createElement('div');
     box.className = 'mv-controls';
-    const range = (label: string, cls: string, min: number, max: number, step: number, value: number, on: (v: number) => void, fmt: (v: number) => string) => {
+    const range = (
+      label: string,
+      cls: string,
+      min: number,
+      max: number,
+      step: number,
+      value: number,
+      on: (v: number) => void,
+      fmt: (v: number) => string,
+    ) => {
       const l = document.createElement('label');
       l.textContent = label + ' ';
       const r = document.createElement('input');
@@ -249,16 +261,26 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
       ['z (axial)', 'axial'],
     ];
     axes.forEach(([name, plane], a) => {
-      const { r, s } = range(name, `mv-slider mv-slider-${'xyz'[a]} mv-slider-${plane}`, 0, p.shape[a] - 1, 1, this.cursor[a], (v) => {
-        this.cursor[a] = v;
-        this.schedule();
-      }, (v) => String(v));
+      const { r, s } = range(
+        name,
+        `mv-slider mv-slider-${'xyz'[a]} mv-slider-${plane}`,
+        0,
+        p.shape[a] - 1,
+        1,
+        this.cursor[a],
+        (v) => {
+          this.cursor[a] = v;
+          this.schedule();
+        },
+        (v) => String(v),
+      );
       this.sliders[a] = r;
       this.sliderLabels[a] = s;
     });
     const l0 = this.layers[0];
     const span = l0.max > l0.min ? l0.max - l0.min : 1;
-    const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toFixed(3));
+    const fmt = (v: number) =>
+      Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toFixed(3);
     let level = (this.lo + this.hi) / 2;
     let width = this.hi - this.lo;
     const applyWL = () => {
@@ -266,28 +288,65 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
       this.hi = level + width / 2;
       this.schedule();
     };
-    range('level', 'mv-level', l0.min - span / 2, l0.max + span / 2, span / 500, level, (v) => {
-      level = v;
-      applyWL();
-    }, fmt);
-    range('window', 'mv-window', span / 500, 2 * span, span / 500, width, (v) => {
-      width = v;
-      applyWL();
-    }, fmt);
+    range(
+      'level',
+      'mv-level',
+      l0.min - span / 2,
+      l0.max + span / 2,
+      span / 500,
+      level,
+      (v) => {
+        level = v;
+        applyWL();
+      },
+      fmt,
+    );
+    range(
+      'window',
+      'mv-window',
+      span / 500,
+      2 * span,
+      span / 500,
+      width,
+      (v) => {
+        width = v;
+        applyWL();
+      },
+      fmt,
+    );
     if (this.overlays.length > 0) {
-      range('opacity', 'mv-opacity', 0, 1, 0.01, this.opacity, (v) => {
-        this.opacity = v;
-        this.schedule();
-      }, (v) => v.toFixed(2));
-      range('threshold', 'mv-threshold', 0, 1, 0.01, this.threshold, (v) => {
-        this.threshold = v;
-        this.schedule();
-      }, (v) => `${(100 * v).toFixed(0)}% of max`);
+      range(
+        'opacity',
+        'mv-opacity',
+        0,
+        1,
+        0.01,
+        this.opacity,
+        (v) => {
+          this.opacity = v;
+          this.schedule();
+        },
+        (v) => v.toFixed(2),
+      );
+      range(
+        'threshold',
+        'mv-threshold',
+        0,
+        1,
+        0.01,
+        this.threshold,
+        (v) => {
+          this.threshold = v;
+          this.schedule();
+        },
+        (v) => `${(100 * v).toFixed(0)}% of max`,
+      );
       const cl = document.createElement('label');
       cl.textContent = 'colormap ';
       const cs = document.createElement('select');
       cs.className = 'mv-colormap';
-      for (const name of ['hot', 'jet', 'coolwarm', 'green', 'gray']) cs.add(new Option(name, name, false, name === this.cmap));
+      for (const name of ['hot', 'jet', 'coolwarm', 'green', 'gray'])
+        cs.add(new Option(name, name, false, name === this.cmap));
       cs.addEventListener('change', () => {
         this.cmap = cs.value;
         this.cmapLut = colormapTable(this.cmap);
@@ -362,14 +421,20 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
     const [nx, ny] = this.p.shape;
     const i = v[0] + nx * (v[1] + ny * v[2]);
     const A = this.p.affine;
-    const world = A && A.length >= 3 ? [0, 1, 2].map((r) => A[r][0] * v[0] + A[r][1] * v[1] + A[r][2] * v[2] + A[r][3]) : null;
+    const world =
+      A && A.length >= 3
+        ? [0, 1, 2].map((r) => A[r][0] * v[0] + A[r][1] * v[1] + A[r][2] * v[2] + A[r][3])
+        : null;
     const val = (l: Layer) => {
       const x = l.offset + l.scale * l.q[i];
       return Math.abs(x) >= 1000 || (Math.abs(x) < 0.001 && x !== 0) ? x.toExponential(3) : x.toFixed(4);
     };
     const parts = [...this.layers, ...this.overlays].map((l) => `${l.name}=${val(l)}`);
     this.readout.textContent =
-      `voxel (${v.join(', ')})` + (world ? ` · ${world.map((w) => w.toFixed(1)).join(', ')} mm` : '') + ' · ' + parts.join('  ');
+      `voxel (${v.join(', ')})` +
+      (world ? ` · ${world.map((w) => w.toFixed(1)).join(', ')} mm` : '') +
+      ' · ' +
+      parts.join('  ');
     this.readout.dataset.voxel = v.join(',');
   }
 

@@ -309,7 +309,7 @@ export class VolumeViewer implements Displayable {
       data: {
         ...(this.fallback?.data ?? {}),
         [VOLUME_MIME]: p,
-        'text/plain': `${p.title}: ${p.layers.length} view(s) + ${p.overlays.length} overlay(s), grid ${p.shape.join('x')}${p.step > 1 ? ` (every ${p.step}th voxel of ${p.sourceShape.join('x')})` : ''}`,
+        'text/plain': `${p.title}: ${p.layers.length} view(s) + ${p.overlays.length} overlay(s), grid ${p.shape.join('x')}${p.step > 1 ? ` (subsampled: step ${p.step} of ${p.sourceShape.join('x')})` : ''}`,
       },
     };
   }

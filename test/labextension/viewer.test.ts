@@ -1,0 +1,299 @@
+// The viewer in a real JupyterLab and a real browser: JupyterLab from .venv on loopback (random
+// port, token, temp root), a notebook whose outputs are the bundles mriseq's display helpers make
+// for a 240x240x155 phantom subject with an M_d-like overlay, opened in Debian's headless Chromium
+// through playwright-core. Checks: the viewer (not the HTML fallback) renders, canvases are not
+// blank, the M_d view differs from the anatomy where the overlay is, moving the z slider changes
+// the axial image, and the hover readout equals the volume's value at that voxel (within the
+// uint8 quantisation step). Saves test-artifacts/labextension-viewer.png and prints timings.
+//
+// The notebook's outputs are made here by the same code the kernel runs (volumeViewer(...)
+// .toMimeBundle()), not by driving the mriseq kernel: a full-size phantom through tslab from a
+// browser session takes minutes on this machine; the kernel's display path has its own tests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+const root = resolve(__dirname, '../..');
+const jupyter = join(root, '.venv/bin/jupyter');
+const chromiumPath = '/usr/bin/chromium';
+const installed = join(root, '.venv/share/jupyter/labextensions/mriseq-jupyterlab/package.json');
+
+function missing(): string | false {
+  if (!existsSync(jupyter)) return `no JupyterLab in .venv (${jupyter}); run scripts/setup.sh`;
+  if (!existsSync(chromiumPath)) return `no ${chromiumPath} (apt-get install chromium)`;
+  if (!existsSync(installed)) return 'mriseq-jupyterlab is not built; run scripts/build-labextension.sh';
+  if (!existsSync(join(root, 'node_modules/playwright-core'))) return 'playwright-core is not installed';
+  return false;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitForServer(url: string, proc: ChildProcess, log: () => string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null) throw new Error(`JupyterLab exited (${proc.exitCode}):\n${log()}`);
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`JupyterLab did not answer ${url} within ${ms / 1000}s:\n${log()}`);
+}
+
+test(
+  'JupyterLab renders the mriseq viewer for a phantom subject with an M_d overlay',
+  { skip: missing(), timeout: 900_000 },
+  async () => {
+    const { chromium } = await import('playwright-core');
+    const { simulateSubject } = await import('../../src/phantom/index.js');
+    const { volumeViewer, volumeMimePayload, VOLUME_MIME } = await import('../../src/display/index.js');
+    const { createVolume } = await import('../../src/volume/index.js');
+
+    // A phantom subject at BraTS size; "generated" and M_d are stand-ins made from it (T1 scaled to
+    // T1Gd's range as a generator that misses the contrast; M_d-like = |T1Gd - generated| / p99).
+    const subject = simulateSubject(0, { size: [240, 240, 155] });
+    const real = subject.volumes.t1gd!;
+    const t1 = subject.volumes.t1!;
+    const p99 = (d: Float32Array) => Float32Array.from(d).sort()[Math.floor(0.99 * (d.length - 1))] || 1;
+    const k = p99(real.data) / p99(t1.data);
+    const generated = createVolume(
+      t1.data.map((v) => v * k),
+      real.shape,
+      { affine: real.affine },
+    );
+    const s = p99(real.data);
+    const md = createVolume(
+      real.data.map((v, i) => Math.abs(v - generated.data[i]) / s),
+      real.shape,
+      { affine: real.affine },
+    );
+    const t0 = performance.now();
+    const single = volumeViewer({ T1Gd: real }, { overlay: { M_d: md }, title: 'T1Gd + M_d' }).toMimeBundle();
+    const encodeMs = performance.now() - t0;
+    const t1p = performance.now();
+    volumeMimePayload({ T1Gd: real }, { overlay: { M_d: md } });
+    const payloadMs = performance.now() - t1p;
+    const linked = volumeViewer(
+      { real: real, generated },
+      { overlay: { M_d: md }, maxSize: 128, title: 'real | generated | M_d' },
+    ).toMimeBundle();
+    const payload = single.data[VOLUME_MIME] as {
+      layers: { data: string; scale: number }[];
+      overlays: { data: string }[];
+    };
+    const mb = (payload.layers[0].data.length + payload.overlays[0].data.length) / 1e6;
+    console.log(
+      `# kernel side: 240x240x155 + overlay: viewer payload ${payloadMs.toFixed(0)} ms (${mb.toFixed(1)} MB base64), ` +
+        `whole bundle with the HTML/PNG fallback ${encodeMs.toFixed(0)} ms`,
+    );
+
+    const dir = mkdtempSync(join(tmpdir(), 'mriseq-lab-'));
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {
+        kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+        language_info: { name: 'python' },
+      },
+      cells: [
+        {
+          cell_type: 'code',
+          id: 'single',
+          execution_count: 1,
+          metadata: {},
+          source: 'display(volumeViewer({ T1Gd: real }, { overlay: { M_d: md } }))',
+          outputs: [{ output_type: 'display_data', data: single.data, metadata: {} }],
+        },
+        {
+          cell_type: 'code',
+          id: 'linked',
+          execution_count: 2,
+          metadata: {},
+          source: 'display(volumeViewer({ real, generated }, { overlay: { M_d: md }, maxSize: 128 }))',
+          outputs: [{ output_type: 'display_data', data: linked.data, metadata: {} }],
+        },
+      ],
+    };
+    writeFileSync(join(dir, 'viewer.ipynb'), JSON.stringify(nb));
+    // No "get notified about Jupyter news?" toast over the screenshot.
+    mkdirSync(join(dir, '.settings/@jupyterlab/apputils-extension'), { recursive: true });
+    writeFileSync(
+      join(dir, '.settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings'),
+      JSON.stringify({ fetchNews: 'false' }),
+    );
+    const port = await freePort();
+    const token = randomBytes(16).toString('hex');
+    let log = '';
+    const lab = spawn(
+      jupyter,
+      [
+        'lab',
+        '--no-browser',
+        '--ServerApp.open_browser=False',
+        '--ServerApp.ip=127.0.0.1',
+        `--ServerApp.port=${port}`,
+        '--ServerApp.port_retries=0',
+        `--IdentityProvider.token=${token}`,
+        `--ServerApp.root_dir=${dir}`,
+        '--LabApp.news_url=None',
+        '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+        // Containers often run tests as root; Jupyter refuses that unless told.
+        ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+      ],
+      {
+        cwd: dir,
+        detached: true,
+        env: {
+          ...process.env,
+          JUPYTERLAB_SETTINGS_DIR: join(dir, '.settings'),
+          JUPYTERLAB_WORKSPACES_DIR: join(dir, '.workspaces'),
+          JUPYTER_RUNTIME_DIR: join(dir, '.runtime'),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    lab.stdout!.on('data', (b: Buffer) => (log += b.toString()));
+    lab.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+    const profile = mkdtempSync(join(tmpdir(), 'mriseq-chromium-'));
+    let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await waitForServer(`${base}/api/status?token=${token}`, lab, () => log, 240_000);
+      browser = await chromium.launchPersistentContext(profile, {
+        executablePath: chromiumPath,
+        headless: true,
+        viewport: { width: 1500, height: 1100 },
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--enable-unsafe-swiftshader',
+        ],
+      });
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      page.setDefaultTimeout(240_000);
+      const tOpen = Date.now();
+      await page.goto(`${base}/lab/tree/viewer.ipynb?token=${token}`);
+      const viewer = page.locator('.mriseq-viewer').first();
+      await viewer.locator('canvas').first().waitFor({ state: 'visible' });
+      const pageMs = Date.now() - tOpen;
+      await page.waitForFunction(
+        () => document.querySelector<HTMLElement>('.mriseq-viewer')?.dataset.renderMs,
+      );
+      const renderMs = Number(await viewer.getAttribute('data-render-ms'));
+      console.log(
+        `# browser: viewer for 240x240x155 + overlay decoded and drawn in ${renderMs.toFixed(0)} ms ` +
+          `(renderModel); ${pageMs} ms from page load to visible canvas (includes JupyterLab start-up)`,
+      );
+      assert.equal(await viewer.locator('.mv-error').count(), 0, 'viewer reported an error');
+      // 2 views (T1Gd, M_d on T1Gd) x 3 planes.
+      assert.equal(await viewer.locator('canvas').count(), 6);
+
+      const stats = (sel: string, i: number) =>
+        viewer.evaluate(
+          (el, [s, j]) => {
+            const c = el.querySelectorAll<HTMLCanvasElement>(s as string)[j as number];
+            const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+            let sum = 0;
+            let sum2 = 0;
+            let hash = 0;
+            let colour = 0;
+            for (let q = 0; q < d.length; q += 4) {
+              const g = (d[q] + d[q + 1] + d[q + 2]) / 3;
+              sum += g;
+              sum2 += g * g;
+              hash = (hash * 31 + d[q] * 7 + d[q + 1] * 13 + d[q + 2]) >>> 0;
+              if (d[q] - d[q + 2] > 40) colour++; // reddish: hot colormap pixels
+            }
+            const n = d.length / 4;
+            return { mean: sum / n, sd: Math.sqrt(Math.max(0, sum2 / n - (sum / n) ** 2)), hash, colour };
+          },
+          [sel, i],
+        );
+      const axialReal = await stats('canvas[data-plane=axial]', 0);
+      const axialMd = await stats('canvas[data-plane=axial]', 1);
+      assert.ok(
+        axialReal.mean > 5 && axialReal.sd > 5,
+        `axial view looks blank: ${JSON.stringify(axialReal)}`,
+      );
+      assert.ok(
+        axialMd.colour > axialReal.colour,
+        `no overlay colour on the M_d view: ${JSON.stringify([axialReal, axialMd])}`,
+      );
+
+      // The z slider moves the axial plane of every linked view.
+      await viewer.locator('input.mv-slider-z').fill('30');
+      await page.waitForTimeout(300);
+      const moved = await stats('canvas[data-plane=axial]', 0);
+      assert.notEqual(moved.hash, axialReal.hash, 'moving the z slider did not change the axial image');
+      assert.ok(moved.sd > 1, 'axial slice 30 is blank');
+
+      // Hover readout equals the voxel's value (uint8 quantisation: within half a step).
+      const axial = viewer.locator('canvas[data-plane=axial]').first();
+      const box = (await axial.boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.5);
+      const readout = viewer.locator('.mv-readout');
+      await page.waitForFunction(
+        () => document.querySelector<HTMLElement>('.mriseq-viewer .mv-readout')?.dataset.voxel,
+      );
+      const voxel = (await readout.getAttribute('data-voxel'))!.split(',').map(Number);
+      const text = (await readout.textContent())!;
+      assert.equal(voxel[2], 30);
+      const [nx, ny] = real.shape;
+      const truth = real.data[voxel[0] + nx * (voxel[1] + ny * voxel[2])];
+      const shown = Number(/T1Gd=([-\d.e+]+)/.exec(text)?.[1]);
+      const step = payload.layers[0].scale;
+      assert.ok(
+        Math.abs(shown - truth) <= step / 2 + 1e-4,
+        `readout ${text} vs true value ${truth} at ${voxel}`,
+      );
+
+      // The linked viewer: 3 views (real, generated, M_d on real) on the subsampled grid.
+      const second = page.locator('.mriseq-viewer').nth(1);
+      await second.scrollIntoViewIfNeeded();
+      await second.locator('canvas').first().waitFor({ state: 'visible' });
+      assert.equal(await second.locator('canvas').count(), 9);
+      assert.match((await second.locator('.mv-title').textContent())!, /120x120x78/);
+
+      mkdirSync(join(root, 'test-artifacts'), { recursive: true });
+      await viewer.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(root, 'test-artifacts/labextension-viewer.png'), fullPage: false });
+    } finally {
+      await browser?.close().catch(() => undefined);
+      try {
+        if (lab.pid) process.kill(-lab.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      try {
+        if (lab.pid && lab.exitCode === null) process.kill(-lab.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true });
+    }
+  },
+);
