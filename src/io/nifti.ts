@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, realpathSync } from 'node:fs';
-import { rename, unlink, writeFile, stat } from 'node:fs/promises';
+import { readdir, rename, unlink, writeFile, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -635,8 +635,30 @@ export async function writeNifti(path: string, vol: Volume, options: WriteNiftiO
   await writeAtomic(path, bytes);
 }
 
+/**
+ * Removes temp files of `path` left by writers that were killed (SIGKILL, power loss): on this
+ * host their pid no longer runs. Without this, a rerun after a kill completes but leaves them.
+ */
+async function removeDeadTemps(dir: string, base: string): Promise<void> {
+  const prefix = `.${base}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) await unlink(join(dir, name)).catch(() => undefined);
+  }
+}
+
 export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(resolve(path));
+  await removeDeadTemps(dir, basename(path));
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await writeFile(tmp, bytes);
