@@ -2,7 +2,7 @@
  * Node adapter of the analysis module: evaluation tables on disk (CSV, atomic writes, resumption)
  * and as danfojs DataFrames. The computing core stays browser-safe in the sibling files.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import type { EvaluationRow } from './contribution.js';
@@ -23,10 +23,23 @@ import { join } from 'node:path';
 
 /** Writes a file through a temporary sibling and a rename, so readers never see half a file. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    // a full disk leaves a partial temp file; a read-only folder none. Either way the old file
+    // stays as it was, and the user gets one line naming the file (not a bare ENOSPC).
+    rmSync(tmp, { force: true });
+    throw new MriseqError('cannot write file', {
+      file: path,
+      found: (e as NodeJS.ErrnoException).code ?? String(e),
+      expected: 'a writable folder with free space',
+      code: 'io.write',
+      cause: e,
+    });
+  }
 }
 
 /** Reads an evaluation table; errors name the file, row and column. */
