@@ -16,8 +16,8 @@ export interface CliResult {
   killed: boolean;
 }
 
-/** Runs `mriseq args`; when killWhen() turns true (polled every 10 ms) the child gets SIGKILL. */
-export function mriseq(args: string[], killWhen?: () => boolean): Promise<CliResult> {
+/** Runs `mriseq args`; when killWhen(output so far) turns true (polled every 10 ms) the child gets SIGKILL. */
+export function mriseq(args: string[], killWhen?: (output: string) => boolean): Promise<CliResult> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['--import', 'tsx', main, ...args], {
       cwd: root,
@@ -32,7 +32,7 @@ export function mriseq(args: string[], killWhen?: () => boolean): Promise<CliRes
       ? setInterval(() => {
           let fire = false;
           try {
-            fire = killWhen();
+            fire = killWhen(stdout + stderr);
           } catch {
             fire = false;
           }

@@ -1,0 +1,149 @@
+/**
+ * SIGKILL during `mriseq evaluate`'s table writes: the resumed run gives the identical table (same
+ * bytes as an uninterrupted run) and no temporary file is left; a read-only output folder and a
+ * full disk give one clear error line and leave the earlier table intact.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { leftovers, mriseq } from './faults-helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'mriseq-fault-eval-'));
+const mounts: string[] = [];
+process.on('exit', () => {
+  for (const m of mounts) spawnSync('umount', [m]);
+  rmSync(tmp, { recursive: true, force: true });
+});
+const data = join(tmp, 'data');
+const run = join(tmp, 'run');
+const manifest = join(data, 'manifest.csv');
+const evaluate = (out: string) => [
+  'evaluate',
+  '--run',
+  run,
+  '--manifest',
+  manifest,
+  '--out',
+  out,
+  '--split',
+  'all',
+  '--sequences',
+  't1,t2,flair',
+];
+
+/** Mounts a tmpfs (options e.g. 'size=16k' or 'ro'); undefined with the reason when not permitted. */
+function tryMount(dir: string, options: string): string | undefined {
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) return `cannot mount a tmpfs here (${(r.stderr || r.error?.message || '').trim()})`;
+  mounts.push(dir);
+  return undefined;
+}
+
+let reference = '';
+test('setup: a 4-subject phantom and a 1-step generator', { timeout: 120_000 }, async () => {
+  const s = await mriseq([
+    'simulate',
+    '--out',
+    data,
+    '--subjects',
+    '4',
+    '--size',
+    '16,16,8',
+    '--seed',
+    '5',
+    '--quiet',
+    '--no-split',
+  ]);
+  assert.equal(s.status, 0, s.stderr);
+  const t = await mriseq([
+    'train',
+    '--manifest',
+    manifest,
+    '--steps',
+    '1',
+    '--crop',
+    '16',
+    '--out',
+    run,
+    '--json',
+  ]);
+  assert.equal(t.status, 0, t.stderr);
+  const e = await mriseq(evaluate(join(tmp, 'ref.csv')));
+  assert.equal(e.status, 0, e.stderr);
+  reference = readFileSync(join(tmp, 'ref.csv'), 'utf8');
+  assert.equal(reference.trim().split('\n').length, 1 + 4 * 9, 'header + 4 subjects x 3 x 3 pairs');
+});
+
+test(
+  'evaluate killed after 2 of 4 subjects resumes to the identical table',
+  { timeout: 120_000 },
+  async () => {
+    const out = join(tmp, 'killed', 'table.csv');
+    const k = await mriseq(evaluate(out), (o) => /evaluate: 2\/4/.test(o));
+    assert.ok(k.killed, `killed (status ${k.status}): ${k.stderr}`);
+    const partial = readFileSync(out, 'utf8');
+    assert.ok(
+      reference.startsWith(partial),
+      'what survived the kill is a prefix of the full table, rows whole',
+    );
+    const r = await mriseq(evaluate(out));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /kept from an earlier run/);
+    assert.equal(readFileSync(out, 'utf8'), reference);
+    assert.deepEqual(leftovers(join(tmp, 'killed')), []);
+  },
+);
+
+test(
+  'a read-only output folder: one clear error line, earlier table intact',
+  { timeout: 120_000 },
+  async (t) => {
+    const ro = join(tmp, 'ro');
+    const why = tryMount(ro, 'size=1m');
+    if (why) return t.skip(why);
+    // half the table, so evaluate has rows to add
+    const half =
+      reference
+        .split('\n')
+        .slice(0, 1 + 2 * 9)
+        .join('\n') + '\n';
+    writeFileSync(join(ro, 'table.csv'), half);
+    const rm = spawnSync('mount', ['-o', 'remount,ro', ro], { encoding: 'utf8' });
+    if (rm.status !== 0) return t.skip(`cannot remount read-only: ${rm.stderr}`);
+    const r = await mriseq(evaluate(join(ro, 'table.csv')));
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('mriseq: ') && !/LPIPS/.test(l));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /table\.csv.*cannot write file; found EROFS/i);
+    assert.doesNotMatch(r.stderr, /^\s+at /m);
+    assert.equal(readFileSync(join(ro, 'table.csv'), 'utf8'), half, 'earlier rows untouched');
+  },
+);
+
+test(
+  'a full disk: one clear error line, earlier table intact, no temp file',
+  { timeout: 120_000 },
+  async (t) => {
+    const full = join(tmp, 'full');
+    const why = tryMount(full, 'size=4k');
+    if (why) return t.skip(why);
+    const half =
+      reference
+        .split('\n')
+        .slice(0, 1 + 9)
+        .join('\n') + '\n';
+    writeFileSync(join(full, 'table.csv'), half);
+    const r = await mriseq(evaluate(join(full, 'table.csv')));
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('mriseq: ') && !/LPIPS/.test(l));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /table\.csv.*cannot write file; found ENOSPC/i);
+    assert.doesNotMatch(r.stderr, /^\s+at /m);
+    assert.equal(readFileSync(join(full, 'table.csv'), 'utf8'), half, 'earlier rows untouched');
+    assert.deepEqual(leftovers(full), []);
+  },
+);
