@@ -249,6 +249,59 @@ test(
       assert.notEqual(moved.hash, axialReal.hash, 'moving the z slider did not change the axial image');
       assert.ok(moved.sd > 1, 'axial slice 30 is blank');
 
+      // Linked: the M_d view moved to slice 30 too.
+      assert.notEqual(
+        (await stats('canvas[data-plane=axial]', 1)).hash,
+        axialMd.hash,
+        'the M_d view did not follow',
+      );
+      // Overlay controls: opacity 0 makes the M_d view identical to the anatomy; threshold 100%
+      // leaves (almost) nothing coloured; back to defaults restores the colour.
+      const opacity = viewer.locator('input.mv-opacity');
+      const threshold = viewer.locator('input.mv-threshold');
+      await opacity.fill('0');
+      await page.waitForTimeout(300);
+      assert.equal(
+        (await stats('canvas[data-plane=axial]', 1)).hash,
+        moved.hash,
+        'opacity 0 still tints the view',
+      );
+      await opacity.fill('0.6');
+      await page.waitForTimeout(300);
+      const tinted = await stats('canvas[data-plane=axial]', 1);
+      await threshold.fill('1');
+      await page.waitForTimeout(300);
+      const high = await stats('canvas[data-plane=axial]', 1);
+      assert.ok(
+        high.colour < tinted.colour / 10,
+        `threshold 100%: ${high.colour} vs ${tinted.colour} coloured`,
+      );
+      await threshold.fill('0.1');
+      await viewer.locator('select.mv-colormap').selectOption('jet');
+      await page.waitForTimeout(300);
+      assert.notEqual(
+        (await stats('canvas[data-plane=axial]', 1)).hash,
+        tinted.hash,
+        'colormap change did nothing',
+      );
+      await viewer.locator('select.mv-colormap').selectOption('hot');
+      // Window/level: a narrower window changes the anatomy.
+      await viewer
+        .locator('input.mv-window')
+        .fill(String(Number(await viewer.locator('input.mv-window').getAttribute('max')) / 10));
+      await page.waitForTimeout(300);
+      const narrow = await stats('canvas[data-plane=axial]', 0);
+      assert.ok(narrow.sd > moved.sd, `narrower window should raise contrast: ${narrow.sd} vs ${moved.sd}`);
+      // Clicking the coronal plane moves the crosshair: the z slider follows the click.
+      const coronal = viewer.locator('canvas[data-plane=coronal]').first();
+      const cb = (await coronal.boundingBox())!;
+      await page.mouse.click(cb.x + cb.width * 0.5, cb.y + cb.height * 0.25);
+      const zNow = Number(await viewer.locator('input.mv-slider-z').inputValue());
+      const nzShown = 155;
+      assert.ok(Math.abs(zNow - Math.round(0.75 * nzShown)) <= 2, `click at 1/4 height gave z=${zNow}`);
+      await viewer.locator('input.mv-slider-z').fill('30');
+      await page.waitForTimeout(300);
+
       // Hover readout equals the voxel's value (uint8 quantisation: within half a step).
       const axial = viewer.locator('canvas[data-plane=axial]').first();
       const box = (await axial.boundingBox())!;
