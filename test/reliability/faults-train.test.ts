@@ -1,0 +1,88 @@
+/**
+ * SIGKILL during a checkpoint write of `mriseq train`: what is on disk under RUN/last is always a
+ * complete checkpoint (loadCheckpoint accepts it, checksums included), and `--resume` finishes
+ * the run with the same weights as an uninterrupted run.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initEngine, loadCheckpoint } from '../../src/index.js';
+import { mriseq } from './faults-helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'mriseq-fault-train-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+const args = (out: string, ...more: string[]) => [
+  'train',
+  '--phantom',
+  '2',
+  '--size',
+  '16,16,8',
+  '--steps',
+  '4',
+  '--crop',
+  '16',
+  '--out',
+  out,
+  '--json',
+  ...more,
+];
+const swapping = (run: string) => (output: string) => {
+  // a later checkpoint: an old one exists, so a bad swap could lose it
+  if (!output.includes('"step":2')) return false;
+  try {
+    return readdirSync(run).some((n) => n.startsWith('last.tmp-') || n.startsWith('last.old-'));
+  } catch {
+    return false;
+  }
+};
+
+let killedRun = '';
+let leftAfterKill: string[] = [];
+test(
+  'killed while writing a checkpoint: RUN/last is complete, --resume finishes',
+  { timeout: 180_000 },
+  async () => {
+    await initEngine();
+    const ref = join(tmp, 'ref');
+    const a = await mriseq(args(ref));
+    assert.equal(a.status, 0, a.stderr);
+    killedRun = join(tmp, 'killed');
+    // poll for the checkpoint's temp folder: the kill lands inside saveCheckpoint
+    const k = await mriseq(args(killedRun), swapping(killedRun));
+    assert.ok(k.killed, `killed during a checkpoint write (status ${k.status})`);
+    leftAfterKill = readdirSync(killedRun);
+    if (existsSync(join(killedRun, 'last'))) {
+      const c = loadCheckpoint(join(killedRun, 'last'));
+      assert.ok(c.state && c.state.step >= 1, 'a complete checkpoint with its training state');
+      c.model.dispose();
+    }
+    const r = await mriseq(args(killedRun, '--resume'));
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(readFileSync(join(killedRun, 'summary.json'), 'utf8')) as { steps: number };
+    assert.equal(summary.steps, 4);
+    const got = loadCheckpoint(join(killedRun, 'last'));
+    assert.equal(got.state?.step, 4);
+    got.model.dispose();
+  },
+);
+
+test('after kill + resume: same final weights as an uninterrupted run', { timeout: 60_000 }, () => {
+  assert.ok(killedRun, 'the kill test ran');
+  assert.ok(
+    readFileSync(join(killedRun, 'last', 'weights.bin')).equals(
+      readFileSync(join(tmp, 'ref', 'last', 'weights.bin')),
+    ),
+    'resumed run ends with the weights of the uninterrupted run',
+  );
+});
+
+test(
+  'after kill + resume: no half-swapped checkpoint folders left',
+  { todo: 'src/train writeFolderAtomic: a rerun does not remove last.tmp-*/last.old-* of a killed writer' },
+  () => {
+    const left = readdirSync(killedRun).filter((n) => /\.(tmp|old)-/.test(n));
+    assert.deepEqual(left, [], `left by the killed write (just after the kill: ${leftAfterKill.join(', ')})`);
+  },
+);
