@@ -288,7 +288,7 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
       this.hi = level + width / 2;
       this.schedule();
     };
-    range(
+    const lv = range(
       'level',
       'mv-level',
       l0.min - span / 2,
@@ -301,7 +301,7 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
       },
       fmt,
     );
-    range(
+    const wv = range(
       'window',
       'mv-window',
       span / 500,
@@ -314,6 +314,14 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
       },
       fmt,
     );
+    // Start from what the sliders show (their step snaps the initial window), so moving a slider
+    // back to where it started restores the first image exactly.
+    level = Number(lv.r.value);
+    width = Number(wv.r.value);
+    lv.s.textContent = fmt(level);
+    wv.s.textContent = fmt(width);
+    this.lo = level - width / 2;
+    this.hi = level + width / 2;
     if (this.overlays.length > 0) {
       range(
         'opacity',

@@ -286,12 +286,20 @@ test(
       );
       await viewer.locator('select.mv-colormap').selectOption('hot');
       // Window/level: a narrower window changes the anatomy.
+      const window0 = await viewer.locator('input.mv-window').inputValue();
       await viewer
         .locator('input.mv-window')
         .fill(String(Number(await viewer.locator('input.mv-window').getAttribute('max')) / 10));
       await page.waitForTimeout(300);
       const narrow = await stats('canvas[data-plane=axial]', 0);
       assert.ok(narrow.sd > moved.sd, `narrower window should raise contrast: ${narrow.sd} vs ${moved.sd}`);
+      await viewer.locator('input.mv-window').fill(window0);
+      await page.waitForTimeout(300);
+      assert.equal(
+        (await stats('canvas[data-plane=axial]', 0)).hash,
+        moved.hash,
+        'window reset did not restore the view',
+      );
       // Clicking the coronal plane moves the crosshair: the z slider follows the click.
       const coronal = viewer.locator('canvas[data-plane=coronal]').first();
       const cb = (await coronal.boundingBox())!;
