@@ -26,6 +26,9 @@ if [ ! -f "$venv/.req-stamp" ] || ! cmp -s "$req" "$venv/.req-stamp"; then
   cp "$req" "$venv/.req-stamp"
 fi
 
+# 2b. The JupyterLab viewer extension (prebuilt into .venv; JupyterLab needs no rebuild).
+bash scripts/build-labextension.sh || say "JupyterLab viewer extension not built (see above); notebooks fall back to the HTML volume view"
+
 # 3. Independent references for the tests (Debian's builds, owned by /usr/bin/python3).
 debs=(python3-nibabel python3-skimage python3-sklearn python3-torch mricron-data chromium)
 missing=()
