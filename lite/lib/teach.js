@@ -1,0 +1,165 @@
+// Helpers the teaching notebooks share (hand-written ES module, served from the site's files).
+// load(): brings in plotly.js and the mriseq browser bundle from this folder (no CDN) and starts
+// the tensor engine (webgpu, webgl, then cpu). show(): draws a plotly figure spec as an SVG output.
+// liveCurve(): a training curve redrawn in place. check(): an exercise's verdict, never an error.
+const here = new URL('.', import.meta.url).href;
+
+function script(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = () => resolve();
+    s.onerror = () => reject(new Error(`could not load ${src} (is the site served with its files/ folder?)`));
+    document.head.appendChild(s);
+  });
+}
+
+/** Loads plotly.js and mriseq (once) and starts the engine; returns the engine report. */
+export async function load(options = {}) {
+  // Loading the scripts and starting tfjs loses the kernel's display() for the rest of the cell
+  // (seen with jupyterlite-javascript-kernel 0.4.0a5); put it back.
+  // Also: once a cell has written to the console, the kernel drops that cell's display()
+  // outputs (jupyterlite-javascript-kernel 0.4.0a5), so tfjs's start-up warnings are held back
+  // here and shown as normal output.
+  const display = globalThis.display;
+  const held = [];
+  const saved = { log: console.log, warn: console.warn, info: console.info };
+  for (const k of Object.keys(saved)) console[k] = (...a) => held.push(a.join(' '));
+  let report;
+  try {
+    if (!globalThis.Plotly) await script(here + 'plotly.min.js');
+    if (!globalThis.mriseq) await script(here + 'mriseq.js');
+    report = await globalThis.mriseq.initEngine(options.backend ? { backend: options.backend } : {});
+  } finally {
+    Object.assign(console, saved);
+    globalThis.display = display;
+  }
+  for (const line of held) say(`(tfjs) ${line}`, '#777');
+  return { mriseq: globalThis.mriseq, Plotly: globalThis.Plotly, report };
+}
+
+/** Sends one output (a MIME bundle) through the kernel's display(): objects with _toMime(). */
+function emit(bundle) {
+  globalThis.display({ _toMime: () => bundle });
+}
+
+async function toSvg(figure, width, height) {
+  const url = await globalThis.Plotly.toImage(
+    { data: figure.data, layout: { ...figure.layout, width, height } },
+    { format: 'svg', width, height },
+  );
+  return decodeURIComponent(url.slice(url.indexOf(',') + 1));
+}
+
+/** Renders a plotly figure spec (mriseq's figure builders make them) as an SVG cell output. */
+export async function show(figure, { width = 720, height = 380 } = {}) {
+  const title = figure.layout?.title?.text ?? figure.layout?.title ?? 'figure';
+  emit({ 'image/svg+xml': await toSvg(figure, width, height), 'text/plain': `[figure: ${title}]` });
+  return undefined;
+}
+
+/** Prints a line of HTML (escaped text) in the cell's output. */
+export function say(text, color) {
+  const esc = String(text).replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
+  emit({ 'text/html': `<div style="font-family:monospace;white-space:pre-wrap${color ? `;color:${color}` : ''}">${esc}</div>`, 'text/plain': String(text) });
+}
+
+/**
+ * A training curve that redraws in place while the cell runs: push() every step's progress
+ * event; every `every` steps the figure in the cell's placeholder output is replaced (the kernel
+ * has no update_display, so the placeholder is found in the notebook page, which the kernel's
+ * same-origin iframe can reach). done() adds the final curve as a regular output, so the saved
+ * notebook keeps it.
+ */
+export function liveCurve({ every = 5, title = 'training loss', series = ['loss.total', 'validationPsnr'] } = {}) {
+  const points = [];
+  const tag = `mriseq-live-${Math.random().toString(36).slice(2)}`;
+  let drawn = 0;
+  let placed = false;
+  const figure = () => globalThis.mriseq.trainingCurvesFigure(points, { title, series });
+  const target = () => {
+    try {
+      return window.parent.document.querySelector(`.${tag}`);
+    } catch {
+      return null; // a cross-origin page: the curve appears at the end only
+    }
+  };
+  return {
+    points,
+    async push(e) {
+      points.push(...globalThis.mriseq.flattenHistory([e]));
+      if (!placed) {
+        emit({ 'text/html': `<div class="${tag}">training started...</div>`, 'text/plain': 'training...' });
+        placed = true;
+      }
+      if (points.length - drawn < every) return;
+      drawn = points.length;
+      const el = target();
+      if (!el) return;
+      const status = `step ${e.step}/${e.steps}, loss ${e.loss.total.toFixed(4)}, ${e.stepMs.toFixed(0)} ms/step`;
+      el.innerHTML = (await toSvg(figure(), 720, 320)) + `<div style="font-family:monospace">${status}</div>`;
+    },
+    async done(status) {
+      const el = target();
+      if (el) el.textContent = '';
+      await show(figure(), { height: 320 });
+      if (status) say(status);
+    },
+  };
+}
+
+/**
+ * An exercise's check: `answer` undefined/null means not answered yet (a hint, no error);
+ * otherwise `test(answer)` decides. Returns true, false, or null (not answered).
+ */
+export function check(answer, test, { ok = 'correct!', hint = 'not quite: try again' } = {}) {
+  if (answer === undefined || answer === null) {
+    say('exercise not answered yet: fill in the cell above and run this cell again', '#a60');
+    return null;
+  }
+  let good = false;
+  try {
+    good = Boolean(test(answer));
+  } catch (e) {
+    say(`your answer raised: ${e && e.message ? e.message : e}`, '#b00');
+    return false;
+  }
+  say(good ? `\u2714 ${ok}` : `\u2718 ${hint}`, good ? '#070' : '#b00');
+  return good;
+}
+
+/** A row of axial slices (grey), one per named volume: { name: volume }, slice z. */
+export function sliceRow(volumes, z, { title = '', colorscale = 'Greys' } = {}) {
+  const names = Object.keys(volumes);
+  const layout = { title: { text: title }, grid: { rows: 1, columns: names.length, pattern: 'independent' }, annotations: [] };
+  const data = names.map((name, i) => {
+    const k = i === 0 ? '' : String(i + 1);
+    layout[`xaxis${k}`] = { visible: false };
+    layout[`yaxis${k}`] = { visible: false, scaleanchor: `x${k}` };
+    layout.annotations.push({ text: name, showarrow: false, xref: `x${k} domain`, yref: `y${k} domain`, x: 0.5, y: 1.08 });
+    return {
+      type: 'heatmap',
+      z: globalThis.mriseq.axialSlice(volumes[name], z),
+      colorscale: name === 'tissue' ? 'Viridis' : colorscale,
+      reversescale: colorscale === 'Greys' && name !== 'tissue',
+      showscale: false,
+      xaxis: `x${k}`,
+      yaxis: `y${k}`,
+    };
+  });
+  return { data, layout };
+}
+
+/**
+ * A size knob from the page address, e.g. lab/index.html?path=02-training.ipynb&steps=20: lets
+ * a teacher (or the site's test, on a GPU-less machine) shrink the work without editing cells.
+ */
+export function param(name, fallback) {
+  try {
+    const v = new URLSearchParams(window.parent.location.search).get(name);
+    const n = v === null ? NaN : Number(v);
+    return Number.isFinite(n) && n > 0 ? n : fallback;
+  } catch {
+    return fallback;
+  }
+}
