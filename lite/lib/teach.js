@@ -16,25 +16,12 @@ function script(src) {
 
 /** Loads plotly.js and mriseq (once) and starts the engine; returns the engine report. */
 export async function load(options = {}) {
-  // Loading the scripts and starting tfjs loses the kernel's display() for the rest of the cell
-  // (seen with jupyterlite-javascript-kernel 0.4.0a5); put it back.
-  // Also: once a cell has written to the console, the kernel drops that cell's display()
-  // outputs (jupyterlite-javascript-kernel 0.4.0a5), so tfjs's start-up warnings are held back
-  // here and shown as normal output.
-  const display = globalThis.display;
-  const held = [];
-  const saved = { log: console.log, warn: console.warn, info: console.info };
-  for (const k of Object.keys(saved)) console[k] = (...a) => held.push(a.join(' '));
-  let report;
-  try {
+  // Loading the scripts and starting tfjs print warnings (see quiet()).
+  const report = await quiet(async () => {
     if (!globalThis.Plotly) await script(here + 'plotly.min.js');
     if (!globalThis.mriseq) await script(here + 'mriseq.js');
-    report = await globalThis.mriseq.initEngine(options.backend ? { backend: options.backend } : {});
-  } finally {
-    Object.assign(console, saved);
-    globalThis.display = display;
-  }
-  for (const line of held) say(`(tfjs) ${line}`, '#777');
+    return globalThis.mriseq.initEngine(options.backend ? { backend: options.backend } : {});
+  });
   return { mriseq: globalThis.mriseq, Plotly: globalThis.Plotly, report };
 }
 
@@ -43,33 +30,69 @@ function emit(bundle) {
   globalThis.display({ _toMime: () => bundle });
 }
 
+/**
+ * Runs fn with console output held back in `consoleLines`: the kernel delivers only a cell's
+ * first output (jupyterlite-javascript-kernel 0.4.0a5), and tfjs and plotly.js print warnings
+ * that would take that place.
+ */
+export const consoleLines = [];
+export async function quiet(fn) {
+  const display = globalThis.display;
+  const held = [];
+  const saved = { log: console.log, warn: console.warn, info: console.info };
+  for (const k of Object.keys(saved)) console[k] = (...a) => held.push(a.join(' '));
+  try {
+    return await fn();
+  } finally {
+    Object.assign(console, saved);
+    globalThis.display = display;
+    consoleLines.push(...held);
+  }
+}
+
 async function toSvg(figure, width, height) {
-  const url = await globalThis.Plotly.toImage(
-    { data: figure.data, layout: { ...figure.layout, width, height } },
-    { format: 'svg', width, height },
+  const url = await quiet(() =>
+    globalThis.Plotly.toImage(
+      { data: figure.data, layout: { ...figure.layout, width, height } },
+      { format: 'svg', width, height },
+    ),
   );
   return decodeURIComponent(url.slice(url.indexOf(',') + 1));
 }
 
-/** Renders a plotly figure spec (mriseq's figure builders make them) as an SVG cell output. */
-export async function show(figure, { width = 720, height = 380 } = {}) {
-  const title = figure.layout?.title?.text ?? figure.layout?.title ?? 'figure';
-  emit({ 'image/svg+xml': await toSvg(figure, width, height), 'text/plain': `[figure: ${title}]` });
+/**
+ * Renders plotly figure specs (mriseq's figure builders make them) as ONE cell output: an HTML
+ * block with an optional note and the figures as inline SVG. One output per cell because the
+ * kernel (jupyterlite-javascript-kernel 0.4.0a5) delivers only a cell's first output.
+ */
+export async function show(figures, { width = 720, height = 380, note } = {}) {
+  const list = Array.isArray(figures) ? figures : [figures];
+  const parts = [];
+  for (const f of list) parts.push(await toSvg(f, width, height));
+  const title = list.map((f) => f.layout?.title?.text ?? f.layout?.title ?? 'figure').join('; ');
+  emit({
+    'text/html': (note ? noteHtml(note) : '') + parts.map((p) => `<div>${p}</div>`).join(''),
+    'text/plain': `${note ? note + '\n' : ''}[figure: ${title}]`,
+  });
   return undefined;
+}
+
+function noteHtml(text, color) {
+  const esc = String(text).replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
+  return `<div style="font-family:monospace;white-space:pre-wrap${color ? `;color:${color}` : ''}">${esc}</div>`;
 }
 
 /** Prints a line of HTML (escaped text) in the cell's output. */
 export function say(text, color) {
-  const esc = String(text).replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]);
-  emit({ 'text/html': `<div style="font-family:monospace;white-space:pre-wrap${color ? `;color:${color}` : ''}">${esc}</div>`, 'text/plain': String(text) });
+  emit({ 'text/html': noteHtml(text, color), 'text/plain': String(text) });
 }
 
 /**
  * A training curve that redraws in place while the cell runs: push() every step's progress
- * event; every `every` steps the figure in the cell's placeholder output is replaced (the kernel
- * has no update_display, so the placeholder is found in the notebook page, which the kernel's
- * same-origin iframe can reach). done() adds the final curve as a regular output, so the saved
- * notebook keeps it.
+ * event; the first push puts a placeholder (the cell's one output) and every `every` steps the
+ * figure inside it is replaced (the kernel has no update_display; the placeholder is found in
+ * the notebook page, which the kernel's same-origin iframe can reach). done() draws the last
+ * state there; show the saved curve in the next cell with `teach.show(curve.figure())`.
  */
 export function liveCurve({ every = 5, title = 'training loss', series = ['loss.total', 'validationPsnr'] } = {}) {
   const points = [];
@@ -81,30 +104,27 @@ export function liveCurve({ every = 5, title = 'training loss', series = ['loss.
     try {
       return window.parent.document.querySelector(`.${tag}`);
     } catch {
-      return null; // a cross-origin page: the curve appears at the end only
+      return null; // a cross-origin page: the curve appears in the next cell only
     }
+  };
+  const draw = async (status) => {
+    const el = target();
+    if (el) el.innerHTML = (await toSvg(figure(), 720, 320)) + noteHtml(status);
   };
   return {
     points,
+    figure,
     async push(e) {
       points.push(...globalThis.mriseq.flattenHistory([e]));
       if (!placed) {
-        emit({ 'text/html': `<div class="${tag}">training started...</div>`, 'text/plain': 'training...' });
+        emit({ 'text/html': `<div class="${tag}">training started...</div>`, 'text/plain': 'training (live curve)' });
         placed = true;
       }
       if (points.length - drawn < every) return;
       drawn = points.length;
-      const el = target();
-      if (!el) return;
-      const status = `step ${e.step}/${e.steps}, loss ${e.loss.total.toFixed(4)}, ${e.stepMs.toFixed(0)} ms/step`;
-      el.innerHTML = (await toSvg(figure(), 720, 320)) + `<div style="font-family:monospace">${status}</div>`;
+      await draw(`step ${e.step}/${e.steps}, loss ${e.loss.total.toFixed(4)}, ${e.stepMs.toFixed(0)} ms/step`);
     },
-    async done(status) {
-      const el = target();
-      if (el) el.textContent = '';
-      await show(figure(), { height: 320 });
-      if (status) say(status);
-    },
+    done: (status = 'done') => draw(status),
   };
 }
 

@@ -21,8 +21,10 @@ teach.say(report.summary);
 const cohort = mriseq.phantom({ subjects: 8, seed: 0, size: [32, 32, 16] });
 const subject = cohort.subject(0);
 const z = 8;
-teach.say(`${subject.id}: sequences ${Object.keys(subject.volumes).join(', ')}, shape ${subject.volumes.t1.shape.join(' x ')}`);
-await teach.show(teach.sliceRow(subject.volumes, z, { title: `${subject.id}, axial slice ${z}` }), { height: 260 });
+await teach.show(teach.sliceRow(subject.volumes, z, { title: `${subject.id}, axial slice ${z}` }), {
+  height: 260,
+  note: `${subject.id}: sequences ${Object.keys(subject.volumes).join(', ')}, shape ${subject.volumes.t1.shape.join(' x ')}`,
+});
 
 // %% [markdown]
 // ## The ground truth
@@ -31,14 +33,13 @@ await teach.show(teach.sliceRow(subject.volumes, z, { title: `${subject.id}, axi
 // the voxels where gadolinium changes the T1Gd signal: information **only T1Gd** has.
 
 // %%
+const fraction = subject.truth.uniqueFraction.t1gd;
 await teach.show(
   teach.sliceRow({ t1gd: subject.volumes.t1gd, tissue: subject.truth.tissue, 'unique to T1Gd': subject.truth.unique.t1gd }, z, {
     title: 'T1Gd, tissue labels and the voxels only T1Gd can see',
   }),
-  { height: 260 },
+  { height: 260, note: `fraction of head voxels with T1Gd-only information: ${(100 * fraction).toFixed(1)}%` },
 );
-const fraction = subject.truth.uniqueFraction.t1gd;
-teach.say(`fraction of head voxels with T1Gd-only information: ${(100 * fraction).toFixed(1)}%`);
 
 // %% [markdown]
 // ## Contrast comes from physics

@@ -69,9 +69,16 @@ const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
 const third = Math.max(1, Math.floor(losses.length / 3));
 const firstLoss = mean(losses.slice(0, third));
 const lastLoss = mean(losses.slice(-third));
-await curve.done(
-  `done: mean loss of the first ${third} steps ${firstLoss.toFixed(3)}, of the last ${third} ${lastLoss.toFixed(3)}; best validation PSNR ${result.bestPsnr?.toFixed(2)} dB`,
-);
+await curve.done();
+
+// %% [markdown]
+// The curve as saved with the notebook, and the summary.
+
+// %%
+await teach.show(curve.figure(), {
+  height: 320,
+  note: `done: mean loss of the first ${third} steps ${firstLoss.toFixed(3)}, of the last ${third} ${lastLoss.toFixed(3)}; best validation PSNR ${result.bestPsnr?.toFixed(2)} dB`,
+});
 
 // %% [markdown]
 // ## Look at what it learnt
@@ -97,10 +104,8 @@ await teach.show(
       ...Object.fromEntries([1, 2, 3].flatMap((i) => [[`xaxis${i > 1 ? i : ''}`, { visible: false }], [`yaxis${i > 1 ? i : ''}`, { visible: false, scaleanchor: `x${i > 1 ? i : ''}` }]])),
     },
   },
-  { height: 300 },
+  { height: 300, note: `PSNR of the generated T2: ${mriseq.psnr(fakeT2.data, val.t2.data, { dataRange: 2 }).toFixed(2)} dB` },
 );
-const psnrT2 = mriseq.psnr(fakeT2.data, val.t2.data, { dataRange: 2 });
-teach.say(`PSNR of the generated T2: ${psnrT2.toFixed(2)} dB`);
 
 // %% [markdown]
 // ## Exercise

@@ -34,7 +34,10 @@ for (;;) {
   }
   await curve.push(r.value);
 }
-await curve.done(`trained ${trained.steps} steps, last loss ${trained.finalLoss.total.toFixed(3)}`);
+await curve.done();
+
+// %%
+await teach.show(curve.figure(), { height: 320, note: `trained ${trained.steps} steps, last loss ${trained.finalLoss.total.toFixed(3)}` });
 
 // %% [markdown]
 // ## Evaluate every source -> target pair on two held-out subjects, and rank
@@ -50,12 +53,13 @@ const held = [9, 10].slice(0, teach.param('held', 2)).map((i) => {
 });
 const acceptance = await mriseq.phantomAcceptance(held, generate, { resamples: 200, seed: 0 });
 const ranking = acceptance.ranking;
-teach.say(`${acceptance.rows.length} evaluation rows; order by C_d (most unique first): ${ranking.order.join(' > ')}`);
-await teach.show(mriseq.rankingFigure(ranking.sequences, { title: 'sequence contributions (C_d: unique information)' }));
-await teach.show(mriseq.contributionMatrixFigure(ranking.matrix, { title: 'A[source][target]: how well a source makes a target' }), {
-  width: 520,
-  height: 440,
-});
+await teach.show(
+  [
+    mriseq.rankingFigure(ranking.sequences, { title: 'sequence contributions (C_d: unique information)' }),
+    mriseq.contributionMatrixFigure(ranking.matrix, { title: 'A[source][target]: how well a source makes a target' }),
+  ],
+  { height: 420, note: `${acceptance.rows.length} evaluation rows; order by C_d (most unique first): ${ranking.order.join(' > ')}` },
+);
 
 // %% [markdown]
 // ## The numbers

@@ -30,7 +30,10 @@ for (;;) {
   }
   await curve.push(r.value);
 }
-await curve.done(`trained ${trained.steps} steps, last loss ${trained.finalLoss.total.toFixed(3)}`);
+await curve.done();
+
+// %%
+await teach.show(curve.figure(), { height: 320, note: `trained ${trained.steps} steps, last loss ${trained.finalLoss.total.toFixed(3)}` });
 
 // %% [markdown]
 // ## M_d(T1Gd) of a held-out subject, over its anatomy
@@ -41,12 +44,12 @@ const test = cohort.subject(9);
 const sequences = Object.fromEntries(Object.entries(test.volumes).map(([k, v]) => [k, mriseq.prepareVolume(v, true)]));
 const mdT1gd = await mriseq.differentiationMap(sequences, 't1gd', generate);
 await teach.show(
-  mriseq.differentiationMapFigure(sequences.t1gd, mdT1gd, { count: 4, title: 'M_d(T1Gd) over T1Gd', overlayName: 'M_d' }),
+  [
+    mriseq.differentiationMapFigure(sequences.t1gd, mdT1gd, { count: 4, title: 'M_d(T1Gd) over T1Gd', overlayName: 'M_d' }),
+    teach.sliceRow({ T1Gd: sequences.t1gd, 'true T1Gd-only voxels': test.truth.unique.t1gd }, 8, { title: 'the truth, for comparison' }),
+  ],
   { height: 320 },
 );
-await teach.show(teach.sliceRow({ 'T1Gd': sequences.t1gd, 'true T1Gd-only voxels': test.truth.unique.t1gd }, 8, { title: 'the truth, for comparison' }), {
-  height: 260,
-});
 
 // %% [markdown]
 // ## How good is the map? Voxel-wise AUC against the truth

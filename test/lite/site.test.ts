@@ -15,7 +15,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Page } from 'playwright-core';
 
-const root = resolve(import.meta.dirname, '../..');
+const root = resolve(__dirname, '../..');
 const site = join(root, 'out/lite');
 const chromiumPath = process.env.MRISEQ_CHROMIUM ?? '/usr/bin/chromium';
 const venv = join(root, '.venv-lite/bin/jupyter');
@@ -106,18 +106,24 @@ async function runNotebook(page: Page, base: string, name: string): Promise<Cell
   // Tiny sizes: SwiftShader runs a lite-generator step in ~13 s on a loaded 2-core machine.
   await page.goto(`${base}/lab/index.html?path=${name}&steps=${STEPS}&held=1`);
   await page.waitForFunction(
-    () => {
+    (path: string) => {
       const app = (globalThis as unknown as { jupyterapp?: { shell: { currentWidget: unknown } } })
         .jupyterapp;
       const w = app?.shell.currentWidget as
         | {
+            context?: { path?: string };
             content?: { widgets?: unknown[] };
             sessionContext?: { session?: { kernel?: { status: string } } };
           }
         | undefined;
-      return (w?.content?.widgets?.length ?? 0) > 0 && w?.sessionContext?.session?.kernel?.status === 'idle';
+      // The restored workspace may show the previous notebook first: wait for this one.
+      return (
+        w?.context?.path === path &&
+        (w?.content?.widgets?.length ?? 0) > 0 &&
+        w?.sessionContext?.session?.kernel?.status === 'idle'
+      );
     },
-    undefined,
+    name,
     { timeout: 180_000, polling: 500 },
   );
   const count = await page.evaluate(() => {
@@ -182,7 +188,7 @@ function textOf(run: CellRun): string {
 
 const hasSvg = (run: CellRun, pattern?: RegExp) =>
   run.outputs.some((o) => {
-    const svg = o.data?.['image/svg+xml'];
+    const svg = o.data?.['text/html'] ?? o.data?.['image/svg+xml'];
     return typeof svg === 'string' && svg.includes('<svg') && (!pattern || pattern.test(svg));
   });
 
@@ -264,7 +270,7 @@ test(
 /** What each notebook must show beyond running cleanly. */
 function checkNotebook(name: string, runs: CellRun[]): void {
   if (name.startsWith('02-')) {
-    const tr = cellWith(runs, 'trainSteps(');
+    const tr = cellWith(runs, 'await teach.show(curve.figure()');
     assert.ok(hasSvg(tr), 'no loss curve drawn');
     const m = /first \d+ steps ([\d.]+), of the last \d+ ([\d.]+)/.exec(textOf(tr));
     assert.ok(m, `training summary missing: ${textOf(tr)}`);
@@ -277,6 +283,7 @@ function checkNotebook(name: string, runs: CellRun[]): void {
       'no slice view of the four sequences',
     );
     assert.match(textOf(cellWith(runs, 'uniqueFraction')), /T1Gd-only information: \d/);
+    assert.ok(hasSvg(cellWith(runs, 'uniqueFraction')), 'no truth slice view');
   }
   if (name.startsWith('03-')) {
     const r = cellWith(runs, 'phantomAcceptance(');
