@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MriseqError } from '../errors/index.js';
+import { acquireRunLock } from '../reliability/node.js';
 import {
   Seq2Seq,
   validateConfig,
@@ -254,11 +255,24 @@ export interface TrainRunResult extends TrainResult {
   resumedFrom: number | null;
 }
 
-/** Trains a generator into a run folder, resumable with {resume: true}. */
+/**
+ * Trains a generator into a run folder, resumable with {resume: true}. The folder is locked while
+ * training: a second process writing the same run would interleave checkpoints.
+ */
 export async function trainRun(
   subjects: SubjectVolumes[],
   options: TrainRunOptions,
 ): Promise<TrainRunResult> {
+  mkdirSync(options.out, { recursive: true });
+  const lock = acquireRunLock(options.out);
+  try {
+    return await trainRunLocked(subjects, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptions): Promise<TrainRunResult> {
   const out = options.out;
   const lastDir = join(out, 'last');
   let model: Seq2Seq;

@@ -8,7 +8,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeEngineAdapter } from '../../src/engine/node.js';
@@ -19,6 +19,7 @@ import { phantom } from '../../src/phantom/index.js';
 import { psnrOf, train } from '../../src/train/index.js';
 import { loadCheckpoint, saveCheckpoint, trainRun } from '../../src/train/node.js';
 import { MriseqError } from '../../src/errors/index.js';
+import { acquireRunLock, LOCK_FILE } from '../../src/reliability/node.js';
 
 setEngineAdapter(nodeEngineAdapter);
 
@@ -187,6 +188,22 @@ test('resume: interrupted at step 3 and resumed from disk equals an uninterrupte
   assert.ok(best.dir.endsWith('best'));
   a.model.dispose();
   b2.model.dispose();
+});
+
+test('a run folder in use by another writer is refused with "in use", and free again afterwards', async () => {
+  const subjects = [{ id: subject.id, volumes: subject.volumes }];
+  const out = join(tmp, 'runLocked');
+  const opts = { steps: 1, crop: 16, seed: 1, modelOverrides: { ...tiny, seed: 1 }, out };
+  const holder = acquireRunLock(out, 'another mriseq train');
+  await assert.rejects(
+    () => trainRun(subjects, opts),
+    (e: unknown) => e instanceof MriseqError && e.code === 'run.in_use',
+  );
+  holder.release();
+  const r = await trainRun(subjects, opts);
+  assert.equal(r.steps, 1);
+  r.model.dispose();
+  assert.ok(!existsSync(join(out, LOCK_FILE)), 'the lock is released when training ends');
 });
 
 test('4D DCE through the time axis: trains on a dce source/target and generates a 4D series; 3D model trains and generates', async () => {
