@@ -3,6 +3,7 @@
  * column of a bad cell, and format with a fixed column order.
  */
 import { MriseqError } from '../errors/index.js';
+import { escapeCsvCell, unescapeCsvCell } from '../cohort/index.js';
 import type { EvaluationRow } from './contribution.js';
 
 export const REQUIRED_COLUMNS = ['subject', 'source', 'target', 'psnr', 'ssim'] as const;
@@ -103,7 +104,7 @@ export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[
             expected: `a ${col} name`,
             code: 'table.value',
           });
-        row[col] = cell;
+        row[col] = unescapeCsvCell(cell);
       }
     });
     rows.push(row as EvaluationRow);
@@ -114,8 +115,8 @@ export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[
 function cell(v: unknown): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? 'inf' : v < 0 ? '-inf' : 'nan';
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  // Text cells share the manifest's guard against spreadsheet formula injection.
+  return escapeCsvCell(String(v));
 }
 
 /** Column order: subject, source, target, then metrics (psnr, ssim, mae, lpips), then the rest. */

@@ -91,6 +91,28 @@ function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
       code: 'checkpoint.corrupt',
     });
   }
+  m.tensors.forEach((t, i) => {
+    const ok =
+      t !== null &&
+      typeof t === 'object' &&
+      typeof t.name === 'string' &&
+      Array.isArray(t.shape) &&
+      t.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+      Number.isInteger(t.offset) &&
+      Number.isInteger(t.length) &&
+      t.offset >= 0 &&
+      t.length === t.shape.reduce((a, b) => a * b, 1) &&
+      (t.offset + t.length) * 4 <= m.bytes;
+    if (!ok)
+      throw new MriseqError('weights manifest entry is malformed', {
+        file: manifestFile,
+        field: `tensors[${i}]`,
+        found: JSON.stringify(t)?.slice(0, 120),
+        expected:
+          '{name, shape: non-negative integers, offset, length = product of shape} inside the weights file',
+        code: 'checkpoint.corrupt',
+      });
+  });
   if (!existsSync(binFile))
     throw new MriseqError('weights file is missing', { file: binFile, code: 'checkpoint.missing' });
   const buf = readFileSync(binFile);
