@@ -29,6 +29,17 @@ fi
 # 2b. The JupyterLab viewer extension (prebuilt into .venv; JupyterLab needs no rebuild).
 bash scripts/build-labextension.sh || say "JupyterLab viewer extension not built (see above); notebooks fall back to the HTML volume view"
 
+# 2c. The teaching site's own environment (JupyterLite + its JavaScript kernel), kept apart from
+# .venv because it pins alpha releases of the JupyterLite stack. `npm run lite` builds the site.
+lreq="$root/python/requirements-lite.txt"
+lvenv="$root/.venv-lite"
+if [ ! -f "$lvenv/.req-stamp" ] || ! cmp -s "$lreq" "$lvenv/.req-stamp"; then
+  say "creating the JupyterLite environment in .venv-lite"
+  [ -x "$lvenv/bin/python" ] || "${PYTHON:-python3}" -m venv "$lvenv"
+  "$lvenv/bin/python" -m pip install -q --disable-pip-version-check -r "$lreq"
+  cp "$lreq" "$lvenv/.req-stamp"
+fi
+
 # 3. Independent references for the tests (Debian's builds, owned by /usr/bin/python3).
 debs=(python3-nibabel python3-skimage python3-sklearn python3-torch mricron-data chromium)
 missing=()

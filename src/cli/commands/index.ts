@@ -11,4 +11,15 @@ import { registerCohort } from './cohort.js';
 import { registerDownstream } from './downstream.js';
 
 /** Every subcommand group; each capability adds its own register function here. */
-export const commands: ((program: Command) => void)[] = [registerEngine, registerDemo, registerAnalysis, registerScale, registerKernel, registerFigures, registerIo, registerModel, registerCohort, registerDownstream];
+export const commands: ((program: Command) => void)[] = [
+  registerEngine,
+  registerDemo,
+  registerAnalysis,
+  registerScale,
+  registerKernel,
+  registerFigures,
+  registerIo,
+  registerModel,
+  registerCohort,
+  registerDownstream,
+];
