@@ -174,6 +174,7 @@ export {
   compareTopK,
   topKSequences,
   evaluate,
+  prepareVolume,
   phantomAcceptance,
   formatAcceptance,
   averageAcceptance,
