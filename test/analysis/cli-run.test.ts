@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main.js';
+import { runCli as run } from '../helpers/cli.js';
 import { initEngine, setEngineAdapter } from '../../src/engine/index.js';
 import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { simulateToDisk } from '../../src/cohort/node.js';
@@ -11,21 +11,6 @@ import { createGenerator } from '../../src/model/index.js';
 import { saveCheckpoint } from '../../src/train/node.js';
 import { readEvaluationCsv } from '../../src/analysis/node.js';
 import { missingPython, runPython } from '../helpers/python.js';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    return { code: await main(['node', 'mriseq', ...args]), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 // A tiny phantom on disk and an untrained lite generator: checks the wiring, not the quality.
 test(
