@@ -4,15 +4,32 @@
  */
 import type { Command } from 'commander';
 import { formatRanking, rankSequences, type SequenceRanking } from '../../analysis/index.js';
-import { evaluateToCsv, readEvaluationCsv, writeDifferentiationMaps } from '../../analysis/node.js';
+import {
+  evaluateToCsv,
+  readEvaluationCsv,
+  writeDifferentiationMaps,
+  writeFileAtomic,
+} from '../../analysis/node.js';
 import {
   asEvaluationCohort,
   compareVolumes,
   differentiationMaps,
+  evaluationColumns,
+  formatEvaluationCsv,
   generatorFunction,
   LPIPS_SKIPPED,
   prepareVolume,
+  type EvaluationCohort,
 } from '../../analysis/index.js';
+import {
+  cohortFold,
+  FOLD_HELP,
+  foldOption,
+  SHARD_HELP,
+  shardFolder,
+  shardOption,
+  shardTable,
+} from './sharding.js';
 import { Cohort } from '../../cohort/index.js';
 import '../../cohort/node.js';
 import { initEngine } from '../../engine/index.js';
@@ -89,6 +106,8 @@ function registerEvaluate(program: Command): void {
     .option('--split <name>', 'manifest split to evaluate: train, val, test or all', 'test')
     .option('--sequences <list>', 'comma-separated sequences (default: all the generator knows)')
     .option('--slices', 'SSIM as the mean of 2D SSIMs over axial slices (default: one 3D 7x7x7 window)')
+    .option('--shard <i/n>', SHARD_HELP)
+    .option('--fold <k/f>', `${FOLD_HELP}; evaluates fold K (the run's validation fold) instead of --split`)
     .action(
       async (o: {
         run: string;
@@ -97,18 +116,39 @@ function registerEvaluate(program: Command): void {
         split: string;
         sequences?: string;
         slices?: boolean;
+        shard?: string;
+        fold?: string;
       }) => {
+        const shard = shardOption(o.shard);
+        const fold = foldOption(o.fold);
         await initEngine();
         const model = loadGenerator(o.run);
         const cohort = await Cohort.fromManifest(o.manifest);
+        const base = asEvaluationCohort(cohort);
+        const all = fold ? cohortFold(cohort, fold).validation : await base.subjectIds(o.split);
+        // canonical subject order, so the table is the same whether written by one process or merged
+        const plan = shardTable('evaluate', o.out, all, shard);
+        const part: EvaluationCohort = { ...base, subjectIds: () => plan.ids };
         console.error(`mriseq: ${LPIPS_SKIPPED}`);
-        const t = await evaluateToCsv(model, cohort, {
-          out: o.out,
-          split: o.split,
+        if (plan.ids.length === 0) {
+          // a shard (or fold) without subjects still writes the header every other part has
+          const header = evaluationColumns([
+            { subject: '', source: '', target: '', psnr: 0, ssim: 0, mae: 0 },
+          ]);
+          writeFileAtomic(plan.file, formatEvaluationCsv([], header));
+          plan.finish();
+          console.log(
+            `${plan.file}: 0 rows (no subject in ${shard ? `shard ${o.shard}` : `fold ${o.fold}`})`,
+          );
+          return;
+        }
+        const t = await evaluateToCsv(model, part, {
+          out: plan.file,
           sequences: listOption(o.sequences),
           metricOptions: { slices: o.slices ?? false },
           onSubject: (e) => console.error(`evaluate: ${e.done}/${e.total} ${e.subject} (+${e.rows} rows)`),
         });
+        plan.finish();
         console.log(
           `${t.path}: ${t.rows.length} rows (${t.added} new, ${t.resumed} kept from an earlier run)`,
         );
@@ -128,6 +168,8 @@ function registerMaps(program: Command): void {
     .option('--split <name>', 'manifest split: train, val, test or all', 'test')
     .option('--targets <list>', 'comma-separated targets (default: every available sequence)')
     .option('--labels <key>', 'label map of the manifest for region statistics', 'seg')
+    .option('--shard <i/n>', SHARD_HELP)
+    .option('--fold <k/f>', `${FOLD_HELP}; maps fold K instead of --split`)
     .action(
       async (o: {
         run: string;
@@ -136,11 +178,19 @@ function registerMaps(program: Command): void {
         split: string;
         targets?: string;
         labels: string;
+        shard?: string;
+        fold?: string;
       }) => {
+        const shard = shardOption(o.shard);
+        const fold = foldOption(o.fold);
         await initEngine();
         const model = loadGenerator(o.run);
         const cohort = await Cohort.fromManifest(o.manifest);
-        const ids = await asEvaluationCohort(cohort).subjectIds(o.split);
+        const all = fold
+          ? cohortFold(cohort, fold).validation
+          : await asEvaluationCohort(cohort).subjectIds(o.split);
+        const plan = shardFolder('maps', o.out, all, shard);
+        const ids = plan.ids;
         const gen = generatorFunction(model);
         const wanted = listOption(o.targets);
         let k = 0;
@@ -149,17 +199,18 @@ function registerMaps(program: Command): void {
           const subject = cohort.subject(id);
           const targets = (wanted ?? subject.available).filter((t) => subject.available.includes(t));
           // Resumable: a subject whose maps all exist is skipped.
-          if (targets.every((t) => existsSync(join(o.out, id, `md_${t}.nii.gz`)))) continue;
+          if (targets.every((t) => existsSync(join(plan.dir, id, `md_${t}.nii.gz`)))) continue;
           const raw = await subject.loadAll();
           const seqs: Record<string, Volume> = {};
           for (const [s, v] of Object.entries(raw))
             if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
           const maps = await differentiationMaps(seqs, gen, { targets });
           const labels = o.labels in subject.masks ? await subject.mask(o.labels) : undefined;
-          await writeDifferentiationMaps(o.out, id, maps, { labels });
+          await writeDifferentiationMaps(plan.dir, id, maps, { labels });
           console.error(`maps: ${k}/${ids.length} ${id}: ${targets.join(', ')}`);
         }
-        console.log(`${o.out}: M_d maps of ${ids.length} subjects`);
+        plan.finish();
+        console.log(`${plan.dir}: M_d maps of ${ids.length} subjects`);
       },
     );
 }
