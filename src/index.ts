@@ -108,10 +108,13 @@ export {
   readManifest,
   writeManifest,
   scanManifest,
+  scanFolder,
   checkManifest,
   simulateToDisk,
   ManifestSource,
   type CheckReport,
+  type ScanWarning,
+  type ScanResult,
   type SimulateToDiskOptions,
 } from './cohort/node.js';
 // model
@@ -329,4 +332,13 @@ export {
   type MergeReport,
 } from './scale/node.js';
 // reliability
-export { acquireRunLock, LOCK_FILE, type RunLock, type RunLockInfo } from './reliability/node.js';
+export {
+  acquireRunLock,
+  LOCK_FILE,
+  withRunLock,
+  recoverFolder,
+  findFolder,
+  removeStaleTemps,
+  type RunLock,
+  type RunLockInfo,
+} from './reliability/node.js';

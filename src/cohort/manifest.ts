@@ -309,6 +309,17 @@ export function validateManifest(m: unknown, options: { allowOutside?: boolean }
     ] as const) {
       for (const [key, p] of Object.entries(rec ?? {})) {
         if (typeof p !== 'string') continue;
+        // CSV cells are trimmed on reading, so such a path would silently change on a CSV round
+        // trip (and a file name starting with a space is almost always a copy-and-paste slip)
+        if (p !== p.trim())
+          problems.push({
+            row,
+            column: key,
+            problem: 'path has leading or trailing whitespace',
+            found: JSON.stringify(p),
+            expected: `${JSON.stringify(p.trim())} (no spaces around a path; rename the file if it has them)`,
+            code: 'manifest.path-space',
+          });
         if (kind === 'sequences' && !manifest.sequences.includes(key))
           problems.push({
             row,

@@ -3,10 +3,10 @@
  * with the NIfTI reader, the danfojs view, and writing the simulated cohort to disk. Importing this
  * file installs the adapter behind Cohort.fromManifest and cohort.toDataFrame.
  */
-import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { MriseqError } from '../errors/index.js';
+import { removeStaleTemps, writeFileAtomic } from '../reliability/node.js';
 import type { Volume } from '../volume/index.js';
 import { readNifti, readNiftiHeader, writeNifti, type NiftiHeader } from '../io/index.js';
 import {
@@ -126,22 +126,12 @@ setCohortNodeAdapter({
   },
 });
 
-/** Writes text atomically (temporary file in the same folder, then rename). */
+/**
+ * Writes text atomically (temporary file in the same folder, then rename); temp files that killed
+ * earlier writers left beside it are removed (src/reliability's shared helper).
+ */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(resolve(path)), { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new MriseqError('cannot write file', {
-      file: path,
-      found: (e as { code?: string }).code ?? String(e),
-      code: 'io.write',
-      cause: e,
-    });
-  }
+  await writeFileAtomic(path, text);
 }
 
 /** Writes a manifest as CSV (by extension .csv) or JSON. */
@@ -154,27 +144,80 @@ export async function writeManifest(path: string, m: Manifest): Promise<void> {
 
 // ---------------------------------------------------------------------------------- scan
 
-/** BraTS file suffix -> manifest key. */
+/** BraTS file suffix -> manifest sequence key (BraTS 2021 names, BraTS 2023 names, our own keys). */
 const BRATS_SEQUENCES: Record<string, string> = {
   t1: 't1',
+  t1n: 't1',
   t1ce: 't1gd',
+  t1c: 't1gd',
   t1gd: 't1gd',
   t2: 't2',
+  t2w: 't2',
   flair: 'flair',
+  t2f: 'flair',
   dwi: 'dwi',
   adc: 'adc',
+  dce: 'dce',
 };
+
+/** Label maps a BraTS-style folder may hold: the segmentation and the phantom's truth maps. */
+const BRATS_MASKS = ['seg', 'tissue', 'lesion'];
+
+export interface ScanWarning {
+  /** Path relative to the scanned folder. */
+  file: string;
+  problem: string;
+}
 
 export interface ScanOptions {
   layout?: 'brats';
+  /**
+   * Called for each file that was not mapped (unknown NIfTI names, duplicates, folders without a
+   * sequence). Default: a process warning on stderr, so nothing is dropped silently.
+   */
+  onWarning?: (w: ScanWarning) => void;
+}
+
+export interface ScanResult {
+  manifest: Manifest;
+  /** Files left out of the manifest, each with why. */
+  warnings: ScanWarning[];
+}
+
+const NIFTI_NAME = /\.(nii(\.gz)?|hdr(\.gz)?)$/i;
+
+/** What a file name in a subject folder maps to, or why it does not. */
+function classifyBratsFile(
+  id: string,
+  file: string,
+): { kind: 'sequence' | 'mask'; key: string } | { kind: 'unknown'; why: string } | undefined {
+  if (!NIFTI_NAME.test(file)) return undefined; // sidecars, notes: not volumes
+  const m = /^(.*)\.nii(\.gz)?$/i.exec(file);
+  if (!m) return { kind: 'unknown', why: 'not a .nii/.nii.gz file (convert .hdr/.img pairs first)' };
+  const stem = m[1] as string;
+  if (!stem.startsWith(`${id}_`) && !stem.startsWith(`${id}-`))
+    return { kind: 'unknown', why: `name does not start with the subject id ${id}_` };
+  const suffix = stem.slice(id.length + 1).toLowerCase();
+  const seq = BRATS_SEQUENCES[suffix];
+  if (seq) return { kind: 'sequence', key: seq };
+  if (BRATS_MASKS.includes(suffix)) return { kind: 'mask', key: suffix };
+  const u = /^unique_(.+)$/.exec(suffix);
+  if (u && BRATS_SEQUENCES[u[1] as string])
+    return { kind: 'mask', key: `unique_${BRATS_SEQUENCES[u[1] as string]}` };
+  return {
+    kind: 'unknown',
+    why: `unknown suffix '${suffix}' (expected one of ${[...Object.keys(BRATS_SEQUENCES), ...BRATS_MASKS].join(', ')}, unique_<sequence>)`,
+  };
 }
 
 /**
  * Builds a manifest from a folder in the BraTS layout: one folder per subject holding
- * `<id>_<seq>.nii(.gz)` (t1, t1ce, t2, flair, optional dwi) and `<id>_seg.nii(.gz)`; other
- * `<id>_<name>` files become masks. Paths are relative to `dir` (write the manifest there).
+ * `<id>_<seq>.nii(.gz)` (t1, t1ce, t2, flair, optional dwi, adc, dce; BraTS 2023's t1n, t1c, t2w,
+ * t2f too) and label maps `<id>_seg`, `<id>_tissue`, `<id>_lesion`, `<id>_unique_<seq>`. Any other
+ * NIfTI file is left out and reported in `warnings`, never guessed. Paths are relative to `dir`
+ * (write the manifest there).
  */
-export async function scanManifest(dir: string, options: ScanOptions = {}): Promise<Manifest> {
+export async function scanFolder(dir: string, options: ScanOptions = {}): Promise<ScanResult> {
   const layout = options.layout ?? 'brats';
   if (layout !== 'brats')
     throw new MriseqError('unknown layout', {
@@ -197,36 +240,56 @@ export async function scanManifest(dir: string, options: ScanOptions = {}): Prom
       cause: e,
     });
   }
+  const warnings: ScanWarning[] = [];
+  const warn = (file: string, problem: string) => {
+    const w = { file, problem };
+    warnings.push(w);
+    if (options.onWarning) options.onWarning(w);
+    else process.emitWarning(`${join(dir, file)}: ${problem}`, 'MriseqScanWarning');
+  };
   const sequences: string[] = [];
   const masks: string[] = [];
   const subjects: ManifestSubject[] = [];
   for (const id of names) {
     const files = (await readdir(join(dir, id))).sort();
     const s: ManifestSubject = { id, sequences: {}, masks: {}, labels: {}, metadata: {} };
+    const volumes: string[] = [];
     for (const f of files) {
-      const m = /^(.*)_([A-Za-z0-9]+)\.nii(\.gz)?$/.exec(f);
-      if (!m || m[1] !== id) continue;
-      const suffix = (m[2] as string).toLowerCase();
+      const c = classifyBratsFile(id, f);
+      if (!c) continue;
       const rel = `${id}/${f}`;
-      const seq = BRATS_SEQUENCES[suffix];
-      if (seq) {
-        s.sequences[seq] = rel;
-        if (!sequences.includes(seq)) sequences.push(seq);
-      } else {
-        s.masks![suffix] = rel;
-        if (!masks.includes(suffix)) masks.push(suffix);
+      volumes.push(rel);
+      if (c.kind === 'unknown') {
+        warn(rel, `not in the manifest: ${c.why}`);
+        continue;
       }
+      const into = c.kind === 'sequence' ? s.sequences : s.masks!;
+      const before = into[c.key];
+      if (before) {
+        warn(rel, `not in the manifest: ${before} is already the subject's ${c.key}`);
+        continue;
+      }
+      into[c.key] = rel;
+      const list = c.kind === 'sequence' ? sequences : masks;
+      if (!list.includes(c.key)) list.push(c.key);
     }
     if (Object.keys(s.sequences).length > 0) subjects.push(s);
+    else if (volumes.length > 0)
+      warn(`${id}/`, 'folder skipped: no sequence file (t1, t1ce, t2, flair, ...)');
   }
-  const order = ['t1', 't1gd', 't2', 'flair', 'dwi', 'adc'];
+  const order = ['t1', 't1gd', 't2', 'flair', 'dwi', 'adc', 'dce'];
   sequences.sort((a, b) => order.indexOf(a) - order.indexOf(b));
   masks.sort((a, b) => (a === 'seg' ? -1 : b === 'seg' ? 1 : a < b ? -1 : 1));
   for (const s of subjects) {
     for (const q of sequences) s.sequences[q] ??= null;
     for (const q of masks) s.masks![q] ??= null;
   }
-  return { mriseqManifest: 1, sequences, masks, labels: [], subjects };
+  return { manifest: { mriseqManifest: 1, sequences, masks, labels: [], subjects }, warnings };
+}
+
+/** scanFolder's manifest (files it leaves out go to options.onWarning, or stderr). */
+export async function scanManifest(dir: string, options: ScanOptions = {}): Promise<Manifest> {
+  return (await scanFolder(dir, options)).manifest;
 }
 
 // --------------------------------------------------------------------------------- check
@@ -444,6 +507,8 @@ export async function simulateToDisk(options: SimulateToDiskOptions): Promise<Si
     idPrefix: o.idPrefix,
   });
   const recipeFile = join(out, '.mriseq-simulate.json');
+  // a run killed while writing the recipe left its temp; the recipe itself is written only once
+  removeStaleTemps(recipeFile);
   const previous = await readFile(recipeFile, 'utf8').catch(() => undefined);
   if (previous !== undefined && previous.trim() !== recipe)
     throw new MriseqError('the output folder holds a different simulation', {

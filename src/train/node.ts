@@ -6,21 +6,18 @@
  * renamed into place, so a reader never sees half a checkpoint.
  * A run folder holds last/ (resume point), best/ (best validation PSNR) and summary.json.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  openSync,
-  fsyncSync,
-  closeSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MriseqError } from '../errors/index.js';
-import { acquireRunLock } from '../reliability/node.js';
+import {
+  acquireRunLock,
+  findFolder,
+  recoverFolder,
+  removeStaleTemps,
+  writeFileAtomicSync,
+  writeFolderAtomic,
+} from '../reliability/node.js';
 import {
   Seq2Seq,
   validateConfig,
@@ -140,30 +137,6 @@ function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
   return out;
 }
 
-function writeFileDurable(file: string, data: string | Buffer): void {
-  writeFileSync(file, data);
-  const fd = openSync(file, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes files into a fresh temp folder beside dir, then swaps it in. */
-function writeFolderAtomic(dir: string, files: Record<string, string | Buffer>): void {
-  const parent = dirname(resolve(dir));
-  mkdirSync(parent, { recursive: true });
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = `${dir}.tmp-${tag}`;
-  mkdirSync(tmp);
-  for (const [name, data] of Object.entries(files)) writeFileDurable(join(tmp, name), data);
-  const old = `${dir}.old-${tag}`;
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
-}
-
 /** Saves a generator (and, for a resumable checkpoint, the training state) to a folder. */
 export function saveCheckpoint(
   dir: string,
@@ -190,7 +163,7 @@ export function saveCheckpoint(
     files['adam_m.json'] = JSON.stringify(m.manifest);
     files['adam_v.json'] = JSON.stringify(v.manifest);
   }
-  writeFolderAtomic(dir, files);
+  writeFolderAtomic(dir, files, { durable: true });
 }
 
 export interface LoadedCheckpoint {
@@ -204,10 +177,12 @@ export interface LoadedCheckpoint {
  * Missing, corrupt or mismatched files give a MriseqError naming the file.
  */
 export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): LoadedCheckpoint {
-  let dir = path;
+  // a writer killed between its two renames leaves no folder, but a complete one beside it
+  const present = (p: string): string => (existsSync(p) ? p : (findFolder(p) ?? p));
+  let dir = present(path);
   if (!existsSync(join(dir, 'config.json'))) {
-    const first = join(path, which);
-    const second = join(path, which === 'best' ? 'last' : 'best');
+    const first = present(join(path, which));
+    const second = present(join(path, which === 'best' ? 'last' : 'best'));
     dir = existsSync(join(first, 'config.json'))
       ? first
       : existsSync(join(second, 'config.json'))
@@ -288,6 +263,11 @@ export async function trainRun(
   mkdirSync(options.out, { recursive: true });
   const lock = acquireRunLock(options.out);
   try {
+    // No other writer since the lock was taken: whatever a killed run left half-written goes, and
+    // a checkpoint folder it left between its two renames is put back in place.
+    const stale = { olderThan: Date.parse(lock.info.started) };
+    for (const name of ['last', 'best']) recoverFolder(join(options.out, name), stale);
+    removeStaleTemps(join(options.out, 'summary.json'), stale);
     return await trainRunLocked(subjects, options);
   } finally {
     lock.release();
@@ -371,9 +351,6 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     resumedFrom,
     config: model.getConfig(),
   };
-  mkdirSync(out, { recursive: true });
-  const tmp = join(out, `summary.json.tmp-${process.pid}`);
-  writeFileDurable(tmp, JSON.stringify(summary, null, 2));
-  renameSync(tmp, join(out, 'summary.json'));
+  writeFileAtomicSync(join(out, 'summary.json'), JSON.stringify(summary, null, 2), { durable: true });
   return { ...result, out, model, resumedFrom };
 }

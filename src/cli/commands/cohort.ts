@@ -116,7 +116,10 @@ export function registerCohort(program: Command): void {
           expected: 'brats',
           code: 'manifest.layout',
         });
-      const m = await scanManifest(dir, { layout: 'brats' });
+      const m = await scanManifest(dir, {
+        layout: 'brats',
+        onWarning: (w) => console.error(`mriseq: warning: ${w.file}: ${w.problem}`),
+      });
       const out = o.out ?? `${dir.replace(/\/+$/, '')}/manifest.csv`;
       await writeManifest(out, m);
       const missing = m.subjects.reduce((a, s) => a + Object.values(s.sequences).filter((p) => !p).length, 0);
