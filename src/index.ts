@@ -247,6 +247,7 @@ export {
   treeLeaves,
   type ClassTree,
   buildDownstreamDataset,
+  selectChannels,
   runClassifier,
   compareWithMaps,
   runHierarchical,

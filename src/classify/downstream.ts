@@ -258,6 +258,47 @@ export async function buildDownstreamDataset(
   };
 }
 
+/**
+ * The same subjects with only the named channels, in the order given (e.g. one sequence of a
+ * multi-sequence dataset, or the top-k by C_d). Labels, ids and split stay the same, so
+ * classifiers trained on different channel sets are scored on the same held-out subjects.
+ */
+export function selectChannels(d: DownstreamDataset, channels: readonly string[]): DownstreamDataset {
+  const keep = channels.map((name) => {
+    const c = d.channels.indexOf(name);
+    if (c < 0) {
+      throw new MriseqError('channel is not in the dataset', {
+        field: 'channels',
+        found: name,
+        expected: `one of ${d.channels.join(', ')}`,
+        code: 'classify.channels',
+      });
+    }
+    return c;
+  });
+  if (!keep.length) {
+    throw new MriseqError('no input channels chosen', {
+      field: 'channels',
+      found: 'none',
+      expected: `at least one of ${d.channels.join(', ')}`,
+      code: 'classify.channels',
+    });
+  }
+  const C = d.shape[3];
+  const K = keep.length;
+  return {
+    ...d,
+    shape: [d.shape[0], d.shape[1], d.shape[2], K],
+    channels: keep.map((c) => d.channels[c]),
+    inputs: d.inputs.map((x) => {
+      const n = x.length / C;
+      const out = new Float32Array(n * K);
+      for (let v = 0; v < n; v++) for (let j = 0; j < K; j++) out[v * K + j] = x[v * C + keep[j]];
+      return out;
+    }),
+  };
+}
+
 /** Seeded stratified train/test split of a dataset's subjects. */
 export function splitDataset(
   d: DownstreamDataset,
@@ -359,18 +400,7 @@ export async function compareWithMaps(
     mapTargets: options.mapTargets,
     maps: options.maps,
   });
-  const nSeq = options.sequences.length;
-  const mriOnly: DownstreamDataset = {
-    ...both,
-    shape: [both.shape[0], both.shape[1], both.shape[2], nSeq],
-    channels: both.channels.slice(0, nSeq),
-    inputs: both.inputs.map((x) => {
-      const C = both.shape[3];
-      const out = new Float32Array((x.length / C) * nSeq);
-      for (let v = 0; v < x.length / C; v++) for (let c = 0; c < nSeq; c++) out[v * nSeq + c] = x[v * C + c];
-      return out;
-    }),
-  };
+  const mriOnly = selectChannels(both, both.channels.slice(0, options.sequences.length));
   const mri = await runClassifier('MRI', mriOnly, options);
   const mriWithMaps = await runClassifier('MRI + M_d', both, options);
   return { mri, mriWithMaps, aucGain: mriWithMaps.evaluation.auc - mri.evaluation.auc };
@@ -396,6 +426,10 @@ export interface HierarchicalRun {
   groupAuc: ReturnType<typeof aucWithCi>;
   perLeafAuc: number[];
   testIds: string[];
+  /** Leaf probabilities of each test subject (rows in `testIds` order, columns in `leaves` order). */
+  probabilities: number[][];
+  /** Leaf index (into `leaves`) of each test subject's true class: with `probabilities`, for ROC curves. */
+  testLabels: number[];
   classifier: HierarchicalClassifier;
 }
 
@@ -456,6 +490,8 @@ export async function runHierarchical(
         : aucWithCi(yGroup, g.p, { seed, resamples: B }),
     perLeafAuc: leaves.map((_, c) => (present.includes(c) ? per[present.indexOf(c)] : NaN)),
     testIds: test.ids,
+    probabilities: leaf,
+    testLabels: test.labels,
     classifier: h,
   };
 }

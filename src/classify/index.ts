@@ -52,6 +52,7 @@ export {
 export {
   buildDownstreamDataset,
   splitDataset,
+  selectChannels,
   runClassifier,
   compareWithMaps,
   runHierarchical,

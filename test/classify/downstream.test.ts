@@ -9,6 +9,8 @@ import { Cohort } from '../../src/cohort/index.js';
 import { LESION_HIERARCHY } from '../../src/phantom/index.js';
 import {
   buildDownstreamDataset,
+  selectChannels,
+  multiclassAuc,
   compareWithMaps,
   runHierarchical,
   downstreamStudy,
@@ -118,6 +120,31 @@ test('downstream dataset from a phantom cohort: channels, labels, M_d channel, e
   assert.deepEqual(treeLeaves(tree), [...LESION_HIERARCHY.necrotic, ...LESION_HIERARCHY.solid]);
 });
 
+test('selectChannels keeps the named channels in the given order; unknown names are a MriseqError', () => {
+  // 2 voxels x 3 channels, value = 10 * voxel + channel.
+  const d = {
+    shape: [1, 1, 2, 3] as [number, number, number, number],
+    inputs: [Float32Array.from([0, 1, 2, 10, 11, 12]), Float32Array.from([100, 101, 102, 110, 111, 112])],
+    labels: [0, 1],
+    ids: ['s1', 's2'],
+    classNames: ['n', 'p'],
+    channels: ['t1', 't1gd', 'flair'],
+    references: [],
+  };
+  const s = selectChannels(d, ['flair', 't1']);
+  assert.deepEqual(s.shape, [1, 1, 2, 2]);
+  assert.deepEqual(s.channels, ['flair', 't1']);
+  assert.deepEqual([...s.inputs[0]], [2, 0, 12, 10]);
+  assert.deepEqual([...s.inputs[1]], [102, 100, 112, 110]);
+  assert.deepEqual(s.labels, d.labels);
+  assert.deepEqual(s.ids, d.ids);
+  assert.throws(
+    () => selectChannels(d, ['t2']),
+    (e: unknown) => e instanceof MriseqError && e.found === 't2' && /t1gd/.test(e.expected ?? ''),
+  );
+  assert.throws(() => selectChannels(d, []), MriseqError);
+});
+
 test('MRI vs MRI + map comparison runs on the same held-out subjects', async () => {
   const cohort = Cohort.fromPhantom({
     subjects: 12,
@@ -217,6 +244,13 @@ test('hierarchical run recovers a separable two-level task with classes given ou
   assert.deepEqual(h.leaves, ['a1', 'a2', 'b1', 'b2']);
   assert.ok(h.groupAuc.auc > 0.9, `group AUC ${h.groupAuc.auc}`);
   assert.ok(h.leafAuc.auc > 0.9, `leaf AUC ${h.leafAuc.auc}`);
+  // The returned test probabilities and leaf labels are those the AUCs were computed from.
+  assert.equal(h.probabilities.length, h.testIds.length);
+  h.testIds.forEach((id, i) => {
+    assert.equal(h.leaves[h.testLabels[i]], classNames[labels[data.ids.indexOf(id)]]);
+    assert.ok(Math.abs(h.probabilities[i].reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  });
+  assert.ok(Math.abs(multiclassAuc(h.testLabels, h.probabilities).macro - h.leafAuc.auc) < 1e-12);
   h.classifier.dispose();
 });
 
