@@ -47,4 +47,5 @@ export {
   type SweepPoint,
   type SweepReport,
   type SweepResult,
+  type SweepRun,
 } from './sweep.js';

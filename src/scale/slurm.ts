@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { PARTS_DIR, writeFileAtomic } from './layout.js';
 import { sweepPoints, writeSweepPlan, type SweepConfig, type SweepPlan } from './sweep.js';
@@ -317,12 +317,13 @@ export function buildScripts(
   const outAt = opts.command.indexOf('--out');
   const outPath =
     outAt >= 0 && opts.command[outAt + 1] !== undefined ? resolve(cwd, opts.command[outAt + 1]) : undefined;
-  // --out is the run folder, or a file in it (a table such as evaluate's, sharded in place)
-  if (!plan && outPath !== undefined && outPath !== run && !outPath.startsWith(run + sep)) {
+  // --out is the run folder, or a file directly in it (a table such as evaluate's, whose parts
+  // go to RUN/parts): anything deeper would put the parts where the merge of RUN never looks
+  if (!plan && outPath !== undefined && outPath !== run && dirname(outPath) !== run) {
     throw new MriseqError('the subcommand writes somewhere else than the run folder', {
       field: '--out',
       found: outPath,
-      expected: `${run} or a file in it (the --run folder, whose parts the merge reads)`,
+      expected: `${run} or a file directly in it (the --run folder, whose parts the merge reads)`,
       code: 'scale.submit.out',
     });
   }

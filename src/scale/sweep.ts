@@ -9,7 +9,9 @@
  * writes to `RUN/points/<label>/` (its own run folder: `--out` is added), where the command
  * leaves a JSON file with its validation metric (default: train's summary.json, bestPsnr, higher
  * is better). The merge averages the metric over the folds of each configuration, writes
- * `RUN/sweep-results.csv` and `RUN/best.json`, and names points that produced no metric.
+ * `RUN/sweep-results.csv` and `RUN/best.json` (the best configuration by its fold mean, and the
+ * best single fold run of it, `bestRun`, whose folder holds the weights), and names points that
+ * produced no metric.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -164,11 +166,23 @@ export interface SweepResult {
   mean: number;
 }
 
+/** One array task's run folder and its metric. */
+export interface SweepRun {
+  label: string;
+  config: number;
+  fold?: number;
+  value: number;
+  /** The run folder (RUN/points/<label>): its weights are the ones to use or to evaluate. */
+  dir: string;
+}
+
 export interface SweepReport {
   metric: string;
   mode: 'min' | 'max';
   results: SweepResult[];
   best: SweepResult;
+  /** The best single run (fold) of the best configuration. */
+  bestRun: SweepRun;
 }
 
 /** Reads every point's metric, picks the best configuration, writes sweep-results.csv and best.json. */
@@ -177,6 +191,7 @@ export function mergeSweep(run: string): SweepReport {
   const points = sweepPoints(plan);
   const missing: string[] = [];
   const byConfig = new Map<number, number[]>();
+  const runs: SweepRun[] = [];
   for (const p of points) {
     const file = join(resolve(plan.run), 'points', p.label, plan.metricFile);
     let value: number | undefined;
@@ -188,7 +203,17 @@ export function mergeSweep(run: string): SweepReport {
       }
     }
     if (value === undefined) missing.push(`${p.label} (${file})`);
-    else byConfig.set(p.config, [...(byConfig.get(p.config) ?? []), value]);
+    else {
+      byConfig.set(p.config, [...(byConfig.get(p.config) ?? []), value]);
+      const dir = join(resolve(plan.run), 'points', p.label);
+      runs.push({
+        label: p.label,
+        config: p.config,
+        ...(p.fold !== undefined ? { fold: p.fold } : {}),
+        value,
+        dir,
+      });
+    }
   }
   if (missing.length) {
     throw new MriseqError(`no ${plan.metric} from ${missing.length} sweep point(s): ${missing.join(', ')}`, {
@@ -210,6 +235,9 @@ export function mergeSweep(run: string): SweepReport {
   const better = (a: number, b: number): boolean => (plan.mode === 'min' ? a < b : a > b);
   // ties go to the earlier configuration, so the choice is deterministic
   const best = results.reduce((b, r) => (better(r.mean, b.mean) ? r : b));
+  const bestRun = runs
+    .filter((r) => r.config === best.config)
+    .reduce((b, r) => (better(r.value, b.value) ? r : b));
   const q = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const folds = Math.max(plan.folds, 1);
   const header = [
@@ -223,10 +251,10 @@ export function mergeSweep(run: string): SweepReport {
     [String(r.config), q(r.name), q(r.args.join(' ')), ...r.values.map(String), String(r.mean)].join(','),
   );
   writeFileAtomic(join(plan.run, 'sweep-results.csv'), [header.join(','), ...rows].join('\n') + '\n');
-  const report: SweepReport = { metric: plan.metric, mode: plan.mode, results, best };
+  const report: SweepReport = { metric: plan.metric, mode: plan.mode, results, best, bestRun };
   writeFileAtomic(
     join(plan.run, 'best.json'),
-    JSON.stringify({ metric: plan.metric, mode: plan.mode, best }, null, 1) + '\n',
+    JSON.stringify({ metric: plan.metric, mode: plan.mode, best, bestRun }, null, 1) + '\n',
   );
   return report;
 }

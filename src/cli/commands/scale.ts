@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
+import { withRunLock } from '../../reliability/node.js';
 import {
   cancelRun,
   failureError,
@@ -300,20 +301,29 @@ export function registerScale(program: Command): void {
     .option('--command <name>', 'only the parts of this subcommand')
     .option('--shards <n>', 'only parts of this shard count', positiveInt('--shards'))
     .option('--sweep', 'merge a sweep/fold run: pick the best configuration by the validation metric')
-    .action((run: string, o: { command?: string; shards?: number; sweep?: boolean }) => {
-      if (o.sweep) {
-        const r = mergeSweep(run);
-        for (const x of r.results) console.log(`${x.name}: ${r.metric} ${x.mean} (${x.values.join(', ')})`);
-        console.log(
-          `best (${r.mode} ${r.metric}): ${r.best.name} = ${r.best.mean}: ${r.best.args.join(' ')}`,
-        );
-        return;
-      }
-      const r = mergeRun(run, { command: o.command, shards: o.shards });
-      for (const c of r.commands) {
-        console.log(
-          `merged ${c.command}: ${c.shards} shards, ${c.subjects} subjects, ${c.files} files into ${r.run}`,
-        );
-      }
-    });
+    .action(
+      // merge writes into RUN: locked like any other writer of the run folder
+      withRunLock(
+        'merge',
+        (run: string) => run,
+        (run: string, o: { command?: string; shards?: number; sweep?: boolean }) => {
+          if (o.sweep) {
+            const r = mergeSweep(run);
+            for (const x of r.results)
+              console.log(`${x.name}: ${r.metric} ${x.mean} (${x.values.join(', ')})`);
+            console.log(
+              `best (${r.mode} ${r.metric}): ${r.best.name} = ${r.best.mean}: ${r.best.args.join(' ')}`,
+            );
+            console.log(`best run: ${r.bestRun.label} (${r.metric} ${r.bestRun.value}) in ${r.bestRun.dir}`);
+            return;
+          }
+          const r = mergeRun(run, { command: o.command, shards: o.shards });
+          for (const c of r.commands) {
+            console.log(
+              `merged ${c.command}: ${c.shards} shards, ${c.subjects} subjects, ${c.files} files into ${r.run}`,
+            );
+          }
+        },
+      ),
+    );
 }
