@@ -163,14 +163,18 @@ export function acquireRunLock(dir: string, command = process.argv.slice(2).join
   });
 }
 
-/** Wraps a CLI action so it runs holding the run lock of the folder it writes (released after). */
-export function withRunLock<A extends unknown[]>(
+/**
+ * Wraps a CLI action so it runs holding the run lock of the folder it writes (released after,
+ * also when it throws). folderOf gets the action's first argument (its options, or its first
+ * positional argument).
+ */
+export function withRunLock<A extends [unknown, ...unknown[]]>(
   command: string,
-  folderOf: (...args: NoInfer<A>) => string,
+  folderOf: (first: NoInfer<A[0]>) => string,
   action: (...args: A) => unknown,
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
-    const lock = acquireRunLock(folderOf(...args), command);
+    const lock = acquireRunLock(folderOf(args[0]), command);
     try {
       await action(...args);
     } finally {

@@ -79,3 +79,104 @@ test('a lock held on another host is never guessed stale; a fresh unreadable one
   writeFileSync(join(run, LOCK_FILE), '');
   assert.throws(() => acquireRunLock(run), /in use.*a lock being written/);
 });
+
+// Every CLI command that writes into a run folder takes its lock before any work: a second
+// writer is refused at once with the clear error, and the refusal is the lock's (the same
+// command without a holder fails later, for its own reason, and leaves no lock behind).
+const writers: { name: string; args: (held: string) => string[]; folder: (held: string) => string }[] = [
+  {
+    name: 'evaluate',
+    args: (run) => [
+      'evaluate',
+      '--run',
+      join(run, 'no-model'),
+      '--manifest',
+      'm.csv',
+      '--out',
+      join(run, 'evaluation.csv'),
+    ],
+    folder: (run) => run,
+  },
+  {
+    name: 'maps',
+    args: (run) => ['maps', '--run', join(run, 'no-model'), '--manifest', 'm.csv', '--out', run],
+    folder: (run) => run,
+  },
+  {
+    name: 'maps --shard (locks its part folder)',
+    args: (run) => [
+      'maps',
+      '--run',
+      join(run, 'no-model'),
+      '--manifest',
+      'm.csv',
+      '--out',
+      run,
+      '--shard',
+      '1/2',
+    ],
+    folder: (run) => join(run, 'parts', 'maps-1-of-2'),
+  },
+  { name: 'figures', args: (run) => ['figures', '--run', run, '--out', run], folder: (run) => run },
+  {
+    name: 'classify',
+    args: (run) => ['classify', '--label', 'x', '--phantom', '4', '--out', run],
+    folder: (run) => run,
+  },
+  { name: 'cluster', args: (run) => ['cluster', '--phantom', '4', '--out', run], folder: (run) => run },
+  { name: 'merge', args: (run) => ['merge', run], folder: (run) => run },
+];
+
+for (const w of writers) {
+  test(`mriseq ${w.name}: a second writer of the run folder gets "in use"`, { timeout: 60_000 }, async () => {
+    const { runCli } = await import('../helpers/cli.js');
+    const run = join(tmp, `cli-${w.name.replace(/\W+/g, '-')}`);
+    const a = holder(w.folder(run));
+    try {
+      assert.equal(await a.ready, 'locked');
+      const r = await runCli(w.args(run));
+      assert.equal(r.code, 2, r.out + r.err);
+      assert.match(r.err, new RegExp(`in use by another mriseq process.*pid ${a.p.pid} on `));
+    } finally {
+      a.p.stdin.end();
+      await new Promise((r) => a.p.on('close', r));
+    }
+    if (w.name.startsWith('evaluate') || w.name.startsWith('maps')) {
+      // without the holder the same command gets past the lock (and fails on the missing model)
+      const r = await runCli(w.args(run));
+      assert.equal(r.code, 2, r.out + r.err);
+      assert.doesNotMatch(r.err, /in use/);
+      assert.match(r.err, /checkpoint|no generator/i);
+      assert.ok(!existsSync(join(w.folder(run), LOCK_FILE)), 'released after the failure');
+    }
+  });
+}
+
+test(
+  'shards of one run lock their own part folders: a writer of RUN does not block them',
+  { timeout: 60_000 },
+  async () => {
+    const { runCli } = await import('../helpers/cli.js');
+    const run = join(tmp, 'cli-shards');
+    const a = holder(run);
+    try {
+      assert.equal(await a.ready, 'locked');
+      const r = await runCli([
+        'maps',
+        '--run',
+        join(run, 'no-model'),
+        '--manifest',
+        'm.csv',
+        '--out',
+        run,
+        '--shard',
+        '0/2',
+      ]);
+      assert.equal(r.code, 2);
+      assert.doesNotMatch(r.err, /in use/, 'the shard is not refused by the lock of RUN');
+    } finally {
+      a.p.stdin.end();
+      await new Promise((r) => a.p.on('close', r));
+    }
+  },
+);

@@ -36,8 +36,9 @@ import { initEngine } from '../../engine/index.js';
 import { loadGenerator } from '../../train/node.js';
 import type { Volume } from '../../volume/index.js';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
+import { withRunLock } from '../../reliability/node.js';
 import { readNifti } from '../../io/index.js';
 
 function intOption(v: string, name: string): number {
@@ -94,6 +95,13 @@ function listOption(v: string | undefined): string[] | undefined {
     .filter(Boolean);
 }
 
+// The run lock is taken on the folder a command writes (its shard's part folder when sharded, so
+// parallel shards of one run never refuse each other).
+const evaluateFolder = (o: { out: string; shard?: string }): string =>
+  shardFolder('evaluate', dirname(o.out), [], shardOption(o.shard)).dir;
+const mapsFolder = (o: { out: string; shard?: string }): string =>
+  shardFolder('maps', o.out, [], shardOption(o.shard)).dir;
+
 function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
@@ -109,50 +117,54 @@ function registerEvaluate(program: Command): void {
     .option('--shard <i/n>', SHARD_HELP)
     .option('--fold <k/f>', `${FOLD_HELP}; evaluates fold K (the run's validation fold) instead of --split`)
     .action(
-      async (o: {
-        run: string;
-        manifest: string;
-        out: string;
-        split: string;
-        sequences?: string;
-        slices?: boolean;
-        shard?: string;
-        fold?: string;
-      }) => {
-        const shard = shardOption(o.shard);
-        const fold = foldOption(o.fold);
-        await initEngine();
-        const model = loadGenerator(o.run);
-        const cohort = await Cohort.fromManifest(o.manifest);
-        const base = asEvaluationCohort(cohort);
-        const all = fold ? cohortFold(cohort, fold).validation : await base.subjectIds(o.split);
-        // canonical subject order, so the table is the same whether written by one process or merged
-        const plan = shardTable('evaluate', o.out, all, shard);
-        const part: EvaluationCohort = { ...base, subjectIds: () => plan.ids };
-        console.error(`mriseq: ${LPIPS_SKIPPED}`);
-        if (plan.ids.length === 0) {
-          // a shard (or fold) without subjects still writes the header every other part has
-          const header = evaluationColumns([
-            { subject: '', source: '', target: '', psnr: 0, ssim: 0, mae: 0 },
-          ]);
-          writeFileAtomic(plan.file, formatEvaluationCsv([], header));
+      withRunLock(
+        'evaluate',
+        evaluateFolder,
+        async (o: {
+          run: string;
+          manifest: string;
+          out: string;
+          split: string;
+          sequences?: string;
+          slices?: boolean;
+          shard?: string;
+          fold?: string;
+        }) => {
+          const shard = shardOption(o.shard);
+          const fold = foldOption(o.fold);
+          await initEngine();
+          const model = loadGenerator(o.run);
+          const cohort = await Cohort.fromManifest(o.manifest);
+          const base = asEvaluationCohort(cohort);
+          const all = fold ? cohortFold(cohort, fold).validation : await base.subjectIds(o.split);
+          // canonical subject order, so the table is the same whether written by one process or merged
+          const plan = shardTable('evaluate', o.out, all, shard);
+          const part: EvaluationCohort = { ...base, subjectIds: () => plan.ids };
+          console.error(`mriseq: ${LPIPS_SKIPPED}`);
+          if (plan.ids.length === 0) {
+            // a shard (or fold) without subjects still writes the header every other part has
+            const header = evaluationColumns([
+              { subject: '', source: '', target: '', psnr: 0, ssim: 0, mae: 0 },
+            ]);
+            writeFileAtomic(plan.file, formatEvaluationCsv([], header));
+            plan.finish();
+            console.log(
+              `${plan.file}: 0 rows (no subject in ${shard ? `shard ${o.shard}` : `fold ${o.fold}`})`,
+            );
+            return;
+          }
+          const t = await evaluateToCsv(model, part, {
+            out: plan.file,
+            sequences: listOption(o.sequences),
+            metricOptions: { slices: o.slices ?? false },
+            onSubject: (e) => console.error(`evaluate: ${e.done}/${e.total} ${e.subject} (+${e.rows} rows)`),
+          });
           plan.finish();
           console.log(
-            `${plan.file}: 0 rows (no subject in ${shard ? `shard ${o.shard}` : `fold ${o.fold}`})`,
+            `${t.path}: ${t.rows.length} rows (${t.added} new, ${t.resumed} kept from an earlier run)`,
           );
-          return;
-        }
-        const t = await evaluateToCsv(model, part, {
-          out: plan.file,
-          sequences: listOption(o.sequences),
-          metricOptions: { slices: o.slices ?? false },
-          onSubject: (e) => console.error(`evaluate: ${e.done}/${e.total} ${e.subject} (+${e.rows} rows)`),
-        });
-        plan.finish();
-        console.log(
-          `${t.path}: ${t.rows.length} rows (${t.added} new, ${t.resumed} kept from an earlier run)`,
-        );
-      },
+        },
+      ),
     );
 }
 
@@ -171,47 +183,51 @@ function registerMaps(program: Command): void {
     .option('--shard <i/n>', SHARD_HELP)
     .option('--fold <k/f>', `${FOLD_HELP}; maps fold K instead of --split`)
     .action(
-      async (o: {
-        run: string;
-        manifest: string;
-        out: string;
-        split: string;
-        targets?: string;
-        labels: string;
-        shard?: string;
-        fold?: string;
-      }) => {
-        const shard = shardOption(o.shard);
-        const fold = foldOption(o.fold);
-        await initEngine();
-        const model = loadGenerator(o.run);
-        const cohort = await Cohort.fromManifest(o.manifest);
-        const all = fold
-          ? cohortFold(cohort, fold).validation
-          : await asEvaluationCohort(cohort).subjectIds(o.split);
-        const plan = shardFolder('maps', o.out, all, shard);
-        const ids = plan.ids;
-        const gen = generatorFunction(model);
-        const wanted = listOption(o.targets);
-        let k = 0;
-        for (const id of ids) {
-          k++;
-          const subject = cohort.subject(id);
-          const targets = (wanted ?? subject.available).filter((t) => subject.available.includes(t));
-          // Resumable: a subject whose maps all exist is skipped.
-          if (targets.every((t) => existsSync(join(plan.dir, id, `md_${t}.nii.gz`)))) continue;
-          const raw = await subject.loadAll();
-          const seqs: Record<string, Volume> = {};
-          for (const [s, v] of Object.entries(raw))
-            if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
-          const maps = await differentiationMaps(seqs, gen, { targets });
-          const labels = o.labels in subject.masks ? await subject.mask(o.labels) : undefined;
-          await writeDifferentiationMaps(plan.dir, id, maps, { labels });
-          console.error(`maps: ${k}/${ids.length} ${id}: ${targets.join(', ')}`);
-        }
-        plan.finish();
-        console.log(`${plan.dir}: M_d maps of ${ids.length} subjects`);
-      },
+      withRunLock(
+        'maps',
+        mapsFolder,
+        async (o: {
+          run: string;
+          manifest: string;
+          out: string;
+          split: string;
+          targets?: string;
+          labels: string;
+          shard?: string;
+          fold?: string;
+        }) => {
+          const shard = shardOption(o.shard);
+          const fold = foldOption(o.fold);
+          await initEngine();
+          const model = loadGenerator(o.run);
+          const cohort = await Cohort.fromManifest(o.manifest);
+          const all = fold
+            ? cohortFold(cohort, fold).validation
+            : await asEvaluationCohort(cohort).subjectIds(o.split);
+          const plan = shardFolder('maps', o.out, all, shard);
+          const ids = plan.ids;
+          const gen = generatorFunction(model);
+          const wanted = listOption(o.targets);
+          let k = 0;
+          for (const id of ids) {
+            k++;
+            const subject = cohort.subject(id);
+            const targets = (wanted ?? subject.available).filter((t) => subject.available.includes(t));
+            // Resumable: a subject whose maps all exist is skipped.
+            if (targets.every((t) => existsSync(join(plan.dir, id, `md_${t}.nii.gz`)))) continue;
+            const raw = await subject.loadAll();
+            const seqs: Record<string, Volume> = {};
+            for (const [s, v] of Object.entries(raw))
+              if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
+            const maps = await differentiationMaps(seqs, gen, { targets });
+            const labels = o.labels in subject.masks ? await subject.mask(o.labels) : undefined;
+            await writeDifferentiationMaps(plan.dir, id, maps, { labels });
+            console.error(`maps: ${k}/${ids.length} ${id}: ${targets.join(', ')}`);
+          }
+          plan.finish();
+          console.log(`${plan.dir}: M_d maps of ${ids.length} subjects`);
+        },
+      ),
     );
 }
 

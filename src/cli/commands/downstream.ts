@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
+import { withRunLock } from '../../reliability/node.js';
 import { initEngine, tf } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
 import { Cohort } from '../../cohort/index.js';
@@ -116,6 +117,9 @@ function parseGroups(spec: string): Record<string, string[]> {
   return out;
 }
 
+/** The run lock is taken on the folder a command writes. */
+const outFolder = (o: { out: string }): string => o.out;
+
 export function registerDownstream(program: Command): void {
   program
     .command('classify')
@@ -144,171 +148,175 @@ export function registerDownstream(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--json', 'print the metrics as JSON')
     .action(
-      async (o: {
-        manifest?: string;
-        phantom?: string;
-        label: string;
-        sequences?: string;
-        withMaps?: string;
-        mapTargets?: string;
-        depth: string;
-        attention: boolean;
-        width: string;
-        epochs: string;
-        downsample: string;
-        testFraction: string;
-        seed: string;
-        gradcam?: boolean;
-        groups?: string;
-        out: string;
-        json?: boolean;
-      }) => {
-        await initEngine();
-        const groups = o.groups ? parseGroups(o.groups) : undefined;
-        const depth = Number(o.depth);
-        if (depth !== 6 && depth !== 18) {
-          throw new MriseqError('unsupported depth', {
-            field: '--depth',
-            found: o.depth,
-            expected: '6 or 18',
-            code: 'cli.option',
-          });
-        }
-        const cohort = await openCohort(o);
-        if (!cohort.labelNames.includes(o.label)) {
-          throw new MriseqError('label column not in the manifest', {
-            file: o.manifest,
-            field: '--label',
-            found: o.label,
-            expected: cohort.labelNames.join(', ') || 'a manifest with label columns',
-            code: 'cli.label',
-          });
-        }
-        const sequences = list(o.sequences) ?? [...cohort.sequences];
-        const unknown = sequences.filter((s) => !cohort.sequences.includes(s));
-        if (unknown.length) {
-          throw new MriseqError('unknown sequence', {
-            field: '--sequences',
-            found: unknown.join(', '),
-            expected: cohort.sequences.join(', '),
-            code: 'cli.sequences',
-          });
-        }
-        const seed = Number(o.seed);
-        const run = {
-          model: {
-            depth: depth as 6 | 18,
-            attention: o.attention,
-            baseWidth: positiveInt(o.width, '--width'),
-            spatialKernel: 3,
-          },
-          train: {
-            epochs: positiveInt(o.epochs, '--epochs'),
-            onEpoch: (e: { epoch: number; trainLoss: number; valLoss: number }) =>
-              process.stderr.write(
-                `epoch ${e.epoch + 1}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}\n`,
-              ),
-          },
-          testFraction: Number(o.testFraction),
-          seed,
-          downsample: positiveInt(o.downsample, '--downsample'),
-        };
-        const dc = cohort as unknown as DownstreamCohort;
-        const labels = new Map(cohort.subjects.map((s) => [s.id, String(s.labels[o.label] ?? '')]));
-        const runs: DownstreamRun[] = [];
-        if (groups) {
-          const data = await buildDownstreamDataset(dc, {
-            label: o.label,
-            sequences,
-            downsample: run.downsample,
-          });
-          const h = await runHierarchical(data, treeFromGroups(o.label, groups), run);
-          const summary = {
-            label: o.label,
-            hierarchical: {
-              leaves: h.leaves,
-              groups: h.groups,
-              leafAuc: h.leafAuc.auc,
-              leafAuc_ci95: h.leafAuc.ci95,
-              groupAuc: h.groupAuc.auc,
-              groupAuc_ci95: h.groupAuc.ci95,
-              perLeafAuc: h.perLeafAuc,
-              testSubjects: h.testIds.length,
+      withRunLock(
+        'classify',
+        outFolder,
+        async (o: {
+          manifest?: string;
+          phantom?: string;
+          label: string;
+          sequences?: string;
+          withMaps?: string;
+          mapTargets?: string;
+          depth: string;
+          attention: boolean;
+          width: string;
+          epochs: string;
+          downsample: string;
+          testFraction: string;
+          seed: string;
+          gradcam?: boolean;
+          groups?: string;
+          out: string;
+          json?: boolean;
+        }) => {
+          await initEngine();
+          const groups = o.groups ? parseGroups(o.groups) : undefined;
+          const depth = Number(o.depth);
+          if (depth !== 6 && depth !== 18) {
+            throw new MriseqError('unsupported depth', {
+              field: '--depth',
+              found: o.depth,
+              expected: '6 or 18',
+              code: 'cli.option',
+            });
+          }
+          const cohort = await openCohort(o);
+          if (!cohort.labelNames.includes(o.label)) {
+            throw new MriseqError('label column not in the manifest', {
+              file: o.manifest,
+              field: '--label',
+              found: o.label,
+              expected: cohort.labelNames.join(', ') || 'a manifest with label columns',
+              code: 'cli.label',
+            });
+          }
+          const sequences = list(o.sequences) ?? [...cohort.sequences];
+          const unknown = sequences.filter((s) => !cohort.sequences.includes(s));
+          if (unknown.length) {
+            throw new MriseqError('unknown sequence', {
+              field: '--sequences',
+              found: unknown.join(', '),
+              expected: cohort.sequences.join(', '),
+              code: 'cli.sequences',
+            });
+          }
+          const seed = Number(o.seed);
+          const run = {
+            model: {
+              depth: depth as 6 | 18,
+              attention: o.attention,
+              baseWidth: positiveInt(o.width, '--width'),
+              spatialKernel: 3,
             },
+            train: {
+              epochs: positiveInt(o.epochs, '--epochs'),
+              onEpoch: (e: { epoch: number; trainLoss: number; valLoss: number }) =>
+                process.stderr.write(
+                  `epoch ${e.epoch + 1}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}\n`,
+                ),
+            },
+            testFraction: Number(o.testFraction),
+            seed,
+            downsample: positiveInt(o.downsample, '--downsample'),
           };
+          const dc = cohort as unknown as DownstreamCohort;
+          const labels = new Map(cohort.subjects.map((s) => [s.id, String(s.labels[o.label] ?? '')]));
+          const runs: DownstreamRun[] = [];
+          if (groups) {
+            const data = await buildDownstreamDataset(dc, {
+              label: o.label,
+              sequences,
+              downsample: run.downsample,
+            });
+            const h = await runHierarchical(data, treeFromGroups(o.label, groups), run);
+            const summary = {
+              label: o.label,
+              hierarchical: {
+                leaves: h.leaves,
+                groups: h.groups,
+                leafAuc: h.leafAuc.auc,
+                leafAuc_ci95: h.leafAuc.ci95,
+                groupAuc: h.groupAuc.auc,
+                groupAuc_ci95: h.groupAuc.ci95,
+                perLeafAuc: h.perLeafAuc,
+                testSubjects: h.testIds.length,
+              },
+            };
+            writeTextAtomic(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
+            h.classifier.dispose();
+            if (o.json) console.log(JSON.stringify(summary));
+            else {
+              const f = (a: { auc: number; ci95: [number, number] }) =>
+                `${a.auc.toFixed(3)} (95% CI ${a.ci95[0].toFixed(3)}-${a.ci95[1].toFixed(3)})`;
+              console.log(
+                `group AUC ${f(h.groupAuc)}; subtype AUC (one-vs-rest macro) ${f(h.leafAuc)}; ${h.testIds.length} test subjects`,
+              );
+              console.log(`wrote ${join(o.out, 'metrics.json')}`);
+            }
+            return;
+          }
+          if (o.withMaps) {
+            const cmp = await compareWithMaps(dc, {
+              ...run,
+              label: o.label,
+              sequences,
+              mapTargets: list(o.mapTargets) ?? sequences,
+              maps: mapsFromDirectory(o.withMaps),
+            });
+            runs.push(cmp.mri, cmp.mriWithMaps);
+          } else {
+            const data = await buildDownstreamDataset(dc, {
+              label: o.label,
+              sequences,
+              downsample: run.downsample,
+            });
+            runs.push(await runClassifier('MRI', data, run));
+          }
+          const summary = { label: o.label, runs: runs.map(runJson) };
           writeTextAtomic(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
-          h.classifier.dispose();
+          for (const r of runs) {
+            const tag = r.name === 'MRI' ? 'mri' : 'mri_md';
+            writeTextAtomic(join(o.out, `predictions_${tag}.csv`), predictionsCsv(r, labels));
+            saveClassifier(r.model, join(o.out, `model_${tag}.json`));
+          }
+          if (o.gradcam) {
+            const r = runs[runs.length - 1];
+            const data = await buildDownstreamDataset(dc, {
+              label: o.label,
+              sequences,
+              mapTargets: o.withMaps ? (list(o.mapTargets) ?? sequences) : [],
+              maps: o.withMaps ? mapsFromDirectory(o.withMaps) : undefined,
+              ids: r.testIds,
+              downsample: run.downsample,
+            });
+            const cam = new GradCam(r.model);
+            for (let i = 0; i < data.inputs.length; i++) {
+              const x = tf.tensor5d(data.inputs[i], [1, ...data.shape]);
+              const res = cam.compute(x);
+              x.dispose();
+              await writeGradCamNifti(
+                res.maps[0],
+                data.references[i],
+                join(o.out, 'gradcam', `${data.ids[i]}_gradcam.nii.gz`),
+              );
+            }
+          }
           if (o.json) console.log(JSON.stringify(summary));
           else {
-            const f = (a: { auc: number; ci95: [number, number] }) =>
-              `${a.auc.toFixed(3)} (95% CI ${a.ci95[0].toFixed(3)}-${a.ci95[1].toFixed(3)})`;
-            console.log(
-              `group AUC ${f(h.groupAuc)}; subtype AUC (one-vs-rest macro) ${f(h.leafAuc)}; ${h.testIds.length} test subjects`,
-            );
+            for (const r of runs) {
+              const e = r.evaluation;
+              console.log(
+                `${r.name.padEnd(10)} channels ${r.channels.join('+')}: AUC ${e.auc.toFixed(3)} ` +
+                  `(95% CI ${e.ci95[0].toFixed(3)}-${e.ci95[1].toFixed(3)}), accuracy ${e.report.accuracy.toFixed(3)}, ` +
+                  `${r.testIds.length} test subjects`,
+              );
+            }
             console.log(`wrote ${join(o.out, 'metrics.json')}`);
           }
-          return;
-        }
-        if (o.withMaps) {
-          const cmp = await compareWithMaps(dc, {
-            ...run,
-            label: o.label,
-            sequences,
-            mapTargets: list(o.mapTargets) ?? sequences,
-            maps: mapsFromDirectory(o.withMaps),
-          });
-          runs.push(cmp.mri, cmp.mriWithMaps);
-        } else {
-          const data = await buildDownstreamDataset(dc, {
-            label: o.label,
-            sequences,
-            downsample: run.downsample,
-          });
-          runs.push(await runClassifier('MRI', data, run));
-        }
-        const summary = { label: o.label, runs: runs.map(runJson) };
-        writeTextAtomic(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
-        for (const r of runs) {
-          const tag = r.name === 'MRI' ? 'mri' : 'mri_md';
-          writeTextAtomic(join(o.out, `predictions_${tag}.csv`), predictionsCsv(r, labels));
-          saveClassifier(r.model, join(o.out, `model_${tag}.json`));
-        }
-        if (o.gradcam) {
-          const r = runs[runs.length - 1];
-          const data = await buildDownstreamDataset(dc, {
-            label: o.label,
-            sequences,
-            mapTargets: o.withMaps ? (list(o.mapTargets) ?? sequences) : [],
-            maps: o.withMaps ? mapsFromDirectory(o.withMaps) : undefined,
-            ids: r.testIds,
-            downsample: run.downsample,
-          });
-          const cam = new GradCam(r.model);
-          for (let i = 0; i < data.inputs.length; i++) {
-            const x = tf.tensor5d(data.inputs[i], [1, ...data.shape]);
-            const res = cam.compute(x);
-            x.dispose();
-            await writeGradCamNifti(
-              res.maps[0],
-              data.references[i],
-              join(o.out, 'gradcam', `${data.ids[i]}_gradcam.nii.gz`),
-            );
-          }
-        }
-        if (o.json) console.log(JSON.stringify(summary));
-        else {
-          for (const r of runs) {
-            const e = r.evaluation;
-            console.log(
-              `${r.name.padEnd(10)} channels ${r.channels.join('+')}: AUC ${e.auc.toFixed(3)} ` +
-                `(95% CI ${e.ci95[0].toFixed(3)}-${e.ci95[1].toFixed(3)}), accuracy ${e.report.accuracy.toFixed(3)}, ` +
-                `${r.testIds.length} test subjects`,
-            );
-          }
-          console.log(`wrote ${join(o.out, 'metrics.json')}`);
-        }
-        for (const r of runs) r.model.dispose();
-      },
+          for (const r of runs) r.model.dispose();
+        },
+      ),
     );
 
   program
@@ -325,98 +333,102 @@ export function registerDownstream(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--json', 'print the summary as JSON')
     .action(
-      async (o: {
-        manifest?: string;
-        phantom?: string;
-        label?: string;
-        sequence: string;
-        k?: string;
-        epochs: string;
-        downsample: string;
-        seed: string;
-        out: string;
-        json?: boolean;
-      }) => {
-        await initEngine();
-        const cohort = await openCohort(o);
-        if (o.label && !cohort.labelNames.includes(o.label)) {
-          throw new MriseqError('label column not in the manifest', {
-            file: o.manifest,
-            field: '--label',
-            found: o.label,
-            expected: cohort.labelNames.join(', ') || 'a manifest with label columns',
-            code: 'cli.label',
-          });
-        }
-        // The classifier dataset builder does the loading; a constant label keeps every subject.
-        const dc = cohort as unknown as DownstreamCohort;
-        const data = await buildDownstreamDataset(
-          {
-            ids: dc.ids,
-            subject: (id) => {
-              const s = dc.subject(id);
-              return { id: s.id, available: s.available, labels: { all: 'x' }, load: (q) => s.load(q) };
-            },
-          },
-          {
-            label: 'all',
-            sequences: [o.sequence.toLowerCase()],
-            downsample: positiveInt(o.downsample, '--downsample'),
-          },
-        );
-        // The autoencoder halves each axis twice: crop to multiples of 4.
-        const [D, H, W] = data.shape;
-        const [d, h, w] = [D, H, W].map((n) => n - (n % 4));
-        const inputs = data.inputs.map((x) => {
-          const out = new Float32Array(d * h * w);
-          for (let z = 0; z < d; z++)
-            for (let y = 0; y < h; y++)
-              for (let xx = 0; xx < w; xx++) out[(z * h + y) * w + xx] = x[(z * H + y) * W + xx];
-          return out;
-        });
-        const labels = o.label
-          ? data.ids.map((id) => String(cohort.subject(id).labels[o.label!] ?? ''))
-          : undefined;
-        const r = await clusterImages(
-          { shape: [d, h, w, 1], inputs, ids: data.ids },
-          {
-            k: o.k ? positiveInt(o.k, '--k') : undefined,
-            labels,
-            epochs: positiveInt(o.epochs, '--epochs'),
-            seed: Number(o.seed),
-            batchSize: 8,
-            onEpoch: (e) => process.stderr.write(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}\n`),
-          },
-        );
-        const summary = {
-          sequence: o.sequence,
-          subjects: data.ids.length,
-          k: r.k,
-          silhouettes: r.silhouettes,
-          evaluation: r.evaluation,
-          label: o.label,
-        };
-        writeTextAtomic(join(o.out, 'cluster.json'), JSON.stringify(summary, null, 1));
-        writeTextAtomic(
-          join(o.out, 'clusters.csv'),
-          [
-            'id,cluster' + (labels ? ',label' : ''),
-            ...data.ids.map((id, i) => `${id},${r.clusters[i]}${labels ? `,${labels[i]}` : ''}`),
-          ].join('\n') + '\n',
-        );
-        if (o.json) console.log(JSON.stringify(summary));
-        else {
-          console.log(`k = ${r.k} clusters over ${data.ids.length} subjects (${o.sequence})`);
-          if (r.evaluation) {
-            const e = r.evaluation;
-            console.log(
-              `vs ${o.label}: accuracy ${e.accuracy.toFixed(3)}, NMI ${e.nmi.toFixed(3)}, ARI ${e.ari.toFixed(3)}; ` +
-                `supervised baseline (logistic regression on the latent) ${e.baseline.accuracy.toFixed(3)} on ${e.baseline.testSubjects} held-out`,
-            );
+      withRunLock(
+        'cluster',
+        outFolder,
+        async (o: {
+          manifest?: string;
+          phantom?: string;
+          label?: string;
+          sequence: string;
+          k?: string;
+          epochs: string;
+          downsample: string;
+          seed: string;
+          out: string;
+          json?: boolean;
+        }) => {
+          await initEngine();
+          const cohort = await openCohort(o);
+          if (o.label && !cohort.labelNames.includes(o.label)) {
+            throw new MriseqError('label column not in the manifest', {
+              file: o.manifest,
+              field: '--label',
+              found: o.label,
+              expected: cohort.labelNames.join(', ') || 'a manifest with label columns',
+              code: 'cli.label',
+            });
           }
-          console.log(`wrote ${join(o.out, 'cluster.json')}`);
-        }
-        r.autoencoder.dispose();
-      },
+          // The classifier dataset builder does the loading; a constant label keeps every subject.
+          const dc = cohort as unknown as DownstreamCohort;
+          const data = await buildDownstreamDataset(
+            {
+              ids: dc.ids,
+              subject: (id) => {
+                const s = dc.subject(id);
+                return { id: s.id, available: s.available, labels: { all: 'x' }, load: (q) => s.load(q) };
+              },
+            },
+            {
+              label: 'all',
+              sequences: [o.sequence.toLowerCase()],
+              downsample: positiveInt(o.downsample, '--downsample'),
+            },
+          );
+          // The autoencoder halves each axis twice: crop to multiples of 4.
+          const [D, H, W] = data.shape;
+          const [d, h, w] = [D, H, W].map((n) => n - (n % 4));
+          const inputs = data.inputs.map((x) => {
+            const out = new Float32Array(d * h * w);
+            for (let z = 0; z < d; z++)
+              for (let y = 0; y < h; y++)
+                for (let xx = 0; xx < w; xx++) out[(z * h + y) * w + xx] = x[(z * H + y) * W + xx];
+            return out;
+          });
+          const labels = o.label
+            ? data.ids.map((id) => String(cohort.subject(id).labels[o.label!] ?? ''))
+            : undefined;
+          const r = await clusterImages(
+            { shape: [d, h, w, 1], inputs, ids: data.ids },
+            {
+              k: o.k ? positiveInt(o.k, '--k') : undefined,
+              labels,
+              epochs: positiveInt(o.epochs, '--epochs'),
+              seed: Number(o.seed),
+              batchSize: 8,
+              onEpoch: (e) => process.stderr.write(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}\n`),
+            },
+          );
+          const summary = {
+            sequence: o.sequence,
+            subjects: data.ids.length,
+            k: r.k,
+            silhouettes: r.silhouettes,
+            evaluation: r.evaluation,
+            label: o.label,
+          };
+          writeTextAtomic(join(o.out, 'cluster.json'), JSON.stringify(summary, null, 1));
+          writeTextAtomic(
+            join(o.out, 'clusters.csv'),
+            [
+              'id,cluster' + (labels ? ',label' : ''),
+              ...data.ids.map((id, i) => `${id},${r.clusters[i]}${labels ? `,${labels[i]}` : ''}`),
+            ].join('\n') + '\n',
+          );
+          if (o.json) console.log(JSON.stringify(summary));
+          else {
+            console.log(`k = ${r.k} clusters over ${data.ids.length} subjects (${o.sequence})`);
+            if (r.evaluation) {
+              const e = r.evaluation;
+              console.log(
+                `vs ${o.label}: accuracy ${e.accuracy.toFixed(3)}, NMI ${e.nmi.toFixed(3)}, ARI ${e.ari.toFixed(3)}; ` +
+                  `supervised baseline (logistic regression on the latent) ${e.baseline.accuracy.toFixed(3)} on ${e.baseline.testSubjects} held-out`,
+              );
+            }
+            console.log(`wrote ${join(o.out, 'cluster.json')}`);
+          }
+          r.autoencoder.dispose();
+        },
+      ),
     );
 }

@@ -28,6 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, join, relative } from 'node:path';
+import { withRunLock } from '../../reliability/node.js';
 import { MriseqError } from '../../errors/index.js';
 import { escapeHtml } from '../../display/index.js';
 import {
@@ -299,11 +300,18 @@ export function registerFigures(program: Command): void {
     )
     .requiredOption('--out <dir>', 'output folder')
     .option('--no-static', 'skip PNG/SVG (no Chromium needed): interactive HTML only')
-    .action(async (opts: { run: string; out: string; static: boolean }) => {
-      const r = await writeRunFigures(opts.run, opts.out, { formats: opts.static ? ['png', 'svg'] : [] });
-      for (const w of r.written)
-        console.log(`wrote ${w.name}: ${[w.png, w.svg, w.html].filter(Boolean).join(', ')}`);
-      for (const s of r.skipped) console.log(`skipped ${s.name}: ${s.reason}`);
-      console.log(`index: ${r.index}`);
-    });
+    .action(
+      // the run lock of the folder written (two figure writers would interleave index.html)
+      withRunLock(
+        'figures',
+        (opts: { out: string }) => opts.out,
+        async (opts: { run: string; out: string; static: boolean }) => {
+          const r = await writeRunFigures(opts.run, opts.out, { formats: opts.static ? ['png', 'svg'] : [] });
+          for (const w of r.written)
+            console.log(`wrote ${w.name}: ${[w.png, w.svg, w.html].filter(Boolean).join(', ')}`);
+          for (const s of r.skipped) console.log(`skipped ${s.name}: ${s.reason}`);
+          console.log(`index: ${r.index}`);
+        },
+      ),
+    );
 }
