@@ -117,6 +117,81 @@ describe('mriseq slurm on a real one-node cluster', { skip }, () => {
     assert.deepEqual(merged, treeHashes(single));
   });
 
+  test('sharded `mriseq evaluate` through SLURM + merge equals the single-process table', () => {
+    const data = join(work, 'eval-data');
+    const model = join(work, 'eval-model');
+    const sim = mriseq([
+      'simulate',
+      '--out',
+      data,
+      '--subjects',
+      '4',
+      '--size',
+      '16,16,8',
+      '--seed',
+      '5',
+      '--quiet',
+    ]);
+    assert.equal(sim.code, 0, sim.stderr);
+    const manifest = join(data, 'manifest.csv');
+    const tr = mriseq([
+      'train',
+      '--manifest',
+      manifest,
+      '--steps',
+      '1',
+      '--crop',
+      '16',
+      '--out',
+      model,
+      '--json',
+    ]);
+    assert.equal(tr.code, 0, tr.stderr);
+    const args = (out: string) => [
+      'evaluate',
+      '--run',
+      model,
+      '--manifest',
+      manifest,
+      '--out',
+      out,
+      '--split',
+      'all',
+      '--sequences',
+      't1,t2',
+    ];
+    const single = join(work, 'eval-single.csv');
+    const one = mriseq(args(single));
+    assert.equal(one.code, 0, one.stderr);
+    const reference = readFileSync(single, 'utf8');
+    assert.equal(reference.trim().split('\n').length, 1 + 4 * 4, 'header + 4 subjects x 2 x 2 pairs');
+    const run = join(work, 'eval-sharded');
+    const r = mriseq([
+      'slurm',
+      'submit',
+      '--shards',
+      '2',
+      '--run',
+      run,
+      '--wait',
+      '--interval',
+      '0.3',
+      '--',
+      ...args(join(run, 'evaluation.csv')),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const rec = readRecord(run);
+    for (let i = 0; i < 2; i++) {
+      const log = readFileSync(
+        join(run, 'slurm', 'logs', `evaluate-${i}.${rec.submissions[0].arrayJobId}.log`),
+        'utf8',
+      );
+      assert.match(log, new RegExp(`shard ${i}/2 of evaluate`));
+      assert.ok(existsSync(join(run, 'parts', `evaluate-${i}-of-2`, 'evaluation.csv')));
+    }
+    assert.equal(readFileSync(join(run, 'evaluation.csv'), 'utf8'), reference);
+  });
+
   test('a failing shard: --wait exits non-zero naming it and its log, the merge is cancelled; retry completes the run', async () => {
     const reference = singleProcess('single-b', 9);
     const run = join(work, 'sharded-b');
