@@ -42,6 +42,7 @@ export {
   sweepPoints,
   readSweepPlan,
   mergeSweep,
+  writeSweepPlan,
   type SweepConfig,
   type SweepPlan,
   type SweepPoint,

@@ -18,6 +18,8 @@ import {
   readSweepFile,
   sweepPoints,
   foldSplit,
+  mergeSweep,
+  writeSweepPlan,
   mergeRun,
   parseShard,
   runSelftest,
@@ -292,5 +294,42 @@ test('the generated array script sets up the environment and runs its shard (run
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the sweep merge picks the best configuration by its fold mean, then its best fold run', () => {
+  const run = mkdtempSync(join(tmpdir(), 'mriseq-sweepmerge-'));
+  try {
+    writeSweepPlan({
+      format: 'mriseq-sweep/1',
+      run,
+      command: ['train'],
+      configs: [{ name: 'a' }, { name: 'b' }],
+      folds: 3,
+      metricFile: 'summary.json',
+      metric: 'bestPsnr',
+      mode: 'max',
+    });
+    // a has the single best fold (40) but b the better mean: b wins, and b's best fold is fold 1
+    const values: Record<string, number[]> = { a: [40, 10, 10], b: [25, 27, 26] };
+    for (const [name, v] of Object.entries(values)) {
+      v.forEach((x, k) => {
+        const dir = join(run, 'points', `${name}-fold-${k}-of-3`);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'summary.json'), JSON.stringify({ bestPsnr: x }));
+      });
+    }
+    const r = mergeSweep(run);
+    assert.equal(r.best.name, 'b');
+    assert.equal(r.best.mean, 26);
+    assert.deepEqual(
+      { label: r.bestRun.label, fold: r.bestRun.fold, value: r.bestRun.value },
+      { label: 'b-fold-1-of-3', fold: 1, value: 27 },
+    );
+    assert.equal(r.bestRun.dir, join(run, 'points', 'b-fold-1-of-3'));
+    const best = JSON.parse(readFileSync(join(run, 'best.json'), 'utf8')) as { bestRun: { label: string } };
+    assert.equal(best.bestRun.label, 'b-fold-1-of-3');
+  } finally {
+    rmSync(run, { recursive: true, force: true });
   }
 });
