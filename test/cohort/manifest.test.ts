@@ -17,7 +17,16 @@ import {
   unescapeCsvCell,
   type Manifest,
 } from '../../src/cohort/index.js';
-import { checkManifest, scanManifest, simulateToDisk, readManifest } from '../../src/cohort/node.js';
+import {
+  checkManifest,
+  scanFolder,
+  scanManifest,
+  simulateToDisk,
+  readManifest,
+  type ScanWarning,
+} from '../../src/cohort/node.js';
+import { MriseqError } from '../../src/errors/index.js';
+import { Cohort } from '../../src/cohort/index.js';
 import { writeNifti } from '../../src/io/index.js';
 import type { Volume } from '../../src/volume/index.js';
 
@@ -127,6 +136,87 @@ test('manifest scan builds a manifest from a BraTS 2021 folder; t1ce becomes t1g
   const report = await checkManifest(join(root, 'manifest.csv'));
   assert.deepEqual(report.problems, []);
   assert.equal(report.files, 9);
+});
+
+test('manifest scan of a simulated folder gives back the manifest simulate wrote; extra NIfTI files are reported, never mapped', async () => {
+  const root = join(dir, 'scan-sim');
+  const sim = await simulateToDisk({
+    out: root,
+    subjects: 2,
+    seed: 4,
+    size: [16, 16, 8],
+    dwi: true,
+    dce: true,
+  });
+  const id = sim.manifest.subjects[0]!.id;
+  // unknown suffix, a second file for t1gd, a file without the id, a sidecar, a folder without sequences
+  const extra = [`${id}/${id}_t1_brainmask.nii.gz`, `${id}/${id}_t1gd.nii.gz`, `${id}/notes.nii`];
+  for (const f of extra) await writeNifti(join(root, f), vol([16, 16, 8], [1, 1, 1]));
+  await writeFile(join(root, id, `${id}_t1.json`), '{}');
+  await mkdir(join(root, 'qc'));
+  await writeNifti(join(root, 'qc', 'qc_overlay.nii.gz'), vol([4, 4, 4], [1, 1, 1]));
+  const warnings: ScanWarning[] = [];
+  const r = await scanFolder(root, { onWarning: (w) => warnings.push(w) });
+  assert.deepEqual(r.warnings, warnings);
+  // every sequence and label map is where simulate put it: t1ce is t1gd, unique_t1ce is the
+  // unique_t1gd mask, dce is a sequence (not a mask), and nothing else got in
+  assert.deepEqual(r.manifest.sequences, sim.manifest.sequences);
+  assert.deepEqual([...r.manifest.masks!].sort(), [...sim.manifest.masks!].sort());
+  assert.equal(r.manifest.subjects.length, 2);
+  for (const [k, s] of r.manifest.subjects.entries()) {
+    const want = sim.manifest.subjects[k]!;
+    assert.equal(s.id, want.id);
+    assert.deepEqual(s.sequences, want.sequences);
+    assert.deepEqual(s.masks, want.masks);
+  }
+  assert.deepEqual(warnings.map((w) => w.file).sort(), [...extra, 'qc/', 'qc/qc_overlay.nii.gz'].sort());
+  const why = Object.fromEntries(warnings.map((w) => [w.file, w.problem]));
+  assert.match(why[extra[0]!]!, /unknown suffix 't1_brainmask'/);
+  assert.match(why[extra[1]!]!, new RegExp(`${id}_t1ce\\.nii\\.gz is already the subject's t1gd`));
+  assert.match(why[extra[2]!]!, /does not start with the subject id/);
+  assert.match(why['qc/']!, /no sequence file/);
+  // scanManifest is the same manifest
+  assert.deepEqual(await scanManifest(root, { onWarning: () => undefined }), r.manifest);
+});
+
+test('a path with leading or trailing whitespace is refused (it would change on a CSV round trip)', async () => {
+  const m = {
+    mriseqManifest: 1,
+    sequences: ['t1', 't2'],
+    masks: ['seg'],
+    subjects: [{ id: 'a', sequences: { t1: 'a/t1.nii', t2: ' a/t2.nii' }, masks: { seg: 'a/seg.nii ' } }],
+  };
+  const { problems } = parseManifestText(JSON.stringify(m));
+  assert.deepEqual(
+    problems.map((p) => [p.row, p.column, p.code, p.found]),
+    [
+      [1, 't2', 'manifest.path-space', '" a/t2.nii"'],
+      [1, 'seg', 'manifest.path-space', '"a/seg.nii "'],
+    ],
+  );
+  assert.match(problems[0]!.expected!, /^"a\/t2\.nii" /);
+  // the one-line error of a load names the file, the row and the column
+  const file = join(dir, 'spaces.json');
+  await writeFile(file, JSON.stringify(m));
+  await assert.rejects(
+    () => Cohort.fromManifest(file),
+    (e: unknown) =>
+      e instanceof MriseqError &&
+      e.file === file &&
+      e.field === 'row 1' &&
+      /column t2: path has leading or trailing whitespace; found " a\/t2\.nii"; expected "a\/t2\.nii"/.test(
+        e.message,
+      ),
+  );
+  // the trimmed manifest is valid and survives the CSV round trip exactly
+  m.subjects[0]!.sequences.t2 = 'a/t2.nii';
+  m.subjects[0]!.masks.seg = 'a/seg.nii';
+  const ok = parseManifestText(JSON.stringify(m));
+  assert.deepEqual(ok.problems, []);
+  const back = parseManifestText(manifestToCsv(ok.manifest));
+  assert.deepEqual(back.problems, []);
+  assert.deepEqual(back.manifest.subjects[0]!.sequences, m.subjects[0]!.sequences);
+  assert.deepEqual(back.manifest.subjects[0]!.masks, m.subjects[0]!.masks);
 });
 
 test('manifest check reports every problem of a broken manifest at once, with row and column', async () => {
