@@ -320,17 +320,20 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     });
   }
   if (state && state.step >= state.steps) {
-    return {
+    const done: TrainResult = {
       steps: state.step,
       stopped: false,
       finalLoss: null,
       bestPsnr: state.bestPsnr,
       bestStep: state.bestStep,
       history: [],
-      out,
-      model,
-      resumedFrom,
     };
+    // killed after the final checkpoint but before the run's last files: finish those
+    if (!existsSync(join(out, 'summary.json'))) {
+      if (!hasVal) saveCheckpoint(join(out, 'best'), model);
+      writeSummary(out, done, resumedFrom, model);
+    }
+    return { ...done, out, model, resumedFrom };
   }
   const it = trainSteps(model, subjects, {
     ...rest,
@@ -342,6 +345,11 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
   do r = await it.next();
   while (!r.done);
   const result = r.value;
+  writeSummary(out, result, resumedFrom, model);
+  return { ...result, out, model, resumedFrom };
+}
+
+function writeSummary(out: string, result: TrainResult, resumedFrom: number | null, model: Seq2Seq): void {
   const summary = {
     steps: result.steps,
     stopped: result.stopped,
@@ -352,5 +360,4 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     config: model.getConfig(),
   };
   writeFileAtomicSync(join(out, 'summary.json'), JSON.stringify(summary, null, 2), { durable: true });
-  return { ...result, out, model, resumedFrom };
 }

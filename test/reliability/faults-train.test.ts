@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, loadCheckpoint } from '../../src/index.js';
@@ -113,3 +113,31 @@ test('after kill + resume: no half-swapped checkpoint folders left', () => {
   );
   assert.deepEqual(left, [], `left by the killed write (just after the kill: ${leftAfterKill.join(', ')})`);
 });
+
+// (with --phantom 2 the last subject validates, so best/ is final before the last checkpoint)
+test(
+  'killed after the final checkpoint, before summary.json: --resume writes it',
+  { timeout: 120_000 },
+  async () => {
+    const ref = join(tmp, 'ref');
+    assert.ok(existsSync(join(ref, 'summary.json')), 'the reference run finished');
+    const run = join(tmp, 'killed-at-end');
+    cpSync(ref, run, { recursive: true });
+    rmSync(join(run, 'summary.json'));
+    const r = await mriseq(args(run, '--resume'));
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8')) as {
+      steps: number;
+      resumedFrom: number;
+      bestStep: number;
+    };
+    const want = JSON.parse(readFileSync(join(ref, 'summary.json'), 'utf8')) as { bestStep: number };
+    assert.equal(summary.steps, 4);
+    assert.equal(summary.resumedFrom, 4);
+    assert.equal(summary.bestStep, want.bestStep);
+    assert.ok(
+      readFileSync(join(run, 'best', 'weights.bin')).equals(readFileSync(join(ref, 'best', 'weights.bin'))),
+      'best/ untouched',
+    );
+  },
+);
