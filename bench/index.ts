@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: times every workload of every `bench/*.bench.ts` module on each available tensor
  * backend and against PyTorch, in one run. `--json` prints one JSON object instead of the table;
- * `--only <text>` keeps workloads whose name contains the text.
+ * `--only <text>` keeps workloads whose name contains the text; `--backends a,b` limits the tensor
+ * backends timed (default: tensorflow, wasm, cpu).
  *
  * Adding workloads: create `bench/<topic>.bench.ts` exporting
  *
@@ -10,7 +11,8 @@
  * where each item is either
  *   - a TensorWorkload `{ name, description?, setup(ctx), torch?(ctx), backends?, reps? }`:
  *     `setup` runs with the backend already active and returns `{ step, dispose }`; `step()` must
- *     finish its work (read results with dataSync, tidy its tensors). The runner times
+ *     finish its work (on asynchronous backends read results with dataSync; Node's backends are
+ *     synchronous) and tidy its tensors. The runner times
  *     `ctx.warm` untimed then `ctx.reps` timed steps (or `reps[backend]`; 0 skips that backend) and
  *     reports the median. `torch(ctx)` returns PyTorch's median ms for the same work (see
  *     bench/torch.ts and bench/torch/conv.py; run it with `ctx.threads` threads), and the table
@@ -55,7 +57,7 @@ export interface CustomWorkload {
 
 export type BenchWorkload = TensorWorkload | CustomWorkload;
 
-const BACKENDS = ['tensorflow', 'wasm', 'cpu'];
+const ALL_BACKENDS = ['tensorflow', 'wasm', 'cpu'];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -95,6 +97,10 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  const backendsArg = args.includes('--backends') ? args[args.indexOf('--backends') + 1] : undefined;
+  const BACKENDS = backendsArg
+    ? backendsArg.split(',').filter((b) => ALL_BACKENDS.includes(b))
+    : ALL_BACKENDS;
   const log = (s: string): void => {
     // Progress goes to stderr so that --json keeps stdout to one object.
     process.stderr.write(s + '\n');

@@ -211,3 +211,11 @@ export {
   registerWasmKernels,
   type WasmKernelReport,
 } from './wasm-kernels.js';
+export {
+  hasKernel,
+  mirrorPadGradComposed,
+  MRISEQ_INSTANCE_NORM,
+  MRISEQ_LSTM_CELL,
+  MRISEQ_ADAM,
+  type AdamAttrs,
+} from './native-kernels.js';

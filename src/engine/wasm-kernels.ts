@@ -15,6 +15,7 @@
  * - a 3D convolution = the sum over depth taps of 2D convolutions batched over depth.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerFusedGradients, registerFusedNativeKernels } from './native-kernels.js';
 
 type Pads2 = [[number, number], [number, number]];
 type Pads3 = [[number, number], [number, number], [number, number]];
@@ -505,20 +506,12 @@ function resizeBilinearGrad(original: KernelFunc | undefined): KernelFunc {
 }
 
 /**
- * Native ('tensorflow') fixes: tfjs-node's ResizeBilinearGrad drops halfPixelCenters. Once.
- * Returns what it replaced.
+ * Native ('tensorflow') kernels: fused and fixed kernels (see native-kernels.ts), among them
+ * TensorFlow's own ResizeBilinearGrad called with half_pixel_centers (tfjs-node drops it). Once.
+ * Returns what it registered.
  */
-let nativeDone: string[] | undefined;
 export function registerNativeKernels(): string[] {
-  if (nativeDone) return nativeDone;
-  nativeDone = [];
-  const original = tf.getKernel(tf.ResizeBilinearGrad, 'tensorflow');
-  if (original) {
-    tf.unregisterKernel(tf.ResizeBilinearGrad, 'tensorflow');
-    tf.registerKernel({ ...original, kernelFunc: resizeBilinearGrad(original.kernelFunc) });
-    nativeDone.push(`${tf.ResizeBilinearGrad} (halfPixelCenters)`);
-  }
-  return nativeDone;
+  return registerFusedNativeKernels();
 }
 
 let cpuDone: string[] | undefined;
@@ -553,6 +546,8 @@ export function registerGradients(): string[] {
   if (gradientsDone) return [];
   gradientsDone = true;
   const added: string[] = [];
+  registerFusedGradients();
+  added.push(`${tf.MirrorPad} gradient (mirrored borders)`);
   if (!tf.getGradient(tf.Conv3DBackpropInputV2)) {
     tf.registerGradient({
       kernelName: tf.Conv3DBackpropInputV2,

@@ -16,6 +16,8 @@ export {
   type Seq2SeqConfig,
   type PresetName,
   type NamedWeights,
+  type HyperWeights,
+  type DecoderWeights,
 } from './model.js';
 export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
 export { Rng } from './random.js';

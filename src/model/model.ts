@@ -7,7 +7,7 @@
  * with tf.serialization, in the spirit of tfjs-layers; parameters live in one ParamStore keyed by
  * dotted names so weights can be saved, loaded and optimised as a flat list.
  */
-import { tf } from '../engine/index.js';
+import { hasKernel, MRISEQ_LSTM_CELL, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { convNd, instanceNorm, leakyRelu, reflectPad, upsample2x } from './ops.js';
 import { Rng } from './random.js';
@@ -159,14 +159,27 @@ export class HyperConv extends Module {
     const bias = tf.reshape(tf.matMul(g as tf.Tensor2D, this.B as tf.Tensor2D), [cout]);
     return { kernel, bias };
   }
-  /** Valid convolution (the caller pads). */
-  apply(x: Tensor, style: Tensor): Tensor {
-    const { kernel, bias } = this.weights(style);
+  /** Valid convolution (the caller pads) with the weights of a style, or precomputed ones. */
+  apply(x: Tensor, style: Tensor | { kernel: Tensor; bias: Tensor }): Tensor {
+    const { kernel, bias } = style instanceof tf.Tensor ? this.weights(style) : style;
     return tf.add(convNd(x, kernel, 1, 'valid'), bias);
   }
   override getConfig(): tf.serialization.ConfigDict {
     return { ...this.config };
   }
+}
+
+/** A hyper-convolution's generated kernel and bias for one target code. */
+export interface HyperWeights {
+  kernel: Tensor;
+  bias: Tensor;
+}
+
+/** Every hyper-convolution's weights for one target code, in decoder order (see decoderWeights). */
+export interface DecoderWeights {
+  code: number;
+  res: [HyperWeights, HyperWeights][];
+  convs: HyperWeights[];
 }
 
 export class HyperResBlock extends Module {
@@ -182,10 +195,12 @@ export class HyperResBlock extends Module {
     this.c1 = new HyperConv({ ...base, name: `${config.name}.c1` }, store);
     this.c2 = new HyperConv({ ...base, name: `${config.name}.c2` }, store);
   }
-  apply(x: Tensor, style: Tensor): Tensor {
+  /** style: the style vector, or the two convolutions' precomputed weights. */
+  apply(x: Tensor, style: Tensor | [HyperWeights, HyperWeights]): Tensor {
     const pads = new Array<number>(this.config.ndims).fill(1);
-    const y = leakyRelu(instanceNorm(this.c1.apply(reflectPad(x, pads), style)));
-    return tf.add(x, instanceNorm(this.c2.apply(reflectPad(y, pads), style)));
+    const [w1, w2] = style instanceof tf.Tensor ? [style, style] : style;
+    const y = leakyRelu(instanceNorm(this.c1.apply(reflectPad(x, pads), w1)));
+    return tf.add(x, instanceNorm(this.c2.apply(reflectPad(y, pads), w2)));
   }
   override getConfig(): tf.serialization.ConfigDict {
     return { ...this.config };
@@ -244,9 +259,23 @@ export class ConvLSTM extends Module {
       let h: Tensor | undefined;
       let c: Tensor | undefined;
       const outs: Tensor[] = [];
+      // The gate math as one fused kernel (forward and backward) where the backend has it.
+      const fused = hasKernel(MRISEQ_LSTM_CELL);
       for (const x of inputs) {
         let z = byInput.get(x)!;
         if (h) z = tf.add(z, convNd(h, this.wh[l], 1, 'same'));
+        if (fused) {
+          const r = tf
+            .engine()
+            .runKernel(
+              c ? MRISEQ_LSTM_CELL : `${MRISEQ_LSTM_CELL}First`,
+              c ? { z, c } : { z },
+              {},
+            ) as Tensor[];
+          [h, c] = r as [Tensor, Tensor];
+          outs.push(h);
+          continue;
+        }
         const [zi, zf, zo, zg] = tf.split(z, 4, -1);
         const i = tf.sigmoid(zi);
         const o = tf.sigmoid(zo);
@@ -519,9 +548,24 @@ export class Seq2Seq extends Module {
     return outs.length === 1 ? outs[0] : tf.div(tf.addN(outs), outs.length);
   }
 
-  /** Decodes a fused feature into [B, nOut, ...spatial, cIn] for the target code. */
-  decode(feature: Tensor, code: number, nOut = 1): Tensor {
+  /**
+   * The decoder's kernels P.f(s) and biases B.g(s) for one code. They depend on the code only:
+   * a training step that decodes twice for the same code (self-reconstruction and cycle)
+   * computes them once and passes them to decode().
+   */
+  decoderWeights(code: number): DecoderWeights {
     const style = this.style(code);
+    return {
+      code,
+      res: this.decRes.map((r) => [r.c1.weights(style), r.c2.weights(style)]),
+      convs: this.decConvs.map((c) => c.weights(style)),
+    };
+  }
+
+  /** Decodes a fused feature into [B, nOut, ...spatial, cIn] for the target code. */
+  decode(feature: Tensor, code: number, nOut = 1, weights?: DecoderWeights): Tensor {
+    if (weights && weights.code !== code) throw new Error('decode: weights were made for another code');
+    const w = weights ?? this.decoderWeights(code);
     const seq = this.decLstm.apply(new Array<Tensor>(nOut).fill(feature));
     const b = feature.shape[0];
     let h =
@@ -532,25 +576,25 @@ export class Seq2Seq extends Module {
             1,
           );
     if (seq.length > 1) h = tf.reshape(h, [b * nOut, ...feature.shape.slice(1)]);
-    for (const r of this.decRes) h = r.apply(h, style);
+    this.decRes.forEach((r, i) => (h = r.apply(h, w.res[i]!)));
     const nd = this.config.ndims;
     const n = this.decConvs.length;
     this.decConvs.forEach((conv, i) => {
       const p = (this.config.kDec[i] - 1) >> 1;
       if (i < n - 1) {
         h = leakyRelu(
-          instanceNorm(conv.apply(reflectPad(upsample2x(h), new Array<number>(nd).fill(p)), style)),
+          instanceNorm(conv.apply(reflectPad(upsample2x(h), new Array<number>(nd).fill(p)), w.convs[i]!)),
         );
       } else {
-        h = tf.tanh(conv.apply(reflectPad(h, new Array<number>(nd).fill(p)), style));
+        h = tf.tanh(conv.apply(reflectPad(h, new Array<number>(nd).fill(p)), w.convs[i]!));
       }
     });
     return tf.reshape(h, [b, nOut, ...h.shape.slice(1)]);
   }
 
   /** G(x, code): x [B, T, ...spatial, cIn] with spatial sizes multiples of 4 -> [B, nOut, ...]. */
-  apply(x: Tensor, target: string | number, nOut = 1): Tensor {
-    return this.decode(this.encode(x), this.codeIndex(target), nOut);
+  apply(x: Tensor, target: string | number, nOut = 1, weights?: DecoderWeights): Tensor {
+    return this.decode(this.encode(x), this.codeIndex(target), nOut, weights);
   }
 
   /** The spatial multiple inputs must have (product of encoder strides). */

@@ -5,33 +5,9 @@
  * gradient (tfjs-node's resizeBilinear gradient ignores halfPixelCenters), instance norm.
  * All tensors are channels-last: [B, ...spatial, C].
  */
-import { tf } from '../engine/index.js';
+import { hasKernel, mirrorPadGradComposed, MRISEQ_INSTANCE_NORM, tf } from '../engine/index.js';
 
 type Tensor = tf.Tensor;
-
-/** Adjoint of reflect padding along one axis: folds the reflected borders back onto their sources. */
-function foldReflect(dy: Tensor, axis: number, p: number, n: number): Tensor {
-  if (p === 0) return dy;
-  const rank = dy.rank;
-  const sl = (start: number, size: number): Tensor => {
-    const b = new Array<number>(rank).fill(0);
-    const s = dy.shape.slice();
-    b[axis] = start;
-    s[axis] = size;
-    return tf.slice(dy, b, s);
-  };
-  const padAxis = (t: Tensor, before: number, after: number): Tensor => {
-    const pads = new Array<[number, number]>(rank).fill([0, 0]);
-    pads[axis] = [before, after];
-    return tf.pad(t, pads);
-  };
-  const center = sl(p, n);
-  // padded index i < p holds original index p - i; reversed, it lands on 1..p.
-  const left = padAxis(tf.reverse(sl(0, p), axis), 1, n - 1 - p);
-  // padded index n + p + i holds original n - 2 - i; reversed, it lands on n-1-p..n-2.
-  const right = padAxis(tf.reverse(sl(n + p, p), axis), n - 1 - p, 1);
-  return tf.addN([center, left, right]);
-}
 
 function reflectPadComposed(x: Tensor, pads: readonly number[]): Tensor {
   let y = x;
@@ -64,20 +40,17 @@ export function reflectPad(x: Tensor, pads: readonly number[]): Tensor {
       );
   });
   if (pads.every((p) => p === 0)) return x;
-  // Forward: one native mirrorPad up to rank 4, slices + reverse + concat beyond (tfjs's
-  // mirrorPad stops at rank 4). Backward: our own adjoint in both cases (tfjs's mirrorPad
-  // gradient is a plain slice, and the composed rank-5 version came out wrong too).
-  const f = tf.customGrad(((xi: Tensor) => {
-    const paddings: [number, number][] = [[0, 0], ...pads.map((p): [number, number] => [p, p]), [0, 0]];
-    const value =
-      xi.rank > 4 ? reflectPadComposed(xi, pads) : tf.mirrorPad(xi as tf.Tensor4D, paddings, 'reflect');
-    const gradFunc = (dy: Tensor): Tensor => {
-      let g = dy;
-      for (let i = pads.length - 1; i >= 0; i--) g = foldReflect(g, i + 1, pads[i], shape[i + 1]);
-      return g;
-    };
-    return { value, gradFunc };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const paddings: [number, number][] = [[0, 0], ...pads.map((p): [number, number] => [p, p]), [0, 0]];
+  // One MirrorPad kernel (the engine registers a correct gradient for it: TensorFlow's
+  // MirrorPadGrad natively, a composed fold elsewhere). tfjs's mirrorPad op stops at rank 4;
+  // TensorFlow's kernel takes rank 5, other backends get slices + reverse + concat.
+  if (x.rank <= 4) return tf.mirrorPad(x as tf.Tensor4D, paddings, 'reflect');
+  if (tf.getBackend() === 'tensorflow')
+    return tf.engine().runKernel(tf.MirrorPad, { x }, { paddings, mode: 'reflect' }) as Tensor;
+  const f = tf.customGrad(((xi: Tensor) => ({
+    value: reflectPadComposed(xi, pads),
+    gradFunc: (dy: Tensor): Tensor => mirrorPadGradComposed(dy, paddings, 'reflect'),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x);
 }
 
@@ -88,6 +61,10 @@ export function reflectPad(x: Tensor, pads: readonly number[]): Tensor {
  * Built from slices, concats and a stack, whose tfjs gradients are exact.
  */
 export function upsample2x(x: Tensor): Tensor {
+  // TensorFlow's ResizeBilinear with half-pixel centres is this map in one kernel (and the
+  // engine gives it TensorFlow's matching gradient).
+  if (x.rank === 4 && tf.getBackend() === 'tensorflow')
+    return tf.image.resizeBilinear(x as tf.Tensor4D, [2 * x.shape[1]!, 2 * x.shape[2]!], false, true);
   let y = x;
   for (let axis = 1; axis < x.rank - 1; axis++) {
     const n = y.shape[axis];
@@ -125,6 +102,10 @@ export function upsample2x(x: Tensor): Tensor {
  * the ~35 that autodiff through tf.moments records.
  */
 export function instanceNorm(x: Tensor, eps = 1e-5): Tensor {
+  // One image: TensorFlow's fused batch norm in training mode computes exactly this (one kernel
+  // forward, one backward).
+  if (x.shape[0] === 1 && hasKernel(MRISEQ_INSTANCE_NORM))
+    return (tf.engine().runKernel(MRISEQ_INSTANCE_NORM, { x }, { eps }) as Tensor[])[0]!;
   const axes: number[] = [];
   for (let a = 1; a < x.rank - 1; a++) axes.push(a);
   const f = tf.customGrad(((xi: Tensor, save: (t: Tensor[]) => void) => {
@@ -176,11 +157,12 @@ export function ssim(y: Tensor, x: Tensor, win = 7, dataRange = 2): tf.Scalar {
   const cov = np / (np - 1);
   const c1 = (0.01 * dataRange) ** 2;
   const c2 = (0.03 * dataRange) ** 2;
-  const ux = pool(x);
-  const uy = pool(y);
-  const uxx = pool(tf.mul(x, x));
-  const uyy = pool(tf.mul(y, y));
-  const uxy = pool(tf.mul(x, y));
+  // The five local means as one pooling over stacked channels.
+  const [ux, uy, uxx, uyy, uxy] = tf.split(
+    pool(tf.concat([x, y, tf.mul(x, x), tf.mul(y, y), tf.mul(x, y)], -1)),
+    5,
+    -1,
+  ) as [Tensor, Tensor, Tensor, Tensor, Tensor];
   const uxuy = tf.mul(ux, uy);
   const vx = tf.mul(tf.sub(uxx, tf.square(ux)), cov);
   const vy = tf.mul(tf.sub(uyy, tf.square(uy)), cov);

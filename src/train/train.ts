@@ -12,7 +12,7 @@
  * an AbortSignal stops between steps; the whole state (weights, Adam moments, RNG, step) can be
  * snapshotted and resumed bit for bit on the same backend.
  */
-import { tf } from '../engine/index.js';
+import { hasKernel, MRISEQ_ADAM, tf, type AdamAttrs } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
 import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
@@ -230,6 +230,29 @@ export class FlatAdam {
 
   /** Applies one update (call inside a tidy). adamStep counts from 1. */
   update(grads: Record<string, tf.Tensor>, adamStep: number, lr: number, beta1: number, beta2: number): void {
+    if (hasKernel(MRISEQ_ADAM)) {
+      // The same arithmetic as below as one fused kernel (the native backend has it).
+      const inputs: tf.NamedTensorMap = { m: this.m, v: this.v };
+      this.vars.forEach((p, i) => {
+        inputs[`p${i}`] = p;
+        inputs[`g${i}`] = grads[p.name] ?? tf.zerosLike(p);
+      });
+      const attrs: AdamAttrs = {
+        n: this.vars.length,
+        beta1,
+        beta2,
+        stepSize: lr / (1 - Math.pow(beta1, adamStep)),
+        bc2: Math.sqrt(1 - Math.pow(beta2, adamStep)),
+        eps: 1e-8,
+      };
+      const out = tf
+        .engine()
+        .runKernel(MRISEQ_ADAM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      this.m.assign(out[0]!);
+      this.v.assign(out[1]!);
+      this.vars.forEach((p, i) => p.assign(out[i + 2]!));
+      return;
+    }
     const g = tf.concat(this.vars.map((p) => tf.reshape(grads[p.name] ?? tf.zerosLike(p), [-1])));
     const bc1 = 1 - Math.pow(beta1, adamStep);
     const bc2 = Math.sqrt(1 - Math.pow(beta2, adamStep));
@@ -317,16 +340,31 @@ export function trainingStep(
     let parts: tf.Scalar[] = [];
     const { grads } = tf.variableGrads(() => {
       const feat = model.encode(sample.xs);
-      const yt = model.decode(feat, codeT, sample.ntt);
-      const ys = model.decode(feat, codeS, sample.nts);
-      const yc = model.apply(yt, codeS, sample.nts);
+      // The decoder's generated kernels depend only on the code: once per code and step.
+      const dwT = model.decoderWeights(codeT);
+      const dwS = codeS === codeT ? dwT : model.decoderWeights(codeS);
+      const yt = model.decode(feat, codeT, sample.ntt, dwT);
+      const ys = model.decode(feat, codeS, sample.nts, dwS);
+      const yc = model.apply(yt, codeS, sample.nts, dwS);
       const lt = smoothL1(yt, sample.xt);
       const ls = smoothL1(ys, sample.xs);
       const lc = smoothL1(yc, sample.xs);
       let struct: tf.Scalar = tf.scalar(0);
       if (wS > 0) {
-        const one = (y: tf.Tensor, x: tf.Tensor) => tf.sub(1, ssimLoss(flatT(y), flatT(x)));
-        struct = tf.addN([one(yt, sample.xt), one(ys, sample.xs), one(yc, sample.xs)]) as tf.Scalar;
+        const pairs = [
+          [flatT(yt), flatT(sample.xt)],
+          [flatT(ys), flatT(sample.xs)],
+          [flatT(yc), flatT(sample.xs)],
+        ] as const;
+        const same = pairs.every(([y]) => y.shape.join() === pairs[0][0].shape.join());
+        // Equal shapes: one SSIM over the three pairs as a batch; its mean is the mean of the
+        // three (each has the same number of windows), so sum(1 - SSIM_i) = 3 (1 - mean).
+        struct = same
+          ? (tf.mul(
+              tf.sub(1, ssimLoss(tf.concat(pairs.map((p) => p[0])), tf.concat(pairs.map((p) => p[1])))),
+              3,
+            ) as tf.Scalar)
+          : (tf.addN(pairs.map(([y, x]) => tf.sub(1, ssimLoss(y, x)))) as tf.Scalar);
       }
       const total = tf.addN([tf.mul(tf.add(lt, ls), 10), tf.mul(lc, 10), tf.mul(struct, wS)]) as tf.Scalar;
       // kept past variableGrads' own scope; disposed right after reading them

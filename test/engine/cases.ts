@@ -3,7 +3,30 @@
  * models train through. Inputs are deterministic; values are spread apart (gaps >= 0.04, none
  * near 0) so finite differences never cross a kink of maxPool or leakyRelu.
  */
-import { tf } from '../../src/engine/index.js';
+import { hasKernel, MRISEQ_INSTANCE_NORM, MRISEQ_LSTM_CELL, tf } from '../../src/engine/index.js';
+
+/** ConvLSTM gate step from tfjs ops: the reference the fused native kernel must equal. */
+function lstmComposed(z: tf.Tensor, c?: tf.Tensor): tf.Tensor[] {
+  const [zi, zf, zo, zg] = tf.split(z, 4, -1);
+  const ig = tf.mul(tf.sigmoid(zi!), tf.tanh(zg!));
+  const cNew = c ? tf.add(tf.mul(tf.sigmoid(zf!), c), ig) : ig;
+  return [tf.mul(tf.sigmoid(zo!), tf.tanh(cNew)), cNew];
+}
+
+/** The fused kernel where the backend has it (native), the composition elsewhere. */
+function lstmStep(z: tf.Tensor, c?: tf.Tensor): tf.Tensor[] {
+  if (!hasKernel(MRISEQ_LSTM_CELL)) return lstmComposed(z, c);
+  const name = c ? MRISEQ_LSTM_CELL : `${MRISEQ_LSTM_CELL}First`;
+  return tf.engine().runKernel(name, c ? { z, c } : { z }, {}) as tf.Tensor[];
+}
+
+function instanceNormStep(x: tf.Tensor): tf.Tensor {
+  if (hasKernel(MRISEQ_INSTANCE_NORM))
+    return (tf.engine().runKernel(MRISEQ_INSTANCE_NORM, { x }, { eps: 1e-5 }) as tf.Tensor[])[0]!;
+  const axes = x.shape.slice(1, -1).map((_, i) => i + 1);
+  const { mean, variance } = tf.moments(x, axes, true);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5)));
+}
 
 export interface OpCase {
   name: string;
@@ -204,6 +227,66 @@ export const CASES: OpCase[] = [
       const { mean, variance } = tf.moments(x, [1, 2], true);
       return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5)));
     },
+  },
+  {
+    // Native: TensorFlow's FusedBatchNormV3 / FusedBatchNormGradV3 (one image); others: moments.
+    name: 'instance norm kernel, batch 1 (fused on tensorflow)',
+    shapes: [[1, 4, 5, 3]],
+    linear: false,
+    f: (x) => instanceNormStep(x),
+  },
+  {
+    name: 'instance norm kernel, batch 1, 3D volume (fused on tensorflow)',
+    shapes: [[1, 3, 4, 2, 2]],
+    linear: false,
+    f: (x) => instanceNormStep(x),
+  },
+  {
+    // The fused ConvLSTM gate step, with and without a previous cell state; both outputs.
+    name: 'ConvLSTM gate step (fused on tensorflow)',
+    shapes: [
+      [1, 2, 3, 8],
+      [1, 2, 3, 2],
+    ],
+    linear: false,
+    f: (z, c) => {
+      const [h, cNew] = lstmStep(z, c);
+      const [h0, c0] = lstmStep(tf.mul(z, 0.7));
+      return tf.concat([h!, cNew!, h0!, c0!], -1);
+    },
+  },
+  {
+    // tfjs's own MirrorPad gradient is a plain slice; the engine registers the true adjoint.
+    name: 'mirrorPad reflect 2D (gradient folds the borders back)',
+    shapes: [[2, 4, 5, 2]],
+    linear: true,
+    f: (x) =>
+      tf.mirrorPad(
+        x as tf.Tensor4D,
+        [
+          [0, 0],
+          [2, 1],
+          [1, 3],
+          [0, 0],
+        ],
+        'reflect',
+      ),
+  },
+  {
+    name: 'mirrorPad symmetric 2D',
+    shapes: [[1, 3, 4, 2]],
+    linear: true,
+    f: (x) =>
+      tf.mirrorPad(
+        x as tf.Tensor4D,
+        [
+          [0, 0],
+          [1, 2],
+          [3, 0],
+          [0, 0],
+        ],
+        'symmetric',
+      ),
   },
   { name: 'leakyRelu 0.2', shapes: [[3, 5]], linear: false, f: (x) => tf.leakyRelu(x, 0.2) },
   { name: 'tanh', shapes: [[3, 5]], linear: false, f: (x) => tf.tanh(x) },
