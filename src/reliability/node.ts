@@ -138,9 +138,20 @@ export function acquireRunLock(dir: string, command = process.argv.slice(2).join
     }
     try {
       writeSync(fd, JSON.stringify(info) + '\n');
-    } finally {
+    } catch (e) {
+      // a full disk: an empty lock left behind would read as "being written" for 10 s
       closeSync(fd);
+      rmSync(file, { force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new MriseqError('cannot write the run lock', {
+        file,
+        found: code ?? String(e),
+        expected: code === 'ENOSPC' ? 'free disk space' : 'a writable run folder',
+        code: 'io.write',
+        cause: e,
+      });
     }
+    closeSync(fd);
     let released = false;
     const release = () => {
       if (released) return;

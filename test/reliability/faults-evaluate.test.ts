@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leftovers, mriseq } from './faults-helpers.js';
@@ -118,7 +118,11 @@ test(
     assert.equal(r.status, 2, r.stderr);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('mriseq: ') && !/LPIPS/.test(l));
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0]!, /table\.csv.*cannot write file; found EROFS/i);
+    // the run lock is the first write into the folder: it names the folder and the cause
+    assert.match(
+      lines[0]!,
+      /ro\/\.mriseq\.lock: cannot create the run lock; found EROFS; expected a writable/i,
+    );
     assert.doesNotMatch(r.stderr, /^\s+at /m);
     assert.equal(readFileSync(join(ro, 'table.csv'), 'utf8'), half, 'earlier rows untouched');
   },
@@ -129,7 +133,8 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const full = join(tmp, 'full');
-    const why = tryMount(full, 'size=4k');
+    // two pages: the earlier table and the run lock fit, the rewritten table does not
+    const why = tryMount(full, 'size=8k');
     if (why) return t.skip(why);
     const half =
       reference
@@ -145,5 +150,25 @@ test(
     assert.doesNotMatch(r.stderr, /^\s+at /m);
     assert.equal(readFileSync(join(full, 'table.csv'), 'utf8'), half, 'earlier rows untouched');
     assert.deepEqual(leftovers(full), []);
+  },
+);
+
+test(
+  'a disk too full for the run lock: one clear error line, no lock file left',
+  { timeout: 120_000 },
+  async (t) => {
+    const full = join(tmp, 'full-lock');
+    const why = tryMount(full, 'size=4k');
+    if (why) return t.skip(why);
+    writeFileSync(join(full, 'table.csv'), reference.split('\n').slice(0, 10).join('\n') + '\n');
+    const r = await mriseq(evaluate(join(full, 'table.csv')));
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('mriseq: ') && !/LPIPS/.test(l));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(
+      lines[0]!,
+      /\.mriseq\.lock: cannot write the run lock; found ENOSPC; expected free disk space/,
+    );
+    assert.deepEqual(readdirSync(full), ['table.csv']);
   },
 );
