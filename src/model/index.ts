@@ -18,6 +18,7 @@ export {
   type NamedWeights,
   type HyperWeights,
   type DecoderWeights,
+  type DecodeReuse,
 } from './model.js';
 export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
 export { Rng } from './random.js';

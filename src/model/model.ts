@@ -182,6 +182,14 @@ export interface DecoderWeights {
   convs: HyperWeights[];
 }
 
+/** Parts of a decode computed earlier in the same step (see Seq2Seq.decode). */
+export interface DecodeReuse {
+  /** decoderWeights(code) for the same code. */
+  weights?: DecoderWeights;
+  /** decoderState(feature, nOut) for the same feature and nOut. */
+  state?: Tensor;
+}
+
 export class HyperResBlock extends Module {
   static className = 'MriseqHyperResBlock';
   readonly c1: HyperConv;
@@ -562,20 +570,33 @@ export class Seq2Seq extends Module {
     };
   }
 
-  /** Decodes a fused feature into [B, nOut, ...spatial, cIn] for the target code. */
-  decode(feature: Tensor, code: number, nOut = 1, weights?: DecoderWeights): Tensor {
+  /**
+   * The decoder's ConvLSTM unrolled nOut times over a fused feature: [B*nOut, ...spatial/4, F].
+   * It does not depend on the target code, so decodes of one feature to several targets can
+   * share it (DecodeReuse.state).
+   */
+  decoderState(feature: Tensor, nOut = 1): Tensor {
+    const seq = this.decLstm.apply(new Array<Tensor>(nOut).fill(feature));
+    if (seq.length === 1) return seq[0];
+    const b = feature.shape[0];
+    const h = tf.concat(
+      seq.map((s) => tf.expandDims(s, 1)),
+      1,
+    );
+    return tf.reshape(h, [b * nOut, ...feature.shape.slice(1)]);
+  }
+
+  /**
+   * Decodes a fused feature into [B, nOut, ...spatial, cIn] for the target code. `reuse` passes
+   * parts already computed in this step for the same code (weights) or feature and nOut (state):
+   * the same values and gradients as computing them again, for fewer ops.
+   */
+  decode(feature: Tensor, code: number, nOut = 1, reuse: DecodeReuse = {}): Tensor {
+    const { weights, state } = reuse;
     if (weights && weights.code !== code) throw new Error('decode: weights were made for another code');
     const w = weights ?? this.decoderWeights(code);
-    const seq = this.decLstm.apply(new Array<Tensor>(nOut).fill(feature));
     const b = feature.shape[0];
-    let h =
-      seq.length === 1
-        ? seq[0]
-        : tf.concat(
-            seq.map((s) => tf.expandDims(s, 1)),
-            1,
-          );
-    if (seq.length > 1) h = tf.reshape(h, [b * nOut, ...feature.shape.slice(1)]);
+    let h = state ?? this.decoderState(feature, nOut);
     this.decRes.forEach((r, i) => (h = r.apply(h, w.res[i]!)));
     const nd = this.config.ndims;
     const n = this.decConvs.length;
@@ -593,8 +614,8 @@ export class Seq2Seq extends Module {
   }
 
   /** G(x, code): x [B, T, ...spatial, cIn] with spatial sizes multiples of 4 -> [B, nOut, ...]. */
-  apply(x: Tensor, target: string | number, nOut = 1, weights?: DecoderWeights): Tensor {
-    return this.decode(this.encode(x), this.codeIndex(target), nOut, weights);
+  apply(x: Tensor, target: string | number, nOut = 1, reuse: Pick<DecodeReuse, 'weights'> = {}): Tensor {
+    return this.decode(this.encode(x), this.codeIndex(target), nOut, reuse);
   }
 
   /** The spatial multiple inputs must have (product of encoder strides). */

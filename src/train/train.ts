@@ -340,12 +340,15 @@ export function trainingStep(
     let parts: tf.Scalar[] = [];
     const { grads } = tf.variableGrads(() => {
       const feat = model.encode(sample.xs);
-      // The decoder's generated kernels depend only on the code: once per code and step.
+      // The decoder's generated kernels depend only on the code: once per code and step ...
       const dwT = model.decoderWeights(codeT);
       const dwS = codeS === codeT ? dwT : model.decoderWeights(codeS);
-      const yt = model.decode(feat, codeT, sample.ntt, dwT);
-      const ys = model.decode(feat, codeS, sample.nts, dwS);
-      const yc = model.apply(yt, codeS, sample.nts, dwS);
+      // ... and the decoder's ConvLSTM only on the feature: y_t and y_s share it.
+      const stT = model.decoderState(feat, sample.ntt);
+      const stS = sample.nts === sample.ntt ? stT : model.decoderState(feat, sample.nts);
+      const yt = model.decode(feat, codeT, sample.ntt, { weights: dwT, state: stT });
+      const ys = model.decode(feat, codeS, sample.nts, { weights: dwS, state: stS });
+      const yc = model.apply(yt, codeS, sample.nts, { weights: dwS });
       const lt = smoothL1(yt, sample.xt);
       const ls = smoothL1(ys, sample.xs);
       const lc = smoothL1(yc, sample.xs);
