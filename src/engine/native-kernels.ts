@@ -408,7 +408,7 @@ const reshapeKernel =
 /** Kernel name of the flat Adam update (see FlatAdam in src/train). */
 export const MRISEQ_ADAM = 'MriseqAdam';
 
-/** Attributes of MRISEQ_ADAM; inputs are m, v, p0..p{n-1}, g0..g{n-1}. */
+/** Attributes of MRISEQ_ADAM; inputs are m, v, p0..p{n-1} and g_i where p_i has a gradient. */
 export interface AdamAttrs {
   n: number;
   beta1: number;
@@ -432,10 +432,16 @@ const adamKernel: KernelFunc = ({ inputs, backend, attrs }: Args) => {
   const v = inputs.v as Info;
   const ps: Info[] = [];
   const flat: Info[] = [];
+  const made: Info[] = [];
   for (let i = 0; i < a.n; i++) {
     const p = inputs[`p${i}`] as Info;
     ps.push(p);
-    flat.push(nat.reshape(inputs[`g${i}`] as Info, [p.shape.reduce((x, y) => x * y, 1)]));
+    const size = p.shape.reduce((x, y) => x * y, 1);
+    const g = inputs[`g${i}`] as Info | undefined;
+    // a parameter without a gradient this step is updated with gradient 0 (a cached zero vector)
+    const f = g ? nat.reshape(g, [size]) : nat.fill(0, size);
+    if (g && f !== g) made.push(f);
+    flat.push(f);
   }
   const g = nat.op(
     'ConcatV2',
@@ -467,7 +473,7 @@ const adamKernel: KernelFunc = ({ inputs, backend, attrs }: Args) => {
     out.push(nat.op('Sub', [ps[i]!, r]));
     nat.free(r === part ? undefined : r, part);
   });
-  nat.free(g, ...temps, ...flat.filter((f, i) => f !== inputs[`g${i}`]));
+  nat.free(g, ...temps, ...made);
   nat.dropScalars();
   return out;
 };

@@ -72,8 +72,10 @@ export class ConvBlock extends Module {
   apply(x: Tensor): Tensor {
     const { ndims, kernel, stride, norm, act } = this.config;
     const p = (kernel - 1) >> 1;
-    let y = tf.add(convNd(reflectPad(x, new Array<number>(ndims).fill(p)), this.w, stride, 'valid'), this.b);
-    if (norm) y = instanceNorm(y);
+    let y = convNd(reflectPad(x, new Array<number>(ndims).fill(p)), this.w, stride, 'valid');
+    // An instance norm removes any per-channel constant: before one the bias cannot change the
+    // output (its gradient is 0 up to rounding, in PyTorch too), so it is not added there.
+    y = norm ? instanceNorm(y) : tf.add(y, this.b);
     if (act) y = leakyRelu(y);
     return y;
   }
@@ -146,23 +148,28 @@ export class HyperConv extends Module {
     this.gw = store.create(`${name}.g.w`, [styleDim, weightDim], 1);
     this.gb = store.create(`${name}.g.b`, [weightDim], 0);
   }
-  /** The kernel and bias this code generates; style: [1, c_s]. */
-  weights(style: Tensor): { kernel: Tensor; bias: Tensor } {
+  /**
+   * The kernel and bias this code generates; style: [1, c_s]. withBias false skips the bias
+   * (for a conv followed by an instance norm, which cancels it).
+   */
+  weights(style: Tensor, withBias = true): HyperWeights {
     const { ndims, cin, cout, kernel: k, weightDim } = this.config;
     const f = tf.add(tf.matMul(style as tf.Tensor2D, this.fw as tf.Tensor2D), this.fb);
-    const g = tf.add(tf.matMul(style as tf.Tensor2D, this.gw as tf.Tensor2D), this.gb);
     const flatP = tf.reshape(this.P, [weightDim, -1]);
     const kernel = tf.reshape(
       tf.matMul(f as tf.Tensor2D, flatP as tf.Tensor2D),
       kernelShape(ndims, k, cin, cout),
     );
+    if (!withBias) return { kernel };
+    const g = tf.add(tf.matMul(style as tf.Tensor2D, this.gw as tf.Tensor2D), this.gb);
     const bias = tf.reshape(tf.matMul(g as tf.Tensor2D, this.B as tf.Tensor2D), [cout]);
     return { kernel, bias };
   }
   /** Valid convolution (the caller pads) with the weights of a style, or precomputed ones. */
-  apply(x: Tensor, style: Tensor | { kernel: Tensor; bias: Tensor }): Tensor {
+  apply(x: Tensor, style: Tensor | HyperWeights): Tensor {
     const { kernel, bias } = style instanceof tf.Tensor ? this.weights(style) : style;
-    return tf.add(convNd(x, kernel, 1, 'valid'), bias);
+    const y = convNd(x, kernel, 1, 'valid');
+    return bias ? tf.add(y, bias) : y;
   }
   override getConfig(): tf.serialization.ConfigDict {
     return { ...this.config };
@@ -172,7 +179,8 @@ export class HyperConv extends Module {
 /** A hyper-convolution's generated kernel and bias for one target code. */
 export interface HyperWeights {
   kernel: Tensor;
-  bias: Tensor;
+  /** Absent where an instance norm follows (it would cancel the bias). */
+  bias?: Tensor;
 }
 
 /** Every hyper-convolution's weights for one target code, in decoder order (see decoderWeights). */
@@ -206,7 +214,9 @@ export class HyperResBlock extends Module {
   /** style: the style vector, or the two convolutions' precomputed weights. */
   apply(x: Tensor, style: Tensor | [HyperWeights, HyperWeights]): Tensor {
     const pads = new Array<number>(this.config.ndims).fill(1);
-    const [w1, w2] = style instanceof tf.Tensor ? [style, style] : style;
+    // both convs feed an instance norm: no biases (see ConvBlock.apply)
+    const [w1, w2] =
+      style instanceof tf.Tensor ? [this.c1.weights(style, false), this.c2.weights(style, false)] : style;
     const y = leakyRelu(instanceNorm(this.c1.apply(reflectPad(x, pads), w1)));
     return tf.add(x, instanceNorm(this.c2.apply(reflectPad(y, pads), w2)));
   }
@@ -565,8 +575,9 @@ export class Seq2Seq extends Module {
     const style = this.style(code);
     return {
       code,
-      res: this.decRes.map((r) => [r.c1.weights(style), r.c2.weights(style)]),
-      convs: this.decConvs.map((c) => c.weights(style)),
+      // Every hyper-conv but the last feeds an instance norm, which cancels a bias.
+      res: this.decRes.map((r) => [r.c1.weights(style, false), r.c2.weights(style, false)]),
+      convs: this.decConvs.map((c, i) => c.weights(style, i === this.decConvs.length - 1)),
     };
   }
 

@@ -235,7 +235,8 @@ export class FlatAdam {
       const inputs: tf.NamedTensorMap = { m: this.m, v: this.v };
       this.vars.forEach((p, i) => {
         inputs[`p${i}`] = p;
-        inputs[`g${i}`] = grads[p.name] ?? tf.zerosLike(p);
+        const g = grads[p.name];
+        if (g) inputs[`g${i}`] = g;
       });
       const attrs: AdamAttrs = {
         n: this.vars.length,
