@@ -3,21 +3,19 @@
  * atomically), Grad-CAM maps as NIfTI in the subject's space, and M_d maps read back from the
  * layout `mriseq maps` writes (`<dir>/<subject>/md_<target>.nii.gz`).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MriseqError } from '../errors/index.js';
+import { writeFileAtomicSync } from '../reliability/node.js';
 import { readNifti, writeNifti } from '../io/index.js';
 import type { Volume } from '../volume/index.js';
 import { ResNet3d, type ResNet3dConfig, type SerializedWeights } from './resnet.js';
 import { gradCamVolume } from './gradcam.js';
 import type { MapProvider } from './downstream.js';
 
-/** Writes text through a temporary file and a rename, so readers never see half a file. */
+/** Writes text through the shared atomic writer, so readers never see half a file. */
 export function writeTextAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, text);
 }
 
 /** Saves a classifier as one JSON file (config + named weights). */

@@ -2,13 +2,13 @@
  * Reading and writing NIfTI volumes (Node only): .nii, .nii.gz, .hdr/.img pairs (each possibly
  * gzipped), NIfTI-1 and NIfTI-2, both byte orders, scl_slope/scl_inter applied as nibabel does.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, realpathSync } from 'node:fs';
-import { readdir, rename, unlink, writeFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MriseqError } from '../errors/index.js';
+import { writeFileAtomic } from '../reliability/node.js';
 import { affineZooms, closestOrthogonal, createVolume, det3, type Volume } from '../volume/index.js';
 import {
   bestAffine,
@@ -618,8 +618,9 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
 }
 
 /**
- * Writes a Volume as NIfTI-1 (.nii or .nii.gz), atomically: a temporary file in the same folder is
- * renamed over the target, so readers never see a half-written file.
+ * Writes a Volume as NIfTI-1 (.nii or .nii.gz), atomically through the shared writer of
+ * src/reliability: a temporary file in the same folder is renamed over the target, so readers
+ * never see a half-written file, and temps of killed earlier writers are removed.
  */
 export async function writeNifti(path: string, vol: Volume, options: WriteNiftiOptions = {}): Promise<void> {
   const lower = path.toLowerCase();
@@ -632,47 +633,7 @@ export async function writeNifti(path: string, vol: Volume, options: WriteNiftiO
       code: 'io.extension',
     });
   const bytes = encodeNifti(vol, { ...options, gzip: options.gzip ?? lower.endsWith('.gz') });
-  await writeAtomic(path, bytes);
-}
-
-/**
- * Removes temp files of `path` left by writers that were killed (SIGKILL, power loss): on this
- * host their pid no longer runs. Without this, a rerun after a kill completes but leaves them.
- */
-async function removeDeadTemps(dir: string, base: string): Promise<void> {
-  const prefix = `.${base}.`;
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
-    const pid = Number(name.slice(prefix.length).split('.')[0]);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) await unlink(join(dir, name)).catch(() => undefined);
-  }
-}
-
-export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const dir = dirname(resolve(path));
-  await removeDeadTemps(dir, basename(path));
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw new MriseqError('cannot write file', {
-      file: path,
-      found: (e as { code?: string }).code ?? String(e),
-      expected: 'a writable folder',
-      code: 'io.write',
-      cause: e,
-    });
-  }
+  await writeFileAtomic(path, bytes);
 }
 
 /** True when two paths name the same file on disk (used to refuse converting a file onto itself). */

@@ -3,11 +3,12 @@
  * playwright-core, plotly.js loaded from node_modules, no network), interactive HTML files, and
  * showFigure() for notebooks (plotly JSON + PNG + inline SVG in one output).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { display, escapeHtml, figureBundle, type DisplayHandle } from '../display/index.js';
 import { MriseqError } from '../errors/index.js';
+import { writeFileAtomicSync } from '../reliability/node.js';
 import { figureProblems, type Figure } from './figure.js';
 
 export type ImageFormat = 'png' | 'svg';
@@ -194,12 +195,6 @@ export function figureHtml(fig: Figure, opts: { plotlySrc?: string; title?: stri
   );
 }
 
-function writeAtomic(path: string, content: string | Buffer): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
-
 export interface WrittenFigure {
   name: string;
   png?: string;
@@ -216,17 +211,17 @@ export async function writeFigure(
 ): Promise<WrittenFigure> {
   mkdirSync(dir, { recursive: true });
   const plotlyCopy = join(dir, 'plotly.min.js');
-  if (!existsSync(plotlyCopy)) writeAtomic(plotlyCopy, readFileSync(plotlyScriptPath()));
+  if (!existsSync(plotlyCopy)) writeFileAtomicSync(plotlyCopy, readFileSync(plotlyScriptPath()));
   const out: WrittenFigure = { name, html: join(dir, `${name}.html`) };
   for (const format of opts.formats ?? ['png', 'svg']) {
     const file = join(dir, `${name}.${format}`);
-    writeAtomic(
+    writeFileAtomicSync(
       file,
       format === 'png' ? await exportFigure(fig, 'png', opts) : await exportFigure(fig, 'svg', opts),
     );
     out[format] = file;
   }
-  writeAtomic(out.html, figureHtml(fig, { plotlySrc: 'plotly.min.js' }));
+  writeFileAtomicSync(out.html, figureHtml(fig, { plotlySrc: 'plotly.min.js' }));
   return out;
 }
 

@@ -2,8 +2,8 @@
  * The on-disk convention every sharded command follows (see index.ts for the whole contract).
  * Node-only: paths and files.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { writeFileAtomicSync } from '../reliability/node.js';
 import type { ShardSpec } from './shard.js';
 
 /** Folder under a run that holds one folder per shard part. */
@@ -41,12 +41,12 @@ export interface ShardMarker {
   allSubjects?: string[];
 }
 
-/** Writes `bytes` to `file` through a temporary file and a rename, so readers never see half. */
+/**
+ * Writes `bytes` to `file` through the shared atomic writer (temp + rename), so readers never see
+ * half. Kept under this name: scale's callers and the CLI import it from here.
+ */
 export function writeFileAtomic(file: string, bytes: string | Uint8Array): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, bytes);
 }
 
 /** A shard calls this after writing everything else into its part folder. */

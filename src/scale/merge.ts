@@ -13,16 +13,8 @@
  * exactly one part; missing parts, unfinished parts (no marker), missing and duplicated subjects
  * are named in the error.
  */
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-} from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { compareSubjectIds, type ShardSpec } from './shard.js';
 import {
@@ -64,13 +56,27 @@ interface Part {
   marker?: ShardMarker;
 }
 
+/**
+ * What an atomic writer (src/reliability) leaves beside its target while writing, or after being
+ * killed: `<name>.<pid>-<host>-<hex>.tmp` files, `<name>.tmp-<tag>` / `<name>.old-<tag>` folders;
+ * also the older `<name>.tmp-<pid>...` and `.<name>.<pid>.<hex>.tmp` forms. Never merged.
+ */
+function isTempName(name: string): boolean {
+  return (
+    name.includes('.tmp-') ||
+    /\.old-\d+(?:-[0-9a-f]+)*$/.test(name) ||
+    /\.\d+(?:[-.][0-9a-f]+)*\.tmp$/.test(name)
+  );
+}
+
 function listFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const name of readdirSync(d).sort()) {
+      if (isTempName(name)) continue;
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (!(d === root && name === SHARD_MARKER) && !name.includes('.tmp-')) out.push(relative(root, p));
+      else if (!(d === root && name === SHARD_MARKER)) out.push(relative(root, p));
     }
   };
   walk(root);
@@ -388,12 +394,8 @@ export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
     for (const o of outputs) {
       const dest = join(run, o.rel);
       if (o.bytes) writeFileAtomic(dest, o.bytes);
-      else if (o.copyFrom) {
-        mkdirSync(dirname(dest), { recursive: true });
-        const tmp = `${dest}.tmp-${process.pid}`;
-        copyFileSync(o.copyFrom, tmp);
-        renameSync(tmp, dest);
-      }
+      // a per-subject file (a map, a volume: tens of MB at most) goes through the same writer
+      else if (o.copyFrom) writeFileAtomic(dest, readFileSync(o.copyFrom));
     }
     const summary = {
       command,

@@ -4,11 +4,12 @@
  * subjects, rank the sequences (C_t, C_d), compute M_d maps (NIfTI), and write the figures.
  */
 import type { Command } from 'commander';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
+import { writeFileAtomicSync } from '../../reliability/node.js';
 import { phantom } from '../../phantom/index.js';
 import type { Volume } from '../../volume/index.js';
 import { loadGenerator, trainRun } from '../../train/node.js';
@@ -39,12 +40,6 @@ function int(text: string, field: string, min: number): number {
   if (!Number.isInteger(n) || n < min)
     throw new MriseqError('expected an integer', { field, found: text, expected: `an integer >= ${min}` });
   return n;
-}
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 export function registerDemo(program: Command): void {
@@ -150,10 +145,10 @@ export function registerDemo(program: Command): void {
       });
       const analysis = join(out, 'analysis');
       mkdirSync(analysis, { recursive: true });
-      writeAtomic(join(analysis, 'evaluation.csv'), formatEvaluationCsv(report.rows));
-      writeAtomic(join(analysis, 'ranking.json'), JSON.stringify(report.ranking, null, 1));
+      writeFileAtomicSync(join(analysis, 'evaluation.csv'), formatEvaluationCsv(report.rows));
+      writeFileAtomicSync(join(analysis, 'ranking.json'), JSON.stringify(report.ranking, null, 1));
       const text = formatAcceptance(report);
-      writeAtomic(
+      writeFileAtomicSync(
         join(analysis, 'acceptance.json'),
         JSON.stringify(
           {

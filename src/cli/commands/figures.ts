@@ -18,17 +18,9 @@
  * nested run layouts work.
  */
 import type { Command } from 'commander';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { withRunLock } from '../../reliability/node.js';
+import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { MriseqError } from '../../errors/index.js';
 import { escapeHtml } from '../../display/index.js';
 import {
@@ -284,9 +276,7 @@ export async function writeRunFigures(
     await closeFigureExporter();
   }
   const index = join(out, 'index.html');
-  const tmp = `${index}.${process.pid}.tmp`;
-  writeFileSync(tmp, indexHtml(run, written, skipped, out));
-  renameSync(tmp, index);
+  writeFileAtomicSync(index, indexHtml(run, written, skipped, out));
   return { written, skipped, index };
 }
 

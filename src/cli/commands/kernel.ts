@@ -6,10 +6,11 @@
  * the kernel starts whatever PATH Jupyter runs with.
  */
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
+import { writeFileAtomicSync } from '../../reliability/node.js';
 
 export const KERNEL_NAME = 'mriseq';
 export const KERNEL_DISPLAY_NAME = 'mriseq (TypeScript)';
@@ -90,13 +91,7 @@ export function installKernel(opts: InstallOptions = {}): string[] {
       expected: 'run `npm run setup` first, or pass --user or --prefix <env>',
     });
   const spec = JSON.stringify(kernelSpec(root), null, 2) + '\n';
-  for (const dir of targets) {
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, 'kernel.json');
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, spec);
-    renameSync(tmp, file);
-  }
+  for (const dir of targets) writeFileAtomicSync(join(dir, 'kernel.json'), spec);
   return targets;
 }
 
