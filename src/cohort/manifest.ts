@@ -102,7 +102,8 @@ const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 function parseValue(cell: string): ManifestValue {
   if (cell === '') return null;
-  if (NUMBER.test(cell)) return Number(cell);
+  // 1e999 stays text: Infinity would be written back as "Infinity" (and as null by JSON)
+  if (NUMBER.test(cell) && Number.isFinite(Number(cell))) return Number(cell);
   if (cell === 'true' || cell === 'false') return cell === 'true';
   return cell;
 }
@@ -125,7 +126,8 @@ export function classifyColumn(header: string): { kind: ColumnKind; key: string 
     const kind = ({ seq: 'sequence', mask: 'mask', label: 'label', meta: 'metadata' } as const)[
       m[1] as 'seq'
     ];
-    return { kind, key: m[2] as string };
+    // cells are trimmed on reading: `label: grade` is the label grade
+    return { kind, key: (m[2] as string).trim() };
   }
   if ((KNOWN_SEQUENCES as readonly string[]).includes(h)) return { kind: 'sequence', key: h };
   return { kind: 'metadata', key: h };
@@ -157,9 +159,11 @@ export function parseManifestCsv(text: string): ParsedManifest {
   header.forEach((h, c) => {
     if (h === '')
       problems.push({ row: 0, column: `#${c + 1}`, problem: 'empty column name', code: 'manifest.header' });
-    if (seenHeaders.has(h))
+    // by what the column means: `t1` and `seq:t1`, `label:x` and `label: x` are one column twice
+    const meaning = `${columns[c]!.kind}:${columns[c]!.key}`;
+    if (seenHeaders.has(meaning))
       problems.push({ row: 0, column: h, problem: 'duplicate column', code: 'manifest.header' });
-    seenHeaders.add(h);
+    seenHeaders.add(meaning);
   });
   if (!header.includes('id'))
     problems.push({
@@ -303,6 +307,7 @@ export function validateManifest(m: unknown, options: { allowOutside?: boolean }
         found: s.id,
         code: 'manifest.empty-subject',
       });
+    problems.push(...valueProblems(row, 'label', s.labels), ...valueProblems(row, 'meta', s.metadata));
     for (const [kind, rec] of [
       ['sequences', s.sequences],
       ['masks', s.masks],
@@ -341,6 +346,52 @@ export function validateManifest(m: unknown, options: { allowOutside?: boolean }
       }
     }
   });
+  return problems;
+}
+
+/**
+ * Labels and metadata get the same rule as paths: CSV cells are trimmed on reading, so a key or a
+ * text value with leading or trailing whitespace would silently change on a CSV round trip (and
+ * " AD" beside "AD" would split one class in two). They are refused, naming the CSV column, rather
+ * than trimmed quietly; so are numbers CSV and JSON cannot carry (Infinity from 1e999).
+ */
+function valueProblems(
+  row: number,
+  prefix: 'label' | 'meta',
+  rec: Record<string, ManifestValue> | undefined,
+): ManifestProblem[] {
+  const problems: ManifestProblem[] = [];
+  if (!rec || typeof rec !== 'object') return problems;
+  for (const [key, v] of Object.entries(rec)) {
+    const column = `${prefix}:${key}`;
+    if (key === '' || key !== key.trim())
+      problems.push({
+        row,
+        column,
+        problem: `${prefix === 'label' ? 'label' : 'metadata'} name is empty or has leading or trailing whitespace`,
+        found: JSON.stringify(key),
+        expected: key.trim() === '' ? 'a non-empty name' : JSON.stringify(key.trim()),
+        code: 'manifest.value-space',
+      });
+    if (typeof v === 'string' && v !== v.trim())
+      problems.push({
+        row,
+        column,
+        problem: `${prefix === 'label' ? 'label' : 'metadata'} value has leading or trailing whitespace`,
+        found: JSON.stringify(v),
+        expected: `${JSON.stringify(v.trim())} (no spaces around a value)`,
+        code: 'manifest.value-space',
+      });
+    if (typeof v === 'number' && !Number.isFinite(v))
+      problems.push({
+        row,
+        column,
+        problem: 'number out of range',
+        found: String(v),
+        expected: 'a finite number',
+        code: 'manifest.value',
+      });
+  }
   return problems;
 }
 

@@ -219,6 +219,116 @@ test('a path with leading or trailing whitespace is refused (it would change on 
   assert.deepEqual(back.manifest.subjects[0]!.masks, m.subjects[0]!.masks);
 });
 
+test('labels and metadata with leading or trailing whitespace are refused like paths (a CSV round trip would trim them)', async () => {
+  const m = {
+    mriseqManifest: 1,
+    sequences: ['t1'],
+    labels: ['grade', 'type'],
+    subjects: [
+      {
+        id: 'a',
+        sequences: { t1: 'a/t1.nii' },
+        labels: { grade: 'HGG ', type: 'gbm' },
+        metadata: { site: '\tA' },
+      },
+      {
+        id: 'b',
+        sequences: { t1: 'b/t1.nii' },
+        labels: { grade: 'LGG', type: 'met' },
+        metadata: { 'age ': 40 },
+      },
+      { id: 'c', sequences: { t1: 'c/t1.nii' }, labels: { grade: null, type: 'x' } },
+    ],
+  };
+  // JSON 1e999 (too large for a double) parses to Infinity, which neither form can write back
+  const { problems } = parseManifestText(JSON.stringify(m).replace('"grade":null', '"grade":1e999'));
+  assert.deepEqual(
+    problems.map((p) => [p.row, p.column, p.code, p.found, p.expected?.split(' ')[0]]),
+    [
+      [1, 'label:grade', 'manifest.value-space', '"HGG "', '"HGG"'],
+      [1, 'meta:site', 'manifest.value-space', '"\\tA"', '"A"'],
+      [2, 'meta:age ', 'manifest.value-space', '"age "', '"age"'],
+      [3, 'label:grade', 'manifest.value', 'Infinity', 'a'],
+    ],
+  );
+  // the one-line error of a load names the file, the row, the column, what was found and expected
+  const file = join(dir, 'value-spaces.json');
+  await writeFile(file, JSON.stringify(m));
+  await assert.rejects(
+    () => Cohort.fromManifest(file),
+    (e: unknown) =>
+      e instanceof MriseqError &&
+      e.file === file &&
+      e.field === 'row 1' &&
+      e.code === 'manifest.value-space' &&
+      /row 1, column label:grade: label value has leading or trailing whitespace; found "HGG "; expected "HGG"/.test(
+        e.message,
+      ),
+  );
+  // ids cannot carry whitespace at all (the schema's id pattern)
+  const spacedId = parseManifestText(
+    JSON.stringify({
+      mriseqManifest: 1,
+      sequences: ['t1'],
+      subjects: [{ id: ' a', sequences: { t1: 'a.nii' } }],
+    }),
+  );
+  assert.deepEqual(
+    spacedId.problems.map((p) => [p.row, p.column, p.code]),
+    [[1, 'id', 'manifest.schema']],
+  );
+  // the trimmed manifest is valid, and its labels and metadata survive the CSV round trip exactly,
+  // spaces and tabs inside a value included
+  const clean: Manifest = {
+    mriseqManifest: 1,
+    sequences: ['t1'],
+    labels: ['grade', 'type'],
+    subjects: [
+      {
+        id: 'a',
+        sequences: { t1: 'a/t1.nii' },
+        labels: { grade: 'HGG', type: 'g\tb m' },
+        metadata: { site: 'A' },
+      },
+      { id: 'b', sequences: { t1: 'b/t1.nii' }, labels: { grade: 'LGG', type: '=x' }, metadata: { age: 40 } },
+    ],
+  };
+  assert.deepEqual(parseManifestText(JSON.stringify(clean)).problems, []);
+  const back = parseManifestText(manifestToCsv(clean));
+  assert.deepEqual(back.problems, []);
+  assert.deepEqual(
+    back.manifest.subjects.map((s) => [s.labels, s.metadata]),
+    [
+      [
+        { grade: 'HGG', type: 'g\tb m' },
+        { site: 'A', age: null },
+      ],
+      [
+        { grade: 'LGG', type: '=x' },
+        { site: null, age: 40 },
+      ],
+    ],
+  );
+});
+
+test('CSV reading: cells and header names are trimmed, and 1e999 stays text', () => {
+  const csv = 'id , t1, label: grade ,meta: site,meta:big\n a ,a/t1.nii, HGG ,"  A ",1e999\n';
+  const { manifest, problems } = parseManifestText(csv);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(manifest.labels, ['grade']);
+  const s = manifest.subjects[0]!;
+  assert.deepEqual(
+    [s.id, s.sequences, s.labels, s.metadata],
+    ['a', { t1: 'a/t1.nii' }, { grade: 'HGG' }, { site: 'A', big: '1e999' }],
+  );
+  // one column given twice under two spellings is a duplicate, not a silent overwrite
+  const twice = parseManifestText('id,t1,seq:t1,label:x,label: x\na,a.nii,b.nii,1,2\n');
+  assert.deepEqual(
+    twice.problems.filter((p) => p.code === 'manifest.header').map((p) => p.column),
+    ['seq:t1', 'label: x'],
+  );
+});
+
 test('manifest check reports every problem of a broken manifest at once, with row and column', async () => {
   const root = join(dir, 'broken');
   await simulateToDisk({ out: root, subjects: 3, seed: 1, size: [16, 16, 8] });
