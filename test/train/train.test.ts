@@ -55,7 +55,10 @@ test('a tiny generator overfits one phantom subject: t1 -> t2 PSNR gains >= 6 dB
   });
   const after = await generate(g, one, { sources: ['t1'], target: 't2' });
   const p1 = psnrOf(tf.tensor(after.data), tf.tensor(xt.data));
-  assert.ok(r.history.every((e) => Number.isFinite(e.loss.total) && e.stepMs > 0));
+  // stepMs is a progress field for bars and curves; its size is the bench's business, not a test's.
+  assert.ok(
+    r.history.every((e) => Number.isFinite(e.loss.total) && Number.isFinite(e.stepMs) && e.stepMs >= 0),
+  );
   assert.ok(p1 - p0 >= 6 && p1 > 14, `PSNR ${p0.toFixed(2)} -> ${p1.toFixed(2)} dB`);
   void xs;
   g.dispose();
