@@ -2,8 +2,8 @@
  * Node adapter of the analysis module: evaluation tables on disk (CSV, atomic writes, resumption)
  * and as danfojs DataFrames. The computing core stays browser-safe in the sibling files.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { writeFileAtomicSync } from '../reliability/node.js';
 import { MriseqError } from '../errors/index.js';
 import type { EvaluationRow } from './contribution.js';
 import {
@@ -20,27 +20,6 @@ import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { regionStatistics, type RegionStatistics } from './maps.js';
 import { join } from 'node:path';
-
-/** Writes a file through a temporary sibling and a rename, so readers never see half a file. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    // a full disk leaves a partial temp file; a read-only folder none. Either way the old file
-    // stays as it was, and the user gets one line naming the file (not a bare ENOSPC).
-    rmSync(tmp, { force: true });
-    throw new MriseqError('cannot write file', {
-      file: path,
-      found: (e as NodeJS.ErrnoException).code ?? String(e),
-      expected: 'a writable folder with free space',
-      code: 'io.write',
-      cause: e,
-    });
-  }
-}
 
 /** Reads an evaluation table; errors name the file, row and column. */
 export function readEvaluationCsv(path: string): EvaluationRow[] {
@@ -59,7 +38,7 @@ export function readEvaluationCsv(path: string): EvaluationRow[] {
 }
 
 export function writeEvaluationCsv(path: string, rows: readonly EvaluationRow[]): void {
-  writeFileAtomic(path, formatEvaluationCsv(rows));
+  writeFileAtomicSync(path, formatEvaluationCsv(rows));
 }
 
 /** The subset of danfojs' DataFrame this module promises (danfojs ships no usable types for strict TS). */
@@ -157,6 +136,6 @@ export async function writeDifferentiationMaps(
   const regions: Record<string, RegionStatistics[]> = {};
   for (const [t, m] of Object.entries(maps))
     regions[t] = regionStatistics(m.data, opts.labels.data, { names: opts.names });
-  writeFileAtomic(join(sub, 'md_regions.json'), JSON.stringify({ subject, regions }, null, 1));
+  writeFileAtomicSync(join(sub, 'md_regions.json'), JSON.stringify({ subject, regions }, null, 1));
   return { files, regions };
 }

@@ -4,12 +4,7 @@
  */
 import type { Command } from 'commander';
 import { formatRanking, rankSequences, type SequenceRanking } from '../../analysis/index.js';
-import {
-  evaluateToCsv,
-  readEvaluationCsv,
-  writeDifferentiationMaps,
-  writeFileAtomic,
-} from '../../analysis/node.js';
+import { evaluateToCsv, readEvaluationCsv, writeDifferentiationMaps } from '../../analysis/node.js';
 import {
   asEvaluationCohort,
   compareVolumes,
@@ -38,7 +33,7 @@ import type { Volume } from '../../volume/index.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
-import { withRunLock } from '../../reliability/node.js';
+import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { readNifti } from '../../io/index.js';
 
 function intOption(v: string, name: string): number {
@@ -146,7 +141,7 @@ function registerEvaluate(program: Command): void {
             const header = evaluationColumns([
               { subject: '', source: '', target: '', psnr: 0, ssim: 0, mae: 0 },
             ]);
-            writeFileAtomic(plan.file, formatEvaluationCsv([], header));
+            writeFileAtomicSync(plan.file, formatEvaluationCsv([], header));
             plan.finish();
             console.log(
               `${plan.file}: 0 rows (no subject in ${shard ? `shard ${o.shard}` : `fold ${o.fold}`})`,
