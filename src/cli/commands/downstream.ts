@@ -120,6 +120,22 @@ function parseGroups(spec: string): Record<string, string[]> {
 /** The run lock is taken on the folder a command writes. */
 const outFolder = (o: { out: string }): string => o.out;
 
+/** The --label option must name one of the manifest's label columns. */
+function requireLabel(
+  cohort: { labelNames: readonly string[] },
+  manifest: string | undefined,
+  label: string,
+): void {
+  if (cohort.labelNames.includes(label)) return;
+  throw new MriseqError('label column not in the manifest', {
+    file: manifest,
+    field: '--label',
+    found: label,
+    expected: cohort.labelNames.join(', ') || 'a manifest with label columns',
+    code: 'cli.label',
+  });
+}
+
 export function registerDownstream(program: Command): void {
   program
     .command('classify')
@@ -182,15 +198,7 @@ export function registerDownstream(program: Command): void {
             });
           }
           const cohort = await openCohort(o);
-          if (!cohort.labelNames.includes(o.label)) {
-            throw new MriseqError('label column not in the manifest', {
-              file: o.manifest,
-              field: '--label',
-              found: o.label,
-              expected: cohort.labelNames.join(', ') || 'a manifest with label columns',
-              code: 'cli.label',
-            });
-          }
+          requireLabel(cohort, o.manifest, o.label);
           const sequences = list(o.sequences) ?? [...cohort.sequences];
           const unknown = sequences.filter((s) => !cohort.sequences.includes(s));
           if (unknown.length) {
@@ -350,15 +358,7 @@ export function registerDownstream(program: Command): void {
         }) => {
           await initEngine();
           const cohort = await openCohort(o);
-          if (o.label && !cohort.labelNames.includes(o.label)) {
-            throw new MriseqError('label column not in the manifest', {
-              file: o.manifest,
-              field: '--label',
-              found: o.label,
-              expected: cohort.labelNames.join(', ') || 'a manifest with label columns',
-              code: 'cli.label',
-            });
-          }
+          if (o.label) requireLabel(cohort, o.manifest, o.label);
           // The classifier dataset builder does the loading; a constant label keeps every subject.
           const dc = cohort as unknown as DownstreamCohort;
           const data = await buildDownstreamDataset(
