@@ -566,7 +566,7 @@ export function simulateSubject(
     // A mild preference for the core, but the pattern is random: no fixed shell to learn.
     const p = Float32Array.from(
       lesionCand,
-      (i) => (lesionEnh[i] as number) + (lesion[i] === LESION.cellularCore ? 0.7 : 0),
+      (i) => (lesionEnh[i] as number) + (lesion[i] === LESION.cellularCore ? 0.3 : 0),
     );
     const thr = topKThreshold(p, kLesion);
     lesionCand.forEach((i, j) => {
@@ -615,10 +615,13 @@ export function simulateSubject(
     const p = Float32Array.from(cand, (i) => {
       const base = outField[i] as number;
       let boost = 0;
+      // Choroid plexus and dura enhance in patches only: enhancing most of the CSF made
+      // "bright on T2 -> bright on T1Gd" learnable, and the generator then painted enhancement over
+      // the whole (T2-bright) lesion, so M_d(T1Gd) missed the lesion's unique region (phantom.md:
+      // enhancement must not be predictable from the other sequences).
       if (vessel[i]) boost = 4;
-      else if (ventricle[i] && base > 0.3)
-        boost = 3; // choroid plexus: part of the ventricles
-      else if (tissue[i] === T.csf && !inBrain[i]) boost = 1.2; // dura: the outer CSF rim
+      else if (ventricle[i] && base > 1) boost = 3;
+      else if (tissue[i] === T.csf && !inBrain[i] && base > 1) boost = 1.2;
       return base + boost;
     });
     const thr = topKThreshold(p, Math.min(kOutside, cand.length));

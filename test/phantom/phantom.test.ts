@@ -211,6 +211,40 @@ test('T1Gd unique signal reaches the requested fraction of the head; lesion enha
   }
 });
 
+test('no tissue predicts enhancement: each tissue enhances near the head-wide rate, the lesion well below half', () => {
+  // phantom.md: enhancement must not be predictable from the other sequences. When most of the
+  // CSF enhanced (dura, choroid plexus), "bright on T2 -> bright on T1Gd" was learnable and the
+  // generator painted enhancement over the whole T2-bright lesion.
+  const count = new Map<number, [number, number]>();
+  let head = 0;
+  let enh = 0;
+  for (const index of [0, 1, 2, 3, 4, 5]) {
+    const s = simulateSubject(index, { uniqueFraction: 0.2 });
+    const tissue = s.truth.tissue.data;
+    for (let i = 0; i < tissue.length; i++) {
+      const t = tissue[i]!;
+      if (t === TISSUE.background) continue;
+      const e = s.truth.maps.contrast.data[i]! > 0 ? 1 : 0;
+      head++;
+      enh += e;
+      const c = count.get(t) ?? [0, 0];
+      c[0]++;
+      c[1] += e;
+      count.set(t, c);
+    }
+  }
+  const rate = enh / head;
+  for (const t of [TISSUE.scalp, TISSUE.csf, TISSUE.greyMatter, TISSUE.whiteMatter]) {
+    const [n, e] = count.get(t)!;
+    assert.ok(Math.abs(e / n - rate) < 0.06, `tissue ${t}: enhancing fraction ${e / n} vs head ${rate}`);
+  }
+  for (const t of [TISSUE.oedema, TISSUE.cellularCore]) {
+    const [n, e] = count.get(t)!;
+    assert.ok(e / n < 0.4, `lesion tissue ${t}: enhancing fraction ${e / n} (must stay well below 0.5)`);
+  }
+  assert.equal(count.get(TISSUE.necroticCore)?.[1] ?? 0, 0, 'necrosis never enhances');
+});
+
 test('Rician noise: background magnitude has mean sigma*sqrt(pi/2)', () => {
   const s = simulateSubject(0, { ...SMALL, noise: 0.05, bias: 0 });
   const sigma = s.truth.noiseSigma.t2!;
