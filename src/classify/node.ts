@@ -13,14 +13,9 @@ import { ResNet3d, type ResNet3dConfig, type SerializedWeights } from './resnet.
 import { gradCamVolume } from './gradcam.js';
 import type { MapProvider } from './downstream.js';
 
-/** Writes text through the shared atomic writer, so readers never see half a file. */
-export function writeTextAtomic(path: string, text: string): void {
-  writeFileAtomicSync(path, text);
-}
-
 /** Saves a classifier as one JSON file (config + named weights). */
 export function saveClassifier(model: ResNet3d, path: string): void {
-  writeTextAtomic(path, JSON.stringify({ format: 'mriseq-resnet3d', version: 1, ...model.serialize() }));
+  writeFileAtomicSync(path, JSON.stringify({ format: 'mriseq-resnet3d', version: 1, ...model.serialize() }));
 }
 
 export function loadClassifier(path: string): ResNet3d {

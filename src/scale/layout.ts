@@ -41,14 +41,6 @@ export interface ShardMarker {
   allSubjects?: string[];
 }
 
-/**
- * Writes `bytes` to `file` through the shared atomic writer (temp + rename), so readers never see
- * half. Kept under this name: scale's callers and the CLI import it from here.
- */
-export function writeFileAtomic(file: string, bytes: string | Uint8Array): void {
-  writeFileAtomicSync(file, bytes);
-}
-
 /** A shard calls this after writing everything else into its part folder. */
 export function writeShardMarker(
   partDir: string,
@@ -61,7 +53,7 @@ export function writeShardMarker(
     subjects: [...info.subjects],
     ...(info.allSubjects ? { allSubjects: [...info.allSubjects] } : {}),
   };
-  writeFileAtomic(join(partDir, SHARD_MARKER), JSON.stringify(marker, null, 1) + '\n');
+  writeFileAtomicSync(join(partDir, SHARD_MARKER), JSON.stringify(marker, null, 1) + '\n');
 }
 
 /**

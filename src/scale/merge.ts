@@ -17,14 +17,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { compareSubjectIds, type ShardSpec } from './shard.js';
-import {
-  PARTS_DIR,
-  SHARD_MARKER,
-  SHARD_MARKER_FORMAT,
-  parsePartName,
-  writeFileAtomic,
-  type ShardMarker,
-} from './layout.js';
+import { PARTS_DIR, SHARD_MARKER, SHARD_MARKER_FORMAT, parsePartName, type ShardMarker } from './layout.js';
+import { writeFileAtomicSync } from '../reliability/node.js';
 
 export const SUBJECT_COLUMNS = ['subject', 'subject_id', 'subjectId', 'id'] as const;
 
@@ -286,7 +280,7 @@ export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
         code: 'scale.merge.invalid',
       });
     }
-    writeFileAtomic(join(run, rel), merged.bytes);
+    writeFileAtomicSync(join(run, rel), merged.bytes);
     const summary = {
       command: rel,
       shards: n,
@@ -393,9 +387,9 @@ export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
     }
     for (const o of outputs) {
       const dest = join(run, o.rel);
-      if (o.bytes) writeFileAtomic(dest, o.bytes);
+      if (o.bytes) writeFileAtomicSync(dest, o.bytes);
       // a per-subject file (a map, a volume: tens of MB at most) goes through the same writer
-      else if (o.copyFrom) writeFileAtomic(dest, readFileSync(o.copyFrom));
+      else if (o.copyFrom) writeFileAtomicSync(dest, readFileSync(o.copyFrom));
     }
     const summary = {
       command,
@@ -405,7 +399,10 @@ export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
       tables,
       completenessChecked,
     };
-    writeFileAtomic(join(run, PARTS_DIR, `merge-${command}.json`), JSON.stringify(summary, null, 1) + '\n');
+    writeFileAtomicSync(
+      join(run, PARTS_DIR, `merge-${command}.json`),
+      JSON.stringify(summary, null, 1) + '\n',
+    );
     report.commands.push(summary);
     opts.onProgress?.({ command, files: outputs.length, subjects: owner.size });
   }

@@ -7,7 +7,6 @@ export {
   parsePartName,
   outputDirFor,
   writeShardMarker,
-  writeFileAtomic,
   type ShardMarker,
 } from './layout.js';
 export { mergeRun, type MergeOptions, type MergeReport } from './merge.js';

@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MriseqError } from '../errors/index.js';
-import { outputDirFor, writeFileAtomic, writeShardMarker } from './layout.js';
+import { outputDirFor, writeShardMarker } from './layout.js';
+import { writeFileAtomicSync } from '../reliability/node.js';
 import { selectShard, stableHash, type ShardSpec } from './shard.js';
 
 export interface SelftestOptions {
@@ -68,7 +69,7 @@ export async function runSelftest(opts: SelftestOptions): Promise<{ dir: string;
   const all = selftestSubjects(opts.subjects);
   const mine = selectShard(all, opts.shard);
   const dir = outputDirFor(opts.out, 'selftest', opts.shard);
-  writeFileAtomic(
+  writeFileAtomicSync(
     join(dir, 'selftest.json'),
     JSON.stringify({ subjects: opts.subjects, seed, size }, null, 1) + '\n',
   );
@@ -78,9 +79,9 @@ export async function runSelftest(opts: SelftestOptions): Promise<{ dir: string;
     let sum = 0;
     for (const x of v) sum += x;
     rows.push(`${id},${seed},${(sum / v.length).toFixed(6)}`);
-    writeFileAtomic(join(dir, 'subjects', id, 'cube.f32'), new Uint8Array(v.buffer));
+    writeFileAtomicSync(join(dir, 'subjects', id, 'cube.f32'), new Uint8Array(v.buffer));
   }
-  writeFileAtomic(join(dir, 'manifest.csv'), rows.join('\n') + '\n');
+  writeFileAtomicSync(join(dir, 'manifest.csv'), rows.join('\n') + '\n');
   if (opts.shard)
     writeShardMarker(dir, { command: 'selftest', shard: opts.shard, subjects: mine, allSubjects: all });
   return { dir, subjects: mine };

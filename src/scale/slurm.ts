@@ -10,7 +10,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MriseqError } from '../errors/index.js';
-import { PARTS_DIR, writeFileAtomic } from './layout.js';
+import { PARTS_DIR } from './layout.js';
+import { writeFileAtomicSync } from '../reliability/node.js';
 import { sweepPoints, writeSweepPlan, type SweepConfig, type SweepPlan } from './sweep.js';
 
 export const SLURM_RECORD = 'slurm.json';
@@ -482,7 +483,7 @@ export function readRecord(run: string): SlurmRecord {
 }
 
 function writeRecord(r: SlurmRecord): void {
-  writeFileAtomic(join(r.run, SLURM_RECORD), JSON.stringify(r, null, 1) + '\n');
+  writeFileAtomicSync(join(r.run, SLURM_RECORD), JSON.stringify(r, null, 1) + '\n');
 }
 
 export interface SubmitResult {
@@ -515,8 +516,8 @@ export async function submitRun(opts: SubmitOptions, exec: Exec = execSlurm): Pr
     }
   }
   mkdirSync(join(record.run, 'slurm', 'logs'), { recursive: true });
-  writeFileAtomic(built.taskScript, built.taskText);
-  if (built.mergeScript && built.mergeText) writeFileAtomic(built.mergeScript, built.mergeText);
+  writeFileAtomicSync(built.taskScript, built.taskText);
+  if (built.mergeScript && built.mergeText) writeFileAtomicSync(built.mergeScript, built.mergeText);
   if (built.plan) writeSweepPlan(built.plan);
   const sub = await submitJobs(record, [...Array(record.shards).keys()], exec);
   record.submissions.push(sub);

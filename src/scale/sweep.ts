@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MriseqError } from '../errors/index.js';
-import { writeFileAtomic } from './layout.js';
+import { writeFileAtomicSync } from '../reliability/node.js';
 
 export type SweepValue = string | number | boolean | null | (string | number)[];
 export type SweepConfig = { name?: string } & Record<string, SweepValue | undefined>;
@@ -145,7 +145,7 @@ export function readSweepPlan(run: string): SweepPlan {
 }
 
 export function writeSweepPlan(plan: SweepPlan): void {
-  writeFileAtomic(join(resolve(plan.run), 'slurm', 'sweep.json'), JSON.stringify(plan, null, 1) + '\n');
+  writeFileAtomicSync(join(resolve(plan.run), 'slurm', 'sweep.json'), JSON.stringify(plan, null, 1) + '\n');
 }
 
 function pick(obj: unknown, path: string): number | undefined {
@@ -250,9 +250,9 @@ export function mergeSweep(run: string): SweepReport {
   const rows = results.map((r) =>
     [String(r.config), q(r.name), q(r.args.join(' ')), ...r.values.map(String), String(r.mean)].join(','),
   );
-  writeFileAtomic(join(plan.run, 'sweep-results.csv'), [header.join(','), ...rows].join('\n') + '\n');
+  writeFileAtomicSync(join(plan.run, 'sweep-results.csv'), [header.join(','), ...rows].join('\n') + '\n');
   const report: SweepReport = { metric: plan.metric, mode: plan.mode, results, best, bestRun };
-  writeFileAtomic(
+  writeFileAtomicSync(
     join(plan.run, 'best.json'),
     JSON.stringify({ metric: plan.metric, mode: plan.mode, best, bestRun }, null, 1) + '\n',
   );

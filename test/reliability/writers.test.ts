@@ -14,8 +14,9 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createVolume } from '../../src/volume/index.js';
 import { readNifti, writeNifti } from '../../src/io/index.js';
-import { writeTextAtomic as writeClassifierText } from '../../src/classify/node.js';
-import { mergeRun, writeFileAtomic as writeScaleFile, writeShardMarker } from '../../src/scale/node.js';
+import { saveClassifier } from '../../src/classify/node.js';
+import { ResNet3d } from '../../src/classify/index.js';
+import { mergeRun, SHARD_MARKER, writeShardMarker } from '../../src/scale/node.js';
 import { writeFigure } from '../../src/plot/node.js';
 import { installKernel } from '../../src/cli/commands/kernel.js';
 import { writeRunFigures } from '../../src/cli/commands/figures.js';
@@ -57,22 +58,24 @@ test('NIfTI writer (src/io)', async () => {
   assert.deepEqual(readdirSync(dir), ['t1.nii.gz']);
 });
 
-test('classifier checkpoint / metrics writer (src/classify)', () => {
+test('classifier checkpoint writer (src/classify)', () => {
   const dir = join(tmp, 'classify');
-  const path = join(dir, 'metrics.json');
+  const path = join(dir, 'model.json');
   deadTemp(path);
-  writeClassifierText(path, '{"auc":0.5}');
-  assert.equal(readFileSync(path, 'utf8'), '{"auc":0.5}');
-  assert.deepEqual(readdirSync(dir), ['metrics.json']);
+  const m = new ResNet3d({ inputChannels: ['t1'], classNames: ['a', 'b'] });
+  saveClassifier(m, path);
+  m.dispose();
+  assert.equal((JSON.parse(readFileSync(path, 'utf8')) as { format: string }).format, 'mriseq-resnet3d');
+  assert.deepEqual(readdirSync(dir), ['model.json']);
 });
 
-test('scale writer (markers, merged tables, SLURM scripts)', () => {
+test('scale writer (shard markers)', () => {
   const dir = join(tmp, 'scale');
-  const path = join(dir, 'sweep.json');
+  const path = join(dir, SHARD_MARKER);
   deadTemp(path);
-  writeScaleFile(path, '{}\n');
-  assert.equal(readFileSync(path, 'utf8'), '{}\n');
-  assert.deepEqual(readdirSync(dir), ['sweep.json']);
+  writeShardMarker(dir, { command: 'evaluate', shard: { index: 1, count: 2 }, subjects: ['s1'] });
+  assert.deepEqual((JSON.parse(readFileSync(path, 'utf8')) as { subjects: string[] }).subjects, ['s1']);
+  assert.deepEqual(readdirSync(dir), [SHARD_MARKER]);
 });
 
 test('figure files (src/plot, HTML only: no browser needed) and the figures index (CLI)', async () => {

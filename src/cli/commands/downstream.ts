@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { withRunLock } from '../../reliability/node.js';
+import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { initEngine, tf } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
 import { Cohort } from '../../cohort/index.js';
@@ -20,12 +20,7 @@ import {
   type DownstreamRun,
   type DownstreamCohort,
 } from '../../classify/index.js';
-import {
-  mapsFromDirectory,
-  saveClassifier,
-  writeGradCamNifti,
-  writeTextAtomic,
-} from '../../classify/node.js';
+import { mapsFromDirectory, saveClassifier, writeGradCamNifti } from '../../classify/node.js';
 import { clusterImages } from '../../cluster/index.js';
 
 function positiveInt(v: string, name: string): number {
@@ -251,7 +246,7 @@ export function registerDownstream(program: Command): void {
                 testSubjects: h.testIds.length,
               },
             };
-            writeTextAtomic(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
+            writeFileAtomicSync(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
             h.classifier.dispose();
             if (o.json) console.log(JSON.stringify(summary));
             else {
@@ -282,10 +277,10 @@ export function registerDownstream(program: Command): void {
             runs.push(await runClassifier('MRI', data, run));
           }
           const summary = { label: o.label, runs: runs.map(runJson) };
-          writeTextAtomic(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
+          writeFileAtomicSync(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
           for (const r of runs) {
             const tag = r.name === 'MRI' ? 'mri' : 'mri_md';
-            writeTextAtomic(join(o.out, `predictions_${tag}.csv`), predictionsCsv(r, labels));
+            writeFileAtomicSync(join(o.out, `predictions_${tag}.csv`), predictionsCsv(r, labels));
             saveClassifier(r.model, join(o.out, `model_${tag}.json`));
           }
           if (o.gradcam) {
@@ -407,8 +402,8 @@ export function registerDownstream(program: Command): void {
             evaluation: r.evaluation,
             label: o.label,
           };
-          writeTextAtomic(join(o.out, 'cluster.json'), JSON.stringify(summary, null, 1));
-          writeTextAtomic(
+          writeFileAtomicSync(join(o.out, 'cluster.json'), JSON.stringify(summary, null, 1));
+          writeFileAtomicSync(
             join(o.out, 'clusters.csv'),
             [
               'id,cluster' + (labels ? ',label' : ''),

@@ -14,7 +14,7 @@ import { phantom } from '../../phantom/index.js';
 import { loadGenerator, trainRun } from '../../train/node.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../../scale/node.js';
+import { writeFileAtomicSync } from '../../reliability/node.js';
 import { foldSplit, formatShard } from '../../scale/index.js';
 import {
   canonical,
@@ -236,7 +236,7 @@ export function registerModel(program: Command): void {
         });
         bar?.stop();
         if (fold) {
-          writeFileAtomic(
+          writeFileAtomicSync(
             join(o.out, FOLD_FILE),
             JSON.stringify(
               {
@@ -417,7 +417,7 @@ async function generateCohort(
     rows.push([id, o.target, sources.join('+'), rel].map(csvCell).join(','));
     console.error(`generate: ${k}/${plan.ids.length} ${id}: ${o.target} from ${sources.join('+')}`);
   }
-  writeFileAtomic(join(plan.dir, 'generated.csv'), rows.join('\n') + '\n');
+  writeFileAtomicSync(join(plan.dir, 'generated.csv'), rows.join('\n') + '\n');
   plan.finish();
   console.log(`${plan.dir}: ${o.target} of ${plan.ids.length} subjects`);
 }

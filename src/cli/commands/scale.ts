@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
-import { withRunLock } from '../../reliability/node.js';
+import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import {
   cancelRun,
   failureError,
@@ -11,7 +11,6 @@ import {
   foldSplit,
   parseFold,
   selftestSubjects,
-  writeFileAtomic,
   mergeSweep,
   readSweepFile,
   readSweepPlan,
@@ -260,7 +259,7 @@ export function registerScale(program: Command): void {
       const ids = selftestSubjects(o.subjects);
       const validation = o.fold ? foldSplit(ids, parseFold(o.fold)).validation.length : 0;
       const bestPsnr = 30 - (o.x - 2) ** 2 + validation / o.subjects;
-      writeFileAtomic(
+      writeFileAtomicSync(
         join(o.out, 'summary.json'),
         JSON.stringify({ bestPsnr, x: o.x, fold: o.fold ?? null, validation }, null, 1) + '\n',
       );
