@@ -216,6 +216,5 @@ export {
   mirrorPadGradComposed,
   MRISEQ_INSTANCE_NORM,
   MRISEQ_LSTM_CELL,
-  MRISEQ_ADAM,
-  type AdamAttrs,
+  NativeAdam,
 } from './native-kernels.js';

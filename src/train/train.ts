@@ -12,7 +12,7 @@
  * an AbortSignal stops between steps; the whole state (weights, Adam moments, RNG, step) can be
  * snapshotted and resumed bit for bit on the same backend.
  */
-import { hasKernel, MRISEQ_ADAM, tf, type AdamAttrs } from '../engine/index.js';
+import { NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
 import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
@@ -208,105 +208,109 @@ function learningRate(step: number, steps: number, o: TrainState['options']): nu
 }
 
 /**
- * Adam over all parameters as one flat vector: the moments are two flat variables and the update
+ * PyTorch's Adam over all parameters. On the native backend each parameter is updated in place
+ * by TensorFlow's ResourceApplyAdam (NativeAdam: one pass per parameter, no allocation). On other
+ * backends all parameters form one flat vector: the moments are two flat variables and the update
  * is a dozen ops whatever the number of parameters (per-variable Adam costs ~14 ops per variable,
- * a third of a step's op count). Same arithmetic as PyTorch's Adam, element by element; a
- * parameter without a gradient this step (a ConvLSTM's hidden weights at one time point) is
- * updated with gradient 0.
+ * a third of a step's op count). Same arithmetic as PyTorch's Adam, element by element (the two
+ * paths round differently, within float32 precision); a parameter without a gradient this step
+ * (a ConvLSTM's hidden weights at one time point) is updated with gradient 0.
  */
 export class FlatAdam {
-  readonly m: tf.Variable;
-  readonly v: tf.Variable;
+  private readonly native: NativeAdam | undefined;
+  private readonly m: tf.Variable | undefined;
+  private readonly v: tf.Variable | undefined;
   readonly sizes: number[];
   constructor(
     readonly vars: tf.Variable[],
     readonly names: string[],
   ) {
     this.sizes = vars.map((x) => x.size);
-    const n = this.sizes.reduce((a, b) => a + b, 0);
-    this.m = tf.variable(tf.zeros([n]), false);
-    this.v = tf.variable(tf.zeros([n]), false);
+    this.native = NativeAdam.create(vars);
+    if (!this.native) {
+      const n = this.sizes.reduce((a, b) => a + b, 0);
+      this.m = tf.variable(tf.zeros([n]), false);
+      this.v = tf.variable(tf.zeros([n]), false);
+    }
   }
 
   /** Applies one update (call inside a tidy). adamStep counts from 1. */
   update(grads: Record<string, tf.Tensor>, adamStep: number, lr: number, beta1: number, beta2: number): void {
-    if (hasKernel(MRISEQ_ADAM)) {
-      // The same arithmetic as below as one fused kernel (the native backend has it).
-      const inputs: tf.NamedTensorMap = { m: this.m, v: this.v };
-      this.vars.forEach((p, i) => {
-        inputs[`p${i}`] = p;
-        const g = grads[p.name];
-        if (g) inputs[`g${i}`] = g;
-      });
-      const attrs: AdamAttrs = {
-        n: this.vars.length,
-        beta1,
-        beta2,
-        stepSize: lr / (1 - Math.pow(beta1, adamStep)),
-        bc2: Math.sqrt(1 - Math.pow(beta2, adamStep)),
-        eps: 1e-8,
-      };
-      const out = tf
-        .engine()
-        .runKernel(MRISEQ_ADAM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      this.m.assign(out[0]!);
-      this.v.assign(out[1]!);
-      this.vars.forEach((p, i) => p.assign(out[i + 2]!));
+    if (this.native) {
+      this.native.update(grads, adamStep, lr, beta1, beta2, 1e-8);
       return;
     }
+    const m = this.m!;
+    const v = this.v!;
     const g = tf.concat(this.vars.map((p) => tf.reshape(grads[p.name] ?? tf.zerosLike(p), [-1])));
     const bc1 = 1 - Math.pow(beta1, adamStep);
     const bc2 = Math.sqrt(1 - Math.pow(beta2, adamStep));
-    const mi = tf.add(tf.mul(this.m, beta1), tf.mul(g, 1 - beta1));
-    const vi = tf.add(tf.mul(this.v, beta2), tf.mul(tf.square(g), 1 - beta2));
-    this.m.assign(mi);
-    this.v.assign(vi);
+    const mi = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+    const vi = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+    m.assign(mi);
+    v.assign(vi);
     // PyTorch: p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
     const upd = tf.div(tf.mul(mi, lr / bc1), tf.add(tf.div(tf.sqrt(vi), bc2), 1e-8));
     const parts = tf.split(upd, this.sizes);
     this.vars.forEach((p, i) => p.assign(tf.sub(p, tf.reshape(parts[i], p.shape))));
   }
 
-  private named(x: tf.Variable): NamedWeights {
-    const all = x.dataSync() as Float32Array;
-    const out: NamedWeights = {};
+  /** The moments per parameter name (copies). */
+  state(): { m: NamedWeights; v: NamedWeights } {
+    const m: NamedWeights = {};
+    const v: NamedWeights = {};
+    const flatM = this.native ? undefined : (this.m!.dataSync() as Float32Array);
+    const flatV = this.native ? undefined : (this.v!.dataSync() as Float32Array);
     let off = 0;
     this.vars.forEach((p, i) => {
-      out[this.names[i]] = { shape: p.shape.slice(), data: all.slice(off, off + p.size) };
+      const name = this.names[i];
+      const mv = this.native
+        ? this.native.readMoments(i)
+        : { m: flatM!.slice(off, off + p.size), v: flatV!.slice(off, off + p.size) };
+      m[name] = { shape: p.shape.slice(), data: mv.m };
+      v[name] = { shape: p.shape.slice(), data: mv.v };
       off += p.size;
     });
-    return out;
-  }
-
-  state(): { m: NamedWeights; v: NamedWeights } {
-    return { m: this.named(this.m), v: this.named(this.v) };
+    return { m, v };
   }
 
   load(m: NamedWeights, v: NamedWeights): void {
-    for (const [dst, src, what] of [
-      [this.m, m, 'adam.m'],
-      [this.v, v, 'adam.v'],
-    ] as const) {
-      const flat = new Float32Array(dst.size);
-      let off = 0;
-      this.vars.forEach((p, i) => {
-        const e = src[this.names[i]];
-        if (!e || e.data.length !== p.size) {
-          throw new MriseqError('optimizer state does not match the generator', {
-            field: `${what}.${this.names[i]}`,
-            code: 'checkpoint.mismatch',
-          });
-        }
-        flat.set(e.data, off);
-        off += p.size;
-      });
-      dst.assign(tf.tensor1d(flat));
+    // checked in full before anything is written
+    const get = (src: NamedWeights, what: string, i: number): Float32Array => {
+      const e = src[this.names[i]];
+      if (!e || e.data.length !== this.vars[i].size) {
+        throw new MriseqError('optimizer state does not match the generator', {
+          field: `${what}.${this.names[i]}`,
+          code: 'checkpoint.mismatch',
+        });
+      }
+      return e.data;
+    };
+    const ms = this.vars.map((_, i) => get(m, 'adam.m', i));
+    const vs = this.vars.map((_, i) => get(v, 'adam.v', i));
+    if (this.native) {
+      ms.forEach((mi, i) => this.native!.writeMoments(i, mi, vs[i]));
+      return;
     }
+    const flat = (parts: Float32Array[]): tf.Tensor => {
+      const out = new Float32Array(this.sizes.reduce((a, b) => a + b, 0));
+      let off = 0;
+      for (const x of parts) {
+        out.set(x, off);
+        off += x.length;
+      }
+      return tf.tensor1d(out);
+    };
+    tf.tidy(() => {
+      this.m!.assign(flat(ms));
+      this.v!.assign(flat(vs));
+    });
   }
 
   dispose(): void {
-    this.m.dispose();
-    this.v.dispose();
+    this.native?.dispose();
+    this.m?.dispose();
+    this.v?.dispose();
   }
 }
 
