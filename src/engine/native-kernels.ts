@@ -504,6 +504,7 @@ export class NativeAdam {
     beta2: number,
     eps = 1e-8,
   ): void {
+    if (this.h.length !== this.vars.length) throw new Error('mriseq NativeAdam: used after dispose()');
     const n = this.n;
     // TensorFlow: alpha = lr' sqrt(1 - beta2_power) / (1 - beta1_power), m += (g - m)(1 - beta1),
     // v += (g^2 - v)(1 - beta2), p -= alpha m / (sqrt(v) + eps'). With both powers 0, alpha is
