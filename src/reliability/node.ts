@@ -87,13 +87,7 @@ export function acquireRunLock(dir: string, command = process.argv.slice(2).join
   try {
     mkdirSync(folder, { recursive: true });
   } catch (e) {
-    throw new MriseqError('cannot create the run folder', {
-      file: folder,
-      found: (e as NodeJS.ErrnoException).code ?? String(e),
-      expected: 'a writable folder',
-      code: 'io.write',
-      cause: e,
-    });
+    throw writeError(folder, e, 'cannot create the run folder');
   }
   const file = join(folder, LOCK_FILE);
   const info: RunLockInfo = {
@@ -109,14 +103,7 @@ export function acquireRunLock(dir: string, command = process.argv.slice(2).join
       fd = openSync(file, 'wx');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST')
-        throw new MriseqError('cannot create the run lock', {
-          file,
-          found: code ?? String(e),
-          expected: 'a writable run folder',
-          code: 'io.write',
-          cause: e,
-        });
+      if (code !== 'EEXIST') throw writeError(file, e, 'cannot create the run lock');
       const other = readInfo(file);
       const stale = staleReason(file, other);
       if (stale === undefined)
@@ -142,14 +129,7 @@ export function acquireRunLock(dir: string, command = process.argv.slice(2).join
       // a full disk: an empty lock left behind would read as "being written" for 10 s
       closeSync(fd);
       rmSync(file, { force: true });
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new MriseqError('cannot write the run lock', {
-        file,
-        found: code ?? String(e),
-        expected: code === 'ENOSPC' ? 'free disk space' : 'a writable run folder',
-        code: 'io.write',
-        cause: e,
-      });
+      throw writeError(file, e, 'cannot write the run lock');
     }
     closeSync(fd);
     let released = false;
@@ -288,10 +268,10 @@ export function removeStaleTemps(path: string, options: StaleOptions = {}): stri
   return removed;
 }
 
-function writeError(file: string, e: unknown): MriseqError {
+function writeError(file: string, e: unknown, message = 'cannot write file'): MriseqError {
   if (e instanceof MriseqError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  return new MriseqError('cannot write file', {
+  return new MriseqError(message, {
     file,
     found: code ?? String(e),
     expected: code === 'ENOSPC' ? 'free disk space' : 'a writable folder',
