@@ -435,7 +435,8 @@ function conv3dGeometry(
     sh: info.strideHeight,
     sw: info.strideWidth,
     od: info.outDepth,
-    front: info.padInfo.front,
+    // TensorFlow's rule; tfjs's padInfo goes negative where a stride skips input (k < s)
+    front: Math.floor(Math.max(0, (info.outDepth - 1) * info.strideDepth + kd - d) / 2),
     oh: info.outHeight,
     ow: info.outWidth,
     padding: attrs.pad === 'same' ? 'SAME' : 'VALID',
@@ -693,6 +694,11 @@ function oneDnnAvailable(n: Native): boolean {
     }
     n.free(x);
   }
+  return oneDnnWorks;
+}
+
+/** Whether oneDNN's Conv3D kernels ran here (undefined before the first native conv3d). */
+export function conv3dOneDnnRuns(): boolean | undefined {
   return oneDnnWorks;
 }
 
