@@ -1018,6 +1018,28 @@ export function registerFusedGradients(): void {
           : leaky.gradFunc(dy, saved, attrs),
     });
   }
+  // conv3dTranspose (Conv3DBackpropInputV2) has no gradient in tfjs 4.22, so a 3D decoder could not
+  // train: its adjoint is conv3d for dy and the filter gradient of conv3d with the roles swapped.
+  if (!tf.getGradient(tf.Conv3DBackpropInputV2)) {
+    tf.registerGradient({
+      kernelName: tf.Conv3DBackpropInputV2,
+      inputsToSave: ['dy', 'filter'],
+      gradFunc: (ddx, saved, attrs) => {
+        const [dy, filter] = saved as [tf.Tensor5D, tf.Tensor5D];
+        const a = attrs as unknown as { strides: [number, number, number] | number; pad: 'same' | 'valid' };
+        const g = ddx as tf.Tensor5D;
+        return {
+          dy: () => tf.conv3d(g, filter, a.strides, a.pad),
+          filter: () =>
+            tf.engine().runKernel(tf.Conv3DBackpropFilterV2, { x: g, dy }, {
+              strides: a.strides,
+              pad: a.pad,
+              filterShape: filter.shape,
+            } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        };
+      },
+    });
+  }
   tf.registerGradient({
     kernelName: MRISEQ_LSTM_CELL,
     inputsToSave: ['z', 'c'],
