@@ -7,7 +7,8 @@
  * engine and then issues several TensorFlow ops straight through the binding, so a ConvLSTM gate
  * step or an instance norm costs one engine op forward and one backward. Where TensorFlow has a
  * gradient op (MirrorPadGrad, LeakyReluGrad, FusedBatchNormGradV3, ResizeBilinearGrad with
- * half_pixel_centers) it replaces tfjs's composed or wrong gradient.
+ * half_pixel_centers) it replaces tfjs's composed or wrong gradient. Conv3D and its two gradients
+ * run TensorFlow's oneDNN kernels, which eager TensorFlow never picks for 3D (see below).
  *
  * Browser-safe: only @tensorflow/tfjs; the native backend is reached by duck typing.
  * The model asks `hasKernel(name)` and falls back to composed tfjs ops on other backends.
