@@ -740,6 +740,200 @@ const conv3dInputGradKernel =
     return conv3dInputGradCols(n, dy, filter, g);
   };
 
+// --- 2D convolution gradients and average pooling through oneDNN --------------------------------
+// Eager TensorFlow runs Conv2DBackpropInput/Filter as im2col (or col2im) + one oneDNN GEMM: it
+// materialises an [output pixels, kh*kw*Cin] matrix, which at full resolution with few channels
+// is tens of MB per call (the decoder's last k7 16->1 at 128 px: 51 MB; 45 ms per gradient,
+// oneDNN's direct kernel 1.5-5 ms). oneDNN's _MklNative versions win while that matrix is large
+// and lose (weight reorders, up to 1.7x) on small, wide ones like the ConvLSTM's 64->256 at 32 px,
+// so they take over from 3 MB of im2col (oneDnnRoutes.conv2dGradMinCols; measured interleaved
+// on this model's shapes, 2 threads). The forward Conv2D stays stock: oneDNN's was slower on all
+// but the one-channel first conv. AvgPool (the SSIM's 7x7 window) runs Eigen's generic code in
+// eager TensorFlow, ~25x slower than oneDNN's; its gradient is stock (oneDNN's was not faster).
+
+/**
+ * Which oneDNN routes the native backend takes: tests turn them off to compare with the stock
+ * kernels, or lower `conv2dGradMinCols` (im2col elements, output pixels x kh*kw*Cin, from which the
+ * 2D gradients go to oneDNN; 3 MB by default) to reach every geometry on small inputs.
+ */
+export const oneDnnRoutes: { conv2dGrads: boolean; conv2dGradMinCols: number; avgPool: boolean } = {
+  conv2dGrads: true,
+  conv2dGradMinCols: 3 << 18,
+  avgPool: true,
+};
+
+/** The labelled ops used (tests name a missing one to check the fallback). */
+export const oneDnnOps = {
+  conv2dInputGrad: '_MklNativeConv2DBackpropInput',
+  conv2dFilterGrad: '_MklNativeConv2DBackpropFilter',
+  avgPool: '_MklNativeAvgPool',
+};
+
+/** Whether a labelled oneDNN op runs here: tried once per op name on a tiny input. */
+const labelled = new Map<string, boolean>();
+function labelledOpRuns(n: Native, op: string, probe: () => Info): boolean {
+  let ok = labelled.get(op);
+  if (ok === undefined) {
+    try {
+      n.free(probe());
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    labelled.set(op, ok);
+  }
+  return ok;
+}
+
+/** Whether this labelled oneDNN op ran here (undefined before it was first needed). */
+export function oneDnnOpRuns(op: string): boolean | undefined {
+  return labelled.get(op);
+}
+
+const MKL_LABEL = 'MklNameChangeOp';
+
+interface Conv2dAttrs {
+  strides: number | [number, number];
+  pad: unknown;
+  dataFormat?: string;
+  dimRoundingMode?: unknown;
+}
+
+/** TensorFlow attributes of a 2D convolution gradient, or undefined where the stock kernel runs. */
+function conv2dGradAttrs(
+  n: Native,
+  inShape: number[],
+  filterShape: number[],
+  a: Conv2dAttrs,
+): OpAttr[] | undefined {
+  if (!oneDnnRoutes.conv2dGrads) return undefined;
+  if (a.pad !== 'same' && a.pad !== 'valid') return undefined;
+  if (a.dataFormat !== undefined && a.dataFormat !== 'NHWC') return undefined;
+  if (a.dimRoundingMode !== undefined && a.dimRoundingMode !== null) return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+  );
+  const cols =
+    info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
+  if (cols < oneDnnRoutes.conv2dGradMinCols) return undefined;
+  return conv2dLabelAttrs(n, info.strideHeight, info.strideWidth, a.pad === 'same' ? 'SAME' : 'VALID');
+}
+
+function conv2dLabelAttrs(n: Native, sh: number, sw: number, padding: 'SAME' | 'VALID'): OpAttr[] {
+  return [
+    n.T(),
+    intsAttr(n, 'strides', [1, sh, sw, 1]),
+    n.str('padding', padding),
+    n.str('data_format', 'NHWC'),
+    n.bool('use_cudnn_on_gpu', true),
+    intsAttr(n, 'dilations', [1, 1, 1, 1]),
+    n.str('_kernel', MKL_LABEL),
+  ];
+}
+
+/** Runs the labelled oneDNN version of a 2D convolution gradient if it exists here. */
+function oneDnnConv2dGrad(
+  n: Native,
+  op: string,
+  inputs: Info[],
+  attrs: OpAttr[],
+  inputGrad: boolean,
+): Info | undefined {
+  const runs = labelledOpRuns(n, op, () => {
+    const x = n.reshape(n.fill(1, 1), [1, 1, 1, 1]);
+    try {
+      const size = n.ints([1, 1, 1, 1], [4]);
+      return n.op(op, inputGrad ? [size, x, x] : [x, size, x], conv2dLabelAttrs(n, 1, 1, 'VALID'));
+    } finally {
+      n.free(x);
+    }
+  });
+  return runs ? n.op(op, inputs, attrs) : undefined;
+}
+
+const conv2dInputGradKernel =
+  (original: KernelFunc): KernelFunc =>
+  (args: Args) => {
+    const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+    const a = args.attrs as unknown as Conv2dAttrs & { inputShape: number[] };
+    if (dy.dtype !== 'float32' || filter.dtype !== 'float32') return original(args);
+    const n = native(args.backend);
+    const attrs = conv2dGradAttrs(n, a.inputShape, filter.shape, a);
+    const inputs = [n.ints(a.inputShape, [4]), filter, dy];
+    return (attrs && oneDnnConv2dGrad(n, oneDnnOps.conv2dInputGrad, inputs, attrs, true)) ?? original(args);
+  };
+
+const conv2dFilterGradKernel =
+  (original: KernelFunc): KernelFunc =>
+  (args: Args) => {
+    const { x, dy } = args.inputs as { x: Info; dy: Info };
+    const a = args.attrs as unknown as Conv2dAttrs & { filterShape: number[] };
+    if (dy.dtype !== 'float32' || x.dtype !== 'float32') return original(args);
+    const n = native(args.backend);
+    const attrs = conv2dGradAttrs(n, x.shape, a.filterShape, a);
+    const inputs = [x, n.ints(a.filterShape, [4]), dy];
+    return (attrs && oneDnnConv2dGrad(n, oneDnnOps.conv2dFilterGrad, inputs, attrs, false)) ?? original(args);
+  };
+
+interface PoolAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: unknown;
+  dimRoundingMode?: unknown;
+}
+
+const avgPoolKernel =
+  (original: KernelFunc): KernelFunc =>
+  (args: Args) => {
+    const { x } = args.inputs as { x: Info };
+    const a = args.attrs as unknown as PoolAttrs;
+    if (!oneDnnRoutes.avgPool || x.dtype !== 'float32' || x.shape.length !== 4) return original(args);
+    if (
+      (a.pad !== 'same' && a.pad !== 'valid') ||
+      (a.dimRoundingMode !== undefined && a.dimRoundingMode !== null)
+    )
+      return original(args);
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+    );
+    const n = native(args.backend);
+    const attrs = (k: number[], s: number[], padding: string): OpAttr[] => [
+      n.T(),
+      intsAttr(n, 'ksize', [1, ...k, 1]),
+      intsAttr(n, 'strides', [1, ...s, 1]),
+      n.str('padding', padding),
+      n.str('data_format', 'NHWC'),
+      n.str('_kernel', MKL_LABEL),
+    ];
+    const op = oneDnnOps.avgPool;
+    const runs = labelledOpRuns(n, op, () => {
+      const one = n.reshape(n.fill(1, 1), [1, 1, 1, 1]);
+      try {
+        return n.op(op, [one], attrs([1, 1], [1, 1], 'VALID'));
+      } finally {
+        n.free(one);
+      }
+    });
+    if (!runs) return original(args);
+    return n.op(
+      op,
+      [x],
+      attrs(
+        [info.filterHeight, info.filterWidth],
+        [info.strideHeight, info.strideWidth],
+        a.pad === 'same' ? 'SAME' : 'VALID',
+      ),
+    );
+  };
+
 // --- Composed adjoint of mirror padding (every other backend) ----------------------------------
 
 /** Folds the mirrored borders of dy back onto their sources along one axis. */
@@ -1101,6 +1295,12 @@ export function registerFusedNativeKernels(): string[] {
   if (c3i) add(tf.Conv3DBackpropInputV2, conv3dInputGradKernel(c3i.kernelFunc));
   const c3f = tf.getKernel(tf.Conv3DBackpropFilterV2, 'tensorflow');
   if (c3f) add(tf.Conv3DBackpropFilterV2, conv3dFilterGradKernel(c3f.kernelFunc));
+  const c2i = tf.getKernel(tf.Conv2DBackpropInput, 'tensorflow');
+  if (c2i) add(tf.Conv2DBackpropInput, conv2dInputGradKernel(c2i.kernelFunc));
+  const c2f = tf.getKernel(tf.Conv2DBackpropFilter, 'tensorflow');
+  if (c2f) add(tf.Conv2DBackpropFilter, conv2dFilterGradKernel(c2f.kernelFunc));
+  const pool = tf.getKernel(tf.AvgPool, 'tensorflow');
+  if (pool) add(tf.AvgPool, avgPoolKernel(pool.kernelFunc));
   const cast = tf.getKernel(tf.Cast, 'tensorflow');
   if (cast) add(tf.Cast, castKernel(cast.kernelFunc));
   return done;
