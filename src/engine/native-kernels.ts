@@ -749,7 +749,8 @@ const conv3dInputGradKernel =
 // so they take over from 3 MB of im2col (oneDnnRoutes.conv2dGradMinCols; measured interleaved
 // on this model's shapes, 2 threads). The forward Conv2D stays stock: oneDNN's was slower on all
 // but the one-channel first conv. AvgPool (the SSIM's 7x7 window) runs Eigen's generic code in
-// eager TensorFlow, ~25x slower than oneDNN's; its gradient is stock (oneDNN's was not faster).
+// eager TensorFlow, ~25x slower than oneDNN's; so does its gradient, which at stride 1 is oneDNN's
+// pooling again (oneDNN's own AvgPoolGrad was not faster than TensorFlow's).
 
 /**
  * Which oneDNN routes the native backend takes: tests turn them off to compare with the stock
@@ -886,52 +887,84 @@ interface PoolAttrs {
   dimRoundingMode?: unknown;
 }
 
+function poolInfo(
+  shape: number[],
+  a: PoolAttrs,
+): ReturnType<typeof tf.backend_util.computePool2DInfo> | undefined {
+  if (!oneDnnRoutes.avgPool || shape.length !== 4) return undefined;
+  if (a.pad !== 'same' && a.pad !== 'valid') return undefined;
+  if (a.dimRoundingMode !== undefined && a.dimRoundingMode !== null) return undefined;
+  return tf.backend_util.computePool2DInfo(
+    shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+  );
+}
+
+/** oneDNN's average pooling of x, or undefined where it does not run here. */
+function oneDnnAvgPool(
+  n: Native,
+  x: Info,
+  k: number[],
+  s: number[],
+  padding: 'SAME' | 'VALID',
+): Info | undefined {
+  const op = oneDnnOps.avgPool;
+  const attrs = (kk: number[], ss: number[], pad: string): OpAttr[] => [
+    n.T(),
+    intsAttr(n, 'ksize', [1, ...kk, 1]),
+    intsAttr(n, 'strides', [1, ...ss, 1]),
+    n.str('padding', pad),
+    n.str('data_format', 'NHWC'),
+    n.str('_kernel', MKL_LABEL),
+  ];
+  const runs = labelledOpRuns(n, op, () => {
+    const one = n.reshape(n.fill(1, 1), [1, 1, 1, 1]);
+    try {
+      return n.op(op, [one], attrs([1, 1], [1, 1], 'VALID'));
+    } finally {
+      n.free(one);
+    }
+  });
+  return runs ? n.op(op, [x], attrs(k, s, padding)) : undefined;
+}
+
 const avgPoolKernel =
   (original: KernelFunc): KernelFunc =>
   (args: Args) => {
     const { x } = args.inputs as { x: Info };
-    const a = args.attrs as unknown as PoolAttrs;
-    if (!oneDnnRoutes.avgPool || x.dtype !== 'float32' || x.shape.length !== 4) return original(args);
-    if (
-      (a.pad !== 'same' && a.pad !== 'valid') ||
-      (a.dimRoundingMode !== undefined && a.dimRoundingMode !== null)
-    )
-      return original(args);
-    const info = tf.backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterSize,
-      a.strides,
-      1,
-      a.pad,
-    );
+    const info = x.dtype === 'float32' ? poolInfo(x.shape, args.attrs as unknown as PoolAttrs) : undefined;
+    if (!info) return original(args);
     const n = native(args.backend);
-    const attrs = (k: number[], s: number[], padding: string): OpAttr[] => [
-      n.T(),
-      intsAttr(n, 'ksize', [1, ...k, 1]),
-      intsAttr(n, 'strides', [1, ...s, 1]),
-      n.str('padding', padding),
-      n.str('data_format', 'NHWC'),
-      n.str('_kernel', MKL_LABEL),
-    ];
-    const op = oneDnnOps.avgPool;
-    const runs = labelledOpRuns(n, op, () => {
-      const one = n.reshape(n.fill(1, 1), [1, 1, 1, 1]);
-      try {
-        return n.op(op, [one], attrs([1, 1], [1, 1], 'VALID'));
-      } finally {
-        n.free(one);
-      }
-    });
-    if (!runs) return original(args);
-    return n.op(
-      op,
-      [x],
-      attrs(
-        [info.filterHeight, info.filterWidth],
-        [info.strideHeight, info.strideWidth],
-        a.pad === 'same' ? 'SAME' : 'VALID',
-      ),
-    );
+    const k = [info.filterHeight, info.filterWidth];
+    const s = [info.strideHeight, info.strideWidth];
+    return oneDnnAvgPool(n, x, k, s, info.padInfo.type === 'SAME' ? 'SAME' : 'VALID') ?? original(args);
+  };
+
+// At stride 1 without padding every window divides by kh*kw, so the gradient (each pixel gets the
+// mean of dy over the windows that cover it) is the same average pooling of dy zero-padded by
+// k-1 on each side. (TensorFlow's AvgPoolGrad is Eigen's generic loop; oneDNN's was not faster.)
+const avgPoolGradKernel =
+  (original: KernelFunc): KernelFunc =>
+  (args: Args) => {
+    const { dy, input } = args.inputs as { dy: Info; input: Info };
+    const info =
+      dy.dtype === 'float32' ? poolInfo(input.shape, args.attrs as unknown as PoolAttrs) : undefined;
+    if (!info || info.padInfo.type !== 'VALID' || info.strideHeight !== 1 || info.strideWidth !== 1)
+      return original(args);
+    const n = native(args.backend);
+    const [kh, kw] = [info.filterHeight, info.filterWidth];
+    const padded = padOp(n, dy, [
+      [0, 0],
+      [kh - 1, kh - 1],
+      [kw - 1, kw - 1],
+      [0, 0],
+    ]);
+    const dx = oneDnnAvgPool(n, padded, [kh, kw], [1, 1], 'VALID');
+    if (padded !== dy) n.free(padded);
+    return dx ?? original(args);
   };
 
 // --- Composed adjoint of mirror padding (every other backend) ----------------------------------
@@ -1301,6 +1334,8 @@ export function registerFusedNativeKernels(): string[] {
   if (c2f) add(tf.Conv2DBackpropFilter, conv2dFilterGradKernel(c2f.kernelFunc));
   const pool = tf.getKernel(tf.AvgPool, 'tensorflow');
   if (pool) add(tf.AvgPool, avgPoolKernel(pool.kernelFunc));
+  const poolGrad = tf.getKernel(tf.AvgPoolGrad, 'tensorflow');
+  if (poolGrad) add(tf.AvgPoolGrad, avgPoolGradKernel(poolGrad.kernelFunc));
   const cast = tf.getKernel(tf.Cast, 'tensorflow');
   if (cast) add(tf.Cast, castKernel(cast.kernelFunc));
   return done;
