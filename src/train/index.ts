@@ -4,6 +4,8 @@ export {
   trainSteps,
   psnrOf,
   trainingStep,
+  stepLoss,
+  type StepLossOptions,
   FlatAdam,
   type StepSample,
   type TrainOptions,

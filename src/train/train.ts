@@ -34,6 +34,14 @@ export interface TrainOptions {
   beta2?: number;
   /** Weight of the structural (1 - SSIM) term; 0 switches it off (0.01). */
   structuralWeight?: number;
+  /**
+   * The cycle pass G(y_t, code_s) sees y_t without a gradient path back into it (default true).
+   * With the gradient (false: the authors' recipe) the cycle loss rewards y_t for carrying the
+   * source's information that the target does not show, and the generator learns to hide it in
+   * y_t (CycleGAN steganography, Chu et al. 2017): on the phantom it painted the T2-bright lesion
+   * into synthetic T1Gd as fake enhancement. The loss value is the same either way.
+   */
+  detachCycle?: boolean;
   /** Subjects for validation PSNR; without them the last weights are the best. */
   validation?: SubjectVolumes[];
   /** Validate every this many steps (default max(1, steps / 10)) and at the end. */
@@ -93,6 +101,8 @@ export interface TrainState {
     beta1: number;
     beta2: number;
     structuralWeight: number;
+    /** Absent in checkpoints written before the option existed: those trained with the gradient. */
+    detachCycle?: boolean;
   };
 }
 
@@ -191,6 +201,12 @@ function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number): Sample {
   const t = make(target);
   return { subject: p.id, source, target, xs: s.t, xt: t.t, nts: s.nt, ntt: t.nt };
 }
+
+/** The identity whose gradient is zero (PyTorch's detach inside a taped computation). */
+const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: tf.clone(args[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor),
+})) as (x: tf.Tensor) => tf.Tensor;
 
 /** [B, T, ...spatial, C] -> [B*T, ...spatial, C] for SSIM. */
 function flatT(x: tf.Tensor): tf.Tensor {
@@ -325,6 +341,60 @@ export interface StepSample {
   ntt: number;
 }
 
+/** The options the step's loss reads. */
+export interface StepLossOptions {
+  structuralWeight: number;
+  /** See TrainOptions.detachCycle (default false here: the authors' recipe). */
+  detachCycle?: boolean;
+}
+
+/**
+ * The step's loss (science.md): 10 (SmoothL1(y_t, x_t) + SmoothL1(y_s, x_s)) + 10 SmoothL1(y_c, x_s)
+ * + w_struct * structural, with y_c = G(y_t, code_s). Call it under a gradient tape (it keeps
+ * nothing itself). Returns the total and [total, translation, selfReconstruction, cycle, structural].
+ */
+export function stepLoss(
+  model: Seq2Seq,
+  o: StepLossOptions,
+  sample: StepSample,
+): { total: tf.Scalar; parts: tf.Scalar[] } {
+  const wS = o.structuralWeight;
+  const codeS = model.codeIndex(sample.source);
+  const codeT = model.codeIndex(sample.target);
+  const feat = model.encode(sample.xs);
+  // The decoder's generated kernels depend only on the code: once per code and step ...
+  const dwT = model.decoderWeights(codeT);
+  const dwS = codeS === codeT ? dwT : model.decoderWeights(codeS);
+  // ... and the decoder's ConvLSTM only on the feature: y_t and y_s share it.
+  const stT = model.decoderState(feat, sample.ntt);
+  const stS = sample.nts === sample.ntt ? stT : model.decoderState(feat, sample.nts);
+  const yt = model.decode(feat, codeT, sample.ntt, { weights: dwT, state: stT });
+  const ys = model.decode(feat, codeS, sample.nts, { weights: dwS, state: stS });
+  const yc = model.apply(o.detachCycle ? stopGradient(yt) : yt, codeS, sample.nts, { weights: dwS });
+  const lt = smoothL1(yt, sample.xt);
+  const ls = smoothL1(ys, sample.xs);
+  const lc = smoothL1(yc, sample.xs);
+  let struct: tf.Scalar = tf.scalar(0);
+  if (wS > 0) {
+    const pairs = [
+      [flatT(yt), flatT(sample.xt)],
+      [flatT(ys), flatT(sample.xs)],
+      [flatT(yc), flatT(sample.xs)],
+    ] as const;
+    const same = pairs.every(([y]) => y.shape.join() === pairs[0][0].shape.join());
+    // Equal shapes: one SSIM over the three pairs as a batch; its mean is the mean of the
+    // three (each has the same number of windows), so sum(1 - SSIM_i) = 3 (1 - mean).
+    struct = same
+      ? (tf.mul(
+          tf.sub(1, ssimLoss(tf.concat(pairs.map((p) => p[0])), tf.concat(pairs.map((p) => p[1])))),
+          3,
+        ) as tf.Scalar)
+      : (tf.addN(pairs.map(([y, x]) => tf.sub(1, ssimLoss(y, x)))) as tf.Scalar);
+  }
+  const total = tf.addN([tf.mul(tf.add(lt, ls), 10), tf.mul(lc, 10), tf.mul(struct, wS)]) as tf.Scalar;
+  return { total, parts: [total, lt, ls, lc, struct] };
+}
+
 /**
  * One optimisation step in one tidy: three forward passes, one backward pass, Adam (PyTorch's
  * update) on every variable. Returns [total, translation, selfReconstruction, cycle, structural].
@@ -335,49 +405,16 @@ export function trainingStep(
   adam: FlatAdam,
   adamStep: number,
   lr: number,
-  o: { beta1: number; beta2: number; structuralWeight: number },
+  o: { beta1: number; beta2: number } & StepLossOptions,
   sample: StepSample,
 ): Float32Array {
-  const wS = o.structuralWeight;
   return tf.tidy(() => {
-    const codeS = model.codeIndex(sample.source);
-    const codeT = model.codeIndex(sample.target);
     let parts: tf.Scalar[] = [];
     const { grads } = tf.variableGrads(() => {
-      const feat = model.encode(sample.xs);
-      // The decoder's generated kernels depend only on the code: once per code and step ...
-      const dwT = model.decoderWeights(codeT);
-      const dwS = codeS === codeT ? dwT : model.decoderWeights(codeS);
-      // ... and the decoder's ConvLSTM only on the feature: y_t and y_s share it.
-      const stT = model.decoderState(feat, sample.ntt);
-      const stS = sample.nts === sample.ntt ? stT : model.decoderState(feat, sample.nts);
-      const yt = model.decode(feat, codeT, sample.ntt, { weights: dwT, state: stT });
-      const ys = model.decode(feat, codeS, sample.nts, { weights: dwS, state: stS });
-      const yc = model.apply(yt, codeS, sample.nts, { weights: dwS });
-      const lt = smoothL1(yt, sample.xt);
-      const ls = smoothL1(ys, sample.xs);
-      const lc = smoothL1(yc, sample.xs);
-      let struct: tf.Scalar = tf.scalar(0);
-      if (wS > 0) {
-        const pairs = [
-          [flatT(yt), flatT(sample.xt)],
-          [flatT(ys), flatT(sample.xs)],
-          [flatT(yc), flatT(sample.xs)],
-        ] as const;
-        const same = pairs.every(([y]) => y.shape.join() === pairs[0][0].shape.join());
-        // Equal shapes: one SSIM over the three pairs as a batch; its mean is the mean of the
-        // three (each has the same number of windows), so sum(1 - SSIM_i) = 3 (1 - mean).
-        struct = same
-          ? (tf.mul(
-              tf.sub(1, ssimLoss(tf.concat(pairs.map((p) => p[0])), tf.concat(pairs.map((p) => p[1])))),
-              3,
-            ) as tf.Scalar)
-          : (tf.addN(pairs.map(([y, x]) => tf.sub(1, ssimLoss(y, x)))) as tf.Scalar);
-      }
-      const total = tf.addN([tf.mul(tf.add(lt, ls), 10), tf.mul(lc, 10), tf.mul(struct, wS)]) as tf.Scalar;
+      const r = stepLoss(model, o, sample);
       // kept past variableGrads' own scope; disposed right after reading them
-      parts = [total, lt, ls, lc, struct].map((t) => tf.keep(t));
-      return total;
+      parts = r.parts.map((t) => tf.keep(t));
+      return r.total;
     }, adam.vars);
     adam.update(grads, adamStep, lr, o.beta1, o.beta2);
     const out = tf.stack(parts).dataSync() as Float32Array;
@@ -419,6 +456,7 @@ export async function* trainSteps(
     beta1: options.beta1 ?? 0.9,
     beta2: options.beta2 ?? 0.999,
     structuralWeight: options.structuralWeight ?? 0.01,
+    detachCycle: options.detachCycle ?? true,
   };
   const steps = options.steps;
   const names = [...model.variables.keys()];
