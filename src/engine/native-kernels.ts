@@ -7,8 +7,9 @@
  * engine and then issues several TensorFlow ops straight through the binding, so a ConvLSTM gate
  * step or an instance norm costs one engine op forward and one backward. Where TensorFlow has a
  * gradient op (MirrorPadGrad, LeakyReluGrad, FusedBatchNormGradV3, ResizeBilinearGrad with
- * half_pixel_centers) it replaces tfjs's composed or wrong gradient. Conv3D and its two gradients
- * run TensorFlow's oneDNN kernels, which eager TensorFlow never picks for 3D (see below).
+ * half_pixel_centers) it replaces tfjs's composed or wrong gradient. Conv3D and its two gradients,
+ * the 2D convolution gradients on large maps and AvgPool run TensorFlow's oneDNN kernels, which
+ * eager TensorFlow never picks (see below).
  *
  * Browser-safe: only @tensorflow/tfjs; the native backend is reached by duck typing.
  * The model asks `hasKernel(name)` and falls back to composed tfjs ops on other backends.
@@ -358,11 +359,12 @@ const castKernel =
   };
 
 // --- 3D convolutions through oneDNN -------------------------------------------------------------
-// TensorFlow's eager runtime rewrites Conv2D and its backprops to oneDNN kernels, but not Conv3D:
-// its Conv3D, Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 run Eigen's generic code, the
-// forward 2-8x and the gradients 3-300x (worst at stride 2) slower than PyTorch. The wheel has the
-// oneDNN versions (_MklNativeConv3D...: same inputs, attributes and NDHWC layout), which its graph
-// rewrite would pick; eager can run them directly when asked for their kernel label.
+// Eager TensorFlow never picks oneDNN's convolution kernels (its Conv2D ops run im2col + a oneDNN
+// GEMM, seen with ONEDNN_VERBOSE=1; see the 2D section below). Its Conv3D, Conv3DBackpropInputV2
+// and Conv3DBackpropFilterV2 run Eigen's generic code, the forward 2-8x and the gradients 3-300x
+// (worst at stride 2) slower than PyTorch. The wheel has the oneDNN versions (_MklNativeConv3D...:
+// same inputs, attributes and NDHWC layout), which its graph rewrite would pick; eager can run
+// them directly when asked for their kernel label.
 // Where they do not run (a TensorFlow build without oneDNN), the gradients go through fast 2D ops:
 // - dx at stride 1 is the correlation of dy (padded by k-1-pad per side) with the filter
 //   flipped in space and with in/out swapped: one Conv3D forward.
@@ -749,8 +751,8 @@ const conv3dInputGradKernel =
 // so they take over from 3 MB of im2col (oneDnnRoutes.conv2dGradMinCols; measured interleaved
 // on this model's shapes, 2 threads). The forward Conv2D stays stock: oneDNN's was slower on all
 // but the one-channel first conv. AvgPool (the SSIM's 7x7 window) runs Eigen's generic code in
-// eager TensorFlow, ~25x slower than oneDNN's; so does its gradient, which at stride 1 is oneDNN's
-// pooling again (oneDNN's own AvgPoolGrad was not faster than TensorFlow's).
+// eager TensorFlow, ~25x slower than oneDNN's; its gradient (AvgPoolGrad, ~5x slower) at stride 1
+// without padding is oneDNN's pooling again (oneDNN's own AvgPoolGrad was not faster).
 
 /**
  * Which oneDNN routes the native backend takes: tests turn them off to compare with the stock
