@@ -82,7 +82,7 @@ interface TrainCliOptions {
   crop: string;
   seed: string;
   structural: boolean;
-  cycleGradient?: boolean;
+  detachCycle?: boolean;
   json?: boolean;
   fold?: string;
 }
@@ -118,10 +118,7 @@ export function registerModel(program: Command): void {
     .option('--crop <n>', 'random crop edge in voxels', '192')
     .option('--seed <n>', 'sampling and weight seed', '0')
     .option('--no-structural', 'switch off the SSIM structural loss term')
-    .option(
-      '--cycle-gradient',
-      "let the cycle loss reach the translation output (the authors' recipe; by default it is detached, see README)",
-    )
+    .option('--detach-cycle', 'stop the cycle loss from reaching the translation output (see README)')
     .requiredOption('--out <dir>', 'run folder')
     .option('--resume', 'continue from RUN/last')
     .option('--json', 'print one JSON line per step instead of a progress bar')
@@ -220,7 +217,7 @@ export function registerModel(program: Command): void {
           seed,
           crop: Number(o.crop),
           structuralWeight: o.structural ? 0.01 : 0,
-          detachCycle: !o.cycleGradient,
+          detachCycle: o.detachCycle === true,
           validation: valSet,
           resume: o.resume,
           signal: ac.signal,
