@@ -495,8 +495,11 @@ export function simulateSubject(
   const lesion = new Uint8Array(n);
   const { lesionGroup, lesionType, enhancingFraction } = info.labels;
   const oedematous = lesionType.endsWith('oedematous');
-  const lesC = brainR.map((r, a) => headC[a]! + r * rng.uniform(-0.45, 0.45));
-  const re = rng.uniform(0.22, 0.32);
+  // BraTS-sized: oedema + core fill about 7% of the head. With a third of that (2.9%) the lite
+  // generator saw too little lesion to learn its dark T1Gd from T2/FLAIR: it mapped the lesion's
+  // T2/FLAIR brightness like scalp fat's, bright on T1Gd, so M_d(T1Gd) marked the whole lesion.
+  const lesC = brainR.map((r, a) => headC[a]! + r * rng.uniform(-0.3, 0.3));
+  const re = rng.uniform(0.3, 0.44);
   const lesR = [re * rng.uniform(0.85, 1.15), re * rng.uniform(0.85, 1.15), re * rng.uniform(0.85, 1.15)];
   const coreScale = oedematous ? rng.uniform(0.4, 0.5) : rng.uniform(0.66, 0.8);
   const coreR = lesR.map((r) => r * coreScale);
