@@ -538,7 +538,7 @@ const conv3dFilterGradKernel =
     const g = conv3dGeometry(x.shape, a.filterShape, a);
     if (!g || x.dtype !== 'float32') return original(args);
     const n = native(args.backend);
-    const fast = oneDnnConv3d(n, 'Conv3DBackpropFilterV2', [x, n.ints(a.filterShape, [5]), dy], g, true);
+    const fast = oneDnnConv3d(n, 'Conv3DBackpropFilterV2', [x, n.ints(a.filterShape, [5]), dy], g, false);
     if (fast) return fast;
     const cols = depthCols(n, x, g);
     const dy2 = n.reshape(dy, [g.b * g.od, g.oh, g.ow, g.f]);
