@@ -1322,23 +1322,21 @@ export function registerFusedNativeKernels(): string[] {
   add(MIRROR_PAD_GRAD, mirrorPadGradKernel);
   add(LEAKY_RELU_GRAD, leakyReluGradKernel);
   add(tf.ResizeBilinearGrad, resizeBilinearGradKernel);
-  const reshape = tf.getKernel(tf.Reshape, 'tensorflow');
-  if (reshape) add(tf.Reshape, reshapeKernel(reshape.kernelFunc));
-  const c3 = tf.getKernel(tf.Conv3D, 'tensorflow');
-  if (c3) add(tf.Conv3D, conv3dKernel(c3.kernelFunc));
-  const c3i = tf.getKernel(tf.Conv3DBackpropInputV2, 'tensorflow');
-  if (c3i) add(tf.Conv3DBackpropInputV2, conv3dInputGradKernel(c3i.kernelFunc));
-  const c3f = tf.getKernel(tf.Conv3DBackpropFilterV2, 'tensorflow');
-  if (c3f) add(tf.Conv3DBackpropFilterV2, conv3dFilterGradKernel(c3f.kernelFunc));
-  const c2i = tf.getKernel(tf.Conv2DBackpropInput, 'tensorflow');
-  if (c2i) add(tf.Conv2DBackpropInput, conv2dInputGradKernel(c2i.kernelFunc));
-  const c2f = tf.getKernel(tf.Conv2DBackpropFilter, 'tensorflow');
-  if (c2f) add(tf.Conv2DBackpropFilter, conv2dFilterGradKernel(c2f.kernelFunc));
-  const pool = tf.getKernel(tf.AvgPool, 'tensorflow');
-  if (pool) add(tf.AvgPool, avgPoolKernel(pool.kernelFunc));
-  const poolGrad = tf.getKernel(tf.AvgPoolGrad, 'tensorflow');
-  if (poolGrad) add(tf.AvgPoolGrad, avgPoolGradKernel(poolGrad.kernelFunc));
-  const cast = tf.getKernel(tf.Cast, 'tensorflow');
-  if (cast) add(tf.Cast, castKernel(cast.kernelFunc));
+  // kernels that wrap tfjs-node's own (their fallback), registered only where it has one
+  const wrappers: [string, (original: KernelFunc) => KernelFunc][] = [
+    [tf.Reshape, reshapeKernel],
+    [tf.Conv3D, conv3dKernel],
+    [tf.Conv3DBackpropInputV2, conv3dInputGradKernel],
+    [tf.Conv3DBackpropFilterV2, conv3dFilterGradKernel],
+    [tf.Conv2DBackpropInput, conv2dInputGradKernel],
+    [tf.Conv2DBackpropFilter, conv2dFilterGradKernel],
+    [tf.AvgPool, avgPoolKernel],
+    [tf.AvgPoolGrad, avgPoolGradKernel],
+    [tf.Cast, castKernel],
+  ];
+  for (const [name, wrap] of wrappers) {
+    const original = tf.getKernel(name, 'tensorflow');
+    if (original) add(name, wrap(original.kernelFunc));
+  }
   return done;
 }

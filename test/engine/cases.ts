@@ -3,6 +3,7 @@
  * models train through. Inputs are deterministic; values are spread apart (gaps >= 0.04, none
  * near 0) so finite differences never cross a kink of maxPool or leakyRelu.
  */
+import assert from 'node:assert/strict';
 import { hasKernel, MRISEQ_INSTANCE_NORM, MRISEQ_LSTM_CELL, tf } from '../../src/engine/index.js';
 
 /** ConvLSTM gate step from tfjs ops: the reference the fused native kernel must equal. */
@@ -51,6 +52,15 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Max abs error within 2e-5 of the reference's scale (at least 1): float32 against float64. */
+export function closeToReference(a: ArrayLike<number>, b: number[], what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  const scale = Math.max(1, ...b.map(Math.abs));
+  let err = 0;
+  for (let j = 0; j < b.length; j++) err = Math.max(err, Math.abs(a[j]! - b[j]!));
+  assert.ok(err <= 2e-5 * scale, `${what}: max error ${err} (scale ${scale})`);
 }
 
 /** n distinct values, at least 0.04 apart and 0.02 away from 0, shuffled. */

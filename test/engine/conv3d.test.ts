@@ -11,7 +11,7 @@ import { tf } from '../../src/engine/index.js';
 import { conv3dOneDnnRuns, conv3dRoutes } from '../../src/engine/native-kernels.js';
 import { missingPython, runPython } from '../helpers/python.js';
 import { useBackend } from './backends.js';
-import { rng } from './cases.js';
+import { closeToReference as close, rng } from './cases.js';
 
 // PyTorch pads symmetrically only; TensorFlow's 'same' puts the odd pixel after, so the test
 // pads explicitly with TensorFlow's amounts and convolves 'valid'.
@@ -115,14 +115,6 @@ function reference(): Ref {
     refCache = runPython<Ref>(SCRIPT, INPUT);
   }
   return refCache;
-}
-
-function close(a: ArrayLike<number>, b: number[], what: string): void {
-  assert.equal(a.length, b.length, `${what}: length`);
-  const scale = Math.max(1, ...b.map(Math.abs));
-  let err = 0;
-  for (let j = 0; j < b.length; j++) err = Math.max(err, Math.abs(a[j]! - b[j]!));
-  assert.ok(err <= 2e-5 * scale, `${what}: max error ${err} (scale ${scale})`);
 }
 
 function withRoute<T>(route: (typeof ROUTES)[number], f: () => T): T {

@@ -13,7 +13,7 @@ import { tf } from '../../src/engine/index.js';
 import { oneDnnOpRuns, oneDnnOps, oneDnnRoutes } from '../../src/engine/native-kernels.js';
 import { missingPython, runPython } from '../helpers/python.js';
 import { useBackend } from './backends.js';
-import { rng } from './cases.js';
+import { closeToReference as close, rng } from './cases.js';
 
 // PyTorch pads symmetrically only: the script pads with TensorFlow's amounts and runs 'valid'.
 // TensorFlow's 'same' average pooling divides by the number of real (unpadded) pixels, which is
@@ -124,14 +124,6 @@ const INPUT = CASES.map((c) => ({
 type Ref = { yShape: number[]; y: number[]; dx: number[]; dw?: number[] }[];
 let refCache: Ref | undefined;
 const reference = (): Ref => (refCache ??= runPython<Ref>(SCRIPT, INPUT));
-
-function close(a: ArrayLike<number>, b: number[], what: string): void {
-  assert.equal(a.length, b.length, `${what}: length`);
-  const scale = Math.max(1, ...b.map(Math.abs));
-  let err = 0;
-  for (let j = 0; j < b.length; j++) err = Math.max(err, Math.abs(a[j]! - b[j]!));
-  assert.ok(err <= 2e-5 * scale, `${what}: max error ${err} (scale ${scale})`);
-}
 
 function withRoute<T>(route: (typeof ROUTES)[number], f: () => T): T {
   const savedRoutes = { ...oneDnnRoutes };
