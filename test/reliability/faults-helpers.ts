@@ -1,8 +1,7 @@
 /** Running the CLI as a child process and killing it part way, for the fault-injection tests. */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
+import { treeHashes } from '../helpers/tree.js';
 
 const main = join(__dirname, '..', '..', 'src', 'cli', 'main.ts');
 const root = join(__dirname, '..', '..');
@@ -49,30 +48,15 @@ export function mriseq(args: string[], killWhen?: (output: string) => boolean): 
   });
 }
 
-/** Every file under dir (relative path -> sha256), hidden ones included. */
-export function treeHashes(dir: string, skip: (rel: string) => boolean = () => false): Map<string, string> {
-  const out = new Map<string, string>();
-  (function walk(d: string) {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const rel = relative(dir, p);
-      if (skip(rel)) continue;
-      if (statSync(p).isDirectory()) walk(p);
-      else out.set(rel, createHash('sha256').update(readFileSync(p)).digest('hex'));
-    }
-  })(dir);
-  return out;
-}
-
 /** Files a tidy writer never leaves behind: temp files, half-swapped folders. */
 export function leftovers(dir: string): string[] {
-  return [...treeHashes(dir).keys()].filter((f) => /\.tmp\b|\.tmp-|\.old-|\.partial/.test(f));
+  return Object.keys(treeHashes(dir)).filter((f) => /\.tmp\b|\.tmp-|\.old-|\.partial/.test(f));
 }
 
 /** Number of files under dir (0 if it does not exist). */
 export function countFiles(dir: string): number {
   try {
-    return treeHashes(dir).size;
+    return Object.keys(treeHashes(dir)).length;
   } catch {
     return 0;
   }

@@ -29,7 +29,7 @@ import {
 } from '../../src/scale/node.js';
 import { isMriseqError } from '../../src/errors/index.js';
 import { runPython } from '../helpers/python.js';
-import { treeHashes } from './cluster.js';
+import { treeHashes } from '../helpers/tree.js';
 
 test('stableHash is 32-bit FNV-1a (published vectors and a Python implementation)', () => {
   assert.equal(stableHash(''), 0x811c9dc5);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simulateToDisk } from '../../src/cohort/node.js';
 import { mergeRun } from '../../src/scale/node.js';
-import { treeHashes } from './cluster.js';
+import { treeHashes } from '../helpers/tree.js';
 
 test('sharded simulateToDisk + merge is byte-identical to one process (3 shards, 32^3)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mriseq-simshard-'));
