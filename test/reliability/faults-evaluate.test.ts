@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leftovers, mriseq } from './faults-helpers.js';
+import { leftovers, mriseq, type CliResult } from './faults-helpers.js';
+import { evaluateArgs, makePhantomRun, phantomRunPaths } from '../helpers/phantom-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mriseq-fault-eval-'));
 const mounts: string[] = [];
@@ -17,22 +18,8 @@ process.on('exit', () => {
   for (const m of mounts) spawnSync('umount', [m]);
   rmSync(tmp, { recursive: true, force: true });
 });
-const data = join(tmp, 'data');
-const run = join(tmp, 'run');
-const manifest = join(data, 'manifest.csv');
-const evaluate = (out: string) => [
-  'evaluate',
-  '--run',
-  run,
-  '--manifest',
-  manifest,
-  '--out',
-  out,
-  '--split',
-  'all',
-  '--sequences',
-  't1,t2,flair',
-];
+const { manifest, model: run } = phantomRunPaths(tmp);
+const evaluate = (out: string) => evaluateArgs(run, manifest, out);
 
 /** Mounts a tmpfs (options e.g. 'size=16k' or 'ro'); undefined with the reason when not permitted. */
 function tryMount(dir: string, options: string): string | undefined {
@@ -44,34 +31,23 @@ function tryMount(dir: string, options: string): string | undefined {
 }
 
 let reference = '';
+/** The reference table cut after its header and `rows` rows (9 rows a subject). */
+const firstRows = (rows: number) =>
+  reference
+    .split('\n')
+    .slice(0, 1 + rows)
+    .join('\n') + '\n';
+
+/** A refused write: exit 2, one `mriseq: ` line (LPIPS's note aside), no stack trace; returns the line. */
+function oneErrorLine(r: CliResult): string {
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('mriseq: ') && !/LPIPS/.test(l));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+  return lines[0]!;
+}
 test('setup: a 4-subject phantom and a 1-step generator', { timeout: 120_000 }, async () => {
-  const s = await mriseq([
-    'simulate',
-    '--out',
-    data,
-    '--subjects',
-    '4',
-    '--size',
-    '16,16,8',
-    '--seed',
-    '5',
-    '--quiet',
-    '--no-split',
-  ]);
-  assert.equal(s.status, 0, s.stderr);
-  const t = await mriseq([
-    'train',
-    '--manifest',
-    manifest,
-    '--steps',
-    '1',
-    '--crop',
-    '16',
-    '--out',
-    run,
-    '--json',
-  ]);
-  assert.equal(t.status, 0, t.stderr);
+  await makePhantomRun(tmp, { subjects: 4, split: false });
   const e = await mriseq(evaluate(join(tmp, 'ref.csv')));
   assert.equal(e.status, 0, e.stderr);
   reference = readFileSync(join(tmp, 'ref.csv'), 'utf8');
@@ -106,24 +82,14 @@ test(
     const why = tryMount(ro, 'size=1m');
     if (why) return t.skip(why);
     // half the table, so evaluate has rows to add
-    const half =
-      reference
-        .split('\n')
-        .slice(0, 1 + 2 * 9)
-        .join('\n') + '\n';
+    const half = firstRows(2 * 9);
     writeFileSync(join(ro, 'table.csv'), half);
     const rm = spawnSync('mount', ['-o', 'remount,ro', ro], { encoding: 'utf8' });
     if (rm.status !== 0) return t.skip(`cannot remount read-only: ${rm.stderr}`);
     const r = await mriseq(evaluate(join(ro, 'table.csv')));
-    assert.equal(r.status, 2, r.stderr);
-    const lines = r.stderr.split('\n').filter((l) => l.startsWith('mriseq: ') && !/LPIPS/.test(l));
-    assert.equal(lines.length, 1, r.stderr);
+    const line = oneErrorLine(r);
     // the run lock is the first write into the folder: it names the folder and the cause
-    assert.match(
-      lines[0]!,
-      /ro\/\.mriseq\.lock: cannot create the run lock; found EROFS; expected a writable/i,
-    );
-    assert.doesNotMatch(r.stderr, /^\s+at /m);
+    assert.match(line, /ro\/\.mriseq\.lock: cannot create the run lock; found EROFS; expected a writable/i);
     assert.equal(readFileSync(join(ro, 'table.csv'), 'utf8'), half, 'earlier rows untouched');
   },
 );
@@ -136,18 +102,11 @@ test(
     // two pages: the earlier table and the run lock fit, the rewritten table does not
     const why = tryMount(full, 'size=8k');
     if (why) return t.skip(why);
-    const half =
-      reference
-        .split('\n')
-        .slice(0, 1 + 9)
-        .join('\n') + '\n';
+    const half = firstRows(9);
     writeFileSync(join(full, 'table.csv'), half);
     const r = await mriseq(evaluate(join(full, 'table.csv')));
-    assert.equal(r.status, 2, r.stderr);
-    const lines = r.stderr.split('\n').filter((l) => l.startsWith('mriseq: ') && !/LPIPS/.test(l));
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0]!, /table\.csv.*cannot write file; found ENOSPC/i);
-    assert.doesNotMatch(r.stderr, /^\s+at /m);
+    const line = oneErrorLine(r);
+    assert.match(line, /table\.csv.*cannot write file; found ENOSPC/i);
     assert.equal(readFileSync(join(full, 'table.csv'), 'utf8'), half, 'earlier rows untouched');
     assert.deepEqual(leftovers(full), []);
   },
@@ -160,15 +119,10 @@ test(
     const full = join(tmp, 'full-lock');
     const why = tryMount(full, 'size=4k');
     if (why) return t.skip(why);
-    writeFileSync(join(full, 'table.csv'), reference.split('\n').slice(0, 10).join('\n') + '\n');
+    writeFileSync(join(full, 'table.csv'), firstRows(9));
     const r = await mriseq(evaluate(join(full, 'table.csv')));
-    assert.equal(r.status, 2, r.stderr);
-    const lines = r.stderr.split('\n').filter((l) => l.startsWith('mriseq: ') && !/LPIPS/.test(l));
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(
-      lines[0]!,
-      /\.mriseq\.lock: cannot write the run lock; found ENOSPC; expected free disk space/,
-    );
+    const line = oneErrorLine(r);
+    assert.match(line, /\.mriseq\.lock: cannot write the run lock; found ENOSPC; expected free disk space/);
     assert.deepEqual(readdirSync(full), ['table.csv']);
   },
 );

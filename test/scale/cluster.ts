@@ -4,9 +4,8 @@
  * first, on process exit. Where it cannot start, `skip` says why (never a silent pass).
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const SLURM_ROOT = process.env.MRISEQ_SLURM_ROOT ?? '/tmp/mriseq-slurm';
@@ -81,21 +80,6 @@ export function liveDaemons(): string[] {
     }
   }
   return left;
-}
-
-/** sha256 of every file under `dir` (relative path -> hash), skipping top-level names in `skip`. */
-export function treeHashes(dir: string, skip: string[] = []): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (d === dir && skip.includes(name)) continue;
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 /** Runs the mriseq CLI from source, as a user would. */

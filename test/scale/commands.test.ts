@@ -13,22 +13,15 @@ import { join } from 'node:path';
 import { foldOf, mergeRun, shardOf } from '../../src/scale/node.js';
 import { isMriseqError } from '../../src/errors/index.js';
 import { runCli } from '../helpers/cli.js';
-import { treeHashes } from './cluster.js';
+import { cliOk, evaluateArgs, makePhantomRun, phantomRunPaths, trainArgs } from '../helpers/phantom-run.js';
+import { treeHashes } from '../helpers/tree.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mriseq-shardcmd-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
-const data = join(tmp, 'data');
-const manifest = join(data, 'manifest.csv');
+const { data, manifest, model } = phantomRunPaths(tmp);
 // the same cohort, rows reversed: shards must select and order subjects by id, not by row
 const reversed = join(data, 'manifest-reversed.csv');
-const model = join(tmp, 'model');
 const SUBJECTS = 6;
-
-async function ok(args: string[]): Promise<string> {
-  const r = await runCli(args);
-  assert.equal(r.code, 0, `mriseq ${args.join(' ')}\n${r.err}`);
-  return r.out;
-}
 
 /** The manifest's rows as {id, split}, read from the CSV text itself. */
 function manifestRows(): { id: string; split: string }[] {
@@ -44,37 +37,11 @@ test(
   'setup: a 6-subject phantom with a split column and a 1-step generator',
   { timeout: 120_000 },
   async () => {
-    await ok([
-      'simulate',
-      '--out',
-      data,
-      '--subjects',
-      String(SUBJECTS),
-      '--size',
-      '16,16,8',
-      '--seed',
-      '5',
-      '--quiet',
-    ]);
+    await makePhantomRun(tmp, { subjects: SUBJECTS });
     const [head, ...rows] = readFileSync(manifest, 'utf8').trim().split('\n');
     writeFileSync(reversed, [head, ...rows.reverse()].join('\n') + '\n');
-    await ok(['train', '--manifest', manifest, '--steps', '1', '--crop', '16', '--out', model, '--json']);
   },
 );
-
-const evaluateArgs = (m: string, out: string): string[] => [
-  'evaluate',
-  '--run',
-  model,
-  '--manifest',
-  m,
-  '--out',
-  out,
-  '--split',
-  'all',
-  '--sequences',
-  't1,t2,flair',
-];
 
 test(
   'evaluate: 3 shards + merge equal the single-process table byte for byte',
@@ -82,15 +49,15 @@ test(
   async () => {
     const single = join(tmp, 'eval-single', 'evaluation.csv');
     // the single process reads the reversed rows: its table must still be in canonical order
-    await ok(evaluateArgs(reversed, single));
+    await cliOk(evaluateArgs(model, reversed, single));
     const reference = readFileSync(single, 'utf8');
     assert.equal(reference.trim().split('\n').length, 1 + SUBJECTS * 9, 'header + 6 subjects x 3 x 3 pairs');
 
     const run = join(tmp, 'eval-sharded');
     const headers = new Set<string>();
     for (let i = 0; i < 3; i++) {
-      await ok([
-        ...evaluateArgs(i === 1 ? reversed : manifest, join(run, 'evaluation.csv')),
+      await cliOk([
+        ...evaluateArgs(model, i === 1 ? reversed : manifest, join(run, 'evaluation.csv')),
         '--shard',
         `${i}/3`,
       ]);
@@ -120,7 +87,7 @@ test('evaluate: a shard without subjects writes the header of the others', { tim
   const empty = [...Array(n).keys()].find((i) => ids.every((id) => shardOf(id, n) !== i));
   assert.notEqual(empty, undefined, 'some shard of 16 holds none of 6 subjects');
   const run = join(tmp, 'eval-empty');
-  await ok([...evaluateArgs(manifest, join(run, 'evaluation.csv')), '--shard', `${empty}/${n}`]);
+  await cliOk([...evaluateArgs(model, manifest, join(run, 'evaluation.csv')), '--shard', `${empty}/${n}`]);
   const part = readFileSync(join(run, 'parts', `evaluate-${empty}-of-${n}`, 'evaluation.csv'), 'utf8');
   const reference = readFileSync(join(tmp, 'eval-single', 'evaluation.csv'), 'utf8');
   assert.equal(part, reference.split('\n')[0] + '\n');
@@ -173,9 +140,9 @@ test(
       't1gd,flair',
     ];
     const single = join(tmp, 'maps-single');
-    await ok(args(manifest, single));
+    await cliOk(args(manifest, single));
     const run = join(tmp, 'maps-sharded');
-    for (let i = 0; i < 2; i++) await ok([...args(i ? reversed : manifest, run), '--shard', `${i}/2`]);
+    for (let i = 0; i < 2; i++) await cliOk([...args(i ? reversed : manifest, run), '--shard', `${i}/2`]);
     mergeRun(run);
     const reference = treeHashes(single);
     assert.equal(Object.keys(reference).filter((k) => k.endsWith('md_flair.nii.gz')).length, SUBJECTS);
@@ -198,7 +165,7 @@ test('generate over a cohort: 2 shards + merge equal one process', { timeout: 12
     out,
   ];
   const single = join(tmp, 'gen-single');
-  await ok(args(reversed, single));
+  await cliOk(args(reversed, single));
   const table = readFileSync(join(single, 'generated.csv'), 'utf8').trim().split('\n');
   assert.equal(table[0], 'subject,target,sources,file');
   assert.deepEqual(
@@ -206,7 +173,7 @@ test('generate over a cohort: 2 shards + merge equal one process', { timeout: 12
     manifestRows().map((x) => x.id),
   );
   const run = join(tmp, 'gen-sharded');
-  for (let i = 0; i < 2; i++) await ok([...args(i ? reversed : manifest, run), '--shard', `${i}/2`]);
+  for (let i = 0; i < 2; i++) await cliOk([...args(i ? reversed : manifest, run), '--shard', `${i}/2`]);
   mergeRun(run);
   assert.deepEqual(treeHashes(run, ['parts']), treeHashes(single));
   // --shard picks subjects of a cohort: with one --subject it is an error, not ignored
@@ -237,20 +204,7 @@ test(
     );
     assert.notEqual(k, undefined);
     const out = join(tmp, `fold-${k}`);
-    await ok([
-      'train',
-      '--manifest',
-      reversed,
-      '--fold',
-      `${k}/2`,
-      '--steps',
-      '1',
-      '--crop',
-      '16',
-      '--out',
-      out,
-      '--json',
-    ]);
+    await cliOk([...trainArgs(reversed, out), '--fold', `${k}/2`]);
     const fold = JSON.parse(readFileSync(join(out, 'fold.json'), 'utf8')) as {
       fold: string;
       train: string[];
@@ -272,7 +226,7 @@ test(
 
     // evaluate --fold evaluates exactly the held-out fold
     const table = join(tmp, `fold-${k}-eval`, 'evaluation.csv');
-    await ok([
+    await cliOk([
       'evaluate',
       '--run',
       out,
@@ -297,21 +251,7 @@ test(
     assert.deepEqual(ids, fold.validation);
 
     // a resumed run must keep its fold
-    const r = await runCli([
-      'train',
-      '--manifest',
-      manifest,
-      '--fold',
-      `${1 - (k as number)}/2`,
-      '--steps',
-      '1',
-      '--crop',
-      '16',
-      '--out',
-      out,
-      '--resume',
-      '--json',
-    ]);
+    const r = await runCli([...trainArgs(manifest, out), '--fold', `${1 - (k as number)}/2`, '--resume']);
     assert.equal(r.code, 2);
     assert.match(r.err, /another fold/);
     assert.ok(readdirSync(out).includes('best'));

@@ -18,7 +18,9 @@ import {
   submitRun,
   waitRun,
 } from '../../src/scale/node.js';
-import { RUN_BOOKKEEPING, liveDaemons, mriseq, startCluster, treeHashes, type Cluster } from './cluster.js';
+import { evaluateArgs, makePhantomRun } from '../helpers/phantom-run.js';
+import { treeHashes } from '../helpers/tree.js';
+import { RUN_BOOKKEEPING, liveDaemons, mriseq, startCluster, type Cluster } from './cluster.js';
 
 const cluster: Cluster = startCluster();
 const skip = cluster.skip;
@@ -31,12 +33,52 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
+/** `mriseq slurm selftest` over `subjects` subjects (seed 7) into `out`. */
+const selftest = (out: string, subjects: number, ...extra: string[]): string[] => [
+  'slurm',
+  'selftest',
+  '--out',
+  out,
+  '--subjects',
+  String(subjects),
+  '--seed',
+  '7',
+  ...extra,
+];
+
+/** `mriseq slurm submit OPTIONS --run RUN --wait -- COMMAND`, polling the scheduler every 0.3 s. */
+const submitWait = (run: string, options: string[], command: string[]): string[] => [
+  'slurm',
+  'submit',
+  ...options,
+  '--run',
+  run,
+  '--wait',
+  '--interval',
+  '0.3',
+  '--',
+  ...command,
+];
+
 /** The same selftest run in one process: the reference every sharded run must equal. */
 function singleProcess(name: string, subjects: number): Record<string, string> {
   const dir = join(work, name);
-  const r = mriseq(['slurm', 'selftest', '--out', dir, '--subjects', String(subjects), '--seed', '7']);
+  const r = mriseq(selftest(dir, subjects));
   assert.equal(r.code, 0, r.stderr);
   return treeHashes(dir);
+}
+
+/** Each shard of the run's first array ran as its own task: its log says which, its part holds `file`. */
+function assertShardsRan(run: string, command: string, shards: number, file: string): void {
+  const rec = readRecord(run);
+  for (let i = 0; i < shards; i++) {
+    const log = readFileSync(
+      join(run, 'slurm', 'logs', `${command}-${i}.${rec.submissions[0].arrayJobId}.log`),
+      'utf8',
+    );
+    assert.match(log, new RegExp(`shard ${i}/${shards} of ${command}`));
+    assert.ok(existsSync(join(run, 'parts', `${command}-${i}-of-${shards}`, file)));
+  }
 }
 
 function activeJobs(ids: string[]): string {
@@ -51,42 +93,13 @@ describe('mriseq slurm on a real one-node cluster', { skip }, () => {
   test('sharded selftest + merge is byte-identical to the single-process output', () => {
     const reference = singleProcess('single-a', 11);
     const run = join(work, 'sharded-a');
-    const r = mriseq([
-      'slurm',
-      'submit',
-      '--shards',
-      '4',
-      '--max-parallel',
-      '4',
-      '--run',
-      run,
-      '--wait',
-      '--interval',
-      '0.3',
-      '--',
-      'slurm',
-      'selftest',
-      '--out',
-      run,
-      '--subjects',
-      '11',
-      '--seed',
-      '7',
-    ]);
+    const r = mriseq(submitWait(run, ['--shards', '4', '--max-parallel', '4'], selftest(run, 11)));
     assert.equal(r.code, 0, r.stderr);
     const merged = treeHashes(run, RUN_BOOKKEEPING);
     assert.deepEqual(merged, reference);
     // every shard really ran as its own array task, with its own log
-    const rec = readRecord(run);
-    assert.equal(rec.submissions.length, 1);
-    for (let i = 0; i < 4; i++) {
-      const log = readFileSync(
-        join(run, 'slurm', 'logs', `selftest-${i}.${rec.submissions[0].arrayJobId}.log`),
-        'utf8',
-      );
-      assert.match(log, new RegExp(`shard ${i}/4 of selftest`));
-      assert.ok(existsSync(join(run, 'parts', `selftest-${i}-of-4`, '_shard.json')));
-    }
+    assert.equal(readRecord(run).submissions.length, 1);
+    assertShardsRan(run, 'selftest', 4, '_shard.json');
   });
 
   test('sharded `mriseq simulate` through SLURM + merge is byte-identical to one process', () => {
@@ -95,100 +108,25 @@ describe('mriseq slurm on a real one-node cluster', { skip }, () => {
     const one = mriseq(['simulate', '--out', single, ...common]);
     assert.equal(one.code, 0, one.stderr);
     const run = join(work, 'sim-sharded');
-    const r = mriseq([
-      'slurm',
-      'submit',
-      '--shards',
-      '3',
-      '--run',
-      run,
-      '--wait',
-      '--interval',
-      '0.3',
-      '--',
-      'simulate',
-      '--out',
-      run,
-      ...common,
-    ]);
+    const r = mriseq(submitWait(run, ['--shards', '3'], ['simulate', '--out', run, ...common]));
     assert.equal(r.code, 0, r.stderr);
     const merged = treeHashes(run, RUN_BOOKKEEPING);
     for (const k of Object.keys(merged)) if (/^manifest\.shard-\d-of-3\.csv$/.test(k)) delete merged[k];
     assert.deepEqual(merged, treeHashes(single));
   });
 
-  test('sharded `mriseq evaluate` through SLURM + merge equals the single-process table', () => {
-    const data = join(work, 'eval-data');
-    const model = join(work, 'eval-model');
-    const sim = mriseq([
-      'simulate',
-      '--out',
-      data,
-      '--subjects',
-      '4',
-      '--size',
-      '16,16,8',
-      '--seed',
-      '5',
-      '--quiet',
-    ]);
-    assert.equal(sim.code, 0, sim.stderr);
-    const manifest = join(data, 'manifest.csv');
-    const tr = mriseq([
-      'train',
-      '--manifest',
-      manifest,
-      '--steps',
-      '1',
-      '--crop',
-      '16',
-      '--out',
-      model,
-      '--json',
-    ]);
-    assert.equal(tr.code, 0, tr.stderr);
-    const args = (out: string) => [
-      'evaluate',
-      '--run',
-      model,
-      '--manifest',
-      manifest,
-      '--out',
-      out,
-      '--split',
-      'all',
-      '--sequences',
-      't1,t2',
-    ];
+  test('sharded `mriseq evaluate` through SLURM + merge equals the single-process table', async () => {
+    const { manifest, model } = await makePhantomRun(join(work, 'eval'), { subjects: 4 });
+    const args = (out: string) => evaluateArgs(model, manifest, out, ['t1', 't2']);
     const single = join(work, 'eval-single.csv');
     const one = mriseq(args(single));
     assert.equal(one.code, 0, one.stderr);
     const reference = readFileSync(single, 'utf8');
     assert.equal(reference.trim().split('\n').length, 1 + 4 * 4, 'header + 4 subjects x 2 x 2 pairs');
     const run = join(work, 'eval-sharded');
-    const r = mriseq([
-      'slurm',
-      'submit',
-      '--shards',
-      '2',
-      '--run',
-      run,
-      '--wait',
-      '--interval',
-      '0.3',
-      '--',
-      ...args(join(run, 'evaluation.csv')),
-    ]);
+    const r = mriseq(submitWait(run, ['--shards', '2'], args(join(run, 'evaluation.csv'))));
     assert.equal(r.code, 0, r.stderr);
-    const rec = readRecord(run);
-    for (let i = 0; i < 2; i++) {
-      const log = readFileSync(
-        join(run, 'slurm', 'logs', `evaluate-${i}.${rec.submissions[0].arrayJobId}.log`),
-        'utf8',
-      );
-      assert.match(log, new RegExp(`shard ${i}/2 of evaluate`));
-      assert.ok(existsSync(join(run, 'parts', `evaluate-${i}-of-2`, 'evaluation.csv')));
-    }
+    assertShardsRan(run, 'evaluate', 2, 'evaluation.csv');
     assert.equal(readFileSync(join(run, 'evaluation.csv'), 'utf8'), reference);
   });
 
@@ -197,30 +135,9 @@ describe('mriseq slurm on a real one-node cluster', { skip }, () => {
     const run = join(work, 'sharded-b');
     const trigger = join(work, 'fail-b');
     writeFileSync(trigger, 'shard 2 fails while this file exists\n');
-    const r = mriseq([
-      'slurm',
-      'submit',
-      '--shards',
-      '3',
-      '--run',
-      run,
-      '--wait',
-      '--interval',
-      '0.3',
-      '--',
-      'slurm',
-      'selftest',
-      '--out',
-      run,
-      '--subjects',
-      '9',
-      '--seed',
-      '7',
-      '--fail-while',
-      trigger,
-      '--fail-shards',
-      '2',
-    ]);
+    const r = mriseq(
+      submitWait(run, ['--shards', '3'], selftest(run, 9, '--fail-while', trigger, '--fail-shards', '2')),
+    );
     assert.notEqual(r.code, 0);
     const rec = readRecord(run);
     const arrayId = rec.submissions[0].arrayJobId;
@@ -314,24 +231,9 @@ describe('mriseq slurm on a real one-node cluster', { skip }, () => {
     const run = join(work, 'sweep');
     const file = join(work, 'sweep.json');
     writeFileSync(file, JSON.stringify([{ name: 'low', x: 0 }, { x: 2 }]));
-    const r = mriseq([
-      'slurm',
-      'submit',
-      '--sweep',
-      file,
-      '--folds',
-      '2',
-      '--run',
-      run,
-      '--wait',
-      '--interval',
-      '0.3',
-      '--',
-      'slurm',
-      'selftest-fit',
-      '--subjects',
-      '20',
-    ]);
+    const r = mriseq(
+      submitWait(run, ['--sweep', file, '--folds', '2'], ['slurm', 'selftest-fit', '--subjects', '20']),
+    );
     assert.equal(r.code, 0, r.stderr);
     // closed form: the 2 validation folds hold all 20 subjects, so the fold mean is 30 - (x-2)^2 + 1/2
     const best = JSON.parse(readFileSync(join(run, 'best.json'), 'utf8')) as {
