@@ -80,6 +80,18 @@ test('a lock held on another host is never guessed stale; a fresh unreadable one
   assert.throws(() => acquireRunLock(run), /in use.*a lock being written/);
 });
 
+/** `mriseq maps` of a model that is not there into `run`: it fails, but only after taking the lock. */
+const mapsWithoutModel = (run: string, ...extra: string[]): string[] => [
+  'maps',
+  '--run',
+  join(run, 'no-model'),
+  '--manifest',
+  'm.csv',
+  '--out',
+  run,
+  ...extra,
+];
+
 // Every CLI command that writes into a run folder takes its lock before any work: a second
 // writer is refused at once with the clear error, and the refusal is the lock's (the same
 // command without a holder fails later, for its own reason, and leaves no lock behind).
@@ -99,22 +111,12 @@ const writers: { name: string; args: (held: string) => string[]; folder: (held: 
   },
   {
     name: 'maps',
-    args: (run) => ['maps', '--run', join(run, 'no-model'), '--manifest', 'm.csv', '--out', run],
+    args: (run) => mapsWithoutModel(run),
     folder: (run) => run,
   },
   {
     name: 'maps --shard (locks its part folder)',
-    args: (run) => [
-      'maps',
-      '--run',
-      join(run, 'no-model'),
-      '--manifest',
-      'm.csv',
-      '--out',
-      run,
-      '--shard',
-      '1/2',
-    ],
+    args: (run) => mapsWithoutModel(run, '--shard', '1/2'),
     folder: (run) => join(run, 'parts', 'maps-1-of-2'),
   },
   { name: 'figures', args: (run) => ['figures', '--run', run, '--out', run], folder: (run) => run },
@@ -161,17 +163,7 @@ test(
     const a = holder(run);
     try {
       assert.equal(await a.ready, 'locked');
-      const r = await runCli([
-        'maps',
-        '--run',
-        join(run, 'no-model'),
-        '--manifest',
-        'm.csv',
-        '--out',
-        run,
-        '--shard',
-        '0/2',
-      ]);
+      const r = await runCli(mapsWithoutModel(run, '--shard', '0/2'));
       assert.equal(r.code, 2);
       assert.doesNotMatch(r.err, /in use/, 'the shard is not refused by the lock of RUN');
     } finally {
