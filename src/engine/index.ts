@@ -214,6 +214,7 @@ export {
 export {
   hasKernel,
   mirrorPadGradComposed,
+  MRISEQ_CONV_LSTM_FIRST,
   MRISEQ_INSTANCE_NORM,
   MRISEQ_LSTM_CELL,
   NativeAdam,

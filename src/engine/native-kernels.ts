@@ -54,6 +54,9 @@ function isNative(b: unknown): b is NativeBackend {
 export const MRISEQ_LSTM_CELL = 'MriseqLstmCell';
 export const MRISEQ_LSTM_CELL_GRAD = 'MriseqLstmCellGrad';
 export const MRISEQ_INSTANCE_NORM = 'MriseqInstanceNorm';
+/** A ConvLSTM layer's step from a zero state, convolution included (2D, rank-4 x). */
+export const MRISEQ_CONV_LSTM_FIRST = 'MriseqConvLstmFirst';
+const CONV_LSTM_FIRST_GRAD = 'MriseqConvLstmFirstGrad';
 export const MRISEQ_INSTANCE_NORM_GRAD = 'MriseqInstanceNormGrad';
 const MIRROR_PAD_GRAD = 'MriseqMirrorPadGrad';
 const LEAKY_RELU_GRAD = 'MriseqLeakyReluGrad';
@@ -254,6 +257,128 @@ function lstmGradFunc(withC: boolean): tf.GradConfig['gradFunc'] {
     return grads;
   };
 }
+
+// --- ConvLSTM layer over one time point (zero initial state), conv included -------------------
+// With h = c = 0 the step is z = conv(x, wx) + b, c' = sigmoid(i) tanh(g), h' = sigmoid(o) tanh(c'):
+// the forget gate multiplies a zero state, so its quarter of the convolution (and of its two
+// gradients: dz_f is exactly 0) is never computed. One engine op forward ({x, w, b} -> h' and the
+// activated gates [i, o, g], kept for the backward) and one backward (-> dx, dw, db) in place of
+// conv + bias add + gate step and their gradients; dw and db get zeros in the forget block.
+// 2D only (x rank 4, w [k, k, Cin, 4 hidden], 'SAME' at stride 1).
+
+/** Channel indices of the i, o, g blocks of a [i, f, o, g] gate axis. */
+function iogIndex(n: Native, hidden: number): Info {
+  const idx: number[] = [];
+  for (let j = 0; j < 4 * hidden; j++) if (j < hidden || j >= 2 * hidden) idx.push(j);
+  return n.ints(idx, [idx.length]);
+}
+
+/** The i, o, g blocks of the last axis of t (gate width hidden). */
+function iogOf(n: Native, t: Info, hidden: number): Info {
+  const b = n.be.binding;
+  return n.op(
+    'GatherV2',
+    [t, iogIndex(n, hidden), n.ints([t.shape.length - 1], [])],
+    [
+      { name: 'Tparams', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+      { name: 'Tindices', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+      { name: 'Taxis', type: b.TF_ATTR_TYPE, value: b.TF_INT32 },
+      n.int('batch_dims', 0),
+    ],
+  );
+}
+
+/** [i, o, g] blocks back to [i, 0, o, g] along the last axis. */
+function withZeroForget(n: Native, t: Info, hidden: number): Info {
+  const b = n.be.binding;
+  const [ti, tog] = n.ops(
+    'SplitV',
+    [t, n.ints([hidden, 2 * hidden], [2]), n.ints([t.shape.length - 1], [])],
+    2,
+    [n.T(), n.int('num_split', 2), { name: 'Tlen', type: b.TF_ATTR_TYPE, value: b.TF_INT32 }],
+  );
+  const zshape = [...t.shape.slice(0, -1), hidden];
+  const zeros = n.reshape(
+    n.fill(
+      0,
+      zshape.reduce((a, c) => a * c, 1),
+    ),
+    zshape,
+  );
+  const out = n.concatLast([ti!, zeros, tog!]);
+  n.free(ti, tog, zeros.shape.length === 1 ? undefined : zeros);
+  return out;
+}
+
+function convSameAttrs(n: Native): OpAttr[] {
+  return [
+    n.T(),
+    intsAttr(n, 'strides', [1, 1, 1, 1]),
+    n.str('padding', 'SAME'),
+    n.str('data_format', 'NHWC'),
+    intsAttr(n, 'dilations', [1, 1, 1, 1]),
+  ];
+}
+
+const convLstmFirst: KernelFunc = ({ inputs, backend }: Args) => {
+  const n = native(backend);
+  const { x, w, b } = inputs as { x: Info; w: Info; b: Info };
+  const hidden = w.shape[3]! / 4;
+  const w3 = iogOf(n, w, hidden);
+  const b3 = iogOf(n, b, hidden);
+  const conv = n.op('Conv2D', [x, w3], convSameAttrs(n));
+  const z = n.op('BiasAdd', [conv, b3], [n.T(), n.str('data_format', 'NHWC')]);
+  n.free(w3, b3, conv);
+  const [zio, zg] = n.ops('SplitV', [z, n.ints([2 * hidden, hidden], [2]), n.ints([3], [])], 2, [
+    n.T(),
+    n.int('num_split', 2),
+    typeAttr(n, 'Tlen', true),
+  ]);
+  const io = n.op('Sigmoid', [zio!]);
+  const g = n.op('Tanh', [zg!]);
+  const gates = n.concatLast([io, g]);
+  n.free(z, zio, zg, io, g);
+  const [i, o, g2] = n.splitLast(gates, 3);
+  const c = n.op('Mul', [i!, g2!]);
+  const tc = n.op('Tanh', [c]);
+  const h = n.op('Mul', [o!, tc]);
+  n.free(i, o, g2, c, tc);
+  return [h, gates];
+};
+
+const convLstmFirstGrad: KernelFunc = ({ inputs, backend }: Args) => {
+  const n = native(backend);
+  const { x, w, gates, dh } = inputs as { x: Info; w: Info; gates: Info; dh: Info };
+  const hidden = w.shape[3]! / 4;
+  const [i, o, g] = n.splitLast(gates, 3);
+  const c = n.op('Mul', [i!, g!]);
+  const tc = n.op('Tanh', [c]);
+  const dO = n.op('Mul', [dh, tc]);
+  const dTc = n.op('Mul', [dh, o!]);
+  const dc = n.op('TanhGrad', [tc, dTc]);
+  const dI = n.op('Mul', [dc, g!]);
+  const dG = n.op('Mul', [dc, i!]);
+  const dzi = n.op('SigmoidGrad', [i!, dI]);
+  const dzo = n.op('SigmoidGrad', [o!, dO]);
+  const dzg = n.op('TanhGrad', [g!, dG]);
+  const dz = n.concatLast([dzi, dzo, dzg]);
+  n.free(i, o, g, c, tc, dO, dTc, dc, dI, dG, dzi, dzo, dzg);
+  const w3 = iogOf(n, w, hidden);
+  // Sum, as tfjs's gradient of the bias add: the same summation order, bit for bit (BiasAddGrad
+  // sums in another order)
+  const db3 = n.op(
+    'Sum',
+    [dz, n.ints([0, 1, 2], [3])],
+    [n.T(), typeAttr(n, 'Tidx', true), n.bool('keep_dims', false)],
+  );
+  const dx = n.op('Conv2DBackpropInput', [n.ints(x.shape, [4]), w3, dz], convSameAttrs(n));
+  const dw3 = n.op('Conv2DBackpropFilter', [x, n.ints(w3.shape, [4]), dz], convSameAttrs(n));
+  n.free(w3, dz);
+  const dw = withZeroForget(n, dw3, hidden);
+  const db = withZeroForget(n, db3, hidden);
+  n.free(dw3, db3);
+  return [dx, dw, db];
+};
 
 // --- Instance norm (batch 1) through TensorFlow's fused batch norm in training mode -------------
 // With one image, batch statistics over (N, H, W) are the instance statistics; 3D volumes are
@@ -1283,6 +1408,19 @@ export function registerFusedGradients(): void {
     gradFunc: lstmGradFunc(false),
   });
   tf.registerGradient({
+    kernelName: MRISEQ_CONV_LSTM_FIRST,
+    inputsToSave: ['x', 'w'],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved) => {
+      const [dh] = dys as tf.Tensor[];
+      const [x, w, gates] = saved;
+      const out = tf
+        .engine()
+        .runKernel(CONV_LSTM_FIRST_GRAD, { x: x!, w: w!, gates: gates!, dh: dh! }, {}) as tf.Tensor[];
+      return { x: () => out[0]!, w: () => out[1]!, b: () => out[2]! };
+    },
+  });
+  tf.registerGradient({
     kernelName: MRISEQ_INSTANCE_NORM,
     inputsToSave: ['x'],
     outputsToSave: [false, true, true, true],
@@ -1317,6 +1455,8 @@ export function registerFusedNativeKernels(): string[] {
   add(MRISEQ_LSTM_CELL, lstmCell);
   add(`${MRISEQ_LSTM_CELL}First`, lstmCell);
   add(MRISEQ_LSTM_CELL_GRAD, lstmCellGrad);
+  add(MRISEQ_CONV_LSTM_FIRST, convLstmFirst);
+  add(CONV_LSTM_FIRST_GRAD, convLstmFirstGrad);
   add(MRISEQ_INSTANCE_NORM, instanceNormKernel);
   add(MRISEQ_INSTANCE_NORM_GRAD, instanceNormGradKernel);
   add(MIRROR_PAD_GRAD, mirrorPadGradKernel);

@@ -7,7 +7,7 @@
  * with tf.serialization, in the spirit of tfjs-layers; parameters live in one ParamStore keyed by
  * dotted names so weights can be saved, loaded and optimised as a flat list.
  */
-import { hasKernel, MRISEQ_LSTM_CELL, tf } from '../engine/index.js';
+import { hasKernel, MRISEQ_CONV_LSTM_FIRST, MRISEQ_LSTM_CELL, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { convNd, instanceNorm, leakyRelu, reflectPad, upsample2x } from './ops.js';
 import { Rng } from './random.js';
@@ -264,7 +264,21 @@ export class ConvLSTM extends Module {
   apply(xs: Tensor[]): Tensor[] {
     const { hidden, layers } = this.config;
     let inputs = xs;
+    // One time point from a zero state (2D training and inference): the layer as one fused kernel,
+    // convolution included, that skips the forget gate's quarter (it multiplies a zero state).
+    const fusedFirst = xs.length === 1 && xs[0]!.rank === 4 && hasKernel(MRISEQ_CONV_LSTM_FIRST);
     for (let l = 0; l < layers; l++) {
+      if (fusedFirst) {
+        const r = tf
+          .engine()
+          .runKernel(
+            MRISEQ_CONV_LSTM_FIRST,
+            { x: inputs[0]!, w: this.wx[l]!, b: this.b[l]! },
+            {},
+          ) as Tensor[];
+        inputs = [r[0]!];
+        continue;
+      }
       const distinct = [...new Set(inputs)];
       const batch = distinct[0].shape[0];
       const conv = tf.add(

@@ -4,7 +4,13 @@
  * near 0) so finite differences never cross a kink of maxPool or leakyRelu.
  */
 import assert from 'node:assert/strict';
-import { hasKernel, MRISEQ_INSTANCE_NORM, MRISEQ_LSTM_CELL, tf } from '../../src/engine/index.js';
+import {
+  hasKernel,
+  MRISEQ_CONV_LSTM_FIRST,
+  MRISEQ_INSTANCE_NORM,
+  MRISEQ_LSTM_CELL,
+  tf,
+} from '../../src/engine/index.js';
 
 /** ConvLSTM gate step from tfjs ops: the reference the fused native kernel must equal. */
 function lstmComposed(z: tf.Tensor, c?: tf.Tensor): tf.Tensor[] {
@@ -19,6 +25,14 @@ function lstmStep(z: tf.Tensor, c?: tf.Tensor): tf.Tensor[] {
   if (!hasKernel(MRISEQ_LSTM_CELL)) return lstmComposed(z, c);
   const name = c ? MRISEQ_LSTM_CELL : `${MRISEQ_LSTM_CELL}First`;
   return tf.engine().runKernel(name, c ? { z, c } : { z }, {}) as tf.Tensor[];
+}
+
+/** A ConvLSTM layer's step from a zero state, convolution included: fused kernel or tfjs ops. */
+function convLstmFirst(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (hasKernel(MRISEQ_CONV_LSTM_FIRST))
+    return (tf.engine().runKernel(MRISEQ_CONV_LSTM_FIRST, { x, w, b }, {}) as tf.Tensor[])[0]!;
+  const z = tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), b);
+  return lstmComposed(z)[0]!;
 }
 
 function instanceNormStep(x: tf.Tensor): tf.Tensor {
@@ -264,6 +278,14 @@ export const CASES: OpCase[] = [
       const [h0, c0] = lstmStep(tf.mul(z, 0.7));
       return tf.concat([h!, cNew!, h0!, c0!], -1);
     },
+  },
+  {
+    // The fused ConvLSTM layer from a zero state skips the forget gate's quarter of the
+    // convolution: its weights and bias must get exactly zero gradient, the rest the composed one.
+    name: 'ConvLSTM layer from a zero state, conv included (fused on tensorflow)',
+    shapes: [[1, 3, 4, 2], [3, 3, 2, 8], [8]],
+    linear: false,
+    f: (x, w, b) => convLstmFirst(x, w, b),
   },
   {
     // tfjs's own MirrorPad gradient is a plain slice; the engine registers the true adjoint.
