@@ -1,6 +1,7 @@
 /**
- * The native backend's oneDNN routes for 2D convolution gradients (_MklNativeConv2DBackprop*) and
- * average pooling (_MklNativeAvgPool) against PyTorch (Debian's python3-torch, float64): conv2d
+ * The native backend's oneDNN routes for 2D convolution gradients (_MklNativeConv2DBackprop*), the
+ * one-input-channel forward (_MklNativeConv2D), the one-output-channel filter gradient as a
+ * forward conv, and average pooling (_MklNativeAvgPool) against PyTorch (Debian's python3-torch, float64): conv2d
  * input and filter gradients, conv2dTranspose (the input gradient as a forward op) and avgPool
  * values and gradient, on odd shapes, batch > 1, strides 1 and 2, 'same' (TensorFlow's asymmetric
  * padding) and 'valid', one-channel inputs and outputs, k7. Each runs forced through oneDNN (size
@@ -69,6 +70,10 @@ const CASES: Case[] = [
   // the decoder's last conv (k7, one output channel) and the encoder's first (one input channel)
   { kind: 'conv', xShape: [1, 13, 11, 5], wShape: [7, 7, 5, 1], stride: 1, pad: 'valid' },
   { kind: 'conv', xShape: [1, 12, 12, 1], wShape: [7, 7, 1, 4], stride: 1, pad: 'valid' },
+  // one output channel with a batch and 'same' (the filter gradient as a forward conv), one
+  // input channel at stride 2 (the forward through oneDNN)
+  { kind: 'conv', xShape: [2, 9, 8, 3], wShape: [3, 3, 3, 1], stride: 1, pad: 'same' },
+  { kind: 'conv', xShape: [2, 9, 10, 1], wShape: [3, 3, 1, 2], stride: 2, pad: 'same' },
   // anisotropic, even kernel and a 1x1 at stride 2
   { kind: 'conv', xShape: [2, 7, 9, 3], wShape: [2, 3, 3, 2], stride: 1, pad: 'same' },
   { kind: 'conv', xShape: [2, 6, 5, 3], wShape: [1, 1, 3, 4], stride: 2, pad: 'same' },
@@ -128,9 +133,17 @@ const reference = (): Ref => (refCache ??= runPython<Ref>(SCRIPT, INPUT));
 function withRoute<T>(route: (typeof ROUTES)[number], f: () => T): T {
   const savedRoutes = { ...oneDnnRoutes };
   const savedOps = { ...oneDnnOps };
-  Object.assign(oneDnnRoutes, { conv2dGrads: route.on, avgPool: route.on, conv2dGradMinCols: route.minCols });
+  Object.assign(oneDnnRoutes, {
+    conv2dGrads: route.on,
+    avgPool: route.on,
+    conv2dOneInput: route.on,
+    filterGradOneOutput: route.on,
+    conv2dGradMinCols: route.minCols,
+    filterGradOneOutputMinCols: route.minCols === 0 ? 0 : oneDnnRoutes.filterGradOneOutputMinCols,
+  });
   if (route.missing)
     Object.assign(oneDnnOps, {
+      conv2d: '_MklNativeMissingConv2D',
       conv2dInputGrad: '_MklNativeMissingConv2DBackpropInput',
       conv2dFilterGrad: '_MklNativeMissingConv2DBackpropFilter',
       avgPool: '_MklNativeMissingAvgPool',
@@ -178,7 +191,12 @@ for (const route of ROUTES) {
         });
       }),
     );
-    const names = [oneDnnOps.conv2dInputGrad, oneDnnOps.conv2dFilterGrad, oneDnnOps.avgPool];
+    const names = [
+      oneDnnOps.conv2d,
+      oneDnnOps.conv2dInputGrad,
+      oneDnnOps.conv2dFilterGrad,
+      oneDnnOps.avgPool,
+    ];
     if (route.on && !route.missing) {
       // every labelled op was asked for (the default threshold is met by the 40x40 k7 case)
       for (const op of names) {
@@ -187,7 +205,11 @@ for (const route of ROUTES) {
       }
     }
     if (route.missing)
-      for (const op of ['_MklNativeMissingConv2DBackpropInput', '_MklNativeMissingAvgPool'])
+      for (const op of [
+        '_MklNativeMissingConv2D',
+        '_MklNativeMissingConv2DBackpropInput',
+        '_MklNativeMissingAvgPool',
+      ])
         assert.equal(oneDnnOpRuns(op), false, `${op}: the probe should have failed`);
   });
 }
@@ -195,7 +217,7 @@ for (const route of ROUTES) {
 test('oneDNN and stock 2D gradients agree closely on a decoder-sized case', async (t) => {
   const why = await useBackend('tensorflow');
   if (why) return t.skip(why);
-  const c = INPUT[7]!;
+  const c = INPUT[9]!;
   const [on, off] = [ROUTES[0]!, ROUTES[1]!].map((route) =>
     withRoute(route, () => {
       const o = run(c);
