@@ -129,6 +129,25 @@ export function liveCurve({ every = 5, title = 'training loss', series = ['loss.
 }
 
 /**
+ * Trains `model` on `subjects` with a live curve: the loop notebook 2 writes out cell by cell
+ * (mriseq.trainSteps, one progress event a step, curve.push), for the notebooks whose lesson
+ * starts after training. `options` go to mriseq.trainSteps. Returns trainSteps' result as
+ * `trained` and the curve (show the saved curve in the next cell: teach.show(curve.figure())).
+ */
+export async function train(model, subjects, options, { every = 10, title = 'training loss (total)' } = {}) {
+  const curve = liveCurve({ every, title });
+  const it = globalThis.mriseq.trainSteps(model, subjects, options);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) {
+      await curve.done();
+      return { trained: r.value, curve };
+    }
+    await curve.push(r.value);
+  }
+}
+
+/**
  * An exercise's check: `answer` undefined/null means not answered yet (a hint, no error);
  * otherwise `test(answer)` decides. Returns true, false, or null (not answered).
  */

@@ -19,18 +19,8 @@ const cohort = mriseq.phantom({ subjects: 10, seed: 0, size: [32, 32, 16] });
 const pick = (i) => ({ id: cohort.subject(i).id, volumes: cohort.subject(i).volumes });
 const subjects = [0, 1, 2, 3, 4, 5, 6, 7].map(pick);
 const model = mriseq.createGenerator('lite', { sequences: cohort.sequences, seed: 0 });
-const curve = teach.liveCurve({ every: 10, title: 'training loss (total)' });
-const it = mriseq.trainSteps(model, subjects, { steps: teach.param('steps', 60), crop: 32, lr: 1e-3, seed: 0 });
-let trained;
-for (;;) {
-  const r = await it.next();
-  if (r.done) {
-    trained = r.value;
-    break;
-  }
-  await curve.push(r.value);
-}
-await curve.done();
+// notebook 2's training loop and live curve in one call; its code: assets/teach.js in the file browser
+const { trained, curve } = await teach.train(model, subjects, { steps: teach.param('steps', 60), crop: 32, lr: 1e-3, seed: 0 });
 
 // %%
 await teach.show(curve.figure(), { height: 320, note: `trained ${trained.steps} steps, last loss ${trained.finalLoss.total.toFixed(3)}` });
