@@ -10,7 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tf } from '../../src/engine/index.js';
+import { MRISEQ_INSTANCE_NORM, tf } from '../../src/engine/index.js';
 import { oneDnnOpRuns, oneDnnOps, oneDnnRoutes } from '../../src/engine/native-kernels.js';
 import { missingPython, runPython } from '../helpers/python.js';
 import { useBackend } from './backends.js';
@@ -249,4 +249,68 @@ test('the oneDNN 2D routes free every intermediate', async (t) => {
         assert.equal(after.numBytes, before.numBytes, `${route.name}: bytes`);
       }),
     );
+});
+
+// The instance norm's gradient through oneDNN (_MklNativeFusedBatchNormGradV3, fed the stock
+// forward's reserve spaces) against PyTorch autograd through the definition in float64 (Debian's
+// torch 1.13 F.instance_norm returned a wrong input gradient on these inputs: its finite
+// differences disagree), forced (threshold 0), stock, and with the op renamed to a missing one
+// (fallback); a 2D image and a 3D volume.
+const IN_SCRIPT = `
+import json, sys, torch
+torch.set_default_dtype(torch.float64)
+out = []
+for c in json.load(sys.stdin):
+    s = c['shape']
+    x = torch.tensor(c['x']).reshape(s).requires_grad_(True)
+    axes = tuple(range(1, len(s) - 1))
+    m = x.mean(dim=axes, keepdim=True)
+    v = ((x - m) ** 2).mean(dim=axes, keepdim=True)
+    y = (x - m) / torch.sqrt(v + 1e-5)
+    (y * torch.tensor(c['r']).reshape(s)).sum().backward()
+    out.append({'y': y.detach().reshape(-1).tolist(), 'dx': x.grad.reshape(-1).tolist()})
+print(json.dumps(out))
+`;
+
+test('instance norm gradient through oneDNN matches PyTorch (forced, stock, fallback)', async (t) => {
+  const why = missingPython('torch') ?? (await useBackend('tensorflow'));
+  if (why) return t.skip(why);
+  const r1 = rng(77);
+  const cases = [
+    [1, 9, 7, 5],
+    [1, 3, 6, 5, 2],
+  ].map((shape) => ({
+    shape,
+    x: Array.from({ length: size(shape) }, () => r1() * 4 - 1),
+    r: Array.from({ length: size(shape) }, () => r1() * 2 - 1),
+  }));
+  const ref = runPython<{ y: number[]; dx: number[] }[]>(IN_SCRIPT, cases);
+  const saved = { ...oneDnnRoutes };
+  const savedOp = oneDnnOps.instanceNormGrad;
+  try {
+    for (const [name, on, op] of [
+      ['stock', false, savedOp],
+      ['forced', true, savedOp],
+      ['missing op', true, '_MklNativeMissingFusedBatchNormGradV3'],
+    ] as const) {
+      Object.assign(oneDnnRoutes, { instanceNormGrad: on, instanceNormGradMinPixels: 0 });
+      oneDnnOps.instanceNormGrad = op;
+      cases.forEach((c, i) =>
+        tf.tidy(() => {
+          const norm = (a: tf.Tensor) =>
+            (tf.engine().runKernel(MRISEQ_INSTANCE_NORM, { x: a }, { eps: 1e-5 }) as tf.Tensor[])[0]!;
+          const x = tf.tensor(c.x, c.shape);
+          const r = tf.tensor(c.r, c.shape);
+          const [dx] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(norm(a), r)))([x]);
+          close(norm(x).dataSync(), ref[i]!.y, `${name} case ${i} y`);
+          close(dx!.dataSync(), ref[i]!.dx, `${name} case ${i} dx`);
+        }),
+      );
+    }
+    assert.equal(oneDnnOpRuns(savedOp), true, `${savedOp} should run in this TensorFlow`);
+    assert.equal(oneDnnOpRuns('_MklNativeMissingFusedBatchNormGradV3'), false, 'the probe should fail');
+  } finally {
+    Object.assign(oneDnnRoutes, saved);
+    oneDnnOps.instanceNormGrad = savedOp;
+  }
 });
