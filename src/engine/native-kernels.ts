@@ -440,8 +440,9 @@ const instanceNormGradKernel: KernelFunc = ({ inputs, backend, attrs }: Args) =>
 
 // The stock FusedBatchNormGradV3 is Eigen's generic code: oneDNN's took 0.4x of its time at
 // 128 x 128 x 16, 0.45x at 64 x 64 x 32, 0.67x at 64 x 64 x 16, but 1.2x at 32 x 32 x 32 and 2.1x
-// at 16 x 16 x 64 (in the step, interleaved, load ~6), so it takes over from 64 x 64 pixels
-// (oneDnnRoutes.instanceNormGradMinPixels). It reads the stock forward's reserve spaces (mean,
+// at 16 x 16 x 64 (kernel times in the step, interleaved, load ~6). Whole 64 px steps were not
+// faster with it (1.01-1.03x, 30 pairs), 128 px steps were (0.95x, 20 pairs), so it takes over
+// from 128 x 128 pixels (oneDnnRoutes.instanceNormGradMinPixels). It reads the stock forward's reserve spaces (mean,
 // biased variance) the same way (dx equal to 1e-6). The forward stays stock (no faster).
 function oneDnnBatchNormGrad(n: Native, ins: Info[], eps: number): Info[] | undefined {
   const s = ins[1]!.shape;
@@ -936,7 +937,7 @@ export const oneDnnRoutes: {
   filterGradOneOutput: true,
   filterGradOneOutputMinCols: 8 << 20,
   instanceNormGrad: true,
-  instanceNormGradMinPixels: 64 * 64,
+  instanceNormGradMinPixels: 128 * 128,
 };
 
 /** The labelled ops used (tests name a missing one to check the fallback). */
