@@ -276,6 +276,8 @@ export class ConvLSTM extends Module {
             { x: inputs[0]!, w: this.wx[l]!, b: this.b[l]! },
             {},
           ) as Tensor[];
+        // the activated gates are an output only for the gradient, which keeps its own copy
+        r[1]!.dispose();
         inputs = [r[0]!];
         continue;
       }
