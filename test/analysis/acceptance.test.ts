@@ -3,7 +3,7 @@
  * cohort, M_d(T1Gd) marks T1Gd's unique mask (lesion-restricted voxel-wise AUC >= 0.9, other
  * targets lower) and C_d ranks T1Gd first and T1 last. Trains for minutes, so it runs only with
  * MRISEQ_ACCEPTANCE=1. MRISEQ_ACCEPTANCE_RUN=<dir>: use the run there if it has a checkpoint,
- * else train into it. MRISEQ_ACCEPTANCE_STEPS (default 3000), MRISEQ_ACCEPTANCE_TRAIN (200),
+ * else train into it. MRISEQ_ACCEPTANCE_STEPS (default 6000), MRISEQ_ACCEPTANCE_TRAIN (200),
  * MRISEQ_ACCEPTANCE_TEST (30). Several runs (comma-separated MRISEQ_ACCEPTANCE_RUN, or
  * MRISEQ_ACCEPTANCE_SEEDS=n fresh ones) are judged on their average. The measurement itself costs
  * 16 generations per held-out subject (~1.6 s each at 64x64x32 on 2 CPU threads): ~13 min for 30. The measured report is printed and saved as <run>/acceptance.json.
@@ -42,7 +42,9 @@ test(
     console.log(`acceptance: engine ${(await initEngine()).summary}`);
     const nTrain = Number(process.env.MRISEQ_ACCEPTANCE_TRAIN ?? 200);
     const nTest = Number(process.env.MRISEQ_ACCEPTANCE_TEST ?? 30);
-    const steps = Number(process.env.MRISEQ_ACCEPTANCE_STEPS ?? 3000);
+    const steps = Number(process.env.MRISEQ_ACCEPTANCE_STEPS ?? 6000);
+    // Run k trains with seed MRISEQ_ACCEPTANCE_SEED + k (default 0), so one more seed can join later.
+    const seed0 = Number(process.env.MRISEQ_ACCEPTANCE_SEED ?? 0);
     const cohort = phantom({ subjects: nTrain + nTest, seed: 0 });
     // Several runs (comma-separated dirs, or MRISEQ_ACCEPTANCE_SEEDS fresh seeds) are averaged:
     // single checkpoints swing by about +-0.05 AUC (phantom.md).
@@ -65,7 +67,7 @@ test(
         model = loadGenerator(run);
       } else {
         console.log(
-          `acceptance: training ${steps} lite steps on ${nTrain} phantom subjects into ${run} (seed ${k})`,
+          `acceptance: training ${steps} lite steps on ${nTrain} phantom subjects into ${run} (seed ${seed0 + k})`,
         );
         const train = Array.from({ length: nTrain }, (_, i) => {
           const s = cohort.subject(i);
@@ -80,8 +82,8 @@ test(
         const r = await trainRun(train, {
           out: run,
           model: 'lite',
-          modelOverrides: { seed: k },
-          seed: k,
+          modelOverrides: { seed: seed0 + k },
+          seed: seed0 + k,
           steps,
           crop: 64,
           validation: val,
