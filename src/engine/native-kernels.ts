@@ -224,22 +224,33 @@ const lstmCell: KernelFunc = ({ inputs, backend }: Args) => {
   return [h, cNew];
 };
 
+/**
+ * The gradients of c' and h' = o tanh(c') through the gates i, o, g (c' = i g + f c; the f term is
+ * the caller's): dz_i, dz_o, dz_g and dc' in total (dc, the gradient arriving at c', added when
+ * given). The caller frees the four results.
+ */
+function iogGrads(n: Native, i: Info, o: Info, g: Info, cNew: Info, dh: Info, dc?: Info) {
+  const tc = n.op('Tanh', [cNew]);
+  const dO = n.op('Mul', [dh, tc]);
+  const dTc = n.op('Mul', [dh, o]);
+  const dcIn = n.op('TanhGrad', [tc, dTc]);
+  const dcTot = dc ? n.op('AddV2', [dc, dcIn]) : dcIn;
+  const dI = n.op('Mul', [dcTot, g]);
+  const dG = n.op('Mul', [dcTot, i]);
+  const dzi = n.op('SigmoidGrad', [i, dI]);
+  const dzo = n.op('SigmoidGrad', [o, dO]);
+  const dzg = n.op('TanhGrad', [g, dG]);
+  n.free(tc, dO, dTc, dc ? dcIn : undefined, dI, dG);
+  return { dzi, dzo, dzg, dcTot };
+}
+
 const lstmCellGrad: KernelFunc = ({ inputs, backend }: Args) => {
   // Recomputes the gates from z (six cheap elementwise ops) instead of keeping them as extra
   // outputs, which the tape would then also differentiate and zero-fill.
   const n = native(backend);
   const { z, c, cNew, dh, dc } = inputs as { z: Info; c?: Info; cNew: Info; dh: Info; dc: Info };
   const [i, f, o, g] = gates(n, z);
-  const tc = n.op('Tanh', [cNew]);
-  const dO = n.op('Mul', [dh, tc]);
-  const dTc = n.op('Mul', [dh, o!]);
-  const dcIn = n.op('TanhGrad', [tc, dTc]);
-  const dcTot = n.op('AddV2', [dc, dcIn]);
-  const dI = n.op('Mul', [dcTot, g!]);
-  const dG = n.op('Mul', [dcTot, i!]);
-  const dzi = n.op('SigmoidGrad', [i!, dI]);
-  const dzo = n.op('SigmoidGrad', [o!, dO]);
-  const dzg = n.op('TanhGrad', [g!, dG]);
+  const { dzi, dzo, dzg, dcTot } = iogGrads(n, i!, o!, g!, cNew, dh, dc);
   let dzf: Info;
   let dcPrev: Info | undefined;
   if (c) {
@@ -252,7 +263,7 @@ const lstmCellGrad: KernelFunc = ({ inputs, backend }: Args) => {
     dzf = n.op('ZerosLike', [f!]);
   }
   const dz = n.concatLast([dzi, dzf, dzo, dzg]);
-  n.free(i, f, o, g, tc, dO, dTc, dcIn, dcTot, dI, dG, dzi, dzf, dzo, dzg);
+  n.free(i, f, o, g, dcTot, dzi, dzf, dzo, dzg);
   return dcPrev ? [dz, dcPrev] : [dz];
 };
 
@@ -325,11 +336,7 @@ const convLstmFirst: KernelFunc = ({ inputs, backend }: Args) => {
   const conv = n.op('Conv2D', [x, w3], convSameAttrs(n));
   const z = n.op('BiasAdd', [conv, b3], [n.T(), n.str('data_format', 'NHWC')]);
   n.free(w3, b3, conv);
-  const [zio, zg] = n.ops('SplitV', [z, n.ints([2 * hidden, hidden], [2]), n.ints([3], [])], 2, [
-    n.T(),
-    n.int('num_split', 2),
-    typeAttr(n, 'Tlen', true),
-  ]);
+  const [zio, zg] = splitLastV(n, z, [2 * hidden, hidden]);
   const io = n.op('Sigmoid', [zio!]);
   const g = n.op('Tanh', [zg!]);
   const gates = n.concatLast([io, g]);
@@ -348,17 +355,9 @@ const convLstmFirstGrad: KernelFunc = ({ inputs, backend }: Args) => {
   const hidden = w.shape[3]! / 4;
   const [i, o, g] = n.splitLast(gates, 3);
   const c = n.op('Mul', [i!, g!]);
-  const tc = n.op('Tanh', [c]);
-  const dO = n.op('Mul', [dh, tc]);
-  const dTc = n.op('Mul', [dh, o!]);
-  const dc = n.op('TanhGrad', [tc, dTc]);
-  const dI = n.op('Mul', [dc, g!]);
-  const dG = n.op('Mul', [dc, i!]);
-  const dzi = n.op('SigmoidGrad', [i!, dI]);
-  const dzo = n.op('SigmoidGrad', [o!, dO]);
-  const dzg = n.op('TanhGrad', [g!, dG]);
+  const { dzi, dzo, dzg, dcTot } = iogGrads(n, i!, o!, g!, c, dh);
   const dz = n.concatLast([dzi, dzo, dzg]);
-  n.free(i, o, g, c, tc, dO, dTc, dc, dI, dG, dzi, dzo, dzg);
+  n.free(i, o, g, c, dcTot, dzi, dzo, dzg);
   const w3 = iogOf(n, w, hidden);
   // Sum, as tfjs's gradient of the bias add: the same summation order, bit for bit (BiasAddGrad
   // sums in another order)
