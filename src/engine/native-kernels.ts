@@ -317,23 +317,13 @@ function withZeroForget(n: Native, t: Info, hidden: number): Info {
   return out;
 }
 
-function convSameAttrs(n: Native): OpAttr[] {
-  return [
-    n.T(),
-    intsAttr(n, 'strides', [1, 1, 1, 1]),
-    n.str('padding', 'SAME'),
-    n.str('data_format', 'NHWC'),
-    intsAttr(n, 'dilations', [1, 1, 1, 1]),
-  ];
-}
-
 const convLstmFirst: KernelFunc = ({ inputs, backend }: Args) => {
   const n = native(backend);
   const { x, w, b } = inputs as { x: Info; w: Info; b: Info };
   const hidden = w.shape[3]! / 4;
   const w3 = iogOf(n, w, hidden);
   const b3 = iogOf(n, b, hidden);
-  const conv = n.op('Conv2D', [x, w3], convSameAttrs(n));
+  const conv = n.op('Conv2D', [x, w3], conv2dPlainAttrs(n, 'SAME'));
   const z = n.op('BiasAdd', [conv, b3], [n.T(), n.str('data_format', 'NHWC')]);
   n.free(w3, b3, conv);
   const [zio, zg] = splitLastV(n, z, [2 * hidden, hidden]);
@@ -366,8 +356,8 @@ const convLstmFirstGrad: KernelFunc = ({ inputs, backend }: Args) => {
     [dz, n.ints([0, 1, 2], [3])],
     [n.T(), typeAttr(n, 'Tidx', true), n.bool('keep_dims', false)],
   );
-  const dx = n.op('Conv2DBackpropInput', [n.ints(x.shape, [4]), w3, dz], convSameAttrs(n));
-  const dw3 = n.op('Conv2DBackpropFilter', [x, n.ints(w3.shape, [4]), dz], convSameAttrs(n));
+  const dx = n.op('Conv2DBackpropInput', [n.ints(x.shape, [4]), w3, dz], conv2dPlainAttrs(n, 'SAME'));
+  const dw3 = n.op('Conv2DBackpropFilter', [x, n.ints(w3.shape, [4]), dz], conv2dPlainAttrs(n, 'SAME'));
   n.free(w3, dz);
   const dw = withZeroForget(n, dw3, hidden);
   const db = withZeroForget(n, db3, hidden);
