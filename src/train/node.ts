@@ -274,13 +274,89 @@ export async function trainRun(
   }
 }
 
+/** What a run was trained on: data.json in the run folder. */
+export interface TrainData {
+  /** sha256 over the training and validation subjects: ids, sequences, shapes, affines, voxels. */
+  fingerprint: string;
+  subjects: string[];
+  validation: string[];
+}
+
+function hashSubjects(h: ReturnType<typeof createHash>, subjects: readonly SubjectVolumes[]): void {
+  for (const s of subjects) {
+    h.update(`subject ${s.id}\n`);
+    for (const key of Object.keys(s.volumes).sort()) {
+      const v = s.volumes[key];
+      if (!v) continue;
+      h.update(`${key} ${v.shape.join(',')} ${v.affine.map((r) => r.join(',')).join(';')}\n`);
+      h.update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
+    }
+  }
+}
+
+/** The fingerprint of a training set (order matters: it sets the sampling). */
+export function trainDataOf(
+  subjects: readonly SubjectVolumes[],
+  validation: readonly SubjectVolumes[] = [],
+): TrainData {
+  const h = createHash('sha256');
+  hashSubjects(h, subjects);
+  h.update('validation\n');
+  hashSubjects(h, validation);
+  return {
+    fingerprint: h.digest('hex'),
+    subjects: subjects.map((s) => s.id),
+    validation: validation.map((s) => s.id),
+  };
+}
+
+/**
+ * A resumed run must see the data it started on: resuming, or taking a finished run as done, on
+ * other volumes (a changed cohort, a regenerated phantom) would return weights that belong to
+ * neither. Runs written before data.json existed are taken as they are.
+ */
+function checkTrainData(out: string, data: TrainData): void {
+  const file = join(out, 'data.json');
+  if (!existsSync(file)) return;
+  let saved: Partial<TrainData>;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<TrainData>;
+  } catch (e) {
+    throw new MriseqError('unreadable training-data record', {
+      file,
+      expected: 'JSON written by mriseq train',
+      cause: e,
+      code: 'train.data',
+    });
+  }
+  if (saved.fingerprint === data.fingerprint) return;
+  const sameIds =
+    JSON.stringify(saved.subjects) === JSON.stringify(data.subjects) &&
+    JSON.stringify(saved.validation) === JSON.stringify(data.validation);
+  throw new MriseqError(
+    `this run was trained on other data (${sameIds ? 'same subject ids, different volumes' : 'different subjects'}); ` +
+      'resume it with the data it started on, or train into a new folder (or remove this one)',
+    {
+      file,
+      field: 'fingerprint',
+      found: data.fingerprint.slice(0, 16),
+      expected: String(saved.fingerprint).slice(0, 16),
+      code: 'train.data',
+    },
+  );
+}
+
 async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptions): Promise<TrainRunResult> {
   const out = options.out;
   const lastDir = join(out, 'last');
   let model: Seq2Seq;
   let state: TrainState | undefined;
   let resumedFrom: number | null = null;
-  if (options.resume && existsSync(join(lastDir, 'config.json'))) {
+  const data = trainDataOf(subjects, options.validation);
+  const resuming = options.resume === true && existsSync(join(lastDir, 'config.json'));
+  if (resuming) checkTrainData(out, data);
+  writeFileAtomicSync(join(out, 'data.json'), JSON.stringify(data, null, 2), { durable: true });
+  if (resuming) {
     const c = loadCheckpoint(lastDir);
     if (!c.state)
       throw new MriseqError('checkpoint has no training state to resume from', {

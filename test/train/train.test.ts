@@ -193,6 +193,43 @@ test('resume: interrupted at step 3 and resumed from disk equals an uninterrupte
   b2.model.dispose();
 });
 
+test('a run resumed, or a finished run reused, on other volumes is refused, naming data.json', async () => {
+  const subjects = [{ id: subject.id, volumes: subject.volumes }];
+  const out = join(tmp, 'runData');
+  const opts = { steps: 2, crop: 16, seed: 1, modelOverrides: { ...tiny, seed: 1 }, out, resume: true };
+  const ac = new AbortController();
+  const r1 = await trainRun(subjects, { ...opts, signal: ac.signal, onProgress: () => ac.abort() });
+  assert.equal(r1.steps, 1);
+  r1.model.dispose();
+  // the same subject id with one voxel changed: an interrupted run does not continue on it
+  const t1 = subject.volumes.t1!;
+  const data = Float32Array.from(t1.data);
+  data[100] += 1;
+  const changed = [{ id: subject.id, volumes: { ...subject.volumes, t1: { ...t1, data } } }];
+  const refuse = (e: unknown) =>
+    e instanceof MriseqError &&
+    e.code === 'train.data' &&
+    /other data \(same subject ids, different volumes\)/.test(e.message) &&
+    e.message.includes(join(out, 'data.json'));
+  await assert.rejects(trainRun(changed, opts), refuse);
+  // the data it started on: it resumes and finishes
+  const r2 = await trainRun(subjects, opts);
+  assert.equal(r2.resumedFrom, 1);
+  assert.equal(r2.steps, 2);
+  r2.model.dispose();
+  // a finished run is not taken as done for other subjects either
+  const other = phantom({ subjects: 1, size: [24, 24, 8], seed: 4 }).subject(0);
+  const renamed = [{ id: 'other', volumes: other.volumes }];
+  await assert.rejects(
+    trainRun(renamed, opts),
+    (e: unknown) => refuse(e) === false && e instanceof MriseqError && /different subjects/.test(e.message),
+  );
+  // and a finished run on its own data is still taken as done
+  const r3 = await trainRun(subjects, opts);
+  assert.equal(r3.resumedFrom, 2);
+  r3.model.dispose();
+});
+
 test('a run folder in use by another writer is refused with "in use", and free again afterwards', async () => {
   const subjects = [{ id: subject.id, volumes: subject.volumes }];
   const out = join(tmp, 'runLocked');
