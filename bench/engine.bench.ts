@@ -4,16 +4,11 @@
  */
 import { join } from 'node:path';
 import { tf } from '../src/engine/index.js';
-import type { BenchContext, TensorWorkload } from './index.js';
-import { runTorch } from './torch.js';
+import type { TensorWorkload } from './index.js';
+import type { TorchCase } from './torch.js';
 
-interface TorchOut {
-  torch: string;
-  threads: number;
-  ms: Record<string, number>;
-}
-
-let torchRun: Promise<TorchOut> | undefined;
+/** The same case in bench/torch/conv.py, timed alternately with mriseq's repetitions. */
+const torchCase = (name: string): TorchCase => ({ module: join(__dirname, 'torch', 'conv.py'), case: name });
 
 /**
  * Waits for results only where that is needed. Node's backends (native TensorFlow eager, wasm,
@@ -25,18 +20,6 @@ const SYNCHRONOUS = new Set(['tensorflow', 'wasm', 'cpu']);
 function finish(...ts: (tf.Tensor | undefined)[]): void {
   if (SYNCHRONOUS.has(tf.getBackend())) return;
   for (const t of ts) t?.dataSync();
-}
-
-/** One PyTorch process times every conv case (importing torch takes seconds). */
-function torchMs(name: string, ctx: BenchContext): Promise<number | undefined> {
-  torchRun ??= Promise.resolve().then(() =>
-    runTorch<TorchOut>(
-      join(__dirname, 'torch', 'conv.py'),
-      { threads: ctx.threads, warm: ctx.warm, reps: ctx.reps },
-      ctx.threads,
-    ),
-  );
-  return torchRun.then((r) => r.ms[name]);
 }
 
 function conv2dWorkload(
@@ -68,7 +51,7 @@ function conv2dWorkload(
         dispose: () => tf.dispose([x, w, dy]),
       };
     },
-    torch: (ctx) => torchMs(name, ctx),
+    torch: torchCase(name),
   };
 }
 
@@ -95,7 +78,7 @@ function conv3dWorkload(name: string, grads: boolean, cpuReps: number): TensorWo
         dispose: () => tf.dispose([x, w, dy]),
       };
     },
-    torch: (ctx) => torchMs(name, ctx),
+    torch: torchCase(name),
   };
 }
 

@@ -8,28 +8,7 @@ import { join } from 'node:path';
 import { tf } from '../src/engine/index.js';
 import { createGenerator } from '../src/model/index.js';
 import { FlatAdam, trainingStep } from '../src/train/index.js';
-import type { BenchContext, TensorWorkload } from './index.js';
-import { runTorch } from './torch.js';
-
-interface TorchOut {
-  torch: string;
-  threads: number;
-  params: number;
-  ms: Record<string, number>;
-}
-
-let torchRun: Promise<TorchOut> | undefined;
-
-function torchMs(size: number, ctx: BenchContext): Promise<number | undefined> {
-  torchRun ??= Promise.resolve().then(() =>
-    runTorch<TorchOut>(
-      join(__dirname, 'torch_generator.py'),
-      { threads: ctx.threads, warm: ctx.warm, reps: ctx.reps, sizes: [64, 128] },
-      ctx.threads,
-    ),
-  );
-  return torchRun.then((r) => r.ms[String(size)]);
-}
+import type { TensorWorkload } from './index.js';
 
 function stepWorkload(size: number): TensorWorkload {
   return {
@@ -57,7 +36,7 @@ function stepWorkload(size: number): TensorWorkload {
         },
       };
     },
-    torch: (ctx) => torchMs(size, ctx),
+    torch: { module: join(__dirname, 'torch_generator.py'), case: String(size) },
   };
 }
 

@@ -12,11 +12,11 @@
  *   - a TensorWorkload `{ name, description?, setup(ctx), torch?(ctx), backends?, reps? }`:
  *     `setup` runs with the backend already active and returns `{ step, dispose }`; `step()` must
  *     finish its work (on asynchronous backends read results with dataSync; Node's backends are
- *     synchronous) and tidy its tensors. The runner times
- *     `ctx.warm` untimed then `ctx.reps` timed steps (or `reps[backend]`; 0 skips that backend) and
- *     reports the median. `torch(ctx)` returns PyTorch's median ms for the same work (see
- *     bench/torch.ts and bench/torch/conv.py; run it with `ctx.threads` threads), and the table
- *     shows each backend's ratio to it;
+ *     synchronous) and tidy its tensors. `torch` names the same work in PyTorch: a Python module
+ *     whose `build(case, args)` returns a function running one repetition (bench/torch/conv.py).
+ *     The runner warms both sides `ctx.warm` times, then times `ctx.reps` repetitions (or
+ *     `reps[backend]`; 0 skips that backend) in turns of up to TURN, each turn followed by one of
+ *     PyTorch, and reports the medians and the median of the turns' ratios (why: TURN below);
  *   - or a CustomWorkload `{ name, description?, run(ctx) }` that measures itself and resolves to
  *     `{ summary: string, ...numbers }`, printed as its own line and included in the JSON.
  * Modules are imported in file-name order; a module that fails to load or a workload that throws
@@ -27,7 +27,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { engineReport, initEngine, setEngineAdapter, tf } from '../src/engine/index.js';
 import { nodeEngineAdapter } from '../src/engine/node.js';
-import { torchMissing } from './torch.js';
+import { TorchWorker, torchMissing, type TorchCase } from './torch.js';
 
 export interface BenchContext {
   /** Threads for every engine and for PyTorch (MRISEQ_BENCH_THREADS, default 2). */
@@ -42,7 +42,7 @@ export interface TensorWorkload {
   name: string;
   description?: string;
   setup(ctx: BenchContext): { step: () => void | Promise<void>; dispose: () => void };
-  torch?: (ctx: BenchContext) => Promise<number | undefined>;
+  torch?: TorchCase;
   /** Backends to run on (default: every one that starts). */
   backends?: string[];
   /** Timed repetitions per backend, overriding ctx.reps; 0 skips the backend. */
@@ -68,11 +68,34 @@ function median(xs: number[]): number {
 interface TensorRow {
   name: string;
   description?: string;
+  /** Median ms per backend. */
   ms: Record<string, number | null>;
+  /** PyTorch's median ms in the repetitions paired with the first backend timed. */
   torchMs: number | null;
+  /** PyTorch's median ms in the repetitions paired with each backend. */
+  torchMsBy: Record<string, number | null>;
+  /** Median over the turns of (backend's median ms / PyTorch's median ms in the turn after it). */
   ratio: Record<string, number | null>;
   notes: string[];
 }
+
+/**
+ * Turns. The two sides take turns (one untimed repetition, then the timed ones) and the ratio is
+ * taken turn by turn: on this shared machine both sides' speed drifts by 30% or more within a
+ * minute, and timing all of one side and then all of the other measured that drift. A turn has
+ * TURN repetitions of the `reps`, and at least TURN_MS of them: right after the other side ran
+ * (or after an idle pause) a few-ms convolution took 1.5-3x its hot time on both sides, so short
+ * workloads repeat until the thread pools and caches are hot again and that start is diluted.
+ */
+const TURN = 3;
+const TURN_MS = 250;
+/**
+ * The pause between the sides: idle OpenMP (libgomp spins ~300,000 times before sleeping) and
+ * Eigen worker threads keep spinning for a few ms after their side stops; the pause keeps that
+ * spinning out of the other side's time.
+ */
+const SWITCH_MS = 5;
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function loadModules(
   log: (s: string) => void,
@@ -125,6 +148,8 @@ async function main(): Promise<void> {
     }
   }
   const noTorch = torchMissing();
+  const worker = noTorch ? undefined : new TorchWorker(threads);
+  const torchInfo = worker ? await worker.info() : undefined;
 
   const modules = await loadModules(log);
   const rows: TensorRow[] = [];
@@ -152,9 +177,19 @@ async function main(): Promise<void> {
         description: w.description,
         ms: {},
         torchMs: null,
+        torchMsBy: {},
         ratio: {},
         notes: [],
       };
+      let torchReady = false;
+      if (w.torch && worker) {
+        try {
+          await worker.setup(w.torch, base.warm);
+          torchReady = true;
+        } catch (e) {
+          row.notes.push(`torch: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
       for (const b of w.backends ?? BACKENDS) {
         const reps = w.reps?.[b] ?? base.reps;
         if (!available.includes(b) || reps === 0) {
@@ -168,14 +203,43 @@ async function main(): Promise<void> {
         let s: ReturnType<TensorWorkload['setup']> | undefined;
         try {
           s = w.setup(ctx);
-          for (let i = 0; i < Math.min(base.warm, reps); i++) await s.step();
-          const t: number[] = [];
-          for (let i = 0; i < reps; i++) {
+          const warmMs: number[] = [];
+          for (let i = 0; i < Math.min(base.warm, reps); i++) {
             const t0 = performance.now();
             await s.step();
-            t.push(performance.now() - t0);
+            warmMs.push(performance.now() - t0);
+          }
+          const perTurn = Math.min(TURN, reps);
+          const hot = warmMs.length ? Math.min(...warmMs) : TURN_MS;
+          const k = Math.max(perTurn, Math.ceil(TURN_MS / Math.max(hot, 1e-3)));
+          const t: number[] = [];
+          const tt: number[] = [];
+          const turns: number[] = [];
+          for (let done = 0, first = true; done < reps; first = false) {
+            // the first turn follows the warm-up directly; later ones re-warm after PyTorch's turn
+            if (!first) await s.step();
+            const mine: number[] = [];
+            for (let i = 0; i < k; i++) {
+              const t0 = performance.now();
+              await s.step();
+              mine.push(performance.now() - t0);
+            }
+            t.push(...mine);
+            done += perTurn;
+            if (torchReady && worker) {
+              await pause(SWITCH_MS);
+              const theirs = await worker.time(k, 1);
+              tt.push(...theirs);
+              turns.push(median(mine) / median(theirs));
+              await pause(SWITCH_MS);
+            }
           }
           row.ms[b] = median(t);
+          if (tt.length === t.length) {
+            row.torchMsBy[b] = median(tt);
+            row.ratio[b] = median(turns);
+            row.torchMs ??= row.torchMsBy[b]!;
+          }
         } catch (e) {
           row.ms[b] = null;
           row.notes.push(`${b}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
@@ -183,20 +247,12 @@ async function main(): Promise<void> {
           s?.dispose();
         }
       }
-      if (w.torch && !noTorch) {
-        log(`${w.name} on PyTorch`);
-        try {
-          row.torchMs = (await w.torch({ ...base, backend: 'torch' })) ?? null;
-        } catch (e) {
-          row.notes.push(`torch: ${e instanceof Error ? e.message : String(e)}`);
-        }
-      }
-      for (const [b, ms] of Object.entries(row.ms))
-        row.ratio[b] = ms !== null && row.torchMs ? ms / row.torchMs : null;
+      for (const b of Object.keys(row.ms)) row.ratio[b] ??= null;
       rows.push(row);
     }
   }
 
+  worker?.close();
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: availableParallelism(),
@@ -209,7 +265,11 @@ async function main(): Promise<void> {
   };
   if (json) {
     console.log(
-      JSON.stringify({ machine, engines, torch: noTorch ?? 'ok', workloads: rows, custom }, null, 1),
+      JSON.stringify(
+        { machine, engines, torch: noTorch ?? torchInfo, pairing: 'alternate', workloads: rows, custom },
+        null,
+        1,
+      ),
     );
     return;
   }
@@ -218,8 +278,11 @@ async function main(): Promise<void> {
       ? '-'
       : `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)}` + (ratio === null ? '' : ` (${ratio.toFixed(2)}x)`);
   console.log(
-    `mriseq bench: ${machine.cores} cores (${machine.cpu}), load ${machine.loadavg1m}, ${threads} threads everywhere, median of ${base.reps} warm runs`,
+    `mriseq bench: ${machine.cores} cores (${machine.cpu}), load ${machine.loadavg1m}, ${threads} threads everywhere; ` +
+      `each side in ${Math.ceil(base.reps / TURN)} alternating turns of >= ${TURN} repetitions and >= ${TURN_MS} ms ` +
+      "after one untimed; ms = median repetition, ratio = median of the turns' ratios",
   );
+  if (torchInfo) console.log(`  torch: PyTorch ${torchInfo.torch}, ${torchInfo.threads} threads`);
   for (const [b, s] of Object.entries(engines)) console.log(`  ${b}: ${s}`);
   if (noTorch) console.log(`  torch: ${noTorch}`);
   console.log('');

@@ -1,10 +1,21 @@
 /**
- * Runs a PyTorch baseline script with Debian's /usr/bin/python3 (which has python3-torch), JSON in
- * on stdin, one JSON object out (the last line of stdout). For bench modules' `torch()` hooks.
+ * The PyTorch side of the bench: one long-lived worker (bench/torch/server.py) run with Debian's
+ * /usr/bin/python3 (which has python3-torch), so that the runner can alternate PyTorch's
+ * repetitions with mriseq's (bench/index.ts explains why).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 export const TORCH_PYTHON = process.env.MRISEQ_REF_PYTHON ?? '/usr/bin/python3';
+
+/** A PyTorch case: `build(case, args)` of a Python module returns a function running one repetition. */
+export interface TorchCase {
+  /** Path of the Python module (e.g. join(__dirname, 'torch', 'conv.py')). */
+  module: string;
+  case: string;
+  args?: Record<string, unknown>;
+}
 
 /** Why PyTorch cannot run here, or undefined when it can. */
 export function torchMissing(): string | undefined {
@@ -12,15 +23,60 @@ export function torchMissing(): string | undefined {
   return r.status === 0 ? undefined : `${TORCH_PYTHON} cannot import torch (apt-get install python3-torch)`;
 }
 
-export function runTorch<T>(scriptPath: string, input: unknown, threads: number): T {
-  const r = spawnSync(TORCH_PYTHON, [scriptPath], {
-    input: JSON.stringify(input),
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-    env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
-  });
-  if (r.status !== 0)
-    throw new Error(`${scriptPath} failed (${r.status}): ${r.stderr.trim().split('\n').pop()}`);
-  const lines = r.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as T;
+type Reply = { error?: string } & Record<string, unknown>;
+
+export class TorchWorker {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly waiting: ((r: Reply) => void)[] = [];
+  private exited: string | undefined;
+
+  constructor(threads: number) {
+    this.proc = spawn(TORCH_PYTHON, [join(__dirname, 'torch', 'server.py'), String(threads)], {
+      // The same thread count as the engines; libgomp's default spin-wait is left as it is (the
+      // runner pauses between the two sides instead, see SWITCH_MS in bench/index.ts).
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+    });
+    let err = '';
+    this.proc.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    createInterface({ input: this.proc.stdout }).on('line', (line) => {
+      let r: Reply;
+      try {
+        r = JSON.parse(line) as Reply;
+      } catch {
+        return; // a stray print from an imported module
+      }
+      this.waiting.shift()?.(r);
+    });
+    this.proc.on('exit', (code) => {
+      this.exited = `PyTorch worker exited (${code}): ${err.trim().split('\n').pop() ?? ''}`;
+      for (const w of this.waiting.splice(0)) w({ error: this.exited });
+    });
+  }
+
+  private request(msg: Record<string, unknown>): Promise<Reply> {
+    if (this.exited) return Promise.reject(new Error(this.exited));
+    return new Promise<Reply>((resolve, reject) => {
+      this.waiting.push((r) => (r.error ? reject(new Error(r.error)) : resolve(r)));
+      this.proc.stdin.write(JSON.stringify(msg) + '\n');
+    });
+  }
+
+  info(): Promise<{ torch: string; threads: number }> {
+    return this.request({ cmd: 'info' }) as Promise<Reply & { torch: string; threads: number }>;
+  }
+
+  /** Builds a case and runs it `warm` times untimed. */
+  async setup(c: TorchCase, warm: number): Promise<void> {
+    await this.request({ cmd: 'setup', module: c.module, case: c.case, args: c.args ?? {}, warm });
+  }
+
+  /** Times `reps` repetitions of the case set up last after `warm` untimed ones (ms each, timed in Python). */
+  async time(reps: number, warm = 0): Promise<number[]> {
+    const r = await this.request({ cmd: 'time', reps, warm });
+    return r.ms as number[];
+  }
+
+  close(): void {
+    if (!this.exited) this.proc.stdin.end();
+  }
 }

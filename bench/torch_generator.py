@@ -6,6 +6,7 @@ decoder, hyper-convolution residual blocks and up stages (bilinear x2, align_cor
 last hyper-conv k7 + tanh. One step = encode x_s once, decode to t and s, cycle G(y_t, s),
 10*(SmoothL1 + SmoothL1) + 10*SmoothL1 + 0.01*(1-SSIM) structural, backward, Adam.
 JSON in (stdin): {threads, warm, reps, sizes}; JSON out: {torch, threads, ms: {size: median}}.
+`build(size)` returns a function running one step, for bench/torch/server.py.
 """
 import json
 import statistics
@@ -166,6 +167,16 @@ def step(g, opt, xs, xt, cs_, ct):
     loss.backward()
     opt.step()
     return loss.item()
+
+
+def build(case, args=None):
+    size = int(case)
+    torch.manual_seed(0)
+    g = Generator()
+    opt = torch.optim.Adam(g.parameters(), lr=2e-4)
+    xs = torch.rand(1, 1, 1, size, size) * 2 - 1
+    xt = torch.rand(1, 1, 1, size, size) * 2 - 1
+    return lambda: step(g, opt, xs, xt, 0, 2)
 
 
 def main():
