@@ -16,7 +16,7 @@
  *     whose `build(case, args)` returns a function running one repetition (bench/torch/conv.py).
  *     The runner warms both sides `ctx.warm` times, then times `ctx.reps` repetitions (or
  *     `reps[backend]`; 0 skips that backend) in turns of up to TURN, each turn followed by one of
- *     PyTorch, and reports the medians and the median of the turns' ratios (why: TURN below);
+ *     PyTorch, and reports the medians and the median of the turns' ratios (bench/alternate.ts);
  *   - or a CustomWorkload `{ name, description?, run(ctx) }` that measures itself and resolves to
  *     `{ summary: string, ...numbers }`, printed as its own line and included in the JSON.
  * Modules are imported in file-name order; a module that fails to load or a workload that throws
@@ -27,6 +27,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { engineReport, initEngine, setEngineAdapter, tf } from '../src/engine/index.js';
 import { nodeEngineAdapter } from '../src/engine/node.js';
+import { alternate, median } from './alternate.js';
 import { TorchWorker, torchMissing, type TorchCase } from './torch.js';
 
 export interface BenchContext {
@@ -59,12 +60,6 @@ export type BenchWorkload = TensorWorkload | CustomWorkload;
 
 const ALL_BACKENDS = ['tensorflow', 'wasm', 'cpu'];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 interface TensorRow {
   name: string;
   description?: string;
@@ -79,23 +74,9 @@ interface TensorRow {
   notes: string[];
 }
 
-/**
- * Turns. The two sides take turns (one untimed repetition, then the timed ones) and the ratio is
- * taken turn by turn: on this shared machine both sides' speed drifts by 30% or more within a
- * minute, and timing all of one side and then all of the other measured that drift. A turn has
- * TURN repetitions of the `reps`, and at least TURN_MS of them: right after the other side ran
- * (or after an idle pause) a few-ms convolution took 1.5-3x its hot time on both sides, so short
- * workloads repeat until the thread pools and caches are hot again and that start is diluted.
- */
+/** Repetitions per turn and least timed work per turn (bench/alternate.ts says why). */
 const TURN = 3;
 const TURN_MS = 250;
-/**
- * The pause between the sides: idle OpenMP (libgomp spins ~300,000 times before sleeping) and
- * Eigen worker threads keep spinning for a few ms after their side stops; the pause keeps that
- * spinning out of the other side's time.
- */
-const SWITCH_MS = 5;
-const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function loadModules(
   log: (s: string) => void,
@@ -203,41 +184,16 @@ async function main(): Promise<void> {
         let s: ReturnType<TensorWorkload['setup']> | undefined;
         try {
           s = w.setup(ctx);
-          const warmMs: number[] = [];
-          for (let i = 0; i < Math.min(base.warm, reps); i++) {
-            const t0 = performance.now();
-            await s.step();
-            warmMs.push(performance.now() - t0);
-          }
-          const perTurn = Math.min(TURN, reps);
-          const hot = warmMs.length ? Math.min(...warmMs) : TURN_MS;
-          const k = Math.max(perTurn, Math.ceil(TURN_MS / Math.max(hot, 1e-3)));
-          const t: number[] = [];
-          const tt: number[] = [];
-          const turns: number[] = [];
-          for (let done = 0, first = true; done < reps; first = false) {
-            // the first turn follows the warm-up directly; later ones re-warm after PyTorch's turn
-            if (!first) await s.step();
-            const mine: number[] = [];
-            for (let i = 0; i < k; i++) {
-              const t0 = performance.now();
-              await s.step();
-              mine.push(performance.now() - t0);
-            }
-            t.push(...mine);
-            done += perTurn;
-            if (torchReady && worker) {
-              await pause(SWITCH_MS);
-              const theirs = await worker.time(k, 1);
-              tt.push(...theirs);
-              turns.push(median(mine) / median(theirs));
-              await pause(SWITCH_MS);
-            }
-          }
-          row.ms[b] = median(t);
-          if (tt.length === t.length) {
-            row.torchMsBy[b] = median(tt);
-            row.ratio[b] = median(turns);
+          const r = await alternate(() => s!.step(), torchReady ? worker : undefined, {
+            reps,
+            warm: base.warm,
+            turn: TURN,
+            turnMs: TURN_MS,
+          });
+          row.ms[b] = median(r.mine);
+          if (r.theirs.length) {
+            row.torchMsBy[b] = median(r.theirs);
+            row.ratio[b] = median(r.turnRatios);
             row.torchMs ??= row.torchMsBy[b]!;
           }
         } catch (e) {
