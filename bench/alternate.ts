@@ -57,6 +57,8 @@ export async function alternate(
   opponent: Opponent | undefined,
   o: AlternateOptions,
 ): Promise<AlternateResult> {
+  if (!(Number.isInteger(o.reps) && o.reps > 0))
+    throw new Error(`reps must be a positive integer, got ${o.reps}`);
   const now = o.now ?? (() => performance.now());
   const pause = o.pause ?? sleep;
   const turn = Math.min(o.turn ?? 3, o.reps);

@@ -86,6 +86,10 @@ test('long steps keep the asked repetitions per turn; without an opponent only m
   assert.deepEqual(r.theirs, []);
   assert.deepEqual(r.turnRatios, []);
   assert.ok(!m.log.includes('pause'));
+  await assert.rejects(
+    alternate(() => undefined, undefined, { reps: 0, warm: 0 }),
+    /positive integer/,
+  );
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
 });
