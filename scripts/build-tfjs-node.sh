@@ -29,7 +29,8 @@ pkg="$root/node_modules/$pkg_name"
 
 binding=$(cd "$pkg" && node -e "console.log(require('@mapbox/node-pre-gyp').find(require('path').resolve('package.json')))")
 napi=$(basename "$(dirname "$binding")" | sed 's/^napi-v//')
-want="$wheel==$version cuda=${MRISEQ_CUDA_WHEELS:-0} abi=$(node -p process.versions.modules) napi=$napi"
+# hold-signals=1: the binding source is patched (step 3 below); older builds lack it and rebuild.
+want="$wheel==$version cuda=${MRISEQ_CUDA_WHEELS:-0} abi=$(node -p process.versions.modules) napi=$napi hold-signals=1"
 stamp="$pkg/deps/.mriseq-stamp"
 
 check() {
@@ -117,7 +118,57 @@ PY
   cp -al "$cuda/nvidia" "$pkg/deps/nvidia" 2>/dev/null || cp -a "$cuda/nvidia" "$pkg/deps/nvidia"
 fi
 
-# 3. node-gyp offline: --nodedir points at the local headers so nothing is downloaded.
+# 3. Hold asynchronous signals while TensorFlow executes an op. TensorFlow 2.21 (CPU) corrupts
+# the malloc heap when a signal is delivered to the thread running an eager op: a small conv net
+# trained with Adam while SIGUSR2 reached the main thread about once per ms aborted with
+# "corrupted size vs. prev_size while consolidating" (or segfaulted, or spun forever) within seconds,
+# in Node through this binding and in Python through the official tensorflow-cpu 2.21 wheel alike;
+# PyTorch's same loop did not (2026-11-26, test/reliability/signals.test.ts). A Ctrl-C, a terminal
+# resize or a Jupyter interrupt is such a signal, and so is `node --cpu-prof`'s SIGPROF. The binding
+# runs every op on Node's main thread, so it blocks the asynchronous signals around TFE_Execute and
+# TF_SessionRun; a signal that arrives meanwhile is delivered when the op returns (fault signals
+# stay unblocked). Idempotent: the marker says the source is patched already.
+node - "$pkg/binding/tfjs_backend.cc" <<'JS'
+const fs = require('fs');
+const file = process.argv[2];
+let src = fs.readFileSync(file, 'utf8');
+const MARK = '// mriseq: hold asynchronous signals while TensorFlow runs (scripts/build-tfjs-node.sh)';
+if (!src.includes(MARK)) {
+  const anchor = '#include "utils.h"\n';
+  const calls = ['TFE_Execute(tfe_op.op,', 'TF_SessionRun(savedmodel_entry->second.first,'];
+  const found = [anchor, ...calls].filter((c) => src.split(c).length === 2);
+  if (found.length !== 3) {
+    console.error(`[build-tfjs-node] error: ${file} changed; cannot place the signal hold (found ${found.length} of 3 anchors)`);
+    process.exit(1);
+  }
+  src = src.replace(anchor, `${anchor}
+${MARK}
+#include <pthread.h>
+#include <signal.h>
+namespace {
+struct MriseqHoldSignals {
+  sigset_t old;
+  MriseqHoldSignals() {
+    sigset_t set;
+    sigfillset(&set);
+    for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&set, fault);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+  }
+  ~MriseqHoldSignals() { pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+};
+}  // namespace
+`);
+  // each call becomes `MriseqHoldSignals ...; <call>` inside its own block, up to the call's `;`
+  for (const c of calls) {
+    const i = src.indexOf(c);
+    const end = src.indexOf(';', i) + 1;
+    src = src.slice(0, i) + '{ MriseqHoldSignals mriseq_hold; ' + src.slice(i, end) + ' }' + src.slice(end);
+  }
+  fs.writeFileSync(file, src);
+}
+JS
+
+# 4. node-gyp offline: --nodedir points at the local headers so nothing is downloaded.
 nodedir=${NODEDIR:-$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")}
 [ -f "$nodedir/include/node/node_api.h" ] || fail "Node headers not found in $nodedir/include/node (set NODEDIR)"
 gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
