@@ -33,7 +33,7 @@ export class TorchWorker {
   constructor(threads: number) {
     this.proc = spawn(TORCH_PYTHON, [join(__dirname, 'torch', 'server.py'), String(threads)], {
       // The same thread count as the engines; libgomp's default spin-wait is left as it is (the
-      // runner pauses between the two sides instead, see SWITCH_MS in bench/index.ts).
+      // runner pauses between the two sides instead, see switchMs in bench/alternate.ts).
       env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
     });
     let err = '';

@@ -5,14 +5,9 @@ LeakyReLU 0.2, residual blocks), 3-layer ConvLSTM fusion averaged over t, 3-laye
 decoder, hyper-convolution residual blocks and up stages (bilinear x2, align_corners=False),
 last hyper-conv k7 + tanh. One step = encode x_s once, decode to t and s, cycle G(y_t, s),
 10*(SmoothL1 + SmoothL1) + 10*SmoothL1 + 0.01*(1-SSIM) structural, backward, Adam.
-JSON in (stdin): {threads, warm, reps, sizes}; JSON out: {torch, threads, ms: {size: median}}.
-`build(size)` returns a function running one step, for bench/torch/server.py.
+`build(size)` returns a function running one step, for bench/torch/server.py (which times it);
+bench/gpu/torch_cuda.py uses Generator and step on CUDA.
 """
-import json
-import statistics
-import sys
-import time
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -178,28 +173,3 @@ def build(case, args=None):
     xt = torch.rand(1, 1, 1, size, size) * 2 - 1
     return lambda: step(g, opt, xs, xt, 0, 2)
 
-
-def main():
-    d = json.load(sys.stdin)
-    torch.set_num_threads(int(d.get("threads", 2)))
-    torch.manual_seed(0)
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": {}, "params": 0}
-    for size in d.get("sizes", [64, 128]):
-        g = Generator()
-        out["params"] = sum(p.numel() for p in g.parameters())
-        opt = torch.optim.Adam(g.parameters(), lr=2e-4)
-        xs = torch.rand(1, 1, 1, size, size) * 2 - 1
-        xt = torch.rand(1, 1, 1, size, size) * 2 - 1
-        for _ in range(int(d.get("warm", 2))):
-            step(g, opt, xs, xt, 0, 2)
-        times = []
-        for _ in range(int(d.get("reps", 5))):
-            t0 = time.perf_counter()
-            step(g, opt, xs, xt, 0, 2)
-            times.append((time.perf_counter() - t0) * 1000)
-        out["ms"][str(size)] = statistics.median(times)
-    print(json.dumps(out))
-
-
-if __name__ == "__main__":
-    main()

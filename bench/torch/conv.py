@@ -1,16 +1,8 @@
 """PyTorch baseline for bench/engine.bench.ts: the same convolution workloads, channels-first.
 
-`build(case, args)` returns a function running one repetition, for bench/torch/server.py (the
-bench alternates it with mriseq's repetitions). Run as a script, it reads {"threads": n, "warm": w,
-"reps": r, "cases": [names]} on stdin and prints {"torch": version, "threads": n, "ms": {name:
-median ms}} as one JSON line. Debian's python3-torch defaults to one thread on this machine kind,
-so the thread count is set explicitly to match TensorFlow's.
+`build(case, args)` returns a function running one repetition, for bench/torch/server.py (which
+sets the thread count, times the repetitions and alternates them with mriseq's).
 """
-import json
-import statistics
-import sys
-import time
-
 import torch
 import torch.nn.functional as F
 
@@ -60,26 +52,3 @@ def build(case, args=None):
         raise KeyError(f"no PyTorch case {case!r} (have {sorted(CASES)})")
     return CASES[case]()
 
-
-def main():
-    cfg = json.load(sys.stdin)
-    torch.set_num_threads(int(cfg.get("threads", 2)))
-    torch.manual_seed(0)
-    out = {}
-    for name in cfg.get("cases", list(CASES)):
-        if name not in CASES:
-            continue
-        f = CASES[name]()
-        for _ in range(int(cfg.get("warm", 2))):
-            f()
-        t = []
-        for _ in range(int(cfg.get("reps", 9))):
-            t0 = time.perf_counter()
-            f()
-            t.append((time.perf_counter() - t0) * 1e3)
-        out[name] = statistics.median(t)
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "ms": out}))
-
-
-if __name__ == "__main__":
-    main()
