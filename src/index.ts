@@ -14,6 +14,7 @@ export { MriseqError, isMriseqError, type MriseqErrorInfo } from './errors/index
 export {
   tf,
   initEngine,
+  ensureEngine,
   engineReport,
   engineBackends,
   registerWasmKernels,
@@ -21,6 +22,8 @@ export {
   type EngineOptions,
   type WasmKernelReport,
 } from './engine/index.js';
+// abort (the AbortSignal long-running calls take when none is passed; the kernel sets one per cell)
+export { ambientSignal, signalOrAmbient, setAmbientSignal } from './abort/index.js';
 // volume
 export {
   createVolume,

@@ -27,6 +27,13 @@ export interface BackendCandidate {
   readonly name: string;
   /** Loads and registers the backend; throws (with an actionable message) when it cannot. */
   load(options: { threads?: number }): Promise<LoadedBackend>;
+  /**
+   * The same, synchronously, for backends that can start that way (native TensorFlow, cpu): the
+   * engine uses it when computation starts before anyone called initEngine().
+   */
+  loadSync?(options: { threads?: number }): LoadedBackend;
+  /** Never chosen unless asked for by name (Node's pure-JavaScript cpu backend: ~100x slower). */
+  readonly explicitOnly?: boolean;
 }
 
 export interface EngineAdapter {
@@ -98,6 +105,135 @@ export function setEngineAdapter(a: EngineAdapter): void {
   adapter = a;
   report = undefined;
   pending = undefined;
+  installLazyChoice();
+}
+
+interface TfEngineInternals {
+  backendInstance: unknown;
+  pendingBackendInit: unknown;
+}
+
+let lazyInstalled = false;
+
+/**
+ * Computation that starts before initEngine() (a tensor made, a model built, trainRun called
+ * without `await initEngine()`) would run on whatever tfjs initialises by itself: in Node that is
+ * its pure-JavaScript backend, ~100x slower, with only a console hint. Instead, the first time
+ * tfjs needs a backend nobody chose, the engine chooses one here, once, synchronously, with the
+ * same rules as initEngine() (MRISEQ_BACKEND, else the fastest that starts synchronously; never
+ * an explicit-only backend such as Node's cpu unless asked for).
+ */
+function installLazyChoice(): void {
+  if (lazyInstalled) return;
+  const engine = tf.engine() as unknown as TfEngineInternals;
+  const proto = Object.getPrototypeOf(engine) as object;
+  const desc = Object.getOwnPropertyDescriptor(proto, 'backend');
+  if (!desc?.get) return; // another tfjs layout: leave it alone
+  const get = desc.get;
+  Object.defineProperty(engine, 'backend', {
+    configurable: true,
+    get(this: TfEngineInternals) {
+      if (this.backendInstance == null && this.pendingBackendInit == null && !report) chooseSync();
+      return get.call(this);
+    },
+  });
+  lazyInstalled = true;
+}
+
+let choosing = false;
+
+function chooseSync(): void {
+  // A candidate that fails half-way may touch the backend getter again: choose once at a time.
+  if (choosing) return;
+  choosing = true;
+  try {
+    chooseSyncOnce();
+  } finally {
+    choosing = false;
+  }
+}
+
+function chooseSyncOnce(): void {
+  const all = adapter.candidates();
+  // Environments without synchronous backends (a browser) keep tfjs's own choice.
+  if (!all.some((c) => c.loadSync)) return;
+  const want = adapter.requested();
+  const field = 'MRISEQ_BACKEND';
+  const list = want === undefined ? all.filter((c) => !c.explicitOnly) : all.filter((c) => c.name === want);
+  if (want !== undefined && list.length === 0)
+    throw new MriseqError('unknown tensor backend', {
+      field,
+      found: `'${want}'`,
+      expected: `one of ${all.map((c) => c.name).join(', ')} (or unset to choose the fastest that works)`,
+      code: 'engine.unknown-backend',
+    });
+  const skipped: { name: string; reason: string }[] = [];
+  registerGradients();
+  for (const c of list) {
+    if (!c.loadSync) {
+      skipped.push({
+        name: c.name,
+        reason: 'starts asynchronously: call `await initEngine()` before computing',
+      });
+      continue;
+    }
+    try {
+      const loaded = c.loadSync({});
+      report = makeReport(c.name, loaded, want, field, skipped, 'chosen when computation started');
+      return;
+    } catch (e) {
+      skipped.push({ name: c.name, reason: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  throw new MriseqError(
+    `no tensor backend starts synchronously here (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`,
+    {
+      field,
+      expected:
+        want !== undefined
+          ? 'call `await initEngine()` before computing'
+          : 'run `npm run setup` to build the native engine, or call `await initEngine()` first (it can start wasm), ' +
+            "or ask for the slow pure-JavaScript backend with MRISEQ_BACKEND=cpu / initEngine({ backend: 'cpu' })",
+      code: 'engine.no-backend',
+    },
+  );
+}
+
+/**
+ * Makes sure a backend was chosen (by initEngine() or, synchronously, by the rules above) and
+ * returns its report. Computing entry points call it first, so the choice is made before their
+ * first operation and tf.getBackend() already names it.
+ */
+export function ensureEngine(): EngineReport | undefined {
+  if (!report && (tf.engine() as unknown as TfEngineInternals).backendInstance == null)
+    void tf.engine().backend;
+  return report;
+}
+
+function makeReport(
+  name: string,
+  loaded: LoadedBackend,
+  want: string | undefined,
+  field: string,
+  skipped: { name: string; reason: string }[],
+  how?: string,
+): EngineReport {
+  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  const summary =
+    `mriseq engine: ${name}` +
+    (loaded.detail ? ` (${loaded.detail})` : '') +
+    (want !== undefined ? `, requested by ${field}` : how ? `, ${how}` : '') +
+    (why ? `; skipped ${why}` : '') +
+    (name === 'cpu' && want === undefined ? '; cpu is ~100x slower than tensorflow: run npm run setup' : '');
+  return {
+    backend: name,
+    tfBackend: loaded.tfBackend,
+    detail: loaded.detail,
+    gpu: loaded.gpu,
+    requested: want !== undefined,
+    skipped,
+    summary,
+  };
 }
 
 export interface EngineOptions {
@@ -146,7 +282,7 @@ async function choose(
 ): Promise<EngineReport> {
   registerGradients();
   const all = adapter.candidates();
-  const list = want === undefined ? all : all.filter((c) => c.name === want);
+  const list = want === undefined ? all.filter((c) => !c.explicitOnly) : all.filter((c) => c.name === want);
   if (want !== undefined && list.length === 0) {
     throw new MriseqError('unknown tensor backend', {
       field,
@@ -160,24 +296,7 @@ async function choose(
     try {
       const loaded = await c.load({ threads });
       await tf.ready();
-      const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-      const summary =
-        `mriseq engine: ${c.name}` +
-        (loaded.detail ? ` (${loaded.detail})` : '') +
-        (want !== undefined ? `, requested by ${field}` : '') +
-        (why ? `; skipped ${why}` : '') +
-        (c.name === 'cpu' && want === undefined
-          ? '; cpu is ~100x slower than tensorflow: run npm run setup'
-          : '');
-      return {
-        backend: c.name,
-        tfBackend: loaded.tfBackend,
-        detail: loaded.detail,
-        gpu: loaded.gpu,
-        requested: want !== undefined,
-        skipped,
-        summary,
-      };
+      return makeReport(c.name, loaded, want, field, skipped);
     } catch (e) {
       skipped.push({ name: c.name, reason: e instanceof Error ? e.message : String(e) });
     }
@@ -193,9 +312,15 @@ async function choose(
       },
     );
   }
+  const explicit = all.filter((c) => c.explicitOnly).map((c) => c.name);
   throw new MriseqError(
     `no tensor backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
-    { code: 'engine.no-backend' },
+    {
+      code: 'engine.no-backend',
+      expected: explicit.length
+        ? `run \`npm run setup\`, or ask for ${explicit.join(' / ')} by name (initEngine({ backend: '${explicit[0]}' }) or MRISEQ_BACKEND=${explicit[0]})`
+        : undefined,
+    },
   );
 }
 
