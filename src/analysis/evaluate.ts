@@ -4,6 +4,7 @@
  * against x_j. Browser-safe core: the model and cohort enter through small interfaces, file
  * output and resumption live in ./node.ts. Resumable: rows already done are skipped.
  */
+import { signalOrAmbient } from '../abort/index.js';
 import { MriseqError } from '../errors/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
@@ -78,6 +79,7 @@ export async function evaluate(
   cohortLike: EvaluationCohort | Cohort,
   opts: EvaluateOptions = {},
 ): Promise<EvaluationRow[]> {
+  const signal = signalOrAmbient(opts.signal);
   const model = asEvaluationModel(modelLike);
   const cohort = asEvaluationCohort(cohortLike);
   const ids = await cohort.subjectIds(opts.split ?? 'test');
@@ -107,7 +109,7 @@ export async function evaluate(
       if (subject.sequences[s]) avail.set(s, prepareVolume(subject.sequences[s], opts.normalize));
     let made = 0;
     for (const [s, t] of pairs) {
-      if (opts.signal?.aborted) throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
+      if (signal?.aborted) throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
       const xs = avail.get(s);
       const xt = avail.get(t);
       if (!xs || !xt) continue; // missing sequences are never source or target

@@ -4,6 +4,7 @@
  * voxel-wise. The generator enters as a function, so this module does not depend on the model's
  * internals. Browser-safe.
  */
+import { signalOrAmbient } from '../abort/index.js';
 import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
@@ -40,6 +41,7 @@ export async function differentiationMap(
   generate: GenerateFn,
   opts: DifferentiationMapOptions = {},
 ): Promise<Volume> {
+  const signal = signalOrAmbient(opts.signal);
   const x = sequences[target];
   if (!x)
     throw new MriseqError('target sequence not available for this subject', {
@@ -54,8 +56,7 @@ export async function differentiationMap(
   const sum = new Float64Array(x.data.length);
   let done = 0;
   for (const s of sources) {
-    if (opts.signal?.aborted)
-      throw new MriseqError('differentiation map interrupted', { code: 'maps.aborted' });
+    if (signal?.aborted) throw new MriseqError('differentiation map interrupted', { code: 'maps.aborted' });
     const src = sequences[s];
     if (!src)
       throw new MriseqError('source sequence not available for this subject', {

@@ -3,7 +3,8 @@
  * validation loss (the best weights are restored), progress events and interruption by an
  * AbortSignal (the best weights so far are kept).
  */
-import { tf } from '../engine/index.js';
+import { signalOrAmbient } from '../abort/index.js';
+import { ensureEngine, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, permutation, type Rng } from './random.js';
 import type { ResNet3d, SerializedWeights } from './resnet.js';
@@ -177,6 +178,8 @@ export async function trainClassifier(
   data: ClassifierDataset,
   options: TrainClassifierOptions = {},
 ): Promise<TrainClassifierResult> {
+  ensureEngine();
+  const signal = signalOrAmbient(options.signal);
   const k = model.numClasses;
   checkDataset(data, 'train', k);
   const seed = options.seed ?? 0;
@@ -209,7 +212,7 @@ export async function trainClassifier(
       let sum = 0;
       let count = 0;
       for (let s = 0; s < order.length; s += batchSize) {
-        if (options.signal?.aborted) {
+        if (signal?.aborted) {
           stoppedBy = 'aborted';
           break;
         }

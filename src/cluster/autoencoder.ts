@@ -8,7 +8,8 @@
  * Decoder = dense -> reshape -> per width (reversed): transposed conv k3 stride 2 + LeakyReLU;
  * conv k3 -> channels (linear). Projection head for NT-Xent: dense -> ReLU -> dense (on the latent).
  */
-import { tf } from '../engine/index.js';
+import { signalOrAmbient } from '../abort/index.js';
+import { ensureEngine, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, normal, permutation, type Rng } from '../classify/index.js';
 
@@ -321,6 +322,8 @@ export async function trainContrastiveAutoencoder(
   history: { epoch: number; loss: number; reconstruction: number; contrastive: number }[];
   aborted: boolean;
 }> {
+  ensureEngine();
+  const signal = signalOrAmbient(options.signal);
   const per = data.shape.reduce((a, b) => a * b, 1);
   data.inputs.forEach((x, i) => {
     if (x.length !== per) {
@@ -345,7 +348,7 @@ export async function trainContrastiveAutoencoder(
       let sum = [0, 0, 0];
       let batches = 0;
       for (let s = 0; s < order.length; s += batchSize) {
-        if (options.signal?.aborted) {
+        if (signal?.aborted) {
           aborted = true;
           break;
         }

@@ -5,6 +5,7 @@
  */
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { signalOrAmbient } from '../abort/index.js';
 import { MriseqError } from '../errors/index.js';
 import { removeStaleTemps, writeFileAtomic } from '../reliability/node.js';
 import type { Volume } from '../volume/index.js';
@@ -489,6 +490,7 @@ export function phantomManifestSubject(
  * skipped, so an interrupted run resumes.
  */
 export async function simulateToDisk(options: SimulateToDiskOptions): Promise<SimulateResult> {
+  const signal = signalOrAmbient(options.signal);
   const ph = makePhantom(options);
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
@@ -533,7 +535,7 @@ export async function simulateToDisk(options: SimulateToDiskOptions): Promise<Si
   let written = 0;
   let skipped = 0;
   for (let k = 0; k < ids.length; k++) {
-    if (options.signal?.aborted)
+    if (signal?.aborted)
       throw new MriseqError('simulation interrupted', {
         field: 'signal',
         found: `${k} of ${ids.length} subjects written`,

@@ -12,7 +12,8 @@
  * an AbortSignal stops between steps; the whole state (weights, Adam moments, RNG, step) can be
  * snapshotted and resumed bit for bit on the same backend.
  */
-import { NativeAdam, tf } from '../engine/index.js';
+import { signalOrAmbient } from '../abort/index.js';
+import { ensureEngine, NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
 import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
@@ -432,6 +433,9 @@ export async function* trainSteps(
   subjects: SubjectVolumes[],
   options: TrainOptions,
 ): AsyncGenerator<TrainProgress, TrainResult> {
+  ensureEngine();
+  // The caller's signal, else the Jupyter kernel's for this cell: an interrupt stops at the next step.
+  const signal = signalOrAmbient(options.signal);
   if (!Number.isInteger(options.steps) || options.steps < 1) {
     throw new MriseqError('steps must be a positive integer', {
       field: 'steps',
@@ -523,7 +527,7 @@ export async function* trainSteps(
   let stopped = false;
   try {
     while (step < steps) {
-      if (options.signal?.aborted) {
+      if (signal?.aborted) {
         stopped = true;
         break;
       }
