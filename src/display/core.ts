@@ -34,6 +34,8 @@ export interface DisplayTransport {
   send(msg: DisplayMessage): boolean;
   /** clear_output (wait: clear when the next output arrives). */
   clear?(wait: boolean): void;
+  /** Output work still under way (a figure's PNG being rendered): the kernel's reply waits for it. */
+  track?(work: Promise<unknown>): void;
 }
 
 const TRANSPORT_KEY = Symbol.for('mriseq.display.transport');

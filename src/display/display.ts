@@ -11,6 +11,7 @@ import {
   type RichOutput,
 } from './core.js';
 import { htmlTable, isDataFrameLike, isRowArray } from './table.js';
+import { isTensorLike, tensorBundle } from './tensor.js';
 import { volumeView } from './volume.js';
 
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
@@ -62,6 +63,7 @@ export function toMimeBundle(obj: unknown): RichOutput {
   } else if (isPlotlyFigure(obj)) out = figureBundle(obj);
   else if (isDataFrameLike(obj) || isRowArray(obj)) out = htmlTable(obj).toMimeBundle();
   else if (isVolume(obj)) out = volumeView(obj).toMimeBundle();
+  else if (isTensorLike(obj)) out = tensorBundle(obj);
   else out = { data: { 'text/plain': plainText(obj) } };
   if (!('text/plain' in out.data)) out.data['text/plain'] = plainText(obj);
   for (const p of providers) p(obj, out);
@@ -70,14 +72,55 @@ export function toMimeBundle(obj: unknown): RichOutput {
 
 /** The rich bundle of a value, or null when it has nothing richer than text. */
 export function richMimeBundle(obj: unknown): RichOutput | null {
-  if (isDisplayable(obj) || isPlotlyFigure(obj) || isDataFrameLike(obj) || isRowArray(obj) || isVolume(obj))
+  if (
+    isDisplayable(obj) ||
+    isPlotlyFigure(obj) ||
+    isDataFrameLike(obj) ||
+    isRowArray(obj) ||
+    isVolume(obj) ||
+    isTensorLike(obj)
+  )
     return toMimeBundle(obj);
   return null;
 }
 
-// The kernel shows a cell's last expression with this (kernel/launcher.js looks it up by symbol,
+// The kernel shows a cell's last expression with this (kernel/kernel.js looks it up by symbol,
 // so the kernel needs no import of mriseq and a notebook without mriseq still works).
 (globalThis as Record<symbol, unknown>)[Symbol.for('mriseq.display.richMimeBundle')] = richMimeBundle;
+
+/**
+ * Adds representations that take time to make (a plotly figure's static PNG, rendered by headless
+ * Chromium in Node: src/plot/node.ts registers it) to a bundle, in place.
+ */
+export type BundleFinisher = (obj: unknown, out: RichOutput) => Promise<void> | void;
+const finishers: BundleFinisher[] = [];
+
+export function registerBundleFinisher(f: BundleFinisher): () => void {
+  finishers.push(f);
+  return () => {
+    const i = finishers.indexOf(f);
+    if (i >= 0) finishers.splice(i, 1);
+  };
+}
+
+/** Runs every finisher on a bundle (a failing one is skipped: the bundle keeps what it has). */
+export async function finishBundle(obj: unknown, out: RichOutput): Promise<void> {
+  for (const f of [...finishers]) {
+    try {
+      await f(obj, out);
+    } catch {
+      // a fallback representation is a bonus, never a reason to lose the output
+    }
+  }
+}
+
+/** Whether a bundle would gain from the finishers (so display() sends an update later). */
+function wantsFinishing(out: RichOutput): boolean {
+  return finishers.length > 0 && PLOTLY_MIME in out.data && !('image/png' in out.data);
+}
+
+// The kernel finishes a cell's last expression with this before it shows it.
+(globalThis as Record<symbol, unknown>)[Symbol.for('mriseq.display.finishBundle')] = finishBundle;
 
 export interface DisplayOptions {
   /** Reuse a display id (to target an existing output). */
@@ -100,6 +143,9 @@ export class DisplayHandle {
   /** false when there was no notebook to show it in. */
   readonly shown: boolean;
 
+  private finishing: Promise<void> | null = null;
+  private latest: unknown;
+
   constructor(obj: unknown, opts: DisplayOptions = {}) {
     this.displayId = opts.displayId ?? newDisplayId();
     this.bundle = toMimeBundle(obj);
@@ -111,6 +157,43 @@ export class DisplayHandle {
           displayId: this.displayId,
         })
       : false;
+    if (this.shown) this.finishLater(obj);
+    // Objects that update themselves in place (the live volume viewer) learn where they are shown.
+    const shownHook = (obj as Record<symbol, unknown> | null)?.[Symbol.for('mriseq.display.shown')];
+    if (this.shown && typeof shownHook === 'function')
+      (shownHook as (h: DisplayHandle) => void).call(obj, this);
+  }
+
+  /**
+   * Shows the output at once and replaces it when the slow representations (a figure's PNG) are
+   * ready. Updates that arrive meanwhile coalesce: only the latest value is finished. The kernel
+   * waits for this before it answers the cell, so saved notebooks hold the finished output.
+   */
+  private finishLater(obj: unknown): void {
+    this.latest = obj;
+    if (!wantsFinishing(this.bundle) || this.finishing) return;
+    const t = displayTransport();
+    const run = async () => {
+      for (;;) {
+        const value = this.latest;
+        const out = toMimeBundle(value);
+        await finishBundle(value, out);
+        if (this.latest !== value) continue;
+        if ('image/png' in out.data) {
+          this.bundle = out;
+          displayTransport()?.send({
+            data: out.data,
+            metadata: out.metadata,
+            displayId: this.displayId,
+            update: true,
+          });
+        }
+        return;
+      }
+    };
+    const p = run().finally(() => (this.finishing = null));
+    this.finishing = p;
+    t?.track?.(p);
   }
 
   /** Short form for console.log / util.inspect (the bundle can hold megabytes of images). */
@@ -121,12 +204,13 @@ export class DisplayHandle {
   /** Replaces the output with a new value. */
   update(obj: unknown): void {
     this.bundle = toMimeBundle(obj);
-    displayTransport()?.send({
+    const sent = displayTransport()?.send({
       data: this.bundle.data,
       metadata: this.bundle.metadata,
       displayId: this.displayId,
       update: true,
     });
+    if (sent) this.finishLater(obj);
   }
 }
 

@@ -6,7 +6,15 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { display, escapeHtml, figureBundle, type DisplayHandle } from '../display/index.js';
+import {
+  display,
+  escapeHtml,
+  figureBundle,
+  isPlotlyFigure,
+  PLOTLY_MIME,
+  registerBundleFinisher,
+  type DisplayHandle,
+} from '../display/index.js';
 import { MriseqError } from '../errors/index.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
 import { figureProblems, type Figure } from './figure.js';
@@ -224,6 +232,33 @@ export async function writeFigure(
   writeFileAtomicSync(out.html, figureHtml(fig, { plotlySrc: 'plotly.min.js' }));
   return out;
 }
+
+/**
+ * The static fallback of every plotly figure shown in a notebook (display(fig), a figure as a
+ * cell's result, live training curves): PNG for GitHub and other static views, and the SVG as
+ * HTML for nbviewer and exported HTML, rendered by plotly.js in headless Chromium. Without
+ * Chromium the figure keeps its plotly JSON and text, and the kernel log says why once.
+ */
+let fallbackWarned = false;
+registerBundleFinisher(async (obj, out) => {
+  const spec = out.data[PLOTLY_MIME];
+  if (!isPlotlyFigure(spec) || 'image/png' in out.data) return;
+  const fig = spec as Figure;
+  try {
+    const png = await exportFigure(fig, 'png');
+    const svg = await exportFigure(fig, 'svg');
+    out.data['image/png'] = png.toString('base64');
+    if (!('text/html' in out.data)) out.data['text/html'] = `<div class="mriseq-figure">${svg}</div>`;
+  } catch (e) {
+    if (!fallbackWarned) {
+      fallbackWarned = true;
+      console.error(
+        `mriseq: figures are shown without a static PNG fallback (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+      );
+    }
+  }
+  void obj;
+});
 
 /**
  * Shows a figure in the notebook with every representation: plotly JSON (interactive in
