@@ -58,15 +58,21 @@ interface PwPage {
 interface PwContext {
   newPage(): Promise<PwPage>;
   close(): Promise<void>;
+  on(event: 'close', cb: () => void): void;
 }
 
 /** One headless Chromium with plotly.js loaded, reused across exports. */
 export class FigureExporter {
+  /** The browser went away (closed, or killed: a Jupyter interrupt signals the kernel's process group). */
+  closed = false;
+
   private constructor(
     private readonly context: PwContext,
     private readonly page: PwPage,
     private readonly profile: string,
-  ) {}
+  ) {
+    context.on('close', () => (this.closed = true));
+  }
 
   static async launch(): Promise<FigureExporter> {
     const exe = chromiumPath();
@@ -89,6 +95,9 @@ export class FigureExporter {
         headless: true,
         args: CHROMIUM_ARGS,
         timeout: 60_000,
+        // playwright's default Ctrl-C handler exits the whole process: in the Jupyter kernel a
+        // SIGINT is an interrupt and must not kill the kernel.
+        handleSIGINT: false,
       });
     } catch (e) {
       rmSync(profile, { recursive: true, force: true });
@@ -166,6 +175,8 @@ export async function exportFigure(
   format: ImageFormat,
   opts: ExportOptions = {},
 ): Promise<Buffer | string> {
+  // A browser that died (a Jupyter interrupt reaches its process group too) is started again.
+  if (shared && (await shared.catch(() => null))?.closed) shared = null;
   if (!shared) {
     shared = FigureExporter.launch();
     shared.catch(() => (shared = null));

@@ -37,6 +37,7 @@ function runSuite(script: string, prefix: string, cwd: string): void {
   const r = spawnSync(PY, [join(__dirname, script)], {
     cwd,
     encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
     env: {
       ...process.env,
       JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
@@ -46,9 +47,11 @@ function runSuite(script: string, prefix: string, cwd: string): void {
       MRISEQ_ROOT: ROOT,
       PYTHONUNBUFFERED: '1',
     },
-    timeout: 300_000,
+    timeout: 540_000,
   });
   const out = `${r.stdout}\n${r.stderr}`;
+  // Measurements the scripts print ("# ...") show in the test log.
+  for (const line of r.stdout.split('\n')) if (line.startsWith('# ')) console.log(line);
   // unittest prints one "... ok" / "FAIL" line per test: show them so failures say which.
   assert.equal(r.status, 0, out);
   assert.match(r.stderr, /\nOK/, out);
@@ -111,6 +114,22 @@ test(
     try {
       installKernel({ prefix });
       runSuite('kernel_suite.py', prefix, nbDir);
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+      rmSync(nbDir, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'IPython behaviour: TypeScript cells, tracebacks on cell lines, tensors, figure PNGs, comms both ways, interrupting training',
+  { skip, timeout: 600_000 },
+  () => {
+    const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
+    const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
+    try {
+      installKernel({ prefix });
+      runSuite('kernel_behaviour.py', prefix, nbDir);
     } finally {
       rmSync(prefix, { recursive: true, force: true });
       rmSync(nbDir, { recursive: true, force: true });

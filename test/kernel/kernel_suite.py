@@ -35,7 +35,11 @@ class MriseqKernelTests(jupyter_kernel_test.KernelTests):
     ]
     completion_samples = [{"text": "Math.atan", "matches": {"atan", "atan2", "atanh"}}]
     complete_code_samples = ["const a = 1;", "function f() { return 1; }"]
-    incomplete_code_samples = ["function f() {", "const x = [1,"]
+    incomplete_code_samples = ["function f() {", "const x = [1,", "/* a comment", "const s = `multi"]
+    invalid_code_samples = ["1 +* 2", "}", "const = 3;"]
+    # IPython's help syntax: the pager shows TypeScript's quick info (signature and docs).
+    code_page_something = "?Math.max"
+    code_clear_output = "import { clearOutput } from 'mriseq';\nclearOutput(false);"
     code_inspect_sample = "Math.max"
     supported_history_operations = ("tail", "range", "search")
     code_history_pattern = "6 *"
@@ -48,7 +52,9 @@ class MriseqKernelTests(jupyter_kernel_test.KernelTests):
         reply = self.get_non_kernel_info_reply(timeout=30)
         self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
         self.assertEqual(reply["content"]["status"], "error")
-        self.assertIn("Interrupted", reply["content"]["evalue"])
+        self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+        # a plain await ignores AbortSignals: the kernel says so instead of waiting for it
+        self.assertIn("may still be running", reply["content"]["evalue"])
         # the kernel keeps working afterwards
         time.sleep(0.5)
         self.flush_channels()
