@@ -3,7 +3,8 @@
 #   1. the native TensorFlow engine for tfjs-node (built from the PyPI wheel),
 #   2. the Jupyter environment in .venv (JupyterLab 4, nbclient, papermill, jupyter_kernel_test),
 #   3. Debian's python3 reference packages used by the tests (when running as root; else a hint),
-#   4. the TypeScript build in dist/ (the CLI and the kernel load it).
+#   4. the TypeScript build in dist/ (the CLI and the kernel load it),
+#   5. the "mriseq (TypeScript)" kernelspec in .venv, so `.venv/bin/jupyter lab` offers it.
 # Each step skips itself when already done.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,3 +60,7 @@ say "compiling TypeScript to dist/"
 # tslab ships its own TypeScript 5.0 with a `tsc` bin that can win the node_modules/.bin link;
 # call the project's compiler by path.
 node node_modules/typescript/bin/tsc -p tsconfig.build.json
+
+# 5. The kernelspec (absolute paths to this Node and kernel/launcher.js; rewritten every time, so a
+# moved checkout or another Node is picked up).
+node bin/mriseq.js kernel install >&2

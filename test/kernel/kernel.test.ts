@@ -106,6 +106,35 @@ test('jupyter kernelspec list sees the installed kernel', { skip }, () => {
 });
 
 test(
+  'npm run setup installed the kernelspec into .venv: its jupyter offers "mriseq (TypeScript)"',
+  { skip },
+  () => {
+    // No JUPYTER_PATH and an empty user data dir: only what .venv holds itself.
+    const empty = mkdtempSync(join(tmpdir(), 'mriseq-kernel-user-'));
+    try {
+      const env = { ...process.env, JUPYTER_DATA_DIR: empty };
+      delete env.JUPYTER_PATH;
+      const r = spawnSync(join(ROOT, '.venv', 'bin', 'jupyter'), ['kernelspec', 'list', '--json'], {
+        encoding: 'utf8',
+        env,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const specs = JSON.parse(r.stdout).kernelspecs as Record<
+        string,
+        { resource_dir: string; spec: { display_name: string; argv: string[] } }
+      >;
+      const k = specs.mriseq;
+      assert.ok(k, `no mriseq kernelspec in .venv (run npm run setup): ${Object.keys(specs).join(', ')}`);
+      assert.equal(k.spec.display_name, 'mriseq (TypeScript)');
+      assert.ok(k.resource_dir.startsWith(join(ROOT, '.venv')), k.resource_dir);
+      assert.equal(k.spec.argv[1], join(ROOT, 'kernel', 'launcher.js'));
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
   'jupyter_kernel_test: kernel_info, execute, errors, history, completion, inspection, is_complete, display_data',
   { skip, timeout: 300_000 },
   () => {
