@@ -20,12 +20,17 @@ export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 export type MimeProvider = (obj: unknown, out: RichOutput) => void;
 const providers: MimeProvider[] = [];
 
-export function registerMimeProvider(p: MimeProvider): () => void {
-  providers.push(p);
+/** Adds an item to a registry; returns the function that removes it again. */
+function addTo<T>(list: T[], item: T): () => void {
+  list.push(item);
   return () => {
-    const i = providers.indexOf(p);
-    if (i >= 0) providers.splice(i, 1);
+    const i = list.indexOf(item);
+    if (i >= 0) list.splice(i, 1);
   };
+}
+
+export function registerMimeProvider(p: MimeProvider): () => void {
+  return addTo(providers, p);
 }
 
 function isVolume(x: unknown): x is Volume {
@@ -96,11 +101,7 @@ export type BundleFinisher = (obj: unknown, out: RichOutput) => Promise<void> | 
 const finishers: BundleFinisher[] = [];
 
 export function registerBundleFinisher(f: BundleFinisher): () => void {
-  finishers.push(f);
-  return () => {
-    const i = finishers.indexOf(f);
-    if (i >= 0) finishers.splice(i, 1);
-  };
+  return addTo(finishers, f);
 }
 
 /** Runs every finisher on a bundle (a failing one is skipped: the bundle keeps what it has). */

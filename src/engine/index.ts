@@ -140,6 +140,23 @@ function installLazyChoice(): void {
   lazyInstalled = true;
 }
 
+/**
+ * The candidates to try: the one asked for (an unknown name is a MriseqError naming the choices),
+ * else every one that may be chosen without being named.
+ */
+function candidatesFor(all: BackendCandidate[], want: string | undefined, field: string): BackendCandidate[] {
+  if (want === undefined) return all.filter((c) => !c.explicitOnly);
+  const list = all.filter((c) => c.name === want);
+  if (list.length === 0)
+    throw new MriseqError('unknown tensor backend', {
+      field,
+      found: `'${want}'`,
+      expected: `one of ${all.map((c) => c.name).join(', ')} (or unset to choose the fastest that works)`,
+      code: 'engine.unknown-backend',
+    });
+  return list;
+}
+
 let choosing = false;
 
 function chooseSync(): void {
@@ -159,14 +176,7 @@ function chooseSyncOnce(): void {
   if (!all.some((c) => c.loadSync)) return;
   const want = adapter.requested();
   const field = 'MRISEQ_BACKEND';
-  const list = want === undefined ? all.filter((c) => !c.explicitOnly) : all.filter((c) => c.name === want);
-  if (want !== undefined && list.length === 0)
-    throw new MriseqError('unknown tensor backend', {
-      field,
-      found: `'${want}'`,
-      expected: `one of ${all.map((c) => c.name).join(', ')} (or unset to choose the fastest that works)`,
-      code: 'engine.unknown-backend',
-    });
+  const list = candidatesFor(all, want, field);
   const skipped: { name: string; reason: string }[] = [];
   registerGradients();
   for (const c of list) {
@@ -282,15 +292,7 @@ async function choose(
 ): Promise<EngineReport> {
   registerGradients();
   const all = adapter.candidates();
-  const list = want === undefined ? all.filter((c) => !c.explicitOnly) : all.filter((c) => c.name === want);
-  if (want !== undefined && list.length === 0) {
-    throw new MriseqError('unknown tensor backend', {
-      field,
-      found: `'${want}'`,
-      expected: `one of ${all.map((c) => c.name).join(', ')} (or unset to choose the fastest that works)`,
-      code: 'engine.unknown-backend',
-    });
-  }
+  const list = candidatesFor(all, want, field);
   const skipped: { name: string; reason: string }[] = [];
   for (const c of list) {
     try {

@@ -137,6 +137,42 @@ export type BrowserContext = Awaited<
   ReturnType<(typeof import('playwright-core'))['chromium']['launchPersistentContext']>
 >;
 
+/**
+ * Flags for Debian's headless Chromium here: WebGL2 on SwiftShader, and no background networking
+ * (it would keep trying hosts that cannot be reached).
+ */
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--enable-unsafe-swiftshader',
+];
+
+/** Writes an nbformat 4 notebook with these code cells (outputs kept as given) on a kernel. */
+export function writeNotebook(
+  file: string,
+  kernelspec: { name: string; display_name: string; language: string },
+  cells: { id: string; source: string; outputs?: unknown[]; execution_count?: number | null }[],
+): void {
+  const nb = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec, language_info: { name: kernelspec.language } },
+    cells: cells.map((c) => ({
+      cell_type: 'code',
+      id: c.id,
+      execution_count: c.execution_count ?? null,
+      metadata: {},
+      source: c.source,
+      outputs: c.outputs ?? [],
+    })),
+  };
+  writeFileSync(file, JSON.stringify(nb));
+}
+
 /** Headless Chromium (Debian's, SwiftShader for WebGL) with a fresh profile. */
 export async function launchChromium(): Promise<{ browser: BrowserContext; close(): Promise<void> }> {
   const { chromium } = await import('playwright-core');
@@ -145,15 +181,7 @@ export async function launchChromium(): Promise<{ browser: BrowserContext; close
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1500, height: 1100 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--enable-unsafe-swiftshader',
-    ],
+    args: CHROMIUM_FLAGS,
   });
   return {
     browser,

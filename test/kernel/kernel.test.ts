@@ -19,6 +19,7 @@ import {
   userJupyterDataDir,
   KERNEL_DISPLAY_NAME,
 } from '../../src/cli/commands/kernel.js';
+import { jupyterEnv } from '../helpers/kernel.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 const PY = join(ROOT, '.venv', 'bin', 'python');
@@ -38,15 +39,7 @@ function runSuite(script: string, prefix: string, cwd: string): void {
     cwd,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: {
-      ...process.env,
-      JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
-      // Keep the user's own kernels and runtime out of the way.
-      JUPYTER_DATA_DIR: join(prefix, 'data'),
-      JUPYTER_RUNTIME_DIR: join(prefix, 'runtime'),
-      MRISEQ_ROOT: ROOT,
-      PYTHONUNBUFFERED: '1',
-    },
+    env: jupyterEnv(prefix, { PYTHONUNBUFFERED: '1' }),
     timeout: 540_000,
   });
   const out = `${r.stdout}\n${r.stderr}`;
@@ -55,6 +48,19 @@ function runSuite(script: string, prefix: string, cwd: string): void {
   // unittest prints one "... ok" / "FAIL" line per test: show them so failures say which.
   assert.equal(r.status, 0, out);
   assert.match(r.stderr, /\nOK/, out);
+}
+
+/** Installs the kernelspec into a temporary prefix and runs a suite from a folder outside the checkout. */
+function runWithKernel(script: string): void {
+  const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
+  const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
+  try {
+    installKernel({ prefix });
+    runSuite(script, prefix, nbDir);
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+    rmSync(nbDir, { recursive: true, force: true });
+  }
 }
 
 test('kernelspec: absolute node + launcher argv, display name, user dir like jupyter_core', () => {
@@ -112,7 +118,7 @@ test(
     // No JUPYTER_PATH and an empty user data dir: only what .venv holds itself.
     const empty = mkdtempSync(join(tmpdir(), 'mriseq-kernel-user-'));
     try {
-      const env = { ...process.env, JUPYTER_DATA_DIR: empty };
+      const env: NodeJS.ProcessEnv = { ...process.env, JUPYTER_DATA_DIR: empty };
       delete env.JUPYTER_PATH;
       const r = spawnSync(join(ROOT, '.venv', 'bin', 'jupyter'), ['kernelspec', 'list', '--json'], {
         encoding: 'utf8',
@@ -137,47 +143,15 @@ test(
 test(
   'jupyter_kernel_test: kernel_info, execute, errors, history, completion, inspection, is_complete, display_data',
   { skip, timeout: 300_000 },
-  () => {
-    const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
-    const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
-    try {
-      installKernel({ prefix });
-      runSuite('kernel_suite.py', prefix, nbDir);
-    } finally {
-      rmSync(prefix, { recursive: true, force: true });
-      rmSync(nbDir, { recursive: true, force: true });
-    }
-  },
+  () => runWithKernel('kernel_suite.py'),
 );
 
 test(
   'IPython behaviour: TypeScript cells, tracebacks on cell lines, tensors, figure PNGs, comms both ways, interrupting training',
   { skip, timeout: 600_000 },
-  () => {
-    const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
-    const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
-    try {
-      installKernel({ prefix });
-      runSuite('kernel_behaviour.py', prefix, nbDir);
-    } finally {
-      rmSync(prefix, { recursive: true, force: true });
-      rmSync(nbDir, { recursive: true, force: true });
-    }
-  },
+  () => runWithKernel('kernel_behaviour.py'),
 );
 
-test(
-  'notebooks run through nbclient and papermill (TypeScript parameters)',
-  { skip, timeout: 300_000 },
-  () => {
-    const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
-    const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
-    try {
-      installKernel({ prefix });
-      runSuite('notebook_smoke.py', prefix, nbDir);
-    } finally {
-      rmSync(prefix, { recursive: true, force: true });
-      rmSync(nbDir, { recursive: true, force: true });
-    }
-  },
+test('notebooks run through nbclient and papermill (TypeScript parameters)', { skip, timeout: 300_000 }, () =>
+  runWithKernel('notebook_smoke.py'),
 );

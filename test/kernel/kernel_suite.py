@@ -44,6 +44,13 @@ class MriseqKernelTests(jupyter_kernel_test.KernelTests):
     supported_history_operations = ("tail", "range", "search")
     code_history_pattern = "6 *"
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # jupyter_kernel_test waits 15 s per reply; on a busy 2-core machine the first cell that
+        # type-checks mriseq can take longer, so load it once before the timed tests.
+        cls.kc.execute_interactive("import { display } from 'mriseq';", timeout=300, output_hook=lambda m: None)
+
     def test_interrupt_stops_an_awaiting_cell(self):
         self.flush_channels()
         msg_id = self.kc.execute("await new Promise((r) => setTimeout(r, 120000));")

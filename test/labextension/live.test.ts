@@ -6,11 +6,11 @@
 // test-artifacts/labextension-live.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installKernel } from '../../src/cli/commands/kernel.js';
-import { labMissing, launchChromium, ROOT, startLab } from '../helpers/jupyterlab.js';
+import { labMissing, launchChromium, ROOT, startLab, writeNotebook } from '../helpers/jupyterlab.js';
 
 const NX = 40;
 const NY = 32;
@@ -41,18 +41,11 @@ test(
       exposeApp: true,
       env: { JUPYTER_PATH: join(prefix, 'share', 'jupyter'), TF_CPP_MIN_LOG_LEVEL: '3' },
     });
-    const nb = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: { name: 'mriseq', display_name: 'mriseq (TypeScript)', language: 'typescript' },
-        language_info: { name: 'typescript' },
-      },
-      cells: [
-        { cell_type: 'code', id: 'viewer', execution_count: null, metadata: {}, source: CELL, outputs: [] },
-      ],
-    };
-    writeFileSync(join(lab.dir, 'live.ipynb'), JSON.stringify(nb));
+    writeNotebook(
+      join(lab.dir, 'live.ipynb'),
+      { name: 'mriseq', display_name: 'mriseq (TypeScript)', language: 'typescript' },
+      [{ id: 'viewer', source: CELL }],
+    );
     let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
     try {
       chrome = await launchChromium();

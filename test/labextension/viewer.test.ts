@@ -11,9 +11,9 @@
 // browser session takes minutes on this machine; the kernel's display path has its own tests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { labMissing, launchChromium, ROOT as root, startLab } from '../helpers/jupyterlab.js';
+import { labMissing, launchChromium, ROOT as root, startLab, writeNotebook } from '../helpers/jupyterlab.js';
 
 test(
   'JupyterLab renders the mriseq viewer for a phantom subject with an M_d overlay',
@@ -63,33 +63,24 @@ test(
 
     const lab = await startLab();
     const { base, token, dir } = lab;
-    const nb = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
-        language_info: { name: 'python' },
-      },
-      cells: [
+    writeNotebook(
+      join(dir, 'viewer.ipynb'),
+      { name: 'python3', display_name: 'Python 3', language: 'python' },
+      [
         {
-          cell_type: 'code',
           id: 'single',
           execution_count: 1,
-          metadata: {},
           source: 'display(volumeViewer({ T1Gd: real }, { overlay: { M_d: md } }))',
           outputs: [{ output_type: 'display_data', data: single.data, metadata: {} }],
         },
         {
-          cell_type: 'code',
           id: 'linked',
           execution_count: 2,
-          metadata: {},
           source: 'display(volumeViewer({ real, generated }, { overlay: { M_d: md }, maxSize: 128 }))',
           outputs: [{ output_type: 'display_data', data: linked.data, metadata: {} }],
         },
       ],
-    };
-    writeFileSync(join(dir, 'viewer.ipynb'), JSON.stringify(nb));
+    );
     let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
     try {
       chrome = await launchChromium();

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Page } from 'playwright-core';
+import { CHROMIUM_FLAGS } from '../helpers/jupyterlab.js';
 
 const root = resolve(__dirname, '../..');
 const site = join(root, 'out/lite');
@@ -227,15 +228,7 @@ test(
     const browser = await chromium.launchPersistentContext(profile, {
       executablePath: chromiumPath,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--enable-unsafe-swiftshader',
-      ],
+      args: CHROMIUM_FLAGS,
       viewport: { width: 1280, height: 1000 },
     });
     // Anything fetched from another host would break the "no CDN at run time" promise.

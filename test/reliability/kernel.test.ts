@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { installKernel } from '../../src/cli/commands/kernel.js';
+import { jupyterEnv } from '../helpers/kernel.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 const PY = join(ROOT, '.venv', 'bin', 'python');
@@ -33,14 +34,7 @@ test(
         cwd,
         encoding: 'utf8',
         timeout: 280_000,
-        env: {
-          ...process.env,
-          JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
-          JUPYTER_DATA_DIR: join(prefix, 'data'),
-          JUPYTER_RUNTIME_DIR: join(prefix, 'runtime'),
-          MRISEQ_ROOT: ROOT,
-          TF_CPP_MIN_LOG_LEVEL: '3',
-        },
+        env: jupyterEnv(prefix, { TF_CPP_MIN_LOG_LEVEL: '3' }),
       });
       assert.equal(r.status, 0, r.stderr);
       const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
