@@ -12,9 +12,11 @@
  *   (mriseq's long-running calls stop at their next step through the kernel's AbortSignal).
  */
 'use strict';
+const fs = require('fs');
 const path = require('path');
 const vm = require('vm');
 const Module = require('module');
+const { SourceMap } = Module;
 const util = require('util');
 const {
   loadTslab,
@@ -26,6 +28,7 @@ const {
 } = require('./typescript.js');
 
 const KERNEL_DIR = __dirname;
+const DIST_DIR = path.join(__dirname, '..', 'dist');
 /** Globals a cell's code reads its arguments from (inside the script, so breakOnSigint covers the run). */
 const CELL_ARGS = Symbol.for('mriseq.kernel.cellArgs');
 
@@ -51,15 +54,19 @@ const delay = (ms) =>
   });
 
 class Executor {
-  /** @param {{ tslabDir: string, cwd: string }} opts */
+  /**
+   * @param {{ tslabDir: string, cwd: string, beforeLoad?: () => void, mark?: (what: string) => void }} opts
+   *   beforeLoad runs once before TypeScript is loaded (the launcher's module resolution for the
+   *   type checker); mark logs start-up timing
+   */
   constructor(opts) {
+    this.mark = opts.mark ?? (() => undefined);
     this.tslabDir = opts.tslabDir;
     this.cwd = opts.cwd;
-    const t = loadTslab(opts.tslabDir);
-    this.ts = t.ts;
-    this.mapsOf = t.mapsOf;
-    this.converterModule = t.converter;
-    this.metadata = require(path.join(opts.tslabDir, 'dist', 'metadata.js'));
+    this.beforeLoad = opts.beforeLoad;
+    /** TypeScript and tslab load on first use (a few hundred ms): the kernel answers before that. */
+    /** @type {ReturnType<typeof loadTslab> | null} */
+    this.tslab = null;
     /** @type {any} */
     this.conv = null;
     this.prevDecl = '';
@@ -94,12 +101,33 @@ class Executor {
     /** @type {Map<string, { label: string, map: PositionMap | null, source: string, firstLine: number, callLine?: number }>} */
     this.scripts = new Map();
     this.seq = 0;
+    /** @type {Map<string, import('module').SourceMap | null>} */
+    this.libraryMaps = new Map();
     this.require = this.makeRequire(Module.createRequire(path.join(this.cwd, '__cell__.js')), this.cwd);
+  }
+
+  /** tslab's modules and its TypeScript (with source maps on). */
+  load() {
+    if (!this.tslab) {
+      this.beforeLoad?.();
+      this.tslab = loadTslab(this.tslabDir);
+      this.metadata = require(path.join(this.tslabDir, 'dist', 'metadata.js'));
+    }
+    return this.tslab;
+  }
+
+  get ts() {
+    return this.load().ts;
+  }
+
+  /** @param {string} text */
+  mapsOf(text) {
+    return this.load().mapsOf(text);
   }
 
   /** Creates tslab's converter (the TypeScript program: about a second); idempotent. */
   warm() {
-    if (!this.conv) this.conv = this.converterModule.createConverter({ isJS: false, isBrowser: false });
+    if (!this.conv) this.conv = this.load().converter.createConverter({ isJS: false, isBrowser: false });
     return this.conv;
   }
 
@@ -198,6 +226,7 @@ class Executor {
       this.sideModules.delete(out.path);
       this.sideOutputs.set(out.path, out.data);
     }
+    this.mark(`${opts.label}: converted`);
     if (converted.diagnostics.length > 0)
       return { ok: false, error: this.diagnosticsError(converted.diagnostics, src, opts.label) };
     if (!converted.output) {
@@ -237,6 +266,7 @@ class Executor {
     }
     const assigned = this.assigned;
     this.assigned = null;
+    this.mark(`${opts.label}: ran`);
     if (outcome.ok && opts.interruption.fired)
       outcome = { ok: false, e: new KeyboardInterrupt('interrupted; the work it was awaiting stopped') };
     if (!outcome.ok) {
@@ -373,7 +403,31 @@ class Executor {
     if (file.startsWith('node:')) return null;
     if (file === 'evalmachine.<anonymous>') return null;
     if (file.startsWith(KERNEL_DIR + path.sep) || file.startsWith(this.tslabDir + path.sep)) return null;
-    return { text: frame };
+    const lib = this.libraryPosition(file, Number(ls), Number(cs));
+    return { text: lib ? `${pre}${lib}${post}` : frame };
+  }
+
+  /**
+   * mriseq's own frames (dist/*.js) as src/*.ts positions, from the source map next to the file.
+   * Read when an error is shown, not at start-up: Node's --enable-source-maps would parse every
+   * loaded module's map (about a second for mriseq and tfjs).
+   * @param {string} file @param {number} line 1-based @param {number} col 1-based
+   */
+  libraryPosition(file, line, col) {
+    if (!file.startsWith(DIST_DIR + path.sep) || !file.endsWith('.js')) return null;
+    let map = this.libraryMaps.get(file);
+    if (map === undefined) {
+      try {
+        map = new SourceMap(JSON.parse(fs.readFileSync(file + '.map', 'utf8')));
+      } catch {
+        map = null;
+      }
+      this.libraryMaps.set(file, map);
+    }
+    const e = /** @type {any} */ (map?.findEntry(line - 1, col - 1));
+    if (!e || !e.originalSource) return null;
+    const source = e.originalSource.startsWith('file://') ? new URL(e.originalSource).pathname : path.resolve(path.dirname(file), e.originalSource);
+    return `${source}:${e.originalLine + 1}:${e.originalColumn + 1}`;
   }
 
   close() {

@@ -29,8 +29,13 @@ const COMMS_KEY = Symbol.for('mriseq.kernel.comms');
 /** @typedef {{ identity: Buffer[], header: any, parent: Record<string, unknown>, metadata: Record<string, unknown>, content: any, buffers: Buffer[] }} Message */
 
 class Kernel {
-  /** @param {Connection} conn @param {{ cwd?: string }} [opts] */
+  /**
+   * @param {Connection} conn
+   * @param {{ cwd?: string, beforeTypeScript?: () => void, mark?: (what: string) => void }} [opts]
+   *   beforeTypeScript: run once before TypeScript loads; mark: start-up timing log
+   */
   constructor(conn, opts = {}) {
+    this.mark = opts.mark ?? (() => undefined);
     this.conn = conn;
     this.session = crypto.randomUUID();
     this.execCount = 0;
@@ -45,10 +50,14 @@ class Kernel {
     /** The request being handled (parent of comm messages the kernel sends). @type {Message | null} */
     this.handling = null;
     this.tslabDir = path.dirname(require.resolve('tslab/package.json'));
-    this.executor = new Executor({ tslabDir: this.tslabDir, cwd: opts.cwd ?? process.cwd() });
-    this.printQuickInfo = require(path.join(this.tslabDir, 'dist', 'inspect.js')).printQuickInfo;
-    this.tslabJupyter = require(path.join(this.tslabDir, 'dist', 'jupyter.js'));
-    this.tsVersion = this.executor.ts.version;
+    this.executor = new Executor({
+      tslabDir: this.tslabDir,
+      cwd: opts.cwd ?? process.cwd(),
+      beforeLoad: opts.beforeTypeScript,
+      mark: this.mark,
+    });
+    this.tsVersion = readJson(require.resolve('@tslab/typescript-for-tslab/package.json', { paths: [this.tslabDir] })).version;
+    this.warming = false;
     /** Display work a cell started (e.g. a figure's PNG fallback): waited for before its reply. @type {Set<Promise<unknown>>} */
     this.pendingOutputs = new Set();
     // Interrupts.
@@ -88,6 +97,34 @@ class Kernel {
     void (async () => {
       for await (const msg of this.hb) await this.hb.send(msg);
     })().catch((e) => log('heartbeat stopped:', e));
+  }
+
+  /**
+   * Loads what the first cell needs while the user is still reading the notebook: TypeScript and
+   * tslab's type checker, mriseq's declarations in it, and mriseq itself. Each step is synchronous,
+   * so requests are answered between the steps; a cell that arrives meanwhile does the rest itself.
+   */
+  warmUp() {
+    if (this.warming) return;
+    this.warming = true;
+    const steps = [
+      ['typescript', () => this.executor.load()],
+      ['type checker', () => this.executor.warm()],
+      ['mriseq types', () => this.executor.preloadTypes('mriseq')],
+      ['mriseq', () => require('mriseq')],
+    ];
+    const next = () => {
+      const step = steps.shift();
+      if (!step) return;
+      try {
+        /** @type {() => unknown} */ (step[1])();
+        this.mark(`warm: ${step[0]}`);
+      } catch (e) {
+        log(`warm-up step "${step[0]}" failed (the first cell will say why):`, e instanceof Error ? e.message : e);
+      }
+      setImmediate(next);
+    };
+    setImmediate(next);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -240,7 +277,10 @@ class Kernel {
     };
     switch (msg.header.msg_type) {
       case 'kernel_info_request':
-        return reply('kernel_info_reply', this.kernelInfo());
+        reply('kernel_info_reply', this.kernelInfo());
+        // The client knows the kernel is up: now the slow part, before the first cell needs it.
+        this.warmUp();
+        return;
       case 'is_complete_request': {
         const src = code();
         if (pagerTarget(src)) return reply('is_complete_reply', { status: 'complete' });
@@ -303,7 +343,7 @@ class Kernel {
     const info = this.executor.inspect(src, pos);
     // An unresolved name comes back as kind "" with type `any`: that is "not found".
     if (!info || !info.kind) return null;
-    const text = this.printQuickInfo(info);
+    const text = require(path.join(this.tslabDir, 'dist', 'inspect.js')).printQuickInfo(info);
     return { 'text/plain': text, 'text/markdown': '```typescript\n' + text + '\n```' };
   }
 
@@ -368,7 +408,7 @@ class Kernel {
     process.stdout.write = stream('stdout');
     process.stderr.write = stream('stderr');
     // tslab's own `display` (import * as tslab from 'tslab') keeps working.
-    this.tslabJupyter.lastWriteDisplayData = (/** @type {unknown} */ content, /** @type {boolean} */ update) => {
+    require(path.join(this.tslabDir, 'dist', 'jupyter.js')).lastWriteDisplayData = (/** @type {unknown} */ content, /** @type {boolean} */ update) => {
       if (this.current) this.publish(this.current, update ? 'update_display_data' : 'display_data', content);
     };
   }
@@ -628,12 +668,17 @@ function describe(x) {
   return x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x;
 }
 
-function readVersion() {
+/** @param {string} file */
+function readJson(file) {
   try {
-    return JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
-    return '0.0.0';
+    return {};
   }
+}
+
+function readVersion() {
+  return readJson(path.join(ROOT, 'package.json')).version ?? '0.0.0';
 }
 
 /** The kernel's own log: the real stderr (Jupyter's server log), never a cell's output. */

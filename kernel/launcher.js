@@ -96,6 +96,11 @@ function installTypeResolution(cwd) {
   if (realpath) sys.realpath = (/** @type {string} */ p) => realpath.call(sys, forward(p));
 }
 
+/** Start-up timing (MRISEQ_KERNEL_TIMING=1): milliseconds since the process started, to stderr. */
+const mark = process.env.MRISEQ_KERNEL_TIMING
+  ? (/** @type {string} */ what) => process.stderr.write(`mriseq kernel timing: ${performance.now().toFixed(0)} ms ${what}\n`)
+  : () => undefined;
+
 function main() {
   const argv = process.argv.slice(2);
   const i = argv.findIndex((a) => a === '--config-path' || a === '-f');
@@ -117,17 +122,20 @@ function main() {
     console.error(
       `mriseq kernel: mriseq is not built (no ${path.join(ROOT, 'dist')}); run \`npm run setup\` in ${ROOT}`,
     );
-  // Library frames in tracebacks name src/*.ts lines (dist/ ships source maps), not dist/*.js.
-  process.setSourceMapsEnabled(true);
   installRuntimeResolution();
-  installTypeResolution(process.cwd());
   const { Kernel, log } = require('./kernel.js');
-  const kernel = new Kernel(conn);
+  mark('kernel modules loaded');
+  const kernel = new Kernel(conn, { beforeTypeScript: () => installTypeResolution(process.cwd()), mark });
   process.on('SIGINT', () => kernel.interrupt());
   process.on('uncaughtException', (err) => console.error('Uncaught exception:', err));
   process.on('unhandledRejection', (reason) => console.error('Unhandled promise rejection:', reason));
   kernel.start().then(
-    () => kernel.executor.warm(),
+    () => {
+      mark('sockets bound');
+      // Warm up after the first kernel_info reply (the client then knows we are up), or now if no
+      // client asks within half a second.
+      setTimeout(() => kernel.warmUp(), 500).unref();
+    },
     (e) => {
       log('could not start:', e instanceof Error ? e.message : e);
       process.exit(1);

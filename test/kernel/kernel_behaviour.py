@@ -156,6 +156,14 @@ class KernelBehaviour(unittest.TestCase):
         self.assertRegex(tb, r"Cell In\[\d+\]:3:1")
         self.assert_no_kernel_frames(e["traceback"])
 
+    def test_mriseq_frames_name_its_typescript_source(self):
+        e = self.error("import { readNifti } from 'mriseq';\nawait readNifti('/no/such/file.nii');")
+        self.assertEqual(e["ename"], "MriseqError")
+        tb = "\n".join(e["traceback"])
+        self.assertRegex(tb, r"at async readNifti \(.*/src/io/nifti\.ts:\d+:\d+\)")
+        self.assertRegex(tb, r"at async Cell In\[\d+\]:2:1")
+        self.assert_no_kernel_frames(e["traceback"])
+
     def test_type_errors_name_the_cell_line(self):
         e = self.error("const ok = 1;\nconst bad: number = 'text';")
         self.assertEqual(e["ename"], "TypeScriptError")
