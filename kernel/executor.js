@@ -184,7 +184,7 @@ class Executor {
     if (done) return done.exports;
     const code = this.sideOutputs.get(file);
     if (code === undefined) return null;
-    const mod = /** @type {any} */ (new Module(file, module));
+    const mod = /** @type {any} */ (new Module(file, /** @type {any} */ (module)));
     mod.filename = file;
     mod.paths = /** @type {any} */ (Module)._nodeModulePaths(path.dirname(file));
     mod.require = this.makeRequire(Module.createRequire(file), path.dirname(file));

@@ -18,6 +18,7 @@ const { CommManager } = require('./comm.js');
 const { isComplete } = require('./typescript.js');
 
 const ROOT = path.resolve(__dirname, '..');
+const MRISEQ = 'mriseq';
 /** The transport mriseq's display helpers look for (see src/display/core.ts). */
 const TRANSPORT_KEY = Symbol.for('mriseq.display.transport');
 /** The AbortSignal of the running cell, taken by mriseq's long-running calls (src/abort). */
@@ -111,7 +112,8 @@ class Kernel {
       ['typescript', () => this.executor.load()],
       ['type checker', () => this.executor.warm()],
       ['mriseq types', () => this.executor.preloadTypes('mriseq')],
-      ['mriseq', () => require('mriseq')],
+      // (the name through a variable: mriseq is resolved at run time by the launcher's hook)
+      ['mriseq', () => require(/** @type {string} */ (MRISEQ))],
     ];
     const next = () => {
       const step = steps.shift();
@@ -189,7 +191,7 @@ class Kernel {
   /** @param {any} sock @param {Buffer[]} raw @param {boolean} isControl */
   async onMessage(sock, raw, isControl) {
     const parsed = parseMessage(this.conn, raw);
-    if (!parsed.ok) return this.onInvalid(sock, parsed);
+    if (!parsed.ok) return this.onInvalid(sock, /** @type {any} */ (parsed));
     const msg = /** @type {Message} */ (parsed.msg);
     if (msg.header.msg_type === 'execute_request') {
       const epoch = this.abortEpoch;
@@ -492,7 +494,7 @@ class Kernel {
           payload: result.payload,
           user_expressions: this.userExpressions(c.user_expressions),
         });
-      } else {
+      } else if ('error' in result) {
         if (!silent) this.publish(msg, 'error', result.error);
         if (storeHistory) this.history.push([count, c.code, [c.code, null]]);
         if (c.stop_on_error !== false) this.abortEpoch += 1;
@@ -541,7 +543,7 @@ class Kernel {
       // so an interrupt also stops work a cell left running (a training started without await).
       if (!this.signalTaken) this.liveAborts.delete(ac);
     }
-    if (!result.ok) return result;
+    if ('error' in result) return { ok: false, error: result.error };
     if (!result.hasValue || silent) return { ok: true, payload: [], text: null };
     const v = /** @type {any} */ (result.value);
     if (v && typeof v === 'object' && v[Symbol.for('mriseq.display.silent')]) return { ok: true, payload: [], text: null };
