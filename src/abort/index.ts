@@ -23,7 +23,7 @@ export function signalOrAmbient(signal?: AbortSignal): AbortSignal | undefined {
 
 /**
  * Installs (or with undefined removes) the ambient signal provider, for hosts other than the
- * kernel (e.g. a UI with a stop button). Returns the previous provider's remover.
+ * kernel (e.g. a UI with a stop button, or a test).
  */
 export function setAmbientSignal(provider: Provider | undefined): void {
   const g = globalThis as Record<symbol, unknown>;
