@@ -54,7 +54,10 @@ test('signalOrAmbient: the caller first, else the host, else none', () => {
 });
 
 test('maps and evaluation stop on the ambient signal; a live one lets them finish', async () => {
-  const v = createVolume(Float32Array.from({ length: 8 * 8 * 8 }, (_, i) => (i % 7) / 7), [8, 8, 8]);
+  const v = createVolume(
+    Float32Array.from({ length: 8 * 8 * 8 }, (_, i) => (i % 7) / 7),
+    [8, 8, 8],
+  );
   const seqs = { t1: v, t2: v };
   const gen = async () => v;
   await assert.rejects(
