@@ -14,4 +14,8 @@ export {
   type TrainCheckpoint,
   type TrainResult,
   type LossTerms,
+  type TrainRecipe,
+  learningRate,
+  flipLastSpatial,
+  isBackground,
 } from './train.js';

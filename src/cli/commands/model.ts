@@ -9,7 +9,7 @@ import { writeNifti } from '../../io/index.js';
 import { Cohort } from '../../cohort/index.js';
 // registers the cohort's Node adapter (manifest files, NIfTI volumes)
 import '../../cohort/node.js';
-import { generate, type PresetName, type SubjectVolumes } from '../../model/index.js';
+import { generate, PRESET_NAMES, type PresetName, type SubjectVolumes } from '../../model/index.js';
 import { phantom } from '../../phantom/index.js';
 import { loadGenerator, trainRun } from '../../train/node.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -76,6 +76,8 @@ interface TrainCliOptions {
   phantom?: string;
   size?: string;
   preset: string;
+  validation: string;
+  recipe: string;
   steps: string;
   out: string;
   resume?: boolean;
@@ -111,14 +113,26 @@ export function registerModel(program: Command): void {
     .command('train')
     .description('train the Seq2Seq generator (resumable; writes RUN/last, RUN/best, RUN/summary.json)')
     .option('--manifest <file>', 'cohort manifest (train split trains, val split validates)')
-    .option('--phantom <n>', 'train on n in-memory phantom subjects instead (the last one validates)')
+    .option(
+      '--phantom <n>',
+      'train on n in-memory phantom subjects instead (the last --validation of them validate)',
+    )
+    .option('--validation <n>', 'with --phantom: how many of the n subjects validate', '1')
     .option('--size <nx,ny,nz>', 'phantom volume size', '64,64,32')
-    .option('--preset <name>', "generator preset: 'lite' or 'reference'", 'lite')
+    .option('--preset <name>', `generator preset: ${PRESET_NAMES.join(', ')}`, 'lite')
     .option('--steps <n>', 'training steps', '1000')
     .option('--crop <n>', 'random crop edge in voxels', '192')
-    .option('--seed <n>', 'sampling and weight seed', '0')
+    .option('--seed <n>', 'sampling and weight seed (and the phantom seed)', '0')
+    .option(
+      '--recipe <name>',
+      "training recipe: 'authors' (their script: per-epoch poly decay 0.9, flips, empty crops skipped) or 'mriseq-0.1'",
+      'authors',
+    )
     .option('--no-structural', 'switch off the SSIM structural loss term')
-    .option('--detach-cycle', 'stop the cycle loss from reaching the translation output (see README)')
+    .option(
+      '--detach-cycle',
+      'stop the cycle loss from reaching the translation output (see docs/generator.md)',
+    )
     .requiredOption('--out <dir>', 'run folder')
     .option('--resume', 'continue from RUN/last')
     .option('--json', 'print one JSON line per step instead of a progress bar')
@@ -159,11 +173,20 @@ export function registerModel(program: Command): void {
         for (const id of split.validation) valSet.push(await load(id));
       } else if (o.phantom !== undefined) {
         const n = positiveInt(o.phantom, '--phantom');
+        const nVal = Number(o.validation);
+        if (!Number.isInteger(nVal) || nVal < 0 || (n > 1 && nVal >= n))
+          throw new MriseqError('bad number of validation subjects', {
+            field: '--validation',
+            found: o.validation,
+            expected: `an integer in 0..${n - 1} (fewer than --phantom)`,
+            code: 'cli.option',
+          });
         const ph = phantom({ subjects: n, seed, size: phantomSize(o.size) });
         sequences = ph.sequences;
         const all = ph.ids().map((id) => ph.subject(id));
-        valSet = n > 1 ? all.slice(-1) : [];
-        trainSet = n > 1 ? all.slice(0, -1) : all;
+        const v = n > 1 ? nVal : 0;
+        valSet = all.slice(n - v);
+        trainSet = all.slice(0, n - v);
       } else if (o.manifest) {
         const tr = await manifestSubjects(o.manifest, 'train');
         sequences = tr.sequences;
@@ -187,11 +210,20 @@ export function registerModel(program: Command): void {
           },
         );
       }
-      if (o.preset !== 'lite' && o.preset !== 'reference') {
+      if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) {
         throw new MriseqError('unknown preset', {
           field: '--preset',
           found: o.preset,
-          expected: "'lite' or 'reference'",
+          expected: PRESET_NAMES.join(', '),
+          code: 'cli.option',
+        });
+      }
+      if (o.recipe !== 'authors' && o.recipe !== 'mriseq-0.1') {
+        throw new MriseqError('unknown training recipe', {
+          field: '--recipe',
+          found: o.recipe,
+          expected: 'authors, mriseq-0.1',
+          code: 'cli.option',
         });
       }
       const bar = o.json
@@ -218,6 +250,7 @@ export function registerModel(program: Command): void {
           crop: Number(o.crop),
           structuralWeight: o.structural ? 0.01 : 0,
           detachCycle: o.detachCycle === true,
+          recipe: o.recipe,
           validation: valSet,
           resume: o.resume,
           signal: ac.signal,
