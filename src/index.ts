@@ -145,10 +145,29 @@ export {
   saveCheckpoint,
   loadCheckpoint,
   loadGenerator,
+  MODELS_ROOT,
   type TrainRunOptions,
   type TrainRunResult,
   type LoadedCheckpoint,
 } from './train/node.js';
+// pretrained: the generators mriseq ships
+export {
+  PRETRAINED_MODELS,
+  pretrainedEntry,
+  type ModelCard,
+  type PretrainedEntry,
+} from './pretrained/index.js';
+export {
+  loadPretrained,
+  readModelCard,
+  checkPretrainedPhantom,
+  packPretrained,
+  heldOutSubjects,
+  type PretrainedPhantomCheck,
+  type PackOptions,
+} from './pretrained/node.js';
+// pipeline: the main job as one call
+export { runDemo, type DemoOptions, type DemoResult, type DemoRecord } from './pipeline/node.js';
 // analysis
 export {
   psnr,
@@ -204,6 +223,18 @@ export {
   type EvaluationSubject,
   type EvaluationCohort,
   type EvaluateOptions,
+  type UserMetric,
+  rankingRecord,
+  formatAcceptanceTable,
+  acceptanceLines,
+  formatAuthorsCsv,
+  metricsNote,
+  SYNTHESIS_METRICS,
+  metricOrientation,
+  type AcceptanceLine,
+  type RowSet,
+  type MetricOrientation,
+  type SynthesisMetricSpec,
 } from './analysis/index.js';
 export {
   evaluateToCsv,

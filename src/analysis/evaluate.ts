@@ -12,6 +12,7 @@ import { compareVolumes, type SsimOptions } from './metrics.js';
 import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
+import { BUILTIN_METRICS } from './registry.js';
 
 /** What evaluate needs from a trained generator. */
 export interface EvaluationModel {
@@ -49,6 +50,12 @@ export interface EvaluateOptions {
   normalize?: boolean | 'auto';
   /** SSIM/PSNR options (data range 2, window 7, ...); `slices: true` averages 2D SSIM over axial slices. */
   metricOptions?: Omit<SsimOptions, 'shape' | 'mask'> & { slices?: boolean };
+  /**
+   * Metrics of your own, computed for every pair beside PSNR/SSIM/MAE and written as columns of
+   * the table (e.g. LPIPS where your lab has the pretrained backbones). Rank with them by naming
+   * them in `metrics`, with their orientation declared unless the registry knows the name.
+   */
+  metrics?: readonly UserMetric[];
   /** Keys `subject|source|target` already done (resumption): skipped. */
   done?: ReadonlySet<string>;
   /** Called with each new row as soon as it is computed. */
@@ -56,6 +63,38 @@ export interface EvaluateOptions {
   /** Called when a subject is finished (a good moment to persist). */
   onSubject?: (e: { subject: string; done: number; total: number; rows: number }) => void | Promise<void>;
   signal?: AbortSignal;
+}
+
+/** A per-pair synthesis metric supplied by the caller (see EvaluateOptions.metrics). */
+export interface UserMetric {
+  /** Column name (lower case; not psnr, ssim or mae). */
+  name: string;
+  /** Real target and generated volume (same grid, normalised [-1, 1]) -> one number. */
+  compute: (
+    truth: Volume,
+    generated: Volume,
+    pair: { subject: string; source: string; target: string },
+  ) => number | Promise<number>;
+}
+
+function checkUserMetrics(metrics: readonly UserMetric[]): void {
+  const seen = new Set<string>();
+  for (const m of metrics) {
+    const name = String(m?.name ?? '');
+    if (!/^[a-z][a-z0-9_]*$/.test(name) || BUILTIN_METRICS.includes(name) || seen.has(name))
+      throw new MriseqError('bad user metric name', {
+        field: 'metrics[].name',
+        found: JSON.stringify(m?.name),
+        expected: `a new lower-case column name (not ${BUILTIN_METRICS.join(', ')}, not repeated)`,
+        code: 'analysis.metric',
+      });
+    if (typeof m.compute !== 'function')
+      throw new MriseqError('a user metric needs a compute function', {
+        field: `metrics.${name}.compute`,
+        code: 'analysis.metric',
+      });
+    seen.add(name);
+  }
 }
 
 export function rowKey(r: { subject: string; source: string; target: string }): string {
@@ -80,6 +119,8 @@ export async function evaluate(
 ): Promise<EvaluationRow[]> {
   const model = asEvaluationModel(modelLike);
   const cohort = asEvaluationCohort(cohortLike);
+  const userMetrics = opts.metrics ?? [];
+  checkUserMetrics(userMetrics);
   const ids = await cohort.subjectIds(opts.split ?? 'test');
   if (ids.length === 0)
     throw new MriseqError('no subject in this split', {
@@ -115,6 +156,20 @@ export async function evaluate(
       const y = g instanceof Float32Array ? g : g.data;
       const scores = compareVolumes(xt, { data: y, shape: xt.shape }, opts.metricOptions);
       const row: EvaluationRow = { subject: id, source: s, target: t, ...scores };
+      if (userMetrics.length) {
+        const generated: Volume = { ...xt, data: y, datatype: 'float32' };
+        for (const m of userMetrics) {
+          const v = await m.compute(xt, generated, { subject: id, source: s, target: t });
+          if (typeof v !== 'number' || Number.isNaN(v))
+            throw new MriseqError(`user metric "${m.name}" did not return a number`, {
+              field: `${id}: ${s} -> ${t}`,
+              found: String(v),
+              expected: 'a number',
+              code: 'analysis.metric',
+            });
+          row[m.name] = v;
+        }
+      }
       rows.push(row);
       made++;
       await opts.onRow?.(row);

@@ -67,7 +67,16 @@ export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[
         expected: `columns ${REQUIRED_COLUMNS.join(',')}[,${OPTIONAL_METRIC_COLUMNS.join('][,')}]`,
         code: 'table.column',
       });
+  // Metric columns: the registry's, and any other column whose every cell is a number (a metric
+  // a user added, e.g. one computed by their own script); the rest stays text.
+  const isNumber = (c: string) => /^[+-]?(inf|(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)$/i.test(c.trim());
   const numeric = new Set<string>([...REQUIRED_COLUMNS.slice(3), ...OPTIONAL_METRIC_COLUMNS]);
+  header.forEach((col, k) => {
+    if ((REQUIRED_COLUMNS as readonly string[]).includes(col) || numeric.has(col)) return;
+    const cells = records.slice(1).map((r) => r[k] ?? '');
+    if (cells.some((c) => c.trim() !== '') && cells.every((c) => c.trim() === '' || isNumber(c)))
+      numeric.add(col);
+  });
   const rows: EvaluationRow[] = [];
   for (let r = 1; r < records.length; r++) {
     const rec = records[r];
@@ -135,5 +144,41 @@ export function formatEvaluationCsv(
 ): string {
   const lines = [columns.join(',')];
   for (const r of rows) lines.push(columns.map((c) => cell(r[c])).join(','));
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * The table in the authors' format (their test script's result_metrics.csv, the input of
+ * cal_brats_seq2seq_2d_contribution.py): `name,src,tgt,psnr,ssim,lpips` with sequences as indices
+ * into `sequences`. `lpips` carries the column named by `lpipsColumn` (default 'lpips' when every
+ * row has it, else 'mae': their script subtracts its z-score, as for any distance). Rows whose
+ * source or target is not in `sequences` are left out.
+ */
+export function formatAuthorsCsv(
+  rows: readonly EvaluationRow[],
+  sequences: readonly string[],
+  lpipsColumn: string = rows.length && rows.every((r) => typeof r.lpips === 'number') ? 'lpips' : 'mae',
+): string {
+  const index = new Map(sequences.map((s, i) => [s, i]));
+  const lines = ['name,src,tgt,psnr,ssim,lpips'];
+  for (const r of rows) {
+    const i = index.get(r.source);
+    const j = index.get(r.target);
+    if (i === undefined || j === undefined) continue;
+    const v = r[lpipsColumn];
+    if (typeof v !== 'number')
+      throw new MriseqError(`column "${lpipsColumn}" is missing`, {
+        field: `${r.subject}: ${r.source} -> ${r.target}`,
+        expected: 'a number in every row',
+        code: 'table.column',
+      });
+    if (/[,\n\r]/.test(r.subject))
+      throw new MriseqError("a subject id with a comma or newline cannot go into the authors' format", {
+        field: 'subject',
+        found: JSON.stringify(r.subject),
+        code: 'table.value',
+      });
+    lines.push([r.subject, i, j, r.psnr, r.ssim, v].join(','));
+  }
   return lines.join('\n') + '\n';
 }

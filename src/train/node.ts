@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { isPretrainedRef, pretrainedEntry } from '../pretrained/index.js';
 import { MriseqError } from '../errors/index.js';
 import {
   acquireRunLock,
@@ -25,6 +26,10 @@ import {
   type NamedWeights,
   type Seq2SeqConfig,
   type PresetName,
+  encodeWeights,
+  decodeWeights,
+  type WeightsDtype,
+  type WeightsManifest,
 } from '../model/index.js';
 import type { SubjectVolumes } from '../model/data.js';
 import {
@@ -36,36 +41,14 @@ import {
   type TrainState,
 } from './train.js';
 
-const FORMAT = 'mriseq-weights-1';
-
-interface WeightsManifest {
-  format: string;
-  sha256: string;
-  bytes: number;
-  tensors: { name: string; shape: number[]; offset: number; length: number }[];
-}
-
-function packWeights(w: NamedWeights, order: string[]): { bin: Buffer; manifest: WeightsManifest } {
-  let total = 0;
-  for (const k of order) total += w[k].data.length;
-  const all = new Float32Array(total);
-  const tensors: WeightsManifest['tensors'] = [];
-  let off = 0;
-  for (const k of order) {
-    all.set(w[k].data, off);
-    tensors.push({ name: k, shape: w[k].shape, offset: off, length: w[k].data.length });
-    off += w[k].data.length;
-  }
-  const bin = Buffer.from(all.buffer, all.byteOffset, all.byteLength);
-  return {
-    bin,
-    manifest: {
-      format: FORMAT,
-      sha256: createHash('sha256').update(bin).digest('hex'),
-      bytes: bin.length,
-      tensors,
-    },
-  };
+function packWeights(
+  w: NamedWeights,
+  order: string[],
+  dtype: WeightsDtype = 'float32',
+): { bin: Buffer; manifest: WeightsManifest } {
+  const { bytes, manifest } = encodeWeights(w, order, dtype);
+  const bin = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { bin, manifest: { ...manifest, sha256: createHash('sha256').update(bin).digest('hex') } };
 }
 
 function readJson<T>(file: string, what: string): T {
@@ -79,76 +62,42 @@ function readJson<T>(file: string, what: string): T {
 
 function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
   const m = readJson<WeightsManifest>(manifestFile, 'weights manifest');
-  if (m.format !== FORMAT || !Array.isArray(m.tensors)) {
-    throw new MriseqError('not a mriseq weights manifest', {
-      file: manifestFile,
-      field: 'format',
-      found: String(m.format),
-      expected: FORMAT,
-      code: 'checkpoint.corrupt',
-    });
-  }
-  m.tensors.forEach((t, i) => {
-    const ok =
-      t !== null &&
-      typeof t === 'object' &&
-      typeof t.name === 'string' &&
-      Array.isArray(t.shape) &&
-      t.shape.every((d) => Number.isInteger(d) && d >= 0) &&
-      Number.isInteger(t.offset) &&
-      Number.isInteger(t.length) &&
-      t.offset >= 0 &&
-      t.length === t.shape.reduce((a, b) => a * b, 1) &&
-      (t.offset + t.length) * 4 <= m.bytes;
-    if (!ok)
-      throw new MriseqError('weights manifest entry is malformed', {
-        file: manifestFile,
-        field: `tensors[${i}]`,
-        found: JSON.stringify(t)?.slice(0, 120),
-        expected:
-          '{name, shape: non-negative integers, offset, length = product of shape} inside the weights file',
-        code: 'checkpoint.corrupt',
-      });
-  });
   if (!existsSync(binFile))
     throw new MriseqError('weights file is missing', { file: binFile, code: 'checkpoint.missing' });
   const buf = readFileSync(binFile);
-  if (buf.length !== m.bytes) {
-    throw new MriseqError('weights file has the wrong size (truncated or replaced?)', {
-      file: binFile,
-      found: `${buf.length} bytes`,
-      expected: `${m.bytes} bytes`,
-      code: 'checkpoint.corrupt',
-    });
-  }
+  // decodeWeights checks the manifest and the size before the checksum is worth computing
+  const weights = decodeWeights(buf, m, { bin: binFile, manifest: manifestFile });
   const sha = createHash('sha256').update(buf).digest('hex');
   if (sha !== m.sha256) {
     throw new MriseqError('weights file is corrupt (checksum differs)', {
       file: binFile,
       field: 'sha256',
       found: sha.slice(0, 16),
-      expected: m.sha256.slice(0, 16),
+      expected: String(m.sha256).slice(0, 16),
       code: 'checkpoint.corrupt',
     });
   }
-  const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
-  const out: NamedWeights = {};
-  for (const t of m.tensors) out[t.name] = { shape: t.shape, data: all.slice(t.offset, t.offset + t.length) };
-  return out;
+  return weights;
 }
 
 /** Saves a generator (and, for a resumable checkpoint, the training state) to a folder. */
 export function saveCheckpoint(
   dir: string,
   model: Seq2Seq,
-  extra: { weights?: NamedWeights; state?: TrainState } = {},
+  extra: {
+    weights?: NamedWeights;
+    state?: TrainState;
+    dtype?: WeightsDtype;
+    files?: Record<string, string>;
+  } = {},
 ): void {
   const order = [...model.variables.keys()];
-  const { bin, manifest } = packWeights(extra.weights ?? model.getWeights(), order);
+  const { bin, manifest } = packWeights(extra.weights ?? model.getWeights(), order, extra.dtype);
   const files: Record<string, string | Buffer> = {
     'config.json': JSON.stringify({ className: Seq2Seq.className, config: model.getConfig() }, null, 2),
     'weights.bin': bin,
     'weights.json': JSON.stringify(manifest),
+    ...extra.files,
   };
   if (extra.state) {
     const s = extra.state;
@@ -172,11 +121,20 @@ export interface LoadedCheckpoint {
   dir: string;
 }
 
+/** The package's models/ folder of shipped generators (src/train and dist/train are two levels down). */
+export const MODELS_ROOT = resolve(__dirname, '..', '..', 'models');
+
+/** The folder of a shipped generator ('phantom-lite' or 'pretrained:phantom-lite'). */
+export function pretrainedDir(name: string): string {
+  return join(MODELS_ROOT, pretrainedEntry(name).folder);
+}
+
 /**
- * Loads a checkpoint folder, or a run folder (then its best/, else last/).
- * Missing, corrupt or mismatched files give a MriseqError naming the file.
+ * Loads a checkpoint folder, or a run folder (then its best/, else last/), or a shipped generator
+ * named 'pretrained:<name>'. Missing, corrupt or mismatched files give a MriseqError naming the file.
  */
 export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): LoadedCheckpoint {
+  if (isPretrainedRef(path)) path = pretrainedDir(path);
   // a writer killed between its two renames leaves no folder, but a complete one beside it
   const present = (p: string): string => (existsSync(p) ? p : (findFolder(p) ?? p));
   let dir = present(path);
@@ -242,6 +200,11 @@ export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckp
   modelOverrides?: Partial<Seq2SeqConfig>;
   /** Continue from out/last when it exists. */
   resume?: boolean;
+  /**
+   * Start a new run from these weights (a checkpoint or run folder, or 'pretrained:<name>') instead
+   * of a fresh initialisation: fine-tuning. Its config is used; `model` and `modelOverrides` are not.
+   */
+  from?: string;
   /** Also save out/last every this many steps (default max(1, steps / 10)). */
   checkpointEvery?: number;
 }
@@ -366,6 +329,8 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     model = c.model;
     state = c.state;
     resumedFrom = state.step;
+  } else if (options.from) {
+    model = loadCheckpoint(options.from).model;
   } else {
     const m = options.model ?? 'lite';
     model =
@@ -373,11 +338,12 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
         ? createGenerator(m, options.modelOverrides)
         : createGenerator(m, options.modelOverrides);
   }
-  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, ...rest } = options;
+  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, from: _f, ...rest } = options;
   void _o;
   void _m;
   void _mo;
   void _r;
+  void _f;
   const hasVal = (options.validation?.length ?? 0) > 0;
   const onCheckpoint = (c: TrainCheckpoint) => {
     if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights });

@@ -3,7 +3,14 @@
  * `mriseq compare` (PSNR/SSIM/MAE of one NIfTI against another).
  */
 import type { Command } from 'commander';
-import { formatRanking, rankSequences, type SequenceRanking } from '../../analysis/index.js';
+import {
+  formatRanking,
+  parseOrientations,
+  rankingRecord,
+  rankSequences,
+  ROW_SETS,
+  type RowSet,
+} from '../../analysis/index.js';
 import { evaluateToCsv, readEvaluationCsv, writeDifferentiationMaps } from '../../analysis/node.js';
 import {
   asEvaluationCohort,
@@ -46,34 +53,6 @@ function intOption(v: string, name: string): number {
       code: 'cli.option',
     });
   return n;
-}
-
-/** The JSON form of a ranking: per sequence C_t, C_d, their CIs and ranks, plus the matrix A. */
-export function rankingJson(r: SequenceRanking): Record<string, unknown> {
-  return {
-    sequences: r.sequences.map((s) => ({
-      sequence: s.sequence,
-      C_t: s.C_t,
-      C_t_ci: s.C_t_ci,
-      C_d: s.C_d,
-      C_d_ci: s.C_d_ci,
-      rank: s.rank,
-      rank_t: s.rank_t,
-      p_first: s.p_first,
-    })),
-    order: r.order,
-    metrics: r.matrix.metrics,
-    A: {
-      rows: 'source',
-      columns: 'target',
-      sequences: r.matrix.sequences,
-      values: r.matrix.A.map((l) => l.map((v) => (Number.isNaN(v) ? null : v))),
-    },
-    subjects: r.subjects,
-    resamples: r.resamples,
-    seed: r.seed,
-    level: r.level,
-  };
 }
 
 export function registerAnalysis(program: Command): void {
@@ -232,36 +211,83 @@ function registerRank(program: Command): void {
     .description(
       'rank sequences by contribution: C_d (unique information, high first) and C_t (value as a source), with bootstrap CIs over subjects',
     )
-    .requiredOption(
-      '--metrics <csv>',
-      'evaluation table: columns subject,source,target,psnr,ssim[,mae][,lpips]',
+    .argument(
+      '[table]',
+      'evaluation table (CSV): columns subject,source,target,psnr,ssim[,mae][,lpips][,...]',
     )
     .option(
-      '--use <metrics>',
-      'comma-separated metric columns (default: psnr,ssim plus mae/lpips when present)',
+      '--metrics <list>',
+      "metric columns, e.g. psnr,ssim,lpips (default: psnr,ssim,lpips when the table has lpips, else psnr,ssim,mae with MAE standing in for LPIPS). A file name here is read as the table (mriseq 0.1's form)",
+    )
+    .option('--use <list>', 'same as --metrics (mriseq 0.1)')
+    .option(
+      '--orientation <name=higher|lower...>',
+      'orientation of a metric the registry does not know (psnr, ssim higher; mae, lpips lower)',
+    )
+    .option(
+      '--rows <set>',
+      "rows that enter: 'cross' (source != target, the authors' protocol) or 'all'",
+      'cross',
     )
     .option('--resamples <n>', 'bootstrap resamples over subjects', '1000')
     .option('--seed <n>', 'bootstrap seed', '0')
-    .option('--json', 'print one JSON object')
-    .action((opts: { metrics: string; use?: string; resamples: string; seed: string; json?: boolean }) => {
-      const rows = readEvaluationCsv(opts.metrics);
-      const metrics = opts.use?.split(',').map((s) => s.trim().toLowerCase());
-      if (metrics)
-        for (const m of metrics)
-          if (!rows.every((r) => typeof r[m] === 'number'))
-            throw new MriseqError(`metric column "${m}" is missing or not numeric in every row`, {
-              file: opts.metrics,
-              field: '--use',
-              found: m,
-              code: 'cli.option',
-            });
-      const r = rankSequences(rows, {
-        metrics,
-        resamples: intOption(opts.resamples, '--resamples'),
-        seed: intOption(opts.seed, '--seed'),
-      });
-      console.log(opts.json ? JSON.stringify(rankingJson(r)) : formatRanking(r));
-    });
+    .option('--json', 'print one JSON object (the form of ranking.json)')
+    .action(
+      (
+        table: string | undefined,
+        opts: {
+          metrics?: string;
+          use?: string;
+          orientation?: string[];
+          rows: string;
+          resamples: string;
+          seed: string;
+          json?: boolean;
+        },
+      ) => {
+        let list = opts.metrics ?? opts.use;
+        // mriseq 0.1 took the table as --metrics FILE
+        if (!table && list && (/\.csv$/i.test(list) || existsSync(list))) {
+          table = list;
+          list = opts.use;
+        }
+        if (!table)
+          throw new MriseqError('say which evaluation table to rank', {
+            field: 'table',
+            expected: 'mriseq rank EVALUATION.csv [--metrics psnr,ssim,mae]',
+            code: 'cli.option',
+          });
+        if (!(ROW_SETS as readonly string[]).includes(opts.rows))
+          throw new MriseqError('unknown row set', {
+            field: '--rows',
+            found: opts.rows,
+            expected: ROW_SETS.join(', '),
+            code: 'cli.option',
+          });
+        const rows = readEvaluationCsv(table);
+        const metrics = listOption(list);
+        if (metrics)
+          for (const m of metrics)
+            if (!rows.every((r) => typeof r[m] === 'number'))
+              throw new MriseqError(`metric column "${m}" is missing or not numeric in every row`, {
+                file: table,
+                field: '--metrics',
+                found: m,
+                code: 'cli.option',
+              });
+        const orientations = parseOrientations(
+          (opts.orientation ?? []).flatMap((o) => o.split(',')).filter((o) => o.trim()),
+        );
+        const r = rankSequences(rows, {
+          metrics,
+          orientations,
+          rows: opts.rows as RowSet,
+          resamples: intOption(opts.resamples, '--resamples'),
+          seed: intOption(opts.seed, '--seed'),
+        });
+        console.log(opts.json ? JSON.stringify(rankingRecord(r)) : formatRanking(r));
+      },
+    );
 }
 
 export function registerCompare(program: Command): void {
