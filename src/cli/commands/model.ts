@@ -244,7 +244,8 @@ export function registerModel(program: Command): void {
         const r = await trainRun(trainSet, {
           out: o.out,
           model: o.preset as PresetName,
-          modelOverrides: { sequences, seed },
+          // mriseq 0.1's recipe started the code's linear maps its own way too
+          modelOverrides: { sequences, seed, linearInit: o.recipe === 'mriseq-0.1' ? 'scaled' : 'pytorch' },
           steps,
           seed,
           crop: Number(o.crop),
