@@ -163,6 +163,7 @@ export {
   checkPretrainedPhantom,
   packPretrained,
   heldOutSubjects,
+  pretrainedCohort,
   type PretrainedPhantomCheck,
   type PackOptions,
 } from './pretrained/node.js';

@@ -2,11 +2,14 @@
  * Imaging-differentiation maps (science spec): for target t of a subject with N available
  * sequences, M_d(t) = (1/N) sum over sources s (s includes t) of |G(x_s, code_t) - x_t|,
  * voxel-wise. The generator enters as a function, so this module does not depend on the model's
- * internals. Browser-safe.
+ * internals. Volumes are compared in the normalised [-1, 1] space the generator works in: a raw
+ * scan (values outside [-1, 1]) is normalised as the spec says first, as evaluate() does, so raw
+ * and normalised inputs give the same map. Browser-safe.
  */
 import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
+import { prepareVolume } from './evaluate.js';
 
 /**
  * Generates `target` from the given source volumes (here always one source at a time, as the
@@ -35,11 +38,13 @@ function dataOf(v: Volume | Float32Array): Float32Array {
 
 /** M_d of one target for one subject: a Volume on the target's grid (same affine). */
 export async function differentiationMap(
-  sequences: Readonly<Record<string, Volume>>,
+  raw: Readonly<Record<string, Volume>>,
   target: string,
   generate: GenerateFn,
   opts: DifferentiationMapOptions = {},
 ): Promise<Volume> {
+  const sequences: Record<string, Volume> = {};
+  for (const [k, v] of Object.entries(raw)) if (v) sequences[k] = prepareVolume(v, 'auto');
   const x = sequences[target];
   if (!x)
     throw new MriseqError('target sequence not available for this subject', {

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { phantom } from '../phantom/index.js';
+import { Cohort } from '../cohort/index.js';
 import type { Seq2Seq, SubjectVolumes } from '../model/index.js';
 import {
   loadCheckpoint,
@@ -118,6 +119,28 @@ export function heldOutSubjects(
     for (const [n, v] of Object.entries(s.volumes)) if (v) sequences[n] = prepareVolume(v, true);
     return { id: s.id, sequences, unique: s.truth.unique.t1gd!, lesion: s.truth.lesion };
   });
+}
+
+/**
+ * Subjects a shipped generator never saw, as a Cohort (split 'test' recorded on every subject):
+ * `count` phantom subjects of its card's phantom from `start` (default: right after the ones its
+ * card's acceptance measured, so notebooks and the card do not share subjects).
+ */
+export function pretrainedCohort(name = 'phantom-lite', count = 12, start?: number): Cohort {
+  const card = readModelCard(name);
+  const from = start ?? card.acceptance.heldOut.start + card.acceptance.heldOut.count;
+  if (from < card.phantom.train + card.phantom.validation)
+    throw new MriseqError('these subjects trained or validated the generator', {
+      field: 'start',
+      found: String(from),
+      expected: `>= ${card.phantom.train + card.phantom.validation}`,
+      code: 'pretrained.heldout',
+    });
+  const ph = phantom({ subjects: from + count, seed: card.phantom.seed, size: card.phantom.size });
+  const held = new Set(ph.ids().slice(from));
+  return Cohort.fromPhantom(ph)
+    .filter((e) => held.has(e.id))
+    .withSplit({ fractions: { train: 0, val: 0, test: 1 } });
 }
 
 export interface PackOptions extends PhantomRecipe {
