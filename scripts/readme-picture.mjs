@@ -12,7 +12,14 @@ const profile = mkdtempSync(join(tmpdir(), 'mriseq-shot-'));
 const ctx = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.MRISEQ_CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ],
   viewport: { width: 1100, height: 1500 },
 });
 try {
