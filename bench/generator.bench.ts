@@ -22,7 +22,8 @@ function stepWorkload(size: number): TensorWorkload {
       const xs = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 1);
       const xt = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 2);
       let t = 0;
-      const o = { beta1: 0.9, beta2: 0.999, structuralWeight: 0.01 };
+      // the default recipe's loss: the structural term on y_t and y_s (as the PyTorch twin)
+      const o = { beta1: 0.9, beta2: 0.999, structuralWeight: 0.01, structuralCycle: false };
       return {
         step: () => {
           t++;
