@@ -40,7 +40,7 @@ export const workloads: CustomWorkload[] = [
     name: 'generator step presets 64px',
     description:
       "lite vs reference-small vs reference (the authors' 6 + 6 configuration), one 64 px 2.5D step each, interleaved",
-    async run(ctx) {
+    async run() {
       if (tf.getBackend() !== 'tensorflow')
         return { summary: 'skipped: the reference presets are timed on the native engine only' };
       const presets: PresetName[] = ['lite', 'reference-small', 'reference'];

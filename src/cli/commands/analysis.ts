@@ -40,33 +40,15 @@ import type { Volume } from '../../volume/index.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
+import { intOption, listOption } from '../options.js';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { readNifti } from '../../io/index.js';
-
-function intOption(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new MriseqError('not a non-negative integer', {
-      field: name,
-      found: v,
-      expected: 'an integer >= 0',
-      code: 'cli.option',
-    });
-  return n;
-}
 
 export function registerAnalysis(program: Command): void {
   registerEvaluate(program);
   registerRank(program);
   registerMaps(program);
   registerCompare(program);
-}
-
-function listOption(v: string | undefined): string[] | undefined {
-  return v
-    ?.split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
 }
 
 // The run lock is taken on the folder a command writes (its shard's part folder when sharded, so

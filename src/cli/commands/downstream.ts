@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { initEngine, tf } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
+import { intOption, listOption } from '../options.js';
 import { Cohort } from '../../cohort/index.js';
 import '../../cohort/node.js';
 import {
@@ -23,31 +24,11 @@ import {
 import { mapsFromDirectory, saveClassifier, writeGradCamNifti } from '../../classify/node.js';
 import { clusterImages } from '../../cluster/index.js';
 
-function positiveInt(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new MriseqError('not a positive integer', {
-      field: name,
-      found: v,
-      expected: 'an integer >= 1',
-      code: 'cli.option',
-    });
-  }
-  return n;
-}
-
-function list(v: string | undefined): string[] | undefined {
-  return v
-    ?.split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-}
-
 async function openCohort(o: { manifest?: string; phantom?: string; seed?: string }): Promise<Cohort> {
   if (o.manifest) return Cohort.fromManifest(o.manifest);
   if (o.phantom) {
     return Cohort.fromPhantom({
-      subjects: positiveInt(o.phantom, '--phantom'),
+      subjects: intOption(o.phantom, '--phantom', 1),
       seed: Number(o.seed ?? 0),
       size: [32, 32, 16],
     });
@@ -194,7 +175,7 @@ export function registerDownstream(program: Command): void {
           }
           const cohort = await openCohort(o);
           requireLabel(cohort, o.manifest, o.label);
-          const sequences = list(o.sequences) ?? [...cohort.sequences];
+          const sequences = listOption(o.sequences) ?? [...cohort.sequences];
           const unknown = sequences.filter((s) => !cohort.sequences.includes(s));
           if (unknown.length) {
             throw new MriseqError('unknown sequence', {
@@ -204,16 +185,16 @@ export function registerDownstream(program: Command): void {
               code: 'cli.sequences',
             });
           }
-          const seed = Number(o.seed);
+          const seed = intOption(o.seed, '--seed');
           const run = {
             model: {
               depth: depth as 6 | 18,
               attention: o.attention,
-              baseWidth: positiveInt(o.width, '--width'),
+              baseWidth: intOption(o.width, '--width', 1),
               spatialKernel: 3,
             },
             train: {
-              epochs: positiveInt(o.epochs, '--epochs'),
+              epochs: intOption(o.epochs, '--epochs', 1),
               onEpoch: (e: { epoch: number; trainLoss: number; valLoss: number }) =>
                 process.stderr.write(
                   `epoch ${e.epoch + 1}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}\n`,
@@ -221,7 +202,7 @@ export function registerDownstream(program: Command): void {
             },
             testFraction: Number(o.testFraction),
             seed,
-            downsample: positiveInt(o.downsample, '--downsample'),
+            downsample: intOption(o.downsample, '--downsample', 1),
           };
           const dc = cohort as unknown as DownstreamCohort;
           const labels = new Map(cohort.subjects.map((s) => [s.id, String(s.labels[o.label] ?? '')]));
@@ -264,7 +245,7 @@ export function registerDownstream(program: Command): void {
               ...run,
               label: o.label,
               sequences,
-              mapTargets: list(o.mapTargets) ?? sequences,
+              mapTargets: listOption(o.mapTargets) ?? sequences,
               maps: mapsFromDirectory(o.withMaps),
             });
             runs.push(cmp.mri, cmp.mriWithMaps);
@@ -288,7 +269,7 @@ export function registerDownstream(program: Command): void {
             const data = await buildDownstreamDataset(dc, {
               label: o.label,
               sequences,
-              mapTargets: o.withMaps ? (list(o.mapTargets) ?? sequences) : [],
+              mapTargets: o.withMaps ? (listOption(o.mapTargets) ?? sequences) : [],
               maps: o.withMaps ? mapsFromDirectory(o.withMaps) : undefined,
               ids: r.testIds,
               downsample: run.downsample,
@@ -367,7 +348,7 @@ export function registerDownstream(program: Command): void {
             {
               label: 'all',
               sequences: [o.sequence.toLowerCase()],
-              downsample: positiveInt(o.downsample, '--downsample'),
+              downsample: intOption(o.downsample, '--downsample', 1),
             },
           );
           // The autoencoder halves each axis twice: crop to multiples of 4.
@@ -386,10 +367,10 @@ export function registerDownstream(program: Command): void {
           const r = await clusterImages(
             { shape: [d, h, w, 1], inputs, ids: data.ids },
             {
-              k: o.k ? positiveInt(o.k, '--k') : undefined,
+              k: o.k ? intOption(o.k, '--k', 1) : undefined,
               labels,
-              epochs: positiveInt(o.epochs, '--epochs'),
-              seed: Number(o.seed),
+              epochs: intOption(o.epochs, '--epochs', 1),
+              seed: intOption(o.seed, '--seed'),
               batchSize: 8,
               onEpoch: (e) => process.stderr.write(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}\n`),
             },

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
+import { intOption, sizeOption } from '../options.js';
 import { writeNifti } from '../../io/index.js';
 import { Cohort } from '../../cohort/index.js';
 // registers the cohort's Node adapter (manifest files, NIfTI volumes)
@@ -49,26 +50,6 @@ async function manifestSubject(file: string, id: string): Promise<SubjectVolumes
       code: 'manifest.subject',
     });
   return { id, volumes: await cohort.subject(id).loadAll() };
-}
-
-function phantomSize(text: string | undefined): [number, number, number] | undefined {
-  if (!text) return undefined;
-  const v = text.split(/[x,]/).map(Number);
-  if (v.length !== 3 || v.some((n) => !Number.isInteger(n))) {
-    throw new MriseqError('bad phantom size', {
-      field: '--size',
-      found: text,
-      expected: 'NX,NY,NZ e.g. 64,64,32',
-    });
-  }
-  return v as [number, number, number];
-}
-
-function positiveInt(text: string, field: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new MriseqError('expected a positive integer', { field, found: text, expected: 'an integer >= 1' });
-  return n;
 }
 
 interface TrainCliOptions {
@@ -143,17 +124,17 @@ export function registerModel(program: Command): void {
     .action(async (o: TrainCliOptions) => {
       const fold = foldOption(o.fold);
       const report = await initEngine();
-      const steps = positiveInt(o.steps, '--steps');
-      const seed = Number(o.seed);
+      const steps = intOption(o.steps, '--steps', 1);
+      const seed = intOption(o.seed, '--seed');
       let sequences: string[];
       let trainSet: SubjectVolumes[];
       let valSet: SubjectVolumes[];
       if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
       if (o.phantom !== undefined && fold) {
         const ph = phantom({
-          subjects: positiveInt(o.phantom, '--phantom'),
+          subjects: intOption(o.phantom, '--phantom', 1),
           seed,
-          size: phantomSize(o.size),
+          size: o.size ? sizeOption(o.size) : undefined,
         });
         sequences = ph.sequences;
         const split = foldSplit(canonical(ph.ids()), fold);
@@ -172,16 +153,16 @@ export function registerModel(program: Command): void {
         valSet = [];
         for (const id of split.validation) valSet.push(await load(id));
       } else if (o.phantom !== undefined) {
-        const n = positiveInt(o.phantom, '--phantom');
-        const nVal = Number(o.validation);
-        if (!Number.isInteger(nVal) || nVal < 0 || (n > 1 && nVal >= n))
+        const n = intOption(o.phantom, '--phantom', 1);
+        const nVal = intOption(o.validation, '--validation');
+        if (n > 1 && nVal >= n)
           throw new MriseqError('bad number of validation subjects', {
             field: '--validation',
             found: o.validation,
             expected: `an integer in 0..${n - 1} (fewer than --phantom)`,
             code: 'cli.option',
           });
-        const ph = phantom({ subjects: n, seed, size: phantomSize(o.size) });
+        const ph = phantom({ subjects: n, seed, size: o.size ? sizeOption(o.size) : undefined });
         sequences = ph.sequences;
         const all = ph.ids().map((id) => ph.subject(id));
         const v = n > 1 ? nVal : 0;
@@ -248,7 +229,7 @@ export function registerModel(program: Command): void {
           modelOverrides: { sequences, seed, linearInit: o.recipe === 'mriseq-0.1' ? 'scaled' : 'pytorch' },
           steps,
           seed,
-          crop: Number(o.crop),
+          crop: intOption(o.crop, '--crop', 4),
           structuralWeight: o.structural ? 0.01 : 0,
           detachCycle: o.detachCycle === true,
           recipe: o.recipe,
@@ -353,9 +334,9 @@ export function registerModel(program: Command): void {
         let subject: SubjectVolumes;
         if (o.phantom !== undefined) {
           const ph = phantom({
-            subjects: positiveInt(o.phantom, '--phantom'),
-            seed: Number(o.seed),
-            size: phantomSize(o.size),
+            subjects: intOption(o.phantom, '--phantom', 1),
+            seed: intOption(o.seed, '--seed'),
+            size: o.size ? sizeOption(o.size) : undefined,
           });
           subject = ph.subject(o.subject);
         } else if (o.manifest) {
@@ -407,9 +388,9 @@ async function generateCohort(
   let load: (id: string) => Promise<SubjectVolumes>;
   if (o.phantom !== undefined) {
     const ph = phantom({
-      subjects: positiveInt(o.phantom, '--phantom'),
-      seed: Number(o.seed),
-      size: phantomSize(o.size),
+      subjects: intOption(o.phantom, '--phantom', 1),
+      seed: intOption(o.seed, '--seed'),
+      size: o.size ? sizeOption(o.size) : undefined,
     });
     all = ph.ids();
     load = async (id) => ph.subject(id);
