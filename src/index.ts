@@ -82,6 +82,19 @@ export {
   type LesionGroup,
   type LesionType,
 } from './phantom/index.js';
+// csv: the one reader and writer of every table
+export {
+  parseCsv,
+  csvRecords,
+  formatCsv,
+  formatCsvCell,
+  escapeCsvCell,
+  unescapeCsvCell,
+  type CsvValue,
+  type CsvRecord,
+  type FormatCsvOptions,
+  type ParseCsvOptions,
+} from './csv/index.js';
 // cohort
 export {
   Cohort,

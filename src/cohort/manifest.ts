@@ -7,6 +7,7 @@
 import Ajv from 'ajv';
 import { MriseqError } from '../errors/index.js';
 import { MANIFEST_SCHEMA } from './schema.js';
+import { escapeCsvCell, formatCsv, parseCsv, unescapeCsvCell } from '../csv/index.js';
 
 export type ManifestValue = string | number | boolean | null;
 export type Split = 'train' | 'val' | 'test';
@@ -48,55 +49,8 @@ export const KNOWN_SEQUENCES = ['t1', 't1gd', 't2', 'flair', 'dwi', 'dce', 'adc'
 
 // ------------------------------------------------------------------------------------ CSV text
 
-/** Cells that spreadsheet programs would run as formulas get a leading quote (OWASP CSV injection). */
-export function escapeCsvCell(value: string): string {
-  let v = value;
-  // Quotes already in front are counted too, so unescaping one quote always gives the original.
-  if (/^'*[=+\-@\t\r]/.test(v)) v = `'${v}`;
-  if (/[",\n\r]/.test(v) || v !== v.trim()) v = `"${v.replace(/"/g, '""')}"`;
-  return v;
-}
-
-/** Reverses escapeCsvCell's formula guard (quotes were removed by the parser). */
-export function unescapeCsvCell(value: string): string {
-  return /^'+[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
-}
-
-/** RFC 4180 parser: quoted fields, doubled quotes, CRLF or LF; returns rows of raw cells. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  for (; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i++;
-        } else quoted = false;
-      } else cell += ch;
-    } else if (ch === '"' && cell === '') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += ch;
-  }
-  if (cell !== '' || row.length > 0) {
-    row.push(cell);
-    rows.push(row);
-  }
-  // Blank lines carry no subject.
-  return rows.filter((r) => !(r.length === 1 && r[0] === ''));
-}
+// The one CSV reader and writer (src/csv); re-exported here, where they were first defined.
+export { escapeCsvCell, unescapeCsvCell, parseCsv };
 
 const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
@@ -243,19 +197,16 @@ export function manifestToCsv(m: Manifest): string {
     ...(hasSplit ? ['split'] : []),
     ...metaKeys.map((k) => `meta:${k}`),
   ];
-  const lines = [header.map(escapeCsvCell).join(',')];
-  for (const s of m.subjects) {
-    const cells = [
-      s.id,
-      ...m.sequences.map((k) => s.sequences[k] ?? ''),
-      ...(m.masks ?? []).map((k) => s.masks?.[k] ?? ''),
-      ...(m.labels ?? []).map((k) => formatValue(s.labels?.[k])),
-      ...(hasSplit ? [s.split ?? ''] : []),
-      ...metaKeys.map((k) => formatValue(s.metadata?.[k])),
-    ];
-    lines.push(cells.map(escapeCsvCell).join(','));
-  }
-  return lines.join('\n') + '\n';
+  const rows = m.subjects.map((s) => [
+    s.id,
+    ...m.sequences.map((k) => s.sequences[k] ?? ''),
+    ...(m.masks ?? []).map((k) => s.masks?.[k] ?? ''),
+    ...(m.labels ?? []).map((k) => formatValue(s.labels?.[k])),
+    ...(hasSplit ? [s.split ?? ''] : []),
+    ...metaKeys.map((k) => formatValue(s.metadata?.[k])),
+  ]);
+  // every cell as text, so a number-like value gets the same guard whatever its type
+  return formatCsv(header, rows);
 }
 
 // ------------------------------------------------------------------------------- validation

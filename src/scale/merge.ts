@@ -19,6 +19,7 @@ import { MriseqError } from '../errors/index.js';
 import { compareSubjectIds, type ShardSpec } from './shard.js';
 import { PARTS_DIR, SHARD_MARKER, SHARD_MARKER_FORMAT, parsePartName, type ShardMarker } from './layout.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
+import { csvLineEnd, csvRecords, unescapeCsvCell } from '../csv/index.js';
 
 export const SUBJECT_COLUMNS = ['subject', 'subject_id', 'subjectId', 'id'] as const;
 
@@ -78,45 +79,17 @@ function listFiles(root: string): string[] {
 }
 
 /** Splits CSV/TSV text into raw records (quoted fields may hold newlines), keeping their bytes. */
-export function splitRecords(text: string): { records: string[]; eol: string; trailingEol: boolean } {
-  const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  const records: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') quoted = !quoted;
-    else if (!quoted && c === '\n') {
-      records.push(text.slice(start, i > start && text[i - 1] === '\r' ? i - 1 : i));
-      start = i + 1;
-    }
-  }
-  const trailingEol = start === text.length;
-  if (!trailingEol) records.push(text.slice(start));
-  return { records, eol, trailingEol };
+export function splitRecords(
+  text: string,
+  sep = ',',
+): { records: string[]; eol: string; trailingEol: boolean } {
+  const records = csvRecords(text, { separator: sep }).map((r) => text.slice(r.start, r.end));
+  return { records, ...csvLineEnd(text) };
 }
 
 /** The fields of one raw record, unquoted. */
 export function splitFields(record: string, sep: string): string[] {
-  const fields: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < record.length; i++) {
-    const c = record[i];
-    if (quoted) {
-      if (c === '"' && record[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === sep) {
-      fields.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  fields.push(cur);
-  return fields;
+  return csvRecords(record, { separator: sep })[0]?.fields ?? [''];
 }
 
 function tableSubjectColumn(file: string, header: string): number {
@@ -186,19 +159,20 @@ function mergeTable(
   problems: string[],
 ): { bytes: Buffer; ids: { id: string; shard: number }[] } | undefined {
   const sep = rel.toLowerCase().endsWith('.tsv') ? '\t' : ',';
-  const first = splitRecords(sources[0].text);
+  const first = splitRecords(sources[0].text, sep);
   const header = first.records[0] ?? '';
   const col = tableSubjectColumn(rel, header);
   if (col < 0) return undefined;
   const rows: { id: string; rec: string; shard: number }[] = [];
   for (const src of sources) {
-    const parsed = splitRecords(src.text);
+    const parsed = splitRecords(src.text, sep);
     if (parsed.records[0] !== header) {
       problems.push(`${rel}: header of ${src.label} differs from ${sources[0].label}`);
       continue;
     }
     for (const rec of parsed.records.slice(1)) {
-      if (rec !== '') rows.push({ id: splitFields(rec, sep)[col] ?? '', rec, shard: src.shard });
+      if (rec !== '')
+        rows.push({ id: unescapeCsvCell(splitFields(rec, sep)[col] ?? ''), rec, shard: src.shard });
     }
   }
   rows.sort((a, b) => compareSubjectIds(a.id, b.id));

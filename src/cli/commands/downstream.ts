@@ -22,6 +22,7 @@ import {
 } from '../../classify/index.js';
 import { mapsFromDirectory, saveClassifier, writeGradCamNifti } from '../../classify/node.js';
 import { clusterImages } from '../../cluster/index.js';
+import { formatCsv, type CsvValue } from '../../csv/index.js';
 
 function positiveInt(v: string, name: string): number {
   const n = Number(v);
@@ -82,12 +83,12 @@ function runJson(r: DownstreamRun): Record<string, unknown> {
   };
 }
 
-function predictionsCsv(r: DownstreamRun, labels: Map<string, string>): string {
-  const head = ['id', 'label', ...r.classNames.map((c) => `p_${c}`)].join(',');
-  const rows = r.testIds.map((id, i) =>
-    [id, labels.get(id) ?? '', ...r.probabilities[i].map((p) => p.toFixed(6))].join(','),
+/** predictions_*.csv: label values and class names are the user's text, escaped by the CSV writer. */
+function predictionsCsv(r: DownstreamRun, labels: ReadonlyMap<string, CsvValue>): string {
+  return formatCsv(
+    ['id', 'label', ...r.classNames.map((c) => `p_${c}`)],
+    r.testIds.map((id, i) => [id, labels.get(id) ?? '', ...r.probabilities[i].map((p) => p.toFixed(6))]),
   );
-  return [head, ...rows].join('\n') + '\n';
 }
 
 /** 'g1=a,b;g2=c,d' -> { g1: ['a', 'b'], g2: ['c', 'd'] }. */
@@ -224,7 +225,9 @@ export function registerDownstream(program: Command): void {
             downsample: positiveInt(o.downsample, '--downsample'),
           };
           const dc = cohort as unknown as DownstreamCohort;
-          const labels = new Map(cohort.subjects.map((s) => [s.id, String(s.labels[o.label] ?? '')]));
+          const labels = new Map<string, CsvValue>(
+            cohort.subjects.map((s) => [s.id, Object.hasOwn(s.labels, o.label) ? s.labels[o.label] : null]),
+          );
           const runs: DownstreamRun[] = [];
           if (groups) {
             const data = await buildDownstreamDataset(dc, {
@@ -405,10 +408,10 @@ export function registerDownstream(program: Command): void {
           writeFileAtomicSync(join(o.out, 'cluster.json'), JSON.stringify(summary, null, 1));
           writeFileAtomicSync(
             join(o.out, 'clusters.csv'),
-            [
-              'id,cluster' + (labels ? ',label' : ''),
-              ...data.ids.map((id, i) => `${id},${r.clusters[i]}${labels ? `,${labels[i]}` : ''}`),
-            ].join('\n') + '\n',
+            formatCsv(
+              ['id', 'cluster', ...(labels ? ['label'] : [])],
+              data.ids.map((id, i) => [id, r.clusters[i], ...(labels ? [labels[i]] : [])]),
+            ),
           );
           if (o.json) console.log(JSON.stringify(summary));
           else {

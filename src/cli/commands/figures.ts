@@ -42,7 +42,8 @@ import {
   type RocCurve,
 } from '../../plot/index.js';
 import { closeFigureExporter, writeFigure, type WrittenFigure } from '../../plot/node.js';
-import { parseEvaluationCsv, parseCsvRecords, rankSequences } from '../../analysis/index.js';
+import { parseEvaluationCsv, rankSequences } from '../../analysis/index.js';
+import { parseCsv, unescapeCsvCell } from '../../csv/index.js';
 import { readNifti } from '../../io/index.js';
 
 export interface FiguresResult {
@@ -198,7 +199,9 @@ export async function runFigures(run: string): Promise<{
     add('roc', 'ROC', () => rocFigure(Array.isArray(j) ? j : j.curves));
   } else if (predFile) {
     add('roc', 'ROC', () => {
-      const [head, ...recs] = parseCsvRecords(readFileSync(predFile, 'utf8'));
+      const [head = [], ...recs] = parseCsv(readFileSync(predFile, 'utf8')).map((r) =>
+        r.map(unescapeCsvCell),
+      );
       const col = (c: string) => head.indexOf(c);
       if (col('label') < 0 || col('score') < 0)
         throw new MriseqError('predictions need label and score columns', {

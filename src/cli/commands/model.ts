@@ -15,6 +15,7 @@ import { loadGenerator, trainRun } from '../../train/node.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../reliability/node.js';
+import { formatCsv } from '../../csv/index.js';
 import { foldSplit, formatShard } from '../../scale/index.js';
 import {
   canonical,
@@ -345,11 +346,6 @@ export function registerModel(program: Command): void {
     );
 }
 
-/** A cell of generated.csv: quoted when it holds a separator, quote or line break. */
-function csvCell(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /**
  * `mriseq generate` without --subject: the target for every subject of the cohort (or of one
  * shard), OUT/<subject>/<target>.nii.gz plus OUT/generated.csv (subject, target, sources, file).
@@ -400,7 +396,7 @@ async function generateCohort(
   await initEngine();
   const model = loadGenerator(o.run);
   const plan = shardFolder('generate', o.out, all, shard);
-  const rows = ['subject,target,sources,file'];
+  const rows: string[][] = [];
   let k = 0;
   for (const id of plan.ids) {
     k++;
@@ -417,10 +413,13 @@ async function generateCohort(
       mkdirSync(dirname(file), { recursive: true });
       await writeNifti(file, await generate(model, subject, { sources, target: o.target }));
     }
-    rows.push([id, o.target, sources.join('+'), rel].map(csvCell).join(','));
+    rows.push([id, o.target, sources.join('+'), rel]);
     console.error(`generate: ${k}/${plan.ids.length} ${id}: ${o.target} from ${sources.join('+')}`);
   }
-  writeFileAtomicSync(join(plan.dir, 'generated.csv'), rows.join('\n') + '\n');
+  writeFileAtomicSync(
+    join(plan.dir, 'generated.csv'),
+    formatCsv(['subject', 'target', 'sources', 'file'], rows),
+  );
   plan.finish();
   console.log(`${plan.dir}: ${o.target} of ${plan.ids.length} subjects`);
 }
