@@ -12,6 +12,7 @@ import { compareVolumes, type SsimOptions } from './metrics.js';
 import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
+import { own } from '../keys/index.js';
 
 /** What evaluate needs from a trained generator. */
 export interface EvaluationModel {
@@ -103,8 +104,10 @@ export async function evaluate(
     if (pairs.length === 0) continue;
     const subject = await cohort.loadSubject(id);
     const avail = new Map<string, Volume>();
-    for (const s of wanted)
-      if (subject.sequences[s]) avail.set(s, prepareVolume(subject.sequences[s], opts.normalize));
+    for (const s of wanted) {
+      const v = own(subject.sequences, s);
+      if (v) avail.set(s, prepareVolume(v, opts.normalize));
+    }
     let made = 0;
     for (const [s, t] of pairs) {
       if (opts.signal?.aborted) throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });

@@ -20,6 +20,7 @@ import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { regionStatistics, type RegionStatistics } from './maps.js';
 import { join } from 'node:path';
+import { dict, plain } from '../keys/index.js';
 
 /** Reads an evaluation table; errors name the file, row and column. */
 export function readEvaluationCsv(path: string): EvaluationRow[] {
@@ -124,7 +125,7 @@ export async function writeDifferentiationMaps(
   maps: Readonly<Record<string, Volume>>,
   opts: { labels?: Volume; names?: Readonly<Record<number, string>> } = {},
 ): Promise<WrittenMaps> {
-  const files: Record<string, string> = {};
+  const files = dict<string>();
   const sub = join(dir, subject);
   mkdirSync(sub, { recursive: true });
   for (const [t, m] of Object.entries(maps)) {
@@ -132,10 +133,10 @@ export async function writeDifferentiationMaps(
     await writeNifti(path, m, { datatype: 'float32' });
     files[t] = path;
   }
-  if (!opts.labels) return { files };
-  const regions: Record<string, RegionStatistics[]> = {};
+  if (!opts.labels) return { files: plain(files) };
+  const regions = dict<RegionStatistics[]>();
   for (const [t, m] of Object.entries(maps))
     regions[t] = regionStatistics(m.data, opts.labels.data, { names: opts.names });
   writeFileAtomicSync(join(sub, 'md_regions.json'), JSON.stringify({ subject, regions }, null, 1));
-  return { files, regions };
+  return { files: plain(files), regions: plain(regions) };
 }

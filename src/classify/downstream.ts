@@ -21,6 +21,7 @@ import { evaluateClassifier, multiclassAuc, aucWithCi, type ClassifierEvaluation
 import { HierarchicalClassifier, treeLeaves, type ClassTree } from './hierarchical.js';
 import { differentiationMap, type GenerateFn } from '../analysis/index.js';
 import { LESION_HIERARCHY } from '../phantom/index.js';
+import { dict, own } from '../keys/index.js';
 
 type LabelValue = string | number | boolean | null | undefined;
 
@@ -75,7 +76,7 @@ export interface DownstreamDataset extends ClassifierDataset {
  */
 export function differentiationMapProvider(generate: GenerateFn): MapProvider {
   return async (subject, target) => {
-    const seqs: Record<string, Volume> = {};
+    const seqs = dict<Volume>();
     for (const q of subject.available) seqs[q] = normalizeForClassifier(await subject.load(q));
     return differentiationMap(seqs, target, generate);
   };
@@ -185,7 +186,7 @@ export async function buildDownstreamDataset(
   const usable = candidates.filter(
     (s) =>
       options.sequences.every((q) => s.available.includes(q)) &&
-      labelString(s.labels[options.label]) !== undefined,
+      labelString(own(s.labels, options.label)) !== undefined,
   );
   if (usable.length < 4) {
     throw new MriseqError('too few subjects with these sequences and a label', {
@@ -197,7 +198,7 @@ export async function buildDownstreamDataset(
   }
   const classNames = options.classes
     ? [...options.classes]
-    : [...new Set(usable.map((s) => labelString(s.labels[options.label])!))].sort();
+    : [...new Set(usable.map((s) => labelString(own(s.labels, options.label))!))].sort();
   const factor = options.downsample ?? 1;
   const norm = options.normalize ?? normalizeForClassifier;
   const inputs: Float32Array[] = [];
@@ -205,7 +206,7 @@ export async function buildDownstreamDataset(
   const references: Volume[] = [];
   let shape: [number, number, number, number] | undefined;
   for (const [i, s] of usable.entries()) {
-    const name = labelString(s.labels[options.label])!;
+    const name = labelString(own(s.labels, options.label))!;
     const cls = classNames.indexOf(name);
     if (cls < 0) {
       throw new MriseqError('label value is not one of the classes', {

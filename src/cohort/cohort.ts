@@ -15,6 +15,7 @@ import {
 import { ByteLruCache } from './cache.js';
 import { stratifiedSplit, type SplitFractions } from './split.js';
 import type { Manifest, ManifestValue, Split } from './manifest.js';
+import { dict, hasOwnKey, own, plain } from '../keys/index.js';
 
 /** Where volumes come from: files named by a manifest, or the phantom in memory. */
 export interface VolumeSource {
@@ -118,9 +119,9 @@ export class Subject implements SubjectEntry {
 
   /** Every available sequence, keyed by sequence. */
   async loadAll(): Promise<Record<string, Volume>> {
-    const out: Record<string, Volume> = {};
+    const out = dict<Volume>();
     for (const s of this.available) out[s] = await this.load(s);
-    return out;
+    return plain(out);
   }
 
   /** A label map or truth mask ('seg', 'tissue', 'unique_t1gd', ...). */
@@ -200,16 +201,16 @@ export class Cohort {
   /** From a parsed manifest and a source that reads its paths. */
   static fromManifestObject(m: Manifest, source: VolumeSource, options: CohortOptions = {}): Cohort {
     const entries = m.subjects.map((s): SubjectEntry => {
-      const available = m.sequences.filter((q) => s.sequences[q]);
+      const available = m.sequences.filter((q) => own(s.sequences, q));
       return {
         id: s.id,
         available,
-        missing: m.sequences.filter((q) => !s.sequences[q]),
-        paths: Object.fromEntries(m.sequences.map((q) => [q, s.sequences[q] ?? null])),
+        missing: m.sequences.filter((q) => !own(s.sequences, q)),
+        paths: Object.fromEntries(m.sequences.map((q) => [q, own(s.sequences, q) ?? null])),
         masks: Object.fromEntries(Object.entries(s.masks ?? {}).filter((e): e is [string, string] => !!e[1])),
-        labels: { ...(s.labels ?? {}) },
+        labels: plain(s.labels ?? {}),
         split: s.split ?? null,
-        metadata: { ...(s.metadata ?? {}) },
+        metadata: plain(s.metadata ?? {}),
       };
     });
     return new Cohort(entries, source, { sequences: m.sequences, labels: m.labels ?? [] }, options);
@@ -270,7 +271,10 @@ export class Cohort {
         code: 'split.label',
       });
     const a = stratifiedSplit(
-      this.entries.map((e) => ({ id: e.id, stratum: key === undefined ? '' : String(e.labels[key] ?? '') })),
+      this.entries.map((e) => ({
+        id: e.id,
+        stratum: key === undefined ? '' : String(own(e.labels, key) ?? ''),
+      })),
       fractions,
       options.seed ?? 0,
     );
@@ -321,7 +325,7 @@ export class Cohort {
 
   loadMask(id: string, key: string): Promise<Volume> {
     const e = this.entry(id);
-    if (!(key in e.masks))
+    if (!hasOwnKey(e.masks, key))
       return Promise.reject(
         new MriseqError('label map not available for this subject', {
           field: `${id}.${key}`,
@@ -352,12 +356,14 @@ export class Cohort {
   /** Plain rows (one per subject) for tables and the danfojs view. */
   toRecords(): Record<string, ManifestValue>[] {
     return this.entries.map((e) => {
-      const row: Record<string, ManifestValue> = { id: e.id };
-      for (const s of this.sequences) row[s] = e.available.includes(s) ? (e.paths[s] ?? 'memory') : null;
-      for (const l of this.labelNames) row[l] = e.labels[l] ?? null;
-      row.split = e.split;
-      for (const [k, v] of Object.entries(e.metadata)) if (!(k in row)) row[k] = v;
-      return row;
+      // a Map, then an ordinary object of own keys (danfojs calls Object.prototype methods on rows)
+      const row = new Map<string, ManifestValue>([['id', e.id]]);
+      for (const s of this.sequences)
+        row.set(s, e.available.includes(s) ? (own(e.paths, s) ?? 'memory') : null);
+      for (const l of this.labelNames) row.set(l, own(e.labels, l) ?? null);
+      row.set('split', e.split);
+      for (const [k, v] of Object.entries(e.metadata)) if (!row.has(k)) row.set(k, v);
+      return Object.fromEntries(row);
     });
   }
 
@@ -421,7 +427,7 @@ export class PhantomSource implements VolumeSource {
     const s = this.subject(id);
     const v =
       kind === 'sequence'
-        ? s.volumes[key as 't1']
+        ? own<Volume>(s.volumes, key)
         : key === 'seg' || key === 'tissue' || key === 'lesion'
           ? s.truth[key]
           : key.startsWith('unique_')

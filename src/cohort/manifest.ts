@@ -8,6 +8,7 @@ import Ajv from 'ajv';
 import { MriseqError } from '../errors/index.js';
 import { MANIFEST_SCHEMA } from './schema.js';
 import { escapeCsvCell, formatCsv, parseCsv, unescapeCsvCell } from '../csv/index.js';
+import { dict, own, plain } from '../keys/index.js';
 
 export type ManifestValue = string | number | boolean | null;
 export type Split = 'train' | 'val' | 'test';
@@ -153,7 +154,16 @@ export function parseManifestCsv(text: string): ParsedManifest {
         expected: String(header.length),
         code: 'manifest.cells',
       });
-    const s: ManifestSubject = { id: '', sequences: {}, masks: {}, labels: {}, split: null, metadata: {} };
+    const s: ManifestSubject = {
+      id: '',
+      sequences: dict(),
+      masks: dict(),
+      labels: dict(),
+      split: null,
+      metadata: dict(),
+    };
+    // built without a prototype (a column named __proto__ or constructor is an ordinary key), then
+    // handed out as ordinary objects
     columns.forEach((col, c) => {
       const raw = (cells[c] ?? '').trim();
       switch (col.kind) {
@@ -177,6 +187,10 @@ export function parseManifestCsv(text: string): ParsedManifest {
           break;
       }
     });
+    s.sequences = plain(s.sequences);
+    s.masks = plain(s.masks!);
+    s.labels = plain(s.labels!);
+    s.metadata = plain(s.metadata!);
     manifest.subjects.push(s);
   }
   problems.push(...validateManifest(manifest));
@@ -199,11 +213,11 @@ export function manifestToCsv(m: Manifest): string {
   ];
   const rows = m.subjects.map((s) => [
     s.id,
-    ...m.sequences.map((k) => s.sequences[k] ?? ''),
-    ...(m.masks ?? []).map((k) => s.masks?.[k] ?? ''),
-    ...(m.labels ?? []).map((k) => formatValue(s.labels?.[k])),
+    ...m.sequences.map((k) => own(s.sequences, k) ?? ''),
+    ...(m.masks ?? []).map((k) => own(s.masks, k) ?? ''),
+    ...(m.labels ?? []).map((k) => formatValue(own(s.labels, k))),
     ...(hasSplit ? [s.split ?? ''] : []),
-    ...metaKeys.map((k) => formatValue(s.metadata?.[k])),
+    ...metaKeys.map((k) => formatValue(own(s.metadata, k))),
   ]);
   // every cell as text, so a number-like value gets the same guard whatever its type
   return formatCsv(header, rows);
@@ -249,7 +263,7 @@ export function validateManifest(m: unknown, options: { allowOutside?: boolean }
         code: 'manifest.duplicate',
       });
     else seen.set(s.id, row);
-    const present = manifest.sequences.filter((q) => s.sequences?.[q]);
+    const present = manifest.sequences.filter((q) => own(s.sequences, q));
     if (present.length === 0)
       problems.push({
         row,

@@ -35,6 +35,7 @@ import {
 } from './manifest.js';
 import { inShard } from './shard.js';
 import { stratifiedSplit, type SplitFractions } from './split.js';
+import { dict, own, plain } from '../keys/index.js';
 
 export interface ReadManifestResult {
   manifest: Manifest;
@@ -98,7 +99,7 @@ export class ManifestSource implements VolumeSource {
 
   async load(id: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume> {
     const row = this.rows.get(id);
-    const p = kind === 'sequence' ? row?.sequences[key] : row?.masks?.[key];
+    const p = kind === 'sequence' ? own(row?.sequences, key) : own(row?.masks, key);
     if (!p)
       throw new MriseqError('no file for this volume', { field: `${id}.${key}`, code: 'cohort.nofile' });
     return readNifti(await resolveManifestPath(this.root, p, this.allowOutside));
@@ -198,12 +199,13 @@ function classifyBratsFile(
   if (!stem.startsWith(`${id}_`) && !stem.startsWith(`${id}-`))
     return { kind: 'unknown', why: `name does not start with the subject id ${id}_` };
   const suffix = stem.slice(id.length + 1).toLowerCase();
-  const seq = BRATS_SEQUENCES[suffix];
+  // the suffix is part of a file name: only the table's own keys count
+  const seq = own(BRATS_SEQUENCES, suffix);
   if (seq) return { kind: 'sequence', key: seq };
   if (BRATS_MASKS.includes(suffix)) return { kind: 'mask', key: suffix };
   const u = /^unique_(.+)$/.exec(suffix);
-  if (u && BRATS_SEQUENCES[u[1] as string])
-    return { kind: 'mask', key: `unique_${BRATS_SEQUENCES[u[1] as string]}` };
+  const uq = u ? own(BRATS_SEQUENCES, u[1] as string) : undefined;
+  if (uq) return { kind: 'mask', key: `unique_${uq}` };
   return {
     kind: 'unknown',
     why: `unknown suffix '${suffix}' (expected one of ${[...Object.keys(BRATS_SEQUENCES), ...BRATS_MASKS].join(', ')}, unique_<sequence>)`,
@@ -252,7 +254,7 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
   const subjects: ManifestSubject[] = [];
   for (const id of names) {
     const files = (await readdir(join(dir, id))).sort();
-    const s: ManifestSubject = { id, sequences: {}, masks: {}, labels: {}, metadata: {} };
+    const s: ManifestSubject = { id, sequences: dict(), masks: dict(), labels: dict(), metadata: dict() };
     const volumes: string[] = [];
     for (const f of files) {
       const c = classifyBratsFile(id, f);
@@ -264,7 +266,7 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
         continue;
       }
       const into = c.kind === 'sequence' ? s.sequences : s.masks!;
-      const before = into[c.key];
+      const before = own(into, c.key);
       if (before) {
         warn(rel, `not in the manifest: ${before} is already the subject's ${c.key}`);
         continue;
@@ -283,6 +285,10 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
   for (const s of subjects) {
     for (const q of sequences) s.sequences[q] ??= null;
     for (const q of masks) s.masks![q] ??= null;
+    s.sequences = plain(s.sequences);
+    s.masks = plain(s.masks!);
+    s.labels = plain(s.labels!);
+    s.metadata = plain(s.metadata!);
   }
   return { manifest: { mriseqManifest: 1, sequences, masks, labels: [], subjects }, warnings };
 }

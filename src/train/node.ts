@@ -35,6 +35,7 @@ import {
   type TrainResult,
   type TrainState,
 } from './train.js';
+import { dict } from '../keys/index.js';
 
 const FORMAT = 'mriseq-weights-1';
 
@@ -132,7 +133,8 @@ function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
     });
   }
   const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
-  const out: NamedWeights = {};
+  // names come from the file: '__proto__' or 'constructor' must stay ordinary keys
+  const out: NamedWeights = dict();
   for (const t of m.tensors) out[t.name] = { shape: t.shape, data: all.slice(t.offset, t.offset + t.length) };
   return out;
 }

@@ -16,6 +16,7 @@ import { NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
 import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
+import { own } from '../keys/index.js';
 
 export interface TrainOptions {
   /** Total number of steps (the learning-rate schedule spans them). */
@@ -131,7 +132,7 @@ function prepare(subjects: SubjectVolumes[], model: Seq2Seq, normalized: boolean
   for (const s of subjects) {
     const vols = new Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>();
     for (const name of model.config.sequences) {
-      const v = s.volumes[name];
+      const v = own(s.volumes, name);
       if (!v) continue;
       const n = normalized ? v : normalizeIntensity(v);
       vols.set(name, { data: n.data, shape: n.shape, nt: timePoints(n) });

@@ -35,6 +35,8 @@ import { dirname, join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { readNifti } from '../../io/index.js';
+import { dict, hasOwnKey } from '../../keys/index.js';
+import { resolveNames } from './names.js';
 
 function intOption(v: string, name: string): number {
   const n = Number(v);
@@ -81,13 +83,6 @@ export function registerAnalysis(program: Command): void {
   registerRank(program);
   registerMaps(program);
   registerCompare(program);
-}
-
-function listOption(v: string | undefined): string[] | undefined {
-  return v
-    ?.split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
 }
 
 // The run lock is taken on the folder a command writes (its shard's part folder when sharded, so
@@ -150,7 +145,7 @@ function registerEvaluate(program: Command): void {
           }
           const t = await evaluateToCsv(model, part, {
             out: plan.file,
-            sequences: listOption(o.sequences),
+            sequences: resolveNames(o.sequences, model.config.sequences, '--sequences'),
             metricOptions: { slices: o.slices ?? false },
             onSubject: (e) => console.error(`evaluate: ${e.done}/${e.total} ${e.subject} (+${e.rows} rows)`),
           });
@@ -202,7 +197,7 @@ function registerMaps(program: Command): void {
           const plan = shardFolder('maps', o.out, all, shard);
           const ids = plan.ids;
           const gen = generatorFunction(model);
-          const wanted = listOption(o.targets);
+          const wanted = resolveNames(o.targets, cohort.sequences, '--targets');
           let k = 0;
           for (const id of ids) {
             k++;
@@ -211,11 +206,11 @@ function registerMaps(program: Command): void {
             // Resumable: a subject whose maps all exist is skipped.
             if (targets.every((t) => existsSync(join(plan.dir, id, `md_${t}.nii.gz`)))) continue;
             const raw = await subject.loadAll();
-            const seqs: Record<string, Volume> = {};
+            const seqs = dict<Volume>();
             for (const [s, v] of Object.entries(raw))
               if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
             const maps = await differentiationMaps(seqs, gen, { targets });
-            const labels = o.labels in subject.masks ? await subject.mask(o.labels) : undefined;
+            const labels = hasOwnKey(subject.masks, o.labels) ? await subject.mask(o.labels) : undefined;
             await writeDifferentiationMaps(plan.dir, id, maps, { labels });
             console.error(`maps: ${k}/${ids.length} ${id}: ${targets.join(', ')}`);
           }
@@ -287,7 +282,7 @@ export function registerCompare(program: Command): void {
         opts: { normalize: string; mask?: string; slices?: boolean; json?: boolean },
       ) => {
         const modes: Record<string, boolean | 'auto'> = { auto: 'auto', always: true, never: false };
-        if (!(opts.normalize in modes))
+        if (!hasOwnKey(modes, opts.normalize))
           throw new MriseqError('unknown normalisation mode', {
             field: '--normalize',
             found: opts.normalize,

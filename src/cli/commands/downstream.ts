@@ -23,6 +23,8 @@ import {
 import { mapsFromDirectory, saveClassifier, writeGradCamNifti } from '../../classify/node.js';
 import { clusterImages } from '../../cluster/index.js';
 import { formatCsv, type CsvValue } from '../../csv/index.js';
+import { dict, own } from '../../keys/index.js';
+import { resolveNames } from './names.js';
 
 function positiveInt(v: string, name: string): number {
   const n = Number(v);
@@ -35,13 +37,6 @@ function positiveInt(v: string, name: string): number {
     });
   }
   return n;
-}
-
-function list(v: string | undefined): string[] | undefined {
-  return v
-    ?.split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
 }
 
 async function openCohort(o: { manifest?: string; phantom?: string; seed?: string }): Promise<Cohort> {
@@ -93,7 +88,7 @@ function predictionsCsv(r: DownstreamRun, labels: ReadonlyMap<string, CsvValue>)
 
 /** 'g1=a,b;g2=c,d' -> { g1: ['a', 'b'], g2: ['c', 'd'] }. */
 function parseGroups(spec: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = dict<string[]>();
   for (const part of spec.split(';').filter((p) => p.trim())) {
     const [g, rest] = part.split('=');
     const subs = (rest ?? '')
@@ -195,16 +190,9 @@ export function registerDownstream(program: Command): void {
           }
           const cohort = await openCohort(o);
           requireLabel(cohort, o.manifest, o.label);
-          const sequences = list(o.sequences) ?? [...cohort.sequences];
-          const unknown = sequences.filter((s) => !cohort.sequences.includes(s));
-          if (unknown.length) {
-            throw new MriseqError('unknown sequence', {
-              field: '--sequences',
-              found: unknown.join(', '),
-              expected: cohort.sequences.join(', '),
-              code: 'cli.sequences',
-            });
-          }
+          const sequences = resolveNames(o.sequences, cohort.sequences, '--sequences') ?? [
+            ...cohort.sequences,
+          ];
           const seed = Number(o.seed);
           const run = {
             model: {
@@ -226,7 +214,7 @@ export function registerDownstream(program: Command): void {
           };
           const dc = cohort as unknown as DownstreamCohort;
           const labels = new Map<string, CsvValue>(
-            cohort.subjects.map((s) => [s.id, Object.hasOwn(s.labels, o.label) ? s.labels[o.label] : null]),
+            cohort.subjects.map((s) => [s.id, own(s.labels, o.label) ?? null]),
           );
           const runs: DownstreamRun[] = [];
           if (groups) {
@@ -267,7 +255,7 @@ export function registerDownstream(program: Command): void {
               ...run,
               label: o.label,
               sequences,
-              mapTargets: list(o.mapTargets) ?? sequences,
+              mapTargets: resolveNames(o.mapTargets, cohort.sequences, '--map-targets') ?? sequences,
               maps: mapsFromDirectory(o.withMaps),
             });
             runs.push(cmp.mri, cmp.mriWithMaps);
@@ -291,7 +279,9 @@ export function registerDownstream(program: Command): void {
             const data = await buildDownstreamDataset(dc, {
               label: o.label,
               sequences,
-              mapTargets: o.withMaps ? (list(o.mapTargets) ?? sequences) : [],
+              mapTargets: o.withMaps
+                ? (resolveNames(o.mapTargets, cohort.sequences, '--map-targets') ?? sequences)
+                : [],
               maps: o.withMaps ? mapsFromDirectory(o.withMaps) : undefined,
               ids: r.testIds,
               downsample: run.downsample,
@@ -369,7 +359,7 @@ export function registerDownstream(program: Command): void {
             },
             {
               label: 'all',
-              sequences: [o.sequence.toLowerCase()],
+              sequences: resolveNames(o.sequence, cohort.sequences, '--sequence')!.slice(0, 1),
               downsample: positiveInt(o.downsample, '--downsample'),
             },
           );
@@ -384,7 +374,7 @@ export function registerDownstream(program: Command): void {
             return out;
           });
           const labels = o.label
-            ? data.ids.map((id) => String(cohort.subject(id).labels[o.label!] ?? ''))
+            ? data.ids.map((id) => String(own(cohort.subject(id).labels, o.label!) ?? ''))
             : undefined;
           const r = await clusterImages(
             { shape: [d, h, w, 1], inputs, ids: data.ids },
