@@ -8,7 +8,7 @@
  * can pass a phantom cohort or a manifest cohort unchanged.
  */
 import { MriseqError } from '../errors/index.js';
-import type { Volume } from '../volume/index.js';
+import { gridProblem, type Volume } from '../volume/index.js';
 import { createRng, permutation } from './random.js';
 import { ResNet3d, type ResNet3dOptions } from './resnet.js';
 import {
@@ -221,13 +221,16 @@ export async function buildDownstreamDataset(
     for (const q of options.sequences) vols.push(downsampleVolume(norm(await s.load(q)), factor));
     for (const t of mapTargets) vols.push(downsampleVolume(await options.maps!(s, t), factor));
     const [nx, ny, nz] = vols[0].shape;
+    const names = [...options.sequences, ...mapTargets.map((t) => `md:${t}`)];
     vols.forEach((v, c) => {
-      if (v.shape.slice(0, 3).join('x') !== vols[0].shape.slice(0, 3).join('x')) {
-        throw new MriseqError('channels of a subject are on different grids', {
+      // shape and affine: channels stacked voxel by voxel must be registered
+      const p = gridProblem(vols[0], v);
+      if (p) {
+        throw new MriseqError(`channels of a subject are on different grids: ${p.problem}`, {
           file: s.id,
-          field: [...options.sequences, ...mapTargets.map((t) => `md:${t}`)][c],
-          found: v.shape.join('x'),
-          expected: vols[0].shape.join('x'),
+          field: names[c],
+          found: p.found,
+          expected: `${p.expected} (as ${names[0]})`,
           code: 'classify.grid',
         });
       }

@@ -3,7 +3,7 @@
  * cache), labels, splits and metadata. Browser-safe; reading manifests from disk and the danfojs
  * view are installed by ./node.ts (imported by the Node entry point).
  */
-import type { Volume } from '../volume/index.js';
+import { assertSameGrid, countNonFinite, roleShapeProblem, type Volume } from '../volume/index.js';
 import { MriseqError } from '../errors/index.js';
 import {
   Phantom,
@@ -46,6 +46,12 @@ export interface SubjectEntry {
 export interface CohortOptions {
   /** Byte budget of the volume cache (default 512 MiB). */
   cacheBytes?: number;
+  /**
+   * NaN or infinite voxels in a loaded volume: 'refuse' (default: an error naming the file,
+   * subject and count) or 'zero' (set to 0; an explicit choice, for data known to mark
+   * background with NaN).
+   */
+  nonFinite?: 'refuse' | 'zero';
 }
 
 /** The part of danfojs' DataFrame we promise (danfojs itself is loaded lazily, in Node only). */
@@ -121,6 +127,8 @@ export class Subject implements SubjectEntry {
   async loadAll(): Promise<Record<string, Volume>> {
     const out = dict<Volume>();
     for (const s of this.available) out[s] = await this.load(s);
+    // sequences trained or measured together must be registered onto one grid
+    assertSameGrid(this.id, Object.entries(out), (q) => this.cohort.fileOf(this.id, q));
     return plain(out);
   }
 
@@ -144,25 +152,24 @@ export class Cohort {
   private readonly entries: readonly SubjectEntry[];
   private readonly byId: Map<string, SubjectEntry>;
   private readonly cache: ByteLruCache<Volume>;
+  private readonly nonFinite: 'refuse' | 'zero';
 
   constructor(
     entries: readonly SubjectEntry[],
     source: VolumeSource,
     info: { sequences: readonly string[]; labels?: readonly string[] },
-    cacheOrOptions: ByteLruCache<Volume> | CohortOptions = {},
+    cacheOrOptions: ByteLruCache<Volume> | (CohortOptions & { cache?: ByteLruCache<Volume> }) = {},
   ) {
     this.entries = entries;
     this.source = source;
     this.sequences = [...info.sequences];
     this.labelNames = [...(info.labels ?? [])];
     this.byId = new Map(entries.map((e) => [e.id, e]));
+    const o: CohortOptions & { cache?: ByteLruCache<Volume> } =
+      cacheOrOptions instanceof ByteLruCache ? { cache: cacheOrOptions } : cacheOrOptions;
     this.cache =
-      cacheOrOptions instanceof ByteLruCache
-        ? cacheOrOptions
-        : new ByteLruCache<Volume>(
-            cacheOrOptions.cacheBytes ?? DEFAULT_CACHE_BYTES,
-            (v) => v.data.byteLength,
-          );
+      o.cache ?? new ByteLruCache<Volume>(o.cacheBytes ?? DEFAULT_CACHE_BYTES, (v) => v.data.byteLength);
+    this.nonFinite = o.nonFinite ?? 'refuse';
   }
 
   /** `await Cohort.fromManifest('brats.csv')` (Node). */
@@ -243,7 +250,7 @@ export class Cohort {
       this.entries.filter((e) => predicate(e)),
       this.source,
       { sequences: this.sequences, labels: this.labelNames },
-      this.cache,
+      { cache: this.cache, nonFinite: this.nonFinite },
     );
   }
 
@@ -297,7 +304,7 @@ export class Cohort {
       this.entries.map((e) => ({ ...e, split: of.get(e.id) ?? null })),
       this.source,
       { sequences: this.sequences, labels: this.labelNames },
-      this.cache,
+      { cache: this.cache, nonFinite: this.nonFinite },
     );
   }
 
@@ -318,8 +325,8 @@ export class Cohort {
           code: 'cohort.missing',
         }),
       );
-    return this.cache.getOrLoad(`${id}\u0000s\u0000${sequence}`, () =>
-      this.source.load(id, sequence, 'sequence'),
+    return this.cache.getOrLoad(`${id}\u0000s\u0000${sequence}`, async () =>
+      this.checked(id, sequence, 'sequence', await this.source.load(id, sequence, 'sequence')),
     );
   }
 
@@ -333,7 +340,49 @@ export class Cohort {
           code: 'cohort.mask',
         }),
       );
-    return this.cache.getOrLoad(`${id}\u0000m\u0000${key}`, () => this.source.load(id, key, 'mask'));
+    return this.cache.getOrLoad(`${id}\u0000m\u0000${key}`, async () =>
+      this.checked(id, key, 'mask', await this.source.load(id, key, 'mask')),
+    );
+  }
+
+  /** Where a volume of a subject lives (its path for manifest cohorts), for error messages. */
+  fileOf(id: string, key: string, kind: 'sequence' | 'mask' = 'sequence'): string | undefined {
+    const e = this.byId.get(id);
+    return (kind === 'sequence' ? own(e?.paths, key) : own(e?.masks, key)) || undefined;
+  }
+
+  /**
+   * The checks every loaded volume passes (./geometry.ts): its role's dimensionality, and finite
+   * voxels (refused with file, subject and count, or set to 0 with { nonFinite: 'zero' }).
+   */
+  private checked(id: string, key: string, kind: 'sequence' | 'mask', v: Volume): Volume {
+    const file = this.fileOf(id, key, kind);
+    const shape = roleShapeProblem(key, kind, v.shape);
+    if (shape)
+      throw new MriseqError(`${id}: ${shape.problem}`, {
+        file,
+        field: `${id}.${key}`,
+        found: shape.found,
+        expected: shape.expected,
+        code: 'cohort.dims',
+      });
+    const bad = countNonFinite(v.data);
+    if (bad === 0) return v;
+    if (this.nonFinite === 'zero') {
+      const data = Float32Array.from(v.data, (x) => (Number.isFinite(x) ? x : 0));
+      return { ...v, data };
+    }
+    throw new MriseqError(
+      `${id}: ${kind === 'mask' ? 'label map' : 'sequence'} ${key} has ${bad} non-finite voxel${bad > 1 ? 's' : ''} (NaN or Inf)`,
+      {
+        file,
+        field: `${id}.${key}`,
+        found: `${bad} of ${v.data.length} voxels NaN or infinite`,
+        expected:
+          "finite voxels (fix the file, or load the cohort with { nonFinite: 'zero' } to set them to 0)",
+        code: 'cohort.nonfinite',
+      },
+    );
   }
 
   truth(id: string): Promise<PhantomTruth> {

@@ -7,8 +7,8 @@ import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { removeStaleTemps, writeFileAtomic } from '../reliability/node.js';
-import type { Volume } from '../volume/index.js';
-import { readNifti, readNiftiHeader, writeNifti, type NiftiHeader } from '../io/index.js';
+import { countNonFinite, gridProblem, roleShapeProblem, type Volume } from '../volume/index.js';
+import { bestAffine, readNifti, readNiftiHeader, writeNifti, type NiftiHeader } from '../io/index.js';
 import {
   phantom as makePhantom,
   Phantom,
@@ -308,6 +308,8 @@ export interface CheckOptions {
   full?: boolean;
   /** Relative tolerance on spacing comparisons (default 1e-4). */
   spacingTolerance?: number;
+  /** Largest distance (mm) between the grid corners of two sequences' affines (default AFFINE_TOLERANCE_MM). */
+  affineTolerance?: number;
 }
 
 export interface CheckReport {
@@ -321,7 +323,8 @@ export interface CheckReport {
 /**
  * Validates a manifest and everything it points at, reporting every problem at once with row and
  * column: schema, duplicate ids, escaping paths (after symlinks), missing files, unreadable
- * volumes, and shape/spacing mismatches between a subject's sequences.
+ * volumes, a 4D file in a 3D role, shape/spacing/affine mismatches between a subject's volumes
+ * (affines within AFFINE_TOLERANCE_MM at the grid corners), and with `full` non-finite voxels.
  */
 export async function checkManifest(path: string, options: CheckOptions = {}): Promise<CheckReport> {
   const r = await readManifest(path, options);
@@ -331,12 +334,12 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
   for (let k = 0; k < r.manifest.subjects.length; k++) {
     const s = r.manifest.subjects[k] as ManifestSubject;
     const row = k + 1;
-    let ref: { column: string; shape: number[]; spacing: number[] } | undefined;
+    let ref: { column: string; shape: number[]; spacing: number[]; affine: number[][] } | undefined;
     const entries = [
       ...Object.entries(s.sequences ?? {}).map(([c, p]) => ({ column: c, p, mask: false })),
       ...Object.entries(s.masks ?? {}).map(([c, p]) => ({ column: c, p, mask: true })),
     ];
-    for (const { column, p } of entries) {
+    for (const { column, p, mask } of entries) {
       if (typeof p !== 'string' || p === '') continue;
       files++;
       let abs: string;
@@ -366,10 +369,12 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
         continue;
       }
       if (options.headers === false) continue;
-      let h: { shape: number[]; spacing: number[] };
+      let h: { shape: number[]; spacing: number[]; dims: number[]; affine: number[][] };
+      let nonFinite = 0;
       try {
-        h = headerGeometry(await readNiftiHeader(abs));
-        if (options.full) await readNifti(abs);
+        const header = await readNiftiHeader(abs);
+        h = { ...headerGeometry(header), dims: header.dims, affine: bestAffine(header, abs) };
+        if (options.full) nonFinite = countNonFinite((await readNifti(abs)).data);
       } catch (e) {
         problems.push({
           row,
@@ -381,11 +386,23 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
         });
         continue;
       }
-      const spatial = { shape: h.shape.slice(0, 3), spacing: h.spacing.slice(0, 3) };
+      const dims = roleShapeProblem(column, mask ? 'mask' : 'sequence', h.dims);
+      if (dims) problems.push({ row, column, ...dims, code: 'manifest.dims' });
+      if (nonFinite > 0)
+        problems.push({
+          row,
+          column,
+          problem: `${nonFinite} non-finite voxel${nonFinite > 1 ? 's' : ''} (NaN or Inf)`,
+          found: p,
+          expected: 'finite voxels (train, evaluate and maps refuse this file)',
+          code: 'manifest.nonfinite',
+        });
+      const spatial = { shape: h.shape.slice(0, 3), spacing: h.spacing.slice(0, 3), affine: h.affine };
       if (!ref) {
         ref = { column, ...spatial };
         continue;
       }
+      const grid = gridProblem(ref, spatial, options.affineTolerance);
       if (spatial.shape.join('x') !== ref.shape.join('x'))
         problems.push({
           row,
@@ -407,6 +424,15 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
           found: spatial.spacing.map((v) => +v.toFixed(4)).join('x'),
           expected: ref.spacing.map((v) => +v.toFixed(4)).join('x'),
           code: 'manifest.spacing',
+        });
+      else if (grid)
+        problems.push({
+          row,
+          column,
+          problem: `${grid.problem} from ${ref.column}`,
+          found: grid.found,
+          expected: grid.expected,
+          code: 'manifest.affine',
         });
     }
   }

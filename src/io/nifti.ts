@@ -468,14 +468,22 @@ function quantise(
   let min = Infinity;
   let max = -Infinity;
   let integral = true;
+  let hasNaN = false;
   for (let i = 0; i < n; i++) {
     const v = data[i];
+    if (Number.isNaN(v)) hasNaN = true;
     if (!Number.isFinite(v)) continue;
     if (v < min) min = v;
     if (v > max) max = v;
     if (integral && !Number.isInteger(v)) integral = false;
   }
   if (min === Infinity) min = max = 0;
+  // NaN is written as the stored value that reads back as 0 (nibabel's nan2zero): 0 must be in
+  // the range the scaling covers, else NaN would read back as the data minimum
+  if (hasNaN) {
+    min = Math.min(min, 0);
+    max = Math.max(max, 0);
+  }
   const raw = new Float64Array(n);
   const fill = (slope: number, inter: number) => {
     for (let i = 0; i < n; i++) {
@@ -492,7 +500,17 @@ function quantise(
   // the stored scaling round-trips exactly when the data came from this file unchanged
   const s0 = hint?.slope;
   const i0 = hint?.inter ?? 0;
-  if (s0 !== undefined && s0 !== 0 && Number.isFinite(s0) && Number.isFinite(i0)) {
+  const zeroFits = (slope: number, inter: number) => {
+    const z = Math.round((0 - inter) / slope);
+    return z >= lo && z <= hi;
+  };
+  if (
+    s0 !== undefined &&
+    s0 !== 0 &&
+    Number.isFinite(s0) &&
+    Number.isFinite(i0) &&
+    (!hasNaN || zeroFits(s0, i0))
+  ) {
     fill(s0, i0);
     let exact = true;
     for (let i = 0; i < n && exact; i++) {

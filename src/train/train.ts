@@ -17,6 +17,7 @@ import { MriseqError } from '../errors/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
 import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
 import { own } from '../keys/index.js';
+import { assertSubjectVolumes } from '../volume/index.js';
 
 export interface TrainOptions {
   /** Total number of steps (the learning-rate schedule spans them). */
@@ -130,6 +131,8 @@ interface Prepared {
 function prepare(subjects: SubjectVolumes[], model: Seq2Seq, normalized: boolean, role: string): Prepared[] {
   const out: Prepared[] = [];
   for (const s of subjects) {
+    // NaN voxels, a 4D file as a 3D sequence, misregistered sequences: refused, naming the subject
+    assertSubjectVolumes(s, model.config.sequences);
     const vols = new Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>();
     for (const name of model.config.sequences) {
       const v = own(s.volumes, name);
@@ -515,7 +518,16 @@ export async function* trainSteps(
   const validate = (): number => {
     let sum = 0;
     for (const s of valSamples) {
-      sum += tf.tidy(() => psnrOf(model.apply(s.xs, s.target, s.ntt), s.xt));
+      const p = tf.tidy(() => psnrOf(model.apply(s.xs, s.target, s.ntt), s.xt));
+      // the inputs are finite (prepare checks them): a NaN here is the generator's own output
+      if (!Number.isFinite(p))
+        throw new MriseqError('validation PSNR is not finite (the generator outputs NaN or Inf)', {
+          field: `validation ${s.subject} (${s.source} -> ${s.target})`,
+          found: String(p),
+          expected: 'a finite PSNR (training diverged: lower lr?)',
+          code: 'train.diverged',
+        });
+      sum += p;
     }
     return sum / valSamples.length;
   };
@@ -545,7 +557,7 @@ export async function* trainSteps(
       };
       if (!Number.isFinite(last.total)) {
         throw new MriseqError('training diverged (loss is not finite)', {
-          field: 'loss',
+          field: `loss at step ${step} (subject ${sample.subject}, ${sample.source} -> ${sample.target})`,
           found: String(last.total),
           expected: 'a finite number (lower lr?)',
           code: 'train.diverged',
@@ -564,7 +576,8 @@ export async function* trainSteps(
       let improved = false;
       if (valSamples.length && (step % validateEvery === 0 || step === steps)) {
         ev.validationPsnr = validate();
-        if (bestPsnr === null || ev.validationPsnr > bestPsnr) {
+        // a NaN never counts as best (a first NaN would have stayed best for the whole run)
+        if (Number.isFinite(ev.validationPsnr) && (bestPsnr === null || ev.validationPsnr > bestPsnr)) {
           bestPsnr = ev.validationPsnr;
           bestStep = step;
           improved = true;

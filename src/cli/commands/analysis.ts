@@ -29,7 +29,7 @@ import { Cohort } from '../../cohort/index.js';
 import '../../cohort/node.js';
 import { initEngine } from '../../engine/index.js';
 import { loadGenerator } from '../../train/node.js';
-import type { Volume } from '../../volume/index.js';
+import { assertSameGrid, type Volume } from '../../volume/index.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
@@ -211,6 +211,11 @@ function registerMaps(program: Command): void {
               if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
             const maps = await differentiationMaps(seqs, gen, { targets });
             const labels = hasOwnKey(subject.masks, o.labels) ? await subject.mask(o.labels) : undefined;
+            // the region table reads the label map voxel by voxel on the maps' grid
+            if (labels)
+              assertSameGrid(id, [...Object.entries(raw).slice(0, 1), [o.labels, labels]], (k) =>
+                cohort.fileOf(id, k, k === o.labels ? 'mask' : 'sequence'),
+              );
             await writeDifferentiationMaps(plan.dir, id, maps, { labels });
             console.error(`maps: ${k}/${ids.length} ${id}: ${targets.join(', ')}`);
           }
