@@ -70,5 +70,6 @@ export function asEvaluationCohort(cohort: Cohort | EvaluationCohort): Evaluatio
       return { id, sequences };
     },
     availableSequences: (id) => cohort.subject(id).available,
+    stamp: (id) => cohort.stamp(id, cohort.subject(id).available),
   };
 }

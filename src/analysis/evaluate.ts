@@ -20,6 +20,8 @@ export interface EvaluationModel {
   readonly sequences: readonly string[];
   /** G(sources, code_target): a volume on the sources' grid, intensities in [-1, 1]. */
   generate: GenerateFn;
+  /** What the model is (a hash of its weights, a version), recorded with a resumable table. */
+  readonly fingerprint?: string;
 }
 
 /** One subject as evaluate sees it: its available sequences (missing ones are simply absent). */
@@ -34,6 +36,11 @@ export interface EvaluationCohort {
   loadSubject(id: string): Promise<EvaluationSubject>;
   /** Sequences a subject has, known without loading (lets a resumed run skip finished subjects). */
   availableSequences?(id: string): readonly string[];
+  /**
+   * A cheap identity of a subject's data (see VolumeSource.stamp): a resumed table checks finished
+   * subjects by it instead of loading them. Without it they are loaded and hashed.
+   */
+  stamp?(id: string): Promise<string | undefined>;
 }
 
 export interface EvaluateOptions {

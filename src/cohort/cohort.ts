@@ -23,6 +23,12 @@ export interface VolumeSource {
   load(subjectId: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume>;
   /** The phantom's full truth, when the source is the phantom. */
   truth?(subjectId: string): Promise<PhantomTruth>;
+  /**
+   * A cheap identity of a volume's data without reading it (a file's path, size and time; the
+   * phantom's recipe): equal stamps mean the same data, so a resumed run need not reload finished
+   * subjects to check them. Optional.
+   */
+  stamp?(subjectId: string, key: string, kind: 'sequence' | 'mask'): Promise<string>;
   /** Where the data live, for display. */
   readonly description: string;
 }
@@ -397,6 +403,24 @@ export class Cohort {
     return this.source.truth(id);
   }
 
+  /**
+   * The stamps (VolumeSource.stamp) of a subject's sequences (and masks), joined; undefined when
+   * the source has none.
+   */
+  async stamp(
+    id: string,
+    sequences: readonly string[],
+    masks: readonly string[] = [],
+  ): Promise<string | undefined> {
+    const stamp = this.source.stamp?.bind(this.source);
+    if (!stamp) return undefined;
+    this.entry(id);
+    const parts: string[] = [];
+    for (const s of sequences) parts.push(`s:${s}:${await stamp(id, s, 'sequence')}`);
+    for (const m of masks) parts.push(`m:${m}:${await stamp(id, m, 'mask')}`);
+    return parts.join('\n');
+  }
+
   /** Bytes currently held by the volume cache. */
   get cachedBytes(): number {
     return this.cache.bytes;
@@ -492,5 +516,10 @@ export class PhantomSource implements VolumeSource {
 
   async truth(id: string): Promise<PhantomTruth> {
     return this.subject(id).truth;
+  }
+
+  /** The phantom is a function of its options: they and the id stamp every volume. */
+  async stamp(id: string, key: string, kind: 'sequence' | 'mask'): Promise<string> {
+    return `phantom ${JSON.stringify(this.phantom.options)} ${id} ${kind} ${key}`;
   }
 }

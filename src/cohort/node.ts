@@ -104,6 +104,16 @@ export class ManifestSource implements VolumeSource {
       throw new MriseqError('no file for this volume', { field: `${id}.${key}`, code: 'cohort.nofile' });
     return readNifti(await resolveManifestPath(this.root, p, this.allowOutside));
   }
+
+  /** The file's resolved path, size and modification time. */
+  async stamp(id: string, key: string, kind: 'sequence' | 'mask'): Promise<string> {
+    const row = this.rows.get(id);
+    const p = kind === 'sequence' ? own(row?.sequences, key) : own(row?.masks, key);
+    if (!p) return 'none';
+    const abs = await resolveManifestPath(this.root, p, this.allowOutside);
+    const st = await stat(abs).catch(() => undefined);
+    return st ? `${abs} ${st.size} ${st.mtimeMs}` : `${abs} missing`;
+  }
 }
 
 interface DanfoModule {

@@ -20,6 +20,12 @@ import { compareSubjectIds, type ShardSpec } from './shard.js';
 import { PARTS_DIR, SHARD_MARKER, SHARD_MARKER_FORMAT, parsePartName, type ShardMarker } from './layout.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
 import { csvLineEnd, csvRecords, unescapeCsvCell } from '../csv/index.js';
+import {
+  inputDifferences,
+  provenanceText,
+  readProvenance,
+  type ProvenanceRecord,
+} from '../reliability/provenance.js';
 
 export const SUBJECT_COLUMNS = ['subject', 'subject_id', 'subjectId', 'id'] as const;
 
@@ -180,6 +186,39 @@ function mergeTable(
   return { bytes: Buffer.from(body, 'utf8'), ids: rows.map((r) => ({ id: r.id, shard: r.shard })) };
 }
 
+/**
+ * The provenance records of one output in several parts (src/reliability/provenance.ts): the
+ * same command and inputs in every part (else the parts were made from different models or
+ * options), subjects in exactly one; the merged record is the one a single process writes.
+ */
+function mergeProvenance(
+  rel: string,
+  sources: { label: string; file: string }[],
+  problems: string[],
+): Buffer | undefined {
+  const records = sources.map((s) => ({ ...s, record: readProvenance(s.file)! }));
+  const first = records[0]!;
+  const merged: ProvenanceRecord = { ...first.record, subjects: {} };
+  for (const r of records) {
+    const diff = [
+      ...(r.record.command !== first.record.command
+        ? [`command ${first.record.command} -> ${r.record.command}`]
+        : []),
+      ...inputDifferences(first.record.inputs, r.record.inputs),
+    ];
+    if (diff.length) {
+      problems.push(`${rel}: ${r.label} was made from other inputs than ${first.label} (${diff.join('; ')})`);
+      continue;
+    }
+    for (const [id, e] of Object.entries(r.record.subjects)) {
+      if (Object.prototype.hasOwnProperty.call(merged.subjects, id))
+        problems.push(`${rel}: subject ${id} is recorded by more than one shard`);
+      merged.subjects[id] = e;
+    }
+  }
+  return Buffer.from(provenanceText(merged), 'utf8');
+}
+
 function readMarker(part: Part): ShardMarker | undefined {
   const file = join(part.dir, SHARD_MARKER);
   if (!existsSync(file)) return undefined;
@@ -310,6 +349,16 @@ export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
     const tables: string[] = [];
     for (const [rel, holders] of [...files].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const first = readFileSync(join(holders[0].dir, rel));
+      if (rel.endsWith('.provenance.json') && holders.length > 1) {
+        // the parts' records: one set of inputs, their subjects united
+        const bytes = mergeProvenance(
+          rel,
+          holders.map((h) => ({ label: `shard ${h.shard.index}/${n}`, file: join(h.dir, rel) })),
+          problems,
+        );
+        if (bytes) outputs.push({ rel, bytes });
+        continue;
+      }
       const merged = /\.(csv|tsv)$/i.test(rel)
         ? mergeTable(
             rel,

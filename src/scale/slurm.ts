@@ -202,6 +202,7 @@ export function sbatchArg(s: string): string {
  * lines safe from it, and no path or option needs one.
  */
 export function scriptSafe(value: string, field: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
   const m = /[\u0000-\u001f\u007f]/.exec(value);
   if (m)
     throw new MriseqError('a control character cannot go into a job script', {

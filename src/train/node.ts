@@ -7,7 +7,7 @@
  * A run folder holds last/ (resume point), best/ (best validation PSNR) and summary.json.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import {
@@ -143,7 +143,7 @@ function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
 export function saveCheckpoint(
   dir: string,
   model: Seq2Seq,
-  extra: { weights?: NamedWeights; state?: TrainState } = {},
+  extra: { weights?: NamedWeights; state?: TrainState; data?: TrainData } = {},
 ): void {
   const order = [...model.variables.keys()];
   const { bin, manifest } = packWeights(extra.weights ?? model.getWeights(), order);
@@ -165,6 +165,8 @@ export function saveCheckpoint(
     files['adam_m.json'] = JSON.stringify(m.manifest);
     files['adam_v.json'] = JSON.stringify(v.manifest);
   }
+  // what these weights were trained on, in the same atomic folder as the weights themselves
+  if (extra.data) files['data.json'] = JSON.stringify(extra.data, null, 2);
   writeFolderAtomic(dir, files, { durable: true });
 }
 
@@ -230,6 +232,22 @@ export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): L
   return { model, state, dir };
 }
 
+/**
+ * What a generator is, as a hash: sha256 over its config and every weight (name, shape, float32
+ * bytes, in parameter order). Equal for a model and the checkpoint it was saved to or loaded
+ * from; recorded by every output made with it (src/reliability/provenance.ts). Computed from
+ * the weights each time (a model object may have trained since).
+ */
+export function generatorFingerprint(model: Seq2Seq): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ className: Seq2Seq.className, config: model.getConfig() }));
+  for (const [name, w] of Object.entries(model.getWeights())) {
+    h.update(`\n${name} ${w.shape.join(',')}\n`);
+    h.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
 /** Loads the generator of a run (best weights) or of a checkpoint folder. */
 export function loadGenerator(path: string): Seq2Seq {
   return loadCheckpoint(path, 'best').model;
@@ -246,6 +264,11 @@ export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckp
   resume?: boolean;
   /** Also save out/last every this many steps (default max(1, steps / 10)). */
   checkpointEvery?: number;
+  /**
+   * A fresh run into a folder that holds another run's checkpoints is refused; with redo they
+   * (last/, best/, summary.json, data.json) are removed first.
+   */
+  redo?: boolean;
 }
 
 export interface TrainRunResult extends TrainResult {
@@ -315,10 +338,12 @@ export function trainDataOf(
 /**
  * A resumed run must see the data it started on: resuming, or taking a finished run as done, on
  * other volumes (a changed cohort, a regenerated phantom) would return weights that belong to
- * neither. Runs written before data.json existed are taken as they are.
+ * neither. The record is the checkpoint's own data.json (written with its weights); checkpoints
+ * from before it existed fall back to RUN/data.json; runs without either are taken as they are.
  */
 function checkTrainData(out: string, data: TrainData): void {
-  const file = join(out, 'data.json');
+  const own = join(out, 'last', 'data.json');
+  const file = existsSync(own) ? own : join(out, 'data.json');
   if (!existsSync(file)) return;
   let saved: Partial<TrainData>;
   try {
@@ -348,6 +373,29 @@ function checkTrainData(out: string, data: TrainData): void {
   );
 }
 
+/** What a run folder holds of a run: checkpoints and the files describing them (fold.json: the CLI's). */
+const RUN_FILES = ['last', 'best', 'summary.json', 'data.json', 'fold.json'];
+
+/**
+ * A fresh run must not start in a folder holding another run: its new data.json beside the old
+ * checkpoints would let a later --resume pass the old weights off as trained on the new data,
+ * and an interrupted fresh run would leave the two mixed. Refused, or with redo removed first.
+ */
+function clearOtherRun(out: string, redo: boolean): void {
+  const held = ['last', 'best', 'summary.json'].filter(
+    (f) => existsSync(join(out, f)) || findFolder(join(out, f)),
+  );
+  if (held.length === 0) return;
+  if (!redo)
+    throw new MriseqError('this run folder holds another run (a fresh run would mix with it)', {
+      file: out,
+      found: held.join(', '),
+      expected: 'resume it (--resume), remove it first (--redo), or train into another folder',
+      code: 'train.exists',
+    });
+  for (const f of RUN_FILES) rmSync(join(out, f), { recursive: true, force: true });
+}
+
 async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptions): Promise<TrainRunResult> {
   const out = options.out;
   const lastDir = join(out, 'last');
@@ -357,6 +405,7 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
   const data = trainDataOf(subjects, options.validation);
   const resuming = options.resume === true && existsSync(join(lastDir, 'config.json'));
   if (resuming) checkTrainData(out, data);
+  else clearOtherRun(out, options.redo === true);
   writeFileAtomicSync(join(out, 'data.json'), JSON.stringify(data, null, 2), { durable: true });
   if (resuming) {
     const c = loadCheckpoint(lastDir);
@@ -375,18 +424,19 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
         ? createGenerator(m, options.modelOverrides)
         : createGenerator(m, options.modelOverrides);
   }
-  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, ...rest } = options;
+  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, redo: _rd, ...rest } = options;
   void _o;
   void _m;
   void _mo;
   void _r;
+  void _rd;
   const hasVal = (options.validation?.length ?? 0) > 0;
   const onCheckpoint = (c: TrainCheckpoint) => {
-    if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
-    else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state });
+    if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights, data });
+    else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state, data });
     // without validation the last weights are the best ones
     if (!hasVal && (c.reason === 'final' || c.reason === 'stopped'))
-      saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
+      saveCheckpoint(join(out, 'best'), model, { weights: c.weights, data });
   };
   if (state && state.steps !== options.steps) {
     throw new MriseqError('a resumed run keeps its number of steps (the learning-rate schedule spans them)', {
@@ -408,7 +458,7 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     };
     // killed after the final checkpoint but before the run's last files: finish those
     if (!existsSync(join(out, 'summary.json'))) {
-      if (!hasVal) saveCheckpoint(join(out, 'best'), model);
+      if (!hasVal) saveCheckpoint(join(out, 'best'), model, { data });
       writeSummary(out, done, resumedFrom, model);
     }
     return { ...done, out, model, resumedFrom };

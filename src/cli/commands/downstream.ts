@@ -4,7 +4,8 @@
  * `mriseq cluster` (contrastive autoencoder + k-means, scored against a label column when given).
  */
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { initEngine, tf } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
@@ -23,6 +24,8 @@ import {
 import { mapsFromDirectory, saveClassifier, writeGradCamNifti } from '../../classify/node.js';
 import { clusterImages } from '../../cluster/index.js';
 import { formatCsv, type CsvValue } from '../../csv/index.js';
+import { cohortStamp, existing, fileFingerprint, openFolderRecord } from './records.js';
+import { REDO_HELP } from './sharding.js';
 import { dict, own } from '../../keys/index.js';
 import { resolveNames } from './names.js';
 
@@ -111,6 +114,25 @@ function parseGroups(spec: string): Record<string, string[]> {
 /** The run lock is taken on the folder a command writes. */
 const outFolder = (o: { out: string }): string => o.out;
 
+/** The files `classify` writes into its folder (those that exist). */
+function classifyFiles(dir: string): string[] {
+  const cams = existsSync(join(dir, 'gradcam'))
+    ? readdirSync(join(dir, 'gradcam'))
+        .filter((f) => f.endsWith('_gradcam.nii.gz'))
+        .map((f) => join('gradcam', f))
+    : [];
+  return [
+    ...existing(dir, [
+      'metrics.json',
+      'predictions_mri.csv',
+      'predictions_mri_md.csv',
+      'model_mri.json',
+      'model_mri_md.json',
+    ]),
+    ...cams,
+  ];
+}
+
 /** The --label option must name one of the manifest's label columns. */
 function requireLabel(
   cohort: { labelNames: readonly string[] },
@@ -153,6 +175,7 @@ export function registerDownstream(program: Command): void {
       "hierarchical: group first, then subtype; e.g. 'lung=sclc,nsclc;other=breast,gi' (label values are the subtypes)",
     )
     .requiredOption('--out <dir>', 'output folder')
+    .option('--redo', REDO_HELP)
     .option('--json', 'print the metrics as JSON')
     .action(
       withRunLock(
@@ -175,6 +198,7 @@ export function registerDownstream(program: Command): void {
           gradcam?: boolean;
           groups?: string;
           out: string;
+          redo?: boolean;
           json?: boolean;
         }) => {
           await initEngine();
@@ -194,6 +218,30 @@ export function registerDownstream(program: Command): void {
             ...cohort.sequences,
           ];
           const seed = Number(o.seed);
+          // everything the results depend on; another run into this folder must not mix with them
+          const record = openFolderRecord(
+            o.out,
+            'classify',
+            {
+              data: await cohortStamp(cohort),
+              label: o.label,
+              sequences,
+              maps: o.withMaps ? resolve(o.withMaps) : null,
+              mapsRecord: o.withMaps ? fileFingerprint(join(o.withMaps, 'maps.provenance.json')) : null,
+              mapTargets: o.mapTargets ?? null,
+              depth: o.depth,
+              attention: o.attention,
+              width: o.width,
+              epochs: o.epochs,
+              downsample: o.downsample,
+              testFraction: o.testFraction,
+              seed: o.seed,
+              gradcam: o.gradcam === true,
+              groups: o.groups ?? null,
+            },
+            o.redo,
+            classifyFiles,
+          );
           const run = {
             model: {
               depth: depth as 6 | 18,
@@ -238,6 +286,7 @@ export function registerDownstream(program: Command): void {
               },
             };
             writeFileAtomicSync(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
+            record.finish(['metrics.json']);
             h.classifier.dispose();
             if (o.json) console.log(JSON.stringify(summary));
             else {
@@ -298,6 +347,7 @@ export function registerDownstream(program: Command): void {
               );
             }
           }
+          record.finish(classifyFiles(o.out));
           if (o.json) console.log(JSON.stringify(summary));
           else {
             for (const r of runs) {
@@ -327,6 +377,7 @@ export function registerDownstream(program: Command): void {
     .option('--downsample <n>', 'average-pool volumes by this factor first', '2')
     .option('--seed <n>', 'seed', '0')
     .requiredOption('--out <dir>', 'output folder')
+    .option('--redo', REDO_HELP)
     .option('--json', 'print the summary as JSON')
     .action(
       withRunLock(
@@ -342,11 +393,27 @@ export function registerDownstream(program: Command): void {
           downsample: string;
           seed: string;
           out: string;
+          redo?: boolean;
           json?: boolean;
         }) => {
           await initEngine();
           const cohort = await openCohort(o);
           if (o.label) requireLabel(cohort, o.manifest, o.label);
+          const record = openFolderRecord(
+            o.out,
+            'cluster',
+            {
+              data: await cohortStamp(cohort),
+              label: o.label ?? null,
+              sequence: o.sequence,
+              k: o.k ?? null,
+              epochs: o.epochs,
+              downsample: o.downsample,
+              seed: o.seed,
+            },
+            o.redo,
+            (dir) => existing(dir, ['cluster.json', 'clusters.csv']),
+          );
           // The classifier dataset builder does the loading; a constant label keeps every subject.
           const dc = cohort as unknown as DownstreamCohort;
           const data = await buildDownstreamDataset(
@@ -403,6 +470,7 @@ export function registerDownstream(program: Command): void {
               data.ids.map((id, i) => [id, r.clusters[i], ...(labels ? [labels[i]] : [])]),
             ),
           );
+          record.finish(['cluster.json', 'clusters.csv']);
           if (o.json) console.log(JSON.stringify(summary));
           else {
             console.log(`k = ${r.k} clusters over ${data.ids.length} subjects (${o.sequence})`);

@@ -11,17 +11,26 @@ import { Cohort } from '../../cohort/index.js';
 import '../../cohort/node.js';
 import { generate, type PresetName, type SubjectVolumes } from '../../model/index.js';
 import { phantom } from '../../phantom/index.js';
-import { loadGenerator, trainRun } from '../../train/node.js';
+import { generatorFingerprint, loadGenerator, trainRun } from '../../train/node.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../reliability/node.js';
 import { formatCsv } from '../../csv/index.js';
+import {
+  fingerprintJson,
+  fingerprintVolumes,
+  OutputProvenance,
+  recordedOutputs,
+  removeOutputFiles,
+} from '../../reliability/provenance.js';
 import { foldSplit, formatShard } from '../../scale/index.js';
 import {
   canonical,
   cohortFold,
   FOLD_HELP,
   foldOption,
+  REDO_HELP,
+  subjectFiles,
   SHARD_HELP,
   shardFolder,
   shardOption,
@@ -80,6 +89,7 @@ interface TrainCliOptions {
   steps: string;
   out: string;
   resume?: boolean;
+  redo?: boolean;
   crop: string;
   seed: string;
   structural: boolean;
@@ -122,6 +132,10 @@ export function registerModel(program: Command): void {
     .option('--detach-cycle', 'stop the cycle loss from reaching the translation output (see README)')
     .requiredOption('--out <dir>', 'run folder')
     .option('--resume', 'continue from RUN/last')
+    .option(
+      '--redo',
+      'start a fresh run in a folder holding another run: its checkpoints (last/, best/, summary.json, data.json, fold.json) are removed first (without it that is refused)',
+    )
     .option('--json', 'print one JSON line per step instead of a progress bar')
     .option(
       '--fold <k/f>',
@@ -221,6 +235,7 @@ export function registerModel(program: Command): void {
           detachCycle: o.detachCycle === true,
           validation: valSet,
           resume: o.resume,
+          redo: o.redo,
           signal: ac.signal,
           onProgress: (e) => {
             if (o.json) {
@@ -292,6 +307,7 @@ export function registerModel(program: Command): void {
     )
     .option('--split <name>', 'without --subject: manifest split train, val, test or all', 'all')
     .option('--shard <i/n>', `without --subject: ${SHARD_HELP}`)
+    .option('--redo', `without --subject: ${REDO_HELP}`)
     .action(
       async (o: {
         run: string;
@@ -305,6 +321,7 @@ export function registerModel(program: Command): void {
         out: string;
         split: string;
         shard?: string;
+        redo?: boolean;
       }) => {
         const shard = shardOption(o.shard);
         if (o.subject === undefined) return generateCohort(o, shard);
@@ -362,11 +379,13 @@ async function generateCohort(
     sources?: string;
     out: string;
     split: string;
+    redo?: boolean;
   },
   shard: ReturnType<typeof shardOption>,
 ): Promise<void> {
   let all: string[];
   let load: (id: string) => Promise<SubjectVolumes>;
+  let stampOf: (id: string) => Promise<string | undefined>;
   if (o.phantom !== undefined) {
     const ph = phantom({
       subjects: positiveInt(o.phantom, '--phantom'),
@@ -375,6 +394,8 @@ async function generateCohort(
     });
     all = ph.ids();
     load = async (id) => ph.subject(id);
+    // the phantom is a function of its options
+    stampOf = async (id) => fingerprintJson([JSON.stringify(ph.options), id]);
   } else if (o.manifest) {
     const cohort = await Cohort.fromManifest(o.manifest);
     if (!['train', 'val', 'test', 'all'].includes(o.split)) {
@@ -387,6 +408,10 @@ async function generateCohort(
     }
     all = o.split === 'all' ? cohort.ids : cohort.recordedSplit(o.split as 'train' | 'val' | 'test').ids;
     load = async (id) => ({ id, volumes: await cohort.subject(id).loadAll() });
+    stampOf = async (id) => {
+      const s = await cohort.stamp(id, cohort.subject(id).available);
+      return s === undefined ? undefined : fingerprintJson(s);
+    };
   } else {
     throw new MriseqError('say where the subjects are', {
       field: '--manifest',
@@ -396,24 +421,54 @@ async function generateCohort(
   await initEngine();
   const model = loadGenerator(o.run);
   const plan = shardFolder('generate', o.out, all, shard);
+  const given = o.sources ? o.sources.split(',').map((s) => s.trim()) : undefined;
+  const generatedFile = (dir: string) =>
+    subjectFiles(dir, new RegExp(`^${o.target.replace(/[^A-Za-z0-9_]/g, '\\$&')}\\.nii\\.gz$`));
+  const prov = OutputProvenance.open(
+    join(plan.dir, 'generate.provenance.json'),
+    'generate',
+    {
+      model: generatorFingerprint(model),
+      target: o.target,
+      sources: given ?? null,
+      subjects: o.phantom !== undefined ? 'phantom' : `split ${o.split}`,
+    },
+    {
+      redo: o.redo,
+      hasOutputs: () => generatedFile(plan.dir).length > 0 || existsSync(join(plan.dir, 'generated.csv')),
+      removeOutputs: (previous) =>
+        removeOutputFiles(plan.dir, [
+          ...recordedOutputs(previous),
+          ...generatedFile(plan.dir),
+          'generated.csv',
+        ]),
+      what: `the volumes in ${plan.dir}`,
+    },
+  );
+  const sourcesOf = (subject: SubjectVolumes) =>
+    given ??
+    Object.keys(subject.volumes).filter(
+      (s) => subject.volumes[s] && model.config.sequences.includes(s) && s !== o.target,
+    );
   const rows: string[][] = [];
   let k = 0;
   for (const id of plan.ids) {
     k++;
-    const subject = await load(id);
-    const have = Object.keys(subject.volumes).filter(
-      (s) => subject.volumes[s] && model.config.sequences.includes(s),
-    );
-    const sources = o.sources
-      ? o.sources.split(',').map((s) => s.trim())
-      : have.filter((s) => s !== o.target);
-    const rel = `${id}/${o.target}.nii.gz`;
+    const rel = join(id, `${o.target}.nii.gz`);
     const file = join(plan.dir, rel);
-    if (!existsSync(file)) {
+    const stamp = await stampOf(id);
+    let subject: SubjectVolumes | undefined;
+    const loaded = async () => (subject ??= await load(id));
+    const dataOf = (s: SubjectVolumes) => fingerprintVolumes(Object.entries(s.volumes));
+    // a subject is done when its entry is in the record (written after its volume)
+    if (!(await prov.verify(id, stamp, async () => dataOf(await loaded())))) {
+      const s = await loaded();
       mkdirSync(dirname(file), { recursive: true });
-      await writeNifti(file, await generate(model, subject, { sources, target: o.target }));
+      await writeNifti(file, await generate(model, s, { sources: sourcesOf(s), target: o.target }));
+      prov.done(id, { data: dataOf(s), stamp, outputs: [rel] });
     }
-    rows.push([id, o.target, sources.join('+'), rel]);
+    const sources = given ?? sourcesOf(await loaded());
+    rows.push([id, o.target, sources.join('+'), `${id}/${o.target}.nii.gz`]);
     console.error(`generate: ${k}/${plan.ids.length} ${id}: ${o.target} from ${sources.join('+')}`);
   }
   writeFileAtomicSync(
