@@ -155,7 +155,7 @@ export class OutputProvenance {
       ];
       if (diff.length === 0) subjects = previous.subjects;
       else if (!options.redo)
-        throw new MriseqError(`${what} were made from other inputs (${diff.join('; ')})`, {
+        throw new MriseqError(`${what} were made from other inputs`, {
           file,
           field: 'inputs',
           found: diff.join('; '),

@@ -238,7 +238,8 @@ function registerMaps(program: Command): void {
             },
             {
               redo: o.redo,
-              hasOutputs: () => mapFiles(plan.dir).length > 0,
+              // the maps themselves (a lone region table is removed with them, never trusted alone)
+              hasOutputs: () => mapFiles(plan.dir).some((f) => f.endsWith('.nii.gz')),
               removeOutputs: (previous) =>
                 removeOutputFiles(plan.dir, [...recordedOutputs(previous), ...mapFiles(plan.dir)]),
               what: `the maps in ${plan.dir}`,
