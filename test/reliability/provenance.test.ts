@@ -225,7 +225,9 @@ test(
         assert.equal(r.code, 2, `${name}: ${r.out}`);
         assert.match(
           r.err,
-          new RegExp(`${name}\\.provenance\\.json: inputs: the ${name} outputs in .* were made from other inputs; found`),
+          new RegExp(
+            `${name}\\.provenance\\.json: inputs: the ${name} outputs in .* were made from other inputs; found`,
+          ),
         );
         await cliOk([...second, '--redo']);
       }
