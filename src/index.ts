@@ -152,12 +152,17 @@ export {
   type TrainState,
   type TrainCheckpoint,
   type LossTerms,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  type SubjectStream,
+  type TrainSubjects,
 } from './train/index.js';
 export {
   trainRun,
   saveCheckpoint,
   loadCheckpoint,
   loadGenerator,
+  generatorFingerprint,
+  trainDataFor,
   type TrainRunOptions,
   type TrainRunResult,
   type LoadedCheckpoint,

@@ -15,3 +15,11 @@ export {
   type TrainResult,
   type LossTerms,
 } from './train.js';
+export {
+  SubjectPool,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  isSubjectStream,
+  subjectCount,
+  type SubjectStream,
+  type TrainSubjects,
+} from './pool.js';

@@ -27,6 +27,7 @@ import {
   type PresetName,
 } from '../model/index.js';
 import type { SubjectVolumes } from '../model/data.js';
+import { isSubjectStream, subjectCount, type TrainSubjects } from './pool.js';
 import {
   trainSteps,
   type TrainCheckpoint,
@@ -281,10 +282,7 @@ export interface TrainRunResult extends TrainResult {
  * Trains a generator into a run folder, resumable with {resume: true}. The folder is locked while
  * training: a second process writing the same run would interleave checkpoints.
  */
-export async function trainRun(
-  subjects: SubjectVolumes[],
-  options: TrainRunOptions,
-): Promise<TrainRunResult> {
+export async function trainRun(subjects: TrainSubjects, options: TrainRunOptions): Promise<TrainRunResult> {
   mkdirSync(options.out, { recursive: true });
   const lock = acquireRunLock(options.out);
   try {
@@ -317,6 +315,34 @@ function hashSubjects(h: ReturnType<typeof createHash>, subjects: readonly Subje
       h.update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
     }
   }
+}
+
+/** The ids of training subjects, hashed (a stream is loaded one subject at a time). */
+async function hashTrainSubjects(
+  h: ReturnType<typeof createHash>,
+  subjects: TrainSubjects,
+): Promise<string[]> {
+  if (!isSubjectStream(subjects)) {
+    hashSubjects(h, subjects);
+    return subjects.map((s) => s.id);
+  }
+  for (const id of subjects.ids) hashSubjects(h, [await subjects.load(id)]);
+  return [...subjects.ids];
+}
+
+/**
+ * trainDataOf for subjects in memory or streamed: the same fingerprint for the same volumes, a
+ * stream read one subject at a time (within the memory a training run may use).
+ */
+export async function trainDataFor(
+  subjects: TrainSubjects,
+  validation: TrainSubjects = [],
+): Promise<TrainData> {
+  const h = createHash('sha256');
+  const ids = await hashTrainSubjects(h, subjects);
+  h.update('validation\n');
+  const val = await hashTrainSubjects(h, validation);
+  return { fingerprint: h.digest('hex'), subjects: ids, validation: val };
 }
 
 /** The fingerprint of a training set (order matters: it sets the sampling). */
@@ -396,13 +422,13 @@ function clearOtherRun(out: string, redo: boolean): void {
   for (const f of RUN_FILES) rmSync(join(out, f), { recursive: true, force: true });
 }
 
-async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptions): Promise<TrainRunResult> {
+async function trainRunLocked(subjects: TrainSubjects, options: TrainRunOptions): Promise<TrainRunResult> {
   const out = options.out;
   const lastDir = join(out, 'last');
   let model: Seq2Seq;
   let state: TrainState | undefined;
   let resumedFrom: number | null = null;
-  const data = trainDataOf(subjects, options.validation);
+  const data = await trainDataFor(subjects, options.validation);
   const resuming = options.resume === true && existsSync(join(lastDir, 'config.json'));
   if (resuming) checkTrainData(out, data);
   else clearOtherRun(out, options.redo === true);
@@ -430,7 +456,7 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
   void _mo;
   void _r;
   void _rd;
-  const hasVal = (options.validation?.length ?? 0) > 0;
+  const hasVal = subjectCount(options.validation) > 0;
   const onCheckpoint = (c: TrainCheckpoint) => {
     if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights, data });
     else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state, data });

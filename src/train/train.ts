@@ -15,9 +15,8 @@
 import { NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
-import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
-import { own } from '../keys/index.js';
-import { assertSubjectVolumes } from '../volume/index.js';
+import { extractPatch } from '../model/data.js';
+import { SubjectPool, subjectCount, type Prepared, type TrainSubjects } from './pool.js';
 
 export interface TrainOptions {
   /** Total number of steps (the learning-rate schedule spans them). */
@@ -45,7 +44,12 @@ export interface TrainOptions {
    */
   detachCycle?: boolean;
   /** Subjects for validation PSNR; without them the last weights are the best. */
-  validation?: SubjectVolumes[];
+  validation?: TrainSubjects;
+  /**
+   * Most bytes of normalised subjects held at once (default DEFAULT_TRAIN_CACHE_BYTES, 1 GiB):
+   * subjects are loaded when drawn and dropped when the budget needs the room.
+   */
+  cacheBytes?: number;
   /** Validate every this many steps (default max(1, steps / 10)) and at the end. */
   validateEvery?: number;
   /** Number of fixed validation crops (8). */
@@ -82,6 +86,8 @@ export interface TrainProgress {
   /** Set on steps that validated. */
   validationPsnr?: number;
   bestPsnr?: number;
+  /** Bytes of normalised subjects the training cache holds after this step (within its budget). */
+  cachedBytes?: number;
 }
 
 /** Everything besides the weights that a resumed run needs. */
@@ -121,43 +127,6 @@ export interface TrainResult {
   bestPsnr: number | null;
   bestStep: number | null;
   history: TrainProgress[];
-}
-
-interface Prepared {
-  id: string;
-  vols: Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>;
-}
-
-function prepare(subjects: SubjectVolumes[], model: Seq2Seq, normalized: boolean, role: string): Prepared[] {
-  const out: Prepared[] = [];
-  for (const s of subjects) {
-    // NaN voxels, a 4D file as a 3D sequence, misregistered sequences: refused, naming the subject
-    assertSubjectVolumes(s, model.config.sequences);
-    const vols = new Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>();
-    for (const name of model.config.sequences) {
-      const v = own(s.volumes, name);
-      if (!v) continue;
-      const n = normalized ? v : normalizeIntensity(v);
-      vols.set(name, { data: n.data, shape: n.shape, nt: timePoints(n) });
-    }
-    const shapes = new Set([...vols.values()].map((v) => v.shape.slice(0, 3).join('x')));
-    if (shapes.size > 1) {
-      throw new MriseqError('sequences of one subject must share the voxel grid', {
-        field: `${role}.${s.id}`,
-        found: [...shapes].join(' / '),
-        code: 'train.grid',
-      });
-    }
-    if (vols.size > 0) out.push({ id: s.id, vols });
-  }
-  if (out.length === 0) {
-    throw new MriseqError(`no ${role} subject has a sequence the generator knows`, {
-      field: role,
-      expected: `volumes named ${model.config.sequences.join(', ')}`,
-      code: 'train.empty',
-    });
-  }
-  return out;
 }
 
 interface Sample {
@@ -433,7 +402,7 @@ export function trainingStep(
  */
 export async function* trainSteps(
   model: Seq2Seq,
-  subjects: SubjectVolumes[],
+  subjects: TrainSubjects,
   options: TrainOptions,
 ): AsyncGenerator<TrainProgress, TrainResult> {
   if (!Number.isInteger(options.steps) || options.steps < 1) {
@@ -445,11 +414,12 @@ export async function* trainSteps(
     });
   }
   const normalized = options.normalized ?? false;
-  const data = prepare(subjects, model, normalized, 'subjects');
+  // subjects are loaded and normalised when drawn, within the cache budget
+  const data = SubjectPool.open(subjects, model, normalized, 'subjects', options.cacheBytes);
   const val =
-    options.validation && options.validation.length
-      ? prepare(options.validation, model, normalized, 'validation')
-      : [];
+    options.validation && subjectCount(options.validation) > 0
+      ? SubjectPool.open(options.validation, model, normalized, 'validation', options.cacheBytes)
+      : undefined;
   const resume = options.resume;
   const o: TrainState['options'] = resume?.options ?? {
     seed: options.seed ?? 0,
@@ -492,10 +462,10 @@ export async function* trainSteps(
   }
   // Validation crops are fixed by the seed, independent of the training draws.
   const valSamples: Sample[] = [];
-  if (val.length) {
+  if (val) {
     const vr = new Rng((o.seed ^ 0x5eed) >>> 0);
     const n = options.validationCrops ?? 8;
-    for (let i = 0; i < n; i++) valSamples.push(draw(val[i % val.length], model, vr, o.crop));
+    for (let i = 0; i < n; i++) valSamples.push(draw(await val.get(i % val.size), model, vr, o.crop));
   }
   const validateEvery = options.validateEvery ?? Math.max(1, Math.floor(steps / 10));
   const checkpointEvery = options.checkpointEvery ?? 0;
@@ -541,7 +511,7 @@ export async function* trainSteps(
         break;
       }
       const t0 = performance.now();
-      const sample = draw(data[rng.int(data.length)], model, rng, o.crop);
+      const sample = draw(await data.get(rng.int(data.size)), model, rng, o.crop);
       const lr = learningRate(step, steps, o);
       adamStep++;
       const terms = trainingStep(model, adam, adamStep, lr, o, sample);
@@ -572,6 +542,7 @@ export async function* trainSteps(
         subject: sample.subject,
         source: sample.source,
         target: sample.target,
+        cachedBytes: data.cachedBytes,
       };
       let improved = false;
       if (valSamples.length && (step % validateEvery === 0 || step === steps)) {
@@ -606,7 +577,7 @@ export async function* trainSteps(
 /** Trains to the end (or until options.signal aborts) and returns the summary. */
 export async function train(
   model: Seq2Seq,
-  subjects: SubjectVolumes[],
+  subjects: TrainSubjects,
   options: TrainOptions,
 ): Promise<TrainResult> {
   const it = trainSteps(model, subjects, options);

@@ -12,6 +12,13 @@ import '../../cohort/node.js';
 import { generate, type PresetName, type SubjectVolumes } from '../../model/index.js';
 import { phantom } from '../../phantom/index.js';
 import { generatorFingerprint, loadGenerator, trainRun } from '../../train/node.js';
+import {
+  DEFAULT_TRAIN_CACHE_BYTES,
+  isSubjectStream,
+  subjectCount,
+  type SubjectStream,
+  type TrainSubjects,
+} from '../../train/index.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../reliability/node.js';
@@ -36,17 +43,30 @@ import {
   shardOption,
 } from './sharding.js';
 
+/**
+ * A cohort's subjects as training streams them: loaded when drawn (the training cache holds them,
+ * so the cohort's own cache is off: one budget, the one --cache-mb states).
+ */
+function cohortStream(cohort: Cohort, ids: readonly string[]): SubjectStream {
+  return {
+    ids: [...ids],
+    available: (id) => cohort.subject(id).available,
+    load: async (id) => ({ id, volumes: await cohort.subject(id).loadAll() }),
+  };
+}
+
+function subjectIds(s: TrainSubjects): string[] {
+  return isSubjectStream(s) ? [...s.ids] : s.map((x) => x.id);
+}
+
 /** The subjects of a manifest (through the cohort module), optionally one recorded split. */
 async function manifestSubjects(
-  file: string,
+  cohort: Cohort,
   split?: 'train' | 'val',
-): Promise<{ sequences: string[]; subjects: SubjectVolumes[] }> {
-  const cohort = await Cohort.fromManifest(file);
+): Promise<{ sequences: string[]; subjects: SubjectStream }> {
   const hasSplit = cohort.ids.some((id) => cohort.subject(id).split !== null);
   const part = split && hasSplit ? cohort.recordedSplit(split) : split === 'val' ? undefined : cohort;
-  const subjects: SubjectVolumes[] = [];
-  for (const id of part?.ids ?? []) subjects.push({ id, volumes: await cohort.subject(id).loadAll() });
-  return { sequences: [...cohort.sequences], subjects };
+  return { sequences: [...cohort.sequences], subjects: cohortStream(cohort, part?.ids ?? []) };
 }
 
 async function manifestSubject(file: string, id: string): Promise<SubjectVolumes> {
@@ -90,6 +110,7 @@ interface TrainCliOptions {
   out: string;
   resume?: boolean;
   redo?: boolean;
+  cacheMb: string;
   crop: string;
   seed: string;
   structural: boolean;
@@ -133,6 +154,11 @@ export function registerModel(program: Command): void {
     .requiredOption('--out <dir>', 'run folder')
     .option('--resume', 'continue from RUN/last')
     .option(
+      '--cache-mb <n>',
+      `memory budget (MiB) for training subjects held at once, normalised float32: subjects are read from the manifest's files when drawn and dropped when the budget needs the room, so memory stays within it however large the split (a budget below one subject still trains, reading on every draw)`,
+      String(DEFAULT_TRAIN_CACHE_BYTES / 2 ** 20),
+    )
+    .option(
       '--redo',
       'start a fresh run in a folder holding another run: its checkpoints (last/, best/, summary.json, data.json, fold.json) are removed first (without it that is refused)',
     )
@@ -147,8 +173,17 @@ export function registerModel(program: Command): void {
       const steps = positiveInt(o.steps, '--steps');
       const seed = Number(o.seed);
       let sequences: string[];
-      let trainSet: SubjectVolumes[];
-      let valSet: SubjectVolumes[];
+      let trainSet: TrainSubjects;
+      let valSet: TrainSubjects;
+      const cacheMb = Number(o.cacheMb);
+      if (!(cacheMb >= 0))
+        throw new MriseqError('not a memory budget', {
+          field: '--cache-mb',
+          found: o.cacheMb,
+          expected: 'a number of MiB >= 0',
+          code: 'cli.option',
+        });
+      const manifestCohort = () => Cohort.fromManifest(o.manifest!, { cacheBytes: 0 });
       if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
       if (o.phantom !== undefined && fold) {
         const ph = phantom({
@@ -161,17 +196,11 @@ export function registerModel(program: Command): void {
         trainSet = split.train.map((id) => ph.subject(id));
         valSet = split.validation.map((id) => ph.subject(id));
       } else if (o.manifest && fold) {
-        const cohort = await Cohort.fromManifest(o.manifest);
+        const cohort = await manifestCohort();
         sequences = [...cohort.sequences];
         const split = cohortFold(cohort, fold);
-        const load = async (id: string): Promise<SubjectVolumes> => ({
-          id,
-          volumes: await cohort.subject(id).loadAll(),
-        });
-        trainSet = [];
-        for (const id of split.train) trainSet.push(await load(id));
-        valSet = [];
-        for (const id of split.validation) valSet.push(await load(id));
+        trainSet = cohortStream(cohort, split.train);
+        valSet = cohortStream(cohort, split.validation);
       } else if (o.phantom !== undefined) {
         const n = positiveInt(o.phantom, '--phantom');
         const ph = phantom({ subjects: n, seed, size: phantomSize(o.size) });
@@ -180,23 +209,25 @@ export function registerModel(program: Command): void {
         valSet = n > 1 ? all.slice(-1) : [];
         trainSet = n > 1 ? all.slice(0, -1) : all;
       } else if (o.manifest) {
-        const tr = await manifestSubjects(o.manifest, 'train');
+        const cohort = await manifestCohort();
+        const tr = await manifestSubjects(cohort, 'train');
         sequences = tr.sequences;
         trainSet = tr.subjects;
-        valSet = (await manifestSubjects(o.manifest, 'val')).subjects;
+        valSet = (await manifestSubjects(cohort, 'val')).subjects;
       } else {
         throw new MriseqError('say what to train on', {
           field: '--manifest',
           expected: '--manifest FILE or --phantom N',
         });
       }
-      if (fold && (trainSet.length === 0 || valSet.length === 0)) {
+      const [nTrain, nVal] = [subjectCount(trainSet), subjectCount(valSet)];
+      if (fold && (nTrain === 0 || nVal === 0)) {
         throw new MriseqError(
-          `fold ${o.fold} leaves no subject to ${trainSet.length === 0 ? 'train' : 'validate'} on`,
+          `fold ${o.fold} leaves no subject to ${nTrain === 0 ? 'train' : 'validate'} on`,
           {
             file: o.manifest,
             field: '--fold',
-            found: `${trainSet.length} training, ${valSet.length} validation subjects`,
+            found: `${nTrain} training, ${nVal} validation subjects`,
             expected: 'at least one of each: fewer folds or more subjects',
             code: 'train.fold',
           },
@@ -234,6 +265,7 @@ export function registerModel(program: Command): void {
           structuralWeight: o.structural ? 0.01 : 0,
           detachCycle: o.detachCycle === true,
           validation: valSet,
+          cacheBytes: cacheMb * 2 ** 20,
           resume: o.resume,
           redo: o.redo,
           signal: ac.signal,
@@ -260,8 +292,8 @@ export function registerModel(program: Command): void {
             JSON.stringify(
               {
                 fold: formatShard(fold),
-                train: trainSet.map((x) => x.id),
-                validation: valSet.map((x) => x.id),
+                train: subjectIds(trainSet),
+                validation: subjectIds(valSet),
               },
               null,
               1,
