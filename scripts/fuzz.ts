@@ -45,7 +45,9 @@ function parent(): number {
   const only = arg('target')?.split(',');
   const targets = TARGETS.filter((t) => !only || only.includes(t.name));
   if (!Number.isFinite(seconds) || seconds <= 0 || !Number.isInteger(seed) || targets.length === 0) {
-    console.error('usage: npm run fuzz -- --seconds N [--seed S] [--target nifti,pair,manifest,checkpoint,cohort]');
+    console.error(
+      'usage: npm run fuzz -- --seconds N [--seed S] [--target nifti,pair,manifest,checkpoint,cohort]',
+    );
     return 2;
   }
   const tmp = mkdtempSync(join(tmpdir(), 'mriseq-fuzz-run-'));
