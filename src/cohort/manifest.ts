@@ -76,7 +76,8 @@ export function classifyColumn(header: string): { kind: ColumnKind; key: string 
   if (h === 'id') return { kind: 'id', key: 'id' };
   if (h === 'split') return { kind: 'split', key: 'split' };
   if (h === 'seg') return { kind: 'mask', key: 'seg' };
-  const m = /^(seq|mask|label|meta):(.+)$/.exec(h);
+  // [\s\S]: a quoted header cell may hold a line break, and must keep its prefix's meaning
+  const m = /^(seq|mask|label|meta):([\s\S]+)$/.exec(h);
   if (m) {
     const kind = ({ seq: 'sequence', mask: 'mask', label: 'label', meta: 'metadata' } as const)[
       m[1] as 'seq'
