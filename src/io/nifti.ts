@@ -7,6 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { MriseqError } from '../errors/index.js';
 import { writeFileAtomic } from '../reliability/node.js';
 import { affineZooms, closestOrthogonal, createVolume, det3, type Volume } from '../volume/index.js';
@@ -159,9 +160,25 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
     return toVolume(h, data, file);
   }
   const gz = await fileStartsWithGzip(path);
+  return readSingle(fileSource(path), gz, file, maxBytes, options, {
+    compressed: compressedFile(path, maxBytes),
+    // a plain file's size is known before its data are read
+    checkFileSize: gz ? undefined : (h) => checkSize(path, h.voxOffset + h.nbytes, h),
+  });
+}
+
+/** A single-file NIfTI (.nii or .nii.gz) from a stream: header, budget, data, extensions. */
+async function readSingle(
+  source: Readable,
+  gz: boolean,
+  file: string,
+  maxBytes: number,
+  options: ReadNiftiOptions,
+  how: { compressed: () => Promise<Uint8Array>; checkFileSize?: (h: NiftiHeader) => Promise<void> },
+): Promise<Volume> {
   let header: NiftiHeader | undefined;
   const { head, data } = await readBounded(
-    fileSource(path),
+    source,
     gz,
     file,
     async (prefix, ended) => {
@@ -169,11 +186,11 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
       if (!h) return undefined;
       checkSingle(h, file);
       budgetCheck(h, file, maxBytes);
-      if (!gz) await checkSize(path, h.voxOffset + h.nbytes, h);
+      await how.checkFileSize?.(h);
       header = h;
       return { headBytes: h.voxOffset, dataBytes: h.nbytes };
     },
-    { compressed: compressedFile(path, maxBytes), onWarning: warner(options), maxOutput: maxBytes },
+    { compressed: how.compressed, onWarning: warner(options), maxOutput: maxBytes },
   );
   checkExtensions(head, header!, header!.voxOffset, file, warner(options));
   return toVolume(header!, data, file);
@@ -186,24 +203,9 @@ export async function readNiftiBytes(
 ): Promise<Volume> {
   const maxBytes = options.maxBytes ?? defaultMaxBytes();
   const file = options.name ?? '<bytes>';
-  const gz = isGzipBytes(bytes);
-  let header: NiftiHeader | undefined;
-  const { head, data } = await readBounded(
-    bytesSource(bytes),
-    gz,
-    file,
-    async (prefix, ended) => {
-      const h = await headerFromPrefix(prefix, file, ended);
-      if (!h) return undefined;
-      checkSingle(h, file);
-      budgetCheck(h, file, maxBytes);
-      header = h;
-      return { headBytes: h.voxOffset, dataBytes: h.nbytes };
-    },
-    { compressed: async () => bytes, onWarning: warner(options), maxOutput: maxBytes },
-  );
-  checkExtensions(head, header!, header!.voxOffset, file, warner(options));
-  return toVolume(header!, data, file);
+  return readSingle(bytesSource(bytes), isGzipBytes(bytes), file, maxBytes, options, {
+    compressed: async () => bytes,
+  });
 }
 
 /** Header of a NIfTI file, validated, without reading the data. */
