@@ -120,6 +120,9 @@ export function sweepPoints(plan: Pick<SweepPlan, 'configs' | 'folds' | 'run' | 
       const args = [...plan.command, ...configArgs(plan.configs[ci])];
       if (plan.folds > 1) args.push('--fold', `${k}/${plan.folds}`);
       args.push('--out', join(resolve(plan.run), 'points', lab));
+      // a retried point (a task that timed out) continues its own run: a fresh train refuses a
+      // folder that holds one, and on an empty folder --resume starts afresh
+      if (plan.command[0] === 'train' && !args.includes('--resume')) args.push('--resume');
       points.push({ task: ci * f + k, config: ci, fold: plan.folds > 1 ? k : undefined, label: lab, args });
     }
   }
