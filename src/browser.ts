@@ -78,6 +78,7 @@ export * from './model/index.js';
 export * from './train/index.js';
 export * from './analysis/index.js';
 export * from './plot/index.js';
+export * from './csv/index.js';
 // Two modules export these names; the browser build keeps the Node package's meaning
 // (volume's percentile over voxels, the phantom's Rng) and offers the others under clearer names.
 export { percentile } from './volume/index.js';

@@ -232,7 +232,7 @@ test('resume: interrupted at step 3 and resumed from disk equals an uninterrupte
   b2.model.dispose();
 });
 
-test('a run resumed, or a finished run reused, on other volumes is refused, naming data.json', async () => {
+test("a run resumed, or a finished run reused, on other volumes is refused, naming the checkpoint's data.json", async () => {
   const subjects = [{ id: subject.id, volumes: subject.volumes }];
   const out = join(tmp, 'runData');
   const opts = { steps: 2, crop: 16, seed: 1, modelOverrides: { ...tiny, seed: 1 }, out, resume: true };
@@ -249,7 +249,8 @@ test('a run resumed, or a finished run reused, on other volumes is refused, nami
     e instanceof MriseqError &&
     e.code === 'train.data' &&
     /other data \(same subject ids, different volumes\)/.test(e.message) &&
-    e.message.includes(join(out, 'data.json'));
+    // the record that travels with the checkpoint's weights
+    e.message.includes(join(out, 'last', 'data.json'));
   await assert.rejects(trainRun(changed, opts), refuse);
   // the data it started on: it resumes and finishes
   const r2 = await trainRun(subjects, opts);

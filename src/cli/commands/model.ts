@@ -12,32 +12,62 @@ import { Cohort } from '../../cohort/index.js';
 import '../../cohort/node.js';
 import { generate, PRESET_NAMES, type PresetName, type SubjectVolumes } from '../../model/index.js';
 import { phantom } from '../../phantom/index.js';
-import { loadGenerator, trainRun } from '../../train/node.js';
+import { generatorFingerprint, loadGenerator, trainRun } from '../../train/node.js';
+import {
+  DEFAULT_TRAIN_CACHE_BYTES,
+  isSubjectStream,
+  subjectCount,
+  type SubjectStream,
+  type TrainSubjects,
+} from '../../train/index.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../reliability/node.js';
+import { formatCsv } from '../../csv/index.js';
+import {
+  fingerprintJson,
+  fingerprintVolumes,
+  OutputProvenance,
+  recordedOutputs,
+  removeOutputFiles,
+} from '../../reliability/provenance.js';
 import { foldSplit, formatShard } from '../../scale/index.js';
 import {
   canonical,
   cohortFold,
   FOLD_HELP,
   foldOption,
+  REDO_HELP,
+  subjectFiles,
   SHARD_HELP,
   shardFolder,
   shardOption,
 } from './sharding.js';
 
+/**
+ * A cohort's subjects as training streams them: loaded when drawn (the training cache holds them,
+ * so the cohort's own cache is off: one budget, the one --cache-mb states).
+ */
+function cohortStream(cohort: Cohort, ids: readonly string[]): SubjectStream {
+  return {
+    ids: [...ids],
+    available: (id) => cohort.subject(id).available,
+    load: async (id) => ({ id, volumes: await cohort.subject(id).loadAll() }),
+  };
+}
+
+function subjectIds(s: TrainSubjects): string[] {
+  return isSubjectStream(s) ? [...s.ids] : s.map((x) => x.id);
+}
+
 /** The subjects of a manifest (through the cohort module), optionally one recorded split. */
 async function manifestSubjects(
-  file: string,
+  cohort: Cohort,
   split?: 'train' | 'val',
-): Promise<{ sequences: string[]; subjects: SubjectVolumes[] }> {
-  const cohort = await Cohort.fromManifest(file);
+): Promise<{ sequences: string[]; subjects: SubjectStream }> {
   const hasSplit = cohort.ids.some((id) => cohort.subject(id).split !== null);
   const part = split && hasSplit ? cohort.recordedSplit(split) : split === 'val' ? undefined : cohort;
-  const subjects: SubjectVolumes[] = [];
-  for (const id of part?.ids ?? []) subjects.push({ id, volumes: await cohort.subject(id).loadAll() });
-  return { sequences: [...cohort.sequences], subjects };
+  return { sequences: [...cohort.sequences], subjects: cohortStream(cohort, part?.ids ?? []) };
 }
 
 async function manifestSubject(file: string, id: string): Promise<SubjectVolumes> {
@@ -62,6 +92,8 @@ interface TrainCliOptions {
   steps: string;
   out: string;
   resume?: boolean;
+  redo?: boolean;
+  cacheMb: string;
   crop: string;
   seed: string;
   structural: boolean;
@@ -116,6 +148,15 @@ export function registerModel(program: Command): void {
     )
     .requiredOption('--out <dir>', 'run folder')
     .option('--resume', 'continue from RUN/last')
+    .option(
+      '--cache-mb <n>',
+      `memory budget (MiB) for training subjects held at once, normalised float32: subjects are read from the manifest's files when drawn and dropped when the budget needs the room, so memory stays within it however large the split (a budget below one subject still trains, reading on every draw)`,
+      String(DEFAULT_TRAIN_CACHE_BYTES / 2 ** 20),
+    )
+    .option(
+      '--redo',
+      'start a fresh run in a folder holding another run: its checkpoints (last/, best/, summary.json, data.json, fold.json) are removed first (without it that is refused)',
+    )
     .option('--json', 'print one JSON line per step instead of a progress bar')
     .option(
       '--fold <k/f>',
@@ -127,8 +168,17 @@ export function registerModel(program: Command): void {
       const steps = intOption(o.steps, '--steps', 1);
       const seed = intOption(o.seed, '--seed');
       let sequences: string[];
-      let trainSet: SubjectVolumes[];
-      let valSet: SubjectVolumes[];
+      let trainSet: TrainSubjects;
+      let valSet: TrainSubjects;
+      const cacheMb = Number(o.cacheMb);
+      if (!(cacheMb >= 0))
+        throw new MriseqError('not a memory budget', {
+          field: '--cache-mb',
+          found: o.cacheMb,
+          expected: 'a number of MiB >= 0',
+          code: 'cli.option',
+        });
+      const manifestCohort = () => Cohort.fromManifest(o.manifest!, { cacheBytes: 0 });
       if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
       if (o.phantom !== undefined && fold) {
         const ph = phantom({
@@ -141,17 +191,11 @@ export function registerModel(program: Command): void {
         trainSet = split.train.map((id) => ph.subject(id));
         valSet = split.validation.map((id) => ph.subject(id));
       } else if (o.manifest && fold) {
-        const cohort = await Cohort.fromManifest(o.manifest);
+        const cohort = await manifestCohort();
         sequences = [...cohort.sequences];
         const split = cohortFold(cohort, fold);
-        const load = async (id: string): Promise<SubjectVolumes> => ({
-          id,
-          volumes: await cohort.subject(id).loadAll(),
-        });
-        trainSet = [];
-        for (const id of split.train) trainSet.push(await load(id));
-        valSet = [];
-        for (const id of split.validation) valSet.push(await load(id));
+        trainSet = cohortStream(cohort, split.train);
+        valSet = cohortStream(cohort, split.validation);
       } else if (o.phantom !== undefined) {
         const n = intOption(o.phantom, '--phantom', 1);
         const nVal = intOption(o.validation, '--validation');
@@ -169,23 +213,25 @@ export function registerModel(program: Command): void {
         valSet = all.slice(n - v);
         trainSet = all.slice(0, n - v);
       } else if (o.manifest) {
-        const tr = await manifestSubjects(o.manifest, 'train');
+        const cohort = await manifestCohort();
+        const tr = await manifestSubjects(cohort, 'train');
         sequences = tr.sequences;
         trainSet = tr.subjects;
-        valSet = (await manifestSubjects(o.manifest, 'val')).subjects;
+        valSet = (await manifestSubjects(cohort, 'val')).subjects;
       } else {
         throw new MriseqError('say what to train on', {
           field: '--manifest',
           expected: '--manifest FILE or --phantom N',
         });
       }
-      if (fold && (trainSet.length === 0 || valSet.length === 0)) {
+      const [nTrain, nVal] = [subjectCount(trainSet), subjectCount(valSet)];
+      if (fold && (nTrain === 0 || nVal === 0)) {
         throw new MriseqError(
-          `fold ${o.fold} leaves no subject to ${trainSet.length === 0 ? 'train' : 'validate'} on`,
+          `fold ${o.fold} leaves no subject to ${nTrain === 0 ? 'train' : 'validate'} on`,
           {
             file: o.manifest,
             field: '--fold',
-            found: `${trainSet.length} training, ${valSet.length} validation subjects`,
+            found: `${nTrain} training, ${nVal} validation subjects`,
             expected: 'at least one of each: fewer folds or more subjects',
             code: 'train.fold',
           },
@@ -234,7 +280,9 @@ export function registerModel(program: Command): void {
           detachCycle: o.detachCycle === true,
           recipe: o.recipe,
           validation: valSet,
+          cacheBytes: cacheMb * 2 ** 20,
           resume: o.resume,
+          redo: o.redo,
           signal: ac.signal,
           onProgress: (e) => {
             if (o.json) {
@@ -259,8 +307,8 @@ export function registerModel(program: Command): void {
             JSON.stringify(
               {
                 fold: formatShard(fold),
-                train: trainSet.map((x) => x.id),
-                validation: valSet.map((x) => x.id),
+                train: subjectIds(trainSet),
+                validation: subjectIds(valSet),
               },
               null,
               1,
@@ -306,6 +354,7 @@ export function registerModel(program: Command): void {
     )
     .option('--split <name>', 'without --subject: manifest split train, val, test or all', 'all')
     .option('--shard <i/n>', `without --subject: ${SHARD_HELP}`)
+    .option('--redo', `without --subject: ${REDO_HELP}`)
     .action(
       async (o: {
         run: string;
@@ -319,6 +368,7 @@ export function registerModel(program: Command): void {
         out: string;
         split: string;
         shard?: string;
+        redo?: boolean;
       }) => {
         const shard = shardOption(o.shard);
         if (o.subject === undefined) return generateCohort(o, shard);
@@ -360,11 +410,6 @@ export function registerModel(program: Command): void {
     );
 }
 
-/** A cell of generated.csv: quoted when it holds a separator, quote or line break. */
-function csvCell(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /**
  * `mriseq generate` without --subject: the target for every subject of the cohort (or of one
  * shard), OUT/<subject>/<target>.nii.gz plus OUT/generated.csv (subject, target, sources, file).
@@ -381,11 +426,13 @@ async function generateCohort(
     sources?: string;
     out: string;
     split: string;
+    redo?: boolean;
   },
   shard: ReturnType<typeof shardOption>,
 ): Promise<void> {
   let all: string[];
   let load: (id: string) => Promise<SubjectVolumes>;
+  let stampOf: (id: string) => Promise<string | undefined>;
   if (o.phantom !== undefined) {
     const ph = phantom({
       subjects: intOption(o.phantom, '--phantom', 1),
@@ -394,6 +441,8 @@ async function generateCohort(
     });
     all = ph.ids();
     load = async (id) => ph.subject(id);
+    // the phantom is a function of its options
+    stampOf = async (id) => fingerprintJson([JSON.stringify(ph.options), id]);
   } else if (o.manifest) {
     const cohort = await Cohort.fromManifest(o.manifest);
     if (!['train', 'val', 'test', 'all'].includes(o.split)) {
@@ -406,6 +455,10 @@ async function generateCohort(
     }
     all = o.split === 'all' ? cohort.ids : cohort.recordedSplit(o.split as 'train' | 'val' | 'test').ids;
     load = async (id) => ({ id, volumes: await cohort.subject(id).loadAll() });
+    stampOf = async (id) => {
+      const s = await cohort.stamp(id, cohort.subject(id).available);
+      return s === undefined ? undefined : fingerprintJson(s);
+    };
   } else {
     throw new MriseqError('say where the subjects are', {
       field: '--manifest',
@@ -415,27 +468,60 @@ async function generateCohort(
   await initEngine();
   const model = loadGenerator(o.run);
   const plan = shardFolder('generate', o.out, all, shard);
-  const rows = ['subject,target,sources,file'];
+  const given = o.sources ? o.sources.split(',').map((s) => s.trim()) : undefined;
+  const generatedFile = (dir: string) =>
+    subjectFiles(dir, new RegExp(`^${o.target.replace(/[^A-Za-z0-9_]/g, '\\$&')}\\.nii\\.gz$`));
+  const prov = OutputProvenance.open(
+    join(plan.dir, 'generate.provenance.json'),
+    'generate',
+    {
+      model: generatorFingerprint(model),
+      target: o.target,
+      sources: given ?? null,
+      subjects: o.phantom !== undefined ? 'phantom' : `split ${o.split}`,
+    },
+    {
+      redo: o.redo,
+      hasOutputs: () => generatedFile(plan.dir).length > 0 || existsSync(join(plan.dir, 'generated.csv')),
+      removeOutputs: (previous) =>
+        removeOutputFiles(plan.dir, [
+          ...recordedOutputs(previous),
+          ...generatedFile(plan.dir),
+          'generated.csv',
+        ]),
+      what: `the volumes in ${plan.dir}`,
+    },
+  );
+  const sourcesOf = (subject: SubjectVolumes) =>
+    given ??
+    Object.keys(subject.volumes).filter(
+      (s) => subject.volumes[s] && model.config.sequences.includes(s) && s !== o.target,
+    );
+  const rows: string[][] = [];
   let k = 0;
   for (const id of plan.ids) {
     k++;
-    const subject = await load(id);
-    const have = Object.keys(subject.volumes).filter(
-      (s) => subject.volumes[s] && model.config.sequences.includes(s),
-    );
-    const sources = o.sources
-      ? o.sources.split(',').map((s) => s.trim())
-      : have.filter((s) => s !== o.target);
-    const rel = `${id}/${o.target}.nii.gz`;
+    const rel = join(id, `${o.target}.nii.gz`);
     const file = join(plan.dir, rel);
-    if (!existsSync(file)) {
+    const stamp = await stampOf(id);
+    let subject: SubjectVolumes | undefined;
+    const loaded = async () => (subject ??= await load(id));
+    const dataOf = (s: SubjectVolumes) => fingerprintVolumes(Object.entries(s.volumes));
+    // a subject is done when its entry is in the record (written after its volume)
+    if (!(await prov.verify(id, stamp, async () => dataOf(await loaded())))) {
+      const s = await loaded();
       mkdirSync(dirname(file), { recursive: true });
-      await writeNifti(file, await generate(model, subject, { sources, target: o.target }));
+      await writeNifti(file, await generate(model, s, { sources: sourcesOf(s), target: o.target }));
+      prov.done(id, { data: dataOf(s), stamp, outputs: [rel] });
     }
-    rows.push([id, o.target, sources.join('+'), rel].map(csvCell).join(','));
+    const sources = given ?? sourcesOf(await loaded());
+    rows.push([id, o.target, sources.join('+'), `${id}/${o.target}.nii.gz`]);
     console.error(`generate: ${k}/${plan.ids.length} ${id}: ${o.target} from ${sources.join('+')}`);
   }
-  writeFileAtomicSync(join(plan.dir, 'generated.csv'), rows.join('\n') + '\n');
+  writeFileAtomicSync(
+    join(plan.dir, 'generated.csv'),
+    formatCsv(['subject', 'target', 'sources', 'file'], rows),
+  );
   plan.finish();
   console.log(`${plan.dir}: ${o.target} of ${plan.ids.length} subjects`);
 }
