@@ -9,11 +9,12 @@
  * the same values and gradients as encoding twice, for one encoder pass less.
  * Adam (PyTorch's update) with the learning rate decaying polynomially from lr to lrEnd.
  * Validation PSNR on fixed crops picks the best weights. Progress is reported every step;
- * an AbortSignal stops between steps; the whole state (weights, Adam moments, RNG, step) can be
+ * an AbortSignal (or the host's interrupt, see ../interrupt) stops between steps; the whole state (weights, Adam moments, RNG, step) can be
  * snapshotted and resumed bit for bit on the same backend.
  */
 import { NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
+import { stopRequested } from '../interrupt/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
 import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
 
@@ -523,7 +524,7 @@ export async function* trainSteps(
   let stopped = false;
   try {
     while (step < steps) {
-      if (options.signal?.aborted) {
+      if (stopRequested(options.signal)) {
         stopped = true;
         break;
       }
