@@ -7,6 +7,14 @@
  * (files, processes) have no place in a browser.
  */
 import '@tensorflow/tfjs-backend-webgpu';
+import { MriseqError } from './errors/index.js';
+import type { Seq2Seq } from './model/index.js';
+import {
+  generatorFromCheckpoint,
+  parseGeneratorConfig,
+  parseWeightsManifest,
+  unpackWeightsBytes,
+} from './train/index.js';
 import {
   tf,
   setEngineAdapter,
@@ -30,6 +38,8 @@ const browserCandidates = (): BackendCandidate[] => [
           throw new Error('WebGPU is present but offers no GPU adapter');
       }
       if (!(await tf.setBackend(name))) throw new Error(`tfjs backend '${name}' did not start here`);
+      const wrong = readbackProblem();
+      if (wrong) throw new Error(`${name} gives wrong values back here (${wrong})`);
       return { tfBackend: name, detail: gpuDetail(name) };
     },
   })),
@@ -41,6 +51,35 @@ const browserCandidates = (): BackendCandidate[] => [
     },
   },
 ];
+
+/**
+ * A GPU backend must give back what it computed. mriseq reads results synchronously (dataSync)
+ * in training, generation and metrics; WebGPU in a web worker on Chromium's software adapter
+ * (SwiftShader) computes correctly but its synchronous reads return zeros, so training "ran" with
+ * losses of exactly 0 (measured 2026-12, docs/teaching.md). A backend that fails this check is
+ * skipped like one that does not start: never a silent wrong result.
+ */
+function readbackProblem(): string | undefined {
+  const got = tf.tidy(() => {
+    const ew = tf.add(tf.tensor1d([1, 2, 3, 4]), 1);
+    const conv = tf.conv2d(
+      tf.ones([1, 4, 4, 1]) as tf.Tensor4D,
+      tf.ones([3, 3, 1, 1]) as tf.Tensor4D,
+      1,
+      'same',
+    );
+    return [Array.from(ew.dataSync()), Array.from(conv.dataSync())];
+  });
+  // Closed form: 1 + [1..4]; a 3x3 box sum of ones over a 4x4 image with zero padding.
+  const want = [
+    [2, 3, 4, 5],
+    [4, 6, 6, 4, 6, 9, 9, 6, 6, 9, 9, 6, 4, 6, 6, 4],
+  ];
+  for (let i = 0; i < want.length; i++)
+    if (got[i].length !== want[i].length || got[i].some((v, j) => Math.abs(v - want[i][j]) > 1e-4))
+      return `a synchronous read of [${want[i].join(', ')}] gave [${got[i].join(', ')}]`;
+  return undefined;
+}
 
 /** Names the GPU behind WebGL when the browser says (e.g. 'SwiftShader' means no real GPU). */
 function gpuDetail(name: string): string | undefined {
@@ -69,10 +108,87 @@ function requestedFromUrl(): string | undefined {
 
 setEngineAdapter({ platform: 'browser', candidates: browserCandidates, requested: requestedFromUrl });
 
+/** Where loadPretrained finds the shipped generators when no baseUrl is given (the site's kernel sets it). */
+const PRETRAINED_BASE_KEY = Symbol.for('mriseq.pretrained.baseUrl');
+
+/**
+ * A shipped generator by name (e.g. 'phantom-lite'), fetched from the teaching site: the same
+ * checkpoint folder as models/<name>/ in the repository (config.json, weights.json, weights.bin),
+ * copied into the site by scripts/build-lite.mjs. The weights' size and sha256 are checked.
+ * `baseUrl`: the folder holding <name>/ (default: the one the site's kernel announces).
+ */
+export async function loadPretrained(name: string, options: { baseUrl?: string } = {}): Promise<Seq2Seq> {
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name))
+    throw new MriseqError('not a pretrained generator name', {
+      field: 'name',
+      found: JSON.stringify(name),
+      expected: "a folder name such as 'phantom-lite'",
+      code: 'pretrained.name',
+    });
+  const base = options.baseUrl ?? (globalThis as Record<symbol, unknown>)[PRETRAINED_BASE_KEY];
+  if (typeof base !== 'string')
+    throw new MriseqError('no location for the shipped generators', {
+      field: 'baseUrl',
+      expected: "loadPretrained(name, { baseUrl }) or the teaching site's kernel",
+      code: 'pretrained.base',
+    });
+  const dir = new URL(
+    `${name}/`,
+    new URL(base, (globalThis as { location?: { href: string } }).location?.href),
+  );
+  const get = async (file: string): Promise<Response> => {
+    const url = new URL(file, dir).href;
+    let r: Response;
+    try {
+      r = await fetch(url);
+    } catch (e) {
+      throw new MriseqError('could not fetch the shipped generator', {
+        file: url,
+        cause: e,
+        code: 'pretrained.fetch',
+      });
+    }
+    if (!r.ok)
+      throw new MriseqError(
+        r.status === 404
+          ? `no shipped generator '${name}' on this site`
+          : 'could not fetch the shipped generator',
+        {
+          file: url,
+          found: `HTTP ${r.status}`,
+          expected: `models/${name}/ copied into the site by scripts/build-lite.mjs`,
+          code: r.status === 404 ? 'pretrained.missing' : 'pretrained.fetch',
+        },
+      );
+    return r;
+  };
+  const json = async (file: string): Promise<unknown> => {
+    const r = await get(file);
+    try {
+      return await r.json();
+    } catch (e) {
+      throw new MriseqError('not valid JSON', { file: r.url, cause: e, code: 'checkpoint.corrupt' });
+    }
+  };
+  const configUrl = new URL('config.json', dir).href;
+  const config = parseGeneratorConfig(await json('config.json'), configUrl);
+  const manifest = parseWeightsManifest(await json('weights.json'), new URL('weights.json', dir).href);
+  const bin = await get('weights.bin');
+  const bytes = new Uint8Array(await bin.arrayBuffer());
+  // @noble/hashes is ESM-only: imported when needed (esbuild inlines it into the bundle).
+  const { sha256 } = await import('@noble/hashes/sha2.js');
+  const { bytesToHex } = await import('@noble/hashes/utils.js');
+  const weights = unpackWeightsBytes(bytes, manifest, (b) => bytesToHex(sha256(b)), bin.url);
+  return generatorFromCheckpoint(config, weights, bin.url);
+}
+
 export { tf, initEngine, engineReport };
 export { engineBackends, type EngineReport, type EngineOptions } from './engine/index.js';
 export { MriseqError } from './errors/index.js';
+export * from './interrupt/index.js';
 export * from './volume/index.js';
+export * from './cohort/index.js';
+export * from './display/index.js';
 export * from './phantom/index.js';
 export * from './model/index.js';
 export * from './train/index.js';
