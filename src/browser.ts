@@ -39,7 +39,11 @@ const browserCandidates = (): BackendCandidate[] => [
       }
       if (!(await tf.setBackend(name))) throw new Error(`tfjs backend '${name}' did not start here`);
       const wrong = readbackProblem();
-      if (wrong) throw new Error(`${name} gives wrong values back here (${wrong})`);
+      if (wrong) {
+        // Frees its device: a WebGPU backend left alive kept WebGL from starting after it.
+        tf.removeBackend(name);
+        throw new Error(`${name} gives wrong values back here (${wrong})`);
+      }
       return { tfBackend: name, detail: gpuDetail(name) };
     },
   })),

@@ -166,7 +166,7 @@ async function choose(
         (loaded.detail ? ` (${loaded.detail})` : '') +
         (want !== undefined ? `, requested by ${field}` : '') +
         (why ? `; skipped ${why}` : '') +
-        (c.name === 'cpu' && want === undefined
+        (c.name === 'cpu' && want === undefined && adapter.platform !== 'browser'
           ? '; cpu is ~100x slower than tensorflow: run npm run setup'
           : '');
       return {
