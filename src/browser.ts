@@ -8,13 +8,7 @@
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import { MriseqError } from './errors/index.js';
-import type { Seq2Seq } from './model/index.js';
-import {
-  generatorFromCheckpoint,
-  parseGeneratorConfig,
-  parseWeightsManifest,
-  unpackWeightsBytes,
-} from './train/index.js';
+import { Seq2Seq, decodeWeights, validateConfig, type Seq2SeqConfig } from './model/index.js';
 import {
   tf,
   setEngineAdapter,
@@ -116,16 +110,22 @@ setEngineAdapter({ platform: 'browser', candidates: browserCandidates, requested
 const PRETRAINED_BASE_KEY = Symbol.for('mriseq.pretrained.baseUrl');
 
 /**
- * A shipped generator by name (e.g. 'phantom-lite'), fetched from the teaching site: the same
- * checkpoint folder as models/<name>/ in the repository (config.json, weights.json, weights.bin),
- * copied into the site by scripts/build-lite.mjs. The weights' size and sha256 are checked.
- * `baseUrl`: the folder holding <name>/ (default: the one the site's kernel announces).
+ * A shipped generator by name (e.g. 'phantom-lite' or 'pretrained:phantom-lite'), fetched from the
+ * teaching site: the same checkpoint folder as models/<name>/ in the repository (config.json,
+ * weights.json, weights.bin in float32 or float16), copied into the site by
+ * scripts/build-lite.mjs. The weights' size and sha256 are checked (@noble/hashes: SubtleCrypto
+ * is missing on plain-http hosts). `baseUrl`: the folder holding <name>/ (default: the one the
+ * site's kernel announces). Node's loadPretrained reads the same folder from disk.
  */
-export async function loadPretrained(name: string, options: { baseUrl?: string } = {}): Promise<Seq2Seq> {
+export async function loadPretrained(
+  nameOrRef = 'phantom-lite',
+  options: { baseUrl?: string } = {},
+): Promise<Seq2Seq> {
+  const name = nameOrRef.replace(/^pretrained:/, '');
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name))
-    throw new MriseqError('not a pretrained generator name', {
+    throw new MriseqError('not a shipped generator name', {
       field: 'name',
-      found: JSON.stringify(name),
+      found: JSON.stringify(nameOrRef),
       expected: "a folder name such as 'phantom-lite'",
       code: 'pretrained.name',
     });
@@ -136,10 +136,8 @@ export async function loadPretrained(name: string, options: { baseUrl?: string }
       expected: "loadPretrained(name, { baseUrl }) or the teaching site's kernel",
       code: 'pretrained.base',
     });
-  const dir = new URL(
-    `${name}/`,
-    new URL(base, (globalThis as { location?: { href: string } }).location?.href),
-  );
+  const here = (globalThis as { location?: { href: string } }).location?.href;
+  const dir = new URL(`${name}/`, here ? new URL(base, here) : base);
   const get = async (file: string): Promise<Response> => {
     const url = new URL(file, dir).href;
     let r: Response;
@@ -175,15 +173,42 @@ export async function loadPretrained(name: string, options: { baseUrl?: string }
     }
   };
   const configUrl = new URL('config.json', dir).href;
-  const config = parseGeneratorConfig(await json('config.json'), configUrl);
-  const manifest = parseWeightsManifest(await json('weights.json'), new URL('weights.json', dir).href);
+  const cfg = (await json('config.json')) as { className?: string; config?: Seq2SeqConfig } | null;
+  if (!cfg || cfg.className !== Seq2Seq.className || !cfg.config)
+    throw new MriseqError('not a mriseq generator config', {
+      file: configUrl,
+      field: 'className',
+      found: String(cfg?.className),
+      expected: Seq2Seq.className,
+      code: 'checkpoint.corrupt',
+    });
+  validateConfig(cfg.config, configUrl);
+  const manifestUrl = new URL('weights.json', dir).href;
+  const manifest = (await json('weights.json')) as { sha256?: unknown };
   const bin = await get('weights.bin');
   const bytes = new Uint8Array(await bin.arrayBuffer());
+  // decodeWeights checks the manifest and the size before the checksum is worth computing.
+  const weights = decodeWeights(bytes, manifest, { bin: bin.url, manifest: manifestUrl });
   // @noble/hashes is ESM-only: imported when needed (esbuild inlines it into the bundle).
   const { sha256 } = await import('@noble/hashes/sha2.js');
   const { bytesToHex } = await import('@noble/hashes/utils.js');
-  const weights = unpackWeightsBytes(bytes, manifest, (b) => bytesToHex(sha256(b)), bin.url);
-  return generatorFromCheckpoint(config, weights, bin.url);
+  const sha = bytesToHex(sha256(bytes));
+  if (sha !== manifest.sha256)
+    throw new MriseqError('weights file is corrupt (checksum differs)', {
+      file: bin.url,
+      field: 'sha256',
+      found: sha.slice(0, 16),
+      expected: String(manifest.sha256).slice(0, 16),
+      code: 'checkpoint.corrupt',
+    });
+  const model = new Seq2Seq(cfg.config);
+  try {
+    model.setWeights(weights, bin.url);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
 }
 
 export { tf, initEngine, engineReport };

@@ -24,3 +24,12 @@ export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from
 export { Rng } from './random.js';
 export { generate, type GenerateOptions } from './generate.js';
 export { extractPatch, type SubjectVolumes } from './data.js';
+export {
+  encodeWeights,
+  decodeWeights,
+  toFloat16Bits,
+  fromFloat16Bits,
+  WEIGHTS_FORMAT,
+  type WeightsDtype,
+  type WeightsManifest,
+} from './weights.js';

@@ -15,11 +15,3 @@ export {
   type TrainResult,
   type LossTerms,
 } from './train.js';
-export {
-  WEIGHTS_FORMAT,
-  parseWeightsManifest,
-  unpackWeightsBytes,
-  parseGeneratorConfig,
-  generatorFromCheckpoint,
-  type WeightsManifest,
-} from './checkpoint.js';

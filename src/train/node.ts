@@ -20,20 +20,13 @@ import {
 } from '../reliability/node.js';
 import {
   Seq2Seq,
+  validateConfig,
   createGenerator,
   type NamedWeights,
   type Seq2SeqConfig,
   type PresetName,
 } from '../model/index.js';
 import type { SubjectVolumes } from '../model/data.js';
-import {
-  WEIGHTS_FORMAT,
-  generatorFromCheckpoint,
-  parseGeneratorConfig,
-  parseWeightsManifest,
-  unpackWeightsBytes,
-  type WeightsManifest,
-} from './checkpoint.js';
 import {
   trainSteps,
   type TrainCheckpoint,
@@ -42,6 +35,15 @@ import {
   type TrainResult,
   type TrainState,
 } from './train.js';
+
+const FORMAT = 'mriseq-weights-1';
+
+interface WeightsManifest {
+  format: string;
+  sha256: string;
+  bytes: number;
+  tensors: { name: string; shape: number[]; offset: number; length: number }[];
+}
 
 function packWeights(w: NamedWeights, order: string[]): { bin: Buffer; manifest: WeightsManifest } {
   let total = 0;
@@ -58,8 +60,8 @@ function packWeights(w: NamedWeights, order: string[]): { bin: Buffer; manifest:
   return {
     bin,
     manifest: {
-      format: WEIGHTS_FORMAT,
-      sha256: sha256Hex(bin),
+      format: FORMAT,
+      sha256: createHash('sha256').update(bin).digest('hex'),
       bytes: bin.length,
       tensors,
     },
@@ -76,14 +78,63 @@ function readJson<T>(file: string, what: string): T {
 }
 
 function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
-  const m = parseWeightsManifest(readJson<unknown>(manifestFile, 'weights manifest'), manifestFile);
+  const m = readJson<WeightsManifest>(manifestFile, 'weights manifest');
+  if (m.format !== FORMAT || !Array.isArray(m.tensors)) {
+    throw new MriseqError('not a mriseq weights manifest', {
+      file: manifestFile,
+      field: 'format',
+      found: String(m.format),
+      expected: FORMAT,
+      code: 'checkpoint.corrupt',
+    });
+  }
+  m.tensors.forEach((t, i) => {
+    const ok =
+      t !== null &&
+      typeof t === 'object' &&
+      typeof t.name === 'string' &&
+      Array.isArray(t.shape) &&
+      t.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+      Number.isInteger(t.offset) &&
+      Number.isInteger(t.length) &&
+      t.offset >= 0 &&
+      t.length === t.shape.reduce((a, b) => a * b, 1) &&
+      (t.offset + t.length) * 4 <= m.bytes;
+    if (!ok)
+      throw new MriseqError('weights manifest entry is malformed', {
+        file: manifestFile,
+        field: `tensors[${i}]`,
+        found: JSON.stringify(t)?.slice(0, 120),
+        expected:
+          '{name, shape: non-negative integers, offset, length = product of shape} inside the weights file',
+        code: 'checkpoint.corrupt',
+      });
+  });
   if (!existsSync(binFile))
     throw new MriseqError('weights file is missing', { file: binFile, code: 'checkpoint.missing' });
-  return unpackWeightsBytes(readFileSync(binFile), m, sha256Hex, binFile);
-}
-
-function sha256Hex(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
+  const buf = readFileSync(binFile);
+  if (buf.length !== m.bytes) {
+    throw new MriseqError('weights file has the wrong size (truncated or replaced?)', {
+      file: binFile,
+      found: `${buf.length} bytes`,
+      expected: `${m.bytes} bytes`,
+      code: 'checkpoint.corrupt',
+    });
+  }
+  const sha = createHash('sha256').update(buf).digest('hex');
+  if (sha !== m.sha256) {
+    throw new MriseqError('weights file is corrupt (checksum differs)', {
+      file: binFile,
+      field: 'sha256',
+      found: sha.slice(0, 16),
+      expected: m.sha256.slice(0, 16),
+      code: 'checkpoint.corrupt',
+    });
+  }
+  const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  const out: NamedWeights = {};
+  for (const t of m.tensors) out[t.name] = { shape: t.shape, data: all.slice(t.offset, t.offset + t.length) };
+  return out;
 }
 
 /** Saves a generator (and, for a resumable checkpoint, the training state) to a folder. */
@@ -146,13 +197,25 @@ export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): L
       code: 'checkpoint.missing',
     });
   }
-  const config = parseGeneratorConfig(readJson<unknown>(cfgFile, 'generator config'), cfgFile);
-  const weightsFile = join(dir, 'weights.bin');
-  const model = generatorFromCheckpoint(
-    config,
-    unpackWeights(weightsFile, join(dir, 'weights.json')),
-    weightsFile,
-  );
+  const cfg = readJson<{ className?: string; config?: Seq2SeqConfig }>(cfgFile, 'generator config');
+  if (cfg.className !== Seq2Seq.className || !cfg.config) {
+    throw new MriseqError('not a mriseq generator config', {
+      file: cfgFile,
+      field: 'className',
+      found: String(cfg.className),
+      expected: Seq2Seq.className,
+      code: 'checkpoint.corrupt',
+    });
+  }
+  validateConfig(cfg.config, cfgFile);
+  const weights = unpackWeights(join(dir, 'weights.bin'), join(dir, 'weights.json'));
+  const model = new Seq2Seq(cfg.config);
+  try {
+    model.setWeights(weights, join(dir, 'weights.bin'));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   let state: TrainState | undefined;
   if (existsSync(join(dir, 'state.json'))) {
     const s = readJson<Omit<TrainState, 'm' | 'v'>>(join(dir, 'state.json'), 'training state');
