@@ -71,7 +71,7 @@ function sizeOf(p) {
 
 /**
  * Copies every shipped generator under `from` (models/<name>/, a checkpoint folder, or a run
- * folder with best/) into `to`/<name>/: config.json, weights.json, weights.bin. Returns the names.
+ * folder with best/) into `to`/<name>/: config.json, weights.json, weights.bin (and model.json). Returns the names.
  */
 function copyPretrained(from, to) {
   if (!existsSync(from)) return [];
@@ -83,8 +83,9 @@ function copyPretrained(from, to) {
     );
     if (!dir) continue;
     mkdirSync(join(to, name), { recursive: true });
-    for (const f of ['config.json', 'weights.json', 'weights.bin'])
-      copyFileSync(join(dir, f), join(to, name, f));
+    // model.json: a shipped model's card (how it was trained, its measured acceptance).
+    for (const f of ['config.json', 'weights.json', 'weights.bin', 'model.json'])
+      if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(to, name, f));
     names.push(name);
   }
   return names;
