@@ -15,6 +15,7 @@ import { join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createGenerator, initEngine, loadPretrained, MriseqError } from '../../src/browser.js';
 import { saveCheckpoint } from '../../src/train/node.js';
+import { TINY_GENERATOR } from '../helpers/tiny-generator.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mriseq-browser-pretrained-'));
 let server: Server;
@@ -35,8 +36,6 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const tiny = { cEnc: [8, 16, 32], cLstm: 32, cDec: [16, 8, 1], nresEnc: 1, nresDec: 1 };
-
 test("the browser's sha256 (@noble/hashes) equals node:crypto's", async () => {
   const { sha256 } = await import('@noble/hashes/sha2.js');
   const { bytesToHex } = await import('@noble/hashes/utils.js');
@@ -47,7 +46,7 @@ test("the browser's sha256 (@noble/hashes) equals node:crypto's", async () => {
 });
 
 test('a checkpoint folder on a web server loads to the same weights, by name or pretrained:name', async () => {
-  const model = createGenerator('lite', { ...tiny, sequences: ['t1', 't2'], seed: 4 });
+  const model = createGenerator('lite', { ...TINY_GENERATOR, sequences: ['t1', 't2'], seed: 4 });
   saveCheckpoint(join(dir, 'tiny'), model);
   for (const ref of ['tiny', 'pretrained:tiny']) {
     const loaded = await loadPretrained(ref, { baseUrl: base });

@@ -10,7 +10,8 @@ import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { initEngine, setEngineAdapter } from '../../src/engine/index.js';
 import { setInterruptSignal, stopRequested } from '../../src/interrupt/index.js';
 import { phantom } from '../../src/phantom/index.js';
-import { createGenerator, type Seq2SeqConfig } from '../../src/model/index.js';
+import { createGenerator } from '../../src/model/index.js';
+import { TINY_GENERATOR } from '../helpers/tiny-generator.js';
 import { trainSteps, train } from '../../src/train/index.js';
 import { differentiationMap, evaluate, generatorFunction } from '../../src/analysis/index.js';
 import { normalizeIntensity } from '../../src/volume/index.js';
@@ -22,13 +23,6 @@ before(async () => {
 });
 after(() => setInterruptSignal(undefined));
 
-const tiny: Partial<Seq2SeqConfig> = {
-  cEnc: [8, 16, 32],
-  cLstm: 32,
-  cDec: [16, 8, 1],
-  nresEnc: 1,
-  nresDec: 1,
-};
 const ph = phantom({ subjects: 2, size: [16, 16, 8], seed: 5 });
 const subjects = [0, 1].map((i) => ({ id: ph.subject(i).id, volumes: ph.subject(i).volumes }));
 
@@ -48,7 +42,7 @@ test('no host signal, or one not aborted: nothing is requested; an own signal st
 test('training stops between steps when the host interrupts, and keeps the steps done', async () => {
   const host = new AbortController();
   setInterruptSignal(host.signal);
-  const model = createGenerator('lite', { ...tiny, sequences: ph.sequences, seed: 1 });
+  const model = createGenerator('lite', { ...TINY_GENERATOR, sequences: ph.sequences, seed: 1 });
   const steps: number[] = [];
   // The interrupt comes as a message from outside the loop (a timer), after the second step.
   const r = await train(model, subjects, {
@@ -76,7 +70,7 @@ test('training stops between steps when the host interrupts, and keeps the steps
 });
 
 test('a differentiation map and an evaluation stop between generations with their interrupted error', async () => {
-  const model = createGenerator('lite', { ...tiny, sequences: ph.sequences, seed: 1 });
+  const model = createGenerator('lite', { ...TINY_GENERATOR, sequences: ph.sequences, seed: 1 });
   const gen = generatorFunction(model);
   const seqs = Object.fromEntries(
     Object.entries(subjects[0].volumes).map(([k, v]) => [k, normalizeIntensity(v!)]),
