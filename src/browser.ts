@@ -104,7 +104,12 @@ function requestedFromUrl(): string | undefined {
   }
 }
 
-setEngineAdapter({ platform: 'browser', candidates: browserCandidates, requested: requestedFromUrl });
+setEngineAdapter({
+  platform: 'browser',
+  candidates: browserCandidates,
+  requested: requestedFromUrl,
+  requestedFrom: '?backend= in the page address',
+});
 
 /** Where loadPretrained finds the shipped generators when no baseUrl is given (the site's kernel sets it). */
 const PRETRAINED_BASE_KEY = Symbol.for('mriseq.pretrained.baseUrl');
