@@ -103,46 +103,53 @@ rmSync(stage, { recursive: true, force: true });
 mkdirSync(contents, { recursive: true });
 mkdirSync(kstatic, { recursive: true });
 
-// 1. The mriseq bundle. IIFE so that importScripts in the worker defines `mriseq`.
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-const result = await build({
-  entryPoints: [join(root, 'src/browser.ts')],
-  bundle: true,
-  format: 'iife',
+
+/**
+ * One minified script for the browser (IIFE: importScripts in the worker runs it); fails when an
+ * input matches `forbidden`. Returns its size.
+ */
+async function bundle(entry, file, { globalName, target, banner, forbidden, what }) {
+  const r = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'iife',
+    globalName,
+    platform: 'browser',
+    target,
+    minify: true,
+    legalComments: 'eof',
+    metafile: true,
+    outfile: join(kstatic, file),
+    banner: { js: `/* mriseq ${version} ${banner} */` },
+    logLevel: 'warning',
+  });
+  const bad = Object.keys(r.metafile.inputs).filter((f) => forbidden.test(f));
+  if (bad.length) fail(`${what}: ${bad.join(', ')}`);
+  const size = statSync(join(kstatic, file)).size;
+  console.log(`${file}: ${mb(size)}`);
+  return size;
+}
+
+// 1. The mriseq bundle (defines the global `mriseq`). A Node-only module reaching it means a core
+// module broke its browser-safety promise.
+await bundle(join(root, 'src/browser.ts'), 'mriseq.js', {
   globalName: 'mriseq',
-  platform: 'browser',
   target: 'es2020',
-  minify: true,
-  legalComments: 'eof',
-  metafile: true,
-  outfile: join(kstatic, 'mriseq.js'),
-  banner: { js: `/* mriseq ${version} browser build (core + @tensorflow/tfjs, MIT/Apache-2.0) */` },
-  logLevel: 'warning',
+  banner: 'browser build (core + @tensorflow/tfjs, MIT/Apache-2.0)',
+  forbidden: /(^|\/)(node\.ts|tfjs-node)/,
+  what: 'Node-only files reached the browser bundle',
 });
-// A Node-only module reaching the bundle means a core module broke its browser-safety promise.
-const nodeOnly = Object.keys(result.metafile.inputs).filter((f) => /(^|\/)(node\.ts|tfjs-node)/.test(f));
-if (nodeOnly.length) fail(`Node-only files reached the browser bundle: ${nodeOnly.join(', ')}`);
-const bytes = result.metafile.outputs[Object.keys(result.metafile.outputs)[0]].bytes;
-console.log(`bundle: ${join(kstatic, 'mriseq.js')} (${mb(bytes)})`);
 if (args.includes('--bundle-only')) process.exit(0);
 
-// 2. The kernel's worker (TypeScript's compiler included) and the declarations for completion.
-const worker = await build({
-  entryPoints: [join(kernelDir, 'worker/main.ts')],
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
+// 2. The kernel's worker (TypeScript's compiler included; mriseq itself stays in mriseq.js) and
+// the declarations for completion.
+await bundle(join(kernelDir, 'worker/main.ts'), WORKER_FILE, {
   target: 'es2022',
-  minify: true,
-  legalComments: 'eof',
-  metafile: true,
-  outfile: join(kstatic, WORKER_FILE),
-  banner: { js: `/* mriseq ${version} JupyterLite kernel worker (MIT; TypeScript: Apache-2.0) */` },
-  logLevel: 'warning',
+  banner: 'JupyterLite kernel worker (MIT; TypeScript: Apache-2.0)',
+  forbidden: /(^|\/)node\.ts$|tfjs/,
+  what: 'the kernel worker must not bundle',
 });
-const workerNodeOnly = Object.keys(worker.metafile.inputs).filter((f) => /(^|\/)node\.ts$|tfjs/.test(f));
-if (workerNodeOnly.length) fail(`the kernel worker must not bundle ${workerNodeOnly.join(', ')}`);
-console.log(`worker: ${WORKER_FILE} (${mb(statSync(join(kstatic, WORKER_FILE)).size)})`);
 writeFileSync(join(kstatic, 'types.json'), JSON.stringify(typeFiles()));
 console.log(`types: types.json (${mb(statSync(join(kstatic, 'types.json')).size)})`);
 
@@ -322,20 +329,11 @@ function typeFiles() {
  * "// %% [markdown]" starts a markdown cell (its lines' leading "// " removed), "// %%" a code
  * cell, "// %% [parameters]" the code cell tagged `parameters`, and
  * "// %% [shared] notebooks/NAME.ipynb: PREFIX" the code cell of that desktop notebook whose
- * source starts with PREFIX, copied verbatim (nothing may follow the marker in the source).
+ * source starts with PREFIX, copied verbatim (nothing may follow the marker in the source); a
+ * "[shared] lite/notebooks/NAME.ts: PREFIX" cell comes from another teaching notebook.
  */
 function toNotebook(text, file) {
-  const cells = [];
-  let cur;
-  for (const line of text.split('\n')) {
-    const m = /^\/\/ %%(?: \[(markdown|parameters|shared)\](.*))?\s*$/.exec(line);
-    if (m) {
-      cur = { kind: m[1] ?? 'code', lines: [], ref: m[2]?.trim() };
-      cells.push(cur);
-    } else if (cur) cur.lines.push(cur.kind === 'markdown' ? line.replace(/^\/\/ ?/, '') : line);
-    else if (line.trim() && !line.startsWith('//'))
-      fail(`${file}: code before the first "// %%" cell marker`);
-  }
+  const cells = parseCells(text, file);
   const source = (lines) => {
     while (lines.length && !lines[lines.length - 1].trim()) lines.pop();
     while (lines.length && !lines[0].trim()) lines.shift();
@@ -381,21 +379,43 @@ function toNotebook(text, file) {
   };
 }
 
-/** The lines of the one code cell of a desktop notebook that starts with the given text. */
+/** The "// %%" cells of a notebook source: { kind, lines, ref }. */
+function parseCells(text, file) {
+  const cells = [];
+  let cur;
+  for (const line of text.split('\n')) {
+    const m = /^\/\/ %%(?: \[(markdown|parameters|shared)\](.*))?\s*$/.exec(line);
+    if (m) {
+      cur = { kind: m[1] ?? 'code', lines: [], ref: m[2]?.trim() };
+      cells.push(cur);
+    } else if (cur) cur.lines.push(cur.kind === 'markdown' ? line.replace(/^\/\/ ?/, '') : line);
+    else if (line.trim() && !line.startsWith('//'))
+      fail(`${file}: code before the first "// %%" cell marker`);
+  }
+  return cells;
+}
+
+/**
+ * The lines of the one code cell that starts with the given text, in a desktop notebook
+ * (notebooks/NAME.ipynb) or in another teaching notebook's source (lite/notebooks/NAME.ts).
+ */
 function sharedCell(ref, file) {
-  const m = /^(notebooks\/[\w.-]+\.ipynb):\s*(.+)$/.exec(ref ?? '');
+  const m = /^((?:notebooks\/[\w.-]+\.ipynb)|(?:lite\/notebooks\/[\w.-]+\.ts)):\s*(.+)$/.exec(ref ?? '');
   if (!m)
-    fail(`${file}: a [shared] marker needs "notebooks/NAME.ipynb: first words of the cell", got "${ref}"`);
-  const nbPath = join(root, m[1]);
-  if (!existsSync(nbPath)) fail(`${file}: ${m[1]} does not exist`);
-  const nb = JSON.parse(readFileSync(nbPath, 'utf8'));
-  const found = nb.cells.filter(
-    (c) =>
-      c.cell_type === 'code' &&
-      (Array.isArray(c.source) ? c.source.join('') : c.source).trimStart().startsWith(m[2]),
-  );
+    fail(
+      `${file}: a [shared] marker needs "notebooks/NAME.ipynb: first words of the cell" (or lite/notebooks/NAME.ts), got "${ref}"`,
+    );
+  const path = join(root, m[1]);
+  if (!existsSync(path)) fail(`${file}: ${m[1]} does not exist`);
+  const sources = m[1].endsWith('.ts')
+    ? parseCells(readFileSync(path, 'utf8'), m[1])
+        .filter((c) => c.kind === 'code')
+        .map((c) => c.lines.join('\n').trim())
+    : JSON.parse(readFileSync(path, 'utf8'))
+        .cells.filter((c) => c.cell_type === 'code')
+        .map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source));
+  const found = sources.filter((src) => src.trimStart().startsWith(m[2]));
   if (found.length !== 1)
     fail(`${file}: ${found.length} code cells of ${m[1]} start with "${m[2]}" (need exactly one)`);
-  const src = Array.isArray(found[0].source) ? found[0].source.join('') : found[0].source;
-  return src.split('\n');
+  return found[0].split('\n');
 }

@@ -34,20 +34,7 @@ console.log((await initEngine()).summary);
 
 // %% [shared] notebooks/04-differentiation-maps.ipynb: // The cohort: the simulated phantom unless
 
-// %%
-// The shipped generator, or a brief training here (with a live loss curve; ■ stops it).
-const model = pretrained
-  ? await loadPretrained('phantom-lite')
-  : createGenerator('lite', { sequences: [...cohort.sequences], seed: seed });
-if (!pretrained) {
-  const loadSubject = async (id: string) => ({ id, volumes: await cohort.subject(id).loadAll() });
-  const trainSet = await Promise.all(trainIds.map(loadSubject));
-  const curves = liveTrainingCurves({ throttleMs: 1000 });
-  const r = await train(model, trainSet, { steps: steps, seed: seed, crop: Math.min(size[0], size[1]), onProgress: (e) => curves.push(e) });
-  curves.done();
-  console.log(`trained ${r.steps} steps`);
-}
-console.log(`generator: ${model.config.sequences.join(', ')} (${pretrained ? 'shipped: phantom-lite' : 'trained here'})`);
+// %% [shared] lite/notebooks/03-ranking.ts: // The shipped generator, or a brief training here
 
 // %% [markdown]
 // ## Truth

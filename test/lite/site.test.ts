@@ -25,16 +25,17 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve } from 'node:path';
+import { basename, extname, join, normalize, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { initEngine, setEngineAdapter } from '../../src/engine/index.js';
 import { phantom } from '../../src/phantom/index.js';
 import { createGenerator } from '../../src/model/index.js';
 import { train } from '../../src/train/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/train/node.js';
+import { CHROMIUM_ARGS as FIGURE_CHROMIUM_ARGS } from '../../src/plot/node.js';
 
 const root = resolve(__dirname, '../..');
 const site = join(root, 'out/lite');
@@ -227,8 +228,18 @@ async function waitForNotebook(page: Page, name: string): Promise<void> {
  * JupyterLab's commands, recording each cell's outputs and the iopub messages it caused.
  */
 async function runNotebook(page: Page, base: string, name: string, params: string): Promise<CellRun[]> {
-  await page.goto(`${base}/lab/index.html?path=${name}`);
-  await waitForNotebook(page, name);
+  // On a starved machine (CI beside a training) a notebook once did not show an idle kernel within
+  // 180 s of loading while the others ran: load it again once before failing.
+  for (let attempt = 1; ; attempt++) {
+    await page.goto(`${base}/lab/index.html?path=${name}`);
+    try {
+      await waitForNotebook(page, name);
+      break;
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      console.log(`${name}: the notebook did not open with an idle kernel in time; reloading the page once`);
+    }
+  }
   const count = await page.evaluate(() => {
     const g = globalThis as unknown as {
       jupyterapp: { shell: { currentWidget: Record<string, never> } };
@@ -386,9 +397,8 @@ async function execute(
 }
 
 /** Opens the site at `query` and starts a fresh mriseq kernel through the kernel API. */
-async function kernelPage(browser: BrowserContext, base: string, query = ''): Promise<Page> {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(600_000);
+async function kernelPage(open: () => Promise<Page>, base: string, query = ''): Promise<Page> {
+  const page = await open();
   await page.goto(`${base}/lab/index.html${query}`);
   await page.waitForFunction(
     () => (globalThis as unknown as { jupyterapp?: App }).jupyterapp?.serviceManager?.isReady,
@@ -400,13 +410,9 @@ async function kernelPage(browser: BrowserContext, base: string, query = ''): Pr
   return page;
 }
 
+/** The figure exporter's headless flags, with WebGL on SwiftShader instead of no GPU. */
 const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+  ...FIGURE_CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu'),
   '--enable-unsafe-swiftshader',
 ];
 
@@ -425,12 +431,12 @@ function offsiteCheck(url: string, offsite: string[]): void {
  * `query` (e.g. ?backend=cpu); returns the engine report, step times and losses, or the error.
  */
 async function timeBackend(
-  browser: BrowserContext,
+  open: () => Promise<Page>,
   base: string,
   query: string,
   steps = 3,
 ): Promise<Record<string, unknown>> {
-  const page = await kernelPage(browser, base, query);
+  const page = await kernelPage(open, base, query);
   try {
     const r = await execute(
       page,
@@ -484,19 +490,25 @@ test(
     const served = { bytes: 0, files: new Set<string>() };
     const server = await serve(site, served);
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const profile = join(tmp, 'chromium');
-    const browser = await chromium.launchPersistentContext(profile, {
+    const browser = await chromium.launch({
       executablePath: chromiumPath,
       headless: true,
       args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 1000 },
     });
     // Anything fetched from another host would break the "offline once loaded" promise.
     const offsite: string[] = [];
-    browser.on('request', (r) => offsiteCheck(r.url(), offsite));
+    /** A page in a fresh context: no workspace or storage left by an earlier notebook. */
+    const open = async (b: Browser): Promise<Page> => {
+      const context = await b.newContext({ viewport: { width: 1280, height: 1000 } });
+      context.on('request', (r) => offsiteCheck(r.url(), offsite));
+      const page = await context.newPage();
+      page.setDefaultTimeout(600_000);
+      page.once('close', () => void context.close());
+      return page;
+    };
     const record: Record<string, unknown> = {
       date: new Date().toISOString(),
-      browser: browser.browser()?.version(),
+      browser: browser.version(),
     };
     try {
       const notebooks = readdirSync(join(site, 'files'))
@@ -510,8 +522,7 @@ test(
       );
       for (const name of notebooks) {
         await t.test(name, async () => {
-          const page = await browser.newPage();
-          page.setDefaultTimeout(600_000);
+          const page = await open(browser);
           const before = served.bytes;
           try {
             const runs = await runNotebook(page, base, name, PARAMS[name.slice(0, 2)] ?? SMALL);
@@ -552,7 +563,7 @@ test(
         'kernel API: interrupt, errors with cell lines, completion and inspection',
         { skip: Boolean(only && !'kernel'.includes(only)) },
         async () => {
-          const page = await kernelPage(browser, base);
+          const page = await kernelPage(() => open(browser), base);
           try {
             await kernelChecks(page);
           } finally {
@@ -562,23 +573,23 @@ test(
       );
 
       await t.test(
-        'step time per backend (webgl, cpu; webgpu where Chromium offers it)',
+        'step time per backend (cpu here, webgl in notebook 02; webgpu where Chromium offers it)',
         { skip: Boolean(only && !'backends'.includes(only)) },
         async () => {
           const steps: Record<string, unknown> = {};
-          for (const backend of ['webgl', 'cpu'])
-            steps[backend] = await timeBackend(browser, base, `?backend=${backend}`);
+          // WebGL's step time is notebook 02's (the same 16 px crops); the cpu backend's here.
+          steps.webgl = { medianStepMs: record.notebookStepMs };
+          steps.cpu = await timeBackend(() => open(browser), base, '?backend=cpu');
           // WebGPU: Chromium offers it here (on SwiftShader's Vulkan) only with this flag.
-          const gpuBrowser = await chromium.launchPersistentContext(join(tmp, 'chromium-webgpu'), {
+          const gpuBrowser = await chromium.launch({
             executablePath: chromiumPath,
             headless: true,
             args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
           });
-          gpuBrowser.on('request', (r) => offsiteCheck(r.url(), offsite));
           try {
-            steps.webgpu = await timeBackend(gpuBrowser, base, '?backend=webgpu');
+            steps.webgpu = await timeBackend(() => open(gpuBrowser), base, '?backend=webgpu');
             // What a browser offering WebGPU gets when nothing is asked for.
-            steps['default with webgpu offered'] = await timeBackend(gpuBrowser, base, '', 0);
+            steps['default with webgpu offered'] = await timeBackend(() => open(gpuBrowser), base, '', 0);
           } finally {
             await gpuBrowser.close();
           }
@@ -604,7 +615,11 @@ function checkShared(
   for (const c of cells) {
     const from = c.metadata.mriseq?.shared;
     if (!from) continue;
-    const desktop = JSON.parse(readFileSync(join(root, from), 'utf8')) as {
+    // A desktop notebook, or another teaching notebook (as the site holds it).
+    const path = from.endsWith('.ts')
+      ? join(site, 'files', basename(from, '.ts') + '.ipynb')
+      : join(root, from);
+    const desktop = JSON.parse(readFileSync(path, 'utf8')) as {
       cells: { cell_type: string; source: string[] | string }[];
     };
     const src = c.source.join('');
