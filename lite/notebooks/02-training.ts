@@ -16,8 +16,9 @@
 // ## Parameters
 // `pretrained = true` starts from the project's shipped generator (`phantom-lite`, trained to
 // the acceptance on the default phantom) and fine-tunes it; `false` trains from scratch.
-// 60 steps of 64x64 crops take about a minute on a laptop GPU; fewer `steps` or a smaller `size`
-// go faster.
+// The imports cell names the engine: on a real GPU a step should take well under a second (not
+// measured by this project); without one ("SwiftShader" or "cpu") it takes seconds: lower
+// `steps` or `size` (e.g. [32, 32, 16]).
 
 // %% [parameters]
 const manifest = '';        // '' = the simulated phantom

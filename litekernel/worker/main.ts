@@ -60,6 +60,8 @@ function types(): Promise<Completer> {
       completer.setFiles(files);
       return completer;
     });
+  // A failed fetch is tried again at the next Tab.
+  typesLoaded.catch(() => (typesLoaded = undefined));
   return typesLoaded;
 }
 
@@ -106,4 +108,13 @@ scope.onmessage = (e) => {
   }
 };
 
+// Everything a session needs from the site but the shipped weights is loaded now, so a notebook
+// keeps working if the network goes away after the kernel started: mriseq (before 'ready'; a
+// failure shows at the first import instead) and, in the background, the declarations for Tab.
+try {
+  mriseq();
+} catch {
+  // the import of 'mriseq' will report it
+}
+void types().catch(() => undefined);
 post({ type: 'ready', banner: 'mriseq TypeScript kernel (JupyterLite, web worker)' });

@@ -142,9 +142,20 @@ const TYPES: Record<string, string> = {
   '.woff': 'font/woff',
 };
 
+interface Served {
+  bytes: number;
+  files: Set<string>;
+  /** true: the host is gone (every request fails), as for a student who lost the network. */
+  offline: boolean;
+}
+
 /** A static file server, as any web host would be; counts the bytes it served and the files. */
-function serve(dir: string, served: { bytes: number; files: Set<string> }): Promise<Server> {
+function serve(dir: string, served: Served): Promise<Server> {
   const server = createServer((req, res) => {
+    if (served.offline) {
+      res.writeHead(503).end();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://x');
     let p = normalize(join(dir, decodeURIComponent(url.pathname)));
     if (!p.startsWith(dir)) {
@@ -487,7 +498,7 @@ test(
     mkdirSync(artifacts, { recursive: true });
     const tmp = mkdtempSync(join(tmpdir(), 'mriseq-lite-test-'));
     const reference = await pretrainedReference(tmp);
-    const served = { bytes: 0, files: new Set<string>() };
+    const served: Served = { bytes: 0, files: new Set<string>(), offline: false };
     const server = await serve(site, served);
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const browser = await chromium.launch({
@@ -565,8 +576,9 @@ test(
         async () => {
           const page = await kernelPage(() => open(browser), base);
           try {
-            await kernelChecks(page);
+            await kernelChecks(page, served);
           } finally {
+            served.offline = false;
             await page.close();
           }
         },
@@ -740,7 +752,7 @@ async function checkNotebook(
 }
 
 /** Interrupt, error lines, completion and inspection through JupyterLab's kernel API. */
-async function kernelChecks(page: Page): Promise<void> {
+async function kernelChecks(page: Page, served: Served): Promise<void> {
   let r = await execute(
     page,
     [
@@ -760,6 +772,8 @@ async function kernelChecks(page: Page): Promise<void> {
   const stepsLogged = streamText(r.iopub).match(/step \d+/g) ?? [];
   assert.ok(stepsLogged.length <= 2, `training went on after the interrupt: ${stepsLogged.join(', ')}`);
   assert.ok(r.iopub.some((m) => m.type === 'error' && m.content.ename === 'KeyboardInterrupt'));
+  // Offline from here: a started kernel needs nothing more from the site.
+  served.offline = true;
   // The kernel goes on, with what the interrupted cell declared, and the model trains again.
   r = await execute(
     page,
@@ -820,4 +834,12 @@ async function kernelChecks(page: Page): Promise<void> {
   });
   assert.equal(info.found, true);
   assert.match(info.data['text/plain'], /createGenerator\(/);
+  // Still offline: a figure and a table through the display protocol.
+  r = await execute(
+    page,
+    "import { display, htmlTable } from 'mriseq';\ndisplay(htmlTable([{ a: 1 }]));\ndisplay({ data: [{ type: 'bar', x: ['a'], y: [1] }], layout: {} });",
+  );
+  assert.equal(r.reply.status, 'ok', JSON.stringify(r.reply));
+  assert.equal(r.iopub.filter((m) => m.type === 'display_data').length, 2);
+  served.offline = false;
 }
