@@ -8,6 +8,8 @@
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import { MriseqError } from './errors/index.js';
+import { Cohort } from './cohort/index.js';
+import { phantom } from './phantom/index.js';
 import { Seq2Seq, decodeWeights, validateConfig, type Seq2SeqConfig } from './model/index.js';
 import {
   tf,
@@ -114,18 +116,8 @@ setEngineAdapter({
 /** Where loadPretrained finds the shipped generators when no baseUrl is given (the site's kernel sets it). */
 const PRETRAINED_BASE_KEY = Symbol.for('mriseq.pretrained.baseUrl');
 
-/**
- * A shipped generator by name (e.g. 'phantom-lite' or 'pretrained:phantom-lite'), fetched from the
- * teaching site: the same checkpoint folder as models/<name>/ in the repository (config.json,
- * weights.json, weights.bin in float32 or float16), copied into the site by
- * scripts/build-lite.mjs. The weights' size and sha256 are checked (@noble/hashes: SubtleCrypto
- * is missing on plain-http hosts). `baseUrl`: the folder holding <name>/ (default: the one the
- * site's kernel announces). Node's loadPretrained reads the same folder from disk.
- */
-export async function loadPretrained(
-  nameOrRef = 'phantom-lite',
-  options: { baseUrl?: string } = {},
-): Promise<Seq2Seq> {
+/** Fetches the files of a shipped generator's folder on the site; errors name the URL. */
+function pretrainedFolder(nameOrRef: string, baseUrl: string | undefined) {
   const name = nameOrRef.replace(/^pretrained:/, '');
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name))
     throw new MriseqError('not a shipped generator name', {
@@ -134,7 +126,7 @@ export async function loadPretrained(
       expected: "a folder name such as 'phantom-lite'",
       code: 'pretrained.name',
     });
-  const base = options.baseUrl ?? (globalThis as Record<symbol, unknown>)[PRETRAINED_BASE_KEY];
+  const base = baseUrl ?? (globalThis as Record<symbol, unknown>)[PRETRAINED_BASE_KEY];
   if (typeof base !== 'string')
     throw new MriseqError('no location for the shipped generators', {
       field: 'baseUrl',
@@ -177,6 +169,22 @@ export async function loadPretrained(
       throw new MriseqError('not valid JSON', { file: r.url, cause: e, code: 'checkpoint.corrupt' });
     }
   };
+  return { name, dir, get, json };
+}
+
+/**
+ * A shipped generator by name (e.g. 'phantom-lite' or 'pretrained:phantom-lite'), fetched from the
+ * teaching site: the same checkpoint folder as models/<name>/ in the repository (config.json,
+ * weights.json, weights.bin in float32 or float16), copied into the site by
+ * scripts/build-lite.mjs. The weights' size and sha256 are checked (@noble/hashes: SubtleCrypto
+ * is missing on plain-http hosts). `baseUrl`: the folder holding <name>/ (default: the one the
+ * site's kernel announces). Node's loadPretrained reads the same folder from disk.
+ */
+export async function loadPretrained(
+  nameOrRef = 'phantom-lite',
+  options: { baseUrl?: string } = {},
+): Promise<Seq2Seq> {
+  const { dir, get, json } = pretrainedFolder(nameOrRef, options.baseUrl);
   const configUrl = new URL('config.json', dir).href;
   const cfg = (await json('config.json')) as { className?: string; config?: Seq2SeqConfig } | null;
   if (!cfg || cfg.className !== Seq2Seq.className || !cfg.config)
@@ -214,6 +222,55 @@ export async function loadPretrained(
     throw e;
   }
   return model;
+}
+
+/**
+ * Subjects a shipped generator never saw, as a Cohort (split 'test' on every subject), as Node's
+ * pretrainedCohort: `count` subjects of the phantom its model card (model.json) names, from `start`
+ * (default: right after the subjects its card's acceptance measured).
+ */
+export async function pretrainedCohort(
+  nameOrRef = 'phantom-lite',
+  count = 12,
+  start?: number,
+  options: { baseUrl?: string } = {},
+): Promise<Cohort> {
+  const { get, json } = pretrainedFolder(nameOrRef, options.baseUrl);
+  const url = (await get('model.json')).url;
+  const card = (await json('model.json')) as {
+    phantom?: { seed?: number; size?: [number, number, number]; train?: number; validation?: number };
+    acceptance?: { heldOut?: { start?: number; count?: number } };
+  };
+  const p = card.phantom;
+  const held = card.acceptance?.heldOut;
+  if (
+    !p ||
+    !Number.isInteger(p.seed) ||
+    !Array.isArray(p.size) ||
+    !Number.isInteger(p.train) ||
+    !Number.isInteger(p.validation) ||
+    !Number.isInteger(held?.start) ||
+    !Number.isInteger(held?.count)
+  )
+    throw new MriseqError('model card lacks its phantom or held-out subjects', {
+      file: url,
+      field: 'phantom, acceptance.heldOut',
+      expected: 'the card mriseq pretrained pack writes',
+      code: 'pretrained.corrupt',
+    });
+  const from = start ?? (held!.start as number) + (held!.count as number);
+  if (from < (p.train as number) + (p.validation as number))
+    throw new MriseqError('these subjects trained or validated the generator', {
+      field: 'start',
+      found: String(from),
+      expected: `>= ${(p.train as number) + (p.validation as number)}`,
+      code: 'pretrained.heldout',
+    });
+  const ph = phantom({ subjects: from + count, seed: p.seed, size: p.size });
+  const ids = new Set(ph.ids().slice(from));
+  return Cohort.fromPhantom(ph)
+    .filter((e) => ids.has(e.id))
+    .withSplit({ fractions: { train: 0, val: 0, test: 1 } });
 }
 
 export { tf, initEngine, engineReport };

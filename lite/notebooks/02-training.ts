@@ -14,8 +14,8 @@
 
 // %% [markdown]
 // ## Parameters
-// `pretrained = true` starts from the project's shipped generator (`phantom-lite`, trained to
-// the acceptance on the default phantom) and fine-tunes it; `false` trains from scratch.
+// `pretrained = 'phantom-lite'` starts from the project's shipped generator (trained to the
+// acceptance on the default phantom) and fine-tunes it; `''` trains from scratch.
 // The imports cell names the engine: on a real GPU a step should take well under a second (not
 // measured by this project); without one ("SwiftShader" or "cpu") it takes seconds: lower
 // `steps` or `size` (e.g. [32, 32, 16]).
@@ -27,7 +27,7 @@ const size = [64, 64, 32];  // phantom volume size [nx, ny, nz] (multiples of 4)
 const seed = 0;             // phantom, split and training seed
 const steps = 60;           // training steps (the paper-scale recipe uses >= 3000)
 const testSubjects = 2;     // held-out subjects evaluated
-const pretrained = false;   // start from the shipped generator 'phantom-lite'
+const pretrained = '';      // '' = from scratch; 'phantom-lite' = fine-tune the shipped generator
 
 // %% [markdown]
 // ## Imports and engine
@@ -54,7 +54,7 @@ const loadSubject = async (id: string) => ({ id: id, volumes: await cohort.subje
 const trainSet = await Promise.all(trainIds.map(loadSubject));
 const validation = await Promise.all(valIds.slice(0, 1).map(loadSubject));
 const model = pretrained
-  ? await loadPretrained('phantom-lite')
+  ? await loadPretrained(pretrained)
   : createGenerator('lite', { sequences: [...cohort.sequences], seed: seed });
 const curves = liveTrainingCurves({ throttleMs: 1000 });
 const t0 = Date.now();

@@ -15,33 +15,43 @@
 
 // %% [markdown]
 // ## Parameters
-// `pretrained = true` uses the project's shipped generator (`phantom-lite`, trained to the
-// acceptance on this phantom), so the ranking shows the designed result at once; set it to
-// `false` to train your own for `steps` steps first (a brief training ranks less reliably).
+// `pretrained = 'phantom-lite'` uses the project's shipped generator (trained to the acceptance on
+// the default phantom) on subjects it never saw, so the ranking shows the designed result at once;
+// set it to `''` to train your own for `steps` steps first (a brief training ranks less reliably).
 
 // %% [parameters]
 const manifest = '';        // '' = the simulated phantom
 const subjects = 24;        // phantom subjects
 const size = [64, 64, 32];  // phantom volume size [nx, ny, nz]
 const seed = 0;             // phantom, split, training and bootstrap seed
-const steps = 60;           // training steps, only used when pretrained = false
+const steps = 60;           // training steps, only used when pretrained = ''
 const testSubjects = 2;     // held-out subjects in the evaluation table
 const resamples = 1000;     // bootstrap resamples for the confidence intervals
-const pretrained = true;    // use the shipped generator 'phantom-lite'
+const pretrained = 'phantom-lite'; // the shipped generator to use ('' = train one here)
 
 // %%
-import { initEngine, Cohort, createGenerator, loadPretrained, train, liveTrainingCurves, evaluate, rankSequences, formatRanking, contributionMatrixFigure, rankingFigure, display, htmlTable, progressBar, phantom } from 'mriseq';
+import { initEngine, Cohort, createGenerator, loadPretrained, pretrainedCohort, train, liveTrainingCurves, evaluate, rankSequences, formatRanking, contributionMatrixFigure, rankingFigure, display, htmlTable, progressBar, phantom } from 'mriseq';
 console.log((await initEngine()).summary);
 
 // %% [markdown]
 // ## Cohort and generator
 
-// %% [shared] notebooks/03-contribution-ranking.ipynb: // The cohort: the simulated phantom unless
+// %%
+// The cohort: the simulated phantom (this browser kernel reads no files from your disk). With a
+// shipped generator: subjects of its own phantom (64x64x32) it never saw, all held out.
+const base = pretrained
+  ? await pretrainedCohort(pretrained, testSubjects)
+  : Cohort.fromPhantom({ subjects: subjects, size: size as [number, number, number], seed: seed });
+const cohort = base.recordedSplit('test').size > 0 ? base : base.withSplit({ seed: seed });
+const trainIds = cohort.recordedSplit('train').ids;
+const valIds = cohort.recordedSplit('val').ids;
+const testIds = cohort.recordedSplit('test').ids.slice(0, testSubjects);
+console.log(`${cohort.size} subjects (${trainIds.length} train, ${valIds.length} val, ${testIds.length} test used), sequences ${cohort.sequences.join(', ')}`);
 
 // %%
 // The shipped generator, or a brief training here (with a live loss curve; ■ stops it).
 const model = pretrained
-  ? await loadPretrained('phantom-lite')
+  ? await loadPretrained(pretrained)
   : createGenerator('lite', { sequences: [...cohort.sequences], seed: seed });
 if (!pretrained) {
   const loadSubject = async (id: string) => ({ id, volumes: await cohort.subject(id).loadAll() });
@@ -51,7 +61,7 @@ if (!pretrained) {
   curves.done();
   console.log(`trained ${r.steps} steps`);
 }
-console.log(`generator: ${model.config.sequences.join(', ')} (${pretrained ? 'shipped: phantom-lite' : 'trained here'})`);
+console.log(`generator: ${model.config.sequences.join(', ')} (${pretrained ? `shipped: ${pretrained}` : 'trained here'})`);
 
 // %% [markdown]
 // ## The evaluation table

@@ -12,27 +12,28 @@
 
 // %% [markdown]
 // ## Parameters
-// `pretrained = true` uses the shipped generator `phantom-lite`; `false` trains one here first.
+// `pretrained = 'phantom-lite'` uses the shipped generator on subjects it never saw; `''` trains
+// one here first.
 
 // %% [parameters]
 const manifest = '';               // '' = the simulated phantom
 const subjects = 24;               // phantom subjects
 const size = [64, 64, 32];         // phantom volume size [nx, ny, nz]
 const seed = 0;                    // phantom, split and training seed
-const steps = 60;                  // training steps, only used when pretrained = false
+const steps = 60;                  // training steps, only used when pretrained = ''
 const testSubjects = 2;            // held-out subjects mapped (each costs ~16 generations)
 const uniqueMask = 'unique_t1gd';  // (manifests only) mask with the truth of T1Gd's unique voxels
 const lesionMask = 'lesion';       // (manifests only) mask of the lesion
-const pretrained = true;           // use the shipped generator 'phantom-lite'
+const pretrained = 'phantom-lite'; // the shipped generator to use ('' = train one here)
 
 // %%
-import { initEngine, Cohort, createGenerator, loadPretrained, train, liveTrainingCurves, generatorFunction, differentiationMaps, subtractionMap, mapAucs, voxelAuc, regionStatistics, normalizeIntensity, display, htmlTable, volumeView, differentiationMapFigure, progressBar, type Volume } from 'mriseq';
+import { initEngine, Cohort, createGenerator, loadPretrained, pretrainedCohort, train, liveTrainingCurves, generatorFunction, differentiationMaps, subtractionMap, mapAucs, voxelAuc, regionStatistics, normalizeIntensity, display, htmlTable, volumeView, differentiationMapFigure, progressBar, type Volume } from 'mriseq';
 console.log((await initEngine()).summary);
 
 // %% [markdown]
 // ## Cohort and generator
 
-// %% [shared] notebooks/04-differentiation-maps.ipynb: // The cohort: the simulated phantom unless
+// %% [shared] lite/notebooks/03-ranking.ts: // The cohort: the simulated phantom (this browser kernel
 
 // %% [shared] lite/notebooks/03-ranking.ts: // The shipped generator, or a brief training here
 

@@ -13,7 +13,14 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createGenerator, initEngine, loadPretrained, MriseqError } from '../../src/browser.js';
+import {
+  createGenerator,
+  initEngine,
+  loadPretrained,
+  MriseqError,
+  phantom,
+  pretrainedCohort,
+} from '../../src/browser.js';
 import { saveCheckpoint } from '../../src/train/node.js';
 import { TINY_GENERATOR } from '../helpers/tiny-generator.js';
 
@@ -89,5 +96,31 @@ test('missing, damaged or misnamed: MriseqErrors naming the URL', async () => {
   await assert.rejects(
     loadPretrained('other', { baseUrl: base }),
     is('checkpoint.corrupt', /other\/config\.json$/),
+  );
+});
+
+test("pretrainedCohort: the subjects after those the card's acceptance measured, all held out", async () => {
+  const card = {
+    phantom: { seed: 3, size: [16, 16, 8], train: 2, validation: 1 },
+    acceptance: { heldOut: { start: 3, count: 2 } },
+  };
+  writeFileSync(join(dir, 'tiny/model.json'), JSON.stringify(card));
+  const c = await pretrainedCohort('tiny', 2, undefined, { baseUrl: base });
+  const ids = phantom({ subjects: 7, seed: 3, size: [16, 16, 8] })
+    .ids()
+    .slice(5, 7);
+  assert.deepEqual(c.ids, ids);
+  assert.deepEqual(c.recordedSplit('test').ids, ids);
+  const v = await c.subject(ids[0]).loadAll();
+  assert.deepEqual(v.t1.shape, [16, 16, 8]);
+  await assert.rejects(
+    pretrainedCohort('tiny', 2, 2, { baseUrl: base }),
+    (e: unknown) => e instanceof MriseqError && e.code === 'pretrained.heldout',
+  );
+  writeFileSync(join(dir, 'tiny/model.json'), JSON.stringify({ phantom: card.phantom }));
+  await assert.rejects(
+    pretrainedCohort('tiny', 2, undefined, { baseUrl: base }),
+    (e: unknown) =>
+      e instanceof MriseqError && e.code === 'pretrained.corrupt' && /tiny\/model\.json$/.test(e.file ?? ''),
   );
 });

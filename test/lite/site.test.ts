@@ -42,15 +42,15 @@ const site = join(root, 'out/lite');
 const chromiumPath = process.env.MRISEQ_CHROMIUM ?? '/usr/bin/chromium';
 const venv = join(root, '.venv-lite/bin/jupyter');
 const artifacts = join(root, 'test-artifacts/lite');
-const PRETRAINED = 'phantom-lite';
+const TEST_MODEL = 'phantom-test';
 
 /** Tiny sizes: SwiftShader runs a lite-generator step on 16 px crops in ~5 s on this machine. */
 const SMALL = "const manifest = ''; const subjects = 10; const size = [16, 16, 8]; const seed = 0;";
 const PARAMS: Record<string, string> = {
   '01': SMALL,
-  '02': `${SMALL} const steps = 3; const testSubjects = 1; const pretrained = false;`,
-  '03': `${SMALL} const steps = 2; const testSubjects = 1; const resamples = 50; const pretrained = true;`,
-  '04': `${SMALL} const steps = 2; const testSubjects = 1; const uniqueMask = 'unique_t1gd'; const lesionMask = 'lesion'; const pretrained = true;`,
+  '02': `${SMALL} const steps = 3; const testSubjects = 1; const pretrained = '';`,
+  '03': `${SMALL} const steps = 2; const testSubjects = 1; const resamples = 50; const pretrained = '${TEST_MODEL}';`,
+  '04': `${SMALL} const steps = 2; const testSubjects = 1; const uniqueMask = 'unique_t1gd'; const lesionMask = 'lesion'; const pretrained = '${TEST_MODEL}';`,
 };
 
 const missing = !existsSync(chromiumPath)
@@ -98,34 +98,47 @@ function ensureSite(): void {
 }
 
 /**
- * The shipped generator the site serves: the repository's models/phantom-lite when present
- * (the build copied it), else one this test trains for a few steps and copies in with the
- * build's own copy step. Returns Node's sum of |weights| (float64, in parameter order).
+ * Shipped generators for the browser to load, with Node's sum of |weights| (float64, in parameter
+ * order) for each: 'phantom-test', which this test trains for 2 steps on 16x16x8 subjects, with a
+ * model card, and copies in with the build's own copy step (notebooks 03 and 04 run on it: the real
+ * phantom-lite's 64x64x32 subjects would take SwiftShader many minutes), and the repository's
+ * models/phantom-lite when it exists (the build copied it; it is loaded, not run).
  */
-async function pretrainedReference(tmp: string): Promise<number> {
-  let dir = join(root, 'models', PRETRAINED);
-  if (!existsSync(dir)) {
-    setEngineAdapter(nodeEngineAdapter);
-    await initEngine();
-    const ph = phantom({ subjects: 2, size: [16, 16, 8], seed: 0 });
-    const data = [0, 1].map((i) => ({ id: ph.subject(i).id, volumes: ph.subject(i).volumes }));
-    const model = createGenerator('lite', { sequences: ph.sequences, seed: 0 });
-    await train(model, data, { steps: 2, crop: 16, seed: 0 });
-    dir = join(tmp, 'models', PRETRAINED);
-    saveCheckpoint(dir, model);
-    model.dispose();
-    const r = spawnSync(
-      process.execPath,
-      [join(root, 'scripts/build-lite.mjs'), '--pretrained-only', '--models', join(tmp, 'models')],
-      { cwd: root, encoding: 'utf8' },
-    );
-    assert.equal(r.status, 0, `copying the test's generator into the site failed:\n${r.stdout}\n${r.stderr}`);
-  }
-  const { model } = loadCheckpoint(dir);
-  let sum = 0;
-  for (const w of Object.values(model.getWeights())) for (const x of w.data) sum += Math.abs(x);
+async function pretrainedReferences(tmp: string): Promise<Record<string, number>> {
+  setEngineAdapter(nodeEngineAdapter);
+  await initEngine();
+  const ph = phantom({ subjects: 2, size: [16, 16, 8], seed: 0 });
+  const data = [0, 1].map((i) => ({ id: ph.subject(i).id, volumes: ph.subject(i).volumes }));
+  const model = createGenerator('lite', { sequences: ph.sequences, seed: 0 });
+  await train(model, data, { steps: 2, crop: 16, seed: 0 });
+  const dir = join(tmp, 'models', TEST_MODEL);
+  saveCheckpoint(dir, model);
   model.dispose();
-  return sum;
+  // The parts of a model card that pretrainedCohort reads: its phantom and held-out subjects.
+  const card = {
+    phantom: { seed: 0, size: [16, 16, 8], train: 2, validation: 0 },
+    acceptance: { heldOut: { start: 2, count: 0 } },
+  };
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(card));
+  const r = spawnSync(
+    process.execPath,
+    [join(root, 'scripts/build-lite.mjs'), '--pretrained-only', '--models', join(tmp, 'models')],
+    { cwd: root, encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, `copying the test's generator into the site failed:\n${r.stdout}\n${r.stderr}`);
+  const sums: Record<string, number> = {};
+  for (const [name, folder] of [
+    [TEST_MODEL, dir],
+    ['phantom-lite', join(root, 'models/phantom-lite')],
+  ]) {
+    if (!existsSync(folder)) continue;
+    const { model: m } = loadCheckpoint(folder);
+    let sum = 0;
+    for (const w of Object.values(m.getWeights())) for (const x of w.data) sum += Math.abs(x);
+    m.dispose();
+    sums[name] = sum;
+  }
+  return sums;
 }
 
 const TYPES: Record<string, string> = {
@@ -497,7 +510,7 @@ test(
     ensureSite();
     mkdirSync(artifacts, { recursive: true });
     const tmp = mkdtempSync(join(tmpdir(), 'mriseq-lite-test-'));
-    const reference = await pretrainedReference(tmp);
+    const references = await pretrainedReferences(tmp);
     const served: Served = { bytes: 0, files: new Set<string>(), offline: false };
     const server = await serve(site, served);
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -556,7 +569,7 @@ test(
             const report = runs.map(textOf).find((s) => /mriseq engine: /.test(s));
             assert.ok(report, `${name}: engine report missing`);
             record[`engine ${name}`] = /mriseq engine: .*/.exec(report)?.[0];
-            await checkNotebook(name, runs, page, reference, record);
+            await checkNotebook(name, runs, page, references, record);
             const checks = runs.filter((r) => r.type === 'code' && r.source.includes('check('));
             assert.ok(checks.length >= 1, `${name}: no exercise check cell`);
             for (const c of checks) assert.match(textOf(c), /not answered yet/);
@@ -647,7 +660,7 @@ async function checkNotebook(
   name: string,
   runs: CellRun[],
   page: Page,
-  reference: number,
+  references: Record<string, number>,
   record: Record<string, unknown>,
 ): Promise<void> {
   if (name.startsWith('01-')) {
@@ -695,42 +708,56 @@ async function checkNotebook(
     assert.ok(Number(m[2]) < Number(m[1]), `training did not lower the loss: ${m[1]} -> ${m[2]}`);
   }
   if (name.startsWith('03-') || name.startsWith('04-')) {
-    assert.match(textOf(cellWith(runs, "loadPretrained('phantom-lite')")), /shipped: phantom-lite/);
-    // The browser loaded the same weights as Node (same float32 values, summed in the same order).
-    const r = await page.evaluate(async () => {
-      const w = (globalThis as unknown as { jupyterapp: { shell: { currentWidget: unknown } } }).jupyterapp
-        .shell.currentWidget as {
-        sessionContext: {
-          session: {
-            kernel: {
-              requestExecute(c: { code: string }): {
-                onIOPub: (m: {
-                  header: { msg_type: string };
-                  content: { data?: Record<string, string> };
-                }) => void;
-                done: Promise<unknown>;
+    assert.match(
+      textOf(cellWith(runs, 'await loadPretrained(pretrained)')),
+      new RegExp(`shipped: ${TEST_MODEL}`),
+    );
+    // The subjects are the ones after the card's held-out range (pretrainedCohort), all test.
+    assert.match(
+      textOf(cellWith(runs, 'await pretrainedCohort(')),
+      /1 subjects \(0 train, 0 val, 1 test used\)/,
+    );
+  }
+  if (name.startsWith('03-')) {
+    // The browser loads each shipped generator with the same weights as Node (the same float32
+    // values, summed in the same order: equal to the last bit).
+    for (const [model, sum] of Object.entries(references)) {
+      const r = await page.evaluate(async (model) => {
+        const w = (globalThis as unknown as { jupyterapp: { shell: { currentWidget: unknown } } }).jupyterapp
+          .shell.currentWidget as {
+          sessionContext: {
+            session: {
+              kernel: {
+                requestExecute(c: { code: string }): {
+                  onIOPub: (m: {
+                    header: { msg_type: string };
+                    content: { data?: Record<string, string> };
+                  }) => void;
+                  done: Promise<unknown>;
+                };
               };
             };
           };
         };
-      };
-      let value = '';
-      const f = w.sessionContext.session.kernel.requestExecute({
-        code: [
-          "const g = await loadPretrained('phantom-lite');",
-          'let weightSum = 0;',
-          'for (const w of Object.values(g.getWeights())) for (const x of w.data) weightSum += Math.abs(x);',
-          'g.dispose();',
-          'weightSum',
-        ].join('\n'),
-      });
-      f.onIOPub = (m) => {
-        if (m.header.msg_type === 'execute_result') value = m.content.data?.['text/plain'] ?? '';
-      };
-      await f.done;
-      return value;
-    });
-    assert.equal(Number(r), reference, 'the browser loaded other weights than Node');
+        let value = '';
+        const f = w.sessionContext.session.kernel.requestExecute({
+          code: [
+            `const g = await loadPretrained('${model}');`,
+            'let weightSum = 0;',
+            'for (const w of Object.values(g.getWeights())) for (const x of w.data) weightSum += Math.abs(x);',
+            'g.dispose();',
+            'weightSum',
+          ].join('\n'),
+        });
+        f.onIOPub = (m) => {
+          if (m.header.msg_type === 'execute_result') value = m.content.data?.['text/plain'] ?? '';
+        };
+        await f.done;
+        return value;
+      }, model);
+      assert.equal(Number(r), sum, `the browser loaded other weights of ${model} than Node`);
+    }
+    record.pretrainedChecked = Object.keys(references);
   }
   if (name.startsWith('03-')) {
     const rank = cellWith(runs, 'rankSequences(');
