@@ -48,7 +48,7 @@ const TEST_MODEL = 'phantom-test';
 const SMALL = "const manifest = ''; const subjects = 10; const size = [16, 16, 8]; const seed = 0;";
 const PARAMS: Record<string, string> = {
   '01': SMALL,
-  '02': `${SMALL} const steps = 3; const testSubjects = 1; const pretrained = '';`,
+  '02': `${SMALL} const steps = 6; const testSubjects = 1; const pretrained = '';`,
   '03': `${SMALL} const steps = 2; const testSubjects = 1; const resamples = 50; const pretrained = '${TEST_MODEL}';`,
   '04': `${SMALL} const steps = 2; const testSubjects = 1; const uniqueMask = 'unique_t1gd'; const lesionMask = 'lesion'; const pretrained = '${TEST_MODEL}';`,
 };
