@@ -15,7 +15,6 @@
  * and the tests run it in Node.
  */
 import inspect from 'object-inspect';
-import { setInterruptSignal } from '../../src/interrupt/index.js';
 import type { DisplayMessage, DisplayTransport } from '../../src/display/core.js';
 import { CellSyntaxError, compileCell, SCOPE, type CellHelpers, type CompiledCell } from './compile.js';
 import type { ExecuteReply, OutputKind } from './protocol.js';
@@ -54,6 +53,13 @@ interface CellRecord {
 }
 
 const TRANSPORT_KEY = Symbol.for('mriseq.display.transport');
+/**
+ * Where mriseq's loops find the host's interrupt: the running cell's AbortSignal (src/interrupt),
+ * and the same as a provider function, the form the desktop kernel's work (issue 26) reads. Set
+ * here, not through an import, so the kernel needs neither module (like the display transport).
+ */
+const SIGNAL_KEY = Symbol.for('mriseq.interrupt.signal');
+const SIGNAL_PROVIDER_KEY = Symbol.for('mriseq.abort.ambientSignal');
 const RICH_KEY = Symbol.for('mriseq.display.richMimeBundle');
 const SILENT_KEY = Symbol.for('mriseq.display.silent');
 
@@ -152,7 +158,9 @@ export class Executor {
     const ex: Execution = { sink, interrupted: false, controller: new AbortController() };
     this.current = ex;
     this.latest = ex;
-    setInterruptSignal(ex.controller.signal);
+    const g = globalThis as Record<symbol, unknown>;
+    g[SIGNAL_KEY] = ex.controller.signal;
+    g[SIGNAL_PROVIDER_KEY] = () => (this.current ?? this.latest)?.controller.signal;
     try {
       let compiled: CompiledCell;
       try {

@@ -195,6 +195,9 @@ test('an interrupt stops the cell at its next await and reaches the host signal 
   assert.equal(ex.interrupt(), true);
   assert.equal(stopRequested(), true, "mriseq's loops see the interrupt");
   assert.equal(interruptSignal()?.aborted, true);
+  // The same signal as a provider, the form the desktop kernel's loops read (issue 26).
+  const provider = (globalThis as Record<symbol, unknown>)[Symbol.for('mriseq.abort.ambientSignal')];
+  assert.equal((provider as () => AbortSignal)().aborted, true);
   const r = await started;
   assert.equal(r.reply.status, 'error');
   const e = r.reply as { ename: string; traceback: string[] };
