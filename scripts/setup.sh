@@ -29,13 +29,15 @@ fi
 # 2b. The JupyterLab viewer extension (prebuilt into .venv; JupyterLab needs no rebuild).
 bash scripts/build-labextension.sh || say "JupyterLab viewer extension not built (see above); notebooks fall back to the HTML volume view"
 
-# 2c. The teaching site's own environment (JupyterLite + its JavaScript kernel), kept apart from
-# .venv because it pins alpha releases of the JupyterLite stack. `npm run lite` builds the site.
+# 2c. The teaching site's own build environment (the JupyterLite app and plotly's renderer), kept
+# apart from .venv. `npm run lite` builds the site (and our kernel extension, litekernel/).
 lreq="$root/python/requirements-lite.txt"
 lvenv="$root/.venv-lite"
 if [ ! -f "$lvenv/.req-stamp" ] || ! cmp -s "$lreq" "$lvenv/.req-stamp"; then
   say "creating the JupyterLite environment in .venv-lite"
-  [ -x "$lvenv/bin/python" ] || "${PYTHON:-python3}" -m venv "$lvenv"
+  # From scratch: packages an older requirements file installed would linger otherwise.
+  rm -rf "$lvenv"
+  "${PYTHON:-python3}" -m venv "$lvenv"
   "$lvenv/bin/python" -m pip install -q --disable-pip-version-check -r "$lreq"
   cp "$lreq" "$lvenv/.req-stamp"
 fi

@@ -10,6 +10,8 @@ setEngineAdapter(nodeEngineAdapter);
 
 // errors
 export { MriseqError, isMriseqError, type MriseqErrorInfo } from './errors/index.js';
+// interrupt (a kernel's stop button reaches mriseq's long-running loops)
+export { setInterruptSignal, interruptSignal, stopRequested, yieldToHost } from './interrupt/index.js';
 // engine
 export {
   tf,

@@ -5,6 +5,7 @@
  * output and resumption live in ./node.ts. Resumable: rows already done are skipped.
  */
 import { MriseqError } from '../errors/index.js';
+import { stopRequested, yieldToHost } from '../interrupt/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
 import type { GenerateFn } from './maps.js';
@@ -158,7 +159,9 @@ export async function evaluate(
     }
     let made = 0;
     for (const [s, t] of pairs) {
-      if (opts.signal?.aborted) throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
+      await yieldToHost(); // lets a kernel's interrupt in between generations
+      if (stopRequested(opts.signal))
+        throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
       const xs = avail.get(s);
       const xt = avail.get(t);
       if (!xs || !xt) continue; // missing sequences are never source or target

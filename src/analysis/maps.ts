@@ -7,6 +7,7 @@
  * and normalised inputs give the same map. Browser-safe.
  */
 import { MriseqError } from '../errors/index.js';
+import { stopRequested, yieldToHost } from '../interrupt/index.js';
 import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
 import { prepareVolume } from './evaluate.js';
@@ -60,7 +61,8 @@ export async function differentiationMap(
   const sum = new Float64Array(x.data.length);
   let done = 0;
   for (const s of sources) {
-    if (opts.signal?.aborted)
+    await yieldToHost(); // lets a kernel's interrupt in between generations
+    if (stopRequested(opts.signal))
       throw new MriseqError('differentiation map interrupted', { code: 'maps.aborted' });
     const src = own(sequences, s);
     if (!src)

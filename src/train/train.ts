@@ -17,11 +17,12 @@
  * the structural term on the cycle too).
  * Adam (PyTorch's update).
  * Validation PSNR on fixed crops picks the best weights. Progress is reported every step;
- * an AbortSignal stops between steps; the whole state (weights, Adam moments, RNG, step) can be
+ * an AbortSignal (or the host's interrupt, see ../interrupt) stops between steps; the whole state (weights, Adam moments, RNG, step) can be
  * snapshotted and resumed bit for bit on the same backend.
  */
 import { NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
+import { stopRequested } from '../interrupt/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
 import { extractPatch } from '../model/data.js';
 import { SubjectPool, subjectCount, type Prepared, type TrainSubjects } from './pool.js';
@@ -676,7 +677,7 @@ export async function* trainSteps(
   let stopped = false;
   try {
     while (step < steps) {
-      if (options.signal?.aborted) {
+      if (stopRequested(options.signal)) {
         stopped = true;
         break;
       }

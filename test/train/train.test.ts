@@ -19,6 +19,7 @@ import { phantom } from '../../src/phantom/index.js';
 import { psnrOf, train } from '../../src/train/index.js';
 import { loadCheckpoint, saveCheckpoint, trainRun } from '../../src/train/node.js';
 import { MriseqError } from '../../src/errors/index.js';
+import { SMALL_GENERATOR } from '../helpers/generator.js';
 import { acquireRunLock, LOCK_FILE } from '../../src/reliability/node.js';
 
 setEngineAdapter(nodeEngineAdapter);
@@ -27,13 +28,7 @@ before(async () => {
   await initEngine();
 });
 
-const tiny: Partial<Seq2SeqConfig> = {
-  cEnc: [8, 16, 32],
-  cLstm: 32,
-  cDec: [16, 8, 1],
-  nresEnc: 1,
-  nresDec: 1,
-};
+const tiny = SMALL_GENERATOR;
 const subject = phantom({ subjects: 1, size: [24, 24, 8], seed: 3 }).subject(0);
 const tmp = mkdtempSync(join(tmpdir(), 'mriseq-train-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
