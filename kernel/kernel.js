@@ -21,8 +21,8 @@ const ROOT = path.resolve(__dirname, '..');
 const MRISEQ = 'mriseq';
 /** The transport mriseq's display helpers look for (see src/display/core.ts). */
 const TRANSPORT_KEY = Symbol.for('mriseq.display.transport');
-/** The AbortSignal of the running cell, taken by mriseq's long-running calls (src/abort). */
-const AMBIENT_SIGNAL_KEY = Symbol.for('mriseq.abort.ambientSignal');
+/** The AbortSignal of the running cell, taken by mriseq's long-running calls (src/interrupt). */
+const INTERRUPT_SIGNAL_KEY = Symbol.for('mriseq.interrupt.signal');
 /** The comm manager cells reach (src/display/comm.ts). */
 const COMMS_KEY = Symbol.for('mriseq.kernel.comms');
 
@@ -444,7 +444,7 @@ class Kernel {
         p.then(done, done);
       },
     };
-    g[AMBIENT_SIGNAL_KEY] = () => {
+    g[INTERRUPT_SIGNAL_KEY] = () => {
       this.signalTaken = true;
       return this.cellAbort.signal;
     };

@@ -10,6 +10,15 @@ setEngineAdapter(nodeEngineAdapter);
 
 // errors
 export { MriseqError, isMriseqError, type MriseqErrorInfo } from './errors/index.js';
+// interrupt (a kernel's stop button reaches mriseq's long-running loops)
+export {
+  setInterruptSignal,
+  interruptSignal,
+  signalOrInterrupt,
+  stopRequested,
+  yieldToHost,
+  type InterruptSource,
+} from './interrupt/index.js';
 // engine
 export {
   tf,
@@ -22,8 +31,6 @@ export {
   type EngineOptions,
   type WasmKernelReport,
 } from './engine/index.js';
-// abort (the AbortSignal long-running calls take when none is passed; the kernel sets one per cell)
-export { ambientSignal, signalOrAmbient, setAmbientSignal } from './abort/index.js';
 // volume
 export {
   createVolume,
@@ -85,6 +92,19 @@ export {
   type LesionGroup,
   type LesionType,
 } from './phantom/index.js';
+// csv: the one reader and writer of every table
+export {
+  parseCsv,
+  csvRecords,
+  formatCsv,
+  formatCsvCell,
+  escapeCsvCell,
+  unescapeCsvCell,
+  type CsvValue,
+  type CsvRecord,
+  type FormatCsvOptions,
+  type ParseCsvOptions,
+} from './csv/index.js';
 // cohort
 export {
   Cohort,
@@ -142,16 +162,41 @@ export {
   type TrainState,
   type TrainCheckpoint,
   type LossTerms,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  type SubjectStream,
+  type TrainSubjects,
 } from './train/index.js';
 export {
   trainRun,
   saveCheckpoint,
   loadCheckpoint,
   loadGenerator,
+  MODELS_ROOT,
+  generatorFingerprint,
+  trainDataFor,
   type TrainRunOptions,
   type TrainRunResult,
   type LoadedCheckpoint,
 } from './train/node.js';
+// pretrained: the generators mriseq ships
+export {
+  PRETRAINED_MODELS,
+  pretrainedEntry,
+  type ModelCard,
+  type PretrainedEntry,
+} from './pretrained/index.js';
+export {
+  loadPretrained,
+  readModelCard,
+  checkPretrainedPhantom,
+  packPretrained,
+  heldOutSubjects,
+  pretrainedCohort,
+  type PretrainedPhantomCheck,
+  type PackOptions,
+} from './pretrained/node.js';
+// pipeline: the main job as one call
+export { runDemo, type DemoOptions, type DemoResult, type DemoRecord } from './pipeline/node.js';
 // analysis
 export {
   psnr,
@@ -207,6 +252,18 @@ export {
   type EvaluationSubject,
   type EvaluationCohort,
   type EvaluateOptions,
+  type UserMetric,
+  rankingRecord,
+  formatAcceptanceTable,
+  acceptanceLines,
+  formatAuthorsCsv,
+  metricsNote,
+  SYNTHESIS_METRICS,
+  metricOrientation,
+  type AcceptanceLine,
+  type RowSet,
+  type MetricOrientation,
+  type SynthesisMetricSpec,
 } from './analysis/index.js';
 export {
   evaluateToCsv,

@@ -4,8 +4,8 @@
  * against x_j. Browser-safe core: the model and cohort enter through small interfaces, file
  * output and resumption live in ./node.ts. Resumable: rows already done are skipped.
  */
-import { signalOrAmbient } from '../abort/index.js';
 import { MriseqError } from '../errors/index.js';
+import { signalOrInterrupt, yieldToHost } from '../interrupt/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
 import type { GenerateFn } from './maps.js';
@@ -13,6 +13,8 @@ import { compareVolumes, type SsimOptions } from './metrics.js';
 import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
+import { BUILTIN_METRICS } from './registry.js';
+import { own } from '../keys/index.js';
 
 /** What evaluate needs from a trained generator. */
 export interface EvaluationModel {
@@ -20,6 +22,8 @@ export interface EvaluationModel {
   readonly sequences: readonly string[];
   /** G(sources, code_target): a volume on the sources' grid, intensities in [-1, 1]. */
   generate: GenerateFn;
+  /** What the model is (a hash of its weights, a version), recorded with a resumable table. */
+  readonly fingerprint?: string;
 }
 
 /** One subject as evaluate sees it: its available sequences (missing ones are simply absent). */
@@ -34,6 +38,11 @@ export interface EvaluationCohort {
   loadSubject(id: string): Promise<EvaluationSubject>;
   /** Sequences a subject has, known without loading (lets a resumed run skip finished subjects). */
   availableSequences?(id: string): readonly string[];
+  /**
+   * A cheap identity of a subject's data (see VolumeSource.stamp): a resumed table checks finished
+   * subjects by it instead of loading them. Without it they are loaded and hashed.
+   */
+  stamp?(id: string): Promise<string | undefined>;
 }
 
 export interface EvaluateOptions {
@@ -50,6 +59,12 @@ export interface EvaluateOptions {
   normalize?: boolean | 'auto';
   /** SSIM/PSNR options (data range 2, window 7, ...); `slices: true` averages 2D SSIM over axial slices. */
   metricOptions?: Omit<SsimOptions, 'shape' | 'mask'> & { slices?: boolean };
+  /**
+   * Metrics of your own, computed for every pair beside PSNR/SSIM/MAE and written as columns of
+   * the table (e.g. LPIPS where your lab has the pretrained backbones). Rank with them by naming
+   * them in `metrics`, with their orientation declared unless the registry knows the name.
+   */
+  metrics?: readonly UserMetric[];
   /** Keys `subject|source|target` already done (resumption): skipped. */
   done?: ReadonlySet<string>;
   /** Called with each new row as soon as it is computed. */
@@ -57,6 +72,38 @@ export interface EvaluateOptions {
   /** Called when a subject is finished (a good moment to persist). */
   onSubject?: (e: { subject: string; done: number; total: number; rows: number }) => void | Promise<void>;
   signal?: AbortSignal;
+}
+
+/** A per-pair synthesis metric supplied by the caller (see EvaluateOptions.metrics). */
+export interface UserMetric {
+  /** Column name (lower case; not psnr, ssim or mae). */
+  name: string;
+  /** Real target and generated volume (same grid, normalised [-1, 1]) -> one number. */
+  compute: (
+    truth: Volume,
+    generated: Volume,
+    pair: { subject: string; source: string; target: string },
+  ) => number | Promise<number>;
+}
+
+function checkUserMetrics(metrics: readonly UserMetric[]): void {
+  const seen = new Set<string>();
+  for (const m of metrics) {
+    const name = String(m?.name ?? '');
+    if (!/^[a-z][a-z0-9_]*$/.test(name) || BUILTIN_METRICS.includes(name) || seen.has(name))
+      throw new MriseqError('bad user metric name', {
+        field: 'metrics[].name',
+        found: JSON.stringify(m?.name),
+        expected: `a new lower-case column name (not ${BUILTIN_METRICS.join(', ')}, not repeated)`,
+        code: 'analysis.metric',
+      });
+    if (typeof m.compute !== 'function')
+      throw new MriseqError('a user metric needs a compute function', {
+        field: `metrics.${name}.compute`,
+        code: 'analysis.metric',
+      });
+    seen.add(name);
+  }
 }
 
 export function rowKey(r: { subject: string; source: string; target: string }): string {
@@ -79,9 +126,11 @@ export async function evaluate(
   cohortLike: EvaluationCohort | Cohort,
   opts: EvaluateOptions = {},
 ): Promise<EvaluationRow[]> {
-  const signal = signalOrAmbient(opts.signal);
+  const signal = signalOrInterrupt(opts.signal);
   const model = asEvaluationModel(modelLike);
   const cohort = asEvaluationCohort(cohortLike);
+  const userMetrics = opts.metrics ?? [];
+  checkUserMetrics(userMetrics);
   const ids = await cohort.subjectIds(opts.split ?? 'test');
   if (ids.length === 0)
     throw new MriseqError('no subject in this split', {
@@ -105,10 +154,13 @@ export async function evaluate(
     if (pairs.length === 0) continue;
     const subject = await cohort.loadSubject(id);
     const avail = new Map<string, Volume>();
-    for (const s of wanted)
-      if (subject.sequences[s]) avail.set(s, prepareVolume(subject.sequences[s], opts.normalize));
+    for (const s of wanted) {
+      const v = own(subject.sequences, s);
+      if (v) avail.set(s, prepareVolume(v, opts.normalize));
+    }
     let made = 0;
     for (const [s, t] of pairs) {
+      await yieldToHost(); // lets a kernel's interrupt in between generations
       if (signal?.aborted) throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
       const xs = avail.get(s);
       const xt = avail.get(t);
@@ -117,6 +169,20 @@ export async function evaluate(
       const y = g instanceof Float32Array ? g : g.data;
       const scores = compareVolumes(xt, { data: y, shape: xt.shape }, opts.metricOptions);
       const row: EvaluationRow = { subject: id, source: s, target: t, ...scores };
+      if (userMetrics.length) {
+        const generated: Volume = { ...xt, data: y, datatype: 'float32' };
+        for (const m of userMetrics) {
+          const v = await m.compute(xt, generated, { subject: id, source: s, target: t });
+          if (typeof v !== 'number' || Number.isNaN(v))
+            throw new MriseqError(`user metric "${m.name}" did not return a number`, {
+              field: `${id}: ${s} -> ${t}`,
+              found: String(v),
+              expected: 'a number',
+              code: 'analysis.metric',
+            });
+          row[m.name] = v;
+        }
+      }
       rows.push(row);
       made++;
       await opts.onRow?.(row);

@@ -2,12 +2,16 @@
  * Imaging-differentiation maps (science spec): for target t of a subject with N available
  * sequences, M_d(t) = (1/N) sum over sources s (s includes t) of |G(x_s, code_t) - x_t|,
  * voxel-wise. The generator enters as a function, so this module does not depend on the model's
- * internals. Browser-safe.
+ * internals. Volumes are compared in the normalised [-1, 1] space the generator works in: a raw
+ * scan (values outside [-1, 1]) is normalised as the spec says first, as evaluate() does, so raw
+ * and normalised inputs give the same map. Browser-safe.
  */
-import { signalOrAmbient } from '../abort/index.js';
 import { MriseqError } from '../errors/index.js';
+import { signalOrInterrupt, yieldToHost } from '../interrupt/index.js';
 import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
+import { prepareVolume } from './evaluate.js';
+import { dict, own, plain } from '../keys/index.js';
 
 /**
  * Generates `target` from the given source volumes (here always one source at a time, as the
@@ -36,13 +40,15 @@ function dataOf(v: Volume | Float32Array): Float32Array {
 
 /** M_d of one target for one subject: a Volume on the target's grid (same affine). */
 export async function differentiationMap(
-  sequences: Readonly<Record<string, Volume>>,
+  raw: Readonly<Record<string, Volume>>,
   target: string,
   generate: GenerateFn,
   opts: DifferentiationMapOptions = {},
 ): Promise<Volume> {
-  const signal = signalOrAmbient(opts.signal);
-  const x = sequences[target];
+  const signal = signalOrInterrupt(opts.signal);
+  const sequences = dict<Volume>();
+  for (const [k, v] of Object.entries(raw)) if (v) sequences[k] = prepareVolume(v, 'auto');
+  const x = own(sequences, target);
   if (!x)
     throw new MriseqError('target sequence not available for this subject', {
       field: 'target',
@@ -56,8 +62,9 @@ export async function differentiationMap(
   const sum = new Float64Array(x.data.length);
   let done = 0;
   for (const s of sources) {
+    await yieldToHost(); // lets a kernel's interrupt in between generations
     if (signal?.aborted) throw new MriseqError('differentiation map interrupted', { code: 'maps.aborted' });
-    const src = sequences[s];
+    const src = own(sequences, s);
     if (!src)
       throw new MriseqError('source sequence not available for this subject', {
         field: 'sources',
@@ -93,10 +100,10 @@ export async function differentiationMaps(
   generate: GenerateFn,
   opts: DifferentiationMapOptions & { targets?: readonly string[] } = {},
 ): Promise<Record<string, Volume>> {
-  const out: Record<string, Volume> = {};
+  const out = dict<Volume>();
   for (const t of opts.targets ?? Object.keys(sequences))
     out[t] = await differentiationMap(sequences, t, generate, opts);
-  return out;
+  return plain(out);
 }
 
 /** The spec's baseline for T1Gd's unique signal: |a - b| voxel-wise (e.g. T1Gd - T1 subtraction). */

@@ -3,7 +3,7 @@
  * validation loss (the best weights are restored), progress events and interruption by an
  * AbortSignal (the best weights so far are kept).
  */
-import { signalOrAmbient } from '../abort/index.js';
+import { signalOrInterrupt } from '../interrupt/index.js';
 import { ensureEngine, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, permutation, type Rng } from './random.js';
@@ -179,7 +179,7 @@ export async function trainClassifier(
   options: TrainClassifierOptions = {},
 ): Promise<TrainClassifierResult> {
   ensureEngine();
-  const signal = signalOrAmbient(options.signal);
+  const signal = signalOrInterrupt(options.signal);
   const k = model.numClasses;
   checkDataset(data, 'train', k);
   const seed = options.seed ?? 0;

@@ -8,7 +8,7 @@
  * Decoder = dense -> reshape -> per width (reversed): transposed conv k3 stride 2 + LeakyReLU;
  * conv k3 -> channels (linear). Projection head for NT-Xent: dense -> ReLU -> dense (on the latent).
  */
-import { signalOrAmbient } from '../abort/index.js';
+import { signalOrInterrupt } from '../interrupt/index.js';
 import { ensureEngine, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, normal, permutation, type Rng } from '../classify/index.js';
@@ -323,7 +323,7 @@ export async function trainContrastiveAutoencoder(
   aborted: boolean;
 }> {
   ensureEngine();
-  const signal = signalOrAmbient(options.signal);
+  const signal = signalOrInterrupt(options.signal);
   const per = data.shape.reduce((a, b) => a * b, 1);
   data.inputs.forEach((x, i) => {
     if (x.length !== per) {

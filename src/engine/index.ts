@@ -41,6 +41,8 @@ export interface EngineAdapter {
   candidates(): BackendCandidate[];
   /** The backend requested by the environment (e.g. MRISEQ_BACKEND), if any. */
   requested(): string | undefined;
+  /** Where requested() reads it, for messages (default 'MRISEQ_BACKEND'). */
+  readonly requestedFrom?: string;
 }
 
 export interface EngineReport {
@@ -175,7 +177,7 @@ function chooseSyncOnce(): void {
   // Environments without synchronous backends (a browser) keep tfjs's own choice.
   if (!all.some((c) => c.loadSync)) return;
   const want = adapter.requested();
-  const field = 'MRISEQ_BACKEND';
+  const field = adapter.requestedFrom ?? 'MRISEQ_BACKEND';
   const list = candidatesFor(all, want, field);
   const skipped: { name: string; reason: string }[] = [];
   registerGradients();
@@ -234,7 +236,9 @@ function makeReport(
     (loaded.detail ? ` (${loaded.detail})` : '') +
     (want !== undefined ? `, requested by ${field}` : how ? `, ${how}` : '') +
     (why ? `; skipped ${why}` : '') +
-    (name === 'cpu' && want === undefined ? '; cpu is ~100x slower than tensorflow: run npm run setup' : '');
+    (name === 'cpu' && want === undefined && adapter.platform !== 'browser'
+      ? '; cpu is ~100x slower than tensorflow: run npm run setup'
+      : '');
   return {
     backend: name,
     tfBackend: loaded.tfBackend,
@@ -275,7 +279,7 @@ export function initEngine(options: EngineOptions = {}): Promise<EngineReport> {
   if (report && (want === undefined || want === report.backend) && tf.getBackend() === report.tfBackend)
     return Promise.resolve(report);
   if (pending && want === undefined) return pending;
-  const field = fromOption ? 'initEngine({backend})' : 'MRISEQ_BACKEND';
+  const field = fromOption ? 'initEngine({backend})' : (adapter.requestedFrom ?? 'MRISEQ_BACKEND');
   const p = choose(want, field, options.threads).then((r) => (report = r));
   pending = p;
   // A failed attempt must not poison later calls.

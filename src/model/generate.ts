@@ -1,8 +1,11 @@
 /**
  * Whole-volume inference: G(x_sources, code_target) over a subject, returned as a Volume on the
- * subject's grid. 2D models run slice stack by slice stack (c_in adjacent z slices), in batches;
- * 3D models run on the whole volume. Sizes are padded by reflection to a multiple of 4 and
- * cropped back.
+ * subject's grid. 2D models run slice stack by slice stack, in batches, and each slice is
+ * predicted as the centre of its own c_in-slice stack, as the authors' test script does (their
+ * stacks [i, i + c_in) for every i, scored on channel (c_in - 1) / 2); the c_in / 2 slices at each
+ * end of the volume, which are the centre of no stack inside it, come from the nearest stack's
+ * edge channel. With c_in = 1 that is one stack per slice. 3D models run on the whole volume.
+ * Sizes are padded by reflection to a multiple of 4 and cropped back.
  */
 import { tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
@@ -16,6 +19,7 @@ import {
   type SubjectVolumes,
 } from './data.js';
 import type { Seq2Seq } from './model.js';
+import { own } from '../keys/index.js';
 
 export interface GenerateOptions {
   /** Source sequences (one or several; a 4D source contributes its time points). */
@@ -28,6 +32,28 @@ export interface GenerateOptions {
   normalized?: boolean;
   /** Slice stacks per forward pass for 2D models (default 8). */
   batchSize?: number;
+}
+
+/** One 2D forward per slice: the stack starting at `start` predicts `slice` on its `channel`. */
+export interface SliceStack {
+  slice: number;
+  start: number;
+  channel: number;
+}
+
+/**
+ * The stacks of 2.5D inference: slice z is predicted by the stack [z - floor(c_in/2), ...) (its
+ * centre), moved inside the volume at the two ends (then z is an edge channel). A volume thinner
+ * than c_in is read with reflected slices (extractPatch), every slice by the stack at 0.
+ */
+export function centredStacks(nz: number, cIn: number): SliceStack[] {
+  const half = Math.floor(cIn / 2);
+  const out: SliceStack[] = [];
+  for (let z = 0; z < nz; z++) {
+    const start = Math.max(0, Math.min(z - half, nz - cIn));
+    out.push({ slice: z, start, channel: z - start });
+  }
+  return out;
 }
 
 /**
@@ -53,7 +79,7 @@ export async function generate(
   const vols = options.normalized ? raw : raw.map((v) => normalizeIntensity(v));
   const ref = raw[0];
   const [nx, ny, nz] = ref.shape;
-  const tgt = subject.volumes[options.target];
+  const tgt = own(subject.volumes, options.target);
   const nOut = options.timePoints ?? (tgt ? timePoints(tgt) : 1);
   const T = vols.reduce((a, v) => a + timePoints(v), 0);
   const m = model.spatialMultiple;
@@ -82,23 +108,21 @@ export async function generate(
   };
 
   if (ndims === 2) {
-    const starts: number[] = [];
-    for (let z = 0; z < nz; z += cIn) starts.push(Math.max(0, Math.min(z, nz - cIn)));
+    const stacks = centredStacks(nz, cIn);
     const bs = Math.max(1, options.batchSize ?? 8);
-    for (let i = 0; i < starts.length; i += bs) {
-      const chunk = starts.slice(i, i + bs);
-      const y = run(chunk, { w: W, h: H, d: cIn });
-      // y: [B, nOut, H, W, cIn]
-      chunk.forEach((z0, b) => {
+    for (let i = 0; i < stacks.length; i += bs) {
+      const chunk = stacks.slice(i, i + bs);
+      const y = run(
+        chunk.map((s) => s.start),
+        { w: W, h: H, d: cIn },
+      );
+      // y: [B, nOut, H, W, cIn]; each stack contributes the one slice it is centred on
+      chunk.forEach(({ slice, channel }, b) => {
         for (let t = 0; t < nOut; t++) {
           const base = (b * nOut + t) * H * W * cIn;
           for (let yy = 0; yy < ny; yy++)
             for (let xx = 0; xx < nx; xx++)
-              for (let k = 0; k < cIn; k++) {
-                const z = z0 + k;
-                if (z >= nz) continue;
-                out[t * plane * nz + z * plane + yy * nx + xx] = y[base + (yy * W + xx) * cIn + k];
-              }
+              out[t * plane * nz + slice * plane + yy * nx + xx] = y[base + (yy * W + xx) * cIn + channel];
         }
       });
       await new Promise((r) => setTimeout(r, 0));

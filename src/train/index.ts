@@ -14,4 +14,16 @@ export {
   type TrainCheckpoint,
   type TrainResult,
   type LossTerms,
+  type TrainRecipe,
+  learningRate,
+  flipLastSpatial,
+  isBackground,
 } from './train.js';
+export {
+  SubjectPool,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  isSubjectStream,
+  subjectCount,
+  type SubjectStream,
+  type TrainSubjects,
+} from './pool.js';
