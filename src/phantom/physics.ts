@@ -3,7 +3,15 @@
  * shared/spec/phantom.md. Times in ms, ADC in mm^2/s, contrast concentration C in mM.
  */
 
-/** Tissue labels of the phantom's tissue map. */
+/**
+ * Tissue labels of the phantom's tissue map.
+ * @example
+ * ```ts
+ * import { TISSUE, phantom } from 'mriseq';
+ * const tissue = phantom({ size: [32, 32, 16] }).subject(0).truth.tissue;
+ * console.log(tissue.data.filter((v) => v === TISSUE.csf).length, 'CSF voxels');
+ * ```
+ */
 export const TISSUE = {
   background: 0,
   scalp: 1,
@@ -15,6 +23,15 @@ export const TISSUE = {
   cellularCore: 7,
 } as const;
 export type TissueName = keyof typeof TISSUE;
+/**
+ * Tissue names by label (index = label value of truth.tissue).
+ *
+ * @example
+ * ```ts
+ * import { TISSUE_NAMES } from 'mriseq';
+ * console.log(TISSUE_NAMES[4]); // 'whiteMatter'
+ * ```
+ */
 export const TISSUE_NAMES: readonly TissueName[] = [
   'background',
   'scalp',
@@ -40,6 +57,12 @@ export interface TissueProperties {
 /**
  * Typical 3 T values (literature ranges: e.g. Wansapura et al. 1999, Stanisz et al. 2005; lesion
  * values are typical of glioma compartments). Index = tissue label. Background has no signal.
+ * @example
+ * ```ts
+ * import { TISSUE, TISSUE_PROPERTIES } from 'mriseq';
+ * const wm = TISSUE_PROPERTIES[TISSUE.whiteMatter];
+ * console.log(wm.t1, 'ms', wm.t2, 'ms', wm.adc, 'mm^2/s');
+ * ```
  */
 export const TISSUE_PROPERTIES: readonly TissueProperties[] = [
   { pd: 0, t1: 1000, t2: 100, adc: 0 },
@@ -55,7 +78,16 @@ export const TISSUE_PROPERTIES: readonly TissueProperties[] = [
 /** Gadolinium relaxivity at 3 T, per mM per ms (about 4.5 /mM/s). */
 export const R1_PER_MM_MS = 4.5e-3;
 
-/** Acquisition parameters of each sequence. */
+/**
+ * Acquisition parameters of each sequence.
+ * TR, TE (and b) in ms (b in s/mm^2).
+ *
+ * @example
+ * ```ts
+ * import { SEQUENCE_PARAMETERS } from 'mriseq';
+ * console.log(SEQUENCE_PARAMETERS.t2.tr, SEQUENCE_PARAMETERS.dwi.b); // 5000 1000
+ * ```
+ */
 export const SEQUENCE_PARAMETERS = {
   t1: { tr: 500, te: 10 },
   t1gd: { tr: 500, te: 10 },
