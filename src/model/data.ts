@@ -6,7 +6,19 @@
 import type { Volume } from '../volume/index.js';
 import { MriseqError } from '../errors/index.js';
 
-/** A subject as the generator sees it: named sequences (missing ones absent). */
+/**
+ * A subject as the generator sees it: named sequences (missing ones absent).
+ * A {@link PhantomSubject} is one; so is `{ id, volumes: await subject.loadAll() }` for a cohort subject.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, type SubjectVolumes } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16] });
+ * const s = cohort.subjects[0]!;
+ * const subject: SubjectVolumes = { id: s.id, volumes: await s.loadAll() };
+ * console.log(Object.keys(subject.volumes));
+ * ```
+ */
 export interface SubjectVolumes {
   id: string;
   volumes: Partial<Record<string, Volume>>;

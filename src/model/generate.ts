@@ -20,6 +20,16 @@ import {
 } from './data.js';
 import type { Seq2Seq } from './model.js';
 
+/**
+ * Options of {@link generate}.
+ *
+ * @example
+ * ```ts
+ * import { type GenerateOptions } from 'mriseq';
+ * const options: GenerateOptions = { sources: ['t1', 't2', 'flair'], target: 't1gd', batchSize: 4 };
+ * console.log(options.target);
+ * ```
+ */
 export interface GenerateOptions {
   /** Source sequences (one or several; a 4D source contributes its time points). */
   sources: string[];
@@ -58,6 +68,24 @@ export function centredStacks(nz: number, cIn: number): SliceStack[] {
 /**
  * generate(model, subject, {sources, target}): the synthesised target on the subject's grid,
  * intensities in the normalised [-1, 1] space (compare with normalizeIntensity(x_target)).
+ * For a 2D model every axial slice is predicted as the centre of its own `cIn`-slice stack; the
+ * volume is padded to the model's spatial multiple and cropped back.
+ *
+ * @param model - A trained generator whose `config.sequences` include the sources and the target.
+ * @param subject - The subject's volumes by sequence name (raw intensities unless `options.normalized`).
+ * @param options - `sources`, `target`, and optionally time points, `normalized`, batch size.
+ * @returns The synthesised target volume on the first source's grid, values in normalised [-1, 1].
+ * @throws {@link MriseqError} 'model.sources' without sources; a sequence unknown to the model, missing
+ *   from the subject, or volumes whose grids disagree are MriseqErrors naming them.
+ * @example
+ * ```ts
+ * import { createGenerator, generate, phantom } from 'mriseq';
+ * const model = createGenerator('lite');
+ * const subject = phantom({ size: [32, 32, 16] }).subject(0);
+ * const t1gd = await generate(model, subject, { sources: ['t1', 't2'], target: 't1gd' });
+ * console.log(t1gd.shape); // [32, 32, 16]
+ * model.dispose();
+ * ```
  */
 export async function generate(
   model: Seq2Seq,

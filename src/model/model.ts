@@ -365,6 +365,16 @@ export class ConvLSTM extends Module {
 }
 
 // ---------------------------------------------------------------------------------------------
+/**
+ * The generator's architecture (see {@link preset} for the named ones).
+ *
+ * @example
+ * ```ts
+ * import { createGenerator, preset, type Seq2SeqConfig } from 'mriseq';
+ * const config: Seq2SeqConfig = { ...preset('lite'), nresEnc: 1, nresDec: 1, seed: 7 };
+ * createGenerator(config).dispose();
+ * ```
+ */
 export interface Seq2SeqConfig {
   /** 2: slices with c_in adjacent z slices as channels; 3: volumes (conv3d, trilinear). */
   ndims: 2 | 3;
@@ -393,6 +403,16 @@ export interface Seq2SeqConfig {
   linearInit?: LinearInit;
 }
 
+/**
+ * The named generator configurations of {@link preset}.
+ *
+ * @example
+ * ```ts
+ * import { createGenerator, type PresetName } from 'mriseq';
+ * const name: PresetName = 'lite';
+ * createGenerator(name).dispose();
+ * ```
+ */
 export type PresetName = 'reference' | 'reference-small' | 'lite';
 
 /** The preset names, for option parsing and error messages. */
@@ -405,6 +425,16 @@ export const PRESET_NAMES: readonly PresetName[] = ['lite', 'reference', 'refere
  * - 'reference-small': the same with 3 + 3 residual blocks (94,959,120 parameters; mriseq 0.1's
  *   'reference').
  * - 'lite': 3,316,416 parameters like the authors' lite model; what runs on a laptop CPU.
+ * @param name - 'reference', 'reference-small' or 'lite'.
+ * @param overrides - Fields replacing the preset's.
+ * @returns The configuration (nothing is allocated).
+ * @throws {@link MriseqError} for an unknown name.
+ * @example
+ * ```ts
+ * import { preset } from 'mriseq';
+ * const c = preset('reference');
+ * console.log(c.ndims, c.cIn, c.cEnc, c.sequences); // 2 3 [64, 128, 256] ['t1', 't1gd', 't2', 'flair']
+ * ```
  */
 export function preset(name: PresetName, overrides: Partial<Seq2SeqConfig> = {}): Seq2SeqConfig {
   const sequences = ['t1', 't1gd', 't2', 'flair'];
@@ -525,7 +555,24 @@ export function estimateParams(c: Seq2SeqConfig): number {
   return n;
 }
 
-/** The generator G(x_s, code_t). */
+/**
+ * The generator G(x_s, code_t).
+ * The paper's generator y_t = G(x_s, code_t): a shared encoder of the source sequence(s), a ConvLSTM
+ * fusing time points, and a decoder whose kernels are hyper-weights of the target sequence's one-hot
+ * code. 2D models work on 2.5D stacks of `cIn` adjacent axial slices, 3D models on volumes.
+ * Tensors are channels-last: input [B, T, H, W, cIn] (2D) or [B, T, D, H, W, cIn] (3D), values in
+ * normalised [-1, 1]; spatial sizes must be multiples of `spatialMultiple`. Dispose it when done.
+ *
+ * @example
+ * ```ts
+ * import { Seq2Seq, preset, tf } from 'mriseq';
+ * const model = new Seq2Seq(preset('lite'));
+ * const y = tf.tidy(() => model.apply(tf.zeros([1, 1, 32, 32, 3]), 't1gd')); // [B, nOut, H, W, cIn]
+ * console.log(model.countParams(), y.shape); // 3316416 [1, 1, 32, 32, 3]
+ * y.dispose();
+ * model.dispose();
+ * ```
+ */
 export class Seq2Seq extends Module {
   static className = 'MriseqSeq2Seq';
   readonly store: ParamStore;
@@ -788,6 +835,18 @@ export class Seq2Seq extends Module {
   }
 }
 
+/**
+ * A generator's weights as plain arrays, by parameter name (what checkpoints store).
+ *
+ * @example
+ * ```ts
+ * import { createGenerator, type NamedWeights } from 'mriseq';
+ * const g = createGenerator('lite');
+ * const w: NamedWeights = g.getWeights();
+ * console.log(Object.keys(w).length, w[Object.keys(w)[0]!]?.shape);
+ * g.dispose();
+ * ```
+ */
 export type NamedWeights = Record<string, { shape: number[]; data: Float32Array }>;
 
 for (const cls of [ConvBlock, ResBlock, HyperConv, HyperResBlock, ConvLSTM, Seq2Seq]) {
@@ -796,7 +855,20 @@ for (const cls of [ConvBlock, ResBlock, HyperConv, HyperResBlock, ConvLSTM, Seq2
   );
 }
 
-/** Builds a generator from a preset name or a full config (seeded initial weights). */
+/**
+ * Builds a generator from a preset name or a full config (seeded initial weights).
+ * @param config - A preset name ('lite' by default, 'reference', 'reference-small') or a full {@link Seq2SeqConfig}.
+ * @param overrides - Fields replacing the preset's (e.g. `sequences`, `seed`).
+ * @returns A new {@link Seq2Seq} with seeded initial weights.
+ * @throws {@link MriseqError} for an unknown preset or an invalid config (field named).
+ * @example
+ * ```ts
+ * import { createGenerator } from 'mriseq';
+ * const g = createGenerator('lite', { sequences: ['t1', 't1gd', 't2', 'flair', 'dwi'], seed: 3 });
+ * console.log(g.config.sequences.length, g.spatialMultiple);
+ * g.dispose();
+ * ```
+ */
 export function createGenerator(
   config: PresetName | Seq2SeqConfig = 'lite',
   overrides: Partial<Seq2SeqConfig> = {},

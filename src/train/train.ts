@@ -25,6 +25,17 @@ import { MriseqError } from '../errors/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
 import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
 
+/**
+ * Options of {@link train} and {@link trainSteps}; defaults follow the authors' recipe.
+ *
+ * @example
+ * ```ts
+ * import { type TrainOptions } from 'mriseq';
+ * const ac = new AbortController();
+ * const options: TrainOptions = { steps: 6000, crop: 64, lr: 2e-4, seed: 1, signal: ac.signal };
+ * console.log(options.steps);
+ * ```
+ */
 export interface TrainOptions {
   /** Total number of steps (the learning-rate schedule spans them). */
   steps: number;
@@ -82,6 +93,17 @@ export interface TrainOptions {
   resume?: TrainState;
 }
 
+/**
+ * The loss of one step, term by term (total = 10·translation + 10·selfReconstruction + 10·cycle +
+ * structuralWeight·structural, each SmoothL1 or 1 − SSIM).
+ *
+ * @example
+ * ```ts
+ * import { type LossTerms } from 'mriseq';
+ * const l: LossTerms = { total: 1.2, translation: 0.05, selfReconstruction: 0.03, cycle: 0.04, structural: 0.3 };
+ * console.log(l.total);
+ * ```
+ */
 export interface LossTerms {
   total: number;
   translation: number;
@@ -90,6 +112,17 @@ export interface LossTerms {
   structural: number;
 }
 
+/**
+ * One step's report from {@link trainSteps} (and `onProgress`).
+ *
+ * @example
+ * ```ts
+ * import { type TrainProgress } from 'mriseq';
+ * const log = (e: TrainProgress): void =>
+ *   console.log(e.step, e.lr, e.loss.translation, e.validationPsnr ?? '', `${e.stepMs.toFixed(0)} ms`);
+ * void log;
+ * ```
+ */
 export interface TrainProgress {
   step: number;
   steps: number;
@@ -107,7 +140,15 @@ export interface TrainProgress {
   bestPsnr?: number;
 }
 
-/** Everything besides the weights that a resumed run needs. */
+/**
+ * Everything besides the weights that a resumed run needs.
+ * @example
+ * ```ts
+ * import { loadCheckpoint, type TrainState } from 'mriseq';
+ * const state: TrainState | undefined = loadCheckpoint('runs/lite', 'last').state;
+ * console.log(state?.step, state?.bestPsnr);
+ * ```
+ */
 export interface TrainState {
   step: number;
   steps: number;
@@ -167,12 +208,34 @@ function recipeOf(o: TrainState['options']): RecipeOptions & { epochSteps: numbe
   };
 }
 
+/**
+ * What `onCheckpoint` receives: the weights and state to save, and why now.
+ *
+ * @example
+ * ```ts
+ * import { type TrainCheckpoint } from 'mriseq';
+ * const onCheckpoint = (c: TrainCheckpoint): void => console.log(c.reason, c.state.step);
+ * void onCheckpoint;
+ * ```
+ */
 export interface TrainCheckpoint {
   reason: 'periodic' | 'best' | 'final' | 'stopped';
   state: TrainState;
   weights: NamedWeights;
 }
 
+/**
+ * What {@link train} returns.
+ *
+ * @example
+ * ```ts
+ * import { createGenerator, phantom, train, type TrainResult } from 'mriseq';
+ * const model = createGenerator('lite');
+ * const r: TrainResult = await train(model, [phantom({ size: [32, 32, 16] }).subject(0)], { steps: 1, crop: 32 });
+ * console.log(r.steps, r.stopped, r.finalLoss?.total);
+ * model.dispose();
+ * ```
+ */
 export interface TrainResult {
   steps: number;
   stopped: boolean;
@@ -566,6 +629,24 @@ export function trainingStep(
 /**
  * The training loop as an async iterator of per-step progress events. `train()` runs it to the
  * end; a notebook can `for await` it to draw a live curve.
+ * Each step draws a subject, a source and a target among its sequences, and a crop; it optimises
+ * 10·(SmoothL1(y_t, x_t) + SmoothL1(y_s, x_s)) + 10·SmoothL1(y_c, x_s) + w·(1 − SSIM) with Adam.
+ *
+ * @param model - The generator to train (its weights change in place).
+ * @param subjects - Training subjects, each with at least two of the model's sequences.
+ * @param options - As {@link train}.
+ * @returns An async generator of {@link TrainProgress} per step whose return value is the {@link TrainResult}.
+ * @throws {@link MriseqError} for invalid options (steps, recipe, epochSteps), subjects the model cannot
+ *   use, or a diverged (non-finite) loss.
+ * @example
+ * ```ts
+ * import { createGenerator, phantom, trainSteps } from 'mriseq';
+ * const p = phantom({ subjects: 2, size: [32, 32, 16] });
+ * const model = createGenerator('lite');
+ * for await (const e of trainSteps(model, [p.subject(0), p.subject(1)], { steps: 2, crop: 32 }))
+ *   console.log(`step ${e.step}/${e.steps} ${e.source}->${e.target} loss ${e.loss.total.toFixed(3)}`);
+ * model.dispose();
+ * ```
  */
 export async function* trainSteps(
   model: Seq2Seq,
@@ -754,7 +835,28 @@ export async function* trainSteps(
   return { steps: step, stopped, finalLoss: last, bestPsnr, bestStep, history };
 }
 
-/** Trains to the end (or until options.signal aborts) and returns the summary. */
+/**
+ * Trains to the end (or until options.signal aborts) and returns the summary.
+ * @param model - The generator to train (its weights change in place).
+ * @param subjects - Training subjects (raw intensities; normalised as the spec says unless `options.normalized`).
+ * @param options - Steps, crop, learning-rate schedule, loss weights, validation, callbacks; see {@link TrainOptions}.
+ * @returns The summary: steps done, whether stopped, last loss, best validation PSNR (dB) and the history.
+ * @throws {@link MriseqError} as {@link trainSteps}.
+ * @example
+ * ```ts
+ * import { createGenerator, phantom, train } from 'mriseq';
+ * const p = phantom({ subjects: 3, size: [32, 32, 16] });
+ * const model = createGenerator('lite');
+ * const result = await train(model, [p.subject(0), p.subject(1)], {
+ *   steps: 2,
+ *   crop: 32,
+ *   validation: [p.subject(2)],
+ *   onProgress: (e) => console.log(e.step, e.loss.total.toFixed(3)),
+ * });
+ * console.log(result.bestPsnr, 'dB');
+ * model.dispose();
+ * ```
+ */
 export async function train(
   model: Seq2Seq,
   subjects: SubjectVolumes[],
