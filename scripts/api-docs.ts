@@ -105,7 +105,13 @@ export function apiInventory(entry = ENTRY, program = entryProgram([entry])): Ap
       .filter((t) => t.tagName.text === 'example')
       .flatMap((t) => codeBlocks(ts.getTextOfJSDocComment(t.comment) ?? ''));
     const paramNames = new Set(
-      tags.filter(ts.isJSDocParameterTag).map((t) => t.name.getText().replace(/^\[|\]$/g, '').split('.')[0]),
+      tags.filter(ts.isJSDocParameterTag).map(
+        (t) =>
+          t.name
+            .getText()
+            .replace(/^\[|\]$/g, '')
+            .split('.')[0],
+      ),
     );
     const undocumentedParams: string[] = [];
     for (const d of own) {
@@ -174,7 +180,10 @@ export function checkExamples(exports: ApiExport[], oldProgram?: ts.Program): Ex
       if ((ts.isImportDeclaration(stmt) || ts.isExportDeclaration(stmt)) && stmt.moduleSpecifier) {
         const spec = (stmt.moduleSpecifier as ts.StringLiteral).text;
         if (!ALLOWED_IMPORT.test(spec))
-          problems.push({ name, message: `imports '${spec}': an example imports only 'mriseq' and node: modules` });
+          problems.push({
+            name,
+            message: `imports '${spec}': an example imports only 'mriseq' and node: modules`,
+          });
       }
     }
     for (const d of [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]) {

@@ -69,6 +69,8 @@ export interface SubjectEntry {
 }
 
 /**
+ * Options of a {@link Cohort} (e.g. `Cohort.fromPhantom(source, options)`).
+ *
  * @example
  * ```ts
  * import { Cohort, type CohortOptions } from 'mriseq';
