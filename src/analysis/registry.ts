@@ -8,9 +8,27 @@
  */
 import { MriseqError } from '../errors/index.js';
 
-/** +1: higher is better (PSNR, SSIM); -1: lower is better (distances: MAE, LPIPS). */
+/**
+ * +1: higher is better (PSNR, SSIM); -1: lower is better (distances: MAE, LPIPS).
+ * @example
+ * ```ts
+ * import { type MetricOrientation } from 'mriseq';
+ * const orientations: Record<string, MetricOrientation> = { dice: 1, hausdorff: -1 };
+ * console.log(orientations);
+ * ```
+ */
 export type MetricOrientation = 1 | -1;
 
+/**
+ * One entry of {@link SYNTHESIS_METRICS}: a metric's column name, orientation and who computes it.
+ *
+ * @example
+ * ```ts
+ * import { SYNTHESIS_METRICS, type SynthesisMetricSpec } from 'mriseq';
+ * const lpips: SynthesisMetricSpec | undefined = SYNTHESIS_METRICS.find((m) => m.name === 'lpips');
+ * console.log(lpips?.description);
+ * ```
+ */
 export interface SynthesisMetricSpec {
   /** Column name in the evaluation table (lower case). */
   name: string;
@@ -24,6 +42,11 @@ export interface SynthesisMetricSpec {
  * The registry. LPIPS is the paper's third metric; it needs ImageNet-pretrained AlexNet/VGG
  * backbones that no registry here ships, so mriseq never computes it: a lab with the weights adds
  * an `lpips` column (or an `evaluate` metric function) and ranks with it.
+ * @example
+ * ```ts
+ * import { SYNTHESIS_METRICS } from 'mriseq';
+ * for (const m of SYNTHESIS_METRICS) console.log(m.name, m.orientation > 0 ? 'higher is better' : 'lower is better', m.builtin);
+ * ```
  */
 export const SYNTHESIS_METRICS: readonly SynthesisMetricSpec[] = [
   {
@@ -61,6 +84,15 @@ export type MetricOrientations = Readonly<Record<string, MetricOrientation>>;
 /**
  * The orientation of a metric: a declared one first, then the registry's; an unknown metric
  * without a declaration is an error naming how to declare it.
+ * @param name - A metric (column) name.
+ * @param declared - Orientations the caller declares (win over the registry).
+ * @returns +1 (higher is better) or −1 (lower is better).
+ * @throws {@link MriseqError} for an unknown metric without a declaration, or a declaration other than ±1.
+ * @example
+ * ```ts
+ * import { metricOrientation } from 'mriseq';
+ * console.log(metricOrientation('mae'), metricOrientation('dice', { dice: 1 })); // -1 1
+ * ```
  */
 export function metricOrientation(name: string, declared?: MetricOrientations): MetricOrientation {
   const d = declared && Object.hasOwn(declared, name) ? declared[name] : undefined;

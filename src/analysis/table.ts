@@ -52,6 +52,17 @@ export function parseCsvRecords(text: string): string[][] {
 /**
  * Parses an evaluation table (columns subject, source, target, psnr, ssim, optional mae, lpips,
  * anything else kept as text). Rows are numbered as in the file (header = row 1).
+ * @param text - The CSV text (header row first).
+ * @param file - Names the file in errors (default '<csv>').
+ * @returns The rows (metrics as numbers, other columns as text).
+ * @throws {@link MriseqError} naming the file, row and column: 'table.empty', a missing required column,
+ *   a row with the wrong number of cells, an empty or non-numeric metric cell.
+ * @example
+ * ```ts
+ * import { parseEvaluationCsv } from 'mriseq';
+ * const rows = parseEvaluationCsv('subject,source,target,psnr,ssim,mae\nsim-00000,t1,t1gd,24.1,0.81,0.07\n');
+ * console.log(rows[0]?.psnr); // 24.1
+ * ```
  */
 export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[] {
   const records = parseCsvRecords(text.replace(/^\uFEFF/, ''));
@@ -138,6 +149,18 @@ export function evaluationColumns(rows: readonly EvaluationRow[]): string[] {
   return [...front, ...[...keys].filter((k) => !front.includes(k)).sort()];
 }
 
+/**
+ * Formula-like cells are escaped so a spreadsheet does not run them.
+ *
+ * @param rows - Evaluation rows.
+ * @param columns - Column order (default: subject, source, target, psnr, ssim, mae, lpips, then any other).
+ * @returns CSV text that {@link parseEvaluationCsv} reads back.
+ * @example
+ * ```ts
+ * import { formatEvaluationCsv } from 'mriseq';
+ * console.log(formatEvaluationCsv([{ subject: 'a', source: 't1', target: 't2', psnr: 25.5, ssim: 0.9, mae: 0.05 }]));
+ * ```
+ */
 export function formatEvaluationCsv(
   rows: readonly EvaluationRow[],
   columns = evaluationColumns(rows),
@@ -153,6 +176,17 @@ export function formatEvaluationCsv(
  * into `sequences`. `lpips` carries the column named by `lpipsColumn` (default 'lpips' when every
  * row has it, else 'mae': their script subtracts its z-score, as for any distance). Rows whose
  * source or target is not in `sequences` are left out.
+ * @param rows - Evaluation rows.
+ * @param sequences - The sequence order whose indices the file uses.
+ * @param lpipsColumn - The column written as `lpips`.
+ * @returns The CSV text.
+ * @throws {@link MriseqError} when the `lpipsColumn` is missing from a row, or a subject id holds a comma or newline.
+ * @example
+ * ```ts
+ * import { formatAuthorsCsv } from 'mriseq';
+ * console.log(formatAuthorsCsv([{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, mae: 0.05 }], ['t1', 't2']));
+ * // name,src,tgt,psnr,ssim,lpips / a,0,1,25,0.9,0.05
+ * ```
  */
 export function formatAuthorsCsv(
   rows: readonly EvaluationRow[],
