@@ -161,6 +161,8 @@ export function rowKey(r: { subject: string; source: string; target: string }): 
 }
 
 /**
+ * A volume as the metrics and maps expect it: in the normalised [-1, 1] space of the science spec.
+ *
  * @param v - A volume.
  * @param normalize - true: always {@link normalizeIntensity}; false: never; 'auto' (default): only when
  *   some value lies outside [-1, 1].

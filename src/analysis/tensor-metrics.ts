@@ -9,6 +9,9 @@ import { MriseqError } from '../errors/index.js';
 import { synthesisScores, type SsimOptions, type SynthesisScores } from './metrics.js';
 
 /**
+ * PSNR, SSIM and MAE per item of a channels-last tensor batch (the generator's layout), MONAI style;
+ * values are read once with dataSync and nothing is left allocated.
+ *
  * @param truth - Real images [B, H, W, C] (each channel an H×W image) or [B, D, H, W, C], normalised [-1, 1].
  * @param test - Synthesised images, same shape.
  * @param opts - Data range, window, k1/k2 (no mask or shape: they come from the tensor).
