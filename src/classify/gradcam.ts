@@ -64,6 +64,11 @@ export function resizeTrilinear(x: tf.Tensor5D, size: [number, number, number]):
 }
 
 /**
+ * Grad-CAM (Selvaraju et al. 2017) on a {@link ResNet3d} layer (default its last stage), as MONAI's
+ * GradCAM: ReLU of the activation weighted by the spatial mean of the class score's gradient,
+ * upsampled trilinearly to the input grid and min-max normalised to [0, 1] per subject.
+ * `compute(x, classIndex?)` takes x [B, D, H, W, C] and explains the given class (default: the predicted one).
+ *
  * @example
  * ```ts
  * import { GradCam, ResNet3d, tf } from 'mriseq';

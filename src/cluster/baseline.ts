@@ -96,6 +96,8 @@ export function fitLogisticRegression(
 }
 
 /**
+ * Class probabilities (softmax) of a fitted {@link fitLogisticRegression} model.
+ *
  * @param m - A model from {@link fitLogisticRegression}.
  * @param x - Feature rows.
  * @returns Class probabilities per row (columns in `m.classes` order).

@@ -703,6 +703,8 @@ export function rocCurve(
 }
 
 /**
+ * ROC curves in one figure, AUC (and its CI when given) in the legend, with the chance diagonal.
+ *
  * @param curves - ROC curves (e.g. from {@link rocCurve}).
  * @param opts - `title`.
  * @returns A plotly figure with the chance diagonal.
@@ -787,6 +789,8 @@ export function project2d(points: readonly (readonly number[])[]): number[][] {
 }
 
 /**
+ * What {@link latentScatterFigure} draws.
+ *
  * @example
  * ```ts
  * import { latentScatterFigure, type LatentScatterInput } from 'mriseq';
@@ -804,6 +808,9 @@ export interface LatentScatterInput {
 }
 
 /**
+ * Latent vectors as a 2D scatter (first two principal axes when longer), one colour per label:
+ * the clustering study's picture.
+ *
  * @param input - Points (projected on 2 principal axes when longer), colour labels and hover names.
  * @param opts - `title`.
  * @returns A plotly scatter figure, one trace per label.
