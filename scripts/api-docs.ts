@@ -13,6 +13,8 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..');
 export const ENTRY = join(ROOT, 'src', 'index.ts');
+/** The browser build's entry (the teaching site's global `mriseq`); examples import it as 'mriseq/browser'. */
+export const BROWSER_ENTRY = join(ROOT, 'src', 'browser.ts');
 
 export interface ApiExport {
   /** The exported name, as a user imports it. */
@@ -140,8 +142,8 @@ export interface ExampleProblem {
   message: string;
 }
 
-/** The module names an example may import: the package itself and Node's built-ins. */
-const ALLOWED_IMPORT = /^(mriseq|node:[a-z_/]+)$/;
+/** The module names an example may import: the package, its browser build, and Node's built-ins. */
+const ALLOWED_IMPORT = /^(mriseq|mriseq\/browser|node:[a-z_/]+)$/;
 
 /**
  * Type-checks every example of `exports` in one program, each example its own ES module
@@ -151,11 +153,14 @@ export function checkExamples(exports: ApiExport[], oldProgram?: ts.Program): Ex
   const dir = join(ROOT, 'test', 'docs', '.examples');
   const files = new Map<string, { name: string; text: string }>();
   for (const e of exports)
-    e.examples.forEach((text, i) => files.set(join(dir, `${e.name}.${i}.mts`), { name: e.name, text }));
+    e.examples.forEach((text, i) => {
+      const file = join(dir, `${e.name}.${e.where.replace(/[^\w]/g, '_')}.${i}.mts`);
+      files.set(file, { name: e.name, text });
+    });
   const options: ts.CompilerOptions = {
     ...compilerOptions(),
     baseUrl: ROOT,
-    paths: { mriseq: ['src/index.ts'] },
+    paths: { mriseq: ['src/index.ts'], 'mriseq/browser': ['src/browser.ts'] },
   };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);

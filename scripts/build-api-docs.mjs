@@ -104,7 +104,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   buildApiDocs(out).then(
     () => {
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
-      if (!check) return console.log(`docs:api: wrote ${relative(ROOT, out) || out} in ${secs} s`);
+      if (!check) return console.log(`docs:api: wrote ${out.startsWith(ROOT) ? relative(ROOT, out) : out} in ${secs} s`);
       const stale = diffFolders(committed, out);
       rmSync(out, { recursive: true, force: true });
       if (stale.length === 0) return console.log(`docs:api: docs/api is up to date (${secs} s)`);

@@ -37,6 +37,16 @@ export interface TruthSubject {
   lesion: Volume;
 }
 
+/**
+ * Options of {@link phantomAcceptance} (and {@link averageAcceptance}).
+ *
+ * @example
+ * ```ts
+ * import { type AcceptanceOptions } from 'mriseq/browser';
+ * const o: AcceptanceOptions = { uniqueSequence: 't1gd', lastSequence: 't1', minAuc: 0.9, resamples: 500, seed: 0 };
+ * console.log(o.minAuc);
+ * ```
+ */
 export interface AcceptanceOptions {
   /** Sequence whose unique mask is scored (default 't1gd'). */
   uniqueSequence?: string;
@@ -100,7 +110,8 @@ function meanSd(v: number[]): { mean: number; sd: number; min: number } {
  * @throws {@link MriseqError} 'analysis.empty' without subjects, or as {@link evaluate} and {@link differentiationMap}.
  * @example
  * ```ts
- * import { formatAcceptance, generatorFunction, heldOutSubjects, loadPretrained, phantomAcceptance, readModelCard } from 'mriseq';
+ * import { formatAcceptance, generatorFunction, heldOutSubjects, loadPretrained, phantomAcceptance, readModelCard, initEngine } from 'mriseq';
+ * await initEngine();
  * const g = loadPretrained('phantom-lite');
  * const subjects = heldOutSubjects(readModelCard('phantom-lite').phantom, 2);
  * const report = await phantomAcceptance(subjects, generatorFunction(g), { resamples: 100 });
@@ -221,6 +232,17 @@ export function formatAcceptance(r: AcceptanceReport, u = 't1gd'): string {
   ].join('\n');
 }
 
+/**
+ * What {@link averageAcceptance} returns.
+ *
+ * @example
+ * ```ts
+ * import { type AcceptanceReport, averageAcceptance, type AveragedAcceptance } from 'mriseq/browser';
+ * declare const reports: AcceptanceReport[]; // from phantomAcceptance, several seeds
+ * const avg: AveragedAcceptance = averageAcceptance(reports);
+ * console.log(avg.runs, avg.lesionAuc, avg.Cd, avg.passed);
+ * ```
+ */
 export interface AveragedAcceptance {
   runs: number;
   /** Per target: lesion-restricted AUC averaged over runs (each already a mean over subjects). */

@@ -17,7 +17,8 @@ import { normalizeIntensity, type Volume } from '../volume/index.js';
  * @returns A {@link GenerateFn}: the target generated from the given sources (already in [-1, 1]).
  * @example
  * ```ts
- * import { generatorFunction, loadPretrained, normalizeIntensity, phantom } from 'mriseq';
+ * import { generatorFunction, loadPretrained, normalizeIntensity, phantom, initEngine } from 'mriseq';
+ * await initEngine();
  * const g = loadPretrained();
  * const s = phantom({ size: [64, 64, 32] }).subject(0);
  * const t1gd = await generatorFunction(g)({ t1: normalizeIntensity(s.volumes.t1!) }, 't1gd');
@@ -46,7 +47,8 @@ export function generatorFunction(model: Seq2Seq): GenerateFn {
  * @returns The EvaluationModel.
  * @example
  * ```ts
- * import { asEvaluationModel, createGenerator } from 'mriseq';
+ * import { asEvaluationModel, createGenerator, initEngine } from 'mriseq';
+ * await initEngine();
  * const g = createGenerator('lite');
  * console.log(asEvaluationModel(g).sequences);
  * g.dispose();

@@ -5,7 +5,16 @@
  */
 import { MriseqError } from '../errors/index.js';
 
-/** Mid-ranks (1-based) of values; tied values share the mean of their ranks. */
+/**
+ * Mid-ranks (1-based) of values; tied values share the mean of their ranks.
+ * @param values - Numbers.
+ * @returns Their 1-based ranks, ties sharing the mean rank.
+ * @example
+ * ```ts
+ * import { midranks } from 'mriseq/browser';
+ * console.log(midranks([10, 20, 20, 5])); // [2, 3.5, 3.5, 1]
+ * ```
+ */
 export function midranks(values: ArrayLike<number>): Float64Array {
   const n = values.length;
   const idx = new Uint32Array(n);
@@ -23,6 +32,16 @@ export function midranks(values: ArrayLike<number>): Float64Array {
   return r;
 }
 
+/**
+ * Options of {@link voxelAuc}.
+ *
+ * @example
+ * ```ts
+ * import { voxelAuc, type AucOptions } from 'mriseq/browser';
+ * const o: AucOptions = { region: [1, 1, 1, 0] };
+ * console.log(voxelAuc([0.9, 0.1, 0.2, 0.8], [1, 0, 0, 1], o)); // 1
+ * ```
+ */
 export interface AucOptions {
   /** Only voxels where region is non-zero take part (e.g. the lesion). */
   region?: ArrayLike<number> | ArrayLike<boolean>;
@@ -88,6 +107,16 @@ export function voxelAuc(
   return (sumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
 
+/**
+ * What {@link delong} returns.
+ *
+ * @example
+ * ```ts
+ * import { delong, type DelongResult } from 'mriseq/browser';
+ * const r: DelongResult = delong([[0.9, 0.6, 0.4, 0.2]], [1, 1, 0, 0]);
+ * console.log(r.auc, r.cov);
+ * ```
+ */
 export interface DelongResult {
   /** AUC of each score against the shared labels. */
   auc: number[];

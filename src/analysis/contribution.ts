@@ -45,7 +45,14 @@ export interface EvaluationRow {
   [extra: string]: string | number | undefined;
 }
 
-/** Whether a metric is better when higher (+1) or lower (-1): the registry's (./registry.ts). */
+/**
+ * Whether a metric is better when higher (+1) or lower (-1): the registry's (./registry.ts).
+ * @example
+ * ```ts
+ * import { METRIC_ORIENTATION } from 'mriseq/browser';
+ * console.log(METRIC_ORIENTATION); // { psnr: 1, ssim: 1, mae: -1, lpips: -1 }
+ * ```
+ */
 export const METRIC_ORIENTATION: Readonly<Record<string, MetricOrientation>> = Object.fromEntries(
   SYNTHESIS_METRICS.map((m) => [m.name, m.orientation]),
 );
@@ -62,8 +69,30 @@ export const METRIC_ORIENTATION: Readonly<Record<string, MetricOrientation>> = O
  */
 export type RowSet = 'cross' | 'all';
 
+/**
+ * The row sets a ranking accepts (see {@link RowSet}).
+ *
+ * @example
+ * ```ts
+ * import { ROW_SETS } from 'mriseq/browser';
+ * console.log(ROW_SETS); // ['cross', 'all']
+ * ```
+ */
 export const ROW_SETS: readonly RowSet[] = ['cross', 'all'];
 
+/**
+ * Options of {@link contributionMatrix} (and of {@link rankSequences}).
+ *
+ * @example
+ * ```ts
+ * import { contributionMatrix, type ContributionOptions } from 'mriseq/browser';
+ * const o: ContributionOptions = { metrics: ['psnr', 'ssim', 'dice'], orientations: { dice: 1 }, rows: 'cross', sequences: ['t1', 't2'] };
+ * console.log(contributionMatrix([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, dice: 0.8 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92, dice: 0.85 },
+ * ], o).Cd);
+ * ```
+ */
 export interface ContributionOptions {
   /**
    * Metric columns to use; default: the paper's psnr, ssim, lpips when every row has lpips, else
@@ -112,6 +141,13 @@ export interface ContributionMatrix {
 /**
  * Default metric columns: the paper's {psnr, ssim, lpips} when every row has a finite lpips, else
  * {psnr, ssim, mae} (MAE standing in for LPIPS), else {psnr, ssim}.
+ * @param rows - Evaluation rows.
+ * @returns The metric columns a ranking uses by default.
+ * @example
+ * ```ts
+ * import { defaultMetrics } from 'mriseq/browser';
+ * console.log(defaultMetrics([{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, mae: 0.05 }])); // ['psnr', 'ssim', 'mae']
+ * ```
  */
 export function defaultMetrics(rows: readonly EvaluationRow[]): string[] {
   const all = (k: string) =>
@@ -136,7 +172,22 @@ export function metricsNote(metrics: readonly string[]): string {
   return 'without LPIPS or a stand-in for it';
 }
 
-/** The rows of a table that enter the ranking under a row set. */
+/**
+ * The rows of a table that enter the ranking under a row set.
+ * @param rows - Evaluation rows.
+ * @param set - 'cross' (default: source ≠ target) or 'all'.
+ * @returns The rows that enter.
+ * @throws {@link MriseqError} 'analysis.rows' for another set.
+ * @example
+ * ```ts
+ * import { rowsOf } from 'mriseq/browser';
+ * const rows = [
+ *   { subject: 'a', source: 't1', target: 't1', psnr: 40, ssim: 0.99 },
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ * ];
+ * console.log(rowsOf(rows).length, rowsOf(rows, 'all').length); // 1 2
+ * ```
+ */
 export function rowsOf(rows: readonly EvaluationRow[], set: RowSet = 'cross'): EvaluationRow[] {
   if (!ROW_SETS.includes(set))
     throw new MriseqError('unknown row set', {
@@ -247,7 +298,17 @@ export function contributionMatrix(
   return { sequences, metrics, orientations, rows: set, rowCount: rows.length, A, z, stats, Ct, Cd };
 }
 
-/** Small seeded PRNG (mulberry32): same seed, same bootstrap, on every platform. */
+/**
+ * Small seeded PRNG (mulberry32): same seed, same bootstrap, on every platform.
+ * @param seed - The seed.
+ * @returns A function giving uniform numbers in [0, 1).
+ * @example
+ * ```ts
+ * import { seededRandom } from 'mriseq/browser';
+ * const rand = seededRandom(1);
+ * console.log(rand(), rand());
+ * ```
+ */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -259,7 +320,18 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Subject draws of a bootstrap: `draws[b]` lists the subject indices of resample b. */
+/**
+ * Subject draws of a bootstrap: `draws[b]` lists the subject indices of resample b.
+ * @param nSubjects - Number of subjects.
+ * @param resamples - Number of resamples.
+ * @param seed - The seed (same seed, same draws).
+ * @returns `resamples` lists of `nSubjects` indices drawn with replacement.
+ * @example
+ * ```ts
+ * import { bootstrapDraws } from 'mriseq/browser';
+ * console.log(bootstrapDraws(4, 2, 0)); // two resamples of 4 subject indices
+ * ```
+ */
 export function bootstrapDraws(nSubjects: number, resamples: number, seed: number): number[][] {
   const rand = seededRandom(seed);
   const out: number[][] = [];
@@ -271,7 +343,19 @@ export function bootstrapDraws(nSubjects: number, resamples: number, seed: numbe
   return out;
 }
 
-/** Linear-interpolation percentile (numpy's default), q in [0, 100]. */
+/**
+ * Linear-interpolation percentile (numpy's default), q in [0, 100].
+ * Exported by the browser build as `bootstrapPercentile` (the volume module's {@link percentile} keeps the name).
+ *
+ * @param values - Numbers (NaN ignored).
+ * @param q - The percentile, 0 to 100.
+ * @returns The percentile, NaN for no values.
+ * @example
+ * ```ts
+ * import { bootstrapPercentile } from 'mriseq/browser';
+ * console.log(bootstrapPercentile([3, 1, 2, 4], 50)); // 2.5
+ * ```
+ */
 export function percentile(values: readonly number[], q: number): number {
   const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;

@@ -18,7 +18,8 @@ import { BUILTIN_METRICS } from './registry.js';
  * What evaluate needs from a trained generator.
  * @example
  * ```ts
- * import { evaluate, Cohort, type EvaluationModel } from 'mriseq';
+ * import { evaluate, Cohort, type EvaluationModel, initEngine } from 'mriseq';
+ * await initEngine();
  * const identity: EvaluationModel = { sequences: ['t1', 't2'], generate: async (sources) => Object.values(sources)[0]! };
  * const rows = await evaluate(identity, Cohort.fromPhantom({ subjects: 1, size: [32, 32, 16] }), { split: 'all' });
  * console.log(rows.length);
@@ -119,7 +120,8 @@ export interface EvaluateOptions {
  * A per-pair synthesis metric supplied by the caller (see EvaluateOptions.metrics).
  * @example
  * ```ts
- * import { meanSquaredError, type UserMetric } from 'mriseq';
+ * import { meanSquaredError, type UserMetric, initEngine } from 'mriseq';
+ * await initEngine();
  * const mse: UserMetric = { name: 'mse', compute: (truth, generated) => meanSquaredError(truth.data, generated.data) };
  * // evaluate(model, cohort, { metrics: [mse] }); rank with { metrics: ['psnr', 'ssim', 'mse'], orientations: { mse: -1 } }
  * console.log(mse.name);
@@ -156,6 +158,17 @@ function checkUserMetrics(metrics: readonly UserMetric[]): void {
   }
 }
 
+/**
+ * The key of an evaluation row, 'subject|source|target' (what `done` sets hold when resuming).
+ *
+ * @param r - A row (or its subject, source and target).
+ * @returns The key.
+ * @example
+ * ```ts
+ * import { rowKey } from 'mriseq/browser';
+ * console.log(rowKey({ subject: 'sim-00001', source: 't1', target: 't1gd' })); // 'sim-00001|t1|t1gd'
+ * ```
+ */
 export function rowKey(r: { subject: string; source: string; target: string }): string {
   return `${r.subject}|${r.source}|${r.target}`;
 }
@@ -200,7 +213,8 @@ export function prepareVolume(v: Volume, normalize: boolean | 'auto' = 'auto'): 
  *   'analysis.aborted' when `signal` aborts.
  * @example
  * ```ts
- * import { Cohort, evaluate, loadPretrained, rankSequences } from 'mriseq';
+ * import { Cohort, evaluate, loadPretrained, rankSequences, initEngine } from 'mriseq';
+ * await initEngine();
  * const cohort = Cohort.fromPhantom({ subjects: 2, size: [64, 64, 32] });
  * const g = loadPretrained();
  * const rows = await evaluate(g, cohort, { split: 'all', includeSelf: false });

@@ -15,7 +15,8 @@ import { voxelAuc } from './auc.js';
  * 4D target such as DCE is generated as a series of the same length), never its values.
  * @example
  * ```ts
- * import { differentiationMap, normalizeIntensity, phantom, type GenerateFn } from 'mriseq';
+ * import { differentiationMap, normalizeIntensity, phantom, type GenerateFn, initEngine } from 'mriseq';
+ * await initEngine();
  * // A stand-in generator that predicts the target as the mean of the sources (no model).
  * const meanOfSources: GenerateFn = async (sources) => {
  *   const vols = Object.values(sources);
@@ -34,6 +35,16 @@ export type GenerateFn = (
   like?: Volume,
 ) => Promise<Volume | Float32Array>;
 
+/**
+ * Options of {@link differentiationMap}.
+ *
+ * @example
+ * ```ts
+ * import { type DifferentiationMapOptions } from 'mriseq/browser';
+ * const o: DifferentiationMapOptions = { sources: ['t1', 't2', 'flair'], onProgress: (e) => console.log(`${e.target} ${e.done}/${e.total}`) };
+ * console.log(o.sources);
+ * ```
+ */
 export interface DifferentiationMapOptions {
   /** Sources to sum over; default every available sequence (the target included). */
   sources?: readonly string[];
@@ -62,7 +73,8 @@ function dataOf(v: Volume | Float32Array): Float32Array {
  *   source, a generated image does not match the target's grid, or `signal` aborts.
  * @example
  * ```ts
- * import { differentiationMap, generatorFunction, loadPretrained, normalizeIntensity, phantom } from 'mriseq';
+ * import { differentiationMap, generatorFunction, loadPretrained, normalizeIntensity, phantom, initEngine } from 'mriseq';
+ * await initEngine();
  * const s = phantom({ subjects: 300, size: [64, 64, 32] }).subject(250);
  * const sequences = Object.fromEntries(Object.entries(s.volumes).map(([k, v]) => [k, normalizeIntensity(v!)]));
  * const g = loadPretrained('phantom-lite');
@@ -132,7 +144,8 @@ export async function differentiationMap(
  * @throws {@link MriseqError} as {@link differentiationMap}.
  * @example
  * ```ts
- * import { differentiationMaps, generatorFunction, loadPretrained, normalizeIntensity, phantom } from 'mriseq';
+ * import { differentiationMaps, generatorFunction, loadPretrained, normalizeIntensity, phantom, initEngine } from 'mriseq';
+ * await initEngine();
  * const s = phantom({ subjects: 300, size: [64, 64, 32] }).subject(250);
  * const sequences = Object.fromEntries(Object.entries(s.volumes).map(([k, v]) => [k, normalizeIntensity(v!)]));
  * const g = loadPretrained();

@@ -16,6 +16,17 @@
  */
 import { MriseqError } from '../errors/index.js';
 
+/**
+ * The image arrays the metrics take: typed arrays or plain number arrays.
+ *
+ * @example
+ * ```ts
+ * import { meanAbsoluteError, type ArrayLike32 } from 'mriseq/browser';
+ * const a: ArrayLike32 = new Float32Array([0, 1]);
+ * const b: ArrayLike32 = [0, 0.5];
+ * console.log(meanAbsoluteError(a, b)); // 0.25
+ * ```
+ */
 export type ArrayLike32 = Float32Array | Float64Array | readonly number[];
 
 /**
@@ -73,6 +84,15 @@ export interface SynthesisScores {
   mae: number;
 }
 
+/**
+ * The data range of the metrics: 2, for images normalised to [-1, 1].
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_DATA_RANGE, psnr } from 'mriseq/browser';
+ * console.log(psnr([0, 1], [0, 0.9], { dataRange: DEFAULT_DATA_RANGE }));
+ * ```
+ */
 export const DEFAULT_DATA_RANGE = 2;
 
 function checkPair(truth: ArrayLike32, test: ArrayLike32, opts: MetricOptions, what: string): void {
@@ -230,6 +250,17 @@ function uniformFilter(x: Float64Array, shape: readonly number[], size: number):
   return a;
 }
 
+/**
+ * What {@link ssimMap} returns.
+ *
+ * @example
+ * ```ts
+ * import { ssimMap, type SsimResult } from 'mriseq/browser';
+ * const a = Float32Array.from({ length: 64 }, (_, i) => i % 8);
+ * const r: SsimResult = ssimMap(a, a, { shape: [8, 8], winSize: 3, dataRange: 8 });
+ * console.log(r.mssim, r.map.length); // 1 64
+ * ```
+ */
 export interface SsimResult {
   /** Mean SSIM over the cropped (and masked) region: skimage's `mssim`. */
   mssim: number;
@@ -472,6 +503,17 @@ export function compareVolumes(
 export const LPIPS_SKIPPED =
   'LPIPS skipped: it needs pretrained AlexNet/VGG weights, and none are available here (not faked; PSNR, SSIM and MAE are reported)';
 
+/**
+ * The shape of a perceptual metric a user supplies (mriseq ships no LPIPS: it needs pretrained
+ * backbones; see {@link LPIPS_SKIPPED}).
+ *
+ * @example
+ * ```ts
+ * import { meanSquaredError, type LpipsFn } from 'mriseq/browser';
+ * const stand_in: LpipsFn = (truth, test) => meanSquaredError(truth, test); // not LPIPS: a placeholder
+ * console.log(await stand_in([0, 1], [0, 0.5], [2]));
+ * ```
+ */
 export type LpipsFn = (
   truth: ArrayLike32,
   test: ArrayLike32,

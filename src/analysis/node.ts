@@ -135,7 +135,8 @@ export interface EvaluationTable {
  * @throws {@link MriseqError} as {@link evaluate}, or when the existing file is not an evaluation table.
  * @example
  * ```ts
- * import { Cohort, evaluateToCsv, loadPretrained } from 'mriseq';
+ * import { Cohort, evaluateToCsv, loadPretrained, initEngine } from 'mriseq';
+ * await initEngine();
  * const g = loadPretrained();
  * const table = await evaluateToCsv(g, Cohort.fromPhantom({ subjects: 2, size: [64, 64, 32] }), {
  *   out: '/tmp/mriseq-evaluation.csv',

@@ -8,7 +8,16 @@ import { MriseqError } from '../errors/index.js';
 import { delong, voxelAuc } from './auc.js';
 import { bootstrapDraws, percentile, type SequenceRanking } from './contribution.js';
 
-/** Standard normal CDF (erfc by Numerical Recipes' Chebyshev fit, |error| < 1.2e-7). */
+/**
+ * Standard normal CDF (erfc by Numerical Recipes' Chebyshev fit, |error| < 1.2e-7).
+ * @param z - A standard normal value.
+ * @returns P(Z ≤ z).
+ * @example
+ * ```ts
+ * import { normalCdf } from 'mriseq/browser';
+ * console.log(normalCdf(1.96)); // 0.975
+ * ```
+ */
 export function normalCdf(z: number): number {
   const x = -z / Math.SQRT2;
   const t = 1 / (1 + 0.5 * Math.abs(x));
@@ -33,7 +42,16 @@ export function normalCdf(z: number): number {
   return 0.5 * erfc;
 }
 
-/** Inverse of normalCdf by bisection (enough for CI quantiles). */
+/**
+ * Inverse of normalCdf by bisection (enough for CI quantiles).
+ * @param p - A probability in (0, 1).
+ * @returns z with P(Z ≤ z) = p.
+ * @example
+ * ```ts
+ * import { normalQuantile } from 'mriseq/browser';
+ * console.log(normalQuantile(0.95)); // 1.645
+ * ```
+ */
 export function normalQuantile(p: number): number {
   let lo = -10;
   let hi = 10;

@@ -70,15 +70,40 @@ export const SYNTHESIS_METRICS: readonly SynthesisMetricSpec[] = [
   },
 ];
 
-/** The metric columns every evaluation row has. */
+/**
+ * The metric columns every evaluation row has.
+ * @example
+ * ```ts
+ * import { BUILTIN_METRICS } from 'mriseq/browser';
+ * console.log(BUILTIN_METRICS); // ['psnr', 'ssim', 'mae']
+ * ```
+ */
 export const BUILTIN_METRICS: readonly string[] = SYNTHESIS_METRICS.filter((m) => m.builtin).map(
   (m) => m.name,
 );
 
-/** The metric names the registry knows. */
+/**
+ * The metric names the registry knows.
+ * @example
+ * ```ts
+ * import { KNOWN_METRICS } from 'mriseq/browser';
+ * console.log(KNOWN_METRICS.includes('lpips')); // true
+ * ```
+ */
 export const KNOWN_METRICS: readonly string[] = SYNTHESIS_METRICS.map((m) => m.name);
 
-/** Metric name -> orientation, for names declared by the caller (user metrics). */
+/**
+ * Metric name -> orientation, for names declared by the caller (user metrics).
+ * @example
+ * ```ts
+ * import { rankSequences, type MetricOrientations } from 'mriseq/browser';
+ * const orientations: MetricOrientations = { dice: 1 };
+ * console.log(rankSequences([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, dice: 0.7 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 26, ssim: 0.9, dice: 0.8 },
+ * ], { metrics: ['psnr', 'dice'], orientations, resamples: 0 }).order);
+ * ```
+ */
 export type MetricOrientations = Readonly<Record<string, MetricOrientation>>;
 
 /**
@@ -117,7 +142,17 @@ export function metricOrientation(name: string, declared?: MetricOrientations): 
   return spec.orientation;
 }
 
-/** Parses 'name=higher|lower' (or +1/-1) declarations, as the CLI takes them. */
+/**
+ * Parses 'name=higher|lower' (or +1/-1) declarations, as the CLI takes them.
+ * @param text - Declarations such as 'dice=higher', 'hd95=lower', 'x=+1'.
+ * @returns Metric name (lower case) → orientation.
+ * @throws {@link MriseqError} 'cli.option' for a malformed declaration.
+ * @example
+ * ```ts
+ * import { parseOrientations } from 'mriseq/browser';
+ * console.log(parseOrientations(['Dice=higher', 'hd95=lower'])); // { dice: 1, hd95: -1 }
+ * ```
+ */
 export function parseOrientations(text: readonly string[]): Record<string, MetricOrientation> {
   const out: Record<string, MetricOrientation> = Object.create(null) as Record<string, MetricOrientation>;
   for (const item of text) {

@@ -6,10 +6,37 @@ import { MriseqError } from '../errors/index.js';
 import { escapeCsvCell, unescapeCsvCell } from '../cohort/index.js';
 import type { EvaluationRow } from './contribution.js';
 
+/**
+ * The columns every evaluation table has.
+ *
+ * @example
+ * ```ts
+ * import { REQUIRED_COLUMNS } from 'mriseq/browser';
+ * console.log(REQUIRED_COLUMNS); // ['subject', 'source', 'target', 'psnr', 'ssim']
+ * ```
+ */
 export const REQUIRED_COLUMNS = ['subject', 'source', 'target', 'psnr', 'ssim'] as const;
+/**
+ * Metric columns an evaluation table may have.
+ *
+ * @example
+ * ```ts
+ * import { OPTIONAL_METRIC_COLUMNS } from 'mriseq/browser';
+ * console.log(OPTIONAL_METRIC_COLUMNS); // ['mae', 'lpips']
+ * ```
+ */
 export const OPTIONAL_METRIC_COLUMNS = ['mae', 'lpips'] as const;
 
-/** Splits CSV text into records (RFC 4180 quotes, CRLF or LF, blank lines skipped). */
+/**
+ * Splits CSV text into records (RFC 4180 quotes, CRLF or LF, blank lines skipped).
+ * @param text - CSV text.
+ * @returns The records, each an array of cells (quotes removed).
+ * @example
+ * ```ts
+ * import { parseCsvRecords } from 'mriseq/browser';
+ * console.log(parseCsvRecords('a,b\r\n"x, y",2\n\n')); // [['a', 'b'], ['x, y', '2']]
+ * ```
+ */
 export function parseCsvRecords(text: string): string[][] {
   const records: string[][] = [];
   let field = '';
@@ -139,7 +166,17 @@ function cell(v: unknown): string {
   return escapeCsvCell(String(v));
 }
 
-/** Column order: subject, source, target, then metrics (psnr, ssim, mae, lpips), then the rest. */
+/**
+ * Column order: subject, source, target, then metrics (psnr, ssim, mae, lpips), then the rest.
+ * @param rows - Evaluation rows.
+ * @returns The column names in that order (extra columns sorted).
+ * @example
+ * ```ts
+ * import { evaluationColumns } from 'mriseq/browser';
+ * console.log(evaluationColumns([{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, site: 'A' }]));
+ * // ['subject', 'source', 'target', 'psnr', 'ssim', 'site']
+ * ```
+ */
 export function evaluationColumns(rows: readonly EvaluationRow[]): string[] {
   const keys = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r)) keys.add(k);

@@ -19,7 +19,8 @@ import { synthesisScores, type SsimOptions, type SynthesisScores } from './metri
  * @throws {@link MriseqError} for a rank other than 4 or 5, or shapes that differ.
  * @example
  * ```ts
- * import { batchSynthesisScores, tf } from 'mriseq';
+ * import { batchSynthesisScores, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const truth = tf.randomUniform([2, 16, 16, 3], -1, 1);
  * const test = tf.tidy(() => truth.add(0.05));
  * console.log(batchSynthesisScores(truth, test).map((s) => s.psnr.toFixed(1)));

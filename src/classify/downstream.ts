@@ -107,7 +107,8 @@ export interface DownstreamDataset extends ClassifierDataset {
  * @returns A {@link MapProvider} giving M_d(target) of a subject.
  * @example
  * ```ts
- * import { Cohort, differentiationMapProvider, generatorFunction, loadPretrained } from 'mriseq';
+ * import { Cohort, differentiationMapProvider, generatorFunction, loadPretrained, initEngine } from 'mriseq';
+ * await initEngine();
  * const g = loadPretrained();
  * const maps = differentiationMapProvider(generatorFunction(g));
  * const cohort = Cohort.fromPhantom({ subjects: 1, size: [64, 64, 32] });
@@ -468,7 +469,8 @@ export interface DownstreamRun {
  * @throws {@link MriseqError} as {@link trainClassifier}.
  * @example
  * ```ts
- * import { Cohort, buildDownstreamDataset, runClassifier } from 'mriseq';
+ * import { Cohort, buildDownstreamDataset, runClassifier, initEngine } from 'mriseq';
+ * await initEngine();
  * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 10, size: [32, 32, 16] }), {
  *   label: 'highEnhancement',
  *   sequences: ['t1gd'],
@@ -531,7 +533,8 @@ export interface MapComparisonOptions extends DownstreamRunOptions {
  * @throws {@link MriseqError} as {@link buildDownstreamDataset} and {@link runClassifier}.
  * @example
  * ```ts
- * import { Cohort, compareWithMaps, subtractionMapProvider } from 'mriseq';
+ * import { Cohort, compareWithMaps, subtractionMapProvider, initEngine } from 'mriseq';
+ * await initEngine();
  * const r = await compareWithMaps(Cohort.fromPhantom({ subjects: 10, size: [32, 32, 16] }), {
  *   label: 'highEnhancement',
  *   sequences: ['t1gd'],
@@ -616,7 +619,8 @@ export interface HierarchicalRun {
  * @throws {@link MriseqError} when labels are not leaves of the tree or the test split holds fewer than two subtypes.
  * @example
  * ```ts
- * import { Cohort, LESION_HIERARCHY, buildDownstreamDataset, runHierarchical, treeFromGroups } from 'mriseq';
+ * import { Cohort, LESION_HIERARCHY, buildDownstreamDataset, runHierarchical, treeFromGroups, initEngine } from 'mriseq';
+ * await initEngine();
  * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 16, size: [32, 32, 16] }), {
  *   label: 'lesionType',
  *   sequences: ['t2', 'flair'],
@@ -732,7 +736,8 @@ export interface DownstreamStudyRow {
  * @throws {@link MriseqError} as {@link compareWithMaps} and {@link runHierarchical}.
  * @example
  * ```ts
- * import { Cohort, downstreamStudy } from 'mriseq';
+ * import { Cohort, downstreamStudy, initEngine } from 'mriseq';
+ * await initEngine();
  * const { rows } = await downstreamStudy(Cohort.fromPhantom({ subjects: 16, size: [32, 32, 16] }), {
  *   downsample: 2,
  *   train: { epochs: 2 },

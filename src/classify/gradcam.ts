@@ -16,7 +16,8 @@ import type { ResNet3d } from './resnet.js';
  *
  * @example
  * ```ts
- * import { GradCam, type GradCamResult, ResNet3d, tf } from 'mriseq';
+ * import { GradCam, type GradCamResult, ResNet3d, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const net = new ResNet3d({ inputChannels: ['x'], classNames: ['a', 'b'], spatialKernel: 3 });
  * const x = tf.zeros([1, 4, 8, 8, 1]) as tf.Tensor5D;
  * const r: GradCamResult = new GradCam(net, { layer: 'stage1' }).compute(x, 1);
@@ -42,7 +43,8 @@ export interface GradCamResult {
  * @returns The resized maps [B, D, H, W, 1].
  * @example
  * ```ts
- * import { resizeTrilinear, tf } from 'mriseq';
+ * import { resizeTrilinear, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const y = tf.tidy(() => resizeTrilinear(tf.ones([1, 2, 2, 2, 1]) as tf.Tensor5D, [4, 8, 8]));
  * console.log(y.shape); // [1, 4, 8, 8, 1]
  * y.dispose();
@@ -71,7 +73,8 @@ export function resizeTrilinear(x: tf.Tensor5D, size: [number, number, number]):
  *
  * @example
  * ```ts
- * import { GradCam, ResNet3d, tf } from 'mriseq';
+ * import { GradCam, ResNet3d, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const net = new ResNet3d({ inputChannels: ['t1gd'], classNames: ['low', 'high'], spatialKernel: 3 });
  * const x = tf.randomNormal([1, 8, 16, 16, 1]) as tf.Tensor5D;
  * const { maps, shape, classIndex } = new GradCam(net).compute(x);

@@ -57,7 +57,8 @@ export interface HierarchicalFitResult {
  *
  * @example
  * ```ts
- * import { HierarchicalClassifier, treeFromGroups } from 'mriseq';
+ * import { HierarchicalClassifier, treeFromGroups, initEngine } from 'mriseq';
+ * await initEngine();
  * const tree = treeFromGroups('lesion', { necrotic: ['necrotic-oedematous', 'necrotic-compact'], solid: ['solid-oedematous', 'solid-compact'] });
  * const h = new HierarchicalClassifier(tree, { inputChannels: ['t2', 'flair'], spatialKernel: 3 });
  * console.log(h.leaves, [...h.models.keys()]); // 4 leaves; models at 'lesion', 'necrotic', 'solid'

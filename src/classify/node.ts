@@ -21,7 +21,8 @@ import type { MapProvider } from './downstream.js';
  * @param path - The JSON file.
  * @example
  * ```ts
- * import { ResNet3d, loadClassifier, saveClassifier } from 'mriseq';
+ * import { ResNet3d, loadClassifier, saveClassifier, initEngine } from 'mriseq';
+ * await initEngine();
  * const net = new ResNet3d({ inputChannels: ['t1gd'], classNames: ['a', 'b'] });
  * saveClassifier(net, '/tmp/mriseq-classifier.json');
  * loadClassifier('/tmp/mriseq-classifier.json').dispose();
@@ -80,7 +81,8 @@ export function loadClassifier(path: string): ResNet3d {
  * @throws {@link MriseqError} 'classify.gradcam' when the sizes differ, or when the file cannot be written.
  * @example
  * ```ts
- * import { createVolume, writeGradCamNifti } from 'mriseq';
+ * import { createVolume, writeGradCamNifti, initEngine } from 'mriseq';
+ * await initEngine();
  * const ref = createVolume(new Float32Array(32), [4, 4, 2]);
  * await writeGradCamNifti(new Float32Array(32).fill(0.5), ref, '/tmp/mriseq-gradcam.nii.gz');
  * ```
@@ -97,7 +99,8 @@ export async function writeGradCamNifti(map: Float32Array, reference: Volume, pa
  * @throws {@link MriseqError} (when called) when the map is not found.
  * @example
  * ```ts
- * import { Cohort, compareWithMaps, mapsFromDirectory } from 'mriseq';
+ * import { Cohort, compareWithMaps, mapsFromDirectory, initEngine } from 'mriseq';
+ * await initEngine();
  * const r = await compareWithMaps(Cohort.fromPhantom({ subjects: 20 }), {
  *   label: 'highEnhancement', sequences: ['t1gd'], mapTargets: ['t1gd'], maps: mapsFromDirectory('runs/demo/analysis/maps'),
  * });

@@ -28,7 +28,8 @@ import { createRng, normal } from './random.js';
  *
  * @example
  * ```ts
- * import { ResNet3d, type ResNet3dConfig } from 'mriseq';
+ * import { ResNet3d, type ResNet3dConfig, initEngine } from 'mriseq';
+ * await initEngine();
  * const net = new ResNet3d({ inputChannels: ['t1gd'], classNames: ['a', 'b'] });
  * const c: ResNet3dConfig = net.config;
  * console.log(c.depth, c.baseWidth, c.attention, c.groups);
@@ -61,7 +62,8 @@ export interface ResNet3dConfig {
  *
  * @example
  * ```ts
- * import { ResNet3d, type ResNet3dOptions } from 'mriseq';
+ * import { ResNet3d, type ResNet3dOptions, initEngine } from 'mriseq';
+ * await initEngine();
  * const o: ResNet3dOptions = { inputChannels: ['t1gd', 'md:t1gd'], classNames: ['15-19%', '24-30%'], depth: 18, baseWidth: 16 };
  * new ResNet3d(o).dispose();
  * ```
@@ -99,7 +101,8 @@ export function blocksPerStage(depth: 6 | 18): number[] {
  *
  * @example
  * ```ts
- * import { ResNet3d, tf } from 'mriseq';
+ * import { ResNet3d, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const net = new ResNet3d({ inputChannels: ['t1gd', 'flair'], classNames: ['low', 'high'], spatialKernel: 3 });
  * const p = tf.tidy(() => net.predictProbabilities(tf.zeros([1, 8, 16, 16, 2])));
  * console.log(net.layerNames, p.shape); // ['stem', 'stage1', 'stage2'] [1, 2]
@@ -343,7 +346,8 @@ function uid(): number {
  * @returns The normalised activations, same shape.
  * @example
  * ```ts
- * import { groupNorm, tf } from 'mriseq';
+ * import { groupNorm, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const y = tf.tidy(() => groupNorm(tf.randomNormal([1, 2, 2, 2, 4]) as tf.Tensor5D, tf.ones([4]), tf.zeros([4]), 2));
  * console.log(y.shape);
  * y.dispose();
@@ -382,7 +386,8 @@ export interface CbamWeights {
  * @returns x re-weighted by both attentions, same shape.
  * @example
  * ```ts
- * import { cbam, tf } from 'mriseq';
+ * import { cbam, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const y = tf.tidy(() =>
  *   cbam(tf.randomNormal([1, 4, 4, 4, 8]) as tf.Tensor5D, {
  *     fc1w: tf.randomNormal([8, 2]), fc1b: tf.zeros([2]), fc2w: tf.randomNormal([2, 8]), fc2b: tf.zeros([8]),

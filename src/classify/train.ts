@@ -225,7 +225,8 @@ function snapshot(model: ResNet3d): SerializedWeights[] {
  * @throws {@link MriseqError} when an input does not match `data.shape` or a label is outside the classes.
  * @example
  * ```ts
- * import { ResNet3d, trainClassifier } from 'mriseq';
+ * import { ResNet3d, trainClassifier, initEngine } from 'mriseq';
+ * await initEngine();
  * const shape: [number, number, number, number] = [4, 8, 8, 1];
  * const inputs = Array.from({ length: 8 }, (_, i) => new Float32Array(4 * 8 * 8).fill(i % 2 ? 1 : -1));
  * const net = new ResNet3d({ inputChannels: ['x'], classNames: ['neg', 'pos'], spatialKernel: 3 });
@@ -321,7 +322,8 @@ export async function trainClassifier(
  * @returns One row of class probabilities per subject.
  * @example
  * ```ts
- * import { ResNet3d, predictProbabilities } from 'mriseq';
+ * import { ResNet3d, predictProbabilities, initEngine } from 'mriseq';
+ * await initEngine();
  * const net = new ResNet3d({ inputChannels: ['x'], classNames: ['a', 'b'], spatialKernel: 3 });
  * console.log(predictProbabilities(net, { shape: [4, 8, 8, 1], inputs: [new Float32Array(256)], labels: [0] }));
  * net.dispose();

@@ -55,7 +55,8 @@ let counter = 0;
  *
  * @example
  * ```ts
- * import { ContrastiveAutoencoder, tf } from 'mriseq';
+ * import { ContrastiveAutoencoder, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const ae = new ContrastiveAutoencoder({ inputShape: [32, 32], latentDim: 8 });
  * const z = tf.tidy(() => ae.encode(tf.zeros([2, 32, 32, 1])));
  * console.log(z.shape); // [2, 8]
@@ -261,7 +262,8 @@ export class ContrastiveAutoencoder {
  * @returns The mean loss over the 2N anchors (a scalar tensor; dispose it).
  * @example
  * ```ts
- * import { ntXentLoss, tf } from 'mriseq';
+ * import { ntXentLoss, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const z1 = tf.randomNormal([4, 8]) as tf.Tensor2D;
  * const z2 = tf.randomNormal([4, 8]) as tf.Tensor2D;
  * const loss = ntXentLoss(z1, z2, 0.5);
@@ -363,7 +365,8 @@ function stack(d: ImageDataset, arrays: Float32Array[]): tf.Tensor {
  * @throws {@link MriseqError} when an image has the wrong size.
  * @example
  * ```ts
- * import { ContrastiveAutoencoder, trainContrastiveAutoencoder } from 'mriseq';
+ * import { ContrastiveAutoencoder, trainContrastiveAutoencoder, initEngine } from 'mriseq';
+ * await initEngine();
  * const inputs = Array.from({ length: 8 }, (_, i) => new Float32Array(16 * 16).fill(i % 2));
  * const ae = new ContrastiveAutoencoder({ inputShape: [16, 16] });
  * const { history } = await trainContrastiveAutoencoder(ae, { shape: [16, 16, 1], inputs }, { epochs: 2, batchSize: 4 });
@@ -462,7 +465,8 @@ export async function trainContrastiveAutoencoder(
  * @returns One latent vector per image.
  * @example
  * ```ts
- * import { ContrastiveAutoencoder, embed } from 'mriseq';
+ * import { ContrastiveAutoencoder, embed, initEngine } from 'mriseq';
+ * await initEngine();
  * const ae = new ContrastiveAutoencoder({ inputShape: [16, 16], latentDim: 4 });
  * console.log(embed(ae, { shape: [16, 16, 1], inputs: [new Float32Array(256)] })); // [[4 numbers]]
  * ae.dispose();
@@ -484,7 +488,8 @@ export function embed(ae: ContrastiveAutoencoder, data: ImageDataset, batchSize 
  * @returns One flat channels-last image per row.
  * @example
  * ```ts
- * import { ContrastiveAutoencoder, decodeLatents } from 'mriseq';
+ * import { ContrastiveAutoencoder, decodeLatents, initEngine } from 'mriseq';
+ * await initEngine();
  * const ae = new ContrastiveAutoencoder({ inputShape: [16, 16], latentDim: 4 });
  * console.log(decodeLatents(ae, [[0, 0, 0, 0]])[0]?.length); // 256
  * ae.dispose();
@@ -539,7 +544,8 @@ export function fitClusterGaussians(latents: number[][], labels: number[]): Clus
  * @returns The latents drawn and their decoded images.
  * @example
  * ```ts
- * import { ContrastiveAutoencoder, fitClusterGaussians, sampleImages } from 'mriseq';
+ * import { ContrastiveAutoencoder, fitClusterGaussians, sampleImages, initEngine } from 'mriseq';
+ * await initEngine();
  * const ae = new ContrastiveAutoencoder({ inputShape: [16, 16], latentDim: 2 });
  * const [g] = fitClusterGaussians([[0, 1], [0.2, 1.2]], [0, 0]);
  * console.log(sampleImages(ae, g!, 3, 1).images.length); // 3

@@ -86,7 +86,8 @@ export interface ClusterImagesResult {
  * @throws {@link MriseqError} for fewer than 3 images or a label count that differs from the images'.
  * @example
  * ```ts
- * import { clusterImages, phantom, sliceVolume, normalizeIntensity } from 'mriseq';
+ * import { clusterImages, phantom, sliceVolume, normalizeIntensity, initEngine } from 'mriseq';
+ * await initEngine();
  * const p = phantom({ subjects: 8, size: [32, 32, 16] });
  * const subjects = p.ids().map((id) => p.subject(id));
  * const r = await clusterImages(

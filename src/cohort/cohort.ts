@@ -92,7 +92,7 @@ export interface CohortOptions {
  * import { Cohort, type CohortDataFrame } from 'mriseq';
  * const df: CohortDataFrame = Cohort.fromPhantom({ subjects: 4 }).toDataFrame();
  * console.log(df.shape, df.columns);
- * df.head(3).print();
+ * console.log(df.toCSV().split('\n')[1]); // the first subject's row
  * ```
  */
 export interface CohortDataFrame {

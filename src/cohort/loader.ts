@@ -94,7 +94,8 @@ interface Plan {
  *
  * @example
  * ```ts
- * import { Cohort, BatchLoader, type Batch, tf } from 'mriseq';
+ * import { Cohort, BatchLoader, type Batch, tf, initEngine } from 'mriseq';
+ * await initEngine();
  * const loader = new BatchLoader<tf.Tensor>(Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16] }), {
  *   crop: [32, 32],
  * });

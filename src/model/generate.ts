@@ -43,7 +43,15 @@ export interface GenerateOptions {
   batchSize?: number;
 }
 
-/** One 2D forward per slice: the stack starting at `start` predicts `slice` on its `channel`. */
+/**
+ * One 2D forward per slice: the stack starting at `start` predicts `slice` on its `channel`.
+ * @example
+ * ```ts
+ * import { centredStacks, type SliceStack } from 'mriseq/browser';
+ * const s: SliceStack = centredStacks(10, 3)[4]!;
+ * console.log(s.slice, s.start, s.channel); // 4 3 1
+ * ```
+ */
 export interface SliceStack {
   slice: number;
   start: number;
@@ -54,6 +62,14 @@ export interface SliceStack {
  * The stacks of 2.5D inference: slice z is predicted by the stack [z - floor(c_in/2), ...) (its
  * centre), moved inside the volume at the two ends (then z is an edge channel). A volume thinner
  * than c_in is read with reflected slices (extractPatch), every slice by the stack at 0.
+ * @param nz - Number of axial slices.
+ * @param cIn - Slices per stack.
+ * @returns One stack per slice: where it starts and which channel is the slice.
+ * @example
+ * ```ts
+ * import { centredStacks } from 'mriseq/browser';
+ * console.log(centredStacks(5, 3)); // slice 0 is channel 0 of the stack at 0; slice 2 is the centre of the stack at 1
+ * ```
  */
 export function centredStacks(nz: number, cIn: number): SliceStack[] {
   const half = Math.floor(cIn / 2);
@@ -79,7 +95,8 @@ export function centredStacks(nz: number, cIn: number): SliceStack[] {
  *   from the subject, or volumes whose grids disagree are MriseqErrors naming them.
  * @example
  * ```ts
- * import { createGenerator, generate, phantom } from 'mriseq';
+ * import { createGenerator, generate, phantom, initEngine } from 'mriseq';
+ * await initEngine();
  * const model = createGenerator('lite');
  * const subject = phantom({ size: [32, 32, 16] }).subject(0);
  * const t1gd = await generate(model, subject, { sources: ['t1', 't2'], target: 't1gd' });

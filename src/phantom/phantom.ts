@@ -85,7 +85,15 @@ export const LESION_TYPES: readonly LesionType[] = [
   'solid-compact',
 ];
 
-/** DCE kinetic curve types (wash-in then persistent rise, plateau, or wash-out). */
+/**
+ * DCE kinetic curve types (wash-in then persistent rise, plateau, or wash-out).
+ * @example
+ * ```ts
+ * import { phantom, type KineticCurve } from 'mriseq/browser';
+ * const k: KineticCurve = phantom().info(0).labels.kinetics;
+ * console.log(k);
+ * ```
+ */
 export type KineticCurve = 'persistent' | 'plateau' | 'washout';
 
 /**
@@ -122,6 +130,16 @@ export interface PhantomLabels {
   kinetics: KineticCurve;
 }
 
+/**
+ * The 4D DCE series of the phantom (`dce: true` or these options).
+ *
+ * @example
+ * ```ts
+ * import { phantom, type DceOptions } from 'mriseq/browser';
+ * const dce: DceOptions = { phases: 4, interval: 30 };
+ * console.log(phantom({ dce, size: [32, 32, 16] }).subject(0).volumes.dce?.shape); // [32, 32, 16, 4]
+ * ```
+ */
 export interface DceOptions {
   /** Number of phases, the first pre-contrast (default 6). */
   phases?: number;
@@ -164,6 +182,16 @@ export interface PhantomOptions {
   idPrefix?: string;
 }
 
+/**
+ * The phantom's options after {@link resolvePhantomOptions}: every field set (`dce` null when off).
+ *
+ * @example
+ * ```ts
+ * import { phantom, type ResolvedPhantomOptions } from 'mriseq/browser';
+ * const o: ResolvedPhantomOptions = phantom({ subjects: 5 }).options;
+ * console.log(o.seed, o.noise, o.dce);
+ * ```
+ */
 export interface ResolvedPhantomOptions {
   subjects: number;
   seed: number;
@@ -283,6 +311,18 @@ const C_OUTSIDE_MAX = 0.8;
 /** Restricted diffusion lowers the cellular core's ADC by this factor. */
 const RESTRICTED_ADC_FACTOR = 0.45;
 
+/**
+ * The phantom's options with every default filled in and every value checked.
+ *
+ * @param options - {@link PhantomOptions}.
+ * @returns The {@link ResolvedPhantomOptions}.
+ * @throws {@link MriseqError} 'phantom.option' for a value out of range (e.g. size outside 8..512).
+ * @example
+ * ```ts
+ * import { resolvePhantomOptions } from 'mriseq/browser';
+ * console.log(resolvePhantomOptions({ subjects: 10 }).size); // [64, 64, 32]
+ * ```
+ */
 export function resolvePhantomOptions(options: PhantomOptions = {}): ResolvedPhantomOptions {
   const size = options.size ?? DEFAULTS.size;
   const check = (ok: boolean, field: string, found: unknown, expected: string): void => {
@@ -343,7 +383,16 @@ export function resolvePhantomOptions(options: PhantomOptions = {}): ResolvedPha
   return resolved;
 }
 
-/** The sequences a phantom with these options emits, in canonical order. */
+/**
+ * The sequences a phantom with these options emits, in canonical order.
+ * @param o - A phantom's resolved options.
+ * @returns t1, t1gd, t2, flair, then dwi and dce when emitted.
+ * @example
+ * ```ts
+ * import { phantomSequences, resolvePhantomOptions } from 'mriseq/browser';
+ * console.log(phantomSequences(resolvePhantomOptions({ dce: true }))); // [..., 'dce']
+ * ```
+ */
 export function phantomSequences(o: ResolvedPhantomOptions): PhantomSequence[] {
   const s: PhantomSequence[] = ['t1', 't1gd', 't2', 'flair'];
   if (o.dwi) s.push('dwi');
@@ -369,6 +418,18 @@ export function designedImportanceOrder(o: ResolvedPhantomOptions): PhantomSeque
   return order;
 }
 
+/**
+ * The id of phantom subject `index`: the prefix and the index padded to 5 digits.
+ *
+ * @param index - Subject index.
+ * @param prefix - Id prefix (default 'sim-').
+ * @returns The id, e.g. 'sim-00042'.
+ * @example
+ * ```ts
+ * import { phantomSubjectId } from 'mriseq/browser';
+ * console.log(phantomSubjectId(42)); // 'sim-00042'
+ * ```
+ */
 export function phantomSubjectId(index: number, prefix = DEFAULTS.idPrefix): string {
   return `${prefix}${String(index).padStart(5, '0')}`;
 }
@@ -435,7 +496,16 @@ function isResolved(o: PhantomOptions | ResolvedPhantomOptions): o is ResolvedPh
   return resolvedSet.has(o);
 }
 
-/** Voxel spacing (mm) giving a BraTS-like 240 x 240 x 155 mm field of view. */
+/**
+ * Voxel spacing (mm) giving a BraTS-like 240 x 240 x 155 mm field of view.
+ * @param size - Volume size [nx, ny, nz] in voxels.
+ * @returns Spacing in mm: 240/nx, 240/ny, 155/nz.
+ * @example
+ * ```ts
+ * import { phantomSpacing } from 'mriseq/browser';
+ * console.log(phantomSpacing([64, 64, 32])); // [3.75, 3.75, 4.84375]
+ * ```
+ */
 export function phantomSpacing(size: readonly number[]): [number, number, number] {
   return [240 / (size[0] as number), 240 / (size[1] as number), 155 / (size[2] as number)];
 }
@@ -972,7 +1042,16 @@ function headOutsideLesion(tissue: Uint8Array, lesion: Uint8Array): Int32Array {
   return out;
 }
 
-/** Noise SD of each sequence: a fraction of its brightest nominal tissue (constant across subjects). */
+/**
+ * Noise SD of each sequence: a fraction of its brightest nominal tissue (constant across subjects).
+ * @param o - A phantom's resolved options.
+ * @returns The Rician noise SD per emitted sequence (intensity units).
+ * @example
+ * ```ts
+ * import { noiseSigmas, resolvePhantomOptions } from 'mriseq/browser';
+ * console.log(noiseSigmas(resolvePhantomOptions({ noise: 0.05 })));
+ * ```
+ */
 export function noiseSigmas(o: ResolvedPhantomOptions): Partial<Record<PhantomSequence, number>> {
   const P = SEQUENCE_PARAMETERS;
   const tissues = TISSUE_PROPERTIES.slice(1);

@@ -13,7 +13,8 @@ import type { Figure } from './figure.js';
  *
  * @example
  * ```ts
- * import { liveTrainingCurves, type LiveCurvesOptions } from 'mriseq';
+ * import { liveTrainingCurves, type LiveCurvesOptions, initEngine } from 'mriseq';
+ * await initEngine();
  * const o: LiveCurvesOptions = { throttleMs: 250, secondary: ['validationPsnr'] };
  * liveTrainingCurves(o);
  * ```
@@ -72,7 +73,8 @@ export class LiveTrainingCurves {
  * @returns A {@link LiveTrainingCurves}.
  * @example
  * ```ts
- * import { createGenerator, liveTrainingCurves, phantom, train } from 'mriseq';
+ * import { createGenerator, liveTrainingCurves, phantom, train, initEngine } from 'mriseq';
+ * await initEngine();
  * const curves = liveTrainingCurves({ logY: true });
  * const model = createGenerator('lite');
  * await train(model, [phantom({ size: [32, 32, 16] }).subject(0)], { steps: 3, crop: 32, onProgress: (e) => curves.push(e) });

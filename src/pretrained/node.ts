@@ -66,7 +66,8 @@ export function readModelCard(name: string): ModelCard {
  *   sha256 differs from the card's.
  * @example
  * ```ts
- * import { generate, loadPretrained, phantom } from 'mriseq';
+ * import { generate, loadPretrained, phantom, initEngine } from 'mriseq';
+ * await initEngine();
  * const g = loadPretrained('phantom-lite');
  * const subject = phantom({ size: [64, 64, 32] }).subject(0);
  * const t1gd = await generate(g, subject, { sources: ['t1', 't2', 'flair'], target: 't1gd' });

@@ -88,10 +88,11 @@ function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
  *   the weights' dtype on disk ('float32' or 'float16'), extra text files.
  * @example
  * ```ts
- * import { createGenerator, loadGenerator, saveCheckpoint } from 'mriseq';
+ * import { createGenerator, loadGenerator, saveCheckpoint, initEngine } from 'mriseq';
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
+ * await initEngine();
  * const dir = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'ckpt');
  * const g = createGenerator('lite');
  * saveCheckpoint(dir, g, { dtype: 'float16' });
@@ -138,7 +139,8 @@ export function saveCheckpoint(
  *
  * @example
  * ```ts
- * import { loadCheckpoint, type LoadedCheckpoint } from 'mriseq';
+ * import { loadCheckpoint, type LoadedCheckpoint, initEngine } from 'mriseq';
+ * await initEngine();
  * const c: LoadedCheckpoint = loadCheckpoint('pretrained:phantom-lite');
  * console.log(c.dir, c.state === undefined);
  * c.model.dispose();
@@ -174,7 +176,8 @@ export function pretrainedDir(name: string): string {
  * @throws {@link MriseqError} naming the file when it is missing, corrupt or does not match the config.
  * @example
  * ```ts
- * import { loadCheckpoint } from 'mriseq';
+ * import { loadCheckpoint, initEngine } from 'mriseq';
+ * await initEngine();
  * const { model, dir } = loadCheckpoint('pretrained:phantom-lite');
  * console.log(dir, model.config.sequences);
  * model.dispose();
@@ -240,7 +243,8 @@ export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): L
  * @throws {@link MriseqError} as {@link loadCheckpoint}.
  * @example
  * ```ts
- * import { loadGenerator } from 'mriseq';
+ * import { loadGenerator, initEngine } from 'mriseq';
+ * await initEngine();
  * const g = loadGenerator('pretrained:phantom-lite');
  * console.log(g.countParams());
  * g.dispose();
@@ -283,7 +287,8 @@ export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckp
  *
  * @example
  * ```ts
- * import { phantom, trainRun, type TrainRunResult } from 'mriseq';
+ * import { phantom, trainRun, type TrainRunResult, initEngine } from 'mriseq';
+ * await initEngine();
  * const r: TrainRunResult = await trainRun([phantom({ size: [32, 32, 16] }).subject(0)], { out: '/tmp/run', steps: 1, crop: 32, resume: true });
  * console.log(r.resumedFrom, r.bestPsnr);
  * r.model.dispose();
@@ -307,10 +312,11 @@ export interface TrainRunResult extends TrainResult {
  *   or fine-tune from is unreadable, or as {@link trainSteps}.
  * @example
  * ```ts
- * import { phantom, trainRun } from 'mriseq';
+ * import { phantom, trainRun, initEngine } from 'mriseq';
  * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
+ * await initEngine();
  * const out = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'run');
  * const p = phantom({ subjects: 2, size: [32, 32, 16] });
  * const r = await trainRun([p.subject(0), p.subject(1)], { out, steps: 2, crop: 32 });

@@ -2,6 +2,15 @@ import { MriseqError } from '../errors/index.js';
 import { spacingAffine, affineZooms } from './affine.js';
 import type { Affine, NiftiDatatypeName, Volume, VolumeHeader } from './types.js';
 
+/**
+ * Every NIfTI datatype name mriseq reads and writes, in NIfTI code order.
+ *
+ * @example
+ * ```ts
+ * import { DATATYPE_NAMES } from 'mriseq/browser';
+ * console.log(DATATYPE_NAMES.includes('int16')); // true
+ * ```
+ */
 export const DATATYPE_NAMES: readonly NiftiDatatypeName[] = [
   'uint8',
   'int8',

@@ -13,7 +13,8 @@ import type { Volume } from './types.js';
  * @returns A float32 tensor [nz, ny, nx] or [nt, nz, ny, nx].
  * @example
  * ```ts
- * import { createVolume, volumeToTensor } from 'mriseq';
+ * import { createVolume, volumeToTensor, initEngine } from 'mriseq';
+ * await initEngine();
  * const t = volumeToTensor(createVolume(new Float32Array(4 * 3 * 2), [4, 3, 2]));
  * console.log(t.shape); // [2, 3, 4]
  * t.dispose();
@@ -34,7 +35,8 @@ export function volumeToTensor(vol: Volume): tf.Tensor {
  * @throws {@link MriseqError} 'volume.tensor' when the tensor's shape does not match `like`.
  * @example
  * ```ts
- * import { createVolume, tensorToVolume, tf, volumeToTensor } from 'mriseq';
+ * import { createVolume, tensorToVolume, tf, volumeToTensor, initEngine } from 'mriseq';
+ * await initEngine();
  * const vol = createVolume(new Float32Array(4 * 4 * 4), [4, 4, 4]);
  * const doubled = tf.tidy(() => volumeToTensor(vol).add(1).mul(2).expandDims(0).expandDims(-1));
  * console.log(tensorToVolume(doubled, vol).data[0]); // 2
