@@ -1,8 +1,10 @@
 /**
- * Builds the API reference (docs/api/, Markdown GitHub renders) from src/index.ts with TypeDoc and
- * typedoc-plugin-markdown: `npm run docs:api` (`-- --out DIR` builds elsewhere; `npm run docs:api:check`
- * rebuilds into a temp folder and fails, naming the files, when docs/api/ differs). The output is deterministic: no sources links (line numbers would churn with
- * every edit), no dates, no generator stamp; a rebuild on unchanged sources gives no diff.
+ * Builds the API reference (docs/api/, Markdown that GitHub renders) with TypeDoc and
+ * typedoc-plugin-markdown from src/index.ts (module 'mriseq') and src/browser.ts (module
+ * 'mriseq/browser', listing only what it adds). `npm run docs:api` writes docs/api/ (`-- --out DIR`
+ * elsewhere); `npm run docs:api:check` rebuilds into a temp folder and fails, naming the files, when
+ * docs/api/ differs. The output is deterministic: no source links (their line numbers would churn
+ * with every edit), no dates, no generator stamp, so a rebuild on unchanged sources gives no diff.
  * Exports are grouped by the src/ folder (module) that declares them.
  */
 import { Application, Comment, CommentTag, Converter } from 'typedoc';
@@ -37,7 +39,7 @@ const MODULES = {
 /** Renders the reference into `out` (replaced). */
 export async function buildApiDocs(out = join(ROOT, 'docs', 'api')) {
   const app = await Application.bootstrapWithPlugins({
-    entryPoints: [join(ROOT, 'src', 'index.ts')],
+    entryPoints: [join(ROOT, 'src', 'index.ts'), join(ROOT, 'src', 'browser.ts')],
     tsconfig: join(ROOT, 'tsconfig.build.json'),
     plugin: ['typedoc-plugin-markdown'],
     out,
@@ -47,6 +49,8 @@ export async function buildApiDocs(out = join(ROOT, 'docs', 'api')) {
     excludeExternals: true,
     excludePrivate: true,
     excludeProtected: true,
+    // mriseq/browser re-exports most of mriseq: only the names it adds get a listing of their own.
+    excludeReferences: true,
     hideGenerator: true,
     categorizeByGroup: false,
     sort: ['alphabetical'],
@@ -55,7 +59,8 @@ export async function buildApiDocs(out = join(ROOT, 'docs', 'api')) {
     logLevel: 'Warn',
   });
   app.converter.on(Converter.EVENT_CREATE_DECLARATION, (context, reflection) => {
-    if (reflection.parent !== context.project) return;
+    // Top-level exports of either entry point (their parent is the entry's module).
+    if (reflection.parent?.parent !== context.project) return;
     const file = context.getSymbolFromReflection(reflection)?.declarations?.[0]?.getSourceFile().fileName;
     if (!file) return;
     const folder = relative(join(ROOT, 'src'), file).split(sep)[0] ?? '';
@@ -104,7 +109,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   buildApiDocs(out).then(
     () => {
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
-      if (!check) return console.log(`docs:api: wrote ${out.startsWith(ROOT) ? relative(ROOT, out) : out} in ${secs} s`);
+      if (!check)
+        return console.log(
+          `docs:api: wrote ${out.startsWith(ROOT) ? relative(ROOT, out) : out} in ${secs} s`,
+        );
       const stale = diffFolders(committed, out);
       rmSync(out, { recursive: true, force: true });
       if (stale.length === 0) return console.log(`docs:api: docs/api is up to date (${secs} s)`);
