@@ -214,8 +214,9 @@ function sequencesOf(rows: readonly EvaluationRow[]): string[] {
  * @param table - Evaluation rows (subject, source, target, metrics).
  * @param opts - Metric columns, orientations of unknown metrics, which rows enter ('cross' default), sequence order.
  * @returns A, the z-scores, C_t and C_d per sequence.
- * @throws {@link MriseqError} when a metric column is missing or not finite, a metric's orientation is
- *   unknown, or a row names a sequence outside `opts.sequences`.
+ * @throws {@link MriseqError} 'analysis.empty' when no row enters, 'analysis.value' for a missing or
+ *   non-finite metric value, 'analysis.sequence' for a row naming a sequence outside `opts.sequences`,
+ *   or as {@link metricOrientation} for a metric of unknown orientation.
  * @example
  * ```ts
  * import { contributionMatrix, type EvaluationRow } from 'mriseq';

@@ -123,9 +123,9 @@ export interface NonInferiorityResult {
  * import { aucNonInferiority } from 'mriseq';
  * const labels = [1, 1, 1, 1, 0, 0, 0, 0];
  * const full = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.5];
- * const topK = [0.85, 0.8, 0.65, 0.6, 0.45, 0.3, 0.2, 0.5];
- * const r = aucNonInferiority(labels, full, topK, { margin: 0.1 });
- * console.log(r.difference, r.lowerBound, r.nonInferior);
+ * const topK = [0.85, 0.4, 0.65, 0.6, 0.45, 0.3, 0.2, 0.5]; // one positive now ranks below two negatives
+ * const r = aucNonInferiority(labels, full, topK, { margin: 0.2 });
+ * console.log(r.aucFull, r.aucTopK, r.lowerBound, r.nonInferior); // 1 0.875, the bound, and the verdict
  * ```
  */
 export function aucNonInferiority(

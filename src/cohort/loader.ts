@@ -356,7 +356,9 @@ export class BatchLoader<T> implements AsyncIterableIterator<Batch<T>> {
  * @param cohort - The subjects to draw from.
  * @param options - Mode, slices per sample, crop, batch size, seed, output kind; see {@link BatchLoaderOptions}.
  * @returns A {@link BatchLoader}: `for await (const b of loader)`; `close()` when stopping early.
- * @throws {@link MriseqError} 'loader.option' for an invalid option or a cohort with too few sequences.
+ * @throws {@link MriseqError} 'loader.option' for an invalid option, 'loader.empty' when no subject has
+ *   two of the sequences; while iterating, 'loader.4d' for a 4D sequence and 'loader.shape' when a
+ *   subject's sequences differ in shape.
  * @example
  * ```ts
  * import { Cohort, batchLoader } from 'mriseq';

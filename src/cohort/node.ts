@@ -277,9 +277,9 @@ function classifyBratsFile(
  * NIfTI file is left out and reported in `warnings`, never guessed. Paths are relative to `dir`
  * (write the manifest there).
  * @param dir - The folder to scan.
- * @param options - Scan options (`onWarning`, ...).
+ * @param options - `layout` (only 'brats'), `onWarning` for each file left out (default: a warning on stderr).
  * @returns The manifest and the files left out, each with why.
- * @throws {@link MriseqError} 'unknown layout' when no subject folder is recognised, or when the folder cannot be read.
+ * @throws {@link MriseqError} 'unknown layout' for a layout other than 'brats', or when the folder cannot be read.
  * @example
  * ```ts
  * import { scanFolder } from 'mriseq';
@@ -360,7 +360,7 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
 /**
  * scanFolder's manifest (files it leaves out go to options.onWarning, or stderr).
  * @param dir - A folder in the BraTS layout (see {@link scanFolder}).
- * @param options - Scan options, e.g. `onWarning` for the files left out.
+ * @param options - As {@link scanFolder}.
  * @returns The manifest (paths relative to `dir`).
  * @throws {@link MriseqError} as {@link scanFolder}.
  * @example
@@ -413,7 +413,8 @@ export interface CheckReport {
  * column: schema, duplicate ids, escaping paths (after symlinks), missing files, unreadable
  * volumes, and shape/spacing mismatches between a subject's sequences.
  * @param path - A .csv or .json manifest.
- * @param options - Check options (which checks to run).
+ * @param options - `allowOutside`, `headers` (read every header, default true), `full` (decode every
+ *   volume), spacing tolerance.
  * @returns A {@link CheckReport}; `ok` when there is no problem.
  * @example
  * ```ts

@@ -595,8 +595,8 @@ function keptQform(vol: Volume): readonly (readonly number[])[] | undefined {
  * @param vol - The volume to encode.
  * @param options - Datatype on disk, gzip and its level, description.
  * @returns The file's bytes.
- * @throws {@link MriseqError} 'cannot write this datatype', rgb24 without 3 colour planes, or a
- *   dimension too large for NIfTI-1.
+ * @throws {@link MriseqError} 'nifti.datatype' for a datatype it cannot write (complex64) or rgb24
+ *   without a trailing axis of 3 colour planes; a dimension too large for NIfTI-1.
  * @example
  * ```ts
  * import { createVolume, encodeNifti } from 'mriseq';
@@ -707,8 +707,8 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
  * @param path - Target ending .nii or .nii.gz (gzip follows the extension unless `options.gzip`).
  * @param vol - The volume to write.
  * @param options - Datatype on disk, gzip and its level, description.
- * @throws {@link MriseqError} when the format cannot be told from the name, the datatype cannot hold
- *   the volume, or the write fails.
+ * @throws {@link MriseqError} when the name ends in neither .nii nor .nii.gz, as {@link encodeNifti},
+ *   or when the write fails.
  * @example
  * ```ts
  * import { phantom, writeNifti } from 'mriseq';
