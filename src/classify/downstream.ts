@@ -155,7 +155,7 @@ export function subtractionMapProvider(minuend = 't1gd', subtrahend = 't1'): Map
  * ```ts
  * import { normalizeForClassifier, phantom } from 'mriseq';
  * const v = normalizeForClassifier(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1gd!);
- * console.log(Math.min(...v.data), Math.max(...v.data)); // -1 1
+ * console.log(Math.min(...v.data), Math.max(...v.data)); // within [-1, 1]: 2·p99 maps to 1
  * ```
  */
 export function normalizeForClassifier(v: Volume): Volume {
