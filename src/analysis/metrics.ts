@@ -74,7 +74,8 @@ export interface SsimOptions extends MetricOptions {
  * @example
  * ```ts
  * import { synthesisScores, type SynthesisScores } from 'mriseq';
- * const s: SynthesisScores = synthesisScores([0, 0.5, 1], [0, 0.4, 1]);
+ * const a = Float32Array.from({ length: 64 }, (_, i) => (i % 8) / 8);
+ * const s: SynthesisScores = synthesisScores(a, a.map((v) => v * 0.9), { shape: [8, 8], winSize: 3 });
  * console.log(s.psnr, s.ssim, s.mae);
  * ```
  */

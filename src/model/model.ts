@@ -322,11 +322,11 @@ export interface DecoderWeights {
  * await initEngine();
  * const g = createGenerator('lite');
  * const y = tf.tidy(() => {
- *   const feature = g.encode(tf.zeros([1, 1, 32, 32, 3]));
+ *   const feature = g.encode(tf.zeros([1, 1, 32, 32, 1]));
  *   const reuse: DecodeReuse = { weights: g.decoderWeights(1), state: g.decoderState(feature) };
  *   return g.decode(feature, 1, 1, reuse);
  * });
- * console.log(y.shape); // [1, 1, 32, 32, 3]
+ * console.log(y.shape); // [1, 1, 32, 32, 1]
  * y.dispose();
  * g.dispose();
  * ```
@@ -730,8 +730,8 @@ export function estimateParams(c: Seq2SeqConfig): number {
  * import { Seq2Seq, preset, tf, initEngine } from 'mriseq';
  * await initEngine();
  * const model = new Seq2Seq(preset('lite'));
- * const y = tf.tidy(() => model.apply(tf.zeros([1, 1, 32, 32, 3]), 't1gd')); // [B, nOut, H, W, cIn]
- * console.log(model.countParams(), y.shape); // 3316416 [1, 1, 32, 32, 3]
+ * const y = tf.tidy(() => model.apply(tf.zeros([1, 1, 32, 32, 1]), 't1gd')); // lite: cIn 1; [B, nOut, H, W, cIn]
+ * console.log(model.countParams(), y.shape); // 3316416 [1, 1, 32, 32, 1]
  * y.dispose();
  * model.dispose();
  * ```

@@ -607,7 +607,7 @@ export class FlatAdam {
  * ```ts
  * import { tf, type StepSample, initEngine } from 'mriseq/browser';
  * await initEngine();
- * const sample: StepSample = { xs: tf.zeros([2, 1, 32, 32, 3]), xt: tf.zeros([2, 1, 32, 32, 3]), source: 't2', target: 'flair', nts: 1, ntt: 1 };
+ * const sample: StepSample = { xs: tf.zeros([2, 1, 32, 32, 1]), xt: tf.zeros([2, 1, 32, 32, 1]), source: 't2', target: 'flair', nts: 1, ntt: 1 };
  * tf.dispose([sample.xs, sample.xt]);
  * ```
  */
@@ -653,7 +653,7 @@ export interface StepLossOptions {
  * import { createGenerator, stepLoss, tf, initEngine } from 'mriseq/browser';
  * await initEngine();
  * const model = createGenerator('lite');
- * const xs = tf.randomUniform([1, 1, 32, 32, 3], -1, 1);
+ * const xs = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
  * const total = tf.tidy(() => stepLoss(model, { structuralWeight: 0.01 }, { xs, xt: xs, source: 't1', target: 't2', nts: 1, ntt: 1 }).total);
  * console.log(total.dataSync()[0]);
  * tf.dispose([xs, total]);
@@ -719,8 +719,8 @@ export function stepLoss(
  * await initEngine();
  * const model = createGenerator('lite');
  * const adam = new FlatAdam([...model.variables.values()], [...model.variables.keys()]);
- * const xs = tf.randomUniform([1, 1, 32, 32, 3], -1, 1);
- * const xt = tf.randomUniform([1, 1, 32, 32, 3], -1, 1);
+ * const xs = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
+ * const xt = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
  * const loss = trainingStep(model, adam, 1, 2e-4, { beta1: 0.5, beta2: 0.999, structuralWeight: 0.01 }, {
  *   xs, xt, source: 't1', target: 't1gd', nts: 1, ntt: 1,
  * });
