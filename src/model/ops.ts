@@ -78,7 +78,7 @@ export function reflectPad(x: Tensor, pads: readonly number[]): Tensor {
  * import { tf, upsample2x, initEngine } from 'mriseq/browser';
  * await initEngine();
  * const y = upsample2x(tf.tensor4d([0, 4], [1, 1, 2, 1]));
- * console.log(Array.from(y.dataSync())); // [0, 1, 3, 4]
+ * console.log(y.shape, Array.from(y.dataSync())); // [1, 2, 4, 1]: both rows [0, 1, 3, 4]
  * y.dispose();
  * ```
  */

@@ -182,7 +182,7 @@ export function inversionRecovery(
  * @example
  * ```ts
  * import { flairNullTI } from 'mriseq/browser';
- * console.log(flairNullTI(4200, 9000).toFixed(0)); // about 2500 ms
+ * console.log(flairNullTI(4200, 9000).toFixed(0)); // 2445 (ms)
  * ```
  */
 export function flairNullTI(t1: number, tr: number): number {

@@ -497,8 +497,9 @@ export function learningRate(step: number, steps: number, o: TrainState['options
  * await initEngine();
  * const w = tf.variable(tf.ones([3]));
  * const adam = new FlatAdam([w], ['w']);
- * tf.tidy(() => adam.update({ w: tf.ones([3]) }, 1, 0.1, 0.9, 0.999));
- * console.log(w.dataSync()); // each 1 - 0.1 (the first Adam step moves by lr)
+ * // Gradients are keyed by each variable's tfjs name (not by `names`); a missing one counts as 0.
+ * tf.tidy(() => adam.update({ [w.name]: tf.ones([3]) }, 1, 0.1, 0.9, 0.999));
+ * console.log(w.dataSync()); // each 0.9: the first Adam step moves by lr
  * adam.dispose();
  * w.dispose();
  * ```
