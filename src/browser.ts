@@ -4,7 +4,10 @@
  * the browser engine adapter (webgpu, then webgl, then cpu) instead of native TensorFlow.
  * scripts/build-lite.mjs bundles this file (tfjs included) into one script that sets the
  * global `mriseq`. Only the core modules' index.ts files are re-exported: their node.ts adapters
- * (files, processes) have no place in a browser.
+ * (files, processes) have no place in a browser. The API reference lists here only what this
+ * entry adds to the Node one; its examples import it as 'mriseq/browser'.
+ *
+ * @module mriseq/browser
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import { MriseqError } from './errors/index.js';

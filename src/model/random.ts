@@ -1,6 +1,15 @@
 /**
  * A small seeded generator whose whole state is one 32-bit integer, so a checkpoint can store it
  * and a resumed run draws exactly the numbers an uninterrupted run would have drawn.
+ * Exported by the browser build as `ModelRng` (the phantom's generator is `Rng`).
+ *
+ * @example
+ * ```ts
+ * import { ModelRng } from 'mriseq/browser';
+ * const r = new ModelRng(1);
+ * const saved = r.state; // a checkpoint stores this
+ * console.log(r.next(), r.int(4), r.pick(['t1', 't2']), new ModelRng(saved).next() === new ModelRng(1).next());
+ * ```
  */
 export class Rng {
   state: number;

@@ -4,7 +4,16 @@
  * the stream, never Math.random or platform floating point.
  */
 
-/** splitmix32: scrambles one 32-bit state; used to seed and to derive independent streams. */
+/**
+ * splitmix32: scrambles one 32-bit state; used to seed and to derive independent streams.
+ * @param state - A 32-bit integer.
+ * @returns The next state (unsigned 32-bit).
+ * @example
+ * ```ts
+ * import { splitmix32 } from 'mriseq/browser';
+ * console.log(splitmix32(0), splitmix32(1));
+ * ```
+ */
 export function splitmix32(state: number): number {
   let z = (state + 0x9e3779b9) | 0;
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
@@ -12,7 +21,17 @@ export function splitmix32(state: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** Mixes several integers (seed, subject index, stream name hash) into one 32-bit seed. */
+/**
+ * Mixes several integers (seed, subject index, stream name hash) into one 32-bit seed.
+ * @param parts - Integers to combine.
+ * @returns One unsigned 32-bit seed.
+ * @example
+ * ```ts
+ * import { Rng, hashString, mixSeed } from 'mriseq/browser';
+ * const r = new Rng(mixSeed(1, 42, hashString('bias')));
+ * console.log(r.next());
+ * ```
+ */
 export function mixSeed(...parts: number[]): number {
   let h = 0x6a09e667;
   for (const p of parts) {
@@ -23,7 +42,16 @@ export function mixSeed(...parts: number[]): number {
   return h;
 }
 
-/** FNV-1a 32-bit hash of a string: stable stream names and shard selection. */
+/**
+ * FNV-1a 32-bit hash of a string: stable stream names and shard selection.
+ * @param s - Any text.
+ * @returns Its FNV-1a hash (unsigned 32-bit).
+ * @example
+ * ```ts
+ * import { hashString } from 'mriseq/browser';
+ * console.log(hashString('a').toString(16)); // 'e40c292c'
+ * ```
+ */
 export function hashString(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
@@ -33,6 +61,18 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
+/**
+ * The phantom's seeded generator (xoshiro128** seeded through splitmix32): only 32-bit integer
+ * arithmetic decides the stream, so a seed gives the same numbers on every JavaScript engine. (The
+ * browser build also exports the generator module's own {@link ModelRng}.)
+ *
+ * @example
+ * ```ts
+ * import { Rng } from 'mriseq/browser';
+ * const r = Rng.stream(7, 3, 'noise'); // seed 7, subject 3, the 'noise' stream
+ * console.log(r.next(), r.int(10), r.normal(), r.uniform(-1, 1));
+ * ```
+ */
 export class Rng {
   private s0: number;
   private s1: number;
