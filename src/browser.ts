@@ -295,3 +295,4 @@ export { percentile } from './volume/index.js';
 export { percentile as bootstrapPercentile } from './analysis/index.js';
 export { Rng } from './phantom/index.js';
 export { Rng as ModelRng } from './model/index.js';
+export { Mulberry32, mulberry32, normalFrom, permutation } from './random/index.js';

@@ -18,6 +18,7 @@
  * (z-scoring included) recomputed on each resample.
  */
 import { MriseqError } from '../errors/index.js';
+import { mulberry32 } from '../random/index.js';
 import {
   metricOrientation,
   SYNTHESIS_METRICS,
@@ -300,7 +301,7 @@ export function contributionMatrix(
 }
 
 /**
- * Small seeded PRNG (mulberry32): same seed, same bootstrap, on every platform.
+ * Small seeded PRNG (src/random's mulberry32): same seed, same bootstrap, on every platform.
  * @param seed - The seed.
  * @returns A function giving uniform numbers in [0, 1).
  * @example
@@ -311,14 +312,7 @@ export function contributionMatrix(
  * ```
  */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /**

@@ -10,7 +10,7 @@
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import { tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
-import { Rng } from '../phantom/index.js';
+import { Rng } from '../random/index.js';
 import type { Cohort } from './cohort.js';
 
 /**

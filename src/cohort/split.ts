@@ -5,7 +5,7 @@
  * reach the test set, and the result depends only on the ids, the labels and the seed.
  */
 import { MriseqError } from '../errors/index.js';
-import { Rng } from '../phantom/index.js';
+import { Rng } from '../random/index.js';
 
 export interface SplitFractions {
   train: number;

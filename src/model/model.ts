@@ -10,7 +10,7 @@
 import { hasKernel, MRISEQ_CONV_LSTM_FIRST, MRISEQ_LSTM_CELL, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { convNd, instanceNorm, leakyRelu, reflectPad, upsample2x } from './ops.js';
-import { Rng } from './random.js';
+import { Mulberry32 as Rng } from '../random/index.js';
 
 type Tensor = tf.Tensor;
 

@@ -3,7 +3,7 @@
  * blob boundaries, enhancement patterns, texture and the bias field. Evaluated separably (one
  * complex exponential table per axis) so a 64x64x32 field costs well under a millisecond per wave.
  */
-import type { Rng } from './random.js';
+import type { Rng } from '../random/index.js';
 
 /**
  * Options of {@link smoothField}.

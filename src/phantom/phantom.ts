@@ -9,7 +9,7 @@
  */
 import type { Volume } from '../volume/index.js';
 import { MriseqError } from '../errors/index.js';
-import { Rng } from './random.js';
+import { Rng } from '../random/index.js';
 import { smoothField, type FieldOptions } from './field.js';
 import {
   TISSUE,

@@ -7,6 +7,7 @@
  * moves a subject to another shard, and every machine computes the same split.
  */
 import { MriseqError } from '../errors/index.js';
+import { hashString } from '../random/index.js';
 
 /**
  * Shard `index` of `count` (0-based, as SLURM's $SLURM_ARRAY_TASK_ID).
@@ -53,16 +54,11 @@ export function formatShard(s: ShardSpec): string {
   return `${s.index}/${s.count}`;
 }
 
-/** 32-bit FNV-1a over the UTF-8 bytes of `id`: stable across runs, machines and Node versions. */
-export function stableHash(id: string): number {
-  const bytes = new TextEncoder().encode(id);
-  let h = 0x811c9dc5;
-  for (const b of bytes) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
+/**
+ * 32-bit FNV-1a over the UTF-8 bytes of `id`: stable across runs, machines and Node versions.
+ * The project's one FNV-1a, src/random's hashString, under the name the cluster scripts know.
+ */
+export const stableHash: (id: string) => number = hashString;
 
 /**
  * The shard (0..count-1) that holds subject `id`.

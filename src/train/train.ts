@@ -23,7 +23,8 @@
 import { NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { stopRequested } from '../interrupt/index.js';
-import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
+import { Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
+import { Mulberry32 as Rng } from '../random/index.js';
 import { extractPatch } from '../model/data.js';
 import { SubjectPool, subjectCount, type Prepared, type TrainSubjects } from './pool.js';
 

@@ -43,7 +43,8 @@ export function mixSeed(...parts: number[]): number {
 }
 
 /**
- * FNV-1a 32-bit hash of a string: stable stream names and shard selection.
+ * FNV-1a 32-bit hash over the UTF-8 bytes of a string: the phantom's stream names and which shard
+ * or fold holds a subject. Stable across runs, machines and Node versions.
  * @param s - Any text.
  * @returns Its FNV-1a hash (unsigned 32-bit).
  * @example
@@ -54,17 +55,21 @@ export function mixSeed(...parts: number[]): number {
  */
 export function hashString(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
+  for (const b of utf8.encode(s)) {
+    h ^= b;
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
 }
 
+// UTF-8, not UTF-16 code units: a shard's subjects must be the same as any other tool hashing the
+// id's bytes computes (for ASCII, the stream names, both agree).
+const utf8 = new TextEncoder();
+
 /**
  * The phantom's seeded generator (xoshiro128** seeded through splitmix32): only 32-bit integer
  * arithmetic decides the stream, so a seed gives the same numbers on every JavaScript engine. (The
- * browser build also exports the generator module's own {@link ModelRng}.)
+ * one-integer-state generator for resumable streams is {@link Mulberry32}.)
  *
  * @example
  * ```ts

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng, splitmix32 } from '../../src/phantom/index.js';
+import { Rng, splitmix32 } from '../../src/random/index.js';
 import { missingPython, runPython } from '../helpers/python.js';
 
 const PY = `
