@@ -26,7 +26,8 @@ export type ManifestValue = string | number | boolean | null;
 /**
  * The split a subject belongs to: training, validation (model selection) or test (held out).
  * A manifest's `split` column takes exactly these values (anything else is a 'manifest.schema'
- * problem); an empty cell leaves the subject unassigned ({@link Cohort}'s withSplit can assign it).
+ * problem); an empty cell leaves the subject unassigned (null). {@link Cohort}'s withSplit records a
+ * seeded stratified split on every subject, replacing the manifest's.
  * @example
  * ```ts
  * import { parseManifestText, type Split } from 'mriseq/browser';
