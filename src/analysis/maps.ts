@@ -69,7 +69,9 @@ function dataOf(v: Volume | Float32Array): Float32Array {
  * available sources s (the target included): high where no other sequence can predict the target,
  * i.e. where t carries unique information.
  *
- * @param sequences - The subject's available sequences, normalised [-1, 1], on one grid.
+ * @param raw - The subject's available sequences by key, on one grid, normalised to [-1, 1]; a
+ *   volume with a value outside [-1, 1] is normalised here ({@link prepareVolume} 'auto'), one
+ *   inside it is taken as already normalised.
  * @param target - The sequence to map.
  * @param generate - The generator as a function (see {@link generatorFunction}).
  * @param opts - `sources` to sum over (default all), `onProgress`, `signal`.

@@ -116,12 +116,55 @@ export interface CohortDataFrame {
   toCSV(): string;
 }
 
-/** Installed by the Node adapter (./node.ts). */
+/**
+ * What {@link Cohort} needs from outside the browser-safe core: reading a manifest file
+ * (Cohort.fromManifest) and the danfojs table (cohort.toDataFrame). The Node entry point ('mriseq')
+ * installs one that reads files with the NIfTI reader; the browser build has none (both calls
+ * then throw 'cohort.node'), unless an application installs its own with
+ * {@link setCohortNodeAdapter}.
+ * @example
+ * ```ts
+ * import { Cohort, createVolume, parseManifestText, assertNoProblems, setCohortNodeAdapter, type CohortNodeAdapter } from 'mriseq/browser';
+ * // manifests served from memory (a web app would fetch them), every volume a 16x16x8 block of zeros
+ * const files: Record<string, string> = { 'study.csv': 'id,t1,t2\na,a/t1.nii,a/t2.nii\nb,b/t1.nii,\n' };
+ * const adapter: CohortNodeAdapter = {
+ *   async fromManifest(path, options) {
+ *     const { manifest, problems } = parseManifestText(files[path] ?? '', options);
+ *     assertNoProblems(problems, path);
+ *     const source = { description: 'in memory', load: async () => createVolume(new Float32Array(16 * 16 * 8), [16, 16, 8]) };
+ *     return Cohort.fromManifestObject(manifest, source, options);
+ *   },
+ *   toDataFrame() {
+ *     throw new Error('no danfojs in this application');
+ *   },
+ * };
+ * setCohortNodeAdapter(adapter);
+ * const cohort = await Cohort.fromManifest('study.csv');
+ * console.log(cohort.ids, cohort.sequences); // [ 'a', 'b' ] [ 't1', 't2' ]
+ * ```
+ */
 export interface CohortNodeAdapter {
   fromManifest(path: string, options: FromManifestOptions): Promise<Cohort>;
   toDataFrame(cohort: Cohort): CohortDataFrame;
 }
 
+/**
+ * Options of Cohort.fromManifest (Node): the {@link CohortOptions} (volume cache budget in bytes,
+ * what to do with NaN voxels) and whether manifest paths may leave the manifest's folder.
+ * @example
+ * ```ts
+ * import { Cohort, simulateToDisk } from 'mriseq';
+ * import { type FromManifestOptions } from 'mriseq/browser';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await simulateToDisk({ out: dir, subjects: 2, size: [16, 16, 8] });
+ * const options: FromManifestOptions = { cacheBytes: 64 * 2 ** 20, nonFinite: 'refuse', allowOutside: false };
+ * const cohort = await Cohort.fromManifest(join(dir, 'manifest.csv'), options);
+ * console.log(cohort.ids); // [ 'sim-00000', 'sim-00001' ]
+ * ```
+ */
 export interface FromManifestOptions extends CohortOptions {
   /** Allow paths outside the manifest's folder (after resolving symlinks); default false. */
   allowOutside?: boolean;
@@ -129,6 +172,28 @@ export interface FromManifestOptions extends CohortOptions {
 
 let nodeAdapter: CohortNodeAdapter | undefined;
 
+/**
+ * Installs the adapter behind Cohort.fromManifest and cohort.toDataFrame, replacing the one
+ * installed before (one per process or page). Importing 'mriseq' (src/cohort/node.ts) installs
+ * the file-reading one; call this only to give the browser build (or a test) its own.
+ * @param a - The adapter (see {@link CohortNodeAdapter} for a complete example).
+ * @example
+ * ```ts
+ * import { Cohort, MriseqError, setCohortNodeAdapter } from 'mriseq/browser';
+ * try {
+ *   await Cohort.fromManifest('study.csv'); // the browser build alone has no adapter
+ * } catch (e) {
+ *   if (e instanceof MriseqError) console.log(e.code); // cohort.node
+ * }
+ * setCohortNodeAdapter({
+ *   fromManifest: async () => Cohort.fromPhantom({ subjects: 2 }),
+ *   toDataFrame: () => {
+ *     throw new Error('no danfojs here');
+ *   },
+ * });
+ * console.log((await Cohort.fromManifest('study.csv')).size); // 2
+ * ```
+ */
 export function setCohortNodeAdapter(a: CohortNodeAdapter): void {
   nodeAdapter = a;
 }
@@ -545,7 +610,24 @@ function designedUnique(ph: Phantom): string[] {
   return ph.sequences;
 }
 
-/** The phantom as a volume source; keeps the last few subjects so loading all sequences makes each once. */
+/**
+ * The phantom as a {@link VolumeSource}: what Cohort.fromPhantom reads its volumes from. A subject
+ * is simulated when first asked for; the last 4 are kept, so loading all of a subject's sequences
+ * and label maps simulates it once. Sequence keys as the phantom's (t1, t1gd, t2, flair, ...);
+ * mask keys 'seg', 'tissue', 'lesion' and 'unique_<sequence>'. Its stamp is the phantom's options
+ * and the id (the phantom is a function of them).
+ * @example
+ * ```ts
+ * import { phantom, PhantomSource } from 'mriseq/browser';
+ * const source = new PhantomSource(phantom({ subjects: 2, size: [16, 16, 8] }));
+ * console.log(source.description); // phantom(seed 0, 2 subjects, 16x16x8)
+ * const t1 = await source.load('sim-00000', 't1', 'sequence');
+ * const seg = await source.load('sim-00000', 'seg', 'mask');
+ * console.log(t1.shape, seg.shape); // [ 16, 16, 8 ] [ 16, 16, 8 ]
+ * await source.load('sim-00000', 'pet', 'sequence').catch((e: Error) => console.log(e.message));
+ * // sim-00000.pet: the phantom has no such volume
+ * ```
+ */
 export class PhantomSource implements VolumeSource {
   readonly description: string;
   private readonly recent = new Map<string, PhantomSubject>();

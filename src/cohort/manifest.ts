@@ -10,7 +10,32 @@ import { MANIFEST_SCHEMA } from './schema.js';
 import { escapeCsvCell, formatCsv, parseCsv, unescapeCsvCell } from '../csv/index.js';
 import { dict, own, plain } from '../keys/index.js';
 
+/**
+ * A label or metadata value of a manifest row. In the CSV form a cell becomes a number when it
+ * reads as a finite number, `true`/`false` as a boolean, an empty cell null, anything else text;
+ * the JSON form gives them as they are (non-finite numbers are refused as 'manifest.value').
+ * @example
+ * ```ts
+ * import { parseManifestText, type ManifestValue } from 'mriseq/browser';
+ * const { manifest } = parseManifestText('id,t1,label:grade,meta:site,meta:contrast,meta:age\na,a.nii,2,Paris,true,\n');
+ * const values: ManifestValue[] = [manifest.subjects[0]!.labels!.grade!, ...Object.values(manifest.subjects[0]!.metadata!)];
+ * console.log(values); // [ 2, 'Paris', true, null ]
+ * ```
+ */
 export type ManifestValue = string | number | boolean | null;
+/**
+ * The split a subject belongs to: training, validation (model selection) or test (held out).
+ * A manifest's `split` column takes exactly these values (anything else is a 'manifest.schema'
+ * problem); an empty cell leaves the subject unassigned (null). {@link Cohort}'s withSplit records a
+ * seeded stratified split on every subject, replacing the manifest's.
+ * @example
+ * ```ts
+ * import { parseManifestText, type Split } from 'mriseq/browser';
+ * const { manifest, problems } = parseManifestText('id,t1,split\na,a.nii,train\nb,b.nii,training\n');
+ * const a: Split | null | undefined = manifest.subjects[0]!.split;
+ * console.log(a, problems[0]?.problem); // train schema: must be equal to one of the allowed values
+ * ```
+ */
 export type Split = 'train' | 'val' | 'test';
 
 /**
@@ -79,7 +104,15 @@ export interface ManifestProblem {
   code: string;
 }
 
-/** Sequence keys recognised as CSV columns without a prefix (team convention). */
+/**
+ * Sequence keys recognised as CSV columns without a prefix (team convention): a column `t1` is the
+ * sequence t1; any other sequence needs `seq:<name>` (an unprefixed unknown column is metadata).
+ * @example
+ * ```ts
+ * import { KNOWN_SEQUENCES } from 'mriseq/browser';
+ * console.log(KNOWN_SEQUENCES.join(' ')); // t1 t1gd t2 flair dwi dce adc pd swi
+ * ```
+ */
 export const KNOWN_SEQUENCES = ['t1', 't1gd', 't2', 'flair', 'dwi', 'dce', 'adc', 'pd', 'swi'] as const;
 
 // ------------------------------------------------------------------------------------ CSV text
@@ -104,7 +137,27 @@ function formatValue(v: ManifestValue | undefined): string {
 
 type ColumnKind = 'id' | 'split' | 'sequence' | 'mask' | 'label' | 'metadata';
 
-/** How a CSV header cell maps onto the manifest: see data-manifests/README.md. */
+/**
+ * How a CSV header cell maps onto the manifest (see data-manifests/README.md): `id`, `split`,
+ * `seg` (a label map), a key of {@link KNOWN_SEQUENCES} (a sequence), or a prefix `seq:`, `mask:`,
+ * `label:`, `meta:` before the key; any other name is metadata. Surrounding spaces are trimmed,
+ * also after the prefix (`label: grade` is the label grade).
+ * @param header - One header cell.
+ * @returns The column's kind and its key in the manifest.
+ * @example
+ * ```ts
+ * import { classifyColumn } from 'mriseq/browser';
+ * for (const h of ['id', 't1', 'seq:t1c', 'seg', 'mask:tumour', 'label: grade', 'age'])
+ *   console.log(h, classifyColumn(h));
+ * // id { kind: 'id', key: 'id' }
+ * // t1 { kind: 'sequence', key: 't1' }
+ * // seq:t1c { kind: 'sequence', key: 't1c' }
+ * // seg { kind: 'mask', key: 'seg' }
+ * // mask:tumour { kind: 'mask', key: 'tumour' }
+ * // label: grade { kind: 'label', key: 'grade' }
+ * // age { kind: 'metadata', key: 'age' }
+ * ```
+ */
 export function classifyColumn(header: string): { kind: ColumnKind; key: string } {
   const h = header.trim();
   if (h === 'id') return { kind: 'id', key: 'id' };
@@ -123,12 +176,41 @@ export function classifyColumn(header: string): { kind: ColumnKind; key: string 
   return { kind: 'metadata', key: h };
 }
 
+/**
+ * A manifest as parsed from text, with every problem found in it ({@link parseManifestText},
+ * {@link parseManifestCsv}). The manifest is filled in as far as the text allows even when there
+ * are problems; use it only when `problems` is empty (or see {@link assertNoProblems}).
+ * @example
+ * ```ts
+ * import { parseManifestText, type ParsedManifest } from 'mriseq/browser';
+ * const parsed: ParsedManifest = parseManifestText('id,t1\na,a.nii\na,b.nii\n');
+ * console.log(parsed.manifest.subjects.length, parsed.problems.map((p) => p.code)); // 2 [ 'manifest.duplicate' ]
+ * ```
+ */
 export interface ParsedManifest {
   manifest: Manifest;
   problems: ManifestProblem[];
 }
 
-/** Parses CSV text into a manifest, collecting every problem instead of stopping at the first. */
+/**
+ * Parses CSV text into a manifest, collecting every problem instead of stopping at the first: the
+ * header ({@link classifyColumn}; an `id` and at least one sequence column, no duplicates), each
+ * row's cell count, then {@link validateManifest}'s checks. Cells are trimmed and their formula
+ * guard removed; an empty path cell means the sequence is missing (null). Problem rows are 1-based
+ * data rows (row 0: the header or the whole file). Paths that leave the manifest's folder are
+ * always reported here; {@link parseManifestText} drops those problems with `allowOutside`.
+ * @param text - The CSV text (a byte-order mark is skipped).
+ * @returns The manifest and every problem (empty when valid). Never throws.
+ * @example
+ * ```ts
+ * import { parseManifestCsv } from 'mriseq/browser';
+ * const { manifest, problems } = parseManifestCsv(
+ *   'id,t1,flair,label:grade,split\nsub-1,sub-1/t1.nii.gz,,2,train\nsub-2,../t1.nii.gz,sub-2/flair.nii.gz,3,test\n',
+ * );
+ * console.log(manifest.sequences, manifest.labels, manifest.subjects[0]!.sequences); // [ 't1', 'flair' ] [ 'grade' ] { t1: 'sub-1/t1.nii.gz', flair: null }
+ * console.log(problems.map((p) => `${p.row} ${p.column} ${p.code}`)); // [ '2 t1 manifest.escape' ]
+ * ```
+ */
 export function parseManifestCsv(text: string): ParsedManifest {
   const problems: ManifestProblem[] = [];
   const rows = parseCsv(text);
@@ -438,7 +520,19 @@ function valueAt(m: unknown, parts: string[]): unknown {
   return v;
 }
 
-/** Absolute, drive-letter or '..'-climbing paths leave the manifest's folder (symlinks: node.ts). */
+/**
+ * Whether a manifest path leaves the manifest's folder by its text alone: absolute, drive-letter
+ * or UNC paths, or `..` climbing above the start at any point (`/` and `\` both separate). Symbolic
+ * links are checked on disk by the Node adapter ({@link readManifest}, {@link checkManifest}).
+ * @param path - A path from a manifest, relative to its folder.
+ * @returns true when it leaves the folder.
+ * @example
+ * ```ts
+ * import { escapesLexically } from 'mriseq/browser';
+ * console.log(['a/b.nii', 'a/../b.nii', '../x.nii', 'a/../../x.nii', '/data/x.nii', 'C:\\x.nii'].map(escapesLexically));
+ * // [ false, false, true, true, true, true ]
+ * ```
+ */
 export function escapesLexically(path: string): boolean {
   if (/^([/\\]|[A-Za-z]:)/.test(path)) return true;
   let depth = 0;
@@ -473,7 +567,23 @@ export function formatProblem(p: ManifestProblem): string {
   return parts.join('; ');
 }
 
-/** Throws one MriseqError summarising all problems (each also listed in the message). */
+/**
+ * Throws one MriseqError summarising all problems (each also listed in the message, as
+ * {@link formatProblem} writes it); returns quietly when there are none.
+ * @param problems - The problems of one manifest (e.g. {@link ParsedManifest}'s).
+ * @param file - The manifest's file, named in the error.
+ * @throws {@link MriseqError} with the first problem's code and row.
+ * @example
+ * ```ts
+ * import { assertNoProblems, MriseqError, parseManifestText } from 'mriseq/browser';
+ * const { problems } = parseManifestText('id,t1\nsub-1,../t1.nii.gz\n');
+ * try {
+ *   assertNoProblems(problems, 'manifest.csv');
+ * } catch (e) {
+ *   if (e instanceof MriseqError) console.log(e.code, e.file, e.field); // manifest.escape manifest.csv row 1
+ * }
+ * ```
+ */
 export function assertNoProblems(problems: readonly ManifestProblem[], file: string): void {
   if (problems.length === 0) return;
   const first = problems[0] as ManifestProblem;

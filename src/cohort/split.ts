@@ -7,12 +7,35 @@
 import { MriseqError } from '../errors/index.js';
 import { Rng } from '../random/index.js';
 
+/**
+ * Shares of the train, validation and test splits: non-negative, normalised by their sum (so
+ * 0.6/0.2/0.2 and 3/1/1 are the same split).
+ * @example
+ * ```ts
+ * import { stratifiedSplit, type SplitFractions } from 'mriseq/browser';
+ * const fractions: SplitFractions = { train: 3, val: 1, test: 1 };
+ * const items = Array.from({ length: 10 }, (_, i) => ({ id: `s${i}`, stratum: 'all' }));
+ * const s = stratifiedSplit(items, fractions, 0);
+ * console.log(s.train.length, s.val.length, s.test.length); // 6 2 2
+ * ```
+ */
 export interface SplitFractions {
   train: number;
   val: number;
   test: number;
 }
 
+/**
+ * The ids of each split, as {@link stratifiedSplit} deals them (every id in exactly one split;
+ * within a split, in the order they were dealt).
+ * @example
+ * ```ts
+ * import { stratifiedSplit, type SplitAssignment } from 'mriseq/browser';
+ * const items = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, stratum: 'all' }));
+ * const s: SplitAssignment = stratifiedSplit(items, { train: 0.6, val: 0.2, test: 0.2 }, 7);
+ * console.log([...s.train, ...s.val, ...s.test].sort()); // [ 'a', 'b', 'c', 'd', 'e' ]
+ * ```
+ */
 export interface SplitAssignment {
   train: string[];
   val: string[];

@@ -244,7 +244,26 @@ export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): L
  * What a generator is, as a hash: sha256 over its config and every weight (name, shape, float32
  * bytes, in parameter order). Equal for a model and the checkpoint it was saved to or loaded
  * from; recorded by every output made with it (src/reliability/provenance.ts). Computed from
- * the weights each time (a model object may have trained since).
+ * the weights each time (a model object may have trained since). A float16 checkpoint rounds the
+ * weights, so the generator loaded from it has another fingerprint than the model saved.
+ * @param model - The generator.
+ * @returns 64 lowercase hex digits; the same config (seeded initial weights) gives the same one.
+ * @example
+ * ```ts
+ * import { createGenerator, generatorFingerprint, initEngine, loadGenerator, saveCheckpoint } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * await initEngine();
+ * const g = createGenerator('lite');
+ * const dir = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'ckpt');
+ * saveCheckpoint(dir, g);
+ * const back = loadGenerator(dir);
+ * console.log(generatorFingerprint(back) === generatorFingerprint(g)); // true
+ * console.log(generatorFingerprint(createGenerator('lite', { seed: 1 })) === generatorFingerprint(g)); // false
+ * g.dispose();
+ * back.dispose();
+ * ```
  */
 export function generatorFingerprint(model: Seq2Seq): string {
   const h = createHash('sha256');
@@ -398,8 +417,26 @@ async function hashTrainSubjects(
 }
 
 /**
- * trainDataOf for subjects in memory or streamed: the same fingerprint for the same volumes, a
- * stream read one subject at a time (within the memory a training run may use).
+ * What a training run is trained on (its data.json): a sha256 fingerprint over the training and
+ * validation subjects (ids, sequence keys, shapes, affines and voxel bytes, in the given order:
+ * the order sets the sampling) and their ids. The same for subjects in memory or streamed with
+ * the same volumes; a stream is read one subject at a time (within the memory a training run may
+ * use). trainRun compares it on resume and refuses other data ('train.data').
+ * @param subjects - The training subjects (in memory or a {@link SubjectStream}).
+ * @param validation - The validation subjects (default none).
+ * @returns `fingerprint` (64 hex digits), `subjects` and `validation` (their ids, in order).
+ * @throws Whatever a stream's `load` throws.
+ * @example
+ * ```ts
+ * import { phantom, trainDataFor } from 'mriseq';
+ * const p = phantom({ subjects: 3, size: [16, 16, 8] });
+ * const a = await trainDataFor([p.subject(0), p.subject(1)], [p.subject(2)]);
+ * const stream = { ids: ['sim-00000', 'sim-00001'], available: (id: string) => p.info(id).sequences, load: async (id: string) => p.subject(id) };
+ * const b = await trainDataFor(stream, [p.subject(2)]);
+ * const c = await trainDataFor([p.subject(1), p.subject(0)], [p.subject(2)]);
+ * console.log(a.subjects, a.validation); // [ 'sim-00000', 'sim-00001' ] [ 'sim-00002' ]
+ * console.log(a.fingerprint === b.fingerprint, a.fingerprint === c.fingerprint); // true false
+ * ```
  */
 export async function trainDataFor(
   subjects: TrainSubjects,

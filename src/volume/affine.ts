@@ -161,6 +161,19 @@ export function spacingAffine(spacing: readonly number[]): Mat4 {
  * between where they map the grid's 8 corner voxels. It catches a shift, a rotation, a mirrored
  * axis and a voxel-size difference alike, in one number a user can judge (NaN when an affine is
  * not finite).
+ * @param a - A 4x4 voxel-to-world affine (rows, mm).
+ * @param b - Another 4x4 affine.
+ * @param shape - The grid's shape (only the first three axes count; corners at 0 and n-1).
+ * @returns The largest corner distance in mm (0 for equal affines, NaN for a non-finite one).
+ * @example
+ * ```ts
+ * import { affineDistance } from 'mriseq/browser';
+ * const eye = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+ * const shifted = [[1, 0, 0, 0.5], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+ * const mirrored = [[-1, 0, 0, 9], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+ * console.log(affineDistance(eye, shifted, [10, 10, 10])); // 0.5
+ * console.log(affineDistance(eye, mirrored, [10, 10, 10])); // 9 (x = 0 and x = 9 swap places)
+ * ```
  */
 export function affineDistance(a: Affine, b: Affine, shape: readonly number[]): number {
   let worst = 0;
