@@ -34,6 +34,9 @@ const MODULES = {
   display: 'Display',
   scale: 'Scale-out',
   reliability: 'Reliability',
+  csv: 'CSV',
+  interrupt: 'Interrupts',
+  random: 'Seeded randomness',
 };
 
 /** Renders the reference into `out` (replaced). */

@@ -186,23 +186,32 @@ export function rowKey(r: { subject: string; source: string; target: string }): 
  * A volume as the metrics and maps expect it: in the normalised [-1, 1] space of the science spec.
  *
  * @param v - A volume.
- * @param normalize - true: always {@link normalizeIntensity}; false: never; 'auto' (default): only when
- *   some value lies outside [-1, 1].
+ * @param normalize - true: always {@link normalizeIntensity}; false: never; 'auto' (default): unless
+ *   the volume already looks normalised: every value in [-1, 1] and some below 0. Magnitude images
+ *   are never negative while normalised ones put their background at -1, so a raw scan stored in
+ *   [0, 1] (or any non-negative range) is normalised rather than passed through unchanged.
  * @returns The volume in the normalised [-1, 1] space (the same object when unchanged).
  * @example
  * ```ts
  * import { createVolume, prepareVolume } from 'mriseq';
  * const raw = createVolume([0, 100, 200, 300, 400, 500, 600, 700], [2, 2, 2]);
  * const n = prepareVolume(raw);
- * console.log(n.data[0], prepareVolume(n) === n); // -1 true (already in [-1, 1])
+ * console.log(n.data[0], prepareVolume(n) === n); // -1 true (already in [-1, 1], background at -1)
+ * const unit = createVolume([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], [2, 2, 2]); // a raw scan stored in [0, 1]
+ * console.log(prepareVolume(unit) === unit); // false: non-negative, so normalised
  * ```
  */
 export function prepareVolume(v: Volume, normalize: boolean | 'auto' = 'auto'): Volume {
   if (normalize === false) return v;
   if (normalize === 'auto') {
     let outside = false;
-    for (let i = 0; i < v.data.length && !outside; i++) outside = v.data[i] < -1 || v.data[i] > 1;
-    if (!outside) return v;
+    let negative = false;
+    for (let i = 0; i < v.data.length && !outside; i++) {
+      const x = v.data[i] as number;
+      outside = x < -1 || x > 1;
+      negative ||= x < 0;
+    }
+    if (!outside && negative) return v;
   }
   return normalizeIntensity(v);
 }

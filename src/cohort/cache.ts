@@ -23,6 +23,8 @@ export class ByteLruCache<V> {
   private readonly entries = new Map<string, { value: V; bytes: number }>();
   private readonly pending = new Map<string, Promise<V>>();
   private used = 0;
+  // Bumped by clear(): a load started before a clear must not store its value after it.
+  private generation = 0;
 
   constructor(
     readonly maxBytes: number,
@@ -74,14 +76,16 @@ export class ByteLruCache<V> {
     if (hit !== undefined) return hit;
     const inFlight = this.pending.get(key);
     if (inFlight) return inFlight;
+    const generation = this.generation;
     const p = load().then(
       (v) => {
+        if (generation !== this.generation) return v;
         this.pending.delete(key);
         this.set(key, v);
         return v;
       },
       (e: unknown) => {
-        this.pending.delete(key);
+        if (generation === this.generation) this.pending.delete(key);
         throw e;
       },
     );
@@ -89,8 +93,11 @@ export class ByteLruCache<V> {
     return p;
   }
 
+  /** Empties the cache; loads in flight still resolve for their callers but are not kept. */
   clear(): void {
     this.entries.clear();
+    this.pending.clear();
+    this.generation++;
     this.used = 0;
   }
 }

@@ -13,6 +13,7 @@
  * unescapeCsvCell always gives the original back: `'=x` is written `''=x`. Numbers are written as
  * numbers (a negative number is no formula).
  */
+import { MriseqError } from '../errors/index.js';
 
 /**
  * A cell value a table may hold, as {@link formatCsv} writes it: text (escaped), a number (plainly;
@@ -192,6 +193,15 @@ export interface ParseCsvOptions {
  */
 export function csvRecords(text: string, options: ParseCsvOptions = {}): CsvRecord[] {
   const sep = options.separator ?? ',';
+  // The parser compares one character at a time: a longer separator would never match and every
+  // line would silently come back as one cell.
+  if (sep.length !== 1 || sep === '"' || sep === '\n' || sep === '\r')
+    throw new MriseqError('a CSV separator is one character other than a quote or a line break', {
+      field: 'separator',
+      found: JSON.stringify(sep),
+      expected: "one character, e.g. ',' or '\\t'",
+      code: 'csv.separator',
+    });
   const records: CsvRecord[] = [];
   let fields: string[] = [];
   let cell = '';
