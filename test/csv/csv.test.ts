@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { csvRecords, escapeCsvCell, formatCsv, parseCsv, unescapeCsvCell } from '../../src/csv/index.js';
+import { MriseqError } from '../../src/errors/index.js';
 import { manifestToCsv, parseManifestText } from '../../src/cohort/index.js';
 import { simulateToDisk } from '../../src/cohort/node.js';
 import { runCli } from '../helpers/cli.js';
@@ -251,3 +252,14 @@ test(
     }
   },
 );
+
+test('a separator the parser cannot match (several characters, a quote, a line break) is refused, not ignored', () => {
+  // Before: parseCsv('a;;b\n', { separator: ';;' }) gave [['a;;b']] with no error.
+  for (const separator of [';;', '', '"', '\n'])
+    assert.throws(
+      () => parseCsv('a;;b\n', { separator }),
+      (e: unknown) => e instanceof MriseqError && e.field === 'separator',
+      JSON.stringify(separator),
+    );
+  assert.deepEqual(parseCsv('a;b\n', { separator: ';' }), [['a', 'b']]);
+});
