@@ -11,14 +11,33 @@
  * ```
  */
 
-/** What a comm message carries (JSON data, metadata, optional binary buffers). */
+/**
+ * What a comm message carries (JSON data, metadata, optional binary buffers).
+ *
+ * @example
+ * ```ts
+ * import { type CommMessage } from 'mriseq';
+ * const m: CommMessage = { data: { voxel: [1, 2, 3] }, metadata: {}, buffers: [] };
+ * console.log(m.data.voxel);
+ * ```
+ */
 export interface CommMessage {
   data: Record<string, unknown>;
   metadata: Record<string, unknown>;
   buffers: Uint8Array[];
 }
 
-/** One open comm. */
+/**
+ * One open comm.
+ *
+ * @example
+ * ```ts
+ * import { kernelComms, type KernelComm } from 'mriseq';
+ * const c: KernelComm | undefined = kernelComms()?.open('my.frontend.target', { hello: 1 });
+ * c?.onMsg((m) => console.log(m.data)).onClose(() => console.log('closed'));
+ * c?.send({ more: 2 });
+ * ```
+ */
 export interface KernelComm {
   readonly id: string;
   readonly target: string;
@@ -29,7 +48,18 @@ export interface KernelComm {
   onClose(cb: (msg: CommMessage) => void): KernelComm;
 }
 
-/** The kernel's comm manager. */
+/**
+ * The kernel's comm manager.
+ *
+ * @example
+ * ```ts
+ * import { kernelComms, type KernelComms } from 'mriseq';
+ * const comms: KernelComms | null = kernelComms();
+ * const off = comms?.registerTarget('echo', (comm) => comm.onMsg((m) => comm.send({ echo: m.data })));
+ * console.log(comms?.list('echo').length ?? 'not in the mriseq kernel');
+ * off?.();
+ * ```
+ */
 export interface KernelComms {
   /** Handles comms the front end opens to `name`; returns a function that unregisters it. */
   registerTarget(name: string, handler: (comm: KernelComm, open: CommMessage) => void): () => void;
@@ -46,7 +76,15 @@ export interface KernelComms {
 
 const COMMS_KEY = Symbol.for('mriseq.kernel.comms');
 
-/** The kernel's comms, or null outside the mriseq kernel. */
+/**
+ * The kernel's comms, or null outside the mriseq kernel.
+ *
+ * @example
+ * ```ts
+ * import { kernelComms } from 'mriseq';
+ * console.log(kernelComms() === null ? 'no kernel: show a static output' : 'live');
+ * ```
+ */
 export function kernelComms(): KernelComms | null {
   const c = (globalThis as Record<symbol, unknown>)[COMMS_KEY];
   return c && typeof c === 'object' && typeof (c as KernelComms).open === 'function'

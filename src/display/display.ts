@@ -160,15 +160,54 @@ export function richMimeBundle(obj: unknown): RichOutput | null {
 /**
  * Adds representations that take time to make (a plotly figure's static PNG, rendered by headless
  * Chromium in Node: src/plot/node.ts registers it) to a bundle, in place.
+ *
+ * @example
+ * ```ts
+ * import { type BundleFinisher } from 'mriseq';
+ * const caption: BundleFinisher = async (obj, out) => {
+ *   if (typeof obj === 'number') out.data['text/markdown'] = `value **${obj}**`;
+ * };
+ * ```
  */
 export type BundleFinisher = (obj: unknown, out: RichOutput) => Promise<void> | void;
 const finishers: BundleFinisher[] = [];
 
+/**
+ * Adds a {@link BundleFinisher}: display() shows a figure at once and updates it when the
+ * finishers are done; the kernel finishes a cell's result before showing it.
+ *
+ * @param f - Adds slow representations to a bundle, in place.
+ * @returns A function that removes the finisher.
+ * @example
+ * ```ts
+ * import { finishBundle, registerBundleFinisher, toMimeBundle } from 'mriseq';
+ * const off = registerBundleFinisher((obj, out) => {
+ *   if (typeof obj === 'number') out.data['text/markdown'] = `**${obj}**`;
+ * });
+ * const b = toMimeBundle(3);
+ * await finishBundle(3, b);
+ * console.log(b.data['text/markdown']); // **3**
+ * off();
+ * ```
+ */
 export function registerBundleFinisher(f: BundleFinisher): () => void {
   return addTo(finishers, f);
 }
 
-/** Runs every finisher on a bundle (a failing one is skipped: the bundle keeps what it has). */
+/**
+ * Runs every finisher on a bundle (a failing one is skipped: the bundle keeps what it has).
+ *
+ * @param obj - The value the bundle shows.
+ * @param out - Its bundle, completed in place.
+ * @example
+ * ```ts
+ * import { finishBundle, toMimeBundle } from 'mriseq';
+ * const fig = { data: [{ type: 'bar', y: [1, 2] }], layout: {} };
+ * const b = toMimeBundle(fig);
+ * await finishBundle(fig, b); // in Node with mriseq's plot module loaded: adds image/png
+ * console.log(Object.keys(b.data));
+ * ```
+ */
 export async function finishBundle(obj: unknown, out: RichOutput): Promise<void> {
   for (const f of [...finishers]) {
     try {

@@ -7,7 +7,16 @@
 import { escapeHtml, type RichOutput } from './core.js';
 import { base64, encodePng, type RawImage } from './png.js';
 
-/** The part of a tfjs Tensor this view reads. */
+/**
+ * The part of a tfjs Tensor this view reads.
+ *
+ * @example
+ * ```ts
+ * import { tf, type TensorLike } from 'mriseq';
+ * const t: TensorLike = tf.zeros([2, 3]);
+ * console.log(t.shape, t.dtype);
+ * ```
+ */
 export interface TensorLike {
   readonly shape: number[];
   readonly dtype: string;
@@ -17,6 +26,16 @@ export interface TensorLike {
   toString(verbose?: boolean): string;
 }
 
+/**
+ * Whether a value is a tfjs tensor (of any tfjs copy): what the rich display of tensors applies to.
+ *
+ * @param x - Any value.
+ * @example
+ * ```ts
+ * import { isTensorLike, tf } from 'mriseq';
+ * console.log(isTensorLike(tf.ones([2])), isTensorLike([1, 2])); // true false
+ * ```
+ */
 export function isTensorLike(x: unknown): x is TensorLike {
   if (typeof x !== 'object' || x === null) return false;
   const t = x as Partial<TensorLike> & { dataId?: unknown };
@@ -120,6 +139,17 @@ function strip(planes: RawImage[], cols: number): RawImage {
  * The image of a 2D tensor ([h, w], grey), of a 3D [h, w, c] tensor with 1, 3 or 4 channels
  * (as an image), or of another 3D tensor [d, h, w] (up to 8 of its d planes side by side), with
  * the intensity window min..max; null for other ranks or non-numeric dtypes.
+ *
+ * @param shape - The tensor's shape.
+ * @param dtype - Its dtype ('string' and 'complex64' give null).
+ * @param v - Its values, row-major.
+ * @param s - The intensity window (min, max) and the statistics shown beside the image.
+ * @example
+ * ```ts
+ * import { encodePng, tensorImage } from 'mriseq';
+ * const img = tensorImage([2, 3], 'float32', [0, 1, 2, 3, 4, 5], { min: 0, max: 5, mean: 2.5, nonFinite: 0 });
+ * console.log(img && encodePng(img).length > 0); // true: a PNG of the 2x3 values, enlarged
+ * ```
  */
 export function tensorImage(shape: number[], dtype: string, v: ArrayLike<number>, s: Stats): RawImage | null {
   if (dtype === 'string' || dtype === 'complex64') return null;
@@ -150,7 +180,17 @@ export function tensorImage(shape: number[], dtype: string, v: ArrayLike<number>
   return fit(strip(planes, Math.min(4, n)));
 }
 
-/** The MIME bundle of a tensor: text (shape, dtype, stats, values), HTML (the same + image), PNG. */
+/**
+ * The MIME bundle of a tensor: text (shape, dtype, stats, values), HTML (the same + image), PNG.
+ *
+ * @param t - A tfjs tensor (any copy of tfjs).
+ * @example
+ * ```ts
+ * import { tensorBundle, tf } from 'mriseq';
+ * const b = tensorBundle(tf.linspace(0, 1, 12).reshape([3, 4]));
+ * console.log(b.data['text/plain'], 'image/png' in b.data); // Tensor float32 [3, 4] ... true
+ * ```
+ */
 export function tensorBundle(t: TensorLike): RichOutput {
   const head = `Tensor ${t.dtype} [${t.shape.join(', ')}]`;
   if (t.isDisposed) return { data: { 'text/plain': `${head} (disposed)` } };

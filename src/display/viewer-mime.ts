@@ -24,7 +24,15 @@ import { volumeView, type Colormap } from './volume.js';
  * ```
  */
 export const VOLUME_MIME = 'application/vnd.mriseq.volume+json';
-/** The kernel-side comm target a shown viewer connects to (labextension/src/plugin.ts opens it). */
+/**
+ * The kernel-side comm target a shown viewer connects to (labextension/src/plugin.ts opens it).
+ *
+ * @example
+ * ```ts
+ * import { VIEWER_COMM_TARGET, kernelComms } from 'mriseq';
+ * console.log(kernelComms()?.list(VIEWER_COMM_TARGET).length ?? 0); // viewers connected now
+ * ```
+ */
 export const VIEWER_COMM_TARGET = 'mriseq.viewer';
 
 /**
@@ -132,7 +140,17 @@ export interface VolumeViewerOptions {
   live?: boolean;
 }
 
-/** A click in a shown viewer, as its onClick callbacks get it. */
+/**
+ * A click in a shown viewer, as its onClick callbacks get it.
+ *
+ * @example
+ * ```ts
+ * import { phantom, volumeViewer, type ViewerClick } from 'mriseq';
+ * const v = volumeViewer(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!);
+ * const clicks: ViewerClick[] = [];
+ * v.onClick((c) => clicks.push(c)); // c.voxel, c.world (mm), c.values of every layer
+ * ```
+ */
 export interface ViewerClick {
   /** Voxel on the volumes' own grid (x, y, z). */
   voxel: [number, number, number];

@@ -240,6 +240,13 @@ function chooseSyncOnce(): void {
  * Makes sure a backend was chosen (by initEngine() or, synchronously, by the rules above) and
  * returns its report. Computing entry points call it first, so the choice is made before their
  * first operation and tf.getBackend() already names it.
+ *
+ * @example
+ * ```ts
+ * import { ensureEngine, tf } from 'mriseq';
+ * const report = ensureEngine(); // without initEngine(): the native engine, chosen now
+ * console.log(report?.backend, tf.getBackend());
+ * ```
  */
 export function ensureEngine(): EngineReport | undefined {
   if (!report && (tf.engine() as unknown as TfEngineInternals).backendInstance == null)
