@@ -17,6 +17,7 @@ import { simulateToDisk } from '../../src/cohort/node.js';
 import { ResNet3d, trainClassifier } from '../../src/classify/index.js';
 import { ContrastiveAutoencoder, trainContrastiveAutoencoder } from '../../src/cluster/index.js';
 import { createGenerator } from '../../src/model/index.js';
+import { TINY_GENERATOR } from '../helpers/generator.js';
 import { trainSteps } from '../../src/train/index.js';
 import { phantom } from '../../src/phantom/index.js';
 import { createVolume } from '../../src/volume/index.js';
@@ -139,14 +140,7 @@ test('simulation stops before writing a subject', async () => {
 test("generator, classifier and autoencoder training stop at their first step on the host's signal", async () => {
   await initEngine();
   const s = phantom({ subjects: 1, size: [16, 16, 8], seed: 2 }).subject(0);
-  const g = createGenerator('lite', {
-    cEnc: [4, 8, 8],
-    cLstm: 8,
-    cDec: [8, 4, 1],
-    nresEnc: 1,
-    nresDec: 1,
-    seed: 1,
-  });
+  const g = createGenerator('lite', { ...TINY_GENERATOR, seed: 1 });
   const it = trainSteps(g, [{ id: s.id, volumes: s.volumes }], { steps: 5, crop: 16 });
   const r = await inCell(aborted(), async () => {
     for (;;) {
