@@ -48,6 +48,9 @@ function runSuite(script: string, prefix: string, cwd: string): void {
   // unittest prints one "... ok" / "FAIL" line per test: show them so failures say which.
   assert.equal(r.status, 0, out);
   assert.match(r.stderr, /\nOK/, out);
+  // How many test methods ran (unittest's summary), so the log says what passed.
+  const summary = [/Ran \d+ tests?/.exec(r.stderr)?.[0], /^OK.*$/m.exec(r.stderr)?.[0]];
+  console.log(`# ${script}: ${summary.filter(Boolean).join(', ') || 'no unittest summary'}`);
 }
 
 /** Installs the kernelspec into a temporary prefix and runs a suite from a folder outside the checkout. */
