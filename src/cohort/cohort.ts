@@ -155,13 +155,10 @@ export interface CohortNodeAdapter {
  * ```ts
  * import { Cohort, simulateToDisk } from 'mriseq';
  * import { type FromManifestOptions } from 'mriseq/browser';
- * import { mkdtempSync } from 'node:fs';
- * import { tmpdir } from 'node:os';
- * import { join } from 'node:path';
- * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * const dir = '/tmp/mriseq-example-cohort'; // a new folder
  * await simulateToDisk({ out: dir, subjects: 2, size: [16, 16, 8] });
  * const options: FromManifestOptions = { cacheBytes: 64 * 2 ** 20, nonFinite: 'refuse', allowOutside: false };
- * const cohort = await Cohort.fromManifest(join(dir, 'manifest.csv'), options);
+ * const cohort = await Cohort.fromManifest(`${dir}/manifest.csv`, options);
  * console.log(cohort.ids); // [ 'sim-00000', 'sim-00001' ]
  * ```
  */
