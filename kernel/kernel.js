@@ -345,8 +345,7 @@ class Kernel {
     const info = this.executor.inspect(src, pos);
     // An unresolved name comes back as kind "" with type `any`: that is "not found".
     if (!info || !info.kind) return null;
-    const text = require(path.join(this.tslabDir, 'dist', 'inspect.js')).printQuickInfo(info);
-    return { 'text/plain': text, 'text/markdown': '```typescript\n' + text + '\n```' };
+    return formatQuickInfo(info);
   }
 
   kernelInfo() {
@@ -691,3 +690,43 @@ function log(...args) {
 }
 
 module.exports = { Kernel, pagerTarget, globToRegExp, log };
+
+/**
+ * TypeScript's quick info as the pager and contextual help show it: the signature, the doc comment
+ * and every tag with its name (@param, @returns, @throws, @example), {@link X} read as X. (tslab's
+ * printer drops tag names other than @param and splits links, so an example lost its heading and
+ * "@throws {@link MriseqError}" became "{\nMriseqError}".)
+ * @param {{ displayParts?: {text: string}[], documentation?: {text: string, kind: string}[], tags?: {name: string, text?: {text: string, kind: string}[]}[] }} info
+ * @returns {Record<string, string>}
+ */
+function formatQuickInfo(info) {
+  /** @param {{text: string, kind: string}[] | undefined} parts */
+  const plain = (parts) =>
+    (parts || [])
+      .filter((p) => p.kind !== 'link')
+      .map((p) => p.text)
+      .join('')
+      // A link TypeScript left as text (as in "@throws {@link X}", read as a type): X.
+      .replace(/\{\s*@link(?:code|plain)?\s+([^\s}|]+)[^}]*\}/g, '$1');
+  const signature = (info.displayParts || []).map((p) => p.text).join('');
+  const doc = plain(info.documentation);
+  /** @type {{name: string, body: string}[]} */
+  const tags = [];
+  for (const t of info.tags || []) {
+    const body = plain(t.text);
+    const prev = tags[tags.length - 1];
+    // "@throws {@link X} ..." reaches us split in two tags, "@throws {" and "@link X} ...": one again.
+    if (t.name === 'link' && prev && /\{\s*$/.test(prev.body)) {
+      prev.body = prev.body.replace(/\{\s*$/, '') + body.replace(/^([^\s}|]+)[^}]*\}/, '$1');
+      continue;
+    }
+    tags.push({ name: t.name, body });
+  }
+  const tagText = tags.map((t) => `@${t.name}${t.body.includes('\n') ? '\n' : ' '}${t.body}`.trimEnd());
+  const text = [signature, doc, tagText.join('\n')].filter(Boolean).join('\n\n');
+  const mdTags = tags.map((t) =>
+    t.name === 'example' ? `**Example**\n\n${t.body}` : `*@${t.name}* ${t.body.replace(/\n/g, ' ')}`,
+  );
+  const markdown = ['```typescript\n' + signature + '\n```', doc, mdTags.join('\n\n')].filter(Boolean).join('\n\n');
+  return { 'text/plain': text, 'text/markdown': markdown };
+}

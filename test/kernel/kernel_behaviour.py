@@ -171,6 +171,26 @@ class KernelBehaviour(unittest.TestCase):
 
     # -- rich results -----------------------------------------------------------------------
 
+    def test_inspecting_an_mriseq_function_shows_its_api_doc(self):
+        # Shift-Tab / the contextual help in JupyterLab: the same doc comment docs/api renders.
+        content, _ = self.run_cell("import { rankSequences } from 'mriseq';")
+        self.assertEqual(content["status"], "ok", content)
+        code = "rankSequences"
+        msg_id = self.kc.inspect(code, len(code))
+        reply = self.shell_reply(msg_id, 60)["content"]
+        self.assertEqual(reply["status"], "ok", reply)
+        self.assertTrue(reply["found"], reply)
+        text = reply["data"]["text/plain"]
+        self.assertIn("rankSequences", text)
+        # its description and its example, from src/analysis/contribution.ts
+        self.assertIn("C_t", text)
+        self.assertRegex(text, r"(?s)@example\s*```ts.*rankSequences\(", "the @example is shown")
+        # tags keep their names, {@link X} reads as X
+        self.assertIn("@throws MriseqError", text)
+        self.assertNotIn("{@link", text)
+        md = reply["data"]["text/markdown"]
+        self.assertIn("```ts", md)
+
     def test_a_tensor_shows_shape_dtype_values_and_an_image(self):
         data = self.result("import { tf } from 'mriseq';\ntf.tensor2d([[0, 1, 2], [3, 4, 5]])")
         text = data["text/plain"]
