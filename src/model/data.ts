@@ -99,3 +99,27 @@ export function checkVolumesAgree(s: SubjectVolumes, names: string[]): Volume[] 
   });
   return vols;
 }
+
+/**
+ * The time points of each 4D sequence among the subjects (e.g. { dce: 6 }), for a generator's
+ * config.timePoints: the most common count per sequence (ties: the larger); 3D sequences are left
+ * out.
+ */
+export function seriesLengths(
+  subjects: readonly SubjectVolumes[],
+  sequences: readonly string[],
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of sequences) {
+    const counts = new Map<number, number>();
+    for (const s of subjects) {
+      const v = s.volumes[name];
+      if (v) counts.set(timePoints(v), (counts.get(timePoints(v)) ?? 0) + 1);
+    }
+    let best = 1;
+    let seen = 0;
+    for (const [nt, c] of counts) if (c > seen || (c === seen && nt > best)) [best, seen] = [nt, c];
+    if (best > 1) out[name] = best;
+  }
+  return out;
+}

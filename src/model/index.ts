@@ -25,7 +25,7 @@ export {
 export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
 export { Rng } from './random.js';
 export { generate, centredStacks, type GenerateOptions, type SliceStack } from './generate.js';
-export { extractPatch, type SubjectVolumes } from './data.js';
+export { extractPatch, seriesLengths, type SubjectVolumes } from './data.js';
 export {
   encodeWeights,
   decodeWeights,

@@ -23,6 +23,8 @@ import {
   Seq2Seq,
   validateConfig,
   createGenerator,
+  preset,
+  seriesLengths,
   type NamedWeights,
   type Seq2SeqConfig,
   type PresetName,
@@ -333,10 +335,16 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     model = loadCheckpoint(options.from).model;
   } else {
     const m = options.model ?? 'lite';
-    model =
-      typeof m === 'string'
-        ? createGenerator(m, options.modelOverrides)
-        : createGenerator(m, options.modelOverrides);
+    const sequences =
+      options.modelOverrides?.sequences ?? (typeof m === 'string' ? preset(m).sequences : m.sequences);
+    // The 4D sequences' lengths go into the config, so generating a series the subject lacks
+    // (a DCE from T1 and T2) gives it the length it was trained on.
+    const lengths = seriesLengths(subjects, sequences);
+    const overrides = {
+      ...(Object.keys(lengths).length ? { timePoints: lengths } : {}),
+      ...options.modelOverrides,
+    };
+    model = typeof m === 'string' ? createGenerator(m, overrides) : createGenerator(m, overrides);
   }
   const { out: _o, model: _m, modelOverrides: _mo, resume: _r, from: _f, ...rest } = options;
   void _o;

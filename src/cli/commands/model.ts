@@ -64,6 +64,52 @@ function phantomSize(text: string | undefined): [number, number, number] | undef
   return v as [number, number, number];
 }
 
+/** The phantom options every command with --phantom shares (--size, --seed, --dwi, --dce). */
+interface PhantomCliOptions {
+  phantom?: string;
+  size?: string;
+  seed: string;
+  dwi?: boolean;
+  dce?: boolean;
+}
+
+function cliPhantom(o: PhantomCliOptions) {
+  return phantom({
+    subjects: positiveInt(o.phantom ?? '', '--phantom'),
+    seed: Number(o.seed),
+    size: phantomSize(o.size),
+    dwi: o.dwi ?? false,
+    dce: o.dce ?? false,
+  });
+}
+
+/** A subject with only the named sequences (the others, and a phantom's truth, are let go). */
+function only(s: SubjectVolumes, sequences: readonly string[]): SubjectVolumes {
+  return {
+    id: s.id,
+    volumes: Object.fromEntries(sequences.flatMap((q) => (s.volumes[q] ? [[q, s.volumes[q]]] : []))),
+  };
+}
+
+/** --sequences: a subset of what the data offer, in the data's order. */
+function chooseSequences(text: string | undefined, offered: readonly string[], file?: string): string[] {
+  if (text === undefined) return [...offered];
+  const wanted = text
+    .split(',')
+    .map((q) => q.trim().toLowerCase())
+    .filter(Boolean);
+  const unknown = wanted.filter((q) => !offered.includes(q));
+  if (unknown.length || wanted.length === 0)
+    throw new MriseqError('--sequences names a sequence the data do not have', {
+      file,
+      field: '--sequences',
+      found: text,
+      expected: `a comma-separated subset of ${offered.join(', ')}`,
+      code: 'cli.option',
+    });
+  return offered.filter((q) => wanted.includes(q));
+}
+
 function positiveInt(text: string, field: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1)
@@ -71,18 +117,18 @@ function positiveInt(text: string, field: string): number {
   return n;
 }
 
-interface TrainCliOptions {
+interface TrainCliOptions extends PhantomCliOptions {
   manifest?: string;
-  phantom?: string;
-  size?: string;
   preset: string;
+  sequences?: string;
+  ndims: string;
+  patch?: string;
   validation: string;
   recipe: string;
   steps: string;
   out: string;
   resume?: boolean;
   crop: string;
-  seed: string;
   structural: boolean;
   detachCycle?: boolean;
   json?: boolean;
@@ -119,9 +165,24 @@ export function registerModel(program: Command): void {
     )
     .option('--validation <n>', 'with --phantom: how many of the n subjects validate', '1')
     .option('--size <nx,ny,nz>', 'phantom volume size', '64,64,32')
+    .option('--dwi', 'with --phantom: add DWI')
+    .option('--dce', 'with --phantom: add the 4D DCE series (6 phases)')
+    .option(
+      '--sequences <list>',
+      'train on these sequences only, e.g. t1,t2,dwi,dce (default: every sequence of the data); a 4D one (dce) enters and leaves as a series',
+    )
     .option('--preset <name>', `generator preset: ${PRESET_NAMES.join(', ')}`, 'lite')
+    .option(
+      '--ndims <n>',
+      '2: slices (2D/2.5D, random --crop); 3: the 3D generator on random --patch cubes',
+      '2',
+    )
+    .option(
+      '--patch <n>',
+      'with --ndims 3: edge of the random 3D training patch in voxels, capped to the volume (default 32)',
+    )
     .option('--steps <n>', 'training steps', '1000')
-    .option('--crop <n>', 'random crop edge in voxels', '192')
+    .option('--crop <n>', 'with --ndims 2: random crop edge in voxels', '192')
     .option('--seed <n>', 'sampling and weight seed (and the phantom seed)', '0')
     .option(
       '--recipe <name>',
@@ -149,24 +210,39 @@ export function registerModel(program: Command): void {
       let trainSet: SubjectVolumes[];
       let valSet: SubjectVolumes[];
       if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
-      if (o.phantom !== undefined && fold) {
-        const ph = phantom({
-          subjects: positiveInt(o.phantom, '--phantom'),
-          seed,
-          size: phantomSize(o.size),
+      const ndims = o.ndims === '2' ? 2 : o.ndims === '3' ? 3 : undefined;
+      if (ndims === undefined)
+        throw new MriseqError('unknown generator dimensionality', {
+          field: '--ndims',
+          found: o.ndims,
+          expected: '2 (slices) or 3 (volumes)',
+          code: 'cli.option',
         });
-        sequences = ph.sequences;
+      if (o.patch !== undefined && ndims !== 3)
+        throw new MriseqError("--patch sizes the 3D generator's training patches", {
+          field: '--patch',
+          found: `${o.patch} with --ndims ${o.ndims}`,
+          expected: '--ndims 3 --patch N (2D training crops are --crop)',
+          code: 'cli.option',
+        });
+      if ((o.dwi || o.dce) && o.phantom === undefined)
+        throw new MriseqError('--dwi and --dce describe the phantom: they go with --phantom', {
+          field: o.dce ? '--dce' : '--dwi',
+          expected: '--phantom N (a manifest lists its own sequences: its dwi and dce columns)',
+          code: 'cli.option',
+        });
+      if (o.phantom !== undefined && fold) {
+        const ph = cliPhantom(o);
+        sequences = chooseSequences(o.sequences, ph.sequences);
         const split = foldSplit(canonical(ph.ids()), fold);
-        trainSet = split.train.map((id) => ph.subject(id));
-        valSet = split.validation.map((id) => ph.subject(id));
+        trainSet = split.train.map((id) => only(ph.subject(id), sequences));
+        valSet = split.validation.map((id) => only(ph.subject(id), sequences));
       } else if (o.manifest && fold) {
         const cohort = await Cohort.fromManifest(o.manifest);
-        sequences = [...cohort.sequences];
+        sequences = chooseSequences(o.sequences, cohort.sequences, o.manifest);
         const split = cohortFold(cohort, fold);
-        const load = async (id: string): Promise<SubjectVolumes> => ({
-          id,
-          volumes: await cohort.subject(id).loadAll(),
-        });
+        const load = async (id: string): Promise<SubjectVolumes> =>
+          only({ id, volumes: await cohort.subject(id).loadAll() }, sequences);
         trainSet = [];
         for (const id of split.train) trainSet.push(await load(id));
         valSet = [];
@@ -181,17 +257,17 @@ export function registerModel(program: Command): void {
             expected: `an integer in 0..${n - 1} (fewer than --phantom)`,
             code: 'cli.option',
           });
-        const ph = phantom({ subjects: n, seed, size: phantomSize(o.size) });
-        sequences = ph.sequences;
-        const all = ph.ids().map((id) => ph.subject(id));
+        const ph = cliPhantom(o);
+        sequences = chooseSequences(o.sequences, ph.sequences);
+        const all = ph.ids().map((id) => only(ph.subject(id), sequences));
         const v = n > 1 ? nVal : 0;
         valSet = all.slice(n - v);
         trainSet = all.slice(0, n - v);
       } else if (o.manifest) {
         const tr = await manifestSubjects(o.manifest, 'train');
-        sequences = tr.sequences;
-        trainSet = tr.subjects;
-        valSet = (await manifestSubjects(o.manifest, 'val')).subjects;
+        sequences = chooseSequences(o.sequences, tr.sequences, o.manifest);
+        trainSet = tr.subjects.map((x) => only(x, sequences));
+        valSet = (await manifestSubjects(o.manifest, 'val')).subjects.map((x) => only(x, sequences));
       } else {
         throw new MriseqError('say what to train on', {
           field: '--manifest',
@@ -245,10 +321,16 @@ export function registerModel(program: Command): void {
           out: o.out,
           model: o.preset as PresetName,
           // mriseq 0.1's recipe started the code's linear maps its own way too
-          modelOverrides: { sequences, seed, linearInit: o.recipe === 'mriseq-0.1' ? 'scaled' : 'pytorch' },
+          modelOverrides: {
+            sequences,
+            seed,
+            linearInit: o.recipe === 'mriseq-0.1' ? 'scaled' : 'pytorch',
+            // the 3D generator sees one channel (a volume), whatever the preset's 2.5D stack
+            ...(ndims === 3 ? { ndims, cIn: 1 } : {}),
+          },
           steps,
           seed,
-          crop: Number(o.crop),
+          crop: ndims === 3 ? positiveInt(o.patch ?? '32', '--patch') : Number(o.crop),
           structuralWeight: o.structural ? 0.01 : 0,
           detachCycle: o.detachCycle === true,
           recipe: o.recipe,
@@ -316,29 +398,35 @@ export function registerModel(program: Command): void {
     .option('--phantom <n>', 'use the in-memory phantom with n subjects instead')
     .option('--size <nx,ny,nz>', 'phantom volume size', '64,64,32')
     .option('--seed <n>', 'phantom seed', '0')
+    .option('--dwi', 'with --phantom: the phantom has DWI')
+    .option('--dce', 'with --phantom: the phantom has the 4D DCE series')
     .option('--subject <id>', 'subject id (default: every subject of the cohort)')
     .requiredOption('--target <seq>', 'sequence to generate')
     .option('--sources <a,b>', 'source sequences (default: every other sequence the subject has)')
     .requiredOption(
       '--out <path>',
-      'output .nii or .nii.gz with --subject, else a folder (intensities in the normalised [-1, 1] space)',
+      'output .nii or .nii.gz with --subject, else a folder (intensities in the normalised [-1, 1] space; a 4D target such as dce is written as a 4D series)',
+    )
+    .option(
+      '--time-points <n>',
+      "time points of the generated series (default: the subject's own target, else what the generator was trained with, else 1)",
     )
     .option('--split <name>', 'without --subject: manifest split train, val, test or all', 'all')
     .option('--shard <i/n>', `without --subject: ${SHARD_HELP}`)
     .action(
-      async (o: {
-        run: string;
-        manifest?: string;
-        phantom?: string;
-        size?: string;
-        seed: string;
-        subject?: string;
-        target: string;
-        sources?: string;
-        out: string;
-        split: string;
-        shard?: string;
-      }) => {
+      async (
+        o: PhantomCliOptions & {
+          run: string;
+          manifest?: string;
+          subject?: string;
+          target: string;
+          sources?: string;
+          out: string;
+          split: string;
+          shard?: string;
+          timePoints?: string;
+        },
+      ) => {
         const shard = shardOption(o.shard);
         if (o.subject === undefined) return generateCohort(o, shard);
         if (shard) {
@@ -352,12 +440,7 @@ export function registerModel(program: Command): void {
         const model = loadGenerator(o.run);
         let subject: SubjectVolumes;
         if (o.phantom !== undefined) {
-          const ph = phantom({
-            subjects: positiveInt(o.phantom, '--phantom'),
-            seed: Number(o.seed),
-            size: phantomSize(o.size),
-          });
-          subject = ph.subject(o.subject);
+          subject = cliPhantom(o).subject(o.subject);
         } else if (o.manifest) {
           subject = await manifestSubject(o.manifest, o.subject);
         } else {
@@ -372,11 +455,19 @@ export function registerModel(program: Command): void {
         const sources = o.sources
           ? o.sources.split(',').map((s) => s.trim())
           : have.filter((k) => k !== o.target);
-        const vol = await generate(model, subject, { sources, target: o.target });
+        const vol = await generate(model, subject, {
+          sources,
+          target: o.target,
+          timePoints: timePointsOption(o),
+        });
         await writeNifti(o.out, vol);
         console.log(`wrote ${o.out}: ${o.target} from ${sources.join('+')} (${vol.shape.join('x')})`);
       },
     );
+}
+
+function timePointsOption(o: { timePoints?: string }): number | undefined {
+  return o.timePoints === undefined ? undefined : positiveInt(o.timePoints, '--time-points');
 }
 
 /** A cell of generated.csv: quoted when it holds a separator, quote or line break. */
@@ -390,27 +481,21 @@ function csvCell(s: string): string {
  * Resumable: a subject whose volume exists is not generated again.
  */
 async function generateCohort(
-  o: {
+  o: PhantomCliOptions & {
     run: string;
     manifest?: string;
-    phantom?: string;
-    size?: string;
-    seed: string;
     target: string;
     sources?: string;
     out: string;
     split: string;
+    timePoints?: string;
   },
   shard: ReturnType<typeof shardOption>,
 ): Promise<void> {
   let all: string[];
   let load: (id: string) => Promise<SubjectVolumes>;
   if (o.phantom !== undefined) {
-    const ph = phantom({
-      subjects: positiveInt(o.phantom, '--phantom'),
-      seed: Number(o.seed),
-      size: phantomSize(o.size),
-    });
+    const ph = cliPhantom(o);
     all = ph.ids();
     load = async (id) => ph.subject(id);
   } else if (o.manifest) {
@@ -449,7 +534,10 @@ async function generateCohort(
     const file = join(plan.dir, rel);
     if (!existsSync(file)) {
       mkdirSync(dirname(file), { recursive: true });
-      await writeNifti(file, await generate(model, subject, { sources, target: o.target }));
+      await writeNifti(
+        file,
+        await generate(model, subject, { sources, target: o.target, timePoints: timePointsOption(o) }),
+      );
     }
     rows.push([id, o.target, sources.join('+'), rel].map(csvCell).join(','));
     console.error(`generate: ${k}/${plan.ids.length} ${id}: ${o.target} from ${sources.join('+')}`);
