@@ -8,7 +8,7 @@ import { MriseqError } from '../errors/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
 import type { GenerateFn } from './maps.js';
-import { compareVolumes, type SsimOptions } from './metrics.js';
+import { compareFrames, type SsimOptions, type SynthesisScores } from './metrics.js';
 import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
@@ -97,6 +97,53 @@ function checkUserMetrics(metrics: readonly UserMetric[]): void {
   }
 }
 
+/**
+ * The per-frame columns of a 4D target's row: psnr_f0, ssim_f0, mae_f0, psnr_f1, ... (frame k of
+ * the series, 0-based); none for a 3D target. The row's psnr, ssim and mae are their means.
+ */
+export function frameColumns(frames: readonly SynthesisScores[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (frames.length < 2) return out;
+  frames.forEach((f, k) => {
+    out[`psnr_f${k}`] = f.psnr;
+    out[`ssim_f${k}`] = f.ssim;
+    out[`mae_f${k}`] = f.mae;
+  });
+  return out;
+}
+
+/**
+ * A row that carries every column an evaluation table of these targets can have (values 0), to
+ * fix the header before any row exists: subject..mae, and the per-frame columns of the longest
+ * 4D target among `sequences` (all of timePoints' without it).
+ */
+export function evaluationTemplate(
+  timePoints: Readonly<Record<string, number>> = {},
+  sequences?: readonly string[],
+): EvaluationRow {
+  const nt = Math.max(
+    1,
+    ...Object.entries(timePoints)
+      .filter(([q]) => !sequences || sequences.includes(q))
+      .map(([, n]) => n),
+  );
+  const zero = { psnr: 0, ssim: 0, mae: 0 };
+  return {
+    subject: '',
+    source: '',
+    target: '',
+    ...zero,
+    ...frameColumns(Array.from({ length: nt }, () => zero)),
+  };
+}
+
+/** The per-frame values of one metric in a row (frameColumns' psnr_f0, psnr_f1, ...); [] for a 3D target. */
+export function frameValues(row: EvaluationRow, metric: string): number[] {
+  const out: number[] = [];
+  for (let k = 0; typeof row[`${metric}_f${k}`] === 'number'; k++) out.push(row[`${metric}_f${k}`] as number);
+  return out;
+}
+
 export function rowKey(r: { subject: string; source: string; target: string }): string {
   return `${r.subject}|${r.source}|${r.target}`;
 }
@@ -154,8 +201,8 @@ export async function evaluate(
       if (!xs || !xt) continue; // missing sequences are never source or target
       const g = await model.generate({ [s]: xs }, t, xt);
       const y = g instanceof Float32Array ? g : g.data;
-      const scores = compareVolumes(xt, { data: y, shape: xt.shape }, opts.metricOptions);
-      const row: EvaluationRow = { subject: id, source: s, target: t, ...scores };
+      const { frames, ...scores } = compareFrames(xt, { data: y, shape: xt.shape }, opts.metricOptions);
+      const row: EvaluationRow = { subject: id, source: s, target: t, ...scores, ...frameColumns(frames) };
       if (userMetrics.length) {
         const generated: Volume = { ...xt, data: y, datatype: 'float32' };
         for (const m of userMetrics) {

@@ -17,6 +17,7 @@ import {
   compareVolumes,
   differentiationMaps,
   evaluationColumns,
+  evaluationTemplate,
   formatEvaluationCsv,
   generatorFunction,
   LPIPS_SKIPPED,
@@ -118,7 +119,7 @@ function registerEvaluate(program: Command): void {
           if (plan.ids.length === 0) {
             // a shard (or fold) without subjects still writes the header every other part has
             const header = evaluationColumns([
-              { subject: '', source: '', target: '', psnr: 0, ssim: 0, mae: 0 },
+              evaluationTemplate(model.config.timePoints, listOption(o.sequences)),
             ]);
             writeFileAtomicSync(plan.file, formatEvaluationCsv([], header));
             plan.finish();
@@ -131,6 +132,7 @@ function registerEvaluate(program: Command): void {
             out: plan.file,
             sequences: listOption(o.sequences),
             metricOptions: { slices: o.slices ?? false },
+            timePoints: model.config.timePoints,
             onSubject: (e) => console.error(`evaluate: ${e.done}/${e.total} ${e.subject} (+${e.rows} rows)`),
           });
           plan.finish();
