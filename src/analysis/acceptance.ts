@@ -9,8 +9,8 @@ import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
 import { rankSequences, type EvaluationRow, type SequenceRanking } from './contribution.js';
-import { prepareVolume } from './evaluate.js';
-import { compareVolumes } from './metrics.js';
+import { frameColumns, prepareVolume } from './evaluate.js';
+import { compareFrames } from './metrics.js';
 import {
   differentiationMap,
   frameAucs,
@@ -129,13 +129,10 @@ export async function phantomAcceptance(
         },
         { signal: opts.signal },
       );
-      for (const [name, y] of Object.entries(generated))
-        rows.push({
-          subject: s.id,
-          source: name,
-          target: t,
-          ...compareVolumes(xt, { data: y, shape: xt.shape }),
-        });
+      for (const [name, y] of Object.entries(generated)) {
+        const { frames, ...scores } = compareFrames(xt, { data: y, shape: xt.shape });
+        rows.push({ subject: s.id, source: name, target: t, ...scores, ...frameColumns(frames) });
+      }
       if (opts.onMaps) maps[t] = md;
       const summary = summarizeMap(md);
       (lesionAucs[t] ??= []).push(voxelAuc(summary.data, s.unique.data, { region: s.lesion.data }));
