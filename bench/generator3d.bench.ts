@@ -2,7 +2,7 @@
  * The 3D generator's training step (issue 30): the lite preset with ndims 3 (conv3d, trilinear)
  * on a cube patch as `mriseq train --ndims 3 --patch N` draws it, batch 1, one source -> one
  * target, three forward passes, one backward pass and Adam, alternating turn by turn with the same
- * architecture and step in PyTorch (bench/torch_generator3d.py). Native engine only: wasm takes
+ * architecture and step in PyTorch (bench/torch_generator.py with nd = 3). Native engine only: wasm takes
  * minutes per 3D step.
  */
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ function step3d(size: number): TensorWorkload {
         },
       };
     },
-    torch: { module: join(__dirname, 'torch_generator3d.py'), case: String(size) },
+    torch: { module: join(__dirname, 'torch_generator.py'), case: `3d:${size}` },
   };
 }
 

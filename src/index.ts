@@ -386,6 +386,7 @@ export {
   summarizeMap,
   frameAucs,
   seriesSubtractionMap,
+  acceptanceRecord,
   type SeriesScores,
 } from './analysis/index.js';
 export {

@@ -310,6 +310,26 @@ export function acceptanceLines(
   ];
 }
 
+/**
+ * A report as plain JSON (acceptance.json): the table's lines, every AUC (per time point for a
+ * series target), the baseline, the C_d order with each sequence's contribution, the checks.
+ */
+export function acceptanceRecord(r: AcceptanceReport, u = 't1gd', last = 't1'): Record<string, unknown> {
+  return {
+    subjects: r.subjects,
+    lines: acceptanceLines(r, u, last),
+    lesionAuc: r.lesionAuc,
+    frameAuc: r.frameAuc,
+    headAuc: r.headAuc,
+    subtraction: r.subtraction,
+    subtractionAuc: r.subtractionAuc,
+    order: r.ranking.order,
+    sequences: r.ranking.sequences,
+    checks: r.checks,
+    passed: r.passed,
+  };
+}
+
 /** The acceptance table as fixed-width text. */
 export function formatAcceptanceTable(r: AcceptanceReport, u = 't1gd', last = 't1'): string {
   const lines = acceptanceLines(r, u, last);

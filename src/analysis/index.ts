@@ -106,6 +106,7 @@ export {
   formatAcceptance,
   formatAcceptanceTable,
   acceptanceLines,
+  acceptanceRecord,
   averageAcceptance,
   type AcceptanceLine,
   type AveragedAcceptance,

@@ -28,6 +28,7 @@ import { phantom, type PhantomSequence } from '../../src/phantom/index.js';
 import type { Seq2Seq } from '../../src/model/index.js';
 import { loadGenerator, trainRun } from '../../src/train/node.js';
 import {
+  acceptanceRecord,
   averageAcceptance,
   formatAcceptance,
   generatorFunction,
@@ -104,12 +105,12 @@ test(
           steps,
           crop: 64,
           validation: subjects(nTrain, nTrain + 4),
-          onProgress: (e) => {
-            if (e.step % 250 === 0 || e.validationPsnr !== undefined)
-              console.log(
-                `step ${e.step}/${e.steps} loss ${e.loss.total.toFixed(4)}${e.validationPsnr !== undefined ? ` val PSNR ${e.validationPsnr.toFixed(2)}` : ''}`,
-              );
-          },
+          // validation happens every tenth of the run: one line each
+          onProgress: (e) =>
+            e.validationPsnr === undefined ||
+            console.log(
+              `acceptance-dce: step ${e.step}/${e.steps}, validation PSNR ${e.validationPsnr.toFixed(2)}`,
+            ),
         });
         r.model.dispose();
         model = loadGenerator(run);
@@ -131,22 +132,7 @@ test(
       console.log(`${run}:\n${text}`);
       writeFileSync(
         join(run, 'acceptance-dce.json'),
-        JSON.stringify(
-          {
-            text,
-            subjects: report.subjects,
-            lesionAuc: report.lesionAuc,
-            frameAuc: report.frameAuc,
-            headAuc: report.headAuc,
-            subtraction: report.subtraction,
-            subtractionAuc: report.subtractionAuc,
-            order: report.ranking.order,
-            sequences: report.ranking.sequences,
-            checks: report.checks,
-          },
-          null,
-          1,
-        ),
+        JSON.stringify({ text, ...acceptanceRecord(report, u, last) }, null, 1),
       );
     }
     const avg = averageAcceptance(reports, { uniqueSequence: u, lastSequence: last });

@@ -33,6 +33,28 @@ interface ManifestRow {
   t1: string;
 }
 
+/** `mriseq <command> --run MODEL --manifest M ...args --out OUT` as two shards, then merged in `run`. */
+async function sharded(command: string, run: string, args: string[], out = run): Promise<string[]> {
+  const parts: string[] = [];
+  for (const i of [0, 1])
+    parts.push(
+      await cliOk([
+        command,
+        '--run',
+        model,
+        '--manifest',
+        manifest,
+        ...args,
+        '--out',
+        out,
+        '--shard',
+        `${i}/2`,
+      ]),
+    );
+  mergeRun(run);
+  return parts;
+}
+
 function manifestRows(): ManifestRow[] {
   const [head, ...rows] = readFileSync(manifest, 'utf8').trim().split('\n');
   const cols = head.split(',');
@@ -174,23 +196,7 @@ test(
   { skip: missingPython('nibabel') },
   async () => {
     const run = join(tmp, 'gen');
-    for (const i of [0, 1])
-      await cliOk([
-        'generate',
-        '--run',
-        model,
-        '--manifest',
-        manifest,
-        '--target',
-        'dce',
-        '--sources',
-        't1',
-        '--out',
-        run,
-        '--shard',
-        `${i}/2`,
-      ]);
-    mergeRun(run);
+    await sharded('generate', run, ['--target', 'dce', '--sources', 't1']);
     const row = manifestRows()[0];
     const ref = runPython<{ shape: number[]; zooms: number[]; same: boolean }>(
       `
@@ -204,54 +210,37 @@ print(json.dumps({'shape': list(g.shape), 'zooms': [float(z) for z in g.header.g
     assert.deepEqual(ref.shape, [16, 16, 8, 6]);
     assert.equal(ref.zooms[3], 60, 'the time step of the subject series');
     assert.ok(ref.same, 'the subject affine');
-    // a phantom subject (in memory) generated from T2 alone: a series of the trained length
-    const file = join(tmp, 'from-t2.nii.gz');
-    const out = await cliOk([
-      'generate',
-      '--run',
-      model,
-      '--phantom',
-      '4',
-      '--size',
-      '16,16,8',
-      '--seed',
-      '5',
-      '--dwi',
-      '--dce',
-      '--subject',
-      'sim-00001',
-      '--target',
-      'dce',
-      '--sources',
-      't2',
-      '--out',
-      file,
-    ]);
-    assert.match(out, /16x16x8x6/);
-    const three = await cliOk([
-      'generate',
-      '--run',
-      model,
-      '--phantom',
-      '4',
-      '--size',
-      '16,16,8',
-      '--seed',
-      '5',
-      '--dwi',
-      '--dce',
-      '--subject',
-      'sim-00001',
-      '--target',
-      'dce',
-      '--sources',
-      't2',
-      '--time-points',
-      '3',
-      '--out',
-      join(tmp, 'three.nii.gz'),
-    ]);
-    assert.match(three, /16x16x8x3/);
+    // a phantom subject (in memory) generated from T2 alone: a series of the trained length, or
+    // of the length asked for
+    const fromT2 = (extra: string[], file: string) =>
+      cliOk([
+        ...[
+          'generate',
+          '--run',
+          model,
+          '--phantom',
+          '4',
+          '--size',
+          '16,16,8',
+          '--seed',
+          '5',
+          '--dwi',
+          '--dce',
+        ],
+        ...[
+          '--subject',
+          'sim-00001',
+          '--target',
+          'dce',
+          '--sources',
+          't2',
+          ...extra,
+          '--out',
+          join(tmp, file),
+        ],
+      ]);
+    assert.match(await fromT2([], 'from-t2.nii.gz'), /16x16x8x6/);
+    assert.match(await fromT2(['--time-points', '3'], 'three.nii.gz'), /16x16x8x3/);
   },
 );
 
@@ -261,29 +250,14 @@ test(
   async () => {
     const run = join(tmp, 'eval');
     const table = join(run, 'evaluation.csv');
-    const headers = new Set<string>();
-    for (const i of [0, 1]) {
-      await cliOk([
-        'evaluate',
-        '--run',
-        model,
-        '--manifest',
-        manifest,
-        '--out',
-        table,
-        '--split',
-        'all',
-        '--sequences',
-        STUDY,
-        '--shard',
-        `${i}/2`,
-      ]);
-      headers.add(
-        readFileSync(join(run, 'parts', `evaluate-${i}-of-2`, 'evaluation.csv'), 'utf8').split('\n')[0],
-      );
-    }
+    await sharded('evaluate', run, ['--split', 'all', '--sequences', STUDY], table);
+    const headers = new Set(
+      [0, 1].map(
+        (i) =>
+          readFileSync(join(run, 'parts', `evaluate-${i}-of-2`, 'evaluation.csv'), 'utf8').split('\n')[0],
+      ),
+    );
     assert.equal(headers.size, 1, 'the parts share one header');
-    mergeRun(run);
     const rows = readEvaluationCsv(table);
     assert.equal(rows.length, SUBJECTS * 16);
     const dce = rows.filter((r) => r.target === 'dce');
@@ -337,23 +311,7 @@ test(
   { skip: missingPython('nibabel') },
   async () => {
     const run = join(tmp, 'maps');
-    for (const i of [0, 1])
-      await cliOk([
-        'maps',
-        '--run',
-        model,
-        '--manifest',
-        manifest,
-        '--out',
-        run,
-        '--split',
-        'all',
-        '--targets',
-        'dce,t2',
-        '--shard',
-        `${i}/2`,
-      ]);
-    mergeRun(run);
+    await sharded('maps', run, ['--split', 'all', '--targets', 'dce,t2']);
     const row = manifestRows()[0];
     const ref = runPython<{
       shape: number[];

@@ -1,5 +1,5 @@
 /**
- * The bench's PyTorch twin of the 3D generator (bench/torch_generator3d.py) is the architecture
+ * The bench's PyTorch twin of the 3D generator (bench/torch_generator.py with nd = 3) is the architecture
  * mriseq trains with `--ndims 3`: the same multiset of parameter sizes as the lite preset with
  * ndims 3 (9,966,624 parameters), and one training step of it runs (finite loss) on a 16^3 patch.
  * Otherwise `npm run bench`'s ratio would compare different networks.
@@ -22,14 +22,14 @@ test(
       `
 import json, sys, importlib.util, torch
 torch.set_num_threads(2)
-spec = importlib.util.spec_from_file_location('g3', sys.argv[1])
-g3 = importlib.util.module_from_spec(spec); spec.loader.exec_module(g3)
-g = g3.Generator3d()
-run = g3.build('16')
+spec = importlib.util.spec_from_file_location('twin', sys.argv[1])
+twin = importlib.util.module_from_spec(spec); spec.loader.exec_module(twin)
+g = twin.Generator(nd=3)
+run = twin.build('3d:16')
 print(json.dumps({'sizes': sorted(p.numel() for p in g.parameters()), 'loss': run()}))
 `,
       null,
-      [join(__dirname, '..', '..', 'bench', 'torch_generator3d.py')],
+      [join(__dirname, '..', '..', 'bench', 'torch_generator.py')],
     );
     assert.equal(total, 9_966_624);
     assert.deepEqual(theirs.sizes, ours);
