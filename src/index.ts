@@ -10,6 +10,8 @@ setEngineAdapter(nodeEngineAdapter);
 
 // errors
 export { MriseqError, isMriseqError, type MriseqErrorInfo } from './errors/index.js';
+// interrupt (a kernel's stop button reaches mriseq's long-running loops)
+export { setInterruptSignal, interruptSignal, stopRequested, yieldToHost } from './interrupt/index.js';
 // engine
 export {
   tf,
@@ -82,6 +84,19 @@ export {
   type LesionGroup,
   type LesionType,
 } from './phantom/index.js';
+// csv: the one reader and writer of every table
+export {
+  parseCsv,
+  csvRecords,
+  formatCsv,
+  formatCsvCell,
+  escapeCsvCell,
+  unescapeCsvCell,
+  type CsvValue,
+  type CsvRecord,
+  type FormatCsvOptions,
+  type ParseCsvOptions,
+} from './csv/index.js';
 // cohort
 export {
   Cohort,
@@ -139,6 +154,9 @@ export {
   type TrainState,
   type TrainCheckpoint,
   type LossTerms,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  type SubjectStream,
+  type TrainSubjects,
 } from './train/index.js';
 export {
   trainRun,
@@ -146,6 +164,8 @@ export {
   loadCheckpoint,
   loadGenerator,
   MODELS_ROOT,
+  generatorFingerprint,
+  trainDataFor,
   type TrainRunOptions,
   type TrainRunResult,
   type LoadedCheckpoint,

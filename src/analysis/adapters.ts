@@ -9,6 +9,7 @@ import type { Cohort } from '../cohort/index.js';
 import type { EvaluationCohort, EvaluationModel } from './evaluate.js';
 import type { GenerateFn } from './maps.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
+import { dict } from '../keys/index.js';
 
 /**
  * G(x_sources, code_target) of a trained generator as a GenerateFn. Inputs are expected already in
@@ -65,10 +66,11 @@ export function asEvaluationCohort(cohort: Cohort | EvaluationCohort): Evaluatio
     // in [0, 1] would fool a range test).
     loadSubject: async (id) => {
       const raw = await cohort.subject(id).loadAll();
-      const sequences: Record<string, Volume> = {};
+      const sequences = dict<Volume>();
       for (const [k, v] of Object.entries(raw)) sequences[k] = normalizeIntensity(v);
       return { id, sequences };
     },
     availableSequences: (id) => cohort.subject(id).available,
+    stamp: (id) => cohort.stamp(id, cohort.subject(id).available),
   };
 }

@@ -5,6 +5,7 @@
  * output and resumption live in ./node.ts. Resumable: rows already done are skipped.
  */
 import { MriseqError } from '../errors/index.js';
+import { stopRequested, yieldToHost } from '../interrupt/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
 import type { GenerateFn } from './maps.js';
@@ -13,6 +14,7 @@ import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
 import { BUILTIN_METRICS } from './registry.js';
+import { own } from '../keys/index.js';
 
 /** What evaluate needs from a trained generator. */
 export interface EvaluationModel {
@@ -20,6 +22,8 @@ export interface EvaluationModel {
   readonly sequences: readonly string[];
   /** G(sources, code_target): a volume on the sources' grid, intensities in [-1, 1]. */
   generate: GenerateFn;
+  /** What the model is (a hash of its weights, a version), recorded with a resumable table. */
+  readonly fingerprint?: string;
 }
 
 /** One subject as evaluate sees it: its available sequences (missing ones are simply absent). */
@@ -34,6 +38,11 @@ export interface EvaluationCohort {
   loadSubject(id: string): Promise<EvaluationSubject>;
   /** Sequences a subject has, known without loading (lets a resumed run skip finished subjects). */
   availableSequences?(id: string): readonly string[];
+  /**
+   * A cheap identity of a subject's data (see VolumeSource.stamp): a resumed table checks finished
+   * subjects by it instead of loading them. Without it they are loaded and hashed.
+   */
+  stamp?(id: string): Promise<string | undefined>;
 }
 
 export interface EvaluateOptions {
@@ -191,11 +200,15 @@ export async function evaluate(
     if (pairs.length === 0) continue;
     const subject = await cohort.loadSubject(id);
     const avail = new Map<string, Volume>();
-    for (const s of wanted)
-      if (subject.sequences[s]) avail.set(s, prepareVolume(subject.sequences[s], opts.normalize));
+    for (const s of wanted) {
+      const v = own(subject.sequences, s);
+      if (v) avail.set(s, prepareVolume(v, opts.normalize));
+    }
     let made = 0;
     for (const [s, t] of pairs) {
-      if (opts.signal?.aborted) throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
+      await yieldToHost(); // lets a kernel's interrupt in between generations
+      if (stopRequested(opts.signal))
+        throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
       const xs = avail.get(s);
       const xt = avail.get(t);
       if (!xs || !xt) continue; // missing sequences are never source or target

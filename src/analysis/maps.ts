@@ -7,9 +7,11 @@
  * and normalised inputs give the same map. Browser-safe.
  */
 import { MriseqError } from '../errors/index.js';
+import { stopRequested, yieldToHost } from '../interrupt/index.js';
 import { frameCount, reduceFrames, volumeFrame, type Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
 import { prepareVolume } from './evaluate.js';
+import { dict, own, plain } from '../keys/index.js';
 
 /**
  * Generates `target` from the given source volumes (here always one source at a time, as the
@@ -43,9 +45,9 @@ export async function differentiationMap(
   generate: GenerateFn,
   opts: DifferentiationMapOptions = {},
 ): Promise<Volume> {
-  const sequences: Record<string, Volume> = {};
+  const sequences = dict<Volume>();
   for (const [k, v] of Object.entries(raw)) if (v) sequences[k] = prepareVolume(v, 'auto');
-  const x = sequences[target];
+  const x = own(sequences, target);
   if (!x)
     throw new MriseqError('target sequence not available for this subject', {
       field: 'target',
@@ -59,9 +61,10 @@ export async function differentiationMap(
   const sum = new Float64Array(x.data.length);
   let done = 0;
   for (const s of sources) {
-    if (opts.signal?.aborted)
+    await yieldToHost(); // lets a kernel's interrupt in between generations
+    if (stopRequested(opts.signal))
       throw new MriseqError('differentiation map interrupted', { code: 'maps.aborted' });
-    const src = sequences[s];
+    const src = own(sequences, s);
     if (!src)
       throw new MriseqError('source sequence not available for this subject', {
         field: 'sources',
@@ -97,10 +100,10 @@ export async function differentiationMaps(
   generate: GenerateFn,
   opts: DifferentiationMapOptions & { targets?: readonly string[] } = {},
 ): Promise<Record<string, Volume>> {
-  const out: Record<string, Volume> = {};
+  const out = dict<Volume>();
   for (const t of opts.targets ?? Object.keys(sequences))
     out[t] = await differentiationMap(sequences, t, generate, opts);
-  return out;
+  return plain(out);
 }
 
 /**

@@ -2,7 +2,7 @@
  * Node adapter of the analysis module: evaluation tables on disk (CSV, atomic writes, resumption)
  * and as danfojs DataFrames. The computing core stays browser-safe in the sibling files.
  */
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { writeFileAtomicSync } from '../reliability/node.js';
 import { MriseqError } from '../errors/index.js';
 import type { EvaluationRow } from './contribution.js';
@@ -17,10 +17,19 @@ import {
 import { evaluationColumns, formatEvaluationCsv, parseEvaluationCsv } from './table.js';
 import { writeNifti } from '../io/index.js';
 import { frameCount, volumeFrame, type Volume } from '../volume/index.js';
-import type { Seq2Seq } from '../model/index.js';
+import { Seq2Seq } from '../model/index.js';
+import { generatorFingerprint } from '../train/node.js';
+import {
+  fingerprintJson,
+  fingerprintVolumes,
+  OutputProvenance,
+  type JsonValue,
+} from '../reliability/provenance.js';
+import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
 import type { Cohort } from '../cohort/index.js';
 import { regionStatistics, summarizeMap, type RegionStatistics } from './maps.js';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { dict, plain } from '../keys/index.js';
 
 /** Reads an evaluation table; errors name the file, row and column. */
 export function readEvaluationCsv(path: string): EvaluationRow[] {
@@ -69,6 +78,20 @@ export interface EvaluateToCsvOptions extends Omit<EvaluateOptions, 'done'> {
    * shards (some without a DCE) share one header and merge.
    */
   timePoints?: Readonly<Record<string, number>>;
+  /**
+   * A table made from other inputs (another model, other options) is refused; with redo it is
+   * removed and made again.
+   */
+  redo?: boolean;
+  /** What the model is, for a model that is not a Seq2Seq (whose weights are hashed). */
+  modelFingerprint?: string;
+  /** Further inputs to record with the table (the CLI records the split or fold). */
+  inputs?: Record<string, JsonValue>;
+}
+
+/** The provenance record of a table: `metrics.csv` -> `metrics.provenance.json` beside it. */
+export function provenanceFileOf(table: string): string {
+  return join(dirname(table), `${basename(table).replace(/\.(csv|tsv)$/i, '')}.provenance.json`);
 }
 
 export interface EvaluationTable {
@@ -84,20 +107,87 @@ export interface EvaluationTable {
 }
 
 /**
+ * Opens the provenance record of an evaluation table (refusing one made from other inputs unless
+ * opts.redo): the model's fingerprint, the sequences and the metric options, plus opts.inputs.
+ */
+export function openEvaluationProvenance(
+  model: EvaluationModel | Seq2Seq,
+  opts: Omit<EvaluateToCsvOptions, 'onRow' | 'onSubject' | 'signal'>,
+): OutputProvenance {
+  const m = asEvaluationModel(model);
+  const modelId =
+    opts.modelFingerprint ?? (model instanceof Seq2Seq ? generatorFingerprint(model) : model.fingerprint);
+  if (modelId === undefined)
+    throw new MriseqError('a resumable table needs to know which model made it', {
+      file: opts.out,
+      field: 'modelFingerprint',
+      expected: 'a Seq2Seq, or modelFingerprint (or a fingerprint property) naming a custom model',
+      code: 'provenance.model',
+    });
+  const inputs: Record<string, JsonValue> = {
+    model: modelId,
+    sequences: [...(opts.sequences ?? m.sequences)],
+    includeSelf: opts.includeSelf ?? true,
+    normalize: opts.normalize ?? 'auto',
+    metrics: JSON.parse(JSON.stringify(opts.metricOptions ?? {})) as JsonValue,
+    ...(opts.inputs ?? {}),
+  };
+  return OutputProvenance.open(provenanceFileOf(opts.out), 'evaluate', inputs, {
+    redo: opts.redo,
+    hasOutputs: () => existsSync(opts.out),
+    removeOutputs: () => rmSync(opts.out, { force: true }),
+    what: `the table ${opts.out}`,
+  });
+}
+
+/**
  * evaluate() with a CSV on disk: resumable (rows already in `out` are skipped) and saved
- * atomically after every subject, so an interruption loses at most one subject's work.
+ * atomically after every subject, so an interruption loses at most one subject's work. The table
+ * carries a provenance record (provenanceFileOf): the model's fingerprint and the options; a
+ * subject's rows count only once its entry is written (after the rows), and only while its data
+ * are the recorded ones. A rerun with another model or other options is refused unless `redo`.
  */
 export async function evaluateToCsv(
   model: EvaluationModel | Seq2Seq,
   cohort: EvaluationCohort | Cohort,
   opts: EvaluateToCsvOptions,
 ): Promise<EvaluationTable> {
-  const previous = existsSync(opts.out) ? readEvaluationCsv(opts.out) : [];
+  const m = asEvaluationModel(model);
+  const c = asEvaluationCohort(cohort);
+  const prov = openEvaluationProvenance(model, opts);
+  const stampOf = async (id: string) => {
+    const s = await c.stamp?.(id);
+    return s === undefined ? undefined : fingerprintJson(s);
+  };
+  const contentOf = (sequences: Readonly<Record<string, Volume>>) =>
+    fingerprintVolumes(Object.entries(sequences));
+  // rows count only for subjects whose entry was written after them, with the recorded data
+  const found = existsSync(opts.out) ? readEvaluationCsv(opts.out) : [];
+  const current = new Set(await c.subjectIds(opts.split ?? 'test'));
+  const kept = new Set<string>();
+  for (const id of new Set(found.map((r) => r.subject))) {
+    // a subject no longer selected keeps its finished rows unchecked (it cannot be loaded)
+    const ok = current.has(id)
+      ? await prov.verify(id, await stampOf(id), async () => contentOf((await c.loadSubject(id)).sequences))
+      : prov.subject(id) !== undefined;
+    if (ok) kept.add(id);
+  }
+  const previous = found.filter((r) => kept.has(r.subject));
   const rows = [...previous];
-  const done = new Set(previous.map(rowKey));
   const columns = (): string[] =>
     evaluationColumns([...rows, evaluationTemplate(opts.timePoints, opts.sequences)]);
-  await evaluate(model, cohort, {
+  if (previous.length !== found.length) writeEvaluationCsv(opts.out, previous, columns());
+  const done = new Set(previous.map(rowKey));
+  const loaded = new Map<string, string>();
+  const recording: EvaluationCohort = {
+    ...c,
+    loadSubject: async (id) => {
+      const s = await c.loadSubject(id);
+      loaded.set(id, contentOf(s.sequences));
+      return s;
+    },
+  };
+  await evaluate(m, recording, {
     ...opts,
     done,
     onRow: async (r) => {
@@ -106,6 +196,9 @@ export async function evaluateToCsv(
     },
     onSubject: async (e) => {
       if (e.rows > 0) writeEvaluationCsv(opts.out, rows, columns());
+      // written after the subject's rows: a run killed in between redoes the subject
+      const data = loaded.get(e.subject);
+      if (data !== undefined) prov.done(e.subject, { data, stamp: await stampOf(e.subject) });
       await opts.onSubject?.(e);
     },
   });
@@ -143,8 +236,8 @@ export async function writeDifferentiationMaps(
   maps: Readonly<Record<string, Volume>>,
   opts: { labels?: Volume; names?: Readonly<Record<number, string>> } = {},
 ): Promise<WrittenMaps> {
-  const files: Record<string, string> = {};
-  const summaries: Record<string, string> = {};
+  const files = dict<string>();
+  const summaries = dict<string>();
   const sub = join(dir, subject);
   mkdirSync(sub, { recursive: true });
   for (const [t, m] of Object.entries(maps)) {
@@ -158,9 +251,10 @@ export async function writeDifferentiationMaps(
     files[t] = path;
   }
   const four = Object.keys(summaries).length > 0;
-  if (!opts.labels) return four ? { files, summaries } : { files };
-  const regions: Record<string, RegionStatistics[]> = {};
-  const frames: Record<string, RegionStatistics[][]> = {};
+  if (!opts.labels)
+    return four ? { files: plain(files), summaries: plain(summaries) } : { files: plain(files) };
+  const regions = dict<RegionStatistics[]>();
+  const frames = dict<RegionStatistics[][]>();
   for (const [t, m] of Object.entries(maps)) {
     regions[t] = regionStatistics(summarizeMap(m).data, opts.labels.data, { names: opts.names });
     if (frameCount(m) > 1)
@@ -172,5 +266,7 @@ export async function writeDifferentiationMaps(
     join(sub, 'md_regions.json'),
     JSON.stringify({ subject, regions, ...(four ? { frames } : {}) }, null, 1),
   );
-  return four ? { files, summaries, regions, frames } : { files, regions };
+  return four
+    ? { files: plain(files), summaries: plain(summaries), regions: plain(regions), frames: plain(frames) }
+    : { files: plain(files), regions: plain(regions) };
 }

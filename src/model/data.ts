@@ -5,6 +5,7 @@
  */
 import type { Volume } from '../volume/index.js';
 import { MriseqError } from '../errors/index.js';
+import { own } from '../keys/index.js';
 
 /** A subject as the generator sees it: named sequences (missing ones absent). */
 export interface SubjectVolumes {
@@ -16,7 +17,7 @@ export interface SubjectVolumes {
 export { normalizeIntensity } from '../volume/index.js';
 
 /** Time points of a volume (1 for 3D). */
-export function timePoints(v: Volume): number {
+export function timePoints(v: Pick<Volume, 'shape'>): number {
   return v.shape.length > 3 ? v.shape[3] : 1;
 }
 
@@ -76,7 +77,7 @@ export function roundUp(n: number, m: number): number {
 
 export function checkVolumesAgree(s: SubjectVolumes, names: string[]): Volume[] {
   const vols = names.map((n) => {
-    const v = s.volumes[n];
+    const v = own(s.volumes, n);
     if (!v) {
       throw new MriseqError('sequence missing for this subject', {
         field: `${s.id}.${n}`,
@@ -106,14 +107,15 @@ export function checkVolumesAgree(s: SubjectVolumes, names: string[]): Volume[] 
  * out.
  */
 export function seriesLengths(
-  subjects: readonly SubjectVolumes[],
+  subjects: Iterable<{ readonly volumes: Readonly<Record<string, Pick<Volume, 'shape'> | undefined>> }>,
   sequences: readonly string[],
 ): Record<string, number> {
   const out: Record<string, number> = {};
+  const list = [...subjects];
   for (const name of sequences) {
     const counts = new Map<number, number>();
-    for (const s of subjects) {
-      const v = s.volumes[name];
+    for (const s of list) {
+      const v = own(s.volumes, name);
       if (v) counts.set(timePoints(v), (counts.get(timePoints(v)) ?? 0) + 1);
     }
     let best = 1;

@@ -19,6 +19,7 @@ import {
   type SubjectVolumes,
 } from './data.js';
 import type { Seq2Seq } from './model.js';
+import { own } from '../keys/index.js';
 
 export interface GenerateOptions {
   /** Source sequences (one or several; a 4D source contributes its time points). */
@@ -81,9 +82,9 @@ export async function generate(
   const vols = options.normalized ? raw : raw.map((v) => normalizeIntensity(v));
   const ref = raw[0];
   const [nx, ny, nz] = ref.shape;
-  const tgt = subject.volumes[options.target];
+  const tgt = own(subject.volumes, options.target);
   const nOut =
-    options.timePoints ?? (tgt ? timePoints(tgt) : (model.config.timePoints?.[options.target] ?? 1));
+    options.timePoints ?? (tgt ? timePoints(tgt) : (own(model.config.timePoints, options.target) ?? 1));
   const T = vols.reduce((a, v) => a + timePoints(v), 0);
   const m = model.spatialMultiple;
   const W = roundUp(nx, m);

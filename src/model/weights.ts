@@ -8,6 +8,7 @@
  */
 import { MriseqError } from '../errors/index.js';
 import type { NamedWeights } from './model.js';
+import { dict } from '../keys/index.js';
 
 export const WEIGHTS_FORMAT = 'mriseq-weights-1';
 
@@ -154,7 +155,8 @@ export function decodeWeights(
       code: 'checkpoint.corrupt',
     });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: NamedWeights = {};
+  // names come from the file: '__proto__' or 'constructor' must stay ordinary keys
+  const out: NamedWeights = dict();
   for (const t of m.tensors) {
     const data = new Float32Array(t.length);
     if (size === 2)

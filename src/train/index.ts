@@ -19,3 +19,11 @@ export {
   flipLastSpatial,
   isBackground,
 } from './train.js';
+export {
+  SubjectPool,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  isSubjectStream,
+  subjectCount,
+  type SubjectStream,
+  type TrainSubjects,
+} from './pool.js';

@@ -7,7 +7,7 @@
  * A run folder holds last/ (resume point), best/ (best validation PSNR) and summary.json.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isPretrainedRef, pretrainedEntry } from '../pretrained/index.js';
 import { MriseqError } from '../errors/index.js';
@@ -34,6 +34,8 @@ import {
   type WeightsManifest,
 } from '../model/index.js';
 import type { SubjectVolumes } from '../model/data.js';
+import { dict, own } from '../keys/index.js';
+import { isSubjectStream, subjectCount, type TrainSubjects } from './pool.js';
 import {
   trainSteps,
   type TrainCheckpoint,
@@ -89,6 +91,7 @@ export function saveCheckpoint(
   extra: {
     weights?: NamedWeights;
     state?: TrainState;
+    data?: TrainData;
     dtype?: WeightsDtype;
     files?: Record<string, string>;
   } = {},
@@ -114,6 +117,8 @@ export function saveCheckpoint(
     files['adam_m.json'] = JSON.stringify(m.manifest);
     files['adam_v.json'] = JSON.stringify(v.manifest);
   }
+  // what these weights were trained on, in the same atomic folder as the weights themselves
+  if (extra.data) files['data.json'] = JSON.stringify(extra.data, null, 2);
   writeFolderAtomic(dir, files, { durable: true });
 }
 
@@ -188,6 +193,22 @@ export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): L
   return { model, state, dir };
 }
 
+/**
+ * What a generator is, as a hash: sha256 over its config and every weight (name, shape, float32
+ * bytes, in parameter order). Equal for a model and the checkpoint it was saved to or loaded
+ * from; recorded by every output made with it (src/reliability/provenance.ts). Computed from
+ * the weights each time (a model object may have trained since).
+ */
+export function generatorFingerprint(model: Seq2Seq): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ className: Seq2Seq.className, config: model.getConfig() }));
+  for (const [name, w] of Object.entries(model.getWeights())) {
+    h.update(`\n${name} ${w.shape.join(',')}\n`);
+    h.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
 /** Loads the generator of a run (best weights) or of a checkpoint folder. */
 export function loadGenerator(path: string): Seq2Seq {
   return loadCheckpoint(path, 'best').model;
@@ -209,6 +230,11 @@ export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckp
   from?: string;
   /** Also save out/last every this many steps (default max(1, steps / 10)). */
   checkpointEvery?: number;
+  /**
+   * A fresh run into a folder that holds another run's checkpoints is refused; with redo they
+   * (last/, best/, summary.json, data.json) are removed first.
+   */
+  redo?: boolean;
 }
 
 export interface TrainRunResult extends TrainResult {
@@ -221,10 +247,7 @@ export interface TrainRunResult extends TrainResult {
  * Trains a generator into a run folder, resumable with {resume: true}. The folder is locked while
  * training: a second process writing the same run would interleave checkpoints.
  */
-export async function trainRun(
-  subjects: SubjectVolumes[],
-  options: TrainRunOptions,
-): Promise<TrainRunResult> {
+export async function trainRun(subjects: TrainSubjects, options: TrainRunOptions): Promise<TrainRunResult> {
   mkdirSync(options.out, { recursive: true });
   const lock = acquireRunLock(options.out);
   try {
@@ -259,6 +282,55 @@ function hashSubjects(h: ReturnType<typeof createHash>, subjects: readonly Subje
   }
 }
 
+/** The ids of training subjects, hashed (a stream is loaded one subject at a time). */
+async function hashTrainSubjects(
+  h: ReturnType<typeof createHash>,
+  subjects: TrainSubjects,
+): Promise<string[]> {
+  if (!isSubjectStream(subjects)) {
+    hashSubjects(h, subjects);
+    return subjects.map((s) => s.id);
+  }
+  for (const id of subjects.ids) hashSubjects(h, [await subjects.load(id)]);
+  return [...subjects.ids];
+}
+
+/** The shapes of the named sequences of each subject; a stream is read one subject at a time. */
+async function subjectShapes(
+  subjects: TrainSubjects,
+  sequences: readonly string[],
+): Promise<{ volumes: Readonly<Record<string, { shape: readonly number[] } | undefined>> }[]> {
+  if (!isSubjectStream(subjects)) return [...subjects];
+  const out: { volumes: Record<string, { shape: readonly number[] }> }[] = [];
+  for (const id of subjects.ids) {
+    const s = await subjects.load(id);
+    out.push({
+      volumes: dict(
+        sequences.flatMap((q) => {
+          const v = own(s.volumes, q);
+          return v ? [[q, { shape: v.shape }] as const] : [];
+        }),
+      ),
+    });
+  }
+  return out;
+}
+
+/**
+ * trainDataOf for subjects in memory or streamed: the same fingerprint for the same volumes, a
+ * stream read one subject at a time (within the memory a training run may use).
+ */
+export async function trainDataFor(
+  subjects: TrainSubjects,
+  validation: TrainSubjects = [],
+): Promise<TrainData> {
+  const h = createHash('sha256');
+  const ids = await hashTrainSubjects(h, subjects);
+  h.update('validation\n');
+  const val = await hashTrainSubjects(h, validation);
+  return { fingerprint: h.digest('hex'), subjects: ids, validation: val };
+}
+
 /** The fingerprint of a training set (order matters: it sets the sampling). */
 export function trainDataOf(
   subjects: readonly SubjectVolumes[],
@@ -278,10 +350,12 @@ export function trainDataOf(
 /**
  * A resumed run must see the data it started on: resuming, or taking a finished run as done, on
  * other volumes (a changed cohort, a regenerated phantom) would return weights that belong to
- * neither. Runs written before data.json existed are taken as they are.
+ * neither. The record is the checkpoint's own data.json (written with its weights); checkpoints
+ * from before it existed fall back to RUN/data.json; runs without either are taken as they are.
  */
 function checkTrainData(out: string, data: TrainData): void {
-  const file = join(out, 'data.json');
+  const own = join(out, 'last', 'data.json');
+  const file = existsSync(own) ? own : join(out, 'data.json');
   if (!existsSync(file)) return;
   let saved: Partial<TrainData>;
   try {
@@ -311,15 +385,39 @@ function checkTrainData(out: string, data: TrainData): void {
   );
 }
 
-async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptions): Promise<TrainRunResult> {
+/** What a run folder holds of a run: checkpoints and the files describing them (fold.json: the CLI's). */
+const RUN_FILES = ['last', 'best', 'summary.json', 'data.json', 'fold.json'];
+
+/**
+ * A fresh run must not start in a folder holding another run: its new data.json beside the old
+ * checkpoints would let a later --resume pass the old weights off as trained on the new data,
+ * and an interrupted fresh run would leave the two mixed. Refused, or with redo removed first.
+ */
+function clearOtherRun(out: string, redo: boolean): void {
+  const held = ['last', 'best', 'summary.json'].filter(
+    (f) => existsSync(join(out, f)) || findFolder(join(out, f)),
+  );
+  if (held.length === 0) return;
+  if (!redo)
+    throw new MriseqError('this run folder holds another run (a fresh run would mix with it)', {
+      file: out,
+      found: held.join(', '),
+      expected: 'resume it (--resume), remove it first (--redo), or train into another folder',
+      code: 'train.exists',
+    });
+  for (const f of RUN_FILES) rmSync(join(out, f), { recursive: true, force: true });
+}
+
+async function trainRunLocked(subjects: TrainSubjects, options: TrainRunOptions): Promise<TrainRunResult> {
   const out = options.out;
   const lastDir = join(out, 'last');
   let model: Seq2Seq;
   let state: TrainState | undefined;
   let resumedFrom: number | null = null;
-  const data = trainDataOf(subjects, options.validation);
+  const data = await trainDataFor(subjects, options.validation);
   const resuming = options.resume === true && existsSync(join(lastDir, 'config.json'));
   if (resuming) checkTrainData(out, data);
+  else clearOtherRun(out, options.redo === true);
   writeFileAtomicSync(join(out, 'data.json'), JSON.stringify(data, null, 2), { durable: true });
   if (resuming) {
     const c = loadCheckpoint(lastDir);
@@ -339,26 +437,27 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
       options.modelOverrides?.sequences ?? (typeof m === 'string' ? preset(m).sequences : m.sequences);
     // The 4D sequences' lengths go into the config, so generating a series the subject lacks
     // (a DCE from T1 and T2) gives it the length it was trained on.
-    const lengths = seriesLengths(subjects, sequences);
+    const lengths = seriesLengths(await subjectShapes(subjects, sequences), sequences);
     const overrides = {
       ...(Object.keys(lengths).length ? { timePoints: lengths } : {}),
       ...options.modelOverrides,
     };
     model = typeof m === 'string' ? createGenerator(m, overrides) : createGenerator(m, overrides);
   }
-  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, from: _f, ...rest } = options;
+  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, redo: _rd, from: _f, ...rest } = options;
   void _o;
   void _m;
   void _mo;
   void _r;
+  void _rd;
   void _f;
-  const hasVal = (options.validation?.length ?? 0) > 0;
+  const hasVal = subjectCount(options.validation) > 0;
   const onCheckpoint = (c: TrainCheckpoint) => {
-    if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
-    else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state });
+    if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights, data });
+    else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state, data });
     // without validation the last weights are the best ones
     if (!hasVal && (c.reason === 'final' || c.reason === 'stopped'))
-      saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
+      saveCheckpoint(join(out, 'best'), model, { weights: c.weights, data });
   };
   if (state && state.steps !== options.steps) {
     throw new MriseqError('a resumed run keeps its number of steps (the learning-rate schedule spans them)', {
@@ -380,7 +479,7 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     };
     // killed after the final checkpoint but before the run's last files: finish those
     if (!existsSync(join(out, 'summary.json'))) {
-      if (!hasVal) saveCheckpoint(join(out, 'best'), model);
+      if (!hasVal) saveCheckpoint(join(out, 'best'), model, { data });
       writeSummary(out, done, resumedFrom, model);
     }
     return { ...done, out, model, resumedFrom };

@@ -17,13 +17,15 @@
  * the structural term on the cycle too).
  * Adam (PyTorch's update).
  * Validation PSNR on fixed crops picks the best weights. Progress is reported every step;
- * an AbortSignal stops between steps; the whole state (weights, Adam moments, RNG, step) can be
+ * an AbortSignal (or the host's interrupt, see ../interrupt) stops between steps; the whole state (weights, Adam moments, RNG, step) can be
  * snapshotted and resumed bit for bit on the same backend.
  */
 import { NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
+import { stopRequested } from '../interrupt/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
-import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
+import { extractPatch } from '../model/data.js';
+import { SubjectPool, subjectCount, type Prepared, type TrainSubjects } from './pool.js';
 
 export interface TrainOptions {
   /** Total number of steps (the learning-rate schedule spans them). */
@@ -66,7 +68,12 @@ export interface TrainOptions {
    */
   detachCycle?: boolean;
   /** Subjects for validation PSNR; without them the last weights are the best. */
-  validation?: SubjectVolumes[];
+  validation?: TrainSubjects;
+  /**
+   * Most bytes of normalised subjects held at once (default DEFAULT_TRAIN_CACHE_BYTES, 1 GiB):
+   * subjects are loaded when drawn and dropped when the budget needs the room.
+   */
+  cacheBytes?: number;
   /** Validate every this many steps (default max(1, steps / 10)) and at the end. */
   validateEvery?: number;
   /** Number of fixed validation crops (8). */
@@ -105,6 +112,8 @@ export interface TrainProgress {
   /** Set on steps that validated. */
   validationPsnr?: number;
   bestPsnr?: number;
+  /** Bytes of normalised subjects the training cache holds after this step (within its budget). */
+  cachedBytes?: number;
 }
 
 /** Everything besides the weights that a resumed run needs. */
@@ -180,41 +189,6 @@ export interface TrainResult {
   bestPsnr: number | null;
   bestStep: number | null;
   history: TrainProgress[];
-}
-
-interface Prepared {
-  id: string;
-  vols: Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>;
-}
-
-function prepare(subjects: SubjectVolumes[], model: Seq2Seq, normalized: boolean, role: string): Prepared[] {
-  const out: Prepared[] = [];
-  for (const s of subjects) {
-    const vols = new Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>();
-    for (const name of model.config.sequences) {
-      const v = s.volumes[name];
-      if (!v) continue;
-      const n = normalized ? v : normalizeIntensity(v);
-      vols.set(name, { data: n.data, shape: n.shape, nt: timePoints(n) });
-    }
-    const shapes = new Set([...vols.values()].map((v) => v.shape.slice(0, 3).join('x')));
-    if (shapes.size > 1) {
-      throw new MriseqError('sequences of one subject must share the voxel grid', {
-        field: `${role}.${s.id}`,
-        found: [...shapes].join(' / '),
-        code: 'train.grid',
-      });
-    }
-    if (vols.size > 0) out.push({ id: s.id, vols });
-  }
-  if (out.length === 0) {
-    throw new MriseqError(`no ${role} subject has a sequence the generator knows`, {
-      field: role,
-      expected: `volumes named ${model.config.sequences.join(', ')}`,
-      code: 'train.empty',
-    });
-  }
-  return out;
 }
 
 interface Sample {
@@ -314,17 +288,23 @@ function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number, aug: Augment 
 const MAX_REDRAWS = 10_000;
 
 /** The next training sample of the recipe: redraws (uncounted) while the source crop is empty. */
-function drawTraining(data: Prepared[], model: Seq2Seq, rng: Rng, crop: number, aug: Augment): Sample {
+async function drawTraining(
+  data: SubjectPool,
+  model: Seq2Seq,
+  rng: Rng,
+  crop: number,
+  aug: Augment,
+): Promise<Sample> {
+  const seen = new Set<string>();
   for (let k = 0; k < MAX_REDRAWS; k++) {
-    const s = draw(data[rng.int(data.length)], model, rng, crop, aug);
+    const p = await data.get(rng.int(data.size));
+    seen.add(p.id);
+    const s = draw(p, model, rng, crop, aug);
     if (s) return s;
   }
   throw new MriseqError(`${MAX_REDRAWS} crops in a row were all background`, {
     field: 'subjects',
-    found: `${data.length} subject(s): ${data
-      .slice(0, 3)
-      .map((d) => d.id)
-      .join(', ')}${data.length > 3 ? ', ...' : ''}`,
+    found: `${seen.size} subject(s) drawn: ${[...seen].slice(0, 3).join(', ')}${seen.size > 3 ? ', ...' : ''}`,
     expected: 'volumes with foreground (values above the minimum after normalisation)',
     code: 'train.empty',
   });
@@ -569,7 +549,7 @@ export function trainingStep(
  */
 export async function* trainSteps(
   model: Seq2Seq,
-  subjects: SubjectVolumes[],
+  subjects: TrainSubjects,
   options: TrainOptions,
 ): AsyncGenerator<TrainProgress, TrainResult> {
   if (!Number.isInteger(options.steps) || options.steps < 1) {
@@ -581,11 +561,12 @@ export async function* trainSteps(
     });
   }
   const normalized = options.normalized ?? false;
-  const data = prepare(subjects, model, normalized, 'subjects');
+  // subjects are loaded and normalised when drawn, within the cache budget
+  const data = SubjectPool.open(subjects, model, normalized, 'subjects', options.cacheBytes);
   const val =
-    options.validation && options.validation.length
-      ? prepare(options.validation, model, normalized, 'validation')
-      : [];
+    options.validation && subjectCount(options.validation) > 0
+      ? SubjectPool.open(options.validation, model, normalized, 'validation', options.cacheBytes)
+      : undefined;
   const resume = options.resume;
   const recipe = options.recipe ?? 'authors';
   if (!Object.hasOwn(RECIPES, recipe))
@@ -607,7 +588,7 @@ export async function* trainSteps(
     structuralWeight: options.structuralWeight ?? 0.01,
     detachCycle: options.detachCycle ?? false,
     lrSchedule: options.lrSchedule ?? base.lrSchedule,
-    epochSteps: options.epochSteps ?? 8 * data.length,
+    epochSteps: options.epochSteps ?? 8 * data.size,
     flip: options.flip ?? base.flip,
     skipBackground: options.skipBackground ?? base.skipBackground,
     structuralCycle: options.structuralCycle ?? base.structuralCycle,
@@ -652,10 +633,10 @@ export async function* trainSteps(
   }
   // Validation crops are fixed by the seed, independent of the training draws.
   const valSamples: Sample[] = [];
-  if (val.length) {
+  if (val) {
     const vr = new Rng((o.seed ^ 0x5eed) >>> 0);
     const n = options.validationCrops ?? 8;
-    for (let i = 0; i < n; i++) valSamples.push(draw(val[i % val.length], model, vr, o.crop));
+    for (let i = 0; i < n; i++) valSamples.push(draw(await val.get(i % val.size), model, vr, o.crop));
   }
   const validateEvery = options.validateEvery ?? Math.max(1, Math.floor(steps / 10));
   const checkpointEvery = options.checkpointEvery ?? 0;
@@ -678,7 +659,16 @@ export async function* trainSteps(
   const validate = (): number => {
     let sum = 0;
     for (const s of valSamples) {
-      sum += tf.tidy(() => psnrOf(model.apply(s.xs, s.target, s.ntt), s.xt));
+      const p = tf.tidy(() => psnrOf(model.apply(s.xs, s.target, s.ntt), s.xt));
+      // the inputs are finite (prepare checks them): a NaN here is the generator's own output
+      if (!Number.isFinite(p))
+        throw new MriseqError('validation PSNR is not finite (the generator outputs NaN or Inf)', {
+          field: `validation ${s.subject} (${s.source} -> ${s.target})`,
+          found: String(p),
+          expected: 'a finite PSNR (training diverged: lower lr?)',
+          code: 'train.diverged',
+        });
+      sum += p;
     }
     return sum / valSamples.length;
   };
@@ -687,12 +677,12 @@ export async function* trainSteps(
   let stopped = false;
   try {
     while (step < steps) {
-      if (options.signal?.aborted) {
+      if (stopRequested(options.signal)) {
         stopped = true;
         break;
       }
       const t0 = performance.now();
-      const sample = drawTraining(data, model, rng, o.crop, augment);
+      const sample = await drawTraining(data, model, rng, o.crop, augment);
       const lr = learningRate(step, steps, o);
       adamStep++;
       const terms = trainingStep(model, adam, adamStep, lr, lossOptions, sample);
@@ -708,7 +698,7 @@ export async function* trainSteps(
       };
       if (!Number.isFinite(last.total)) {
         throw new MriseqError('training diverged (loss is not finite)', {
-          field: 'loss',
+          field: `loss at step ${step} (subject ${sample.subject}, ${sample.source} -> ${sample.target})`,
           found: String(last.total),
           expected: 'a finite number (lower lr?)',
           code: 'train.diverged',
@@ -724,11 +714,13 @@ export async function* trainSteps(
         source: sample.source,
         target: sample.target,
         crop: { ...sample.origin, flip: sample.flip },
+        cachedBytes: data.cachedBytes,
       };
       let improved = false;
       if (valSamples.length && (step % validateEvery === 0 || step === steps)) {
         ev.validationPsnr = validate();
-        if (bestPsnr === null || ev.validationPsnr > bestPsnr) {
+        // a NaN never counts as best (a first NaN would have stayed best for the whole run)
+        if (Number.isFinite(ev.validationPsnr) && (bestPsnr === null || ev.validationPsnr > bestPsnr)) {
           bestPsnr = ev.validationPsnr;
           bestStep = step;
           improved = true;
@@ -757,7 +749,7 @@ export async function* trainSteps(
 /** Trains to the end (or until options.signal aborts) and returns the summary. */
 export async function train(
   model: Seq2Seq,
-  subjects: SubjectVolumes[],
+  subjects: TrainSubjects,
   options: TrainOptions,
 ): Promise<TrainResult> {
   const it = trainSteps(model, subjects, options);

@@ -5,38 +5,70 @@ import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
+import { intOption, sizeOption } from '../options.js';
 import { writeNifti } from '../../io/index.js';
 import { Cohort } from '../../cohort/index.js';
 // registers the cohort's Node adapter (manifest files, NIfTI volumes)
 import '../../cohort/node.js';
 import { generate, PRESET_NAMES, type PresetName, type SubjectVolumes } from '../../model/index.js';
 import { phantom } from '../../phantom/index.js';
-import { loadGenerator, trainRun } from '../../train/node.js';
+import { generatorFingerprint, loadGenerator, trainRun } from '../../train/node.js';
+import {
+  DEFAULT_TRAIN_CACHE_BYTES,
+  isSubjectStream,
+  subjectCount,
+  type SubjectStream,
+  type TrainSubjects,
+} from '../../train/index.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../reliability/node.js';
+import { formatCsv } from '../../csv/index.js';
+import {
+  fingerprintJson,
+  fingerprintVolumes,
+  OutputProvenance,
+  recordedOutputs,
+  removeOutputFiles,
+} from '../../reliability/provenance.js';
 import { foldSplit, formatShard } from '../../scale/index.js';
 import {
   canonical,
   cohortFold,
   FOLD_HELP,
   foldOption,
+  REDO_HELP,
+  subjectFiles,
   SHARD_HELP,
   shardFolder,
   shardOption,
 } from './sharding.js';
+import { resolveNames } from './names.js';
+
+/**
+ * A cohort's subjects as training streams them: loaded when drawn (the training cache holds them,
+ * so the cohort's own cache is off: one budget, the one --cache-mb states).
+ */
+function cohortStream(cohort: Cohort, ids: readonly string[]): SubjectStream {
+  return {
+    ids: [...ids],
+    available: (id) => cohort.subject(id).available,
+    load: async (id) => ({ id, volumes: await cohort.subject(id).loadAll() }),
+  };
+}
+
+function subjectIds(s: TrainSubjects): string[] {
+  return isSubjectStream(s) ? [...s.ids] : s.map((x) => x.id);
+}
 
 /** The subjects of a manifest (through the cohort module), optionally one recorded split. */
 async function manifestSubjects(
-  file: string,
+  cohort: Cohort,
   split?: 'train' | 'val',
-): Promise<{ sequences: string[]; subjects: SubjectVolumes[] }> {
-  const cohort = await Cohort.fromManifest(file);
+): Promise<{ sequences: string[]; subjects: SubjectStream }> {
   const hasSplit = cohort.ids.some((id) => cohort.subject(id).split !== null);
   const part = split && hasSplit ? cohort.recordedSplit(split) : split === 'val' ? undefined : cohort;
-  const subjects: SubjectVolumes[] = [];
-  for (const id of part?.ids ?? []) subjects.push({ id, volumes: await cohort.subject(id).loadAll() });
-  return { sequences: [...cohort.sequences], subjects };
+  return { sequences: [...cohort.sequences], subjects: cohortStream(cohort, part?.ids ?? []) };
 }
 
 async function manifestSubject(file: string, id: string): Promise<SubjectVolumes> {
@@ -51,19 +83,6 @@ async function manifestSubject(file: string, id: string): Promise<SubjectVolumes
   return { id, volumes: await cohort.subject(id).loadAll() };
 }
 
-function phantomSize(text: string | undefined): [number, number, number] | undefined {
-  if (!text) return undefined;
-  const v = text.split(/[x,]/).map(Number);
-  if (v.length !== 3 || v.some((n) => !Number.isInteger(n))) {
-    throw new MriseqError('bad phantom size', {
-      field: '--size',
-      found: text,
-      expected: 'NX,NY,NZ e.g. 64,64,32',
-    });
-  }
-  return v as [number, number, number];
-}
-
 /** The phantom options every command with --phantom shares (--size, --seed, --dwi, --dce). */
 interface PhantomCliOptions {
   phantom?: string;
@@ -75,9 +94,9 @@ interface PhantomCliOptions {
 
 function cliPhantom(o: PhantomCliOptions) {
   return phantom({
-    subjects: positiveInt(o.phantom ?? '', '--phantom'),
-    seed: Number(o.seed),
-    size: phantomSize(o.size),
+    subjects: intOption(o.phantom ?? '', '--phantom', 1),
+    seed: intOption(o.seed, '--seed'),
+    size: o.size ? sizeOption(o.size) : undefined,
     dwi: o.dwi ?? false,
     dce: o.dce ?? false,
   });
@@ -91,30 +110,29 @@ function only(s: SubjectVolumes, sequences: readonly string[]): SubjectVolumes {
   };
 }
 
+/** Training subjects (a list or a stream loaded when drawn) with only the named sequences. */
+function onlyOf(set: TrainSubjects, sequences: readonly string[]): TrainSubjects {
+  if (!isSubjectStream(set)) return set.map((x) => only(x, sequences));
+  return {
+    ...set,
+    available: (id) => set.available(id).filter((q) => sequences.includes(q)),
+    load: async (id) => only(await set.load(id), sequences),
+  };
+}
+
 /** --sequences: a subset of what the data offer, in the data's order. */
 function chooseSequences(text: string | undefined, offered: readonly string[], file?: string): string[] {
-  if (text === undefined) return [...offered];
-  const wanted = text
-    .split(',')
-    .map((q) => q.trim().toLowerCase())
-    .filter(Boolean);
-  const unknown = wanted.filter((q) => !offered.includes(q));
-  if (unknown.length || wanted.length === 0)
-    throw new MriseqError('--sequences names a sequence the data do not have', {
+  const wanted = resolveNames(text, offered, '--sequences');
+  if (wanted === undefined) return [...offered];
+  if (wanted.length === 0)
+    throw new MriseqError('--sequences names no sequence', {
       file,
       field: '--sequences',
-      found: text,
+      found: JSON.stringify(text),
       expected: `a comma-separated subset of ${offered.join(', ')}`,
       code: 'cli.option',
     });
   return offered.filter((q) => wanted.includes(q));
-}
-
-function positiveInt(text: string, field: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new MriseqError('expected a positive integer', { field, found: text, expected: 'an integer >= 1' });
-  return n;
 }
 
 interface TrainCliOptions extends PhantomCliOptions {
@@ -128,6 +146,8 @@ interface TrainCliOptions extends PhantomCliOptions {
   steps: string;
   out: string;
   resume?: boolean;
+  redo?: boolean;
+  cacheMb: string;
   crop: string;
   structural: boolean;
   detachCycle?: boolean;
@@ -196,6 +216,15 @@ export function registerModel(program: Command): void {
     )
     .requiredOption('--out <dir>', 'run folder')
     .option('--resume', 'continue from RUN/last')
+    .option(
+      '--cache-mb <n>',
+      `memory budget (MiB) for training subjects held at once, normalised float32: subjects are read from the manifest's files when drawn and dropped when the budget needs the room, so memory stays within it however large the split (a budget below one subject still trains, reading on every draw)`,
+      String(DEFAULT_TRAIN_CACHE_BYTES / 2 ** 20),
+    )
+    .option(
+      '--redo',
+      'start a fresh run in a folder holding another run: its checkpoints (last/, best/, summary.json, data.json, fold.json) are removed first (without it that is refused)',
+    )
     .option('--json', 'print one JSON line per step instead of a progress bar')
     .option(
       '--fold <k/f>',
@@ -204,11 +233,20 @@ export function registerModel(program: Command): void {
     .action(async (o: TrainCliOptions) => {
       const fold = foldOption(o.fold);
       const report = await initEngine();
-      const steps = positiveInt(o.steps, '--steps');
-      const seed = Number(o.seed);
+      const steps = intOption(o.steps, '--steps', 1);
+      const seed = intOption(o.seed, '--seed');
       let sequences: string[];
-      let trainSet: SubjectVolumes[];
-      let valSet: SubjectVolumes[];
+      let trainSet: TrainSubjects;
+      let valSet: TrainSubjects;
+      const cacheMb = Number(o.cacheMb);
+      if (!(cacheMb >= 0))
+        throw new MriseqError('not a memory budget', {
+          field: '--cache-mb',
+          found: o.cacheMb,
+          expected: 'a number of MiB >= 0',
+          code: 'cli.option',
+        });
+      const manifestCohort = () => Cohort.fromManifest(o.manifest!, { cacheBytes: 0 });
       if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
       const ndims = o.ndims === '2' ? 2 : o.ndims === '3' ? 3 : undefined;
       if (ndims === undefined)
@@ -238,19 +276,15 @@ export function registerModel(program: Command): void {
         trainSet = split.train.map((id) => only(ph.subject(id), sequences));
         valSet = split.validation.map((id) => only(ph.subject(id), sequences));
       } else if (o.manifest && fold) {
-        const cohort = await Cohort.fromManifest(o.manifest);
+        const cohort = await manifestCohort();
         sequences = chooseSequences(o.sequences, cohort.sequences, o.manifest);
         const split = cohortFold(cohort, fold);
-        const load = async (id: string): Promise<SubjectVolumes> =>
-          only({ id, volumes: await cohort.subject(id).loadAll() }, sequences);
-        trainSet = [];
-        for (const id of split.train) trainSet.push(await load(id));
-        valSet = [];
-        for (const id of split.validation) valSet.push(await load(id));
+        trainSet = onlyOf(cohortStream(cohort, split.train), sequences);
+        valSet = onlyOf(cohortStream(cohort, split.validation), sequences);
       } else if (o.phantom !== undefined) {
-        const n = positiveInt(o.phantom, '--phantom');
-        const nVal = Number(o.validation);
-        if (!Number.isInteger(nVal) || nVal < 0 || (n > 1 && nVal >= n))
+        const n = intOption(o.phantom, '--phantom', 1);
+        const nVal = intOption(o.validation, '--validation');
+        if (n > 1 && nVal >= n)
           throw new MriseqError('bad number of validation subjects', {
             field: '--validation',
             found: o.validation,
@@ -264,23 +298,25 @@ export function registerModel(program: Command): void {
         valSet = all.slice(n - v);
         trainSet = all.slice(0, n - v);
       } else if (o.manifest) {
-        const tr = await manifestSubjects(o.manifest, 'train');
+        const cohort = await manifestCohort();
+        const tr = await manifestSubjects(cohort, 'train');
         sequences = chooseSequences(o.sequences, tr.sequences, o.manifest);
-        trainSet = tr.subjects.map((x) => only(x, sequences));
-        valSet = (await manifestSubjects(o.manifest, 'val')).subjects.map((x) => only(x, sequences));
+        trainSet = onlyOf(tr.subjects, sequences);
+        valSet = onlyOf((await manifestSubjects(cohort, 'val')).subjects, sequences);
       } else {
         throw new MriseqError('say what to train on', {
           field: '--manifest',
           expected: '--manifest FILE or --phantom N',
         });
       }
-      if (fold && (trainSet.length === 0 || valSet.length === 0)) {
+      const [nTrain, nVal] = [subjectCount(trainSet), subjectCount(valSet)];
+      if (fold && (nTrain === 0 || nVal === 0)) {
         throw new MriseqError(
-          `fold ${o.fold} leaves no subject to ${trainSet.length === 0 ? 'train' : 'validate'} on`,
+          `fold ${o.fold} leaves no subject to ${nTrain === 0 ? 'train' : 'validate'} on`,
           {
             file: o.manifest,
             field: '--fold',
-            found: `${trainSet.length} training, ${valSet.length} validation subjects`,
+            found: `${nTrain} training, ${nVal} validation subjects`,
             expected: 'at least one of each: fewer folds or more subjects',
             code: 'train.fold',
           },
@@ -330,12 +366,14 @@ export function registerModel(program: Command): void {
           },
           steps,
           seed,
-          crop: ndims === 3 ? positiveInt(o.patch ?? '32', '--patch') : Number(o.crop),
+          crop: ndims === 3 ? intOption(o.patch ?? '32', '--patch', 4) : intOption(o.crop, '--crop', 4),
           structuralWeight: o.structural ? 0.01 : 0,
           detachCycle: o.detachCycle === true,
           recipe: o.recipe,
           validation: valSet,
+          cacheBytes: cacheMb * 2 ** 20,
           resume: o.resume,
+          redo: o.redo,
           signal: ac.signal,
           onProgress: (e) => {
             if (o.json) {
@@ -360,8 +398,8 @@ export function registerModel(program: Command): void {
             JSON.stringify(
               {
                 fold: formatShard(fold),
-                train: trainSet.map((x) => x.id),
-                validation: valSet.map((x) => x.id),
+                train: subjectIds(trainSet),
+                validation: subjectIds(valSet),
               },
               null,
               1,
@@ -413,6 +451,7 @@ export function registerModel(program: Command): void {
     )
     .option('--split <name>', 'without --subject: manifest split train, val, test or all', 'all')
     .option('--shard <i/n>', `without --subject: ${SHARD_HELP}`)
+    .option('--redo', `without --subject: ${REDO_HELP}`)
     .action(
       async (
         o: PhantomCliOptions & {
@@ -424,6 +463,7 @@ export function registerModel(program: Command): void {
           out: string;
           split: string;
           shard?: string;
+          redo?: boolean;
           timePoints?: string;
         },
       ) => {
@@ -467,12 +507,7 @@ export function registerModel(program: Command): void {
 }
 
 function timePointsOption(o: { timePoints?: string }): number | undefined {
-  return o.timePoints === undefined ? undefined : positiveInt(o.timePoints, '--time-points');
-}
-
-/** A cell of generated.csv: quoted when it holds a separator, quote or line break. */
-function csvCell(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return o.timePoints === undefined ? undefined : intOption(o.timePoints, '--time-points', 1);
 }
 
 /**
@@ -488,16 +523,20 @@ async function generateCohort(
     sources?: string;
     out: string;
     split: string;
+    redo?: boolean;
     timePoints?: string;
   },
   shard: ReturnType<typeof shardOption>,
 ): Promise<void> {
   let all: string[];
   let load: (id: string) => Promise<SubjectVolumes>;
+  let stampOf: (id: string) => Promise<string | undefined>;
   if (o.phantom !== undefined) {
     const ph = cliPhantom(o);
     all = ph.ids();
     load = async (id) => ph.subject(id);
+    // the phantom is a function of its options
+    stampOf = async (id) => fingerprintJson([JSON.stringify(ph.options), id]);
   } else if (o.manifest) {
     const cohort = await Cohort.fromManifest(o.manifest);
     if (!['train', 'val', 'test', 'all'].includes(o.split)) {
@@ -510,6 +549,10 @@ async function generateCohort(
     }
     all = o.split === 'all' ? cohort.ids : cohort.recordedSplit(o.split as 'train' | 'val' | 'test').ids;
     load = async (id) => ({ id, volumes: await cohort.subject(id).loadAll() });
+    stampOf = async (id) => {
+      const s = await cohort.stamp(id, cohort.subject(id).available);
+      return s === undefined ? undefined : fingerprintJson(s);
+    };
   } else {
     throw new MriseqError('say where the subjects are', {
       field: '--manifest',
@@ -519,30 +562,68 @@ async function generateCohort(
   await initEngine();
   const model = loadGenerator(o.run);
   const plan = shardFolder('generate', o.out, all, shard);
-  const rows = ['subject,target,sources,file'];
+  const given = o.sources ? o.sources.split(',').map((s) => s.trim()) : undefined;
+  const generatedFile = (dir: string) =>
+    subjectFiles(dir, new RegExp(`^${o.target.replace(/[^A-Za-z0-9_]/g, '\\$&')}\\.nii\\.gz$`));
+  const prov = OutputProvenance.open(
+    join(plan.dir, 'generate.provenance.json'),
+    'generate',
+    {
+      model: generatorFingerprint(model),
+      target: o.target,
+      sources: given ?? null,
+      timePoints: o.timePoints ?? null,
+      subjects: o.phantom !== undefined ? 'phantom' : `split ${o.split}`,
+    },
+    {
+      redo: o.redo,
+      hasOutputs: () => generatedFile(plan.dir).length > 0 || existsSync(join(plan.dir, 'generated.csv')),
+      removeOutputs: (previous) =>
+        removeOutputFiles(plan.dir, [
+          ...recordedOutputs(previous),
+          ...generatedFile(plan.dir),
+          'generated.csv',
+        ]),
+      what: `the volumes in ${plan.dir}`,
+    },
+  );
+  const sourcesOf = (subject: SubjectVolumes) =>
+    given ??
+    Object.keys(subject.volumes).filter(
+      (s) => subject.volumes[s] && model.config.sequences.includes(s) && s !== o.target,
+    );
+  const rows: string[][] = [];
   let k = 0;
   for (const id of plan.ids) {
     k++;
-    const subject = await load(id);
-    const have = Object.keys(subject.volumes).filter(
-      (s) => subject.volumes[s] && model.config.sequences.includes(s),
-    );
-    const sources = o.sources
-      ? o.sources.split(',').map((s) => s.trim())
-      : have.filter((s) => s !== o.target);
-    const rel = `${id}/${o.target}.nii.gz`;
+    const rel = join(id, `${o.target}.nii.gz`);
     const file = join(plan.dir, rel);
-    if (!existsSync(file)) {
+    const stamp = await stampOf(id);
+    let subject: SubjectVolumes | undefined;
+    const loaded = async () => (subject ??= await load(id));
+    const dataOf = (s: SubjectVolumes) => fingerprintVolumes(Object.entries(s.volumes));
+    // a subject is done when its entry is in the record (written after its volume)
+    if (!(await prov.verify(id, stamp, async () => dataOf(await loaded())))) {
+      const s = await loaded();
       mkdirSync(dirname(file), { recursive: true });
       await writeNifti(
         file,
-        await generate(model, subject, { sources, target: o.target, timePoints: timePointsOption(o) }),
+        await generate(model, s, {
+          sources: sourcesOf(s),
+          target: o.target,
+          timePoints: timePointsOption(o),
+        }),
       );
+      prov.done(id, { data: dataOf(s), stamp, outputs: [rel] });
     }
-    rows.push([id, o.target, sources.join('+'), rel].map(csvCell).join(','));
+    const sources = given ?? sourcesOf(await loaded());
+    rows.push([id, o.target, sources.join('+'), `${id}/${o.target}.nii.gz`]);
     console.error(`generate: ${k}/${plan.ids.length} ${id}: ${o.target} from ${sources.join('+')}`);
   }
-  writeFileAtomicSync(join(plan.dir, 'generated.csv'), rows.join('\n') + '\n');
+  writeFileAtomicSync(
+    join(plan.dir, 'generated.csv'),
+    formatCsv(['subject', 'target', 'sources', 'file'], rows),
+  );
   plan.finish();
   console.log(`${plan.dir}: ${o.target} of ${plan.ids.length} subjects`);
 }
