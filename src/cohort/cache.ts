@@ -1,6 +1,23 @@
 /**
  * A least-recently-used cache bounded in bytes, with in-flight loads shared, so lazy per-subject
- * loading stays within a memory budget however large the cohort is.
+ * loading stays within a memory budget however large the cohort is. `maxBytes` is the budget and
+ * `sizeOf` gives an item's size in bytes (a Volume: `v.data.byteLength`). Storing evicts the least
+ * recently used items until the total fits; an item larger than the whole budget is handed out
+ * but not kept (each getOrLoad loads it again). A failed load is not cached.
+ * @example
+ * ```ts
+ * import { ByteLruCache } from 'mriseq/browser';
+ * const cache = new ByteLruCache<Float32Array>(8, (v) => v.byteLength); // 8 bytes: two float32 values
+ * cache.set('a', new Float32Array(1));
+ * cache.set('b', new Float32Array(1));
+ * cache.get('a'); // a is now the most recently used
+ * cache.set('c', new Float32Array(1)); // over budget: b goes
+ * console.log(cache.size, cache.bytes, cache.has('a'), cache.has('b')); // 2 8 true false
+ * let loads = 0;
+ * const load = async () => (loads++, new Float32Array(2));
+ * await Promise.all([cache.getOrLoad('d', load), cache.getOrLoad('d', load)]);
+ * console.log(loads, cache.has('d'), cache.size); // 1 true 1
+ * ```
  */
 export class ByteLruCache<V> {
   private readonly entries = new Map<string, { value: V; bytes: number }>();

@@ -17,7 +17,24 @@ import { stratifiedSplit, type SplitFractions } from './split.js';
 import type { Manifest, ManifestValue, Split } from './manifest.js';
 import { dict, hasOwnKey, own, plain } from '../keys/index.js';
 
-/** Where volumes come from: files named by a manifest, or the phantom in memory. */
+/**
+ * Where volumes come from: files named by a manifest, or the phantom in memory.
+ * Implement it to give a {@link Cohort} volumes from elsewhere (a database, a web service).
+ *
+ * @example
+ * ```ts
+ * import { Cohort, createVolume, type VolumeSource } from 'mriseq';
+ * const source: VolumeSource = {
+ *   description: 'zeros',
+ *   load: async () => createVolume(new Float32Array(16 * 16 * 8), [16, 16, 8]),
+ * };
+ * const cohort = Cohort.fromManifestObject(
+ *   { mriseqManifest: 1, sequences: ['t1', 't2'], subjects: [{ id: 'a', sequences: { t1: 'x', t2: 'y' } }] },
+ *   source,
+ * );
+ * console.log((await cohort.load('a', 't1')).shape);
+ * ```
+ */
 export interface VolumeSource {
   /** A sequence ('t1', ...) or, with kind 'mask', a label map ('seg', 'unique_t1gd', ...). */
   load(subjectId: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume>;
@@ -33,7 +50,16 @@ export interface VolumeSource {
   readonly description: string;
 }
 
-/** What a cohort knows about a subject without loading anything. */
+/**
+ * What a cohort knows about a subject without loading anything.
+ * @example
+ * ```ts
+ * import { Cohort, type SubjectEntry } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 4, missing: 0.3 });
+ * const complete = cohort.filter((e: SubjectEntry) => e.missing.length === 0);
+ * console.log(complete.ids);
+ * ```
+ */
 export interface SubjectEntry {
   id: string;
   /** Sequences present, in the cohort's canonical order. */
@@ -49,6 +75,16 @@ export interface SubjectEntry {
   metadata: Record<string, ManifestValue>;
 }
 
+/**
+ * Options of a {@link Cohort} (e.g. `Cohort.fromPhantom(source, options)`).
+ *
+ * @example
+ * ```ts
+ * import { Cohort, type CohortOptions } from 'mriseq';
+ * const options: CohortOptions = { cacheBytes: 64 * 2 ** 20 };
+ * Cohort.fromPhantom({ subjects: 2 }, options);
+ * ```
+ */
 export interface CohortOptions {
   /** Byte budget of the volume cache (default 512 MiB). */
   cacheBytes?: number;
@@ -60,7 +96,18 @@ export interface CohortOptions {
   nonFinite?: 'refuse' | 'zero';
 }
 
-/** The part of danfojs' DataFrame we promise (danfojs itself is loaded lazily, in Node only). */
+/**
+ * The part of danfojs' DataFrame we promise (danfojs itself is loaded lazily, in Node only).
+ * `cohort.toDataFrame()` gives one: one row per subject (Node only).
+ *
+ * @example
+ * ```ts
+ * import { Cohort, type CohortDataFrame } from 'mriseq';
+ * const df: CohortDataFrame = Cohort.fromPhantom({ subjects: 4 }).toDataFrame();
+ * console.log(df.shape, df.columns);
+ * console.log(df.toCSV().split('\n')[1]); // the first subject's row
+ * ```
+ */
 export interface CohortDataFrame {
   readonly shape: number[];
   readonly columns: string[];
@@ -69,12 +116,55 @@ export interface CohortDataFrame {
   toCSV(): string;
 }
 
-/** Installed by the Node adapter (./node.ts). */
+/**
+ * What {@link Cohort} needs from outside the browser-safe core: reading a manifest file
+ * (Cohort.fromManifest) and the danfojs table (cohort.toDataFrame). The Node entry point ('mriseq')
+ * installs one that reads files with the NIfTI reader; the browser build has none (both calls
+ * then throw 'cohort.node'), unless an application installs its own with
+ * {@link setCohortNodeAdapter}.
+ * @example
+ * ```ts
+ * import { Cohort, createVolume, parseManifestText, assertNoProblems, setCohortNodeAdapter, type CohortNodeAdapter } from 'mriseq/browser';
+ * // manifests served from memory (a web app would fetch them), every volume a 16x16x8 block of zeros
+ * const files: Record<string, string> = { 'study.csv': 'id,t1,t2\na,a/t1.nii,a/t2.nii\nb,b/t1.nii,\n' };
+ * const adapter: CohortNodeAdapter = {
+ *   async fromManifest(path, options) {
+ *     const { manifest, problems } = parseManifestText(files[path] ?? '', options);
+ *     assertNoProblems(problems, path);
+ *     const source = { description: 'in memory', load: async () => createVolume(new Float32Array(16 * 16 * 8), [16, 16, 8]) };
+ *     return Cohort.fromManifestObject(manifest, source, options);
+ *   },
+ *   toDataFrame() {
+ *     throw new Error('no danfojs in this application');
+ *   },
+ * };
+ * setCohortNodeAdapter(adapter);
+ * const cohort = await Cohort.fromManifest('study.csv');
+ * console.log(cohort.ids, cohort.sequences); // [ 'a', 'b' ] [ 't1', 't2' ]
+ * ```
+ */
 export interface CohortNodeAdapter {
   fromManifest(path: string, options: FromManifestOptions): Promise<Cohort>;
   toDataFrame(cohort: Cohort): CohortDataFrame;
 }
 
+/**
+ * Options of Cohort.fromManifest (Node): the {@link CohortOptions} (volume cache budget in bytes,
+ * what to do with NaN voxels) and whether manifest paths may leave the manifest's folder.
+ * @example
+ * ```ts
+ * import { Cohort, simulateToDisk } from 'mriseq';
+ * import { type FromManifestOptions } from 'mriseq/browser';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await simulateToDisk({ out: dir, subjects: 2, size: [16, 16, 8] });
+ * const options: FromManifestOptions = { cacheBytes: 64 * 2 ** 20, nonFinite: 'refuse', allowOutside: false };
+ * const cohort = await Cohort.fromManifest(join(dir, 'manifest.csv'), options);
+ * console.log(cohort.ids); // [ 'sim-00000', 'sim-00001' ]
+ * ```
+ */
 export interface FromManifestOptions extends CohortOptions {
   /** Allow paths outside the manifest's folder (after resolving symlinks); default false. */
   allowOutside?: boolean;
@@ -82,6 +172,28 @@ export interface FromManifestOptions extends CohortOptions {
 
 let nodeAdapter: CohortNodeAdapter | undefined;
 
+/**
+ * Installs the adapter behind Cohort.fromManifest and cohort.toDataFrame, replacing the one
+ * installed before (one per process or page). Importing 'mriseq' (src/cohort/node.ts) installs
+ * the file-reading one; call this only to give the browser build (or a test) its own.
+ * @param a - The adapter (see {@link CohortNodeAdapter} for a complete example).
+ * @example
+ * ```ts
+ * import { Cohort, MriseqError, setCohortNodeAdapter } from 'mriseq/browser';
+ * try {
+ *   await Cohort.fromManifest('study.csv'); // the browser build alone has no adapter
+ * } catch (e) {
+ *   if (e instanceof MriseqError) console.log(e.code); // cohort.node
+ * }
+ * setCohortNodeAdapter({
+ *   fromManifest: async () => Cohort.fromPhantom({ subjects: 2 }),
+ *   toDataFrame: () => {
+ *     throw new Error('no danfojs here');
+ *   },
+ * });
+ * console.log((await Cohort.fromManifest('study.csv')).size); // 2
+ * ```
+ */
 export function setCohortNodeAdapter(a: CohortNodeAdapter): void {
   nodeAdapter = a;
 }
@@ -99,7 +211,18 @@ function needNode(what: string): CohortNodeAdapter {
 
 const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
 
-/** One subject: its entry plus lazy loaders (TorchIO's Subject, loading only when asked). */
+/**
+ * One subject: its entry plus lazy loaders (TorchIO's Subject, loading only when asked).
+ * Get one with `cohort.subject(id)` or `cohort.subjects`.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, type Subject } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16] });
+ * const s: Subject = cohort.subjects[0]!;
+ * console.log(s.id, s.available, s.labels, (await s.mask('seg')).shape);
+ * ```
+ */
 export class Subject implements SubjectEntry {
   readonly id: string;
   readonly available: string[];
@@ -149,6 +272,20 @@ export class Subject implements SubjectEntry {
   }
 }
 
+/**
+ * A set of subjects with their sequences, label maps and labels, from a manifest (files) or the
+ * phantom (in memory). Volumes load lazily through a bounded byte cache; `filter`, `withSequences`
+ * and `split` give sub-cohorts that share it.
+ *
+ * @example
+ * ```ts
+ * import { Cohort } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 6, size: [32, 32, 16] });
+ * const { train, test } = cohort.split({ fractions: { train: 0.5, val: 0, test: 0.5 }, seed: 1 });
+ * const t1 = await cohort.subject(cohort.ids[0]!).load('t1');
+ * console.log(cohort.sequences, train.size, test.size, t1.shape);
+ * ```
+ */
 export class Cohort {
   /** Sequence keys in canonical order; a sequence's position is its index for the generator. */
   readonly sequences: readonly string[];
@@ -484,7 +621,24 @@ function designedUnique(ph: Phantom): string[] {
   return ph.sequences;
 }
 
-/** The phantom as a volume source; keeps the last few subjects so loading all sequences makes each once. */
+/**
+ * The phantom as a {@link VolumeSource}: what Cohort.fromPhantom reads its volumes from. A subject
+ * is simulated when first asked for; the last 4 are kept, so loading all of a subject's sequences
+ * and label maps simulates it once. Sequence keys as the phantom's (t1, t1gd, t2, flair, ...);
+ * mask keys 'seg', 'tissue', 'lesion' and 'unique_<sequence>'. Its stamp is the phantom's options
+ * and the id (the phantom is a function of them).
+ * @example
+ * ```ts
+ * import { phantom, PhantomSource } from 'mriseq/browser';
+ * const source = new PhantomSource(phantom({ subjects: 2, size: [16, 16, 8] }));
+ * console.log(source.description); // phantom(seed 0, 2 subjects, 16x16x8)
+ * const t1 = await source.load('sim-00000', 't1', 'sequence');
+ * const seg = await source.load('sim-00000', 'seg', 'mask');
+ * console.log(t1.shape, seg.shape); // [ 16, 16, 8 ] [ 16, 16, 8 ]
+ * await source.load('sim-00000', 'pet', 'sequence').catch((e: Error) => console.log(e.message));
+ * // sim-00000.pet: the phantom has no such volume
+ * ```
+ */
 export class PhantomSource implements VolumeSource {
   readonly description: string;
   private readonly recent = new Map<string, PhantomSubject>();

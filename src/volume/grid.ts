@@ -18,13 +18,51 @@ import { own } from '../keys/index.js';
  * Largest distance (mm) between where two volumes of one subject may put a corner voxel of their
  * grid: 0.01 mm, far below any voxel (so any real misregistration is caught) and far above the
  * float32 rounding of an affine and the quaternion form of a qform (about 1e-4 mm at 250 mm).
+ * The default tolerance of {@link gridProblem} and {@link assertSameGrid}.
+ * @example
+ * ```ts
+ * import { AFFINE_TOLERANCE_MM, gridProblem } from 'mriseq/browser';
+ * const shape = [10, 10, 10];
+ * const a = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+ * const b = [[1, 0, 0, 0.005], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]; // 5 µm off: the same grid
+ * console.log(AFFINE_TOLERANCE_MM, gridProblem({ shape, affine: a }, { shape, affine: b })); // 0.01 undefined
+ * ```
  */
 export const AFFINE_TOLERANCE_MM = 0.01;
 
-/** Sequences that are time series (a fourth axis of several time points). */
+/**
+ * Sequences that are time series (a fourth axis of several time points): only these may be 4D;
+ * {@link roleShapeProblem} refuses a fourth axis longer than 1 on any other sequence or label map.
+ * @example
+ * ```ts
+ * import { TIME_SERIES_SEQUENCES } from 'mriseq/browser';
+ * console.log(TIME_SERIES_SEQUENCES); // [ 'dce' ]
+ * ```
+ */
 export const TIME_SERIES_SEQUENCES: readonly string[] = ['dce'];
 
-/** Why a volume's shape does not fit its role, or undefined when it does. */
+/**
+ * Why a volume's shape does not fit its role, or undefined when it does: a fourth axis longer
+ * than 1 is allowed only on a sequence listed in {@link TIME_SERIES_SEQUENCES} (a 4D file with
+ * one time point counts as 3D). Checks the dimensionality only, not the grid.
+ * @param key - The sequence key (e.g. 't1', 'dce') or the label map's key.
+ * @param kind - 'sequence' or 'mask' (a label map: never a time series).
+ * @param shape - The volume's shape, [nx, ny, nz] or [nx, ny, nz, nt].
+ * @returns The problem with what was found and expected (ready for a {@link MriseqError}), or
+ *   undefined.
+ * @example
+ * ```ts
+ * import { roleShapeProblem } from 'mriseq/browser';
+ * console.log(roleShapeProblem('dce', 'sequence', [64, 64, 32, 8])); // undefined
+ * console.log(roleShapeProblem('t1', 'sequence', [64, 64, 32, 1])); // undefined
+ * console.log(roleShapeProblem('t1', 'sequence', [64, 64, 32, 3]));
+ * // {
+ * //   problem: 'sequence t1 is 4D (a time series)',
+ * //   found: '64x64x32x3',
+ * //   expected: 'a 3D volume (only dce may have time points)'
+ * // }
+ * ```
+ */
 export function roleShapeProblem(
   key: string,
   kind: 'sequence' | 'mask',
@@ -40,20 +78,61 @@ export function roleShapeProblem(
   };
 }
 
-/** Number of NaN and infinite values. */
+/**
+ * Number of NaN and infinite values: the check that keeps a NaN voxel from reaching the loss,
+ * the validation PSNR and every metric unseen.
+ * @param data - Voxel values (a Volume's `data`, or any array of numbers).
+ * @returns How many are NaN, Infinity or -Infinity (0 for finite data).
+ * @example
+ * ```ts
+ * import { countNonFinite } from 'mriseq/browser';
+ * console.log(countNonFinite(new Float32Array([1, NaN, Infinity, -Infinity, 0]))); // 3
+ * ```
+ */
 export function countNonFinite(data: ArrayLike<number>): number {
   let n = 0;
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) n++;
   return n;
 }
 
-/** What a grid comparison needs of a volume (a Volume, or a NIfTI header's shape and affine). */
+/**
+ * What a grid comparison needs of a volume (a Volume, or a NIfTI header's shape and affine, so a
+ * file's grid is checked without reading its voxels): the shape (only the first three axes count)
+ * and the 4x4 voxel-to-world affine (rows, mm).
+ * @example
+ * ```ts
+ * import { createVolume, gridProblem, type GridOf } from 'mriseq/browser';
+ * const header: GridOf = { shape: [4, 4, 2, 1], affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]] };
+ * const vol = createVolume(new Float32Array(32), [4, 4, 2], { spacing: [1, 1, 2] });
+ * console.log(gridProblem(vol, header)); // undefined: the same grid
+ * ```
+ */
 export interface GridOf {
   shape: readonly number[];
   affine: Affine;
 }
 
-/** Why `b` is not on `a`'s grid (spatial shape, then affine within the tolerance), or undefined. */
+/**
+ * Why `b` is not on `a`'s grid, or undefined when it is: first the spatial shape (the first three
+ * axes; a time axis is ignored), then the affines, by {@link affineDistance} over `a`'s grid
+ * corners. A non-finite affine is never on the grid. The message says when one affine is mirrored.
+ * @param a - The reference grid (a Volume or a header's shape and affine).
+ * @param b - The grid to check.
+ * @param tolerance - Largest corner distance in mm (default {@link AFFINE_TOLERANCE_MM}, 0.01 mm).
+ * @returns The problem with what was found and expected (ready for a {@link MriseqError}), or
+ *   undefined.
+ * @example
+ * ```ts
+ * import { gridProblem } from 'mriseq/browser';
+ * const shape = [10, 10, 10];
+ * const ref = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+ * const flipped = [[-1, 0, 0, 9], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+ * console.log(gridProblem({ shape, affine: ref }, { shape: [10, 10, 9], affine: ref }));
+ * // { problem: 'shape differs', found: '10x10x9', expected: '10x10x10' }
+ * console.log(gridProblem({ shape, affine: ref }, { shape, affine: flipped })?.problem);
+ * // affine differs by up to 9.0 mm at the grid corners (one is mirrored)
+ * ```
+ */
 export function gridProblem(
   a: GridOf,
   b: GridOf,
@@ -85,7 +164,24 @@ function fmtAffine(m: Affine): string {
 
 /**
  * Throws a MriseqError when the named volumes of one subject are not on one grid (the first is the
- * reference). `fileOf` names a volume's file in the error when known.
+ * reference; see {@link gridProblem}). `fileOf` names a volume's file in the error when known.
+ * @param subject - The subject's id, for the message and the error's field (`<subject>.<name>`).
+ * @param volumes - [name, volume] pairs (e.g. `Object.entries` of a subject's sequences).
+ * @param fileOf - The file a volume was read from, by name (default: none named).
+ * @param tolerance - Largest corner distance in mm (default {@link AFFINE_TOLERANCE_MM}, 0.01 mm).
+ * @throws {@link MriseqError} 'cohort.geometry' naming the first volume off the reference's grid.
+ * @example
+ * ```ts
+ * import { assertSameGrid, createVolume, MriseqError } from 'mriseq/browser';
+ * const t1 = createVolume(new Float32Array(8), [2, 2, 2]);
+ * const t2 = createVolume(new Float32Array(8), [2, 2, 2], { affine: [[1, 0, 0, 0.5], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] });
+ * try {
+ *   assertSameGrid('sub-1', [['t1', t1], ['t2', t2]], (name) => `sub-1/${name}.nii.gz`);
+ * } catch (e) {
+ *   if (e instanceof MriseqError) console.log(e.code, e.file, e.field);
+ *   // cohort.geometry sub-1/t2.nii.gz sub-1.t2
+ * }
+ * ```
  */
 export function assertSameGrid(
   subject: string,
@@ -113,7 +209,26 @@ export function assertSameGrid(
 
 /**
  * The checks of a loaded cohort for volumes handed over directly (the training API takes them
- * from the caller): each named volume's dimensionality and finite voxels, then one grid.
+ * from the caller): each named volume's dimensionality ({@link roleShapeProblem}, as a sequence)
+ * and finite voxels, then one grid ({@link assertSameGrid}). Names the subject lacks are skipped.
+ * @param subject - The subject's id and its volumes by sequence key.
+ * @param names - The sequence keys to check (e.g. a generator's `config.sequences`).
+ * @throws {@link MriseqError} 'cohort.dims' for a 4D volume outside {@link TIME_SERIES_SEQUENCES},
+ *   'cohort.nonfinite' for NaN or infinite voxels, 'cohort.geometry' for volumes off one grid;
+ *   the field is `<id>.<sequence>`.
+ * @example
+ * ```ts
+ * import { assertSubjectVolumes, createVolume, MriseqError } from 'mriseq/browser';
+ * const t1 = createVolume(new Float32Array(8), [2, 2, 2]);
+ * const t2 = createVolume(new Float32Array([1, NaN, 3, 4, 5, 6, 7, 8]), [2, 2, 2]);
+ * assertSubjectVolumes({ id: 'sub-1', volumes: { t1 } }, ['t1', 'flair']); // passes: flair is absent
+ * try {
+ *   assertSubjectVolumes({ id: 'sub-2', volumes: { t1, t2 } }, ['t1', 't2']);
+ * } catch (e) {
+ *   if (e instanceof MriseqError) console.log(e.code, e.field, e.found);
+ *   // cohort.nonfinite sub-2.t2 1 of 8 voxels NaN or infinite
+ * }
+ * ```
  */
 export function assertSubjectVolumes(
   subject: { id: string; volumes: Readonly<Partial<Record<string, Volume>>> },
