@@ -199,8 +199,8 @@ export function frameColumns(frames: readonly SynthesisScores[]): Record<string,
  * @returns A row of zeros with every column.
  * @example
  * ```ts
- * import { evaluationColumns, evaluationTemplate } from 'mriseq';
- * console.log(evaluationColumns([evaluationTemplate({ dce: 6 }, ['t1', 'dce'])])); // ..., psnr_f5, ssim_f5, mae_f5
+ * import { evaluationTemplate } from 'mriseq';
+ * console.log(Object.keys(evaluationTemplate({ dce: 6 }, ['t1', 'dce']))); // subject, ..., mae, psnr_f0, ..., mae_f5
  * ```
  */
 export function evaluationTemplate(
@@ -231,7 +231,8 @@ export function evaluationTemplate(
  * @example
  * ```ts
  * import { frameValues } from 'mriseq';
- * console.log(frameValues({ subject: 'a', source: 't1', target: 'dce', psnr: 25, psnr_f0: 30, psnr_f1: 20 }, 'psnr')); // [30, 20]
+ * const row = { subject: 'a', source: 't1', target: 'dce', psnr: 25, ssim: 0.8, psnr_f0: 30, psnr_f1: 20 };
+ * console.log(frameValues(row, 'psnr')); // [30, 20]
  * ```
  */
 export function frameValues(row: EvaluationRow, metric: string): number[] {

@@ -9,6 +9,16 @@ import { MriseqError } from '../errors/index.js';
 import { volumeFrame, type Volume } from '../volume/index.js';
 import type { DownstreamCohort, DownstreamSubject, MapProvider } from './downstream.js';
 
+/**
+ * Options of {@link seriesView}.
+ *
+ * @example
+ * ```ts
+ * import { normalizeForClassifier, type SeriesViewOptions } from 'mriseq';
+ * const o: SeriesViewOptions = { sequences: ['t1', 't2', 'dwi', 'dce'], series: { dce: 6 }, normalize: normalizeForClassifier };
+ * console.log(o.series);
+ * ```
+ */
 export interface SeriesViewOptions {
   /** The sequences the study uses (others the subjects have are left out), series included. */
   sequences: readonly string[];
@@ -23,12 +33,32 @@ export interface SeriesViewOptions {
   normalize?: (v: Volume) => Volume;
 }
 
-/** The channel name of time point t of a series: 'dce@3'. */
+/**
+ * The channel name of time point t of a series: 'dce@3'.
+ * @param sequence - The series' sequence name.
+ * @param t - The time point, 0-based.
+ * @returns The channel name.
+ * @example
+ * ```ts
+ * import { frameChannel } from 'mriseq';
+ * console.log(frameChannel('dce', 3)); // 'dce@3'
+ * ```
+ */
 export function frameChannel(sequence: string, t: number): string {
   return `${sequence}@${t}`;
 }
 
-/** The channels of a sequence in a series view: its time points for a series, itself otherwise. */
+/**
+ * The channels of sequences in a series view: a series' time points, a 3D sequence itself.
+ * @param sequences - The study's sequences.
+ * @param series - Time points of each series among them, e.g. { dce: 6 }.
+ * @returns The channel names, in the sequences' order.
+ * @example
+ * ```ts
+ * import { seriesChannels } from 'mriseq';
+ * console.log(seriesChannels(['t2', 'dce'], { dce: 3 })); // ['t2', 'dce@0', 'dce@1', 'dce@2']
+ * ```
+ */
 export function seriesChannels(
   sequences: readonly string[],
   series: Readonly<Record<string, number>>,
@@ -52,6 +82,18 @@ const plainOf = new WeakMap<DownstreamSubject, DownstreamSubject>();
  * sequences, with every series split into its time points ('dce@0', ...). Loading 'dce@k' loads
  * the series and returns time point k as a 3D volume; a subject whose series has another length
  * is an error naming it.
+ * @param cohort - The cohort (e.g. a {@link Cohort} with a DCE).
+ * @param options - The study's sequences, the series' lengths and the normalisation.
+ * @returns A cohort whose subjects offer {@link seriesChannels}' channels.
+ * @throws {@link MriseqError} when a series is not among the sequences or its length is not a
+ *   positive integer; on load, when a subject's series has another length.
+ * @example
+ * ```ts
+ * import { Cohort, seriesView } from 'mriseq';
+ * const view = seriesView(Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16], dce: true }), { sequences: ['t2', 'dce'], series: { dce: 6 } });
+ * const s = view.subject(view.ids[0]);
+ * console.log(s.available, (await s.load('dce@2')).shape); // ['t2', 'dce@0', ..., 'dce@5'] [32, 32, 16]
+ * ```
  */
 export function seriesView(cohort: DownstreamCohort, options: SeriesViewOptions): DownstreamCohort {
   for (const [q, n] of Object.entries(options.series))
@@ -121,6 +163,16 @@ export function seriesView(cohort: DownstreamCohort, options: SeriesViewOptions)
  * provider's map of 'dce' (made once per subject and series: M_d(DCE) costs one generation of the
  * whole series per source); other targets pass through. The inner provider sees the subject's
  * study sequences with series whole (differentiationMapProvider generates from each of them).
+ * @param inner - The provider of whole maps (e.g. {@link differentiationMapProvider}).
+ * @returns A provider that answers 'dce@k' with time point k of the inner map of 'dce'.
+ * @example
+ * ```ts
+ * import { Cohort, seriesMapProvider, seriesSubtractionMap, seriesView, type MapProvider } from 'mriseq';
+ * const whole: MapProvider = async (subject) => seriesSubtractionMap(await subject.load('dce'));
+ * const maps = seriesMapProvider(whole);
+ * const view = seriesView(Cohort.fromPhantom({ subjects: 1, size: [32, 32, 16], dce: true }), { sequences: ['dce'], series: { dce: 6 } });
+ * console.log((await maps(view.subject(view.ids[0]), 'dce@1')).shape);
+ * ```
  */
 export function seriesMapProvider(inner: MapProvider): MapProvider {
   let last: { key: string; map: Promise<Volume> } | undefined;

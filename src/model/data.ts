@@ -129,6 +129,15 @@ export function checkVolumesAgree(s: SubjectVolumes, names: string[]): Volume[] 
  * The time points of each 4D sequence among the subjects (e.g. { dce: 6 }), for a generator's
  * config.timePoints: the most common count per sequence (ties: the larger); 3D sequences are left
  * out.
+ * @param subjects - Subjects (only their volumes' shapes are read).
+ * @param sequences - The sequences to look at.
+ * @returns The length of each 4D sequence among them.
+ * @example
+ * ```ts
+ * import { phantom, seriesLengths } from 'mriseq';
+ * const p = phantom({ subjects: 2, size: [32, 32, 16], dce: true });
+ * console.log(seriesLengths([p.subject(0), p.subject(1)], ['t1', 'dce'])); // { dce: 6 }
+ * ```
  */
 export function seriesLengths(
   subjects: Iterable<{ readonly volumes: Readonly<Record<string, Pick<Volume, 'shape'> | undefined>> }>,
