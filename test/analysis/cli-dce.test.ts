@@ -159,36 +159,24 @@ test('train --ndims 3 --patch 8: the 3D generator on 3D patches, a 4D source and
   assert.ok(existsSync(file));
 });
 
-test('train refuses --patch without --ndims 3 and --dce without --phantom', async () => {
-  const a = await runCli([
-    'train',
-    '--manifest',
-    manifest,
-    '--patch',
-    '8',
-    '--steps',
-    '1',
-    '--out',
-    join(tmp, 'x'),
-  ]);
-  assert.notEqual(a.code, 0);
-  assert.match(a.err, /--patch/);
-  const b = await runCli(['train', '--manifest', manifest, '--dce', '--steps', '1', '--out', join(tmp, 'y')]);
-  assert.notEqual(b.code, 0);
-  assert.match(b.err, /--phantom/);
-  const c = await runCli([
-    'train',
-    '--manifest',
-    manifest,
-    '--sequences',
-    't1,swi',
-    '--steps',
-    '1',
-    '--out',
-    join(tmp, 'z'),
-  ]);
-  assert.notEqual(c.code, 0);
-  assert.match(c.err, /--sequences/);
+test('train refuses --patch without --ndims 3, --dce without --phantom, and an unknown --sequences name', async () => {
+  const refused = async (args: string[], name: string, pattern: RegExp) => {
+    const r = await runCli([
+      'train',
+      '--manifest',
+      manifest,
+      ...args,
+      '--steps',
+      '1',
+      '--out',
+      join(tmp, name),
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, pattern);
+  };
+  await refused(['--patch', '8'], 'x', /--patch/);
+  await refused(['--dce'], 'y', /--phantom/);
+  await refused(['--sequences', 't1,swi'], 'z', /--sequences/);
 });
 
 test(
