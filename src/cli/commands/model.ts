@@ -572,7 +572,8 @@ async function generateCohort(
       model: generatorFingerprint(model),
       target: o.target,
       sources: given ?? null,
-      timePoints: o.timePoints ?? null,
+      // only when given: a record made before --time-points existed still matches
+      ...(o.timePoints !== undefined ? { timePoints: o.timePoints } : {}),
       subjects: o.phantom !== undefined ? 'phantom' : `split ${o.split}`,
     },
     {
