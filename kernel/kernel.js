@@ -693,9 +693,9 @@ module.exports = { Kernel, pagerTarget, globToRegExp, log };
 
 /**
  * TypeScript's quick info as the pager and contextual help show it: the signature, the doc comment
- * and every tag with its name (@param, @returns, @throws, @example), {@link X} read as X. (tslab's
- * printer drops tag names other than @param and splits links, so an example lost its heading and
- * "@throws {@link MriseqError}" became "{\nMriseqError}".)
+ * and every tag with its name (param, returns, throws, example), a link to X read as X. (tslab's
+ * printer drops the names of tags other than param and splits links, so an example lost its
+ * heading and a throws tag linking MriseqError came out as a lone brace and a second line.)
  * @param {{ displayParts?: {text: string}[], documentation?: {text: string, kind: string}[], tags?: {name: string, text?: {text: string, kind: string}[]}[] }} info
  * @returns {Record<string, string>}
  */

@@ -405,3 +405,24 @@ export {
   type RunLock,
   type RunLockInfo,
 } from './reliability/node.js';
+// 3D and 4D: series (DCE) through metrics, maps, acceptance and classifiers (issue 30)
+export { frameCount, volumeFrame, reduceFrames } from './volume/index.js';
+export { seriesLengths } from './model/index.js';
+export {
+  compareFrames,
+  frameColumns,
+  frameValues,
+  evaluationTemplate,
+  summarizeMap,
+  frameAucs,
+  seriesSubtractionMap,
+  acceptanceRecord,
+  type SeriesScores,
+} from './analysis/index.js';
+export {
+  seriesView,
+  seriesMapProvider,
+  seriesChannels,
+  frameChannel,
+  type SeriesViewOptions,
+} from './classify/index.js';

@@ -9,12 +9,21 @@ import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
 import { rankSequences, type EvaluationRow, type SequenceRanking } from './contribution.js';
-import { prepareVolume } from './evaluate.js';
-import { compareVolumes } from './metrics.js';
-import { differentiationMap, subtractionMap, type GenerateFn } from './maps.js';
+import { frameColumns, prepareVolume } from './evaluate.js';
+import { compareFrames } from './metrics.js';
+import {
+  differentiationMap,
+  frameAucs,
+  seriesSubtractionMap,
+  subtractionMap,
+  summarizeMap,
+  type GenerateFn,
+} from './maps.js';
+import { frameCount } from '../volume/index.js';
 
 /**
- * A held-out subject with its truth: raw or normalised sequences, T1Gd's unique mask, lesion labels.
+ * A held-out subject with its truth: raw or normalised sequences (a 4D one, the DCE, as a series),
+ * the unique mask of the sequence scored (T1Gd's, or the DCE's: 3D), lesion labels.
  * @example
  * ```ts
  * import { normalizeIntensity, phantom, type TruthSubject } from 'mriseq';
@@ -31,7 +40,7 @@ import { differentiationMap, subtractionMap, type GenerateFn } from './maps.js';
 export interface TruthSubject {
   id: string;
   sequences: Readonly<Record<string, Volume>>;
-  /** Voxels whose signal only T1Gd sees (non-zero = unique). */
+  /** Voxels whose signal only the scored sequence sees (non-zero = unique), 3D. */
   unique: Volume;
   /** Lesion labels (non-zero = lesion). */
   lesion: Volume;
@@ -48,9 +57,12 @@ export interface TruthSubject {
  * ```
  */
 export interface AcceptanceOptions {
-  /** Sequence whose unique mask is scored (default 't1gd'). */
+  /** Sequence whose unique mask is scored (default 't1gd'; 'dce' for the breast study's series). */
   uniqueSequence?: string;
-  /** Sequence expected last by C_d (default 't1'), and the subtraction baseline's partner. */
+  /**
+   * Sequence expected last by C_d (default 't1'), and the subtraction baseline's partner for a 3D
+   * unique sequence (a series is subtracted from its own first time point).
+   */
   lastSequence?: string;
   /** Threshold of the lesion-restricted AUC (default 0.9). */
   minAuc?: number;
@@ -77,12 +89,22 @@ export interface AcceptanceOptions {
  */
 export interface AcceptanceReport {
   subjects: number;
-  /** Per target: mean over subjects of the lesion-restricted AUC of M_d(target) on the unique mask. */
+  /**
+   * Per target: mean over subjects of the lesion-restricted AUC of M_d(target) on the unique mask
+   * (a 4D target's M_d, e.g. the DCE's, by its mean over time).
+   */
   lesionAuc: Record<string, { mean: number; sd: number; min: number }>;
+  /** Per 4D target: the lesion-restricted AUC of each time point's M_d, mean over subjects. */
+  frameAuc: Record<string, number[]>;
   /** Per target: mean head-wide AUC (inflated: lesions are hard for every target). */
   headAuc: Record<string, number>;
-  /** The |T1Gd - T1| subtraction baseline, lesion-restricted mean AUC. */
+  /**
+   * The subtraction baseline, lesion-restricted mean AUC: |u - last| for a 3D unique sequence
+   * (T1Gd - T1), the series' own max_k |u_k - u_0| for a 4D one (DCE post - pre contrast).
+   */
   subtractionAuc: number;
+  /** What the baseline subtracted, e.g. '|t1gd - t1|' or 'max_k |dce_k - dce_0|'. */
+  subtraction: string;
   ranking: SequenceRanking;
   /** The evaluation table behind the ranking (one row per subject, source, target). */
   rows: EvaluationRow[];
@@ -134,12 +156,15 @@ export async function phantomAcceptance(
   }));
   const rows: EvaluationRow[] = [];
   const lesionAucs: Record<string, number[]> = {};
+  const frameAucsOf: Record<string, number[][]> = {};
   const headAucs: Record<string, number[]> = {};
   const sub: number[] = [];
+  const series = prepared.some((s) => s.sequences[u] && frameCount(s.sequences[u]) > 1);
   let done = 0;
   for (const s of prepared) {
-    const head = Array.from(s.sequences[u].data, (_, i) => {
-      // head = voxels brighter than background in any sequence (background normalises to -1)
+    const head = Array.from(s.unique.data, (_, i) => {
+      // head = voxels brighter than background in any sequence (background normalises to -1);
+      // a series' first time point stands for it
       for (const v of Object.values(s.sequences)) if (v.data[i] > -0.98) return 1;
       return 0;
     });
@@ -158,20 +183,23 @@ export async function phantomAcceptance(
         },
         { signal: opts.signal },
       );
-      for (const [name, y] of Object.entries(generated))
-        rows.push({
-          subject: s.id,
-          source: name,
-          target: t,
-          ...compareVolumes(xt, { data: y, shape: xt.shape }),
-        });
+      for (const [name, y] of Object.entries(generated)) {
+        const { frames, ...scores } = compareFrames(xt, { data: y, shape: xt.shape });
+        rows.push({ subject: s.id, source: name, target: t, ...scores, ...frameColumns(frames) });
+      }
       if (opts.onMaps) maps[t] = md;
-      (lesionAucs[t] ??= []).push(voxelAuc(md.data, s.unique.data, { region: s.lesion.data }));
-      (headAucs[t] ??= []).push(voxelAuc(md.data, s.unique.data, { region: head }));
+      const summary = summarizeMap(md);
+      (lesionAucs[t] ??= []).push(voxelAuc(summary.data, s.unique.data, { region: s.lesion.data }));
+      (headAucs[t] ??= []).push(voxelAuc(summary.data, s.unique.data, { region: head }));
+      if (frameCount(md) > 1)
+        (frameAucsOf[t] ??= []).push(frameAucs(md, s.unique.data, { region: s.lesion.data }));
     }
-    if (s.sequences[last])
+    const xu = s.sequences[u];
+    if (xu && frameCount(xu) > 1)
+      sub.push(voxelAuc(seriesSubtractionMap(xu).data, s.unique.data, { region: s.lesion.data }));
+    else if (xu && s.sequences[last])
       sub.push(
-        voxelAuc(subtractionMap(s.sequences[u], s.sequences[last]).data, s.unique.data, {
+        voxelAuc(subtractionMap(xu, s.sequences[last]).data, s.unique.data, {
           region: s.lesion.data,
         }),
       );
@@ -187,11 +215,19 @@ export async function phantomAcceptance(
     uniqueFirst: ranking.order[0] === u,
     lastLast: ranking.order[ranking.order.length - 1] === last,
   };
+  const frameAuc = Object.fromEntries(
+    Object.entries(frameAucsOf).map(([t, per]) => [
+      t,
+      per[0].map((_, k) => per.reduce((a, p) => a + (p[k] ?? NaN), 0) / per.length),
+    ]),
+  );
   return {
     subjects: prepared.length,
     lesionAuc,
+    frameAuc,
     headAuc,
     subtractionAuc: sub.length ? meanSd(sub).mean : NaN,
+    subtraction: series ? `max_k |${u}_k - ${u}_0|` : `|${u} - ${last}|`,
     ranking,
     rows,
     checks,
@@ -220,7 +256,8 @@ export function formatAcceptance(r: AcceptanceReport, u = 't1gd'): string {
         .filter(([t]) => t !== u)
         .map(([t, a]) => `${t} ${f(a.mean)}`)
         .join(', ') +
-      `; subtraction baseline ${f(r.subtractionAuc)}; head-wide ${f(r.headAuc[u])}.`,
+      `; subtraction baseline ${r.subtraction ?? 'subtraction'} ${f(r.subtractionAuc)}; head-wide ${f(r.headAuc[u])}.` +
+      (r.frameAuc?.[u] ? ` M_d(${u}) per time point: ${r.frameAuc[u].map(f).join(', ')}.` : ''),
     `C_d order: ${r.ranking.order.join(' > ')} (C_d ${r.ranking.sequences
       .slice()
       .sort((a, b) => a.rank - b.rank)
@@ -363,12 +400,52 @@ export function acceptanceLines(
       pass: r.checks.lastLast,
     },
     {
-      check: `baseline: |${u} - ${last}| subtraction on the same mask`,
+      check: `baseline: ${r.subtraction ?? `|${u} - ${last}|`} subtraction on the same mask`,
       measured: f(r.subtractionAuc),
       required: '(reported, not a check)',
       pass: null,
     },
+    ...(r.frameAuc?.[u]
+      ? [
+          {
+            check: `M_d(${u}) time point by time point on that mask (lesion-restricted AUC)`,
+            measured: r.frameAuc[u].map((a, k) => `${k}: ${f(a)}`).join(', '),
+            required: '(reported, not a check)',
+            pass: null,
+          },
+        ]
+      : []),
   ];
+}
+
+/**
+ * A report as plain JSON (acceptance.json): the table's lines, every AUC (per time point for a
+ * series target), the baseline, the C_d order with each sequence's contribution, the checks.
+ * @param r - A report from {@link phantomAcceptance}.
+ * @param u - The unique sequence (default 't1gd'; 'dce' for the breast study).
+ * @param last - The sequence expected last (default 't1').
+ * @returns A JSON-ready object.
+ * @example
+ * ```ts
+ * import { acceptanceRecord, type AcceptanceReport } from 'mriseq';
+ * declare const report: AcceptanceReport; // from phantomAcceptance
+ * console.log(JSON.stringify(acceptanceRecord(report, 'dce', 't1'), null, 1));
+ * ```
+ */
+export function acceptanceRecord(r: AcceptanceReport, u = 't1gd', last = 't1'): Record<string, unknown> {
+  return {
+    subjects: r.subjects,
+    lines: acceptanceLines(r, u, last),
+    lesionAuc: r.lesionAuc,
+    frameAuc: r.frameAuc,
+    headAuc: r.headAuc,
+    subtraction: r.subtraction,
+    subtractionAuc: r.subtractionAuc,
+    order: r.ranking.order,
+    sequences: r.ranking.sequences,
+    checks: r.checks,
+    passed: r.passed,
+  };
 }
 
 /**

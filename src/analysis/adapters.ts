@@ -36,7 +36,8 @@ export function generatorFunction(model: Seq2Seq): GenerateFn {
         sources: Object.keys(sources),
         target,
         normalized: true,
-        timePoints: like && like.shape.length > 3 ? like.shape[3] : 1,
+        // the real target's length when known, else what the generator was trained with
+        timePoints: like ? (like.shape.length > 3 ? like.shape[3] : 1) : undefined,
       },
     );
 }

@@ -9,7 +9,7 @@ import { signalOrInterrupt, yieldToHost } from '../interrupt/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
 import type { GenerateFn } from './maps.js';
-import { compareVolumes, type SsimOptions } from './metrics.js';
+import { compareFrames, type SsimOptions, type SynthesisScores } from './metrics.js';
 import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
@@ -168,6 +168,80 @@ function checkUserMetrics(metrics: readonly UserMetric[]): void {
 }
 
 /**
+ * The per-frame columns of a 4D target's row: psnr_f0, ssim_f0, mae_f0, psnr_f1, ... (frame k of
+ * the series, 0-based); none for a 3D target. The row's psnr, ssim and mae are their means.
+ * @param frames - The scores of each frame (e.g. {@link compareFrames}' `frames`).
+ * @returns The columns and their values; `{}` for fewer than two frames.
+ * @example
+ * ```ts
+ * import { frameColumns } from 'mriseq';
+ * console.log(frameColumns([{ psnr: 30, ssim: 0.9, mae: 0.05 }, { psnr: 20, ssim: 0.7, mae: 0.1 }]));
+ * // { psnr_f0: 30, ssim_f0: 0.9, mae_f0: 0.05, psnr_f1: 20, ssim_f1: 0.7, mae_f1: 0.1 }
+ * ```
+ */
+export function frameColumns(frames: readonly SynthesisScores[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (frames.length < 2) return out;
+  frames.forEach((f, k) => {
+    out[`psnr_f${k}`] = f.psnr;
+    out[`ssim_f${k}`] = f.ssim;
+    out[`mae_f${k}`] = f.mae;
+  });
+  return out;
+}
+
+/**
+ * A row that carries every column an evaluation table of these targets can have (values 0), to
+ * fix the header before any row exists: subject..mae, and the per-frame columns of the longest
+ * 4D target among `sequences` (all of timePoints' without it).
+ * @param timePoints - The series lengths of 4D sequences (a generator's `config.timePoints`).
+ * @param sequences - The targets the table will hold (default: every sequence of timePoints).
+ * @returns A row of zeros with every column.
+ * @example
+ * ```ts
+ * import { evaluationTemplate } from 'mriseq';
+ * console.log(Object.keys(evaluationTemplate({ dce: 6 }, ['t1', 'dce']))); // subject, ..., mae, psnr_f0, ..., mae_f5
+ * ```
+ */
+export function evaluationTemplate(
+  timePoints: Readonly<Record<string, number>> = {},
+  sequences?: readonly string[],
+): EvaluationRow {
+  const nt = Math.max(
+    1,
+    ...Object.entries(timePoints)
+      .filter(([q]) => !sequences || sequences.includes(q))
+      .map(([, n]) => n),
+  );
+  const zero = { psnr: 0, ssim: 0, mae: 0 };
+  return {
+    subject: '',
+    source: '',
+    target: '',
+    ...zero,
+    ...frameColumns(Array.from({ length: nt }, () => zero)),
+  };
+}
+
+/**
+ * The per-frame values of one metric in a row (frameColumns' psnr_f0, psnr_f1, ...); [] for a 3D target.
+ * @param row - An evaluation row.
+ * @param metric - The metric's name, e.g. 'psnr'.
+ * @returns The values frame by frame.
+ * @example
+ * ```ts
+ * import { frameValues } from 'mriseq';
+ * const row = { subject: 'a', source: 't1', target: 'dce', psnr: 25, ssim: 0.8, psnr_f0: 30, psnr_f1: 20 };
+ * console.log(frameValues(row, 'psnr')); // [30, 20]
+ * ```
+ */
+export function frameValues(row: EvaluationRow, metric: string): number[] {
+  const out: number[] = [];
+  for (let k = 0; typeof row[`${metric}_f${k}`] === 'number'; k++) out.push(row[`${metric}_f${k}`] as number);
+  return out;
+}
+
+/**
  * The key of an evaluation row, 'subject|source|target' (what `done` sets hold when resuming).
  *
  * @param r - A row (or its subject, source and target).
@@ -286,8 +360,8 @@ export async function evaluate(
       if (!xs || !xt) continue; // missing sequences are never source or target
       const g = await model.generate({ [s]: xs }, t, xt);
       const y = g instanceof Float32Array ? g : g.data;
-      const scores = compareVolumes(xt, { data: y, shape: xt.shape }, opts.metricOptions);
-      const row: EvaluationRow = { subject: id, source: s, target: t, ...scores };
+      const { frames, ...scores } = compareFrames(xt, { data: y, shape: xt.shape }, opts.metricOptions);
+      const row: EvaluationRow = { subject: id, source: s, target: t, ...scores, ...frameColumns(frames) };
       if (userMetrics.length) {
         const generated: Volume = { ...xt, data: y, datatype: 'float32' };
         for (const m of userMetrics) {

@@ -11,6 +11,7 @@ export {
   meanSquaredError,
   synthesisScores,
   compareVolumes,
+  compareFrames,
   SynthesisMetrics,
   LPIPS_SKIPPED,
   DEFAULT_DATA_RANGE,
@@ -19,6 +20,7 @@ export {
   type SsimOptions,
   type SsimResult,
   type SynthesisScores,
+  type SeriesScores,
   type LpipsFn,
 } from './metrics.js';
 export {
@@ -66,6 +68,9 @@ export {
   differentiationMap,
   differentiationMaps,
   subtractionMap,
+  seriesSubtractionMap,
+  summarizeMap,
+  frameAucs,
   regionStatistics,
   mapAucs,
   type GenerateFn,
@@ -86,6 +91,9 @@ export {
 export {
   evaluate,
   rowKey,
+  frameColumns,
+  frameValues,
+  evaluationTemplate,
   prepareVolume,
   type EvaluationModel,
   type EvaluationSubject,
@@ -98,6 +106,7 @@ export {
   formatAcceptance,
   formatAcceptanceTable,
   acceptanceLines,
+  acceptanceRecord,
   averageAcceptance,
   type AcceptanceLine,
   type AveragedAcceptance,

@@ -8,7 +8,7 @@
  */
 import { MriseqError } from '../errors/index.js';
 import { signalOrInterrupt, yieldToHost } from '../interrupt/index.js';
-import type { Volume } from '../volume/index.js';
+import { frameCount, reduceFrames, volumeFrame, type Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
 import { prepareVolume } from './evaluate.js';
 import { dict, own, plain } from '../keys/index.js';
@@ -176,6 +176,83 @@ export async function differentiationMaps(
 }
 
 /**
+ * M_d of a 4D target (DCE) summarised over time, voxel by voxel: the mean over its frames (the
+ * default summary that the acceptance scores), or the max; a 3D map is returned as it is.
+ * @param map - A map, 3D or 4D ([nx, ny, nz, nt]).
+ * @param how - 'mean' (default) or 'max' over time.
+ * @returns A 3D map.
+ * @example
+ * ```ts
+ * import { phantom, seriesSubtractionMap, summarizeMap } from 'mriseq';
+ * const dce = phantom({ size: [32, 32, 16], dce: true }).subject(0).volumes.dce!;
+ * console.log(summarizeMap(dce).shape, summarizeMap(dce, 'max').shape); // [32, 32, 16] twice
+ * ```
+ */
+export function summarizeMap(map: Volume, how: 'mean' | 'max' = 'mean'): Volume {
+  return reduceFrames(map, how);
+}
+
+/**
+ * Voxel-wise AUC of each frame of a (4D) map against a 3D truth mask, optionally within a region:
+ * where along the series a target's unique signal is (a DCE's pre-contrast phase has none).
+ * @param map - A map, 3D or 4D.
+ * @param truth - A 3D truth mask (non-zero = positive), e.g. truth.unique.dce's data.
+ * @param opts - `region`: restrict to voxels where it is non-zero (e.g. the lesion).
+ * @returns One AUC per frame.
+ * @throws {@link MriseqError} as {@link voxelAuc}.
+ * @example
+ * ```ts
+ * import { frameAucs, phantom } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16], dce: true }).subject(0);
+ * console.log(frameAucs(s.volumes.dce!, s.truth.unique.dce!.data, { region: s.truth.lesion.data }));
+ * ```
+ */
+export function frameAucs(
+  map: Volume,
+  truth: ArrayLike<number>,
+  opts: { region?: ArrayLike<number> } = {},
+): number[] {
+  return Array.from({ length: frameCount(map) }, (_, t) => voxelAuc(volumeFrame(map, t).data, truth, opts));
+}
+
+/**
+ * The DCE's own baseline for its contrast signal, as radiologists read a series: the subtraction
+ * of the pre-contrast phase, max over the post-contrast phases of |x_k - x_0| voxel-wise (x in
+ * the normalised space). No generator is involved.
+ * @param series - A 4D series ([nx, ny, nz, nt], nt >= 2).
+ * @param pre - The pre-contrast time point (default 0).
+ * @returns A 3D float32 map with the series' geometry.
+ * @throws {@link MriseqError} when the series has fewer than two time points.
+ * @example
+ * ```ts
+ * import { normalizeIntensity, phantom, seriesSubtractionMap } from 'mriseq';
+ * const dce = phantom({ size: [32, 32, 16], dce: true }).subject(0).volumes.dce!;
+ * console.log(seriesSubtractionMap(normalizeIntensity(dce)).shape); // [32, 32, 16]
+ * ```
+ */
+export function seriesSubtractionMap(series: Volume, pre = 0): Volume {
+  const n = frameCount(series);
+  if (n < 2)
+    throw new MriseqError('a subtraction over time needs a series of at least two time points', {
+      field: 'series',
+      found: series.shape.join('x'),
+      expected: '[nx, ny, nz, nt] with nt >= 2',
+      code: 'maps.size',
+    });
+  const base = volumeFrame(series, pre).data;
+  const f = base.length;
+  const data = new Float32Array(f);
+  for (let t = 0; t < n; t++) {
+    if (t === pre) continue;
+    for (let i = 0; i < f; i++) {
+      const d = Math.abs(series.data[t * f + i] - base[i]);
+      if (d > data[i]) data[i] = d;
+    }
+  }
+  return { ...volumeFrame(series, pre), data, datatype: 'float32' };
+}
+
+/**
  * The spec's baseline for T1Gd's unique signal: |a - b| voxel-wise (e.g. T1Gd - T1 subtraction).
  * @param a - A volume (e.g. normalised T1Gd).
  * @param b - A volume of the same size (e.g. normalised T1).
@@ -287,7 +364,8 @@ export function regionStatistics(
 }
 
 /**
- * Voxel-wise AUC of each target's M_d against one truth mask (e.g. T1Gd's unique mask), optionally
+ * Voxel-wise AUC of each target's M_d (a 4D one by its mean over time) against one truth mask
+ * (e.g. T1Gd's unique mask), optionally
  * restricted to a region (e.g. the lesion): the map of the sequence that owns the mask should
  * score highest (sensitivity), the others clearly lower (specificity).
  * @param maps - M_d per target (e.g. from {@link differentiationMaps}).
@@ -309,6 +387,7 @@ export function mapAucs(
   opts: { region?: ArrayLike<number> } = {},
 ): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [t, m] of Object.entries(maps)) out[t] = voxelAuc(m.data, truth, opts);
+  // a 4D target's map (DCE) is scored by its summary over time
+  for (const [t, m] of Object.entries(maps)) out[t] = voxelAuc(summarizeMap(m).data, truth, opts);
   return out;
 }

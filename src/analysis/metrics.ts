@@ -414,9 +414,111 @@ export function synthesisScores(
   };
 }
 
+type CompareOptions = Omit<SsimOptions, 'shape'> & {
+  /** SSIM as the mean of 2D SSIMs over axial slices (the 2D models' view) instead of one 3D window. */
+  slices?: boolean;
+};
+
+/** One 3D (or 2D) frame: a 3D SSIM window, or 2D SSIMs averaged over axial slices. */
+function compareFrame(
+  truth: Float32Array,
+  test: Float32Array,
+  shape: readonly number[],
+  opts: CompareOptions,
+): SynthesisScores {
+  if (opts.slices && shape.length >= 3) {
+    const [nx, ny] = shape;
+    const plane = nx * ny;
+    const planes = truth.length / plane;
+    let s = 0;
+    for (let z = 0; z < planes; z++) {
+      const cut = (x: Float32Array): Float32Array => x.subarray(z * plane, (z + 1) * plane);
+      s += ssim(cut(truth), cut(test), {
+        ...opts,
+        shape: [nx, ny],
+        mask:
+          opts.mask === undefined
+            ? undefined
+            : Array.prototype.slice.call(opts.mask, z * plane, (z + 1) * plane),
+      });
+    }
+    return { psnr: psnr(truth, test, opts), ssim: s / planes, mae: meanAbsoluteError(truth, test, opts) };
+  }
+  const spatial = shape.slice(0, 3).filter((_, a) => a < 2 || shape[a] > 1);
+  return synthesisScores(truth, test, { ...opts, shape: spatial });
+}
+
 /**
- * Scores two volumes of one grid: 2D/3D with a 2D/3D SSIM window; a 4D series frame by frame
- * (SSIM averaged over frames; PSNR and MAE over all voxels).
+ * Scores of a series: the mean over frames and each frame's (one frame for a 3D volume).
+ *
+ * @example
+ * ```ts
+ * import { type SeriesScores } from 'mriseq';
+ * const s: SeriesScores = { psnr: 25, ssim: 0.8, mae: 0.075, frames: [{ psnr: 30, ssim: 0.9, mae: 0.05 }, { psnr: 20, ssim: 0.7, mae: 0.1 }] };
+ * console.log(s.frames.length);
+ * ```
+ */
+export interface SeriesScores extends SynthesisScores {
+  frames: SynthesisScores[];
+}
+
+/**
+ * Scores two volumes of one grid frame by frame: a 3D volume is one frame; a 4D series (DCE) is
+ * scored per time point, and its psnr, ssim and mae are the means over the frames. A mask is of
+ * the whole series' length (or of one frame's, then shared by every frame).
+ * @param truth - The real volume's data and shape ([nx, ny, nz] or [nx, ny, nz, nt]), normalised [-1, 1].
+ * @param test - The synthesised volume, same shape.
+ * @param opts - SSIM options (a mask of one frame or of the series); `slices: true` averages 2D SSIM over axial slices.
+ * @returns The mean `{ psnr (dB), ssim, mae }` over frames and each frame's under `frames`.
+ * @throws {@link MriseqError} when the shapes differ or the mask fits neither a frame nor the series.
+ * @example
+ * ```ts
+ * import { compareFrames, normalizeIntensity, phantom } from 'mriseq';
+ * const dce = normalizeIntensity(phantom({ size: [32, 32, 16], dce: true }).subject(0).volumes.dce!);
+ * const noisy = { ...dce, data: dce.data.map((v) => v + 0.01) };
+ * console.log(compareFrames(dce, noisy).frames.map((f) => f.psnr.toFixed(1)));
+ * ```
+ */
+export function compareFrames(
+  truth: { data: Float32Array; shape: readonly number[] },
+  test: { data: Float32Array; shape: readonly number[] },
+  opts: CompareOptions = {},
+): SeriesScores {
+  if (truth.shape.join('x') !== test.shape.join('x'))
+    throw new MriseqError('volumes have different shapes', {
+      field: 'shape',
+      found: test.shape.join('x'),
+      expected: truth.shape.join('x'),
+      code: 'metrics.shape',
+    });
+  const frame = truth.shape.slice(0, 3).reduce((a, b) => a * b, 1);
+  const n = truth.shape.length > 3 ? truth.data.length / frame : 1;
+  if (n === 1) {
+    const one = compareFrame(truth.data, test.data, truth.shape, opts);
+    return { ...one, frames: [one] };
+  }
+  const m = opts.mask;
+  if (m !== undefined && m.length !== frame && m.length !== truth.data.length)
+    throw new MriseqError('mask size differs from the series', {
+      field: 'mask',
+      found: `${m.length} voxels`,
+      expected: `${frame} (one frame) or ${truth.data.length} (the series)`,
+      code: 'metrics.mask',
+    });
+  const frames: SynthesisScores[] = [];
+  for (let f = 0; f < n; f++) {
+    const sub = (x: Float32Array): Float32Array => x.subarray(f * frame, (f + 1) * frame);
+    const mask =
+      m === undefined || m.length === frame ? m : Array.prototype.slice.call(m, f * frame, (f + 1) * frame);
+    frames.push(compareFrame(sub(truth.data), sub(test.data), truth.shape.slice(0, 3), { ...opts, mask }));
+  }
+  const mean = (k: keyof SynthesisScores): number => frames.reduce((a, s) => a + s[k], 0) / n;
+  return { psnr: mean('psnr'), ssim: mean('ssim'), mae: mean('mae'), frames };
+}
+
+/**
+ * Scores two volumes of one grid: 2D/3D with a 2D/3D SSIM window; a 4D series frame by frame,
+ * each metric the mean of its per-frame values ({@link compareFrames} gives the frames too).
  * @param truth - The real volume's data and shape ([nx, ny, nz] or with frames), normalised [-1, 1].
  * @param test - The synthesised volume, same shape.
  * @param opts - SSIM options; `slices: true` averages 2D SSIM over axial slices.
@@ -434,62 +536,10 @@ export function synthesisScores(
 export function compareVolumes(
   truth: { data: Float32Array; shape: readonly number[] },
   test: { data: Float32Array; shape: readonly number[] },
-  opts: Omit<SsimOptions, 'shape'> & {
-    /** SSIM as the mean of 2D SSIMs over axial slices (the 2D models' view) instead of one 3D window. */
-    slices?: boolean;
-  } = {},
+  opts: CompareOptions = {},
 ): SynthesisScores {
-  if (truth.shape.join('x') !== test.shape.join('x'))
-    throw new MriseqError('volumes have different shapes', {
-      field: 'shape',
-      found: test.shape.join('x'),
-      expected: truth.shape.join('x'),
-      code: 'metrics.shape',
-    });
-  if (opts.slices && truth.shape.length >= 3) {
-    const [nx, ny] = truth.shape;
-    const plane = nx * ny;
-    const planes = truth.data.length / plane;
-    let s = 0;
-    for (let z = 0; z < planes; z++) {
-      const cut = (x: Float32Array): Float32Array => x.subarray(z * plane, (z + 1) * plane);
-      s += ssim(cut(truth.data), cut(test.data), {
-        ...opts,
-        shape: [nx, ny],
-        mask:
-          opts.mask === undefined
-            ? undefined
-            : Array.prototype.slice.call(opts.mask, z * plane, (z + 1) * plane),
-      });
-    }
-    return {
-      psnr: psnr(truth.data, test.data, opts),
-      ssim: s / planes,
-      mae: meanAbsoluteError(truth.data, test.data, opts),
-    };
-  }
-  const spatial = truth.shape.slice(0, 3).filter((_, a) => a < 2 || truth.shape[a] > 1);
-  if (truth.shape.length <= 3 || truth.shape.slice(3).every((d) => d === 1))
-    return synthesisScores(truth.data, test.data, { ...opts, shape: spatial });
-  const frame = truth.shape.slice(0, 3).reduce((a, b) => a * b, 1);
-  const frames = truth.data.length / frame;
-  let s = 0;
-  for (let f = 0; f < frames; f++) {
-    const sub = (x: Float32Array): Float32Array => x.subarray(f * frame, (f + 1) * frame);
-    s += ssim(sub(truth.data), sub(test.data), {
-      ...opts,
-      shape: spatial,
-      mask:
-        opts.mask === undefined
-          ? undefined
-          : Array.prototype.slice.call(opts.mask, f * frame, (f + 1) * frame),
-    });
-  }
-  return {
-    psnr: psnr(truth.data, test.data, opts),
-    ssim: s / frames,
-    mae: meanAbsoluteError(truth.data, test.data, opts),
-  };
+  const { psnr: p, ssim: s, mae } = compareFrames(truth, test, opts);
+  return { psnr: p, ssim: s, mae };
 }
 
 /**

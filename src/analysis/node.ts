@@ -8,14 +8,15 @@ import { MriseqError } from '../errors/index.js';
 import type { EvaluationRow } from './contribution.js';
 import {
   evaluate,
+  evaluationTemplate,
   rowKey,
   type EvaluateOptions,
   type EvaluationCohort,
   type EvaluationModel,
 } from './evaluate.js';
-import { formatEvaluationCsv, parseEvaluationCsv } from './table.js';
+import { evaluationColumns, formatEvaluationCsv, parseEvaluationCsv } from './table.js';
 import { writeNifti } from '../io/index.js';
-import type { Volume } from '../volume/index.js';
+import { frameCount, volumeFrame, type Volume } from '../volume/index.js';
 import { Seq2Seq } from '../model/index.js';
 import { generatorFingerprint } from '../train/node.js';
 import {
@@ -26,7 +27,7 @@ import {
 } from '../reliability/provenance.js';
 import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
 import type { Cohort } from '../cohort/index.js';
-import { regionStatistics, type RegionStatistics } from './maps.js';
+import { regionStatistics, summarizeMap, type RegionStatistics } from './maps.js';
 import { basename, dirname, join } from 'node:path';
 import { dict, plain } from '../keys/index.js';
 
@@ -62,6 +63,8 @@ export function readEvaluationCsv(path: string): EvaluationRow[] {
  *
  * @param path - The CSV file.
  * @param rows - The rows.
+ * @param columns - The header (default: the rows' columns); e.g. {@link evaluationTemplate}'s, so a
+ *   table without a DCE row yet still has the series' columns.
  * @example
  * ```ts
  * import { readEvaluationCsv, writeEvaluationCsv } from 'mriseq';
@@ -69,8 +72,12 @@ export function readEvaluationCsv(path: string): EvaluationRow[] {
  * console.log(readEvaluationCsv('/tmp/mriseq-rows.csv'));
  * ```
  */
-export function writeEvaluationCsv(path: string, rows: readonly EvaluationRow[]): void {
-  writeFileAtomicSync(path, formatEvaluationCsv(rows));
+export function writeEvaluationCsv(
+  path: string,
+  rows: readonly EvaluationRow[],
+  columns?: readonly string[],
+): void {
+  writeFileAtomicSync(path, formatEvaluationCsv(rows, columns ? [...columns] : undefined));
 }
 
 /**
@@ -109,6 +116,12 @@ export function toDataFrame(rows: readonly EvaluationRow[]): EvaluationDataFrame
 export interface EvaluateToCsvOptions extends Omit<EvaluateOptions, 'done'> {
   /** Output CSV; if it exists, its rows are kept and those (subject, source, target) are skipped. */
   out: string;
+  /**
+   * Time points of the 4D targets that may appear (e.g. a generator's config.timePoints): their
+   * per-frame columns are in the header even when no row has them yet, so the tables of a cohort's
+   * shards (some without a DCE) share one header and merge.
+   */
+  timePoints?: Readonly<Record<string, number>>;
   /**
    * A table made from other inputs (another model, other options) is refused; with redo it is
    * removed and made again.
@@ -232,8 +245,10 @@ export async function evaluateToCsv(
     if (ok) kept.add(id);
   }
   const previous = found.filter((r) => kept.has(r.subject));
-  if (previous.length !== found.length) writeEvaluationCsv(opts.out, previous);
   const rows = [...previous];
+  const columns = (): string[] =>
+    evaluationColumns([...rows, evaluationTemplate(opts.timePoints, opts.sequences)]);
+  if (previous.length !== found.length) writeEvaluationCsv(opts.out, previous, columns());
   const done = new Set(previous.map(rowKey));
   const loaded = new Map<string, string>();
   const recording: EvaluationCohort = {
@@ -252,14 +267,14 @@ export async function evaluateToCsv(
       await opts.onRow?.(r);
     },
     onSubject: async (e) => {
-      if (e.rows > 0) writeEvaluationCsv(opts.out, rows);
+      if (e.rows > 0) writeEvaluationCsv(opts.out, rows, columns());
       // written after the subject's rows: a run killed in between redoes the subject
       const data = loaded.get(e.subject);
       if (data !== undefined) prov.done(e.subject, { data, stamp: await stampOf(e.subject) });
       await opts.onSubject?.(e);
     },
   });
-  if (!existsSync(opts.out)) writeEvaluationCsv(opts.out, rows);
+  if (!existsSync(opts.out)) writeEvaluationCsv(opts.out, rows, columns());
   return {
     rows,
     added: rows.length - previous.length,
@@ -280,16 +295,22 @@ export async function evaluateToCsv(
  * ```
  */
 export interface WrittenMaps {
-  /** Target sequence -> NIfTI path. */
+  /** Target sequence -> NIfTI path (a 4D target's map is a 4D series, one M_d per time point). */
   files: Record<string, string>;
-  /** Target sequence -> statistics per region of the label map (when one is given). */
+  /** 4D target -> its map's mean over time, a 3D NIfTI (`md_<target>_mean.nii.gz`). */
+  summaries?: Record<string, string>;
+  /** Target sequence -> statistics per region of the label map (a 4D map's: of its mean over time). */
   regions?: Record<string, RegionStatistics[]>;
+  /** 4D target -> statistics per region of each time point's map. */
+  frames?: Record<string, RegionStatistics[][]>;
 }
 
 /**
  * Writes one subject's M_d maps as float32 NIfTI in the subject's space (the maps carry the
- * target's affine): `<dir>/<subject>/md_<target>.nii.gz`, plus `md_regions.json` with statistics
- * per region when a label map is given. Every file is written atomically.
+ * target's affine): `<dir>/<subject>/md_<target>.nii.gz` (4D for a 4D target such as DCE, one map
+ * per time point, and its mean over time as `md_<target>_mean.nii.gz`), plus `md_regions.json`
+ * with statistics per region when a label map is given (per time point too under `frames`).
+ * Every file is written atomically.
  * @param dir - The output folder.
  * @param subject - The subject's id (its sub-folder).
  * @param maps - M_d per target (see {@link differentiationMaps}).
@@ -311,17 +332,36 @@ export async function writeDifferentiationMaps(
   opts: { labels?: Volume; names?: Readonly<Record<number, string>> } = {},
 ): Promise<WrittenMaps> {
   const files = dict<string>();
+  const summaries = dict<string>();
   const sub = join(dir, subject);
   mkdirSync(sub, { recursive: true });
   for (const [t, m] of Object.entries(maps)) {
+    // the summary first: a resumed `mriseq maps` takes md_<target>.nii.gz as the sign of both
+    if (frameCount(m) > 1) {
+      summaries[t] = join(sub, `md_${t}_mean.nii.gz`);
+      await writeNifti(summaries[t], summarizeMap(m), { datatype: 'float32' });
+    }
     const path = join(sub, `md_${t}.nii.gz`);
     await writeNifti(path, m, { datatype: 'float32' });
     files[t] = path;
   }
-  if (!opts.labels) return { files: plain(files) };
+  const four = Object.keys(summaries).length > 0;
+  if (!opts.labels)
+    return four ? { files: plain(files), summaries: plain(summaries) } : { files: plain(files) };
   const regions = dict<RegionStatistics[]>();
-  for (const [t, m] of Object.entries(maps))
-    regions[t] = regionStatistics(m.data, opts.labels.data, { names: opts.names });
-  writeFileAtomicSync(join(sub, 'md_regions.json'), JSON.stringify({ subject, regions }, null, 1));
-  return { files: plain(files), regions: plain(regions) };
+  const frames = dict<RegionStatistics[][]>();
+  for (const [t, m] of Object.entries(maps)) {
+    regions[t] = regionStatistics(summarizeMap(m).data, opts.labels.data, { names: opts.names });
+    if (frameCount(m) > 1)
+      frames[t] = Array.from({ length: frameCount(m) }, (_, k) =>
+        regionStatistics(volumeFrame(m, k).data, opts.labels!.data, { names: opts.names }),
+      );
+  }
+  writeFileAtomicSync(
+    join(sub, 'md_regions.json'),
+    JSON.stringify({ subject, regions, ...(four ? { frames } : {}) }, null, 1),
+  );
+  return four
+    ? { files: plain(files), summaries: plain(summaries), regions: plain(regions), frames: plain(frames) }
+    : { files: plain(files), regions: plain(regions) };
 }

@@ -523,6 +523,8 @@ export interface MapComparisonOptions extends DownstreamRunOptions {
   maps: MapProvider;
   downsample?: number;
   ids?: readonly string[];
+  /** Intensity normalisation of the sequence channels (see DownstreamDatasetOptions.normalize). */
+  normalize?: (v: Volume) => Volume;
 }
 
 /**

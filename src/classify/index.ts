@@ -75,3 +75,10 @@ export {
   type MapComparisonOptions,
   type HierarchicalRun,
 } from './downstream.js';
+export {
+  seriesView,
+  seriesMapProvider,
+  seriesChannels,
+  frameChannel,
+  type SeriesViewOptions,
+} from './series.js';

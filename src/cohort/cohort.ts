@@ -325,14 +325,20 @@ export class Cohort {
     const entries: SubjectEntry[] = [];
     for (let i = 0; i < ph.size; i++) {
       const info = ph.info(i);
-      const { lesionGroup, lesionType, highEnhancement, enhancingFraction, kinetics } = info.labels;
+      const { lesionGroup, lesionType, highEnhancement, enhancingFraction, kinetics, washout } = info.labels;
       entries.push({
         id: info.id,
         available: info.sequences,
         missing: info.missing,
         paths: {},
         masks: Object.fromEntries(masks.map((k) => [k, ''])),
-        labels: { lesionGroup, lesionType, highEnhancement },
+        // the DCE's kinetics are a label only where a DCE series shows them
+        labels: {
+          lesionGroup,
+          lesionType,
+          highEnhancement,
+          ...(ph.options.dce ? { kinetics, washout } : {}),
+        },
         split: null,
         metadata: { index: i, enhancingFraction, kinetics },
       });
@@ -340,7 +346,7 @@ export class Cohort {
     return new Cohort(
       entries,
       new PhantomSource(ph),
-      { sequences: all, labels: ['lesionGroup', 'lesionType', 'highEnhancement'] },
+      { sequences: all, labels: phantomLabelNames(ph) },
       options,
     );
   }
@@ -597,6 +603,11 @@ export class Cohort {
       });
     return e;
   }
+}
+
+/** The label columns of a phantom cohort: the DCE's kinetics join them when the phantom has a DCE series. */
+export function phantomLabelNames(ph: Phantom): string[] {
+  return ['lesionGroup', 'lesionType', 'highEnhancement', ...(ph.options.dce ? ['kinetics', 'washout'] : [])];
 }
 
 function phantomMaskKeys(ph: Phantom): string[] {

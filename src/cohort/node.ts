@@ -20,6 +20,7 @@ import {
 } from '../phantom/index.js';
 import {
   Cohort,
+  phantomLabelNames,
   setCohortNodeAdapter,
   type CohortDataFrame,
   type FromManifestOptions,
@@ -635,6 +636,7 @@ export function phantomManifestSubject(
       lesionGroup: s.labels.lesionGroup,
       lesionType: s.labels.lesionType,
       highEnhancement: s.labels.highEnhancement,
+      ...(ph.options.dce ? { kinetics: s.labels.kinetics, washout: s.labels.washout } : {}),
     },
     split: null,
     metadata: {
@@ -753,7 +755,7 @@ export async function simulateToDisk(options: SimulateToDiskOptions): Promise<Si
     description: `mriseq phantom: seed ${ph.options.seed}, ${ph.options.subjects} subjects, size ${ph.options.size.join('x')}, missing ${ph.options.missing}, uniqueFraction ${ph.options.uniqueFraction}`,
     sequences: ph.sequences,
     masks: Object.keys(subjects[0]?.masks ?? phantomManifestSubject(ph.info(0), ph).masks ?? {}),
-    labels: ['lesionGroup', 'lesionType', 'highEnhancement'],
+    labels: phantomLabelNames(ph),
     subjects,
   };
   const name = options.shard

@@ -29,7 +29,7 @@ export interface SubjectVolumes {
 export { normalizeIntensity } from '../volume/index.js';
 
 /** Time points of a volume (1 for 3D). */
-export function timePoints(v: Volume): number {
+export function timePoints(v: Pick<Volume, 'shape'>): number {
   return v.shape.length > 3 ? v.shape[3] : 1;
 }
 
@@ -123,4 +123,38 @@ export function checkVolumesAgree(s: SubjectVolumes, names: string[]): Volume[] 
     }
   });
   return vols;
+}
+
+/**
+ * The time points of each 4D sequence among the subjects (e.g. { dce: 6 }), for a generator's
+ * config.timePoints: the most common count per sequence (ties: the larger); 3D sequences are left
+ * out.
+ * @param subjects - Subjects (only their volumes' shapes are read).
+ * @param sequences - The sequences to look at.
+ * @returns The length of each 4D sequence among them.
+ * @example
+ * ```ts
+ * import { phantom, seriesLengths } from 'mriseq';
+ * const p = phantom({ subjects: 2, size: [32, 32, 16], dce: true });
+ * console.log(seriesLengths([p.subject(0), p.subject(1)], ['t1', 'dce'])); // { dce: 6 }
+ * ```
+ */
+export function seriesLengths(
+  subjects: Iterable<{ readonly volumes: Readonly<Record<string, Pick<Volume, 'shape'> | undefined>> }>,
+  sequences: readonly string[],
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  const list = [...subjects];
+  for (const name of sequences) {
+    const counts = new Map<number, number>();
+    for (const s of list) {
+      const v = own(s.volumes, name);
+      if (v) counts.set(timePoints(v), (counts.get(timePoints(v)) ?? 0) + 1);
+    }
+    let best = 1;
+    let seen = 0;
+    for (const [nt, c] of counts) if (c > seen || (c === seen && nt > best)) [best, seen] = [nt, c];
+    if (best > 1) out[name] = best;
+  }
+  return out;
 }

@@ -36,7 +36,10 @@ export interface GenerateOptions {
   sources: string[];
   /** Target sequence (must be in the model's config.sequences). */
   target: string;
-  /** Output time points (default: the target's own if the subject has it as 4D, else 1). */
+  /**
+   * Output time points (default: the target's own if the subject has it, else the number the
+   * generator was trained with (config.timePoints), else 1).
+   */
   timePoints?: number;
   /** Inputs are already in [-1, 1] (default false: the spec's normalisation is applied). */
   normalized?: boolean;
@@ -125,7 +128,8 @@ export async function generate(
   const ref = raw[0];
   const [nx, ny, nz] = ref.shape;
   const tgt = own(subject.volumes, options.target);
-  const nOut = options.timePoints ?? (tgt ? timePoints(tgt) : 1);
+  const nOut =
+    options.timePoints ?? (tgt ? timePoints(tgt) : (own(model.config.timePoints, options.target) ?? 1));
   const T = vols.reduce((a, v) => a + timePoints(v), 0);
   const m = model.spatialMultiple;
   const W = roundUp(nx, m);

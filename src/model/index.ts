@@ -26,7 +26,7 @@ export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from
 // Kept under its old name for one release: the one-integer generator is src/random's Mulberry32.
 export { Mulberry32 as Rng } from '../random/index.js';
 export { generate, centredStacks, type GenerateOptions, type SliceStack } from './generate.js';
-export { extractPatch, type SubjectVolumes } from './data.js';
+export { extractPatch, seriesLengths, type SubjectVolumes } from './data.js';
 export {
   encodeWeights,
   decodeWeights,

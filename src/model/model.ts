@@ -529,6 +529,11 @@ export interface Seq2SeqConfig {
   seed: number;
   /** Initial weights of the code's linear maps (default 'pytorch', the authors'; see LinearInit). */
   linearInit?: LinearInit;
+  /**
+   * Time points of the 4D sequences the generator was trained on (e.g. { dce: 6 }): generate()
+   * makes a series of that length for a subject that lacks the target. Sequences not named are 3D.
+   */
+  timePoints?: Record<string, number>;
 }
 
 /**
@@ -683,6 +688,13 @@ export function validateConfig(c: Seq2SeqConfig, file?: string): void {
   if (c.linearInit !== undefined && c.linearInit !== 'pytorch' && c.linearInit !== 'scaled')
     bad('linearInit', c.linearInit, "'pytorch' or 'scaled'");
   if (c.sequences.some((x) => typeof x !== 'string')) bad('sequences', c.sequences, 'names (strings)');
+  if (c.timePoints !== undefined) {
+    if (typeof c.timePoints !== 'object' || c.timePoints === null || Array.isArray(c.timePoints))
+      bad('timePoints', c.timePoints, 'an object { sequence: number of time points }');
+    for (const [k, v] of Object.entries(c.timePoints))
+      if (!c.sequences.includes(k) || !posInt(v, 1024))
+        bad(`timePoints.${k}`, v, 'a sequence of the generator and an integer in 1..1024');
+  }
   const params = estimateParams(c);
   if (params > 5e8) bad('size', params, 'at most 500 million parameters');
 }

@@ -113,7 +113,10 @@ export const LESION = { none: 0, necroticCore: 1, oedema: 2, cellularCore: 3 } a
  * - lesionType: group + oedema extent relative to the core (T2/FLAIR).
  * - highEnhancement: 1 when 24-30% of the lesion enhances, 0 when 15-19%: visible only through
  *   contrast, i.e. mainly in T1Gd's unique region (the label M_d should help with).
- * - kinetics: the DCE curve of the enhancing lesion, set by the lesion type.
+ * - kinetics: the DCE curve of the enhancing lesion (washout half the time, else plateau or
+ *   persistent), drawn independently of the lesion type: visible only in the DCE series' time
+ *   course, the kinetics-dependent label of the breast study (the paper's pCR task).
+ * - washout: 1 when kinetics is 'washout' (the binary form of that label).
  * @example
  * ```ts
  * import { phantom, type PhantomLabels } from 'mriseq';
@@ -128,6 +131,7 @@ export interface PhantomLabels {
   /** Designed fraction of lesion voxels with contrast (C > 0). */
   enhancingFraction: number;
   kinetics: KineticCurve;
+  washout: 0 | 1;
 }
 
 /**
@@ -465,8 +469,12 @@ export function phantomSubjectInfo(
   const lesionType = `${lesionGroup}-${oedematous ? 'oedematous' : 'compact'}` as LesionType;
   const highEnhancement: 0 | 1 = design.next() < 0.5 ? 1 : 0;
   const enhancingFraction = highEnhancement ? design.uniform(0.24, 0.3) : design.uniform(0.15, 0.19);
-  const kinetics: KineticCurve =
-    lesionGroup === 'necrotic' ? 'washout' : oedematous ? 'plateau' : 'persistent';
+  // Its own stream: drawing it does not move any other draw, so the default phantom (no DCE, where
+  // kinetics has no effect) keeps every volume. Tying the curve to the lesion type, as before,
+  // made it predictable from T1/T2 (necrosis, oedema), so a kinetics label needed no DCE at all.
+  const kin = Rng.stream(o.seed, index, 'kinetics');
+  const washout: 0 | 1 = kin.next() < 0.5 ? 1 : 0;
+  const kinetics: KineticCurve = washout ? 'washout' : kin.next() < 0.5 ? 'plateau' : 'persistent';
 
   const all = phantomSequences(o);
   const miss = Rng.stream(o.seed, index, 'missing');
@@ -486,7 +494,7 @@ export function phantomSubjectInfo(
     index,
     sequences: all.filter((_, i) => present[i]),
     missing: all.filter((_, i) => !present[i]),
-    labels: { lesionGroup, lesionType, highEnhancement, enhancingFraction, kinetics },
+    labels: { lesionGroup, lesionType, highEnhancement, enhancingFraction, kinetics, washout },
   };
 }
 

@@ -23,6 +23,8 @@ import {
   Seq2Seq,
   validateConfig,
   createGenerator,
+  preset,
+  seriesLengths,
   type NamedWeights,
   type Seq2SeqConfig,
   type PresetName,
@@ -32,6 +34,7 @@ import {
   type WeightsManifest,
 } from '../model/index.js';
 import type { SubjectVolumes } from '../model/data.js';
+import { dict, own } from '../keys/index.js';
 import { isSubjectStream, subjectCount, type TrainSubjects } from './pool.js';
 import {
   trainSteps,
@@ -416,6 +419,27 @@ async function hashTrainSubjects(
   return [...subjects.ids];
 }
 
+/** The shapes of the named sequences of each subject; a stream is read one subject at a time. */
+async function subjectShapes(
+  subjects: TrainSubjects,
+  sequences: readonly string[],
+): Promise<{ volumes: Readonly<Record<string, { shape: readonly number[] } | undefined>> }[]> {
+  if (!isSubjectStream(subjects)) return [...subjects];
+  const out: { volumes: Record<string, { shape: readonly number[] }> }[] = [];
+  for (const id of subjects.ids) {
+    const s = await subjects.load(id);
+    out.push({
+      volumes: dict(
+        sequences.flatMap((q) => {
+          const v = own(s.volumes, q);
+          return v ? [[q, { shape: v.shape }] as const] : [];
+        }),
+      ),
+    });
+  }
+  return out;
+}
+
 /**
  * What a training run is trained on (its data.json): a sha256 fingerprint over the training and
  * validation subjects (ids, sequence keys, shapes, affines and voxel bytes, in the given order:
@@ -551,10 +575,16 @@ async function trainRunLocked(subjects: TrainSubjects, options: TrainRunOptions)
     model = loadCheckpoint(options.from).model;
   } else {
     const m = options.model ?? 'lite';
-    model =
-      typeof m === 'string'
-        ? createGenerator(m, options.modelOverrides)
-        : createGenerator(m, options.modelOverrides);
+    const sequences =
+      options.modelOverrides?.sequences ?? (typeof m === 'string' ? preset(m).sequences : m.sequences);
+    // The 4D sequences' lengths go into the config, so generating a series the subject lacks
+    // (a DCE from T1 and T2) gives it the length it was trained on.
+    const lengths = seriesLengths(await subjectShapes(subjects, sequences), sequences);
+    const overrides = {
+      ...(Object.keys(lengths).length ? { timePoints: lengths } : {}),
+      ...options.modelOverrides,
+    };
+    model = typeof m === 'string' ? createGenerator(m, overrides) : createGenerator(m, overrides);
   }
   const { out: _o, model: _m, modelOverrides: _mo, resume: _r, redo: _rd, from: _f, ...rest } = options;
   void _o;

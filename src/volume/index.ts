@@ -14,6 +14,9 @@ export {
   percentile,
   normalizeIntensity,
   volumeStats,
+  frameCount,
+  volumeFrame,
+  reduceFrames,
   type Slice2D,
   type NormalizeOptions,
 } from './ops.js';

@@ -333,4 +333,86 @@ export function volumeStats(vol: Volume): { min: number; max: number; mean: numb
   return n === 0 ? { min: NaN, max: NaN, mean: NaN, finite: 0 } : { min, max, mean: sum / n, finite: n };
 }
 
+/**
+ * Number of time points of a volume (1 for 3D).
+ * @param vol - A 3D or 4D volume.
+ * @returns Its number of time points.
+ * @example
+ * ```ts
+ * import { frameCount, phantom } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16], dce: true }).subject(0);
+ * console.log(frameCount(s.volumes.dce!), frameCount(s.volumes.t1!)); // 6 1
+ * ```
+ */
+export function frameCount(vol: Volume): number {
+  return vol.shape.length > 3 ? vol.data.length / frameSize(vol) : 1;
+}
+
+/**
+ * Time point t of a 4D volume as a 3D volume on the same grid (a copy); a 3D volume for t = 0.
+ * @param vol - A 3D or 4D volume.
+ * @param t - The time point, 0-based.
+ * @returns A 3D volume.
+ * @throws {@link MriseqError} when t is not a time point of the volume.
+ * @example
+ * ```ts
+ * import { phantom, volumeFrame } from 'mriseq';
+ * const dce = phantom({ size: [32, 32, 16], dce: true }).subject(0).volumes.dce!;
+ * console.log(volumeFrame(dce, 0).shape); // the pre-contrast phase, [32, 32, 16]
+ * ```
+ */
+export function volumeFrame(vol: Volume, t: number): Volume {
+  const n = frameCount(vol);
+  if (!Number.isInteger(t) || t < 0 || t >= n)
+    throw new MriseqError('no such time point', {
+      field: 'frame',
+      found: String(t),
+      expected: `an integer in 0..${n - 1}`,
+      code: 'volume.frame',
+    });
+  const f = frameSize(vol);
+  return {
+    ...withData(
+      vol,
+      vol.data.slice(t * f, (t + 1) * f),
+      vol.shape.slice(0, 3),
+      vol.affine,
+      vol.spacing.slice(0, 3),
+    ),
+    datatype: vol.datatype,
+  };
+}
+
+/**
+ * A 4D volume summarised over time, voxel by voxel: 'mean' (default) or 'max' over its frames
+ * (NaN if any frame is NaN); a 3D volume is returned as it is.
+ * @param vol - A 3D or 4D volume.
+ * @param how - 'mean' (default) or 'max'.
+ * @returns A 3D volume (float32 for a 4D input).
+ * @example
+ * ```ts
+ * import { phantom, reduceFrames } from 'mriseq';
+ * const dce = phantom({ size: [32, 32, 16], dce: true }).subject(0).volumes.dce!;
+ * console.log(reduceFrames(dce).shape, reduceFrames(dce, 'max').datatype);
+ * ```
+ */
+export function reduceFrames(vol: Volume, how: 'mean' | 'max' = 'mean'): Volume {
+  const n = frameCount(vol);
+  if (vol.shape.length <= 3) return vol;
+  const f = frameSize(vol);
+  const out = new Float32Array(f);
+  for (let i = 0; i < f; i++) {
+    let acc = how === 'max' ? -Infinity : 0;
+    for (let t = 0; t < n; t++) {
+      const v = vol.data[t * f + i];
+      acc = how === 'max' ? (v > acc || Number.isNaN(v) ? v : acc) : acc + v;
+    }
+    out[i] = how === 'max' ? acc : acc / n;
+  }
+  return {
+    ...withData(vol, out, vol.shape.slice(0, 3), vol.affine, vol.spacing.slice(0, 3)),
+    datatype: 'float32',
+  };
+}
+
 export { frameSize };

@@ -22,6 +22,7 @@ import {
   compareVolumes,
   differentiationMaps,
   evaluationColumns,
+  evaluationTemplate,
   formatEvaluationCsv,
   generatorFunction,
   LPIPS_SKIPPED,
@@ -125,15 +126,14 @@ function registerEvaluate(program: Command): void {
             redo: o.redo,
             sequences,
             metricOptions: { slices: o.slices ?? false },
+            timePoints: model.config.timePoints,
             // which subjects the table is about (a shard's part records the same as the whole)
             inputs: { subjects: fold ? `fold ${formatShard(fold)}` : `split ${o.split}` },
           };
           if (plan.ids.length === 0) {
             openEvaluationProvenance(model, tableOptions);
             // a shard (or fold) without subjects still writes the header every other part has
-            const header = evaluationColumns([
-              { subject: '', source: '', target: '', psnr: 0, ssim: 0, mae: 0 },
-            ]);
+            const header = evaluationColumns([evaluationTemplate(model.config.timePoints, sequences)]);
             writeFileAtomicSync(plan.file, formatEvaluationCsv([], header));
             plan.finish();
             console.log(

@@ -43,6 +43,7 @@ import {
   shardFolder,
   shardOption,
 } from './sharding.js';
+import { resolveNames } from './names.js';
 
 /**
  * A cohort's subjects as training streams them: loaded when drawn (the training cache holds them,
@@ -82,11 +83,64 @@ async function manifestSubject(file: string, id: string): Promise<SubjectVolumes
   return { id, volumes: await cohort.subject(id).loadAll() };
 }
 
-interface TrainCliOptions {
-  manifest?: string;
+/** The phantom options every command with --phantom shares (--size, --seed, --dwi, --dce). */
+interface PhantomCliOptions {
   phantom?: string;
   size?: string;
+  seed: string;
+  dwi?: boolean;
+  dce?: boolean;
+}
+
+function cliPhantom(o: PhantomCliOptions) {
+  return phantom({
+    subjects: intOption(o.phantom ?? '', '--phantom', 1),
+    seed: intOption(o.seed, '--seed'),
+    size: o.size ? sizeOption(o.size) : undefined,
+    dwi: o.dwi ?? false,
+    dce: o.dce ?? false,
+  });
+}
+
+/** A subject with only the named sequences (the others, and a phantom's truth, are let go). */
+function only(s: SubjectVolumes, sequences: readonly string[]): SubjectVolumes {
+  return {
+    id: s.id,
+    volumes: Object.fromEntries(sequences.flatMap((q) => (s.volumes[q] ? [[q, s.volumes[q]]] : []))),
+  };
+}
+
+/** Training subjects (a list or a stream loaded when drawn) with only the named sequences. */
+function onlyOf(set: TrainSubjects, sequences: readonly string[]): TrainSubjects {
+  if (!isSubjectStream(set)) return set.map((x) => only(x, sequences));
+  return {
+    ...set,
+    available: (id) => set.available(id).filter((q) => sequences.includes(q)),
+    load: async (id) => only(await set.load(id), sequences),
+  };
+}
+
+/** --sequences: a subset of what the data offer, in the data's order. */
+function chooseSequences(text: string | undefined, offered: readonly string[], file?: string): string[] {
+  const wanted = resolveNames(text, offered, '--sequences');
+  if (wanted === undefined) return [...offered];
+  if (wanted.length === 0)
+    throw new MriseqError('--sequences names no sequence', {
+      file,
+      field: '--sequences',
+      found: JSON.stringify(text),
+      expected: `a comma-separated subset of ${offered.join(', ')}`,
+      code: 'cli.option',
+    });
+  return offered.filter((q) => wanted.includes(q));
+}
+
+interface TrainCliOptions extends PhantomCliOptions {
+  manifest?: string;
   preset: string;
+  sequences?: string;
+  ndims: string;
+  patch?: string;
   validation: string;
   recipe: string;
   steps: string;
@@ -95,7 +149,6 @@ interface TrainCliOptions {
   redo?: boolean;
   cacheMb: string;
   crop: string;
-  seed: string;
   structural: boolean;
   detachCycle?: boolean;
   json?: boolean;
@@ -132,9 +185,24 @@ export function registerModel(program: Command): void {
     )
     .option('--validation <n>', 'with --phantom: how many of the n subjects validate', '1')
     .option('--size <nx,ny,nz>', 'phantom volume size', '64,64,32')
+    .option('--dwi', 'with --phantom: add DWI')
+    .option('--dce', 'with --phantom: add the 4D DCE series (6 phases)')
+    .option(
+      '--sequences <list>',
+      'train on these sequences only, e.g. t1,t2,dwi,dce (default: every sequence of the data); a 4D one (dce) enters and leaves as a series',
+    )
     .option('--preset <name>', `generator preset: ${PRESET_NAMES.join(', ')}`, 'lite')
+    .option(
+      '--ndims <n>',
+      '2: slices (2D/2.5D, random --crop); 3: the 3D generator on random --patch cubes',
+      '2',
+    )
+    .option(
+      '--patch <n>',
+      'with --ndims 3: edge of the random 3D training patch in voxels, capped to the volume (default 32)',
+    )
     .option('--steps <n>', 'training steps', '1000')
-    .option('--crop <n>', 'random crop edge in voxels', '192')
+    .option('--crop <n>', 'with --ndims 2: random crop edge in voxels', '192')
     .option('--seed <n>', 'sampling and weight seed (and the phantom seed)', '0')
     .option(
       '--recipe <name>',
@@ -180,22 +248,39 @@ export function registerModel(program: Command): void {
         });
       const manifestCohort = () => Cohort.fromManifest(o.manifest!, { cacheBytes: 0 });
       if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
-      if (o.phantom !== undefined && fold) {
-        const ph = phantom({
-          subjects: intOption(o.phantom, '--phantom', 1),
-          seed,
-          size: o.size ? sizeOption(o.size) : undefined,
+      const ndims = o.ndims === '2' ? 2 : o.ndims === '3' ? 3 : undefined;
+      if (ndims === undefined)
+        throw new MriseqError('unknown generator dimensionality', {
+          field: '--ndims',
+          found: o.ndims,
+          expected: '2 (slices) or 3 (volumes)',
+          code: 'cli.option',
         });
-        sequences = ph.sequences;
+      if (o.patch !== undefined && ndims !== 3)
+        throw new MriseqError("--patch sizes the 3D generator's training patches", {
+          field: '--patch',
+          found: `${o.patch} with --ndims ${o.ndims}`,
+          expected: '--ndims 3 --patch N (2D training crops are --crop)',
+          code: 'cli.option',
+        });
+      if ((o.dwi || o.dce) && o.phantom === undefined)
+        throw new MriseqError('--dwi and --dce describe the phantom: they go with --phantom', {
+          field: o.dce ? '--dce' : '--dwi',
+          expected: '--phantom N (a manifest lists its own sequences: its dwi and dce columns)',
+          code: 'cli.option',
+        });
+      if (o.phantom !== undefined && fold) {
+        const ph = cliPhantom(o);
+        sequences = chooseSequences(o.sequences, ph.sequences);
         const split = foldSplit(canonical(ph.ids()), fold);
-        trainSet = split.train.map((id) => ph.subject(id));
-        valSet = split.validation.map((id) => ph.subject(id));
+        trainSet = split.train.map((id) => only(ph.subject(id), sequences));
+        valSet = split.validation.map((id) => only(ph.subject(id), sequences));
       } else if (o.manifest && fold) {
         const cohort = await manifestCohort();
-        sequences = [...cohort.sequences];
+        sequences = chooseSequences(o.sequences, cohort.sequences, o.manifest);
         const split = cohortFold(cohort, fold);
-        trainSet = cohortStream(cohort, split.train);
-        valSet = cohortStream(cohort, split.validation);
+        trainSet = onlyOf(cohortStream(cohort, split.train), sequences);
+        valSet = onlyOf(cohortStream(cohort, split.validation), sequences);
       } else if (o.phantom !== undefined) {
         const n = intOption(o.phantom, '--phantom', 1);
         const nVal = intOption(o.validation, '--validation');
@@ -206,18 +291,18 @@ export function registerModel(program: Command): void {
             expected: `an integer in 0..${n - 1} (fewer than --phantom)`,
             code: 'cli.option',
           });
-        const ph = phantom({ subjects: n, seed, size: o.size ? sizeOption(o.size) : undefined });
-        sequences = ph.sequences;
-        const all = ph.ids().map((id) => ph.subject(id));
+        const ph = cliPhantom(o);
+        sequences = chooseSequences(o.sequences, ph.sequences);
+        const all = ph.ids().map((id) => only(ph.subject(id), sequences));
         const v = n > 1 ? nVal : 0;
         valSet = all.slice(n - v);
         trainSet = all.slice(0, n - v);
       } else if (o.manifest) {
         const cohort = await manifestCohort();
         const tr = await manifestSubjects(cohort, 'train');
-        sequences = tr.sequences;
-        trainSet = tr.subjects;
-        valSet = (await manifestSubjects(cohort, 'val')).subjects;
+        sequences = chooseSequences(o.sequences, tr.sequences, o.manifest);
+        trainSet = onlyOf(tr.subjects, sequences);
+        valSet = onlyOf((await manifestSubjects(cohort, 'val')).subjects, sequences);
       } else {
         throw new MriseqError('say what to train on', {
           field: '--manifest',
@@ -272,10 +357,16 @@ export function registerModel(program: Command): void {
           out: o.out,
           model: o.preset as PresetName,
           // mriseq 0.1's recipe started the code's linear maps its own way too
-          modelOverrides: { sequences, seed, linearInit: o.recipe === 'mriseq-0.1' ? 'scaled' : 'pytorch' },
+          modelOverrides: {
+            sequences,
+            seed,
+            linearInit: o.recipe === 'mriseq-0.1' ? 'scaled' : 'pytorch',
+            // the 3D generator sees one channel (a volume), whatever the preset's 2.5D stack
+            ...(ndims === 3 ? { ndims, cIn: 1 } : {}),
+          },
           steps,
           seed,
-          crop: intOption(o.crop, '--crop', 4),
+          crop: ndims === 3 ? intOption(o.patch ?? '32', '--patch', 4) : intOption(o.crop, '--crop', 4),
           structuralWeight: o.structural ? 0.01 : 0,
           detachCycle: o.detachCycle === true,
           recipe: o.recipe,
@@ -345,31 +436,37 @@ export function registerModel(program: Command): void {
     .option('--phantom <n>', 'use the in-memory phantom with n subjects instead')
     .option('--size <nx,ny,nz>', 'phantom volume size', '64,64,32')
     .option('--seed <n>', 'phantom seed', '0')
+    .option('--dwi', 'with --phantom: the phantom has DWI')
+    .option('--dce', 'with --phantom: the phantom has the 4D DCE series')
     .option('--subject <id>', 'subject id (default: every subject of the cohort)')
     .requiredOption('--target <seq>', 'sequence to generate')
     .option('--sources <a,b>', 'source sequences (default: every other sequence the subject has)')
     .requiredOption(
       '--out <path>',
-      'output .nii or .nii.gz with --subject, else a folder (intensities in the normalised [-1, 1] space)',
+      'output .nii or .nii.gz with --subject, else a folder (intensities in the normalised [-1, 1] space; a 4D target such as dce is written as a 4D series)',
+    )
+    .option(
+      '--time-points <n>',
+      "time points of the generated series (default: the subject's own target, else what the generator was trained with, else 1)",
     )
     .option('--split <name>', 'without --subject: manifest split train, val, test or all', 'all')
     .option('--shard <i/n>', `without --subject: ${SHARD_HELP}`)
     .option('--redo', `without --subject: ${REDO_HELP}`)
     .action(
-      async (o: {
-        run: string;
-        manifest?: string;
-        phantom?: string;
-        size?: string;
-        seed: string;
-        subject?: string;
-        target: string;
-        sources?: string;
-        out: string;
-        split: string;
-        shard?: string;
-        redo?: boolean;
-      }) => {
+      async (
+        o: PhantomCliOptions & {
+          run: string;
+          manifest?: string;
+          subject?: string;
+          target: string;
+          sources?: string;
+          out: string;
+          split: string;
+          shard?: string;
+          redo?: boolean;
+          timePoints?: string;
+        },
+      ) => {
         const shard = shardOption(o.shard);
         if (o.subject === undefined) return generateCohort(o, shard);
         if (shard) {
@@ -383,12 +480,7 @@ export function registerModel(program: Command): void {
         const model = loadGenerator(o.run);
         let subject: SubjectVolumes;
         if (o.phantom !== undefined) {
-          const ph = phantom({
-            subjects: intOption(o.phantom, '--phantom', 1),
-            seed: intOption(o.seed, '--seed'),
-            size: o.size ? sizeOption(o.size) : undefined,
-          });
-          subject = ph.subject(o.subject);
+          subject = cliPhantom(o).subject(o.subject);
         } else if (o.manifest) {
           subject = await manifestSubject(o.manifest, o.subject);
         } else {
@@ -403,11 +495,19 @@ export function registerModel(program: Command): void {
         const sources = o.sources
           ? o.sources.split(',').map((s) => s.trim())
           : have.filter((k) => k !== o.target);
-        const vol = await generate(model, subject, { sources, target: o.target });
+        const vol = await generate(model, subject, {
+          sources,
+          target: o.target,
+          timePoints: timePointsOption(o),
+        });
         await writeNifti(o.out, vol);
         console.log(`wrote ${o.out}: ${o.target} from ${sources.join('+')} (${vol.shape.join('x')})`);
       },
     );
+}
+
+function timePointsOption(o: { timePoints?: string }): number | undefined {
+  return o.timePoints === undefined ? undefined : intOption(o.timePoints, '--time-points', 1);
 }
 
 /**
@@ -416,17 +516,15 @@ export function registerModel(program: Command): void {
  * Resumable: a subject whose volume exists is not generated again.
  */
 async function generateCohort(
-  o: {
+  o: PhantomCliOptions & {
     run: string;
     manifest?: string;
-    phantom?: string;
-    size?: string;
-    seed: string;
     target: string;
     sources?: string;
     out: string;
     split: string;
     redo?: boolean;
+    timePoints?: string;
   },
   shard: ReturnType<typeof shardOption>,
 ): Promise<void> {
@@ -434,11 +532,7 @@ async function generateCohort(
   let load: (id: string) => Promise<SubjectVolumes>;
   let stampOf: (id: string) => Promise<string | undefined>;
   if (o.phantom !== undefined) {
-    const ph = phantom({
-      subjects: intOption(o.phantom, '--phantom', 1),
-      seed: intOption(o.seed, '--seed'),
-      size: o.size ? sizeOption(o.size) : undefined,
-    });
+    const ph = cliPhantom(o);
     all = ph.ids();
     load = async (id) => ph.subject(id);
     // the phantom is a function of its options
@@ -478,6 +572,8 @@ async function generateCohort(
       model: generatorFingerprint(model),
       target: o.target,
       sources: given ?? null,
+      // only when given: a record made before --time-points existed still matches
+      ...(o.timePoints !== undefined ? { timePoints: o.timePoints } : {}),
       subjects: o.phantom !== undefined ? 'phantom' : `split ${o.split}`,
     },
     {
@@ -511,7 +607,14 @@ async function generateCohort(
     if (!(await prov.verify(id, stamp, async () => dataOf(await loaded())))) {
       const s = await loaded();
       mkdirSync(dirname(file), { recursive: true });
-      await writeNifti(file, await generate(model, s, { sources: sourcesOf(s), target: o.target }));
+      await writeNifti(
+        file,
+        await generate(model, s, {
+          sources: sourcesOf(s),
+          target: o.target,
+          timePoints: timePointsOption(o),
+        }),
+      );
       prov.done(id, { data: dataOf(s), stamp, outputs: [rel] });
     }
     const sources = given ?? sourcesOf(await loaded());
