@@ -219,3 +219,13 @@ export {
   MRISEQ_LSTM_CELL,
   NativeAdam,
 } from './native-kernels.js';
+export {
+  graphsAvailable,
+  outsideTrace,
+  parseOpDefInputs,
+  traceGraph,
+  tracing,
+  GraphFunction,
+  type GraphStats,
+  type TraceSpec,
+} from './graph.js';
