@@ -179,9 +179,9 @@ JS
 # (scripts/tfjs-node/mriseq_graph.inc, copied next to tfjs_binding.cc and included there); the
 # upstream files get two accessors and one call. Idempotent like step 3.
 cp "$graph_src" "$pkg/binding/mriseq_graph.inc"
-node - "$pkg/binding/tfjs_backend.h" "$pkg/binding/tfjs_binding.cc" <<'JS'
+node - "$pkg/binding/tfjs_backend.h" "$pkg/binding/tfjs_binding.cc" "$pkg/binding/tfjs_backend.cc" <<'JS'
 const fs = require('fs');
-const [header, binding] = process.argv.slice(2);
+const [header, binding, backend] = process.argv.slice(2);
 const MARK = '// mriseq: graph functions (scripts/build-tfjs-node.sh)';
 const patch = (file, edits) => {
   let src = fs.readFileSync(file, 'utf8');
@@ -218,6 +218,22 @@ patch(binding, [
 static napi_value InitTFNodeJSBinding(napi_env env, napi_value exports) {`,
   ],
   ['#undef EXPORT_INT_PROPERTY\n', '#undef EXPORT_INT_PROPERTY\n  MriseqGraphExports(env, exports);\n'],
+]);
+// MRISEQ_TF_CONFIG (a serialized ConfigProto, hex) configures the eager context: the options of
+// the graph optimizer that compiled functions go through, thread pools.
+patch(backend, [
+  [
+    '  TFE_ContextOptions *tfe_options = TFE_NewContextOptions();\n',
+    `  TFE_ContextOptions *tfe_options = TFE_NewContextOptions();
+  ${MARK}
+  if (const char *hex = getenv("MRISEQ_TF_CONFIG")) {
+    std::string bytes;
+    for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) bytes.push_back(static_cast<char>(std::stoi(std::string(hex + i, 2), nullptr, 16)));
+    TFE_ContextOptionsSetConfig(tfe_options, bytes.data(), bytes.size(), tf_status.status);
+    if (TF_GetCode(tf_status.status) != TF_OK) NAPI_THROW_ERROR(env, "MRISEQ_TF_CONFIG: %s", TF_Message(tf_status.status));
+  }
+`,
+  ],
 ]);
 JS
 

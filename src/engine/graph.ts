@@ -191,11 +191,6 @@ function groupInputs(b: Binding, name: string, attrs: OpAttr[], refs: number[]):
 /** Set while a computation is being recorded (probes that must really run use outsideTrace). */
 let active: { be: Backend; real: Binding } | undefined;
 
-/** Whether a computation is being recorded into a graph now. */
-export function tracing(): boolean {
-  return active !== undefined;
-}
-
 /**
  * Runs fn with TensorFlow ops executed for real even while a graph is being recorded: for probes
  * whose result decides which ops the recorded computation issues (the oneDNN kernel checks).
@@ -326,12 +321,14 @@ export function traceGraph(spec: TraceSpec, body: () => Info[]): GraphFunction {
     });
     const readOf = new Map<number, { k: number; shape: number[] }>();
     for (const [t, k] of spec.reads ?? []) readOf.set(be.getInputTensorIds([t])[0]!, { k, shape: t.shape });
+    // Every tfjs variable's TensorFlow tensor (written now if it was not yet), to refuse freezing one.
+    const variables = Object.values(tf.engine().state.registeredVariables).filter(
+      (v) => !v.isDisposed && be.tensorMap.get(v.dataId) !== undefined,
+    );
     const variableIds = new Map<number, string>();
-    for (const v of Object.values(tf.engine().state.registeredVariables)) {
-      const meta = be.tensorMap.get(v.dataId);
-      if (meta && meta.id >= 0) variableIds.set(meta.id, v.name);
-    }
+    be.getInputTensorIds(variables).forEach((id, i) => variableIds.set(id, variables[i]!.name));
     const recorded = new Map<number, number>(); // fake id -> ref
+    const readsOfResource = new Map<number, number[]>(); // resource placeholder ref -> its reads' ops
     let nextFake = -2;
     const sideEffects: number[] = [];
     const floatT: OpAttr = { name: 'dtype', type: real.TF_ATTR_TYPE, value: real.TF_FLOAT };
@@ -348,7 +345,12 @@ export function traceGraph(spec: TraceSpec, body: () => Info[]): GraphFunction {
       if (read !== undefined) {
         // A resource placeholder carries no shape, so the read's shape is stated (EnsureShape):
         // every op after it needs known shapes.
-        const v = real.mriseqGraphOp(g, 'ReadVariableOp', [floatT], [placeholders[read.k]!], []).outputs[0]!;
+        const readOp = real.mriseqGraphOp(g, 'ReadVariableOp', [floatT], [placeholders[read.k]!], []);
+        const v = readOp.outputs[0]!;
+        readsOfResource.set(placeholders[read.k]!, [
+          ...(readsOfResource.get(placeholders[read.k]!) ?? []),
+          readOp.op,
+        ]);
         r = real.mriseqGraphOp(
           g,
           'EnsureShape',
@@ -384,8 +386,12 @@ export function traceGraph(spec: TraceSpec, body: () => Info[]): GraphFunction {
     };
     const known = (shape: number[] | null): shape is number[] => !!shape && shape.every((d) => d >= 0);
     override.executeOp = (name, attrs, ids, numOutputs) => {
-      const inputs = groupInputs(real, name, attrs, ids.map(refOf));
-      const r = real.mriseqGraphOp(g, name, attrs, inputs, []);
+      const refs = ids.map(refOf);
+      const inputs = groupInputs(real, name, attrs, refs);
+      // A side effect on a resource variable (ResourceApplyAdam) runs after every read of it in
+      // the recording, as it did in the eager computation.
+      const after = numOutputs === 0 ? refs.flatMap((ref) => readsOfResource.get(ref) ?? []) : [];
+      const r = real.mriseqGraphOp(g, name, attrs, inputs, after);
       stats.nodes++;
       stats.recorded++;
       if (numOutputs === 0) {

@@ -224,7 +224,6 @@ export {
   outsideTrace,
   parseOpDefInputs,
   traceGraph,
-  tracing,
   GraphFunction,
   type GraphStats,
   type TraceSpec,

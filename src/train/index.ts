@@ -15,4 +15,4 @@ export {
   type TrainResult,
   type LossTerms,
 } from './train.js';
-export { CompiledStep, type CompiledStepOptions } from './compiled.js';
+export { CompiledStep, CompileError, type CompiledStepOptions } from './compiled.js';
