@@ -22,5 +22,12 @@ export {
 } from './model.js';
 export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
 export { Rng } from './random.js';
-export { generate, type GenerateOptions } from './generate.js';
+export { generate, generatePairs, type GenerateOptions, type GeneratePairsOptions } from './generate.js';
+export {
+  predictStacks,
+  releaseCompiled,
+  stackBytes,
+  type PredictOptions,
+  type StackSource,
+} from './infer.js';
 export { extractPatch, type SubjectVolumes } from './data.js';

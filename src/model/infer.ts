@@ -1,0 +1,155 @@
+/**
+ * The generator over many inputs at once: a list of input stacks ([T, ...box, c] each, e.g. a
+ * subject's slice stacks) run in batches sized to a memory budget, each batch encoded once and
+ * decoded for every target asked for (the encoding and the decoder's ConvLSTM state do not depend
+ * on the target). On the native backend a batch runs as one compiled TensorFlow function
+ * (src/engine/graph.ts), recorded once per batch shape, number of targets and output time points;
+ * the weights, the input and the targets' codes are fed at every call, so later training is seen.
+ * Browser-safe.
+ */
+import { graphsAvailable, tf, traceGraph, type GraphFunction } from '../engine/index.js';
+import type { Seq2Seq, Seq2SeqConfig } from './model.js';
+
+/** The inputs: `count` stacks of one shape, written on demand. */
+export interface StackSource {
+  count: number;
+  /** One stack's shape: [T, ...box, c] (2D: box [H, W], c = c_in; 3D: [D, H, W], c = 1). */
+  shape: number[];
+  /** Writes stack i at out[offset...] (length: the product of shape). */
+  write(i: number, out: Float32Array, offset: number): void;
+}
+
+export interface PredictOptions {
+  /** Stacks per forward pass (default: as many as fit memoryBytes, see stackBytes). */
+  batchSize?: number;
+  /** Memory one forward pass may take, bytes (default 512 MiB). */
+  memoryBytes?: number;
+  /** Run each batch as one compiled TensorFlow function where the backend can (default true). */
+  compile?: boolean;
+  /** Called after each batch (a good moment to yield, report progress or stop). */
+  onBatch?: (done: number, total: number) => void | Promise<void>;
+}
+
+/**
+ * Approximate peak memory of one stack in a forward pass, bytes: the widest activations of the
+ * encoder (at full, half and quarter resolution), the ConvLSTM gates and the decoder for each
+ * output time point, with room for the few tensors alive at once. Measured peaks stayed below it
+ * (docs/speed.md).
+ */
+export function stackBytes(config: Seq2SeqConfig, shape: number[], targets: number, nOut: number): number {
+  const t = shape[0]!;
+  const voxels = shape.slice(1, -1).reduce((a, b) => a * b, 1);
+  const down = Math.pow(
+    config.sEnc.reduce((a, b) => a * b, 1),
+    config.ndims,
+  );
+  const enc = t * voxels * Math.max(...config.cEnc.map((c, i) => c / Math.pow(2, config.ndims * i)));
+  const lstm = (t + nOut) * (voxels / down) * 4 * config.cLstm;
+  const dec = nOut * voxels * Math.max(...config.cDec.slice(0, -1), config.cIn);
+  // four tensors of the widest stage alive at once, four bytes each, plus every target's output
+  return 4 * (4 * Math.max(enc, lstm, dec) + targets * nOut * voxels * config.cIn);
+}
+
+const compiled = new WeakMap<Seq2Seq, Map<string, GraphFunction>>();
+const failed = new WeakSet<Seq2Seq>();
+
+/** One-hot code rows [1, c_s] (fed to a compiled forward). */
+function onehots(model: Seq2Seq, codes: number[]): tf.Tensor[] {
+  return codes.map((c) => {
+    const row = new Float32Array(model.config.cS);
+    row[c] = 1;
+    return tf.tensor(row, [1, row.length]);
+  });
+}
+
+/** The eager forward: encode once, the decoder state once, decode per target. */
+function forward(
+  model: Seq2Seq,
+  x: tf.Tensor,
+  codes: number[],
+  nOut: number,
+  rows?: tf.Tensor[],
+): tf.Tensor[] {
+  const feat = model.encode(x);
+  const state = model.decoderState(feat, nOut);
+  return codes.map((code, k) =>
+    model.decode(feat, code, nOut, { state, weights: model.decoderWeights(code, rows?.[k]) }),
+  );
+}
+
+/** The compiled forward of one batch shape, recorded on first use; undefined where it cannot be. */
+function compiledForward(
+  model: Seq2Seq,
+  x: tf.Tensor,
+  rows: tf.Tensor[],
+  codes: number[],
+  nOut: number,
+): GraphFunction | undefined {
+  if (failed.has(model) || !graphsAvailable()) return undefined;
+  let fns = compiled.get(model);
+  if (!fns) compiled.set(model, (fns = new Map()));
+  const key = `${x.shape.join('x')} ${codes.length} ${nOut}`;
+  let fn = fns.get(key);
+  if (!fn) {
+    const vars = [...model.variables.values()];
+    try {
+      fn = traceGraph({ feeds: [x, ...rows, ...vars] }, () => forward(model, x, codes, nOut, rows));
+    } catch {
+      // an op the graph cannot hold: the eager forward gives the same values
+      failed.add(model);
+      return undefined;
+    }
+    fns.set(key, fn);
+  }
+  return fn;
+}
+
+/**
+ * G(stack, target) for every stack and target: result[k] holds [count, nOut, ...box, c_in] for
+ * codes[k]. The last batch is padded (with copies of its last stack) to the batch size, so one
+ * recording serves every batch.
+ */
+export async function predictStacks(
+  model: Seq2Seq,
+  src: StackSource,
+  codes: number[],
+  nOut: number,
+  opts: PredictOptions = {},
+): Promise<Float32Array[]> {
+  const per = src.shape.reduce((a, b) => a * b, 1);
+  const box = src.shape.slice(1, -1);
+  const outPer = nOut * box.reduce((a, b) => a * b, 1) * model.config.cIn;
+  const fit = Math.floor(
+    (opts.memoryBytes ?? 512 * 2 ** 20) / stackBytes(model.config, src.shape, codes.length, nOut),
+  );
+  const bs = Math.max(1, Math.min(src.count, opts.batchSize ?? fit));
+  const out = codes.map(() => new Float32Array(src.count * outPer));
+  const useGraph = (opts.compile ?? true) && graphsAvailable();
+  const rows = useGraph ? onehots(model, codes) : [];
+  const vars = [...model.variables.values()];
+  try {
+    for (let i = 0; i < src.count; i += bs) {
+      const n = Math.min(bs, src.count - i);
+      const b = useGraph ? bs : n;
+      const buf = new Float32Array(b * per);
+      for (let j = 0; j < b; j++) src.write(i + Math.min(j, n - 1), buf, j * per);
+      const ys = tf.tidy(() => {
+        const x = tf.tensor(buf, [b, ...src.shape]);
+        const fn = useGraph ? compiledForward(model, x, rows, codes, nOut) : undefined;
+        return fn ? fn.call([x, ...rows, ...vars]) : forward(model, x, codes, nOut);
+      });
+      ys.forEach((y, k) => out[k]!.set((y.dataSync() as Float32Array).subarray(0, n * outPer), i * outPer));
+      tf.dispose(ys);
+      await opts.onBatch?.(i + n, src.count);
+    }
+  } finally {
+    tf.dispose(rows);
+  }
+  return out;
+}
+
+/** Frees the compiled forwards recorded for a model. */
+export function releaseCompiled(model: Seq2Seq): void {
+  for (const f of compiled.get(model)?.values() ?? []) f.dispose();
+  compiled.delete(model);
+}
