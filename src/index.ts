@@ -343,3 +343,22 @@ export {
   type RunLock,
   type RunLockInfo,
 } from './reliability/node.js';
+// compiled TensorFlow functions and batched inference
+export {
+  generatePairs,
+  predictStacks,
+  releaseCompiled,
+  stackBytes,
+  type GeneratePairsOptions,
+  type PredictOptions,
+  type StackSource,
+} from './model/index.js';
+export { mapAccumulator, pairsFunction } from './analysis/index.js';
+export { CompiledStep, CompileError, type CompiledStepOptions } from './train/index.js';
+export {
+  graphsAvailable,
+  traceGraph,
+  GraphFunction,
+  type GraphStats,
+  type TraceSpec,
+} from './engine/index.js';

@@ -4,7 +4,7 @@
  * Browser-safe.
  */
 import { MriseqError } from '../errors/index.js';
-import { generate as generateVolume, Seq2Seq } from '../model/index.js';
+import { generate as generateVolume, generatePairs, Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import type { EvaluationCohort, EvaluationModel } from './evaluate.js';
 import type { GenerateFn } from './maps.js';
@@ -30,8 +30,34 @@ export function generatorFunction(model: Seq2Seq): GenerateFn {
 
 export function asEvaluationModel(model: Seq2Seq | EvaluationModel): EvaluationModel {
   if (model instanceof Seq2Seq)
-    return { sequences: model.config.sequences, generate: generatorFunction(model) };
+    return {
+      sequences: model.config.sequences,
+      generate: generatorFunction(model),
+      generatePairs: pairsFunction(model),
+    };
   return model;
+}
+
+/**
+ * Several (source, target) generations of one subject at once (inputs already in [-1, 1]), each
+ * source's slices encoded once for all its targets; output time points follow the real targets.
+ */
+export function pairsFunction(model: Seq2Seq): NonNullable<EvaluationModel['generatePairs']> {
+  return (sequences, pairs) =>
+    generatePairs(
+      model,
+      { id: 'subject', volumes: sequences },
+      {
+        pairs: [...pairs],
+        normalized: true,
+        timePoints: Object.fromEntries(
+          pairs.map(([, t]) => {
+            const v = sequences[t];
+            return [t, v && v.shape.length > 3 ? v.shape[3]! : 1];
+          }),
+        ),
+      },
+    );
 }
 
 /**

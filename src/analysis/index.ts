@@ -49,6 +49,7 @@ export { voxelAuc, midranks, delong, type AucOptions, type DelongResult } from '
 export {
   differentiationMap,
   differentiationMaps,
+  mapAccumulator,
   subtractionMap,
   regionStatistics,
   mapAucs,
@@ -85,5 +86,5 @@ export {
   type AcceptanceOptions,
   type AcceptanceReport,
 } from './acceptance.js';
-export { generatorFunction, asEvaluationModel, asEvaluationCohort } from './adapters.js';
+export { generatorFunction, pairsFunction, asEvaluationModel, asEvaluationCohort } from './adapters.js';
 export { batchSynthesisScores } from './tensor-metrics.js';

@@ -51,7 +51,7 @@ export async function differentiationMap(
   const sources = opts.sources ?? Object.keys(sequences);
   if (sources.length === 0)
     throw new MriseqError('no source sequence', { field: 'sources', code: 'maps.sources' });
-  const sum = new Float64Array(x.data.length);
+  const acc = mapAccumulator(x, target);
   let done = 0;
   for (const s of sources) {
     if (opts.signal?.aborted)
@@ -63,26 +63,50 @@ export async function differentiationMap(
         found: s,
         code: 'maps.sources',
       });
-    const y = dataOf(await generate({ [s]: src }, target, x));
-    if (y.length !== x.data.length)
-      throw new MriseqError('generated image does not match the target grid', {
-        field: `G(${s} -> ${target})`,
-        found: `${y.length} voxels`,
-        expected: `${x.data.length}`,
-        code: 'maps.size',
-      });
-    for (let i = 0; i < sum.length; i++) sum[i] += Math.abs(y[i] - x.data[i]);
+    acc.add(s, dataOf(await generate({ [s]: src }, target, x)));
     done++;
     opts.onProgress?.({ target, source: s, done, total: sources.length });
   }
-  const data = new Float32Array(sum.length);
-  for (let i = 0; i < sum.length; i++) data[i] = sum[i] / sources.length;
+  return acc.result();
+}
+
+/**
+ * M_d(t) built one source at a time: add(s, G(x_s, t)) as each generation is made, result() the
+ * mean of |G(x_s, t) - x_t| over the sources added (so a caller need not keep the generations).
+ */
+export function mapAccumulator(
+  x: Volume,
+  target: string,
+): { add(source: string, y: Float32Array): void; readonly sources: number; result(): Volume } {
+  const sum = new Float64Array(x.data.length);
+  let n = 0;
   return {
-    data,
-    shape: [...x.shape],
-    spacing: [...x.spacing],
-    affine: x.affine.map((r) => [...r]),
-    datatype: 'float32',
+    add(source, y) {
+      if (y.length !== x.data.length)
+        throw new MriseqError('generated image does not match the target grid', {
+          field: `G(${source} -> ${target})`,
+          found: `${y.length} voxels`,
+          expected: `${x.data.length}`,
+          code: 'maps.size',
+        });
+      for (let i = 0; i < sum.length; i++) sum[i] += Math.abs(y[i] - x.data[i]);
+      n++;
+    },
+    get sources() {
+      return n;
+    },
+    result() {
+      if (n === 0) throw new MriseqError('no source sequence', { field: 'sources', code: 'maps.sources' });
+      const data = new Float32Array(sum.length);
+      for (let i = 0; i < sum.length; i++) data[i] = sum[i] / n;
+      return {
+        data,
+        shape: [...x.shape],
+        spacing: [...x.spacing],
+        affine: x.affine.map((r) => [...r]),
+        datatype: 'float32',
+      };
+    },
   };
 }
 

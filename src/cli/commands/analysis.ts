@@ -11,8 +11,8 @@ import {
   differentiationMaps,
   evaluationColumns,
   formatEvaluationCsv,
-  generatorFunction,
   LPIPS_SKIPPED,
+  pairsFunction,
   prepareVolume,
   type EvaluationCohort,
 } from '../../analysis/index.js';
@@ -201,7 +201,7 @@ function registerMaps(program: Command): void {
             : await asEvaluationCohort(cohort).subjectIds(o.split);
           const plan = shardFolder('maps', o.out, all, shard);
           const ids = plan.ids;
-          const gen = generatorFunction(model);
+          const pairs = pairsFunction(model);
           const wanted = listOption(o.targets);
           let k = 0;
           for (const id of ids) {
@@ -214,7 +214,18 @@ function registerMaps(program: Command): void {
             const seqs: Record<string, Volume> = {};
             for (const [s, v] of Object.entries(raw))
               if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
-            const maps = await differentiationMaps(seqs, gen, { targets });
+            // every (source, target) volume of the subject at once: one encoding per source
+            const made = await pairs(
+              seqs,
+              Object.keys(seqs).flatMap((s) =>
+                targets.filter((t) => seqs[t]).map((t) => [s, t] as [string, string]),
+              ),
+            );
+            const maps = await differentiationMaps(
+              seqs,
+              async (src, t) => made.get(`${Object.keys(src)[0]}>${t}`)!,
+              { targets },
+            );
             const labels = o.labels in subject.masks ? await subject.mask(o.labels) : undefined;
             await writeDifferentiationMaps(plan.dir, id, maps, { labels });
             console.error(`maps: ${k}/${ids.length} ${id}: ${targets.join(', ')}`);
