@@ -31,10 +31,11 @@ export interface PredictOptions {
 }
 
 /**
- * Approximate peak memory of one stack in a forward pass, bytes: the widest activations of the
- * encoder (at full, half and quarter resolution), the ConvLSTM gates and the decoder for each
- * output time point, with room for the few tensors alive at once. Measured peaks stayed below it
- * (docs/speed.md).
+ * Approximate peak memory of one stack in a compiled forward pass, bytes: the widest activations of
+ * the encoder (at full, half and quarter resolution), the ConvLSTM gates and the decoder for each
+ * output time point, five such tensors alive at once, plus the outputs. Measured peaks of the
+ * lite generator stayed below it (docs/speed.md); the eager forward (compile: false) keeps a
+ * stage's intermediates until the stage ends and is given twice as much per stack.
  */
 export function stackBytes(config: Seq2SeqConfig, shape: number[], targets: number, nOut: number): number {
   const t = shape[0]!;
@@ -46,8 +47,8 @@ export function stackBytes(config: Seq2SeqConfig, shape: number[], targets: numb
   const enc = t * voxels * Math.max(...config.cEnc.map((c, i) => c / Math.pow(2, config.ndims * i)));
   const lstm = (t + nOut) * (voxels / down) * 4 * config.cLstm;
   const dec = nOut * voxels * Math.max(...config.cDec.slice(0, -1), config.cIn);
-  // four tensors of the widest stage alive at once, four bytes each, plus every target's output
-  return 4 * (4 * Math.max(enc, lstm, dec) + targets * nOut * voxels * config.cIn);
+  // five tensors of the widest stage alive at once, four bytes each, plus every target's output
+  return 4 * (5 * Math.max(enc, lstm, dec) + targets * nOut * voxels * config.cIn);
 }
 
 const compiled = new WeakMap<Seq2Seq, Map<string, GraphFunction>>();
@@ -62,7 +63,10 @@ function onehots(model: Seq2Seq, codes: number[]): tf.Tensor[] {
   });
 }
 
-/** The eager forward: encode once, the decoder state once, decode per target. */
+/**
+ * The forward: encode once, the decoder state once, decode per target. Each stage in its own
+ * tidy: run eagerly, tfjs keeps every intermediate of a tidy until it ends.
+ */
 function forward(
   model: Seq2Seq,
   x: tf.Tensor,
@@ -70,11 +74,13 @@ function forward(
   nOut: number,
   rows?: tf.Tensor[],
 ): tf.Tensor[] {
-  const feat = model.encode(x);
-  const state = model.decoderState(feat, nOut);
-  return codes.map((code, k) =>
-    model.decode(feat, code, nOut, { state, weights: model.decoderWeights(code, rows?.[k]) }),
+  const feat = tf.tidy(() => model.encode(x));
+  const state = tf.tidy(() => model.decoderState(feat, nOut));
+  const out = codes.map((code, k) =>
+    tf.tidy(() => model.decode(feat, code, nOut, { state, weights: model.decoderWeights(code, rows?.[k]) })),
   );
+  tf.dispose([feat, state]);
+  return out;
 }
 
 /** The compiled forward of one batch shape, recorded on first use; undefined where it cannot be. */
@@ -119,12 +125,11 @@ export async function predictStacks(
   const per = src.shape.reduce((a, b) => a * b, 1);
   const box = src.shape.slice(1, -1);
   const outPer = nOut * box.reduce((a, b) => a * b, 1) * model.config.cIn;
-  const fit = Math.floor(
-    (opts.memoryBytes ?? 512 * 2 ** 20) / stackBytes(model.config, src.shape, codes.length, nOut),
-  );
+  const useGraph = (opts.compile ?? true) && graphsAvailable();
+  const perStack = stackBytes(model.config, src.shape, codes.length, nOut) * (useGraph ? 1 : 2);
+  const fit = Math.floor((opts.memoryBytes ?? 512 * 2 ** 20) / perStack);
   const bs = Math.max(1, Math.min(src.count, opts.batchSize ?? fit));
   const out = codes.map(() => new Float32Array(src.count * outPer));
-  const useGraph = (opts.compile ?? true) && graphsAvailable();
   const rows = useGraph ? onehots(model, codes) : [];
   const vars = [...model.variables.values()];
   try {
