@@ -189,7 +189,15 @@ function groupInputs(b: Binding, name: string, attrs: OpAttr[], refs: number[]):
 // --- recording ----------------------------------------------------------------------------------
 
 /** Set while a computation is being recorded (probes that must really run use outsideTrace). */
-let active: { be: Backend; real: Binding } | undefined;
+let active: { be: Backend; real: Binding; stockOps: boolean } | undefined;
+
+/**
+ * Whether the recording now running asked for TensorFlow's stock ops only (no oneDNN ops by
+ * kernel label: XLA cannot compile those).
+ */
+export function recordingStockOps(): boolean {
+  return active?.stockOps === true;
+}
 
 /**
  * Runs fn with TensorFlow ops executed for real even while a graph is being recorded: for probes
@@ -220,6 +228,8 @@ export interface TraceSpec {
   reads?: [Info, number][];
   /** Boolean function attributes, e.g. `{ _XlaMustCompile: true }` (XLA's JIT). */
   functionAttrs?: Record<string, boolean>;
+  /** Record TensorFlow's stock ops only (see recordingStockOps); XLA needs it. */
+  stockOps?: boolean;
 }
 
 /** What recording found, for the bench and the tests. */
@@ -459,7 +469,7 @@ export function traceGraph(spec: TraceSpec, body: () => Info[]): GraphFunction {
 
     let outs: number[];
     be.binding = shim;
-    active = { be, real };
+    active = { be, real, stockOps: spec.stockOps === true };
     try {
       const result = tf.tidy(() => body() as tf.Tensor[]);
       outs = be.getInputTensorIds(result).map(refOf);

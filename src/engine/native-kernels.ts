@@ -15,7 +15,7 @@
  * The model asks `hasKernel(name)` and falls back to composed tfjs ops on other backends.
  */
 import * as tf from '@tensorflow/tfjs';
-import { outsideTrace } from './graph.js';
+import { outsideTrace, recordingStockOps } from './graph.js';
 
 type Info = tf.TensorInfo;
 type DataId = Info['dataId'];
@@ -819,6 +819,7 @@ function oneDnnAttrs(
 /** Whether this TensorFlow runs the oneDNN Conv3D kernels (tried once on a 1-voxel input). */
 let oneDnnWorks: boolean | undefined;
 function oneDnnAvailable(n: Native): boolean {
+  if (recordingStockOps()) return false;
   // a probe runs for real even while a compiled step is being recorded (graph.ts)
   if (oneDnnWorks === undefined) outsideTrace(() => probeOneDnnConv3d(n));
   return oneDnnWorks!;
@@ -940,6 +941,8 @@ export const oneDnnOps = {
 /** Whether a labelled oneDNN op runs here: tried once per op name on a tiny input. */
 const labelled = new Map<string, boolean>();
 function labelledOpRuns(n: Native, op: string, probe: () => Info): boolean {
+  // XLA compiles stock ops only (graph.ts)
+  if (recordingStockOps()) return false;
   let ok = labelled.get(op);
   if (ok === undefined) {
     try {

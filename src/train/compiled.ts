@@ -16,8 +16,12 @@ import type { Seq2Seq } from '../model/index.js';
 import { stepLoss, type FlatAdam, type StepLossOptions, type StepSample } from './train.js';
 
 export interface CompiledStepOptions {
-  /** Function attributes for TensorFlow, e.g. { _XlaMustCompile: true } for XLA's CPU JIT. */
-  functionAttrs?: Record<string, boolean>;
+  /**
+   * Compile the function with XLA's CPU JIT (on the first call of each recording: tens of seconds).
+   * The recording then holds TensorFlow's stock ops only (XLA cannot compile oneDNN's), and XLA
+   * fuses and reorders arithmetic: the losses follow the eager step's to float32 rounding only.
+   */
+  xla?: boolean;
 }
 
 /**
@@ -98,7 +102,8 @@ export class CompiledStep {
             {
               feeds,
               reads: vars.map((v, i) => [v, 8 + 3 * i] as [tf.Tensor, number]),
-              functionAttrs: this.options.functionAttrs,
+              functionAttrs: this.options.xla ? { _XlaMustCompile: true } : undefined,
+              stockOps: this.options.xla === true,
             },
             () => {
               let parts: tf.Scalar[] = [];

@@ -485,13 +485,7 @@ export async function* trainSteps(
   const rng = new Rng(o.seed);
   const adam = new FlatAdam(vars, names);
   const compileMode = options.compile ?? true;
-  const compiled = compileMode
-    ? CompiledStep.create(
-        model,
-        adam,
-        compileMode === 'xla' ? { functionAttrs: { _XlaMustCompile: true } } : {},
-      )
-    : undefined;
+  const compiled = compileMode ? CompiledStep.create(model, adam, { xla: compileMode === 'xla' }) : undefined;
   let compileNote: string | undefined =
     compileMode && !compiled ? 'the backend has no graph functions: eager steps' : undefined;
   let noteSent = false;
