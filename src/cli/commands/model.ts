@@ -83,6 +83,8 @@ interface TrainCliOptions {
   seed: string;
   structural: boolean;
   detachCycle?: boolean;
+  compile: boolean;
+  xla?: boolean;
   json?: boolean;
   fold?: string;
 }
@@ -119,6 +121,8 @@ export function registerModel(program: Command): void {
     .option('--seed <n>', 'sampling and weight seed', '0')
     .option('--no-structural', 'switch off the SSIM structural loss term')
     .option('--detach-cycle', 'stop the cycle loss from reaching the translation output (see README)')
+    .option('--no-compile', 'run each step op by op (eager) instead of as one compiled TensorFlow function')
+    .option('--xla', "also compile the step with XLA's CPU JIT (slow to start; see docs/speed.md)")
     .requiredOption('--out <dir>', 'run folder')
     .option('--resume', 'continue from RUN/last')
     .option('--json', 'print one JSON line per step instead of a progress bar')
@@ -218,6 +222,7 @@ export function registerModel(program: Command): void {
           crop: Number(o.crop),
           structuralWeight: o.structural ? 0.01 : 0,
           detachCycle: o.detachCycle === true,
+          compile: o.compile === false ? false : o.xla ? 'xla' : true,
           validation: valSet,
           resume: o.resume,
           signal: ac.signal,
@@ -226,6 +231,7 @@ export function registerModel(program: Command): void {
               console.log(JSON.stringify(e));
               return;
             }
+            if (e.compileNote) console.error(`mriseq: ${e.compileNote}`);
             if (!started) {
               bar?.start(e.steps, e.step - 1, { loss: '-', ms: '-', psnr: '-' });
               started = true;
