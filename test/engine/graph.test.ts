@@ -6,29 +6,14 @@
  * other shapes are clear errors; the OpDef reader against hand-encoded protobuf bytes and
  * TensorFlow's own OpDefs.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeEngineAdapter } from '../../src/engine/node.js';
-import {
-  graphsAvailable,
-  initEngine,
-  NativeAdam,
-  parseOpDefInputs,
-  setEngineAdapter,
-  tf,
-  traceGraph,
-} from '../../src/engine/index.js';
+import { nativeGraphs } from '../helpers/graphs.js';
+import { NativeAdam, parseOpDefInputs, tf, traceGraph } from '../../src/engine/index.js';
 import { MriseqError } from '../../src/errors/index.js';
 import { FlatAdam } from '../../src/train/index.js';
 
-setEngineAdapter(nodeEngineAdapter);
-
-let why: string | undefined;
-before(async () => {
-  await initEngine({ backend: 'tensorflow' }).catch((e: unknown) => (why = String(e)));
-  if (!why && !graphsAvailable()) why = 'the native binding has no graph functions (npm run setup)';
-});
-const skip = () => why;
+const skip = nativeGraphs();
 
 /** protobuf: a length-delimited field. */
 function ld(field: number, bytes: number[]): number[] {

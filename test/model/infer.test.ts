@@ -4,37 +4,22 @@
  * rounding; the memory budget sets the batch size; generatePairs equals generate() pair by pair
  * with one encoding per source; a compiled forward sees weights changed after it was recorded.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeEngineAdapter } from '../../src/engine/node.js';
-import { graphsAvailable, initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
+import { nativeGraphs, tiny } from '../helpers/graphs.js';
+import { tf } from '../../src/engine/index.js';
 import {
   createGenerator,
   generate,
   generatePairs,
   predictStacks,
   stackBytes,
-  type Seq2SeqConfig,
   type StackSource,
 } from '../../src/model/index.js';
 import { phantom } from '../../src/phantom/index.js';
 
-setEngineAdapter(nodeEngineAdapter);
+const skip = nativeGraphs();
 
-let why: string | undefined;
-before(async () => {
-  await initEngine({ backend: 'tensorflow' }).catch((e: unknown) => (why = String(e)));
-  if (!why && !graphsAvailable()) why = 'the native binding has no graph functions (npm run setup)';
-});
-const skip = () => why;
-
-const tiny: Partial<Seq2SeqConfig> = {
-  cEnc: [8, 16, 32],
-  cLstm: 32,
-  cDec: [16, 8, 1],
-  nresEnc: 1,
-  nresDec: 1,
-};
 const subject = phantom({ subjects: 1, size: [24, 20, 9], seed: 5 }).subject(0);
 
 function stacks(count: number, shape: number[], seed: number): StackSource {

@@ -8,10 +8,10 @@
  * compiled and the other way round; a step that cannot be recorded raises CompileError before
  * anything ran.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeEngineAdapter } from '../../src/engine/node.js';
-import { graphsAvailable, initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
+import { nativeGraphs, tiny } from '../helpers/graphs.js';
+import { tf } from '../../src/engine/index.js';
 import { createGenerator, type NamedWeights, type Seq2SeqConfig } from '../../src/model/index.js';
 import { phantom } from '../../src/phantom/index.js';
 import {
@@ -24,22 +24,8 @@ import {
   type TrainOptions,
 } from '../../src/train/index.js';
 
-setEngineAdapter(nodeEngineAdapter);
+const skip = nativeGraphs();
 
-let why: string | undefined;
-before(async () => {
-  await initEngine({ backend: 'tensorflow' }).catch((e: unknown) => (why = String(e)));
-  if (!why && !graphsAvailable()) why = 'the native binding has no graph functions (npm run setup)';
-});
-const skip = () => why;
-
-const tiny: Partial<Seq2SeqConfig> = {
-  cEnc: [8, 16, 32],
-  cLstm: 32,
-  cDec: [16, 8, 1],
-  nresEnc: 1,
-  nresDec: 1,
-};
 const cohort = phantom({ subjects: 2, size: [40, 40, 12], seed: 3 });
 const subjects = [0, 1].map((i) => {
   const s = cohort.subject(i);
