@@ -11,6 +11,7 @@ import { hasKernel, MRISEQ_CONV_LSTM_FIRST, MRISEQ_LSTM_CELL, tf } from '../engi
 import { MriseqError } from '../errors/index.js';
 import { convNd, instanceNorm, leakyRelu, reflectPad, upsample2x } from './ops.js';
 import { Rng } from './random.js';
+import { releaseCompiled } from './infer.js';
 
 type Tensor = tf.Tensor;
 
@@ -710,6 +711,7 @@ export class Seq2Seq extends Module {
   }
 
   dispose(): void {
+    releaseCompiled(this);
     for (const v of this.store.vars.values()) v.dispose();
   }
 
