@@ -486,8 +486,10 @@ export async function* trainSteps(
   const adam = new FlatAdam(vars, names);
   const compileMode = options.compile ?? true;
   const compiled = compileMode ? CompiledStep.create(model, adam, { xla: compileMode === 'xla' }) : undefined;
+  // said when compiling was asked for explicitly (the default on a backend without graph
+  // functions is silent), or when a recording failed
   let compileNote: string | undefined =
-    compileMode && !compiled ? 'the backend has no graph functions: eager steps' : undefined;
+    options.compile && !compiled ? 'the backend has no graph functions: eager steps' : undefined;
   let noteSent = false;
   let adamStep = 0;
   let bestPsnr: number | null = null;
@@ -598,7 +600,7 @@ export async function* trainSteps(
         target: sample.target,
         compiled: wasCompiled,
       };
-      if (compileNote && compileMode && !noteSent) {
+      if (compileNote && !noteSent) {
         ev.compileNote = compileNote;
         noteSent = true;
       }
