@@ -6,12 +6,12 @@
  * and compiled (the step recorded once as one TensorFlow function, src/train/compiled.ts; the
  * recording happens in the untimed warm-up); MRISEQ_BENCH_XLA=1 adds XLA's CPU JIT on top. Two
  * more rows (issue 29): where a step's time goes (ops, time inside TensorFlow, dispatch share) and
- * its memory against PyTorch's.
+ * its memory against PyTorch's. And the presets' step cost against lite's.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { graphsAvailable, initEngine, tf } from '../src/engine/index.js';
-import { createGenerator } from '../src/model/index.js';
+import { createGenerator, type PresetName } from '../src/model/index.js';
 import { CompiledStep, FlatAdam, trainingStep } from '../src/train/index.js';
 import { median } from './alternate.js';
 import type { BenchContext, CustomWorkload, TensorWorkload } from './index.js';
@@ -27,24 +27,30 @@ function stepWorkload(size: number, mode: Mode): TensorWorkload {
     // The pure-JS cpu backend takes minutes per step; wasm is timed with few repetitions at 64 px.
     // Compiled steps exist on the native backend only.
     reps: mode === 'eager' ? { cpu: 0, wasm: size <= 64 ? 2 : 0 } : { cpu: 0, wasm: 0 },
-    setup: () => stepper(size, mode),
+    setup: () => stepper('lite', size, mode),
     torch: { module: join(__dirname, 'torch_generator.py'), case: String(size) },
   };
 }
 
-/** One lite generator set up for steps of one size, eager or compiled. */
-function stepper(size: number, mode: Mode) {
-  const model = createGenerator('lite', { seed: 0 });
+/**
+ * One default-recipe training step of a preset at size x size (batch 1, c_in channels), eager or
+ * compiled.
+ */
+function stepper(preset: PresetName, size: number, mode: Mode = 'eager') {
+  const model = createGenerator(preset, { seed: 0 });
+  const c = model.config.cIn;
   const adam = new FlatAdam([...model.variables.values()], [...model.variables.keys()]);
-  const xs = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 1);
-  const xt = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 2);
+  const xs = tf.randomUniform([1, 1, size, size, c], -1, 1, 'float32', 1);
+  const xt = tf.randomUniform([1, 1, size, size, c], -1, 1, 'float32', 2);
   const compiled = mode === 'eager' ? undefined : CompiledStep.create(model, adam, { xla: mode === 'xla' });
   if (mode !== 'eager' && !compiled)
     throw new Error(graphsAvailable() ? 'no native Adam' : 'no graph functions in this binding');
   let t = 0;
-  const o = { beta1: 0.9, beta2: 0.999, structuralWeight: 0.01 };
+  // the default recipe's loss: the structural term on y_t and y_s (as the PyTorch twin)
+  const o = { beta1: 0.9, beta2: 0.999, structuralWeight: 0.01, structuralCycle: false };
   const sample = { xs, xt, source: 't1', target: 't2', nts: 1, ntt: 1 };
   return {
+    params: model.countParams(),
     step: () => {
       t++;
       if (compiled) compiled.step(t, 2e-4, o, sample);
@@ -81,7 +87,7 @@ const breakdown: CustomWorkload = {
     for (const mode of ['eager', 'compiled'] as const) {
       result[mode] = {};
       for (const size of [8, 64, 128]) {
-        const s = stepper(size, mode);
+        const s = stepper('lite', size, mode);
         try {
           for (let i = 0; i < ctx.warm + 1; i++) s.step();
           const real = be.binding;
@@ -195,8 +201,57 @@ const memory: CustomWorkload = {
 const modes: Mode[] =
   process.env.MRISEQ_BENCH_XLA === '1' ? ['eager', 'compiled', 'xla'] : ['eager', 'compiled'];
 
+/**
+ * The presets' step cost (issue 23): the authors' 'reference' configuration (6 + 6 residual
+ * blocks, c_in 3, 155,159,760 parameters) and 'reference-small' (3 + 3, mriseq 0.1's 'reference')
+ * against 'lite' in the same process, interleaved turn by turn so that this machine's drift hits
+ * all three alike; ms and the ratio to lite's step.
+ */
+const presetsWorkload: CustomWorkload = {
+  name: 'generator step presets 64px',
+  description:
+    "lite vs reference-small vs reference (the authors' 6 + 6 configuration), one 64 px 2.5D step each, interleaved",
+  async run() {
+    if (tf.getBackend() !== 'tensorflow')
+      return { summary: 'skipped: the reference presets are timed on the native engine only' };
+    const presets: PresetName[] = ['lite', 'reference-small', 'reference'];
+    const s = presets.map((p) => stepper(p, 64));
+    try {
+      for (const x of s) x.step(); // warm: kernels, oneDNN primitives
+      const ms: number[][] = presets.map(() => []);
+      for (let turn = 0; turn < 3; turn++)
+        s.forEach((x, i) => {
+          for (let r = 0; r < 2; r++) {
+            const t0 = performance.now();
+            x.step();
+            ms[i].push(performance.now() - t0);
+          }
+        });
+      const med = ms.map((m) => median(m));
+      const out: Record<string, number> = {};
+      presets.forEach((p, i) => {
+        out[`${p}Ms`] = med[i];
+        out[`${p}Params`] = s[i].params;
+        out[`${p}VsLite`] = med[i] / med[0];
+      });
+      return {
+        summary: presets
+          .map(
+            (p, i) =>
+              `${p} ${med[i].toFixed(0)} ms (${(med[i] / med[0]).toFixed(1)}x lite, ${s[i].params.toLocaleString('en')} params)`,
+          )
+          .join('; '),
+        ...out,
+      };
+    } finally {
+      for (const x of s) x.dispose();
+    }
+  },
+};
+
 export const workloads: (TensorWorkload | CustomWorkload)[] = [
   ...[64, 128].flatMap((size) => modes.map((mode) => stepWorkload(size, mode))),
   breakdown,
   memory,
+  presetsWorkload,
 ];

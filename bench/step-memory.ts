@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   if (mode === 'compiled' && !compiled) throw new Error('no graph functions here');
   const xs = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 1);
   const xt = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 2);
-  const o = { beta1: 0.9, beta2: 0.999, structuralWeight: 0.01 };
+  const o = { beta1: 0.9, beta2: 0.999, structuralWeight: 0.01, structuralCycle: false };
   const sample = { xs, xt, source: 't1', target: 't2', nts: 1, ntt: 1 };
   const setup = status('VmRSS');
   const step = (t: number) =>
@@ -42,7 +42,9 @@ async function main(): Promise<void> {
   writeFileSync('/proc/self/clear_refs', '5');
   for (let t = 3; t < 3 + steps; t++) step(t);
   const peak = status('VmHWM');
-  console.log(JSON.stringify({ mode, size, steps, baseMB: base, setupMB: setup, warmMB: warm, peakMB: peak }));
+  console.log(
+    JSON.stringify({ mode, size, steps, baseMB: base, setupMB: setup, warmMB: warm, peakMB: peak }),
+  );
 }
 
 main().catch((e) => {

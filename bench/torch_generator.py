@@ -4,7 +4,7 @@ Written from the science spec, like src/model: encoder (reflect pad + conv + Ins
 LeakyReLU 0.2, residual blocks), 3-layer ConvLSTM fusion averaged over t, 3-layer ConvLSTM
 decoder, hyper-convolution residual blocks and up stages (bilinear x2, align_corners=False),
 last hyper-conv k7 + tanh. One step = encode x_s once, decode to t and s, cycle G(y_t, s),
-10*(SmoothL1 + SmoothL1) + 10*SmoothL1 + 0.01*(1-SSIM) structural, backward, Adam.
+10*(SmoothL1 + SmoothL1) + 10*SmoothL1 + 0.01*(1-SSIM) structural over y_t and y_s, backward, Adam.
 `build(size)` returns a function running one step, for bench/torch/server.py (which times it);
 bench/gpu/torch_cuda.py uses Generator and step on CUDA.
 """
@@ -157,7 +157,8 @@ def step(g, opt, xs, xt, cs_, ct):
     ys = g.decode(feat, cs_)
     yc = g.decode(g.encode(yt), cs_)
     l1 = F.smooth_l1_loss
-    struct = (1 - ssim(yt, xt)) + (1 - ssim(ys, xs)) + (1 - ssim(yc, xs))
+    # the structural term covers y_t and y_s, as the authors' perceptual term (mriseq's default recipe)
+    struct = (1 - ssim(yt, xt)) + (1 - ssim(ys, xs))
     loss = 10 * (l1(yt, xt) + l1(ys, xs)) + 10 * l1(yc, xs) + 0.01 * struct
     loss.backward()
     opt.step()

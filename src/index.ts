@@ -10,6 +10,8 @@ setEngineAdapter(nodeEngineAdapter);
 
 // errors
 export { MriseqError, isMriseqError, type MriseqErrorInfo } from './errors/index.js';
+// interrupt (a kernel's stop button reaches mriseq's long-running loops)
+export { setInterruptSignal, interruptSignal, stopRequested, yieldToHost } from './interrupt/index.js';
 // engine
 export {
   tf,
@@ -82,6 +84,19 @@ export {
   type LesionGroup,
   type LesionType,
 } from './phantom/index.js';
+// csv: the one reader and writer of every table
+export {
+  parseCsv,
+  csvRecords,
+  formatCsv,
+  formatCsvCell,
+  escapeCsvCell,
+  unescapeCsvCell,
+  type CsvValue,
+  type CsvRecord,
+  type FormatCsvOptions,
+  type ParseCsvOptions,
+} from './csv/index.js';
 // cohort
 export {
   Cohort,
@@ -139,16 +154,41 @@ export {
   type TrainState,
   type TrainCheckpoint,
   type LossTerms,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  type SubjectStream,
+  type TrainSubjects,
 } from './train/index.js';
 export {
   trainRun,
   saveCheckpoint,
   loadCheckpoint,
   loadGenerator,
+  MODELS_ROOT,
+  generatorFingerprint,
+  trainDataFor,
   type TrainRunOptions,
   type TrainRunResult,
   type LoadedCheckpoint,
 } from './train/node.js';
+// pretrained: the generators mriseq ships
+export {
+  PRETRAINED_MODELS,
+  pretrainedEntry,
+  type ModelCard,
+  type PretrainedEntry,
+} from './pretrained/index.js';
+export {
+  loadPretrained,
+  readModelCard,
+  checkPretrainedPhantom,
+  packPretrained,
+  heldOutSubjects,
+  pretrainedCohort,
+  type PretrainedPhantomCheck,
+  type PackOptions,
+} from './pretrained/node.js';
+// pipeline: the main job as one call
+export { runDemo, type DemoOptions, type DemoResult, type DemoRecord } from './pipeline/node.js';
 // analysis
 export {
   psnr,
@@ -204,6 +244,18 @@ export {
   type EvaluationSubject,
   type EvaluationCohort,
   type EvaluateOptions,
+  type UserMetric,
+  rankingRecord,
+  formatAcceptanceTable,
+  acceptanceLines,
+  formatAuthorsCsv,
+  metricsNote,
+  SYNTHESIS_METRICS,
+  metricOrientation,
+  type AcceptanceLine,
+  type RowSet,
+  type MetricOrientation,
+  type SynthesisMetricSpec,
 } from './analysis/index.js';
 export {
   evaluateToCsv,

@@ -33,6 +33,11 @@ export interface AcceptanceOptions {
   resamples?: number;
   seed?: number;
   onSubject?: (e: { subject: string; done: number; total: number }) => void;
+  /**
+   * Receives each subject's M_d maps (one per target) as they are made, from the generations the
+   * metrics table uses: write or show them without generating twice.
+   */
+  onMaps?: (e: { subject: string; maps: Record<string, Volume> }) => void | Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -82,6 +87,7 @@ export async function phantomAcceptance(
       for (const v of Object.values(s.sequences)) if (v.data[i] > -0.98) return 1;
       return 0;
     });
+    const maps: Record<string, Volume> = {};
     for (const t of Object.keys(s.sequences)) {
       // One generation per (source, target) feeds both the metrics table and M_d(t).
       const xt = s.sequences[t];
@@ -103,6 +109,7 @@ export async function phantomAcceptance(
           target: t,
           ...compareVolumes(xt, { data: y, shape: xt.shape }),
         });
+      if (opts.onMaps) maps[t] = md;
       (lesionAucs[t] ??= []).push(voxelAuc(md.data, s.unique.data, { region: s.lesion.data }));
       (headAucs[t] ??= []).push(voxelAuc(md.data, s.unique.data, { region: head }));
     }
@@ -112,6 +119,7 @@ export async function phantomAcceptance(
           region: s.lesion.data,
         }),
       );
+    if (opts.onMaps) await opts.onMaps({ subject: s.id, maps });
     opts.onSubject?.({ subject: s.id, done: ++done, total: prepared.length });
   }
   const ranking = rankSequences(rows, { resamples: opts.resamples ?? 200, seed: opts.seed ?? 0 });
@@ -195,4 +203,72 @@ export function averageAcceptance(
     lastLast: order[order.length - 1] === last,
   };
   return { runs: reports.length, lesionAuc, Cd, order, checks, passed: Object.values(checks).every(Boolean) };
+}
+
+/** One row of the acceptance table: what is checked, what was measured, the bar, pass/fail. */
+export interface AcceptanceLine {
+  check: string;
+  measured: string;
+  required: string;
+  pass: boolean | null;
+}
+
+/** The acceptance as table rows (the demo's printout, the figures page, notebooks). */
+export function acceptanceLines(
+  r: AcceptanceReport,
+  u = 't1gd',
+  last = 't1',
+  minAuc = 0.9,
+): AcceptanceLine[] {
+  const f = (x: number): string => x.toFixed(3);
+  const others = Object.entries(r.lesionAuc).filter(([t]) => t !== u);
+  const worst = others.reduce((m, [, a]) => Math.max(m, a.mean), -Infinity);
+  return [
+    {
+      check: `M_d(${u}) marks ${u}'s unique signal (lesion-restricted AUC, mean over subjects)`,
+      measured: `${f(r.lesionAuc[u].mean)} (sd ${f(r.lesionAuc[u].sd)}, min ${f(r.lesionAuc[u].min)})`,
+      required: `>= ${minAuc}`,
+      pass: r.checks.aucAtLeast,
+    },
+    {
+      check: `only ${u}'s map does: every other target's M_d on that mask`,
+      measured: others.map(([t, a]) => `${t} ${f(a.mean)}`).join(', '),
+      required: `< ${f(r.lesionAuc[u].mean)}`,
+      pass: r.checks.specific && worst < r.lesionAuc[u].mean,
+    },
+    {
+      check: `C_d ranks ${u} first (most unique information)`,
+      measured: r.ranking.order.join(' > '),
+      required: `${u} first`,
+      pass: r.checks.uniqueFirst,
+    },
+    {
+      check: `C_d ranks ${last} last (a near-copy of ${u})`,
+      measured: r.ranking.sequences
+        .slice()
+        .sort((a, b) => a.rank - b.rank)
+        .map((s) => `${s.sequence} ${f(s.C_d)}`)
+        .join(', '),
+      required: `${last} last`,
+      pass: r.checks.lastLast,
+    },
+    {
+      check: `baseline: |${u} - ${last}| subtraction on the same mask`,
+      measured: f(r.subtractionAuc),
+      required: '(reported, not a check)',
+      pass: null,
+    },
+  ];
+}
+
+/** The acceptance table as fixed-width text. */
+export function formatAcceptanceTable(r: AcceptanceReport, u = 't1gd', last = 't1'): string {
+  const lines = acceptanceLines(r, u, last);
+  const w = Math.max(...lines.map((l) => l.check.length));
+  return lines
+    .map(
+      (l) =>
+        `${l.pass === null ? '    ' : l.pass ? 'pass' : 'FAIL'}  ${l.check.padEnd(w)}  ${l.measured}${l.pass === null ? '' : `  (${l.required})`}`,
+    )
+    .join('\n');
 }

@@ -9,6 +9,7 @@ import type { Cohort } from '../cohort/index.js';
 import type { EvaluationCohort, EvaluationModel } from './evaluate.js';
 import type { GenerateFn } from './maps.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
+import { dict } from '../keys/index.js';
 
 /**
  * G(x_sources, code_target) of a trained generator as a GenerateFn. Inputs are expected already in
@@ -43,13 +44,14 @@ export function asEvaluationModel(model: Seq2Seq | EvaluationModel): EvaluationM
  * source's slices encoded once for all its targets; output time points follow the real targets.
  */
 export function pairsFunction(model: Seq2Seq): NonNullable<EvaluationModel['generatePairs']> {
-  return (sequences, pairs) =>
+  return (sequences, pairs, options) =>
     generatePairs(
       model,
       { id: 'subject', volumes: sequences },
       {
         pairs: [...pairs],
         normalized: true,
+        signal: options?.signal,
         timePoints: Object.fromEntries(
           pairs.map(([, t]) => {
             const v = sequences[t];
@@ -90,10 +92,11 @@ export function asEvaluationCohort(cohort: Cohort | EvaluationCohort): Evaluatio
     // in [0, 1] would fool a range test).
     loadSubject: async (id) => {
       const raw = await cohort.subject(id).loadAll();
-      const sequences: Record<string, Volume> = {};
+      const sequences = dict<Volume>();
       for (const [k, v] of Object.entries(raw)) sequences[k] = normalizeIntensity(v);
       return { id, sequences };
     },
     availableSequences: (id) => cohort.subject(id).available,
+    stamp: (id) => cohort.stamp(id, cohort.subject(id).available),
   };
 }

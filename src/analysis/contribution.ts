@@ -2,9 +2,14 @@
  * Sequence contribution ranking (science spec, "Sequence contribution ranking"), browser-safe.
  *
  * From an evaluation table with one row per (subject, source i, target j):
- *  - each metric is oriented higher-is-better (distances such as MAE and LPIPS are negated);
+ *  - the rows that enter: by default the authors' protocol ('cross'): source != target, as their
+ *    test script evaluates only given sources against missing targets, so their table
+ *    (cal_brats_seq2seq_2d_contribution.py's input) never has a self-reconstruction row; 'all'
+ *    keeps the i = j rows too (science.md's wording);
+ *  - each metric is oriented higher-is-better (distances such as MAE and LPIPS are negated; the
+ *    orientation comes from the metric registry or the caller's declaration, never a guess);
  *  - z_m(i, j) = (mean of m over the rows of pair (i, j) - mu_m) / (sd_m + 1e-9), with mu_m and the
- *    POPULATION sd_m over ALL rows of the table;
+ *    POPULATION sd_m over all rows that enter;
  *  - A(i, j) = sum_m z_m(i, j);  C_t(i) = (1/N) sum_j A(i, j);  C_d(j) = -(1/N) sum_i A(i, j);
  *  - sequences rank by C_d, high first (most unique information first).
  * N is the number of sequences in the table. A pair with no rows has no A(i, j) (NaN in the matrix)
@@ -13,6 +18,12 @@
  * (z-scoring included) recomputed on each resample.
  */
 import { MriseqError } from '../errors/index.js';
+import {
+  metricOrientation,
+  SYNTHESIS_METRICS,
+  type MetricOrientation,
+  type MetricOrientations,
+} from './registry.js';
 
 /** One row of the tidy evaluation table. Metric values are as measured (MAE/LPIPS are distances). */
 export interface EvaluationRow {
@@ -26,12 +37,29 @@ export interface EvaluationRow {
   [extra: string]: string | number | undefined;
 }
 
-/** Whether a metric is better when higher (+1) or lower (-1). */
-export const METRIC_ORIENTATION: Readonly<Record<string, 1 | -1>> = { psnr: 1, ssim: 1, mae: -1, lpips: -1 };
+/** Whether a metric is better when higher (+1) or lower (-1): the registry's (./registry.ts). */
+export const METRIC_ORIENTATION: Readonly<Record<string, MetricOrientation>> = Object.fromEntries(
+  SYNTHESIS_METRICS.map((m) => [m.name, m.orientation]),
+);
+
+/**
+ * Which rows of the evaluation table enter C_t/C_d: 'cross' (default, the authors' protocol:
+ * source != target) or 'all' (self-reconstruction rows too).
+ */
+export type RowSet = 'cross' | 'all';
+
+export const ROW_SETS: readonly RowSet[] = ['cross', 'all'];
 
 export interface ContributionOptions {
-  /** Metric columns to use; default: psnr, ssim, and mae/lpips when every row has them. */
+  /**
+   * Metric columns to use; default: the paper's psnr, ssim, lpips when every row has lpips, else
+   * psnr, ssim and mae (MAE standing in for LPIPS).
+   */
   metrics?: readonly string[];
+  /** Orientations of metrics the registry does not know (+1 higher is better, -1 lower). */
+  orientations?: MetricOrientations;
+  /** Rows that enter (default 'cross', the authors' protocol). */
+  rows?: RowSet;
   /** Order of sequences in the output; default: order of first appearance. */
   sequences?: readonly string[];
 }
@@ -39,6 +67,11 @@ export interface ContributionOptions {
 export interface ContributionMatrix {
   sequences: string[];
   metrics: string[];
+  /** The orientation each metric was used with. */
+  orientations: Record<string, MetricOrientation>;
+  /** Which rows entered, and how many. */
+  rows: RowSet;
+  rowCount: number;
   /** A[i][j], i = source, j = target; NaN where the table has no row of that pair. */
   A: number[][];
   /** Per metric, the z-scored pair means z_m(i, j). */
@@ -49,13 +82,34 @@ export interface ContributionMatrix {
   Cd: number[];
 }
 
-/** Default metric columns: psnr and ssim always, mae and lpips when every row has a finite value. */
+/**
+ * Default metric columns: the paper's {psnr, ssim, lpips} when every row has a finite lpips, else
+ * {psnr, ssim, mae} (MAE standing in for LPIPS), else {psnr, ssim}.
+ */
 export function defaultMetrics(rows: readonly EvaluationRow[]): string[] {
-  const m = ['psnr', 'ssim'];
-  for (const opt of ['mae', 'lpips'])
-    if (rows.length > 0 && rows.every((r) => typeof r[opt] === 'number' && Number.isFinite(r[opt])))
-      m.push(opt);
-  return m;
+  const all = (k: string) =>
+    rows.length > 0 && rows.every((r) => typeof r[k] === 'number' && Number.isFinite(r[k]));
+  return ['psnr', 'ssim', ...(all('lpips') ? ['lpips'] : all('mae') ? ['mae'] : [])];
+}
+
+/** What a ranking's metric set means against the paper's {PSNR, SSIM, -LPIPS}, in one sentence. */
+export function metricsNote(metrics: readonly string[]): string {
+  if (metrics.includes('lpips')) return "LPIPS as supplied with the table (the paper's metric set)";
+  if (metrics.includes('mae'))
+    return "MAE stands in for the paper's LPIPS, which needs ImageNet-pretrained backbones that are not available here (supply an lpips column to rank exactly as the paper)";
+  return 'without LPIPS or a stand-in for it';
+}
+
+/** The rows of a table that enter the ranking under a row set. */
+export function rowsOf(rows: readonly EvaluationRow[], set: RowSet = 'cross'): EvaluationRow[] {
+  if (!ROW_SETS.includes(set))
+    throw new MriseqError('unknown row set', {
+      field: 'rows',
+      found: String(set),
+      expected: ROW_SETS.join(', '),
+      code: 'analysis.rows',
+    });
+  return set === 'all' ? [...rows] : rows.filter((r) => r.source !== r.target);
 }
 
 function sequencesOf(rows: readonly EvaluationRow[]): string[] {
@@ -64,19 +118,22 @@ function sequencesOf(rows: readonly EvaluationRow[]): string[] {
   return seen;
 }
 
-function orientation(metric: string): 1 | -1 {
-  return METRIC_ORIENTATION[metric] ?? 1;
-}
-
 /** A, z-scores, C_t and C_d of an evaluation table (see the file comment for the definitions). */
 export function contributionMatrix(
-  rows: readonly EvaluationRow[],
+  table: readonly EvaluationRow[],
   opts: ContributionOptions = {},
 ): ContributionMatrix {
+  const set = opts.rows ?? 'cross';
+  const rows = rowsOf(table, set);
   if (rows.length === 0)
-    throw new MriseqError('contribution: the evaluation table has no rows', { code: 'analysis.empty' });
+    throw new MriseqError(
+      `contribution: the evaluation table has no rows${table.length ? ` with source != target (row set '${set}')` : ''}`,
+      { code: 'analysis.empty' },
+    );
   const metrics = [...(opts.metrics ?? defaultMetrics(rows))];
-  const sequences = [...(opts.sequences ?? sequencesOf(rows))];
+  const orientations: Record<string, MetricOrientation> = {};
+  for (const m of metrics) orientations[m] = metricOrientation(m, opts.orientations);
+  const sequences = [...(opts.sequences ?? sequencesOf(table))];
   const N = sequences.length;
   const index = new Map(sequences.map((s, k) => [s, k]));
   for (const [r, row] of rows.entries()) {
@@ -105,7 +162,7 @@ export function contributionMatrix(
   const pairCount = sequences.map(() => sequences.map(() => 0));
   for (const row of rows) pairCount[index.get(row.source)!][index.get(row.target)!]++;
   for (const m of metrics) {
-    const sign = orientation(m);
+    const sign = orientations[m];
     let mean = 0;
     for (const row of rows) mean += sign * (row[m] as number);
     mean /= rows.length;
@@ -126,7 +183,7 @@ export function contributionMatrix(
   const Cd = sequences.map(
     (_, j) => -A.reduce((s, line) => (Number.isNaN(line[j]) ? s : s + line[j]), 0) / N,
   );
-  return { sequences, metrics, A, z, stats, Ct, Cd };
+  return { sequences, metrics, orientations, rows: set, rowCount: rows.length, A, z, stats, Ct, Cd };
 }
 
 /** Small seeded PRNG (mulberry32): same seed, same bootstrap, on every platform. */
@@ -211,15 +268,22 @@ function ranksDescending(values: readonly number[]): number[] {
  * Each resample draws subjects with replacement, keeps all their rows (a subject drawn twice
  * counts twice) and recomputes z-scores, A, C_t and C_d.
  */
-export function rankSequences(rows: readonly EvaluationRow[], opts: RankingOptions = {}): SequenceRanking {
-  const matrix = contributionMatrix(rows, opts);
+export function rankSequences(table: readonly EvaluationRow[], opts: RankingOptions = {}): SequenceRanking {
+  const matrix = contributionMatrix(table, opts);
+  // Resamples draw subjects of the rows that entered, with the same metrics and orientations.
+  const rows = rowsOf(table, matrix.rows);
   const subjects = [...new Set(rows.map((r) => r.subject))].sort();
   const bySubject = new Map<string, EvaluationRow[]>(subjects.map((s) => [s, []]));
   for (const r of rows) bySubject.get(r.subject)!.push(r);
   const seed = opts.seed ?? 0;
   const level = opts.level ?? 0.95;
   const draws = opts.draws ?? bootstrapDraws(subjects.length, opts.resamples ?? 1000, seed);
-  const fixed = { metrics: matrix.metrics, sequences: matrix.sequences };
+  const fixed: ContributionOptions = {
+    metrics: matrix.metrics,
+    orientations: matrix.orientations,
+    sequences: matrix.sequences,
+    rows: 'all',
+  };
   const ct: number[][] = matrix.sequences.map(() => []);
   const cd: number[][] = matrix.sequences.map(() => []);
   const first = matrix.sequences.map(() => 0);
@@ -249,6 +313,46 @@ export function rankSequences(rows: readonly EvaluationRow[], opts: RankingOptio
   return { sequences, matrix, subjects: subjects.length, resamples: draws.length, seed, level, order };
 }
 
+/**
+ * The JSON form of a ranking (ranking.json): per sequence C_t, C_d, their CIs and ranks; the
+ * matrix A; which rows entered and which metrics, with their orientation and what they mean
+ * against the paper's set.
+ */
+export function rankingRecord(r: SequenceRanking): Record<string, unknown> {
+  return {
+    sequences: r.sequences.map((s) => ({
+      sequence: s.sequence,
+      C_t: s.C_t,
+      C_t_ci: s.C_t_ci,
+      C_d: s.C_d,
+      C_d_ci: s.C_d_ci,
+      rank: s.rank,
+      rank_t: s.rank_t,
+      p_first: s.p_first,
+    })),
+    order: r.order,
+    rows: r.matrix.rows,
+    rowsNote:
+      r.matrix.rows === 'cross'
+        ? "source != target only: the authors' protocol (their contribution table has no self-reconstruction row)"
+        : 'every row, self-reconstruction (source = target) included',
+    rowCount: r.matrix.rowCount,
+    metrics: r.matrix.metrics,
+    orientations: r.matrix.orientations,
+    metricsNote: metricsNote(r.matrix.metrics),
+    A: {
+      rows: 'source',
+      columns: 'target',
+      sequences: r.matrix.sequences,
+      values: r.matrix.A.map((l) => l.map((v) => (Number.isNaN(v) ? null : v))),
+    },
+    subjects: r.subjects,
+    resamples: r.resamples,
+    seed: r.seed,
+    level: r.level,
+  };
+}
+
 /** A fixed-width text table of a ranking (what `mriseq rank` prints). */
 export function formatRanking(r: SequenceRanking): string {
   const pct = Math.round(r.level * 100);
@@ -265,7 +369,10 @@ export function formatRanking(r: SequenceRanking): string {
         f(s.p_first),
     );
   lines.push(
-    `${r.subjects} subjects, metrics ${r.matrix.metrics.join(', ')}, ${r.resamples} bootstrap resamples (seed ${r.seed})`,
+    `${r.subjects} subjects, rows ${r.matrix.rows === 'cross' ? "source != target (the authors' protocol)" : 'all, self-reconstruction included'}, metrics ${r.matrix.metrics
+      .map((m) => (r.matrix.orientations[m] < 0 ? `-${m}` : m))
+      .join(', ')}, ${r.resamples} bootstrap resamples (seed ${r.seed})`,
+    metricsNote(r.matrix.metrics),
   );
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@
  * output and resumption live in ./node.ts. Resumable: rows already done are skipped.
  */
 import { MriseqError } from '../errors/index.js';
+import { stopRequested, yieldToHost } from '../interrupt/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
 import { mapAccumulator, type GenerateFn } from './maps.js';
@@ -12,6 +13,8 @@ import { compareVolumes, type SsimOptions } from './metrics.js';
 import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
+import { BUILTIN_METRICS } from './registry.js';
+import { own } from '../keys/index.js';
 
 /** What evaluate needs from a trained generator. */
 export interface EvaluationModel {
@@ -22,12 +25,16 @@ export interface EvaluationModel {
   /**
    * Optional: G(x_s, code_t) for several (source, target) pairs of one subject at once (one
    * source each), keyed `${source}>${target}`; `like` holds the real volumes (grid and time points
-   * only). A generator that shares work between the pairs (one encoding per source) offers it.
+   * only). A generator that shares work between the pairs (one encoding per source) offers it. `signal` (or the host's interrupt) stops it between
+   * batches with a MriseqError of code 'generate.aborted'.
    */
   generatePairs?(
     sequences: Readonly<Record<string, Volume>>,
     pairs: readonly [string, string][],
+    options?: { signal?: AbortSignal },
   ): Promise<Map<string, Volume | Float32Array>>;
+  /** What the model is (a hash of its weights, a version), recorded with a resumable table. */
+  readonly fingerprint?: string;
 }
 
 /** One subject as evaluate sees it: its available sequences (missing ones are simply absent). */
@@ -42,6 +49,11 @@ export interface EvaluationCohort {
   loadSubject(id: string): Promise<EvaluationSubject>;
   /** Sequences a subject has, known without loading (lets a resumed run skip finished subjects). */
   availableSequences?(id: string): readonly string[];
+  /**
+   * A cheap identity of a subject's data (see VolumeSource.stamp): a resumed table checks finished
+   * subjects by it instead of loading them. Without it they are loaded and hashed.
+   */
+  stamp?(id: string): Promise<string | undefined>;
 }
 
 export interface EvaluateOptions {
@@ -58,6 +70,12 @@ export interface EvaluateOptions {
   normalize?: boolean | 'auto';
   /** SSIM/PSNR options (data range 2, window 7, ...); `slices: true` averages 2D SSIM over axial slices. */
   metricOptions?: Omit<SsimOptions, 'shape' | 'mask'> & { slices?: boolean };
+  /**
+   * Metrics of your own, computed for every pair beside PSNR/SSIM/MAE and written as columns of
+   * the table (e.g. LPIPS where your lab has the pretrained backbones). Rank with them by naming
+   * them in `metrics`, with their orientation declared unless the registry knows the name.
+   */
+  metrics?: readonly UserMetric[];
   /** Keys `subject|source|target` already done (resumption): skipped. */
   done?: ReadonlySet<string>;
   /** Called with each new row as soon as it is computed. */
@@ -77,6 +95,42 @@ export interface EvaluateOptions {
     /** Subjects whose maps exist already (resumption): none are made for them. */
     done?: ReadonlySet<string>;
   };
+}
+
+/** A per-pair synthesis metric supplied by the caller (see EvaluateOptions.metrics). */
+export interface UserMetric {
+  /** Column name (lower case; not psnr, ssim or mae). */
+  name: string;
+  /** Real target and generated volume (same grid, normalised [-1, 1]) -> one number. */
+  compute: (
+    truth: Volume,
+    generated: Volume,
+    pair: { subject: string; source: string; target: string },
+  ) => number | Promise<number>;
+}
+
+function checkUserMetrics(metrics: readonly UserMetric[]): void {
+  const seen = new Set<string>();
+  for (const m of metrics) {
+    const name = String(m?.name ?? '');
+    if (!/^[a-z][a-z0-9_]*$/.test(name) || BUILTIN_METRICS.includes(name) || seen.has(name))
+      throw new MriseqError('bad user metric name', {
+        field: 'metrics[].name',
+        found: JSON.stringify(m?.name),
+        expected: `a new lower-case column name (not ${BUILTIN_METRICS.join(', ')}, not repeated)`,
+        code: 'analysis.metric',
+      });
+    if (typeof m.compute !== 'function')
+      throw new MriseqError('a user metric needs a compute function', {
+        field: `metrics.${name}.compute`,
+        code: 'analysis.metric',
+      });
+    seen.add(name);
+  }
+}
+
+function interrupted(): MriseqError {
+  return new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
 }
 
 export function rowKey(r: { subject: string; source: string; target: string }): string {
@@ -101,6 +155,8 @@ export async function evaluate(
 ): Promise<EvaluationRow[]> {
   const model = asEvaluationModel(modelLike);
   const cohort = asEvaluationCohort(cohortLike);
+  const userMetrics = opts.metrics ?? [];
+  checkUserMetrics(userMetrics);
   const ids = await cohort.subjectIds(opts.split ?? 'test');
   if (ids.length === 0)
     throw new MriseqError('no subject in this split', {
@@ -127,8 +183,10 @@ export async function evaluate(
     if (wantMaps && avail0 && avail0.length === 0) continue;
     const subject = await cohort.loadSubject(id);
     const avail = new Map<string, Volume>();
-    for (const s of wanted)
-      if (subject.sequences[s]) avail.set(s, prepareVolume(subject.sequences[s], opts.normalize));
+    for (const s of wanted) {
+      const v = own(subject.sequences, s);
+      if (v) avail.set(s, prepareVolume(v, opts.normalize));
+    }
     const mapTargets = wantMaps ? (opts.maps!.targets ?? wanted).filter((t) => avail.has(t)) : [];
     const maps = new Map(mapTargets.map((t) => [t, mapAccumulator(avail.get(t)!, t)]));
     const rowSet = new Set(rowPairs.map(([s, t]) => `${s}>${t}`));
@@ -139,8 +197,12 @@ export async function evaluate(
       if (!xs) continue; // missing sequences are never source or target
       const targets = wanted.filter((t) => avail.has(t) && (rowSet.has(`${s}>${t}`) || maps.has(t)));
       if (targets.length === 0) continue;
-      if (opts.signal?.aborted) throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
-      const gens = await generateFor(model, s, targets, avail);
+      await yieldToHost(); // lets a kernel's interrupt in between generations
+      if (stopRequested(opts.signal)) throw interrupted();
+      const gens = await generateFor(model, s, targets, avail, opts.signal).catch((e: unknown) => {
+        // a batched generation stopped between its batches
+        throw e instanceof MriseqError && e.code === 'generate.aborted' ? interrupted() : e;
+      });
       for (const t of targets) {
         const xt = avail.get(t)!;
         const y = gens.get(t)!;
@@ -148,6 +210,20 @@ export async function evaluate(
         if (!rowSet.has(`${s}>${t}`)) continue;
         const scores = compareVolumes(xt, { data: y, shape: xt.shape }, opts.metricOptions);
         const row: EvaluationRow = { subject: id, source: s, target: t, ...scores };
+        if (userMetrics.length) {
+          const generated: Volume = { ...xt, data: y, datatype: 'float32' };
+          for (const m of userMetrics) {
+            const v = await m.compute(xt, generated, { subject: id, source: s, target: t });
+            if (typeof v !== 'number' || Number.isNaN(v))
+              throw new MriseqError(`user metric "${m.name}" did not return a number`, {
+                field: `${id}: ${s} -> ${t}`,
+                found: String(v),
+                expected: 'a number',
+                code: 'analysis.metric',
+              });
+            row[m.name] = v;
+          }
+        }
         rows.push(row);
         made++;
         await opts.onRow?.(row);
@@ -167,6 +243,7 @@ async function generateFor(
   source: string,
   targets: readonly string[],
   avail: ReadonlyMap<string, Volume>,
+  signal: AbortSignal | undefined,
 ): Promise<Map<string, Float32Array>> {
   const xs = avail.get(source)!;
   const out = new Map<string, Float32Array>();
@@ -176,6 +253,7 @@ async function generateFor(
     const gens = await model.generatePairs(
       like,
       targets.map((t) => [source, t] as [string, string]),
+      { signal },
     );
     for (const t of targets) {
       const g = gens.get(`${source}>${t}`);
@@ -188,6 +266,12 @@ async function generateFor(
     }
     return out;
   }
-  for (const t of targets) out.set(t, data(await model.generate({ [source]: xs }, t, avail.get(t))));
+  for (const t of targets) {
+    if (out.size > 0) {
+      await yieldToHost(); // lets a kernel's interrupt in between generations
+      if (stopRequested(signal)) throw interrupted();
+    }
+    out.set(t, data(await model.generate({ [source]: xs }, t, avail.get(t))));
+  }
   return out;
 }

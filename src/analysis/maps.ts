@@ -2,11 +2,16 @@
  * Imaging-differentiation maps (science spec): for target t of a subject with N available
  * sequences, M_d(t) = (1/N) sum over sources s (s includes t) of |G(x_s, code_t) - x_t|,
  * voxel-wise. The generator enters as a function, so this module does not depend on the model's
- * internals. Browser-safe.
+ * internals. Volumes are compared in the normalised [-1, 1] space the generator works in: a raw
+ * scan (values outside [-1, 1]) is normalised as the spec says first, as evaluate() does, so raw
+ * and normalised inputs give the same map. Browser-safe.
  */
 import { MriseqError } from '../errors/index.js';
+import { stopRequested, yieldToHost } from '../interrupt/index.js';
 import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
+import { prepareVolume } from './evaluate.js';
+import { dict, own, plain } from '../keys/index.js';
 
 /**
  * Generates `target` from the given source volumes (here always one source at a time, as the
@@ -35,12 +40,14 @@ function dataOf(v: Volume | Float32Array): Float32Array {
 
 /** M_d of one target for one subject: a Volume on the target's grid (same affine). */
 export async function differentiationMap(
-  sequences: Readonly<Record<string, Volume>>,
+  raw: Readonly<Record<string, Volume>>,
   target: string,
   generate: GenerateFn,
   opts: DifferentiationMapOptions = {},
 ): Promise<Volume> {
-  const x = sequences[target];
+  const sequences = dict<Volume>();
+  for (const [k, v] of Object.entries(raw)) if (v) sequences[k] = prepareVolume(v, 'auto');
+  const x = own(sequences, target);
   if (!x)
     throw new MriseqError('target sequence not available for this subject', {
       field: 'target',
@@ -54,16 +61,23 @@ export async function differentiationMap(
   const acc = mapAccumulator(x, target);
   let done = 0;
   for (const s of sources) {
-    if (opts.signal?.aborted)
+    await yieldToHost(); // lets a kernel's interrupt in between generations
+    if (stopRequested(opts.signal))
       throw new MriseqError('differentiation map interrupted', { code: 'maps.aborted' });
-    const src = sequences[s];
+    const src = own(sequences, s);
     if (!src)
       throw new MriseqError('source sequence not available for this subject', {
         field: 'sources',
         found: s,
         code: 'maps.sources',
       });
-    acc.add(s, dataOf(await generate({ [s]: src }, target, x)));
+    const y = await generate({ [s]: src }, target, x).catch((e: unknown) => {
+      // a batched generation stopped between its batches (the host's interrupt)
+      throw e instanceof MriseqError && e.code === 'generate.aborted'
+        ? new MriseqError('differentiation map interrupted', { code: 'maps.aborted' })
+        : e;
+    });
+    acc.add(s, dataOf(y));
     done++;
     opts.onProgress?.({ target, source: s, done, total: sources.length });
   }
@@ -116,10 +130,10 @@ export async function differentiationMaps(
   generate: GenerateFn,
   opts: DifferentiationMapOptions & { targets?: readonly string[] } = {},
 ): Promise<Record<string, Volume>> {
-  const out: Record<string, Volume> = {};
+  const out = dict<Volume>();
   for (const t of opts.targets ?? Object.keys(sequences))
     out[t] = await differentiationMap(sequences, t, generate, opts);
-  return out;
+  return plain(out);
 }
 
 /** The spec's baseline for T1Gd's unique signal: |a - b| voxel-wise (e.g. T1Gd - T1 subtraction). */

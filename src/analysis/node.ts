@@ -2,7 +2,7 @@
  * Node adapter of the analysis module: evaluation tables on disk (CSV, atomic writes, resumption)
  * and as danfojs DataFrames. The computing core stays browser-safe in the sibling files.
  */
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { writeFileAtomicSync } from '../reliability/node.js';
 import { MriseqError } from '../errors/index.js';
 import type { EvaluationRow } from './contribution.js';
@@ -16,10 +16,19 @@ import {
 import { formatEvaluationCsv, parseEvaluationCsv } from './table.js';
 import { writeNifti } from '../io/index.js';
 import type { Volume } from '../volume/index.js';
-import type { Seq2Seq } from '../model/index.js';
+import { Seq2Seq } from '../model/index.js';
+import { generatorFingerprint } from '../train/node.js';
+import {
+  fingerprintJson,
+  fingerprintVolumes,
+  OutputProvenance,
+  type JsonValue,
+} from '../reliability/provenance.js';
+import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
 import type { Cohort } from '../cohort/index.js';
 import { regionStatistics, type RegionStatistics } from './maps.js';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { dict, plain } from '../keys/index.js';
 
 /** Reads an evaluation table; errors name the file, row and column. */
 export function readEvaluationCsv(path: string): EvaluationRow[] {
@@ -58,6 +67,20 @@ export function toDataFrame(rows: readonly EvaluationRow[]): EvaluationDataFrame
 export interface EvaluateToCsvOptions extends Omit<EvaluateOptions, 'done'> {
   /** Output CSV; if it exists, its rows are kept and those (subject, source, target) are skipped. */
   out: string;
+  /**
+   * A table made from other inputs (another model, other options) is refused; with redo it is
+   * removed and made again.
+   */
+  redo?: boolean;
+  /** What the model is, for a model that is not a Seq2Seq (whose weights are hashed). */
+  modelFingerprint?: string;
+  /** Further inputs to record with the table (the CLI records the split or fold). */
+  inputs?: Record<string, JsonValue>;
+}
+
+/** The provenance record of a table: `metrics.csv` -> `metrics.provenance.json` beside it. */
+export function provenanceFileOf(table: string): string {
+  return join(dirname(table), `${basename(table).replace(/\.(csv|tsv)$/i, '')}.provenance.json`);
 }
 
 export interface EvaluationTable {
@@ -73,18 +96,85 @@ export interface EvaluationTable {
 }
 
 /**
+ * Opens the provenance record of an evaluation table (refusing one made from other inputs unless
+ * opts.redo): the model's fingerprint, the sequences and the metric options, plus opts.inputs.
+ */
+export function openEvaluationProvenance(
+  model: EvaluationModel | Seq2Seq,
+  opts: Omit<EvaluateToCsvOptions, 'onRow' | 'onSubject' | 'signal'>,
+): OutputProvenance {
+  const m = asEvaluationModel(model);
+  const modelId =
+    opts.modelFingerprint ?? (model instanceof Seq2Seq ? generatorFingerprint(model) : model.fingerprint);
+  if (modelId === undefined)
+    throw new MriseqError('a resumable table needs to know which model made it', {
+      file: opts.out,
+      field: 'modelFingerprint',
+      expected: 'a Seq2Seq, or modelFingerprint (or a fingerprint property) naming a custom model',
+      code: 'provenance.model',
+    });
+  const inputs: Record<string, JsonValue> = {
+    model: modelId,
+    sequences: [...(opts.sequences ?? m.sequences)],
+    includeSelf: opts.includeSelf ?? true,
+    normalize: opts.normalize ?? 'auto',
+    metrics: JSON.parse(JSON.stringify(opts.metricOptions ?? {})) as JsonValue,
+    ...(opts.inputs ?? {}),
+  };
+  return OutputProvenance.open(provenanceFileOf(opts.out), 'evaluate', inputs, {
+    redo: opts.redo,
+    hasOutputs: () => existsSync(opts.out),
+    removeOutputs: () => rmSync(opts.out, { force: true }),
+    what: `the table ${opts.out}`,
+  });
+}
+
+/**
  * evaluate() with a CSV on disk: resumable (rows already in `out` are skipped) and saved
- * atomically after every subject, so an interruption loses at most one subject's work.
+ * atomically after every subject, so an interruption loses at most one subject's work. The table
+ * carries a provenance record (provenanceFileOf): the model's fingerprint and the options; a
+ * subject's rows count only once its entry is written (after the rows), and only while its data
+ * are the recorded ones. A rerun with another model or other options is refused unless `redo`.
  */
 export async function evaluateToCsv(
   model: EvaluationModel | Seq2Seq,
   cohort: EvaluationCohort | Cohort,
   opts: EvaluateToCsvOptions,
 ): Promise<EvaluationTable> {
-  const previous = existsSync(opts.out) ? readEvaluationCsv(opts.out) : [];
+  const m = asEvaluationModel(model);
+  const c = asEvaluationCohort(cohort);
+  const prov = openEvaluationProvenance(model, opts);
+  const stampOf = async (id: string) => {
+    const s = await c.stamp?.(id);
+    return s === undefined ? undefined : fingerprintJson(s);
+  };
+  const contentOf = (sequences: Readonly<Record<string, Volume>>) =>
+    fingerprintVolumes(Object.entries(sequences));
+  // rows count only for subjects whose entry was written after them, with the recorded data
+  const found = existsSync(opts.out) ? readEvaluationCsv(opts.out) : [];
+  const current = new Set(await c.subjectIds(opts.split ?? 'test'));
+  const kept = new Set<string>();
+  for (const id of new Set(found.map((r) => r.subject))) {
+    // a subject no longer selected keeps its finished rows unchecked (it cannot be loaded)
+    const ok = current.has(id)
+      ? await prov.verify(id, await stampOf(id), async () => contentOf((await c.loadSubject(id)).sequences))
+      : prov.subject(id) !== undefined;
+    if (ok) kept.add(id);
+  }
+  const previous = found.filter((r) => kept.has(r.subject));
+  if (previous.length !== found.length) writeEvaluationCsv(opts.out, previous);
   const rows = [...previous];
   const done = new Set(previous.map(rowKey));
-  await evaluate(model, cohort, {
+  const loaded = new Map<string, string>();
+  const recording: EvaluationCohort = {
+    ...c,
+    loadSubject: async (id) => {
+      const s = await c.loadSubject(id);
+      loaded.set(id, contentOf(s.sequences));
+      return s;
+    },
+  };
+  await evaluate(m, recording, {
     ...opts,
     done,
     onRow: async (r) => {
@@ -93,6 +183,9 @@ export async function evaluateToCsv(
     },
     onSubject: async (e) => {
       if (e.rows > 0) writeEvaluationCsv(opts.out, rows);
+      // written after the subject's rows: a run killed in between redoes the subject
+      const data = loaded.get(e.subject);
+      if (data !== undefined) prov.done(e.subject, { data, stamp: await stampOf(e.subject) });
       await opts.onSubject?.(e);
     },
   });
@@ -124,7 +217,7 @@ export async function writeDifferentiationMaps(
   maps: Readonly<Record<string, Volume>>,
   opts: { labels?: Volume; names?: Readonly<Record<number, string>> } = {},
 ): Promise<WrittenMaps> {
-  const files: Record<string, string> = {};
+  const files = dict<string>();
   const sub = join(dir, subject);
   mkdirSync(sub, { recursive: true });
   for (const [t, m] of Object.entries(maps)) {
@@ -132,10 +225,10 @@ export async function writeDifferentiationMaps(
     await writeNifti(path, m, { datatype: 'float32' });
     files[t] = path;
   }
-  if (!opts.labels) return { files };
-  const regions: Record<string, RegionStatistics[]> = {};
+  if (!opts.labels) return { files: plain(files) };
+  const regions = dict<RegionStatistics[]>();
   for (const [t, m] of Object.entries(maps))
     regions[t] = regionStatistics(m.data, opts.labels.data, { names: opts.names });
   writeFileAtomicSync(join(sub, 'md_regions.json'), JSON.stringify({ subject, regions }, null, 1));
-  return { files, regions };
+  return { files: plain(files), regions: plain(regions) };
 }

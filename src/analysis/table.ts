@@ -3,50 +3,15 @@
  * column of a bad cell, and format with a fixed column order.
  */
 import { MriseqError } from '../errors/index.js';
-import { escapeCsvCell, unescapeCsvCell } from '../cohort/index.js';
+import { formatCsv, parseCsv, unescapeCsvCell, type CsvValue } from '../csv/index.js';
 import type { EvaluationRow } from './contribution.js';
 
 export const REQUIRED_COLUMNS = ['subject', 'source', 'target', 'psnr', 'ssim'] as const;
 export const OPTIONAL_METRIC_COLUMNS = ['mae', 'lpips'] as const;
 
-/** Splits CSV text into records (RFC 4180 quotes, CRLF or LF, blank lines skipped). */
+/** CSV text as records of raw cells (the one CSV reader, src/csv; kept under its old name). */
 export function parseCsvRecords(text: string): string[][] {
-  const records: string[][] = [];
-  let field = '';
-  let rec: string[] = [];
-  let quoted = false;
-  let i = 0;
-  const endRecord = (): void => {
-    rec.push(field);
-    if (!(rec.length === 1 && rec[0].trim() === '')) records.push(rec);
-    rec = [];
-    field = '';
-  };
-  while (i < text.length) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 2;
-        continue;
-      }
-      if (c === '"') quoted = false;
-      else field += c;
-      i++;
-      continue;
-    }
-    if (c === '"') quoted = true;
-    else if (c === ',') {
-      rec.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      endRecord();
-      if (c === '\r' && text[i + 1] === '\n') i++;
-    } else field += c;
-    i++;
-  }
-  if (field !== '' || rec.length) endRecord();
-  return records;
+  return parseCsv(text);
 }
 
 /**
@@ -54,7 +19,7 @@ export function parseCsvRecords(text: string): string[][] {
  * anything else kept as text). Rows are numbered as in the file (header = row 1).
  */
 export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[] {
-  const records = parseCsvRecords(text.replace(/^\uFEFF/, ''));
+  const records = parseCsv(text);
   if (records.length === 0)
     throw new MriseqError('empty file', { file, expected: 'a header row', code: 'table.empty' });
   const header = records[0].map((h) => h.trim().toLowerCase());
@@ -67,7 +32,16 @@ export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[
         expected: `columns ${REQUIRED_COLUMNS.join(',')}[,${OPTIONAL_METRIC_COLUMNS.join('][,')}]`,
         code: 'table.column',
       });
+  // Metric columns: the registry's, and any other column whose every cell is a number (a metric
+  // a user added, e.g. one computed by their own script); the rest stays text.
+  const isNumber = (c: string) => /^[+-]?(inf|(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)$/i.test(c.trim());
   const numeric = new Set<string>([...REQUIRED_COLUMNS.slice(3), ...OPTIONAL_METRIC_COLUMNS]);
+  header.forEach((col, k) => {
+    if ((REQUIRED_COLUMNS as readonly string[]).includes(col) || numeric.has(col)) return;
+    const cells = records.slice(1).map((r) => r[k] ?? '');
+    if (cells.some((c) => c.trim() !== '') && cells.every((c) => c.trim() === '' || isNumber(c)))
+      numeric.add(col);
+  });
   const rows: EvaluationRow[] = [];
   for (let r = 1; r < records.length; r++) {
     const rec = records[r];
@@ -112,13 +86,6 @@ export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[
   return rows;
 }
 
-function cell(v: unknown): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? 'inf' : v < 0 ? '-inf' : 'nan';
-  // Text cells share the manifest's guard against spreadsheet formula injection.
-  return escapeCsvCell(String(v));
-}
-
 /** Column order: subject, source, target, then metrics (psnr, ssim, mae, lpips), then the rest. */
 export function evaluationColumns(rows: readonly EvaluationRow[]): string[] {
   const keys = new Set<string>();
@@ -133,7 +100,45 @@ export function formatEvaluationCsv(
   rows: readonly EvaluationRow[],
   columns = evaluationColumns(rows),
 ): string {
-  const lines = [columns.join(',')];
-  for (const r of rows) lines.push(columns.map((c) => cell(r[c])).join(','));
+  // numbers as numbers (non-finite ones as inf, -inf, nan); text with the manifest's formula guard
+  return formatCsv(
+    columns,
+    rows.map((r) => columns.map((c) => r[c] as CsvValue)),
+  );
+}
+
+/**
+ * The table in the authors' format (their test script's result_metrics.csv, the input of
+ * cal_brats_seq2seq_2d_contribution.py): `name,src,tgt,psnr,ssim,lpips` with sequences as indices
+ * into `sequences`. `lpips` carries the column named by `lpipsColumn` (default 'lpips' when every
+ * row has it, else 'mae': their script subtracts its z-score, as for any distance). Rows whose
+ * source or target is not in `sequences` are left out.
+ */
+export function formatAuthorsCsv(
+  rows: readonly EvaluationRow[],
+  sequences: readonly string[],
+  lpipsColumn: string = rows.length && rows.every((r) => typeof r.lpips === 'number') ? 'lpips' : 'mae',
+): string {
+  const index = new Map(sequences.map((s, i) => [s, i]));
+  const lines = ['name,src,tgt,psnr,ssim,lpips'];
+  for (const r of rows) {
+    const i = index.get(r.source);
+    const j = index.get(r.target);
+    if (i === undefined || j === undefined) continue;
+    const v = r[lpipsColumn];
+    if (typeof v !== 'number')
+      throw new MriseqError(`column "${lpipsColumn}" is missing`, {
+        field: `${r.subject}: ${r.source} -> ${r.target}`,
+        expected: 'a number in every row',
+        code: 'table.column',
+      });
+    if (/[,\n\r]/.test(r.subject))
+      throw new MriseqError("a subject id with a comma or newline cannot go into the authors' format", {
+        field: 'subject',
+        found: JSON.stringify(r.subject),
+        code: 'table.value',
+      });
+    lines.push([r.subject, i, j, r.psnr, r.ssim, v].join(','));
+  }
   return lines.join('\n') + '\n';
 }

@@ -8,7 +8,7 @@
  * can pass a phantom cohort or a manifest cohort unchanged.
  */
 import { MriseqError } from '../errors/index.js';
-import type { Volume } from '../volume/index.js';
+import { gridProblem, type Volume } from '../volume/index.js';
 import { createRng, permutation } from './random.js';
 import { ResNet3d, type ResNet3dOptions } from './resnet.js';
 import {
@@ -21,6 +21,7 @@ import { evaluateClassifier, multiclassAuc, aucWithCi, type ClassifierEvaluation
 import { HierarchicalClassifier, treeLeaves, type ClassTree } from './hierarchical.js';
 import { differentiationMap, type GenerateFn } from '../analysis/index.js';
 import { LESION_HIERARCHY } from '../phantom/index.js';
+import { dict, own } from '../keys/index.js';
 
 type LabelValue = string | number | boolean | null | undefined;
 
@@ -75,7 +76,7 @@ export interface DownstreamDataset extends ClassifierDataset {
  */
 export function differentiationMapProvider(generate: GenerateFn): MapProvider {
   return async (subject, target) => {
-    const seqs: Record<string, Volume> = {};
+    const seqs = dict<Volume>();
     for (const q of subject.available) seqs[q] = normalizeForClassifier(await subject.load(q));
     return differentiationMap(seqs, target, generate);
   };
@@ -185,7 +186,7 @@ export async function buildDownstreamDataset(
   const usable = candidates.filter(
     (s) =>
       options.sequences.every((q) => s.available.includes(q)) &&
-      labelString(s.labels[options.label]) !== undefined,
+      labelString(own(s.labels, options.label)) !== undefined,
   );
   if (usable.length < 4) {
     throw new MriseqError('too few subjects with these sequences and a label', {
@@ -197,7 +198,7 @@ export async function buildDownstreamDataset(
   }
   const classNames = options.classes
     ? [...options.classes]
-    : [...new Set(usable.map((s) => labelString(s.labels[options.label])!))].sort();
+    : [...new Set(usable.map((s) => labelString(own(s.labels, options.label))!))].sort();
   const factor = options.downsample ?? 1;
   const norm = options.normalize ?? normalizeForClassifier;
   const inputs: Float32Array[] = [];
@@ -205,7 +206,7 @@ export async function buildDownstreamDataset(
   const references: Volume[] = [];
   let shape: [number, number, number, number] | undefined;
   for (const [i, s] of usable.entries()) {
-    const name = labelString(s.labels[options.label])!;
+    const name = labelString(own(s.labels, options.label))!;
     const cls = classNames.indexOf(name);
     if (cls < 0) {
       throw new MriseqError('label value is not one of the classes', {
@@ -220,13 +221,16 @@ export async function buildDownstreamDataset(
     for (const q of options.sequences) vols.push(downsampleVolume(norm(await s.load(q)), factor));
     for (const t of mapTargets) vols.push(downsampleVolume(await options.maps!(s, t), factor));
     const [nx, ny, nz] = vols[0].shape;
+    const names = [...options.sequences, ...mapTargets.map((t) => `md:${t}`)];
     vols.forEach((v, c) => {
-      if (v.shape.slice(0, 3).join('x') !== vols[0].shape.slice(0, 3).join('x')) {
-        throw new MriseqError('channels of a subject are on different grids', {
+      // shape and affine: channels stacked voxel by voxel must be registered
+      const p = gridProblem(vols[0], v);
+      if (p) {
+        throw new MriseqError(`channels of a subject are on different grids: ${p.problem}`, {
           file: s.id,
-          field: [...options.sequences, ...mapTargets.map((t) => `md:${t}`)][c],
-          found: v.shape.join('x'),
-          expected: vols[0].shape.join('x'),
+          field: names[c],
+          found: p.found,
+          expected: `${p.expected} (as ${names[0]})`,
           code: 'classify.grid',
         });
       }

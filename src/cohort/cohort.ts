@@ -3,7 +3,7 @@
  * cache), labels, splits and metadata. Browser-safe; reading manifests from disk and the danfojs
  * view are installed by ./node.ts (imported by the Node entry point).
  */
-import type { Volume } from '../volume/index.js';
+import { assertSameGrid, countNonFinite, roleShapeProblem, type Volume } from '../volume/index.js';
 import { MriseqError } from '../errors/index.js';
 import {
   Phantom,
@@ -15,6 +15,7 @@ import {
 import { ByteLruCache } from './cache.js';
 import { stratifiedSplit, type SplitFractions } from './split.js';
 import type { Manifest, ManifestValue, Split } from './manifest.js';
+import { dict, hasOwnKey, own, plain } from '../keys/index.js';
 
 /** Where volumes come from: files named by a manifest, or the phantom in memory. */
 export interface VolumeSource {
@@ -22,6 +23,12 @@ export interface VolumeSource {
   load(subjectId: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume>;
   /** The phantom's full truth, when the source is the phantom. */
   truth?(subjectId: string): Promise<PhantomTruth>;
+  /**
+   * A cheap identity of a volume's data without reading it (a file's path, size and time; the
+   * phantom's recipe): equal stamps mean the same data, so a resumed run need not reload finished
+   * subjects to check them. Optional.
+   */
+  stamp?(subjectId: string, key: string, kind: 'sequence' | 'mask'): Promise<string>;
   /** Where the data live, for display. */
   readonly description: string;
 }
@@ -45,6 +52,12 @@ export interface SubjectEntry {
 export interface CohortOptions {
   /** Byte budget of the volume cache (default 512 MiB). */
   cacheBytes?: number;
+  /**
+   * NaN or infinite voxels in a loaded volume: 'refuse' (default: an error naming the file,
+   * subject and count) or 'zero' (set to 0; an explicit choice, for data known to mark
+   * background with NaN).
+   */
+  nonFinite?: 'refuse' | 'zero';
 }
 
 /** The part of danfojs' DataFrame we promise (danfojs itself is loaded lazily, in Node only). */
@@ -118,9 +131,11 @@ export class Subject implements SubjectEntry {
 
   /** Every available sequence, keyed by sequence. */
   async loadAll(): Promise<Record<string, Volume>> {
-    const out: Record<string, Volume> = {};
+    const out = dict<Volume>();
     for (const s of this.available) out[s] = await this.load(s);
-    return out;
+    // sequences trained or measured together must be registered onto one grid
+    assertSameGrid(this.id, Object.entries(out), (q) => this.cohort.fileOf(this.id, q));
+    return plain(out);
   }
 
   /** A label map or truth mask ('seg', 'tissue', 'unique_t1gd', ...). */
@@ -143,25 +158,24 @@ export class Cohort {
   private readonly entries: readonly SubjectEntry[];
   private readonly byId: Map<string, SubjectEntry>;
   private readonly cache: ByteLruCache<Volume>;
+  private readonly nonFinite: 'refuse' | 'zero';
 
   constructor(
     entries: readonly SubjectEntry[],
     source: VolumeSource,
     info: { sequences: readonly string[]; labels?: readonly string[] },
-    cacheOrOptions: ByteLruCache<Volume> | CohortOptions = {},
+    cacheOrOptions: ByteLruCache<Volume> | (CohortOptions & { cache?: ByteLruCache<Volume> }) = {},
   ) {
     this.entries = entries;
     this.source = source;
     this.sequences = [...info.sequences];
     this.labelNames = [...(info.labels ?? [])];
     this.byId = new Map(entries.map((e) => [e.id, e]));
+    const o: CohortOptions & { cache?: ByteLruCache<Volume> } =
+      cacheOrOptions instanceof ByteLruCache ? { cache: cacheOrOptions } : cacheOrOptions;
     this.cache =
-      cacheOrOptions instanceof ByteLruCache
-        ? cacheOrOptions
-        : new ByteLruCache<Volume>(
-            cacheOrOptions.cacheBytes ?? DEFAULT_CACHE_BYTES,
-            (v) => v.data.byteLength,
-          );
+      o.cache ?? new ByteLruCache<Volume>(o.cacheBytes ?? DEFAULT_CACHE_BYTES, (v) => v.data.byteLength);
+    this.nonFinite = o.nonFinite ?? 'refuse';
   }
 
   /** `await Cohort.fromManifest('brats.csv')` (Node). */
@@ -200,16 +214,16 @@ export class Cohort {
   /** From a parsed manifest and a source that reads its paths. */
   static fromManifestObject(m: Manifest, source: VolumeSource, options: CohortOptions = {}): Cohort {
     const entries = m.subjects.map((s): SubjectEntry => {
-      const available = m.sequences.filter((q) => s.sequences[q]);
+      const available = m.sequences.filter((q) => own(s.sequences, q));
       return {
         id: s.id,
         available,
-        missing: m.sequences.filter((q) => !s.sequences[q]),
-        paths: Object.fromEntries(m.sequences.map((q) => [q, s.sequences[q] ?? null])),
+        missing: m.sequences.filter((q) => !own(s.sequences, q)),
+        paths: Object.fromEntries(m.sequences.map((q) => [q, own(s.sequences, q) ?? null])),
         masks: Object.fromEntries(Object.entries(s.masks ?? {}).filter((e): e is [string, string] => !!e[1])),
-        labels: { ...(s.labels ?? {}) },
+        labels: plain(s.labels ?? {}),
         split: s.split ?? null,
-        metadata: { ...(s.metadata ?? {}) },
+        metadata: plain(s.metadata ?? {}),
       };
     });
     return new Cohort(entries, source, { sequences: m.sequences, labels: m.labels ?? [] }, options);
@@ -242,7 +256,7 @@ export class Cohort {
       this.entries.filter((e) => predicate(e)),
       this.source,
       { sequences: this.sequences, labels: this.labelNames },
-      this.cache,
+      { cache: this.cache, nonFinite: this.nonFinite },
     );
   }
 
@@ -270,7 +284,10 @@ export class Cohort {
         code: 'split.label',
       });
     const a = stratifiedSplit(
-      this.entries.map((e) => ({ id: e.id, stratum: key === undefined ? '' : String(e.labels[key] ?? '') })),
+      this.entries.map((e) => ({
+        id: e.id,
+        stratum: key === undefined ? '' : String(own(e.labels, key) ?? ''),
+      })),
       fractions,
       options.seed ?? 0,
     );
@@ -293,7 +310,7 @@ export class Cohort {
       this.entries.map((e) => ({ ...e, split: of.get(e.id) ?? null })),
       this.source,
       { sequences: this.sequences, labels: this.labelNames },
-      this.cache,
+      { cache: this.cache, nonFinite: this.nonFinite },
     );
   }
 
@@ -314,14 +331,14 @@ export class Cohort {
           code: 'cohort.missing',
         }),
       );
-    return this.cache.getOrLoad(`${id}\u0000s\u0000${sequence}`, () =>
-      this.source.load(id, sequence, 'sequence'),
+    return this.cache.getOrLoad(`${id}\u0000s\u0000${sequence}`, async () =>
+      this.checked(id, sequence, 'sequence', await this.source.load(id, sequence, 'sequence')),
     );
   }
 
   loadMask(id: string, key: string): Promise<Volume> {
     const e = this.entry(id);
-    if (!(key in e.masks))
+    if (!hasOwnKey(e.masks, key))
       return Promise.reject(
         new MriseqError('label map not available for this subject', {
           field: `${id}.${key}`,
@@ -329,7 +346,49 @@ export class Cohort {
           code: 'cohort.mask',
         }),
       );
-    return this.cache.getOrLoad(`${id}\u0000m\u0000${key}`, () => this.source.load(id, key, 'mask'));
+    return this.cache.getOrLoad(`${id}\u0000m\u0000${key}`, async () =>
+      this.checked(id, key, 'mask', await this.source.load(id, key, 'mask')),
+    );
+  }
+
+  /** Where a volume of a subject lives (its path for manifest cohorts), for error messages. */
+  fileOf(id: string, key: string, kind: 'sequence' | 'mask' = 'sequence'): string | undefined {
+    const e = this.byId.get(id);
+    return (kind === 'sequence' ? own(e?.paths, key) : own(e?.masks, key)) || undefined;
+  }
+
+  /**
+   * The checks every loaded volume passes (./geometry.ts): its role's dimensionality, and finite
+   * voxels (refused with file, subject and count, or set to 0 with { nonFinite: 'zero' }).
+   */
+  private checked(id: string, key: string, kind: 'sequence' | 'mask', v: Volume): Volume {
+    const file = this.fileOf(id, key, kind);
+    const shape = roleShapeProblem(key, kind, v.shape);
+    if (shape)
+      throw new MriseqError(`${id}: ${shape.problem}`, {
+        file,
+        field: `${id}.${key}`,
+        found: shape.found,
+        expected: shape.expected,
+        code: 'cohort.dims',
+      });
+    const bad = countNonFinite(v.data);
+    if (bad === 0) return v;
+    if (this.nonFinite === 'zero') {
+      const data = Float32Array.from(v.data, (x) => (Number.isFinite(x) ? x : 0));
+      return { ...v, data };
+    }
+    throw new MriseqError(
+      `${id}: ${kind === 'mask' ? 'label map' : 'sequence'} ${key} has ${bad} non-finite voxel${bad > 1 ? 's' : ''} (NaN or Inf)`,
+      {
+        file,
+        field: `${id}.${key}`,
+        found: `${bad} of ${v.data.length} voxels NaN or infinite`,
+        expected:
+          "finite voxels (fix the file, or load the cohort with { nonFinite: 'zero' } to set them to 0)",
+        code: 'cohort.nonfinite',
+      },
+    );
   }
 
   truth(id: string): Promise<PhantomTruth> {
@@ -344,6 +403,24 @@ export class Cohort {
     return this.source.truth(id);
   }
 
+  /**
+   * The stamps (VolumeSource.stamp) of a subject's sequences (and masks), joined; undefined when
+   * the source has none.
+   */
+  async stamp(
+    id: string,
+    sequences: readonly string[],
+    masks: readonly string[] = [],
+  ): Promise<string | undefined> {
+    const stamp = this.source.stamp?.bind(this.source);
+    if (!stamp) return undefined;
+    this.entry(id);
+    const parts: string[] = [];
+    for (const s of sequences) parts.push(`s:${s}:${await stamp(id, s, 'sequence')}`);
+    for (const m of masks) parts.push(`m:${m}:${await stamp(id, m, 'mask')}`);
+    return parts.join('\n');
+  }
+
   /** Bytes currently held by the volume cache. */
   get cachedBytes(): number {
     return this.cache.bytes;
@@ -352,12 +429,14 @@ export class Cohort {
   /** Plain rows (one per subject) for tables and the danfojs view. */
   toRecords(): Record<string, ManifestValue>[] {
     return this.entries.map((e) => {
-      const row: Record<string, ManifestValue> = { id: e.id };
-      for (const s of this.sequences) row[s] = e.available.includes(s) ? (e.paths[s] ?? 'memory') : null;
-      for (const l of this.labelNames) row[l] = e.labels[l] ?? null;
-      row.split = e.split;
-      for (const [k, v] of Object.entries(e.metadata)) if (!(k in row)) row[k] = v;
-      return row;
+      // a Map, then an ordinary object of own keys (danfojs calls Object.prototype methods on rows)
+      const row = new Map<string, ManifestValue>([['id', e.id]]);
+      for (const s of this.sequences)
+        row.set(s, e.available.includes(s) ? (own(e.paths, s) ?? 'memory') : null);
+      for (const l of this.labelNames) row.set(l, own(e.labels, l) ?? null);
+      row.set('split', e.split);
+      for (const [k, v] of Object.entries(e.metadata)) if (!row.has(k)) row.set(k, v);
+      return Object.fromEntries(row);
     });
   }
 
@@ -421,7 +500,7 @@ export class PhantomSource implements VolumeSource {
     const s = this.subject(id);
     const v =
       kind === 'sequence'
-        ? s.volumes[key as 't1']
+        ? own<Volume>(s.volumes, key)
         : key === 'seg' || key === 'tissue' || key === 'lesion'
           ? s.truth[key]
           : key.startsWith('unique_')
@@ -437,5 +516,10 @@ export class PhantomSource implements VolumeSource {
 
   async truth(id: string): Promise<PhantomTruth> {
     return this.subject(id).truth;
+  }
+
+  /** The phantom is a function of its options: they and the id stamp every volume. */
+  async stamp(id: string, key: string, kind: 'sequence' | 'mask'): Promise<string> {
+    return `phantom ${JSON.stringify(this.phantom.options)} ${id} ${kind} ${key}`;
   }
 }

@@ -7,6 +7,8 @@
 import Ajv from 'ajv';
 import { MriseqError } from '../errors/index.js';
 import { MANIFEST_SCHEMA } from './schema.js';
+import { escapeCsvCell, formatCsv, parseCsv, unescapeCsvCell } from '../csv/index.js';
+import { dict, own, plain } from '../keys/index.js';
 
 export type ManifestValue = string | number | boolean | null;
 export type Split = 'train' | 'val' | 'test';
@@ -48,55 +50,8 @@ export const KNOWN_SEQUENCES = ['t1', 't1gd', 't2', 'flair', 'dwi', 'dce', 'adc'
 
 // ------------------------------------------------------------------------------------ CSV text
 
-/** Cells that spreadsheet programs would run as formulas get a leading quote (OWASP CSV injection). */
-export function escapeCsvCell(value: string): string {
-  let v = value;
-  // Quotes already in front are counted too, so unescaping one quote always gives the original.
-  if (/^'*[=+\-@\t\r]/.test(v)) v = `'${v}`;
-  if (/[",\n\r]/.test(v) || v !== v.trim()) v = `"${v.replace(/"/g, '""')}"`;
-  return v;
-}
-
-/** Reverses escapeCsvCell's formula guard (quotes were removed by the parser). */
-export function unescapeCsvCell(value: string): string {
-  return /^'+[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
-}
-
-/** RFC 4180 parser: quoted fields, doubled quotes, CRLF or LF; returns rows of raw cells. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  for (; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i++;
-        } else quoted = false;
-      } else cell += ch;
-    } else if (ch === '"' && cell === '') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += ch;
-  }
-  if (cell !== '' || row.length > 0) {
-    row.push(cell);
-    rows.push(row);
-  }
-  // Blank lines carry no subject.
-  return rows.filter((r) => !(r.length === 1 && r[0] === ''));
-}
+// The one CSV reader and writer (src/csv); re-exported here, where they were first defined.
+export { escapeCsvCell, unescapeCsvCell, parseCsv };
 
 const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
@@ -121,7 +76,8 @@ export function classifyColumn(header: string): { kind: ColumnKind; key: string 
   if (h === 'id') return { kind: 'id', key: 'id' };
   if (h === 'split') return { kind: 'split', key: 'split' };
   if (h === 'seg') return { kind: 'mask', key: 'seg' };
-  const m = /^(seq|mask|label|meta):(.+)$/.exec(h);
+  // [\s\S]: a quoted header cell may hold a line break, and must keep its prefix's meaning
+  const m = /^(seq|mask|label|meta):([\s\S]+)$/.exec(h);
   if (m) {
     const kind = ({ seq: 'sequence', mask: 'mask', label: 'label', meta: 'metadata' } as const)[
       m[1] as 'seq'
@@ -199,7 +155,16 @@ export function parseManifestCsv(text: string): ParsedManifest {
         expected: String(header.length),
         code: 'manifest.cells',
       });
-    const s: ManifestSubject = { id: '', sequences: {}, masks: {}, labels: {}, split: null, metadata: {} };
+    const s: ManifestSubject = {
+      id: '',
+      sequences: dict(),
+      masks: dict(),
+      labels: dict(),
+      split: null,
+      metadata: dict(),
+    };
+    // built without a prototype (a column named __proto__ or constructor is an ordinary key), then
+    // handed out as ordinary objects
     columns.forEach((col, c) => {
       const raw = (cells[c] ?? '').trim();
       switch (col.kind) {
@@ -223,6 +188,10 @@ export function parseManifestCsv(text: string): ParsedManifest {
           break;
       }
     });
+    s.sequences = plain(s.sequences);
+    s.masks = plain(s.masks!);
+    s.labels = plain(s.labels!);
+    s.metadata = plain(s.metadata!);
     manifest.subjects.push(s);
   }
   problems.push(...validateManifest(manifest));
@@ -243,19 +212,16 @@ export function manifestToCsv(m: Manifest): string {
     ...(hasSplit ? ['split'] : []),
     ...metaKeys.map((k) => `meta:${k}`),
   ];
-  const lines = [header.map(escapeCsvCell).join(',')];
-  for (const s of m.subjects) {
-    const cells = [
-      s.id,
-      ...m.sequences.map((k) => s.sequences[k] ?? ''),
-      ...(m.masks ?? []).map((k) => s.masks?.[k] ?? ''),
-      ...(m.labels ?? []).map((k) => formatValue(s.labels?.[k])),
-      ...(hasSplit ? [s.split ?? ''] : []),
-      ...metaKeys.map((k) => formatValue(s.metadata?.[k])),
-    ];
-    lines.push(cells.map(escapeCsvCell).join(','));
-  }
-  return lines.join('\n') + '\n';
+  const rows = m.subjects.map((s) => [
+    s.id,
+    ...m.sequences.map((k) => own(s.sequences, k) ?? ''),
+    ...(m.masks ?? []).map((k) => own(s.masks, k) ?? ''),
+    ...(m.labels ?? []).map((k) => formatValue(own(s.labels, k))),
+    ...(hasSplit ? [s.split ?? ''] : []),
+    ...metaKeys.map((k) => formatValue(own(s.metadata, k))),
+  ]);
+  // every cell as text, so a number-like value gets the same guard whatever its type
+  return formatCsv(header, rows);
 }
 
 // ------------------------------------------------------------------------------- validation
@@ -298,7 +264,7 @@ export function validateManifest(m: unknown, options: { allowOutside?: boolean }
         code: 'manifest.duplicate',
       });
     else seen.set(s.id, row);
-    const present = manifest.sequences.filter((q) => s.sequences?.[q]);
+    const present = manifest.sequences.filter((q) => own(s.sequences, q));
     if (present.length === 0)
       problems.push({
         row,

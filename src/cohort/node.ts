@@ -7,8 +7,8 @@ import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { removeStaleTemps, writeFileAtomic } from '../reliability/node.js';
-import type { Volume } from '../volume/index.js';
-import { readNifti, readNiftiHeader, writeNifti, type NiftiHeader } from '../io/index.js';
+import { countNonFinite, gridProblem, roleShapeProblem, type Volume } from '../volume/index.js';
+import { bestAffine, readNifti, readNiftiHeader, writeNifti, type NiftiHeader } from '../io/index.js';
 import {
   phantom as makePhantom,
   Phantom,
@@ -35,6 +35,7 @@ import {
 } from './manifest.js';
 import { inShard } from './shard.js';
 import { stratifiedSplit, type SplitFractions } from './split.js';
+import { dict, own, plain } from '../keys/index.js';
 
 export interface ReadManifestResult {
   manifest: Manifest;
@@ -98,10 +99,20 @@ export class ManifestSource implements VolumeSource {
 
   async load(id: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume> {
     const row = this.rows.get(id);
-    const p = kind === 'sequence' ? row?.sequences[key] : row?.masks?.[key];
+    const p = kind === 'sequence' ? own(row?.sequences, key) : own(row?.masks, key);
     if (!p)
       throw new MriseqError('no file for this volume', { field: `${id}.${key}`, code: 'cohort.nofile' });
     return readNifti(await resolveManifestPath(this.root, p, this.allowOutside));
+  }
+
+  /** The file's resolved path, size and modification time. */
+  async stamp(id: string, key: string, kind: 'sequence' | 'mask'): Promise<string> {
+    const row = this.rows.get(id);
+    const p = kind === 'sequence' ? own(row?.sequences, key) : own(row?.masks, key);
+    if (!p) return 'none';
+    const abs = await resolveManifestPath(this.root, p, this.allowOutside);
+    const st = await stat(abs).catch(() => undefined);
+    return st ? `${abs} ${st.size} ${st.mtimeMs}` : `${abs} missing`;
   }
 }
 
@@ -198,12 +209,13 @@ function classifyBratsFile(
   if (!stem.startsWith(`${id}_`) && !stem.startsWith(`${id}-`))
     return { kind: 'unknown', why: `name does not start with the subject id ${id}_` };
   const suffix = stem.slice(id.length + 1).toLowerCase();
-  const seq = BRATS_SEQUENCES[suffix];
+  // the suffix is part of a file name: only the table's own keys count
+  const seq = own(BRATS_SEQUENCES, suffix);
   if (seq) return { kind: 'sequence', key: seq };
   if (BRATS_MASKS.includes(suffix)) return { kind: 'mask', key: suffix };
   const u = /^unique_(.+)$/.exec(suffix);
-  if (u && BRATS_SEQUENCES[u[1] as string])
-    return { kind: 'mask', key: `unique_${BRATS_SEQUENCES[u[1] as string]}` };
+  const uq = u ? own(BRATS_SEQUENCES, u[1] as string) : undefined;
+  if (uq) return { kind: 'mask', key: `unique_${uq}` };
   return {
     kind: 'unknown',
     why: `unknown suffix '${suffix}' (expected one of ${[...Object.keys(BRATS_SEQUENCES), ...BRATS_MASKS].join(', ')}, unique_<sequence>)`,
@@ -252,7 +264,7 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
   const subjects: ManifestSubject[] = [];
   for (const id of names) {
     const files = (await readdir(join(dir, id))).sort();
-    const s: ManifestSubject = { id, sequences: {}, masks: {}, labels: {}, metadata: {} };
+    const s: ManifestSubject = { id, sequences: dict(), masks: dict(), labels: dict(), metadata: dict() };
     const volumes: string[] = [];
     for (const f of files) {
       const c = classifyBratsFile(id, f);
@@ -264,7 +276,7 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
         continue;
       }
       const into = c.kind === 'sequence' ? s.sequences : s.masks!;
-      const before = into[c.key];
+      const before = own(into, c.key);
       if (before) {
         warn(rel, `not in the manifest: ${before} is already the subject's ${c.key}`);
         continue;
@@ -283,6 +295,10 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
   for (const s of subjects) {
     for (const q of sequences) s.sequences[q] ??= null;
     for (const q of masks) s.masks![q] ??= null;
+    s.sequences = plain(s.sequences);
+    s.masks = plain(s.masks!);
+    s.labels = plain(s.labels!);
+    s.metadata = plain(s.metadata!);
   }
   return { manifest: { mriseqManifest: 1, sequences, masks, labels: [], subjects }, warnings };
 }
@@ -302,6 +318,8 @@ export interface CheckOptions {
   full?: boolean;
   /** Relative tolerance on spacing comparisons (default 1e-4). */
   spacingTolerance?: number;
+  /** Largest distance (mm) between the grid corners of two sequences' affines (default AFFINE_TOLERANCE_MM). */
+  affineTolerance?: number;
 }
 
 export interface CheckReport {
@@ -315,7 +333,8 @@ export interface CheckReport {
 /**
  * Validates a manifest and everything it points at, reporting every problem at once with row and
  * column: schema, duplicate ids, escaping paths (after symlinks), missing files, unreadable
- * volumes, and shape/spacing mismatches between a subject's sequences.
+ * volumes, a 4D file in a 3D role, shape/spacing/affine mismatches between a subject's volumes
+ * (affines within AFFINE_TOLERANCE_MM at the grid corners), and with `full` non-finite voxels.
  */
 export async function checkManifest(path: string, options: CheckOptions = {}): Promise<CheckReport> {
   const r = await readManifest(path, options);
@@ -325,12 +344,12 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
   for (let k = 0; k < r.manifest.subjects.length; k++) {
     const s = r.manifest.subjects[k] as ManifestSubject;
     const row = k + 1;
-    let ref: { column: string; shape: number[]; spacing: number[] } | undefined;
+    let ref: { column: string; shape: number[]; spacing: number[]; affine: number[][] } | undefined;
     const entries = [
       ...Object.entries(s.sequences ?? {}).map(([c, p]) => ({ column: c, p, mask: false })),
       ...Object.entries(s.masks ?? {}).map(([c, p]) => ({ column: c, p, mask: true })),
     ];
-    for (const { column, p } of entries) {
+    for (const { column, p, mask } of entries) {
       if (typeof p !== 'string' || p === '') continue;
       files++;
       let abs: string;
@@ -360,10 +379,12 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
         continue;
       }
       if (options.headers === false) continue;
-      let h: { shape: number[]; spacing: number[] };
+      let h: { shape: number[]; spacing: number[]; dims: number[]; affine: number[][] };
+      let nonFinite = 0;
       try {
-        h = headerGeometry(await readNiftiHeader(abs));
-        if (options.full) await readNifti(abs);
+        const header = await readNiftiHeader(abs);
+        h = { ...headerGeometry(header), dims: header.dims, affine: bestAffine(header, abs) };
+        if (options.full) nonFinite = countNonFinite((await readNifti(abs)).data);
       } catch (e) {
         problems.push({
           row,
@@ -375,11 +396,23 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
         });
         continue;
       }
-      const spatial = { shape: h.shape.slice(0, 3), spacing: h.spacing.slice(0, 3) };
+      const dims = roleShapeProblem(column, mask ? 'mask' : 'sequence', h.dims);
+      if (dims) problems.push({ row, column, ...dims, code: 'manifest.dims' });
+      if (nonFinite > 0)
+        problems.push({
+          row,
+          column,
+          problem: `${nonFinite} non-finite voxel${nonFinite > 1 ? 's' : ''} (NaN or Inf)`,
+          found: p,
+          expected: 'finite voxels (train, evaluate and maps refuse this file)',
+          code: 'manifest.nonfinite',
+        });
+      const spatial = { shape: h.shape.slice(0, 3), spacing: h.spacing.slice(0, 3), affine: h.affine };
       if (!ref) {
         ref = { column, ...spatial };
         continue;
       }
+      const grid = gridProblem(ref, spatial, options.affineTolerance);
       if (spatial.shape.join('x') !== ref.shape.join('x'))
         problems.push({
           row,
@@ -401,6 +434,15 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
           found: spatial.spacing.map((v) => +v.toFixed(4)).join('x'),
           expected: ref.spacing.map((v) => +v.toFixed(4)).join('x'),
           code: 'manifest.spacing',
+        });
+      else if (grid)
+        problems.push({
+          row,
+          column,
+          problem: `${grid.problem} from ${ref.column}`,
+          found: grid.found,
+          expected: grid.expected,
+          code: 'manifest.affine',
         });
     }
   }

@@ -34,6 +34,8 @@ export interface EngineAdapter {
   candidates(): BackendCandidate[];
   /** The backend requested by the environment (e.g. MRISEQ_BACKEND), if any. */
   requested(): string | undefined;
+  /** Where requested() reads it, for messages (default 'MRISEQ_BACKEND'). */
+  readonly requestedFrom?: string;
 }
 
 export interface EngineReport {
@@ -129,7 +131,7 @@ export function initEngine(options: EngineOptions = {}): Promise<EngineReport> {
   if (report && (want === undefined || want === report.backend) && tf.getBackend() === report.tfBackend)
     return Promise.resolve(report);
   if (pending && want === undefined) return pending;
-  const field = fromOption ? 'initEngine({backend})' : 'MRISEQ_BACKEND';
+  const field = fromOption ? 'initEngine({backend})' : (adapter.requestedFrom ?? 'MRISEQ_BACKEND');
   const p = choose(want, field, options.threads).then((r) => (report = r));
   pending = p;
   // A failed attempt must not poison later calls.
@@ -166,7 +168,7 @@ async function choose(
         (loaded.detail ? ` (${loaded.detail})` : '') +
         (want !== undefined ? `, requested by ${field}` : '') +
         (why ? `; skipped ${why}` : '') +
-        (c.name === 'cpu' && want === undefined
+        (c.name === 'cpu' && want === undefined && adapter.platform !== 'browser'
           ? '; cpu is ~100x slower than tensorflow: run npm run setup'
           : '');
       return {

@@ -76,7 +76,7 @@ export const nodeEngineAdapter: EngineAdapter = {
     nativeCandidate(
       'tensorflow-gpu',
       '@tensorflow/tfjs-node-gpu',
-      'optional; see README "GPU engine"',
+      'optional; see docs/gpu.md',
       'MRISEQ_TFJS_PKG=@tensorflow/tfjs-node-gpu MRISEQ_CUDA_WHEELS=1 bash scripts/build-tfjs-node.sh',
     ),
     nativeCandidate('tensorflow', '@tensorflow/tfjs-node', 'run npm ci && npm run setup', 'npm run setup'),

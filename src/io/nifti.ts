@@ -3,15 +3,17 @@
  * gzipped), NIfTI-1 and NIfTI-2, both byte orders, scl_slope/scl_inter applied as nibabel does.
  */
 import { existsSync, statSync, realpathSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { MriseqError } from '../errors/index.js';
 import { writeFileAtomic } from '../reliability/node.js';
 import { affineZooms, closestOrthogonal, createVolume, det3, type Volume } from '../volume/index.js';
 import {
   bestAffine,
+  checkExtensions,
   datatypeByName,
   parseHeader,
   qformAffine,
@@ -34,6 +36,30 @@ export interface ReadNiftiOptions {
    * allocation. Default: half the machine's memory, at most 8 GiB; or MRISEQ_MAX_BYTES.
    */
   maxBytes?: number;
+  /**
+   * Where the reader's warnings go (bytes after a .nii.gz's gzip stream, an extension size that
+   * is not a multiple of 16: read as nibabel reads them). Default: a process warning on stderr.
+   */
+  onWarning?: (message: string) => void;
+}
+
+function warner(options: ReadNiftiOptions): (message: string) => void {
+  return options.onWarning ?? ((m) => process.emitWarning(m, 'MriseqNiftiWarning'));
+}
+
+/** The gzip reader's second look (see readBounded): the whole compressed file, within the budget. */
+function compressedFile(path: string, maxBytes: number): () => Promise<Uint8Array> {
+  return async () => {
+    const { size } = await stat(path);
+    if (size > maxBytes)
+      throw new MriseqError('compressed file too large for the memory limit', {
+        file: path,
+        found: fmtBytes(size),
+        expected: `at most ${fmtBytes(maxBytes)}`,
+        code: 'nifti.too_large',
+      });
+    return new Uint8Array(await readFile(path));
+  };
 }
 
 export function defaultMaxBytes(): number {
@@ -112,6 +138,7 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
     });
     if (!header) throw new MriseqError('no header read', { file: hdr, code: 'nifti.header' });
     const h = header;
+    await checkPairExtensions(hdr, h, warner(options));
     if (h.single)
       throw new MriseqError('header says the data are inside it, not in an .img file', {
         file: hdr,
@@ -123,23 +150,49 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
     await checkReadable(img);
     const imgGz = await fileStartsWithGzip(img);
     if (!imgGz) await checkSize(img, h.voxOffset + h.nbytes, h);
-    const { data } = await readBounded(fileSource(img), imgGz, img, () => ({
-      headBytes: h.voxOffset,
-      dataBytes: h.nbytes,
-    }));
+    const { data } = await readBounded(
+      fileSource(img),
+      imgGz,
+      img,
+      () => ({ headBytes: h.voxOffset, dataBytes: h.nbytes }),
+      { compressed: compressedFile(img, maxBytes), onWarning: warner(options), maxOutput: maxBytes },
+    );
     return toVolume(h, data, file);
   }
   const gz = await fileStartsWithGzip(path);
-  let header: NiftiHeader | undefined;
-  const { data } = await readBounded(fileSource(path), gz, file, async (prefix, ended) => {
-    const h = await headerFromPrefix(prefix, file, ended);
-    if (!h) return undefined;
-    checkSingle(h, file);
-    budgetCheck(h, file, maxBytes);
-    if (!gz) await checkSize(path, h.voxOffset + h.nbytes, h);
-    header = h;
-    return { headBytes: h.voxOffset, dataBytes: h.nbytes };
+  return readSingle(fileSource(path), gz, file, maxBytes, options, {
+    compressed: compressedFile(path, maxBytes),
+    // a plain file's size is known before its data are read
+    checkFileSize: gz ? undefined : (h) => checkSize(path, h.voxOffset + h.nbytes, h),
   });
+}
+
+/** A single-file NIfTI (.nii or .nii.gz) from a stream: header, budget, data, extensions. */
+async function readSingle(
+  source: Readable,
+  gz: boolean,
+  file: string,
+  maxBytes: number,
+  options: ReadNiftiOptions,
+  how: { compressed: () => Promise<Uint8Array>; checkFileSize?: (h: NiftiHeader) => Promise<void> },
+): Promise<Volume> {
+  let header: NiftiHeader | undefined;
+  const { head, data } = await readBounded(
+    source,
+    gz,
+    file,
+    async (prefix, ended) => {
+      const h = await headerFromPrefix(prefix, file, ended);
+      if (!h) return undefined;
+      checkSingle(h, file);
+      budgetCheck(h, file, maxBytes);
+      await how.checkFileSize?.(h);
+      header = h;
+      return { headBytes: h.voxOffset, dataBytes: h.nbytes };
+    },
+    { compressed: how.compressed, onWarning: warner(options), maxOutput: maxBytes },
+  );
+  checkExtensions(head, header!, header!.voxOffset, file, warner(options));
   return toVolume(header!, data, file);
 }
 
@@ -150,17 +203,9 @@ export async function readNiftiBytes(
 ): Promise<Volume> {
   const maxBytes = options.maxBytes ?? defaultMaxBytes();
   const file = options.name ?? '<bytes>';
-  const gz = isGzipBytes(bytes);
-  let header: NiftiHeader | undefined;
-  const { data } = await readBounded(bytesSource(bytes), gz, file, async (prefix, ended) => {
-    const h = await headerFromPrefix(prefix, file, ended);
-    if (!h) return undefined;
-    checkSingle(h, file);
-    budgetCheck(h, file, maxBytes);
-    header = h;
-    return { headBytes: h.voxOffset, dataBytes: h.nbytes };
+  return readSingle(bytesSource(bytes), isGzipBytes(bytes), file, maxBytes, options, {
+    compressed: async () => bytes,
   });
-  return toVolume(header!, data, file);
 }
 
 /** Header of a NIfTI file, validated, without reading the data. */
@@ -194,6 +239,25 @@ async function headerFromPrefix(
     return parseHeader(prefix, file); // throws: truncated header
   }
   return parseHeader(prefix, file);
+}
+
+/** Extensions of a .hdr run to the end of the file (read whole: a header file is small). */
+async function checkPairExtensions(
+  hdr: string,
+  h: NiftiHeader,
+  onWarning: (message: string) => void,
+): Promise<void> {
+  const limit = 64 * 2 ** 20;
+  let bytes = new Uint8Array(await readFile(hdr));
+  if (isGzipBytes(bytes)) {
+    try {
+      bytes = new Uint8Array(gunzipSync(bytes, { maxOutputLength: limit }));
+    } catch {
+      return; // the header itself was read; a corrupt tail is the header reader's to report
+    }
+  }
+  if (bytes.length > limit) return;
+  checkExtensions(bytes, h, bytes.length, hdr, onWarning);
 }
 
 function checkSingle(h: NiftiHeader, file: string): void {
@@ -468,14 +532,22 @@ function quantise(
   let min = Infinity;
   let max = -Infinity;
   let integral = true;
+  let hasNaN = false;
   for (let i = 0; i < n; i++) {
     const v = data[i];
+    if (Number.isNaN(v)) hasNaN = true;
     if (!Number.isFinite(v)) continue;
     if (v < min) min = v;
     if (v > max) max = v;
     if (integral && !Number.isInteger(v)) integral = false;
   }
   if (min === Infinity) min = max = 0;
+  // NaN is written as the stored value that reads back as 0 (nibabel's nan2zero): 0 must be in
+  // the range the scaling covers, else NaN would read back as the data minimum
+  if (hasNaN) {
+    min = Math.min(min, 0);
+    max = Math.max(max, 0);
+  }
   const raw = new Float64Array(n);
   const fill = (slope: number, inter: number) => {
     for (let i = 0; i < n; i++) {
@@ -492,7 +564,17 @@ function quantise(
   // the stored scaling round-trips exactly when the data came from this file unchanged
   const s0 = hint?.slope;
   const i0 = hint?.inter ?? 0;
-  if (s0 !== undefined && s0 !== 0 && Number.isFinite(s0) && Number.isFinite(i0)) {
+  const zeroFits = (slope: number, inter: number) => {
+    const z = Math.round((0 - inter) / slope);
+    return z >= lo && z <= hi;
+  };
+  if (
+    s0 !== undefined &&
+    s0 !== 0 &&
+    Number.isFinite(s0) &&
+    Number.isFinite(i0) &&
+    (!hasNaN || zeroFits(s0, i0))
+  ) {
     fill(s0, i0);
     let exact = true;
     for (let i = 0; i < n && exact; i++) {

@@ -5,6 +5,7 @@
  */
 import type { Volume } from '../volume/index.js';
 import { MriseqError } from '../errors/index.js';
+import { own } from '../keys/index.js';
 
 /** A subject as the generator sees it: named sequences (missing ones absent). */
 export interface SubjectVolumes {
@@ -76,7 +77,7 @@ export function roundUp(n: number, m: number): number {
 
 export function checkVolumesAgree(s: SubjectVolumes, names: string[]): Volume[] {
   const vols = names.map((n) => {
-    const v = s.volumes[n];
+    const v = own(s.volumes, n);
     if (!v) {
       throw new MriseqError('sequence missing for this subject', {
         field: `${s.id}.${n}`,

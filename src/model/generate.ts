@@ -1,12 +1,16 @@
 /**
  * Whole-volume inference: G(x_sources, code_target) over a subject, returned as a Volume on the
- * subject's grid. 2D models run slice stack by slice stack (c_in adjacent z slices), 3D models on
- * the whole volume; sizes are padded by reflection to a multiple of 4 and cropped back. The
- * stacks run in batches sized to memory, through a compiled TensorFlow function where the backend
- * has one (./infer.ts). generatePairs makes every (source, target) volume of a subject with one
- * encoding per source.
+ * subject's grid. 2D models run slice stack by slice stack, and each slice is predicted as the
+ * centre of its own c_in-slice stack, as the authors' test script does (their stacks [i, i + c_in)
+ * for every i, scored on channel (c_in - 1) / 2); the c_in / 2 slices at each end of the volume,
+ * which are the centre of no stack inside it, come from the nearest stack's edge channel. With
+ * c_in = 1 that is one stack per slice. 3D models run on the whole volume. Sizes are padded by
+ * reflection to a multiple of 4 and cropped back. The stacks run in batches sized to memory,
+ * through a compiled TensorFlow function where the backend has one (./infer.ts); generatePairs
+ * makes every (source, target) volume of a subject with one encoding per source.
  */
 import { MriseqError } from '../errors/index.js';
+import { stopRequested, yieldToHost } from '../interrupt/index.js';
 import type { Volume } from '../volume/index.js';
 import {
   checkVolumesAgree,
@@ -18,6 +22,7 @@ import {
 } from './data.js';
 import { predictStacks, type PredictOptions, type StackSource } from './infer.js';
 import type { Seq2Seq } from './model.js';
+import { own } from '../keys/index.js';
 
 export interface GenerateOptions {
   /** Source sequences (one or several; a 4D source contributes its time points). */
@@ -34,6 +39,11 @@ export interface GenerateOptions {
   memoryBytes?: number;
   /** Run through a compiled TensorFlow function where the backend has them (default true). */
   compile?: boolean;
+  /**
+   * Stops between batches (as does the host's interrupt, see ../interrupt) with a MriseqError of
+   * code 'generate.aborted'.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -52,17 +62,16 @@ function slicePlan(
   const H = roundUp(ny, m);
   const plane = nx * ny;
   const D = ndims === 2 ? cIn : roundUp(nz, m);
-  const starts: number[] = [];
-  if (ndims === 2) for (let z = 0; z < nz; z += cIn) starts.push(Math.max(0, Math.min(z, nz - cIn)));
-  else starts.push(0);
+  // 2D: one stack per slice, centred on it (see centredStacks); 3D: the whole volume
+  const stacks = ndims === 2 ? centredStacks(nz, cIn) : [{ slice: 0, start: 0, channel: 0 }];
   const size = { w: W, h: H, d: D };
   const source: StackSource = {
-    count: starts.length,
+    count: stacks.length,
     shape: ndims === 2 ? [T, H, W, cIn] : [T, D, H, W, 1],
     write(i, buf, offset) {
       let off = offset;
       for (const v of vols) {
-        const p = extractPatch(v, ndims, { x: 0, y: 0, z: starts[i]! }, size);
+        const p = extractPatch(v, ndims, { x: 0, y: 0, z: stacks[i]!.start }, size);
         buf.set(p, off);
         off += p.length;
       }
@@ -77,17 +86,13 @@ function slicePlan(
               out[t * plane * nz + z * plane + yy * nx + xx] = y[((t * D + z) * H + yy) * W + xx]!;
       return;
     }
-    // y: [stacks, nOut, H, W, cIn]
-    starts.forEach((z0, b) => {
+    // y: [stacks, nOut, H, W, cIn]; each stack contributes the one slice it is centred on
+    stacks.forEach(({ slice, channel }, b) => {
       for (let t = 0; t < nOut; t++) {
         const base = (b * nOut + t) * H * W * cIn;
         for (let yy = 0; yy < ny; yy++)
           for (let xx = 0; xx < nx; xx++)
-            for (let k = 0; k < cIn; k++) {
-              const z = z0 + k;
-              if (z >= nz) continue;
-              out[t * plane * nz + z * plane + yy * nx + xx] = y[base + (yy * W + xx) * cIn + k]!;
-            }
+            out[t * plane * nz + slice * plane + yy * nx + xx] = y[base + (yy * W + xx) * cIn + channel]!;
       }
     });
   };
@@ -109,9 +114,50 @@ function asVolume(data: Float32Array, ref: Volume, nOut: number, like?: Volume):
   };
 }
 
-function predictOptions(o: { batchSize?: number; memoryBytes?: number; compile?: boolean }): PredictOptions {
-  // yields between batches so a UI (or an abort) can run
-  return { ...o, onBatch: () => new Promise((r) => setTimeout(r, 0)) };
+function predictOptions(o: {
+  batchSize?: number;
+  memoryBytes?: number;
+  compile?: boolean;
+  signal?: AbortSignal;
+}): PredictOptions {
+  return {
+    batchSize: o.batchSize,
+    memoryBytes: o.memoryBytes,
+    compile: o.compile,
+    // Between batches: let the host's event loop run (a kernel's interrupt arrives as a message),
+    // then stop if asked. After the last batch the result is complete and is returned.
+    onBatch: async (done, total) => {
+      if (done >= total) return;
+      await yieldToHost();
+      if (stopRequested(o.signal))
+        throw new MriseqError('generation interrupted', {
+          found: `after ${done} of ${total} slice stacks`,
+          code: 'generate.aborted',
+        });
+    },
+  };
+}
+
+/** One 2D forward per slice: the stack starting at `start` predicts `slice` on its `channel`. */
+export interface SliceStack {
+  slice: number;
+  start: number;
+  channel: number;
+}
+
+/**
+ * The stacks of 2.5D inference: slice z is predicted by the stack [z - floor(c_in/2), ...) (its
+ * centre), moved inside the volume at the two ends (then z is an edge channel). A volume thinner
+ * than c_in is read with reflected slices (extractPatch), every slice by the stack at 0.
+ */
+export function centredStacks(nz: number, cIn: number): SliceStack[] {
+  const half = Math.floor(cIn / 2);
+  const out: SliceStack[] = [];
+  for (let z = 0; z < nz; z++) {
+    const start = Math.max(0, Math.min(z - half, nz - cIn));
+    out.push({ slice: z, start, channel: z - start });
+  }
+  return out;
 }
 
 /**
@@ -135,7 +181,7 @@ export async function generate(
   const raw = checkVolumesAgree(subject, options.sources);
   const vols = options.normalized ? raw : raw.map((v) => normalizeIntensity(v));
   const ref = raw[0]!;
-  const tgt = subject.volumes[options.target];
+  const tgt = own(subject.volumes, options.target);
   const nOut = options.timePoints ?? (tgt ? timePoints(tgt) : 1);
   const plan = slicePlan(model, vols);
   const [y] = await predictStacks(model, plan.source, [code], nOut, predictOptions(options));
@@ -158,6 +204,8 @@ export interface GeneratePairsOptions {
   batchSize?: number;
   memoryBytes?: number;
   compile?: boolean;
+  /** As GenerateOptions.signal. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -190,7 +238,7 @@ export async function generatePairs(
     // targets with the same number of output time points share a forward pass
     const byNOut = new Map<number, string[]>();
     for (const t of targets) {
-      const tv = subject.volumes[t];
+      const tv = own(subject.volumes, t);
       const n = options.timePoints?.[t] ?? (tv ? timePoints(tv) : 1);
       byNOut.set(n, [...(byNOut.get(n) ?? []), t]);
     }
@@ -206,7 +254,7 @@ export async function generatePairs(
       ts.forEach((t, k) => {
         const data = new Float32Array(nx * ny * nz * nOut);
         plan.place(ys[k]!, nOut, data);
-        out.set(`${s}>${t}`, asVolume(data, raw!, nOut, subject.volumes[t]));
+        out.set(`${s}>${t}`, asVolume(data, raw!, nOut, own(subject.volumes, t)));
       });
     }
   }

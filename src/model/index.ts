@@ -15,6 +15,8 @@ export {
   ConvLSTM,
   type Seq2SeqConfig,
   type PresetName,
+  PRESET_NAMES,
+  type LinearInit,
   type NamedWeights,
   type HyperWeights,
   type DecoderWeights,
@@ -22,7 +24,14 @@ export {
 } from './model.js';
 export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
 export { Rng } from './random.js';
-export { generate, generatePairs, type GenerateOptions, type GeneratePairsOptions } from './generate.js';
+export {
+  generate,
+  generatePairs,
+  centredStacks,
+  type GenerateOptions,
+  type GeneratePairsOptions,
+  type SliceStack,
+} from './generate.js';
 export {
   predictStacks,
   releaseCompiled,
@@ -31,3 +40,12 @@ export {
   type StackSource,
 } from './infer.js';
 export { extractPatch, type SubjectVolumes } from './data.js';
+export {
+  encodeWeights,
+  decodeWeights,
+  toFloat16Bits,
+  fromFloat16Bits,
+  WEIGHTS_FORMAT,
+  type WeightsDtype,
+  type WeightsManifest,
+} from './weights.js';

@@ -20,12 +20,25 @@ export class ParamStore {
   readonly vars = new Map<string, tf.Variable>();
   constructor(readonly rng: Rng) {}
 
-  /** Creates a trainable variable; std 0 gives zeros. */
+  /** Creates a trainable variable drawn from N(0, std^2); std 0 gives zeros. */
   create(name: string, shape: number[], std: number): tf.Variable {
+    return this.make(name, shape, (n, data) => {
+      if (std > 0) for (let i = 0; i < n; i++) data[i] = std * this.rng.normal();
+    });
+  }
+
+  /** Creates a trainable variable drawn from U(-bound, bound) (PyTorch's default Linear weights). */
+  createUniform(name: string, shape: number[], bound: number): tf.Variable {
+    return this.make(name, shape, (n, data) => {
+      for (let i = 0; i < n; i++) data[i] = bound * (2 * this.rng.next() - 1);
+    });
+  }
+
+  private make(name: string, shape: number[], fill: (n: number, data: Float32Array) => void): tf.Variable {
     if (this.vars.has(name)) throw new Error(`parameter ${name} created twice`);
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
-    if (std > 0) for (let i = 0; i < n; i++) data[i] = std * this.rng.normal();
+    fill(n, data);
     // tfjs variable names are global; ours are per model, so tfjs picks its own unique name.
     const t = tf.tensor(data, shape, 'float32');
     const v = tf.variable(t, true);
@@ -120,6 +133,29 @@ export interface HyperConvConfig {
   kernel: number;
   styleDim: number;
   weightDim: number;
+  /** How the code's linear maps start (see Seq2SeqConfig.linearInit). */
+  linearInit?: LinearInit;
+}
+
+/**
+ * Initial weights of the linear maps of the code (the style layer, and f and g of every
+ * hyper-convolution). 'pytorch' (the authors', by default): nn.Linear's default U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)), with the biases zeroed as their Generator zeroes every bias. 'scaled' (mriseq
+ * 0.1): N(0, 1/c_s) for the style layer and N(0, 1) for f and g, which gave the generated kernels
+ * Kaiming variance for a one-hot code (kept to reproduce runs made with it).
+ */
+export type LinearInit = 'pytorch' | 'scaled';
+
+function linearWeights(
+  store: ParamStore,
+  name: string,
+  shape: [number, number],
+  init: LinearInit | undefined,
+  scaledStd: number,
+): tf.Variable {
+  return (init ?? 'pytorch') === 'pytorch'
+    ? store.createUniform(name, shape, 1 / Math.sqrt(shape[0]))
+    : store.create(name, shape, scaledStd);
 }
 
 export class HyperConv extends Module {
@@ -144,9 +180,9 @@ export class HyperConv extends Module {
       Math.sqrt(2 / (cin * k ** ndims * weightDim)),
     );
     this.B = store.create(`${name}.B`, [weightDim, cout], 0);
-    this.fw = store.create(`${name}.f.w`, [styleDim, weightDim], 1);
+    this.fw = linearWeights(store, `${name}.f.w`, [styleDim, weightDim], config.linearInit, 1);
     this.fb = store.create(`${name}.f.b`, [weightDim], 0);
-    this.gw = store.create(`${name}.g.w`, [styleDim, weightDim], 1);
+    this.gw = linearWeights(store, `${name}.g.w`, [styleDim, weightDim], config.linearInit, 1);
     this.gb = store.create(`${name}.g.b`, [weightDim], 0);
   }
   /**
@@ -354,23 +390,36 @@ export interface Seq2SeqConfig {
   sequences: string[];
   /** Seed of the initial weights. */
   seed: number;
+  /** Initial weights of the code's linear maps (default 'pytorch', the authors'; see LinearInit). */
+  linearInit?: LinearInit;
 }
 
-export type PresetName = 'reference' | 'lite';
+export type PresetName = 'reference' | 'reference-small' | 'lite';
 
-/** Named configurations. 'lite' has 3,316,416 parameters like the authors' lite model. */
+/** The preset names, for option parsing and error messages. */
+export const PRESET_NAMES: readonly PresetName[] = ['lite', 'reference', 'reference-small'];
+
+/**
+ * Named configurations.
+ * - 'reference': the authors' published 2D configuration (seq2seq_brats_2d_missing.yaml): c_in 3,
+ *   encoder 64/128/256, 6 + 6 residual blocks, 155,159,760 parameters.
+ * - 'reference-small': the same with 3 + 3 residual blocks (94,959,120 parameters; mriseq 0.1's
+ *   'reference').
+ * - 'lite': 3,316,416 parameters like the authors' lite model; what runs on a laptop CPU.
+ */
 export function preset(name: PresetName, overrides: Partial<Seq2SeqConfig> = {}): Seq2SeqConfig {
   const sequences = ['t1', 't1gd', 't2', 'flair'];
   let base: Seq2SeqConfig;
-  if (name === 'reference') {
+  if (name === 'reference' || name === 'reference-small') {
+    const nres = name === 'reference' ? 6 : 3;
     base = {
       ndims: 2,
       cIn: 3,
       cEnc: [64, 128, 256],
       kEnc: [7, 3, 3],
       sEnc: [1, 2, 2],
-      nresEnc: 3,
-      nresDec: 3,
+      nresEnc: nres,
+      nresDec: nres,
       cDec: [128, 64, 3],
       kDec: [3, 3, 7],
       cLstm: 256,
@@ -402,7 +451,8 @@ export function preset(name: PresetName, overrides: Partial<Seq2SeqConfig> = {})
     throw new MriseqError(`unknown preset '${String(name)}'`, {
       field: 'preset',
       found: String(name),
-      expected: "'reference' or 'lite'",
+      expected: PRESET_NAMES.join(', '),
+      code: 'model.preset',
     });
   }
   const cfg = { ...base, ...overrides };
@@ -447,6 +497,8 @@ export function validateConfig(c: Seq2SeqConfig, file?: string): void {
   if (!Array.isArray(c.sequences) || c.sequences.length < 1 || c.sequences.length > c.cS)
     bad('sequences', c.sequences, `1 to cS=${c.cS} names`);
   if (!Number.isInteger(c.seed)) bad('seed', c.seed, 'an integer');
+  if (c.linearInit !== undefined && c.linearInit !== 'pytorch' && c.linearInit !== 'scaled')
+    bad('linearInit', c.linearInit, "'pytorch' or 'scaled'");
   if (c.sequences.some((x) => typeof x !== 'string')) bad('sequences', c.sequences, 'names (strings)');
   const params = estimateParams(c);
   if (params > 5e8) bad('size', params, 'at most 500 million parameters');
@@ -518,9 +570,9 @@ export class Seq2Seq extends Module {
     const lstm = { ndims: nd, cin: c.cLstm, hidden: c.cLstm, kernel: 3, layers: c.lstmLayers };
     this.encLstm = new ConvLSTM({ ...lstm, name: 'fuse.lstm' }, s);
     this.decLstm = new ConvLSTM({ ...lstm, name: 'dec.lstm' }, s);
-    this.styleW = s.create('style.w', [c.cS, c.cS], Math.sqrt(1 / c.cS));
+    this.styleW = linearWeights(s, 'style.w', [c.cS, c.cS], c.linearInit, Math.sqrt(1 / c.cS));
     this.styleB = s.create('style.b', [c.cS], 0);
-    const hc = { ndims: nd, styleDim: c.cS, weightDim: c.cW };
+    const hc = { ndims: nd, styleDim: c.cS, weightDim: c.cW, linearInit: c.linearInit };
     for (let i = 0; i < c.nresDec; i++)
       this.decRes.push(new HyperResBlock({ ...hc, name: `dec.res${i}`, dim: prev }, s));
     c.cDec.forEach((ch, i) => {
@@ -534,6 +586,21 @@ export class Seq2Seq extends Module {
   /** All parameters by name, in a fixed order. */
   get variables(): Map<string, tf.Variable> {
     return this.store.vars;
+  }
+
+  /**
+   * Parameters per layer, in creation order: 'enc.conv0', 'enc.res0', 'fuse.lstm.l0', 'style',
+   * 'dec.lstm.l0', 'dec.res0', 'dec.conv0', ... (a residual block and a ConvLSTM layer count as one
+   * layer each, as the authors' modules do).
+   */
+  layerParameterCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, v] of this.store.vars) {
+      const parts = name.split('.');
+      const layer = parts[0] === 'style' ? 'style' : parts.slice(0, parts[1] === 'lstm' ? 3 : 2).join('.');
+      out.set(layer, (out.get(layer) ?? 0) + v.size);
+    }
+    return out;
   }
 
   countParams(): number {

@@ -231,6 +231,49 @@ export interface MapOverlayOptions {
   maxSize?: number;
   title?: string;
   overlayName?: string;
+  /** What the colour bar measures (default: overlayName). */
+  colorbarTitle?: string;
+  /** A mask (non-zero = inside) drawn as an outline on every panel: e.g. the true unique region. */
+  truth?: Grid3D;
+  /** Legend text of the outline (default 'truth'). */
+  truthName?: string;
+  /**
+   * Where +x and +y point in the patient (axis codes, e.g. from axisCodes(volume): 'R' and 'A'):
+   * the first panel's edges get the anatomical labels (L/R, P/A, I/S).
+   */
+  orientation?: { x: string; y: string };
+}
+
+const OPPOSITE: Readonly<Record<string, string>> = { R: 'L', L: 'R', A: 'P', P: 'A', S: 'I', I: 'S' };
+
+/** The four edge labels of an axial panel whose +x and +y point along the given axis codes. */
+export function orientationLabels(
+  o: { x: string; y: string },
+  axes: { x: string; y: string },
+): Record<string, unknown>[] {
+  const x = o.x.toUpperCase();
+  const y = o.y.toUpperCase();
+  for (const [field, c] of [
+    ['orientation.x', x],
+    ['orientation.y', y],
+  ] as const)
+    if (!OPPOSITE[c])
+      throw new MriseqError('orientation is an axis code', {
+        field,
+        found: c,
+        expected: 'one of R, L, A, P, S, I',
+      });
+  const at = (text: string, px: number, py: number) => ({
+    text: `<b>${text}</b>`,
+    showarrow: false,
+    xref: `${axes.x} domain`,
+    yref: `${axes.y} domain`,
+    x: px,
+    y: py,
+    font: { color: 'white', size: 13 },
+  });
+  // plotly draws heatmap row 0 at the bottom: +y points up, +x to the right
+  return [at(OPPOSITE[x], 0.04, 0.5), at(x, 0.96, 0.5), at(OPPOSITE[y], 0.5, 0.04), at(y, 0.5, 0.96)];
 }
 
 function checkSameGrid(a: Grid3D, b: Grid3D, field: string): void {
@@ -274,6 +317,7 @@ export function differentiationMapFigure(
   opts: MapOverlayOptions = {},
 ): Figure {
   checkSameGrid(anatomy, overlay, 'overlay');
+  if (opts.truth) checkSameGrid(anatomy, opts.truth, 'truth');
   const nz = anatomy.shape[2] ?? 1;
   const slices = opts.slices ?? defaultSlices(overlay, opts.count ?? 6);
   for (const z of slices)
@@ -322,14 +366,33 @@ export function differentiationMapFigure(
       zmax: omax || 1,
       opacity: opts.opacity ?? 0.7,
       showscale: k === 0,
-      ...(k === 0 ? { colorbar: { title: { text: opts.overlayName ?? 'M_d' } } } : {}),
+      ...(k === 0 ? { colorbar: { title: { text: opts.colorbarTitle ?? opts.overlayName ?? 'M_d' } } } : {}),
       xaxis: ax.x,
       yaxis: ax.y,
       name: `${opts.overlayName ?? 'M_d'} z=${z}`,
       hovertemplate: `z=${z}<br>%{z:.3f}<extra></extra>`,
     });
+    if (opts.truth)
+      data.push({
+        type: 'contour',
+        z: axialSlice(opts.truth, z, stride).map((r) => r.map((v) => (v ? 1 : 0))),
+        contours: { start: 0.5, end: 0.5, size: 1, coloring: 'lines' },
+        // with coloring 'lines' plotly colours a contour from its colorscale (line.color is unused)
+        colorscale: [
+          [0, 'rgb(0,220,255)'],
+          [1, 'rgb(0,220,255)'],
+        ],
+        line: { width: 1.5 },
+        showscale: false,
+        showlegend: k === 0,
+        hoverinfo: 'skip',
+        xaxis: ax.x,
+        yaxis: ax.y,
+        name: opts.truthName ?? 'truth',
+      });
   });
   const rows = Math.ceil(slices.length / cols);
+  const annotations = opts.orientation ? orientationLabels(opts.orientation, grid.axes[0]) : [];
   return {
     data,
     layout: {
@@ -337,6 +400,8 @@ export function differentiationMapFigure(
         opts.title ?? `${opts.overlayName ?? 'M_d'} over anatomy (axial z = ${slices.join(', ')})`,
       ),
       ...grid.layout,
+      ...(annotations.length ? { annotations } : {}),
+      ...(opts.truth ? { legend: { orientation: 'h', x: 0, y: -0.02 } } : {}),
       width: 260 * cols + 120,
       height: 260 * rows + 80,
       margin: { t: 50, l: 20, r: 20, b: 20 },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { outputDirFor, writeShardMarker } from './layout.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
+import { formatCsv, type CsvValue } from '../csv/index.js';
 import { selectShard, stableHash, type ShardSpec } from './shard.js';
 
 export interface SelftestOptions {
@@ -73,15 +74,15 @@ export async function runSelftest(opts: SelftestOptions): Promise<{ dir: string;
     join(dir, 'selftest.json'),
     JSON.stringify({ subjects: opts.subjects, seed, size }, null, 1) + '\n',
   );
-  const rows = ['subject,seed,mean'];
+  const rows: CsvValue[][] = [];
   for (const id of mine) {
     const v = cube(id, seed, size);
     let sum = 0;
     for (const x of v) sum += x;
-    rows.push(`${id},${seed},${(sum / v.length).toFixed(6)}`);
+    rows.push([id, seed, (sum / v.length).toFixed(6)]);
     writeFileAtomicSync(join(dir, 'subjects', id, 'cube.f32'), new Uint8Array(v.buffer));
   }
-  writeFileAtomicSync(join(dir, 'manifest.csv'), rows.join('\n') + '\n');
+  writeFileAtomicSync(join(dir, 'manifest.csv'), formatCsv(['subject', 'seed', 'mean'], rows));
   if (opts.shard)
     writeShardMarker(dir, { command: 'selftest', shard: opts.shard, subjects: mine, allSubjects: all });
   return { dir, subjects: mine };

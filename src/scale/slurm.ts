@@ -187,6 +187,33 @@ export function shq(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * One argument of an `#SBATCH` line as sbatch reads it (src/sbatch/opt.c, _get_argument):
+ * whitespace separates arguments and an unquoted `#` starts a comment, except inside double
+ * quotes, where `\"` and `\\` stand for themselves.
+ */
+export function sbatchArg(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/[\\"]/g, '\\$&')}"`;
+}
+
+/**
+ * Refuses a value that would reach a generated script with a control character: a newline ends
+ * a `#SBATCH` line or a comment and would run the rest as a command; no quoting makes `#SBATCH`
+ * lines safe from it, and no path or option needs one.
+ */
+export function scriptSafe(value: string, field: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
+  const m = /[\u0000-\u001f\u007f]/.exec(value);
+  if (m)
+    throw new MriseqError('a control character cannot go into a job script', {
+      field,
+      found: `${JSON.stringify(value)} (character ${JSON.stringify(m[0])} at ${m.index})`,
+      expected: 'text without newlines, tabs or other control characters',
+      code: 'scale.submit.unsafe',
+    });
+  return value;
+}
+
 function projectRoot(): string {
   // src/scale or dist/scale: the checkout is two levels up
   return resolve(__dirname, '..', '..');
@@ -239,7 +266,8 @@ function directives(name: string, res: SlurmResources, log: string, extra: strin
   if (res.cpus) d.push(`--cpus-per-task=${res.cpus}`);
   if (res.gpus) d.push(`--gpus=${res.gpus}`);
   for (const a of res.sbatchArgs ?? []) d.push(a);
-  return d.map((x) => `#SBATCH ${x}`);
+  // each directive one sbatch argument, whatever spaces, quotes or '#' the value holds
+  return d.map((x) => `#SBATCH ${sbatchArg(scriptSafe(x, 'sbatch option'))}`);
 }
 
 /** The command's name in part folders: the subcommand ('selftest' for `slurm selftest`). */
@@ -268,8 +296,10 @@ export interface SlurmScripts {
 export function buildScripts(
   opts: SubmitOptions,
 ): SlurmScripts & { record: Omit<SlurmRecord, 'submissions'>; plan?: SweepPlan } {
-  const run = resolve(opts.run);
-  const cwd = resolve(opts.cwd ?? process.cwd());
+  const run = scriptSafe(resolve(opts.run), '--run');
+  const cwd = scriptSafe(resolve(opts.cwd ?? process.cwd()), 'working directory');
+  opts.command.forEach((a, i) => scriptSafe(a, `SUBCOMMAND argument ${i + 1}`));
+  opts.launcher?.forEach((a, i) => scriptSafe(a, `launcher argument ${i + 1}`));
   const name = subcommandName(opts.command);
   const sweeping = opts.sweep !== undefined || (opts.folds ?? 0) > 1;
   const plan: SweepPlan | undefined = sweeping
@@ -341,7 +371,7 @@ export function buildScripts(
   };
   const header = (what: string): string[] => [
     '#!/bin/bash',
-    `# ${what}, written by \`mriseq slurm submit\`. Tasks need the same shared filesystem as ${cwd}.`,
+    `# ${what}, written by \`mriseq slurm submit\`. Tasks need the same shared filesystem as ${shq(cwd)}.`,
   ];
   const env = environmentLines();
   const taskText = [

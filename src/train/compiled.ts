@@ -7,9 +7,9 @@
  *
  * A recording depends on what decides the ops a step issues: the crop shapes, the source and
  * target time points, whether source and target are the same code (then the decoder's generated
- * weights are shared), the structural weight being 0 and detachCycle. Each such combination is
- * recorded once, on first use; the codes themselves, the learning rate, the betas and the data are
- * fed at every call.
+ * weights are shared), the structural weight being 0, the structural term covering the cycle, and
+ * detachCycle. Each such combination is recorded once, on first use; the codes themselves, the
+ * learning rate, the betas and the data are fed at every call.
  */
 import { graphsAvailable, traceGraph, tf, type GraphFunction, type GraphStats } from '../engine/index.js';
 import type { Seq2Seq } from '../model/index.js';
@@ -83,7 +83,7 @@ export class CompiledStep {
       sample.nts,
       sample.ntt,
       codeS === codeT ? 'same' : 'two',
-      o.structuralWeight > 0 ? 'ssim' : 'nossim',
+      o.structuralWeight > 0 ? (o.structuralCycle ? 'ssim3' : 'ssim2') : 'nossim',
       o.detachCycle ? 'detach' : 'cycle',
     ].join(' ');
     // PyTorch's Adam through TensorFlow's (see NativeAdam.update): the bias corrections in double

@@ -14,5 +14,17 @@ export {
   type TrainCheckpoint,
   type TrainResult,
   type LossTerms,
+  type TrainRecipe,
+  learningRate,
+  flipLastSpatial,
+  isBackground,
 } from './train.js';
 export { CompiledStep, CompileError, type CompiledStepOptions } from './compiled.js';
+export {
+  SubjectPool,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  isSubjectStream,
+  subjectCount,
+  type SubjectStream,
+  type TrainSubjects,
+} from './pool.js';

@@ -7,8 +7,9 @@
  * A run folder holds last/ (resume point), best/ (best validation PSNR) and summary.json.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isPretrainedRef, pretrainedEntry } from '../pretrained/index.js';
 import { MriseqError } from '../errors/index.js';
 import {
   acquireRunLock,
@@ -25,8 +26,13 @@ import {
   type NamedWeights,
   type Seq2SeqConfig,
   type PresetName,
+  encodeWeights,
+  decodeWeights,
+  type WeightsDtype,
+  type WeightsManifest,
 } from '../model/index.js';
 import type { SubjectVolumes } from '../model/data.js';
+import { isSubjectStream, subjectCount, type TrainSubjects } from './pool.js';
 import {
   trainSteps,
   type TrainCheckpoint,
@@ -36,36 +42,14 @@ import {
   type TrainState,
 } from './train.js';
 
-const FORMAT = 'mriseq-weights-1';
-
-interface WeightsManifest {
-  format: string;
-  sha256: string;
-  bytes: number;
-  tensors: { name: string; shape: number[]; offset: number; length: number }[];
-}
-
-function packWeights(w: NamedWeights, order: string[]): { bin: Buffer; manifest: WeightsManifest } {
-  let total = 0;
-  for (const k of order) total += w[k].data.length;
-  const all = new Float32Array(total);
-  const tensors: WeightsManifest['tensors'] = [];
-  let off = 0;
-  for (const k of order) {
-    all.set(w[k].data, off);
-    tensors.push({ name: k, shape: w[k].shape, offset: off, length: w[k].data.length });
-    off += w[k].data.length;
-  }
-  const bin = Buffer.from(all.buffer, all.byteOffset, all.byteLength);
-  return {
-    bin,
-    manifest: {
-      format: FORMAT,
-      sha256: createHash('sha256').update(bin).digest('hex'),
-      bytes: bin.length,
-      tensors,
-    },
-  };
+function packWeights(
+  w: NamedWeights,
+  order: string[],
+  dtype: WeightsDtype = 'float32',
+): { bin: Buffer; manifest: WeightsManifest } {
+  const { bytes, manifest } = encodeWeights(w, order, dtype);
+  const bin = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { bin, manifest: { ...manifest, sha256: createHash('sha256').update(bin).digest('hex') } };
 }
 
 function readJson<T>(file: string, what: string): T {
@@ -79,76 +63,43 @@ function readJson<T>(file: string, what: string): T {
 
 function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
   const m = readJson<WeightsManifest>(manifestFile, 'weights manifest');
-  if (m.format !== FORMAT || !Array.isArray(m.tensors)) {
-    throw new MriseqError('not a mriseq weights manifest', {
-      file: manifestFile,
-      field: 'format',
-      found: String(m.format),
-      expected: FORMAT,
-      code: 'checkpoint.corrupt',
-    });
-  }
-  m.tensors.forEach((t, i) => {
-    const ok =
-      t !== null &&
-      typeof t === 'object' &&
-      typeof t.name === 'string' &&
-      Array.isArray(t.shape) &&
-      t.shape.every((d) => Number.isInteger(d) && d >= 0) &&
-      Number.isInteger(t.offset) &&
-      Number.isInteger(t.length) &&
-      t.offset >= 0 &&
-      t.length === t.shape.reduce((a, b) => a * b, 1) &&
-      (t.offset + t.length) * 4 <= m.bytes;
-    if (!ok)
-      throw new MriseqError('weights manifest entry is malformed', {
-        file: manifestFile,
-        field: `tensors[${i}]`,
-        found: JSON.stringify(t)?.slice(0, 120),
-        expected:
-          '{name, shape: non-negative integers, offset, length = product of shape} inside the weights file',
-        code: 'checkpoint.corrupt',
-      });
-  });
   if (!existsSync(binFile))
     throw new MriseqError('weights file is missing', { file: binFile, code: 'checkpoint.missing' });
   const buf = readFileSync(binFile);
-  if (buf.length !== m.bytes) {
-    throw new MriseqError('weights file has the wrong size (truncated or replaced?)', {
-      file: binFile,
-      found: `${buf.length} bytes`,
-      expected: `${m.bytes} bytes`,
-      code: 'checkpoint.corrupt',
-    });
-  }
+  // decodeWeights checks the manifest and the size before the checksum is worth computing
+  const weights = decodeWeights(buf, m, { bin: binFile, manifest: manifestFile });
   const sha = createHash('sha256').update(buf).digest('hex');
   if (sha !== m.sha256) {
     throw new MriseqError('weights file is corrupt (checksum differs)', {
       file: binFile,
       field: 'sha256',
       found: sha.slice(0, 16),
-      expected: m.sha256.slice(0, 16),
+      expected: String(m.sha256).slice(0, 16),
       code: 'checkpoint.corrupt',
     });
   }
-  const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
-  const out: NamedWeights = {};
-  for (const t of m.tensors) out[t.name] = { shape: t.shape, data: all.slice(t.offset, t.offset + t.length) };
-  return out;
+  return weights;
 }
 
 /** Saves a generator (and, for a resumable checkpoint, the training state) to a folder. */
 export function saveCheckpoint(
   dir: string,
   model: Seq2Seq,
-  extra: { weights?: NamedWeights; state?: TrainState } = {},
+  extra: {
+    weights?: NamedWeights;
+    state?: TrainState;
+    data?: TrainData;
+    dtype?: WeightsDtype;
+    files?: Record<string, string>;
+  } = {},
 ): void {
   const order = [...model.variables.keys()];
-  const { bin, manifest } = packWeights(extra.weights ?? model.getWeights(), order);
+  const { bin, manifest } = packWeights(extra.weights ?? model.getWeights(), order, extra.dtype);
   const files: Record<string, string | Buffer> = {
     'config.json': JSON.stringify({ className: Seq2Seq.className, config: model.getConfig() }, null, 2),
     'weights.bin': bin,
     'weights.json': JSON.stringify(manifest),
+    ...extra.files,
   };
   if (extra.state) {
     const s = extra.state;
@@ -163,6 +114,8 @@ export function saveCheckpoint(
     files['adam_m.json'] = JSON.stringify(m.manifest);
     files['adam_v.json'] = JSON.stringify(v.manifest);
   }
+  // what these weights were trained on, in the same atomic folder as the weights themselves
+  if (extra.data) files['data.json'] = JSON.stringify(extra.data, null, 2);
   writeFolderAtomic(dir, files, { durable: true });
 }
 
@@ -172,11 +125,20 @@ export interface LoadedCheckpoint {
   dir: string;
 }
 
+/** The package's models/ folder of shipped generators (src/train and dist/train are two levels down). */
+export const MODELS_ROOT = resolve(__dirname, '..', '..', 'models');
+
+/** The folder of a shipped generator ('phantom-lite' or 'pretrained:phantom-lite'). */
+export function pretrainedDir(name: string): string {
+  return join(MODELS_ROOT, pretrainedEntry(name).folder);
+}
+
 /**
- * Loads a checkpoint folder, or a run folder (then its best/, else last/).
- * Missing, corrupt or mismatched files give a MriseqError naming the file.
+ * Loads a checkpoint folder, or a run folder (then its best/, else last/), or a shipped generator
+ * named 'pretrained:<name>'. Missing, corrupt or mismatched files give a MriseqError naming the file.
  */
 export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): LoadedCheckpoint {
+  if (isPretrainedRef(path)) path = pretrainedDir(path);
   // a writer killed between its two renames leaves no folder, but a complete one beside it
   const present = (p: string): string => (existsSync(p) ? p : (findFolder(p) ?? p));
   let dir = present(path);
@@ -228,6 +190,22 @@ export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): L
   return { model, state, dir };
 }
 
+/**
+ * What a generator is, as a hash: sha256 over its config and every weight (name, shape, float32
+ * bytes, in parameter order). Equal for a model and the checkpoint it was saved to or loaded
+ * from; recorded by every output made with it (src/reliability/provenance.ts). Computed from
+ * the weights each time (a model object may have trained since).
+ */
+export function generatorFingerprint(model: Seq2Seq): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ className: Seq2Seq.className, config: model.getConfig() }));
+  for (const [name, w] of Object.entries(model.getWeights())) {
+    h.update(`\n${name} ${w.shape.join(',')}\n`);
+    h.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
 /** Loads the generator of a run (best weights) or of a checkpoint folder. */
 export function loadGenerator(path: string): Seq2Seq {
   return loadCheckpoint(path, 'best').model;
@@ -242,8 +220,18 @@ export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckp
   modelOverrides?: Partial<Seq2SeqConfig>;
   /** Continue from out/last when it exists. */
   resume?: boolean;
+  /**
+   * Start a new run from these weights (a checkpoint or run folder, or 'pretrained:<name>') instead
+   * of a fresh initialisation: fine-tuning. Its config is used; `model` and `modelOverrides` are not.
+   */
+  from?: string;
   /** Also save out/last every this many steps (default max(1, steps / 10)). */
   checkpointEvery?: number;
+  /**
+   * A fresh run into a folder that holds another run's checkpoints is refused; with redo they
+   * (last/, best/, summary.json, data.json) are removed first.
+   */
+  redo?: boolean;
 }
 
 export interface TrainRunResult extends TrainResult {
@@ -256,10 +244,7 @@ export interface TrainRunResult extends TrainResult {
  * Trains a generator into a run folder, resumable with {resume: true}. The folder is locked while
  * training: a second process writing the same run would interleave checkpoints.
  */
-export async function trainRun(
-  subjects: SubjectVolumes[],
-  options: TrainRunOptions,
-): Promise<TrainRunResult> {
+export async function trainRun(subjects: TrainSubjects, options: TrainRunOptions): Promise<TrainRunResult> {
   mkdirSync(options.out, { recursive: true });
   const lock = acquireRunLock(options.out);
   try {
@@ -294,6 +279,34 @@ function hashSubjects(h: ReturnType<typeof createHash>, subjects: readonly Subje
   }
 }
 
+/** The ids of training subjects, hashed (a stream is loaded one subject at a time). */
+async function hashTrainSubjects(
+  h: ReturnType<typeof createHash>,
+  subjects: TrainSubjects,
+): Promise<string[]> {
+  if (!isSubjectStream(subjects)) {
+    hashSubjects(h, subjects);
+    return subjects.map((s) => s.id);
+  }
+  for (const id of subjects.ids) hashSubjects(h, [await subjects.load(id)]);
+  return [...subjects.ids];
+}
+
+/**
+ * trainDataOf for subjects in memory or streamed: the same fingerprint for the same volumes, a
+ * stream read one subject at a time (within the memory a training run may use).
+ */
+export async function trainDataFor(
+  subjects: TrainSubjects,
+  validation: TrainSubjects = [],
+): Promise<TrainData> {
+  const h = createHash('sha256');
+  const ids = await hashTrainSubjects(h, subjects);
+  h.update('validation\n');
+  const val = await hashTrainSubjects(h, validation);
+  return { fingerprint: h.digest('hex'), subjects: ids, validation: val };
+}
+
 /** The fingerprint of a training set (order matters: it sets the sampling). */
 export function trainDataOf(
   subjects: readonly SubjectVolumes[],
@@ -313,10 +326,12 @@ export function trainDataOf(
 /**
  * A resumed run must see the data it started on: resuming, or taking a finished run as done, on
  * other volumes (a changed cohort, a regenerated phantom) would return weights that belong to
- * neither. Runs written before data.json existed are taken as they are.
+ * neither. The record is the checkpoint's own data.json (written with its weights); checkpoints
+ * from before it existed fall back to RUN/data.json; runs without either are taken as they are.
  */
 function checkTrainData(out: string, data: TrainData): void {
-  const file = join(out, 'data.json');
+  const own = join(out, 'last', 'data.json');
+  const file = existsSync(own) ? own : join(out, 'data.json');
   if (!existsSync(file)) return;
   let saved: Partial<TrainData>;
   try {
@@ -346,15 +361,39 @@ function checkTrainData(out: string, data: TrainData): void {
   );
 }
 
-async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptions): Promise<TrainRunResult> {
+/** What a run folder holds of a run: checkpoints and the files describing them (fold.json: the CLI's). */
+const RUN_FILES = ['last', 'best', 'summary.json', 'data.json', 'fold.json'];
+
+/**
+ * A fresh run must not start in a folder holding another run: its new data.json beside the old
+ * checkpoints would let a later --resume pass the old weights off as trained on the new data,
+ * and an interrupted fresh run would leave the two mixed. Refused, or with redo removed first.
+ */
+function clearOtherRun(out: string, redo: boolean): void {
+  const held = ['last', 'best', 'summary.json'].filter(
+    (f) => existsSync(join(out, f)) || findFolder(join(out, f)),
+  );
+  if (held.length === 0) return;
+  if (!redo)
+    throw new MriseqError('this run folder holds another run (a fresh run would mix with it)', {
+      file: out,
+      found: held.join(', '),
+      expected: 'resume it (--resume), remove it first (--redo), or train into another folder',
+      code: 'train.exists',
+    });
+  for (const f of RUN_FILES) rmSync(join(out, f), { recursive: true, force: true });
+}
+
+async function trainRunLocked(subjects: TrainSubjects, options: TrainRunOptions): Promise<TrainRunResult> {
   const out = options.out;
   const lastDir = join(out, 'last');
   let model: Seq2Seq;
   let state: TrainState | undefined;
   let resumedFrom: number | null = null;
-  const data = trainDataOf(subjects, options.validation);
+  const data = await trainDataFor(subjects, options.validation);
   const resuming = options.resume === true && existsSync(join(lastDir, 'config.json'));
   if (resuming) checkTrainData(out, data);
+  else clearOtherRun(out, options.redo === true);
   writeFileAtomicSync(join(out, 'data.json'), JSON.stringify(data, null, 2), { durable: true });
   if (resuming) {
     const c = loadCheckpoint(lastDir);
@@ -366,6 +405,8 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     model = c.model;
     state = c.state;
     resumedFrom = state.step;
+  } else if (options.from) {
+    model = loadCheckpoint(options.from).model;
   } else {
     const m = options.model ?? 'lite';
     model =
@@ -373,18 +414,20 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
         ? createGenerator(m, options.modelOverrides)
         : createGenerator(m, options.modelOverrides);
   }
-  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, ...rest } = options;
+  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, redo: _rd, from: _f, ...rest } = options;
   void _o;
   void _m;
   void _mo;
   void _r;
-  const hasVal = (options.validation?.length ?? 0) > 0;
+  void _rd;
+  void _f;
+  const hasVal = subjectCount(options.validation) > 0;
   const onCheckpoint = (c: TrainCheckpoint) => {
-    if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
-    else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state });
+    if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights, data });
+    else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state, data });
     // without validation the last weights are the best ones
     if (!hasVal && (c.reason === 'final' || c.reason === 'stopped'))
-      saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
+      saveCheckpoint(join(out, 'best'), model, { weights: c.weights, data });
   };
   if (state && state.steps !== options.steps) {
     throw new MriseqError('a resumed run keeps its number of steps (the learning-rate schedule spans them)', {
@@ -406,7 +449,7 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     };
     // killed after the final checkpoint but before the run's last files: finish those
     if (!existsSync(join(out, 'summary.json'))) {
-      if (!hasVal) saveCheckpoint(join(out, 'best'), model);
+      if (!hasVal) saveCheckpoint(join(out, 'best'), model, { data });
       writeSummary(out, done, resumedFrom, model);
     }
     return { ...done, out, model, resumedFrom };

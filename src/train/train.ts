@@ -3,19 +3,29 @@
  * random source s and target t among the sequences it has, a random crop; three forward passes
  * (translation y_t = G(x_s, t), self-reconstruction y_s = G(x_s, s), cycle y_c = G(y_t, s));
  * loss = 10 (SmoothL1(y_t, x_t) + SmoothL1(y_s, x_s)) + 10 SmoothL1(y_c, x_s)
- *        + w_struct * structural, structural = sum over the three outputs of (1 - SSIM)
+ *        + w_struct * structural, structural = (1 - SSIM(y_t, x_t)) + (1 - SSIM(y_s, x_s))
  * (deviation: the reference's VGG19 perceptual term needs ImageNet weights that cannot be had
- * here; w_struct = 0.01 by default, 0 switches it off). y_t and y_s share the encoding of x_s:
- * the same values and gradients as encoding twice, for one encoder pass less.
- * Adam (PyTorch's update) with the learning rate decaying polynomially from lr to lrEnd.
+ * here; w_struct = 0.01 by default, 0 switches it off; like the authors' perceptual term it
+ * covers y_t and y_s, not the cycle). y_t and y_s share the encoding of x_s: the same values and
+ * gradients as encoding twice, for one encoder pass less.
+ * The authors' recipe (train_brats_seq2seq_2d.py and their BraTS dataloader) is the default:
+ * crops whose source is all background (-1 everywhere) are drawn again without counting a step;
+ * source and target are flipped together along x (the last axis of their arrays) with
+ * probability 1/2; the learning rate decays per epoch, lr_e = lrEnd + (lr - lrEnd)(1 - e/E)^0.9
+ * (poly_lr), an epoch being 8 crops per training subject (their rep_step). `recipe: 'mriseq-0.1'`
+ * restores this project's first recipe (per-step linear decay, no flips, no background skipping,
+ * the structural term on the cycle too).
+ * Adam (PyTorch's update).
  * Validation PSNR on fixed crops picks the best weights. Progress is reported every step;
- * an AbortSignal stops between steps; the whole state (weights, Adam moments, RNG, step) can be
+ * an AbortSignal (or the host's interrupt, see ../interrupt) stops between steps; the whole state (weights, Adam moments, RNG, step) can be
  * snapshotted and resumed bit for bit on the same backend.
  */
 import { NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
+import { stopRequested } from '../interrupt/index.js';
 import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
-import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
+import { extractPatch } from '../model/data.js';
+import { SubjectPool, subjectCount, type Prepared, type TrainSubjects } from './pool.js';
 import { CompiledStep, CompileError } from './compiled.js';
 
 export interface TrainOptions {
@@ -25,12 +35,27 @@ export interface TrainOptions {
   seed?: number;
   /** Crop edge in voxels (default 192, capped to the volume, rounded down to a multiple of 4). */
   crop?: number;
+  /**
+   * The recipe whose defaults fill the options below: 'authors' (default: the authors' training
+   * script) or 'mriseq-0.1' (this project's first recipe, to reproduce runs made with it).
+   */
+  recipe?: TrainRecipe;
   /** Initial learning rate (2e-4). */
   lr?: number;
   /** Final learning rate (1e-6). */
   lrEnd?: number;
-  /** Power of the polynomial decay (1). */
+  /** 'epoch' (authors): the rate changes once per epoch; 'step': at every step. */
+  lrSchedule?: 'epoch' | 'step';
+  /** Power of the polynomial decay (authors 0.9; mriseq-0.1: 1, linear). */
   lrPower?: number;
+  /** Steps per epoch for lrSchedule 'epoch' (default 8 per training subject, the authors' rep_step). */
+  epochSteps?: number;
+  /** Flip source and target together along x with probability 1/2 (authors: true). */
+  flip?: boolean;
+  /** Draw again when the source crop is all background (authors: true). */
+  skipBackground?: boolean;
+  /** The structural term also covers the cycle output y_c (authors: false; mriseq-0.1: true). */
+  structuralCycle?: boolean;
   beta1?: number;
   beta2?: number;
   /** Weight of the structural (1 - SSIM) term; 0 switches it off (0.01). */
@@ -44,7 +69,12 @@ export interface TrainOptions {
    */
   detachCycle?: boolean;
   /** Subjects for validation PSNR; without them the last weights are the best. */
-  validation?: SubjectVolumes[];
+  validation?: TrainSubjects;
+  /**
+   * Most bytes of normalised subjects held at once (default DEFAULT_TRAIN_CACHE_BYTES, 1 GiB):
+   * subjects are loaded when drawn and dropped when the budget needs the room.
+   */
+  cacheBytes?: number;
   /** Validate every this many steps (default max(1, steps / 10)) and at the end. */
   validateEvery?: number;
   /** Number of fixed validation crops (8). */
@@ -87,6 +117,8 @@ export interface TrainProgress {
   subject: string;
   source: string;
   target: string;
+  /** Where the step's crop was taken (voxel origin, x fastest) and whether it was flipped along x. */
+  crop: { x: number; y: number; z: number; flip: boolean };
   /** Whether this step ran as one compiled TensorFlow function (see TrainOptions.compile). */
   compiled?: boolean;
   /** Why the step is not compiled although asked for (set on the first step where it fell back). */
@@ -94,6 +126,8 @@ export interface TrainProgress {
   /** Set on steps that validated. */
   validationPsnr?: number;
   bestPsnr?: number;
+  /** Bytes of normalised subjects the training cache holds after this step (within its budget). */
+  cachedBytes?: number;
 }
 
 /** Everything besides the weights that a resumed run needs. */
@@ -117,6 +151,42 @@ export interface TrainState {
     structuralWeight: number;
     /** Absent in checkpoints written before the option existed: those trained with the gradient. */
     detachCycle?: boolean;
+    /**
+     * The recipe's fields below are absent in checkpoints written before the authors' recipe was
+     * the default: those resume with mriseq 0.1's (per-step decay, no flips, no skipping, the
+     * structural term on the cycle too).
+     */
+    lrSchedule?: 'epoch' | 'step';
+    epochSteps?: number;
+    flip?: boolean;
+    skipBackground?: boolean;
+    structuralCycle?: boolean;
+  };
+}
+
+/** Named training recipes (see TrainOptions.recipe). */
+export type TrainRecipe = 'authors' | 'mriseq-0.1';
+
+/** The recipe options a run fixes at its start (and a resumed run keeps). */
+type RecipeOptions = Required<
+  Pick<TrainState['options'], 'lrSchedule' | 'lrPower' | 'flip' | 'skipBackground' | 'structuralCycle'>
+>;
+
+const RECIPES: Readonly<Record<TrainRecipe, RecipeOptions>> = {
+  authors: { lrSchedule: 'epoch', lrPower: 0.9, flip: true, skipBackground: true, structuralCycle: false },
+  'mriseq-0.1': { lrSchedule: 'step', lrPower: 1, flip: false, skipBackground: false, structuralCycle: true },
+};
+
+/** The recipe a checkpoint's options describe, old checkpoints (no recipe fields) included. */
+function recipeOf(o: TrainState['options']): RecipeOptions & { epochSteps: number } {
+  const legacy = RECIPES['mriseq-0.1'];
+  return {
+    lrSchedule: o.lrSchedule ?? legacy.lrSchedule,
+    lrPower: o.lrPower,
+    flip: o.flip ?? legacy.flip,
+    skipBackground: o.skipBackground ?? legacy.skipBackground,
+    structuralCycle: o.structuralCycle ?? legacy.structuralCycle,
+    epochSteps: o.epochSteps ?? 1,
   };
 }
 
@@ -135,45 +205,12 @@ export interface TrainResult {
   history: TrainProgress[];
 }
 
-interface Prepared {
-  id: string;
-  vols: Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>;
-}
-
-function prepare(subjects: SubjectVolumes[], model: Seq2Seq, normalized: boolean, role: string): Prepared[] {
-  const out: Prepared[] = [];
-  for (const s of subjects) {
-    const vols = new Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>();
-    for (const name of model.config.sequences) {
-      const v = s.volumes[name];
-      if (!v) continue;
-      const n = normalized ? v : normalizeIntensity(v);
-      vols.set(name, { data: n.data, shape: n.shape, nt: timePoints(n) });
-    }
-    const shapes = new Set([...vols.values()].map((v) => v.shape.slice(0, 3).join('x')));
-    if (shapes.size > 1) {
-      throw new MriseqError('sequences of one subject must share the voxel grid', {
-        field: `${role}.${s.id}`,
-        found: [...shapes].join(' / '),
-        code: 'train.grid',
-      });
-    }
-    if (vols.size > 0) out.push({ id: s.id, vols });
-  }
-  if (out.length === 0) {
-    throw new MriseqError(`no ${role} subject has a sequence the generator knows`, {
-      field: role,
-      expected: `volumes named ${model.config.sequences.join(', ')}`,
-      code: 'train.empty',
-    });
-  }
-  return out;
-}
-
 interface Sample {
   subject: string;
   source: string;
   target: string;
+  origin: { x: number; y: number; z: number };
+  flip: boolean;
   xs: tf.Tensor;
   xt: tf.Tensor;
   nts: number;
@@ -186,8 +223,40 @@ function cropSize(p: Prepared, ndims: 2 | 3, crop: number, cIn: number) {
   return { w: fit(shape[0]), h: fit(shape[1]), d: ndims === 2 ? cIn : fit(shape[2]), shape };
 }
 
+/** Reverses the W axis of a channels-last buffer [..., W, C] in place (a flip along x). */
+export function flipLastSpatial(data: Float32Array, w: number, c: number): void {
+  const row = w * c;
+  for (let r = 0; r < data.length; r += row)
+    for (let a = 0, b = w - 1; a < b; a++, b--)
+      for (let k = 0; k < c; k++) {
+        const i = r + a * c + k;
+        const j = r + b * c + k;
+        const t = data[i];
+        data[i] = data[j];
+        data[j] = t;
+      }
+}
+
+/** The authors' test for an empty crop: its mean is -1 (normalised background) to 1e-8. */
+export function isBackground(data: Float32Array): boolean {
+  let s = 0;
+  for (let i = 0; i < data.length; i++) s += data[i];
+  return Math.abs(s / data.length + 1) < 1e-8;
+}
+
+interface Augment {
+  /** Flip source and target together along x with probability 1/2 (one draw per call). */
+  flip: boolean;
+  /** Return null instead of a sample when the source crop is all background. */
+  skipBackground: boolean;
+}
+
+const NO_AUGMENT: Augment = { flip: false, skipBackground: false };
+
 /** Draws one training/validation example; tensors [1, T, ...box, C]. */
-function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number): Sample {
+function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number): Sample;
+function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number, aug: Augment): Sample | null;
+function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number, aug: Augment = NO_AUGMENT): Sample | null {
   const names = [...p.vols.keys()];
   const source = rng.pick(names);
   const target = rng.pick(names);
@@ -201,7 +270,8 @@ function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number): Sample {
   };
   const box = ndims === 2 ? [size.h, size.w] : [size.d, size.h, size.w];
   const c = ndims === 2 ? cIn : 1;
-  const make = (name: string) => {
+  const flip = aug.flip && rng.next() < 0.5;
+  const patch = (name: string) => {
     const v = p.vols.get(name)!;
     const data = extractPatch(
       { data: v.data, shape: v.shape, spacing: [], affine: [], datatype: 'float32' },
@@ -209,11 +279,49 @@ function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number): Sample {
       origin,
       size,
     );
-    return { t: tf.tensor(data, [1, v.nt, ...box, c]), nt: v.nt };
+    if (flip) flipLastSpatial(data, size.w, c);
+    return { data, nt: v.nt };
   };
-  const s = make(source);
-  const t = make(target);
-  return { subject: p.id, source, target, xs: s.t, xt: t.t, nts: s.nt, ntt: t.nt };
+  const s = patch(source);
+  if (aug.skipBackground && isBackground(s.data)) return null;
+  const t = target === source ? s : patch(target);
+  return {
+    subject: p.id,
+    source,
+    target,
+    origin,
+    flip,
+    xs: tf.tensor(s.data, [1, s.nt, ...box, c]),
+    xt: tf.tensor(t.data, [1, t.nt, ...box, c]),
+    nts: s.nt,
+    ntt: t.nt,
+  };
+}
+
+/** Redraws allowed in a row before the data are declared all background. */
+const MAX_REDRAWS = 10_000;
+
+/** The next training sample of the recipe: redraws (uncounted) while the source crop is empty. */
+async function drawTraining(
+  data: SubjectPool,
+  model: Seq2Seq,
+  rng: Rng,
+  crop: number,
+  aug: Augment,
+): Promise<Sample> {
+  const seen = new Set<string>();
+  for (let k = 0; k < MAX_REDRAWS; k++) {
+    const p = await data.get(rng.int(data.size));
+    seen.add(p.id);
+    const s = draw(p, model, rng, crop, aug);
+    if (s) return s;
+  }
+  throw new MriseqError(`${MAX_REDRAWS} crops in a row were all background`, {
+    field: 'subjects',
+    found: `${seen.size} subject(s) drawn: ${[...seen].slice(0, 3).join(', ')}${seen.size > 3 ? ', ...' : ''}`,
+    expected: 'volumes with foreground (values above the minimum after normalisation)',
+    code: 'train.empty',
+  });
 }
 
 /** The identity whose gradient is zero (PyTorch's detach inside a taped computation). */
@@ -232,9 +340,17 @@ export function psnrOf(y: tf.Tensor, x: tf.Tensor): number {
   return 10 * Math.log10(4 / Math.max(mse, 1e-12));
 }
 
-function learningRate(step: number, steps: number, o: TrainState['options']): number {
-  const frac = Math.min(1, step / Math.max(1, steps));
-  return (o.lr - o.lrEnd) * Math.pow(1 - frac, o.lrPower) + o.lrEnd;
+/**
+ * The learning rate of a step (0-based): polynomial decay from lr to lrEnd, per step, or per
+ * epoch as the authors' poly_lr(epoch, epochs, lr, min_lr, 0.9) with epochs = ceil(steps / epochSteps).
+ */
+export function learningRate(step: number, steps: number, o: TrainState['options']): number {
+  const r = recipeOf(o);
+  const frac =
+    r.lrSchedule === 'epoch'
+      ? Math.floor(step / r.epochSteps) / Math.max(1, Math.ceil(steps / r.epochSteps))
+      : step / Math.max(1, steps);
+  return (o.lr - o.lrEnd) * Math.pow(1 - Math.min(1, frac), o.lrPower) + o.lrEnd;
 }
 
 /**
@@ -365,14 +481,18 @@ export interface StepSample {
 /** The options the step's loss reads. */
 export interface StepLossOptions {
   structuralWeight: number;
+  /** The structural term covers y_c too (default false: y_t and y_s, as the authors' perceptual term). */
+  structuralCycle?: boolean;
   /** See TrainOptions.detachCycle (default false here: the authors' recipe). */
   detachCycle?: boolean;
 }
 
 /**
  * The step's loss (science.md): 10 (SmoothL1(y_t, x_t) + SmoothL1(y_s, x_s)) + 10 SmoothL1(y_c, x_s)
- * + w_struct * structural, with y_c = G(y_t, code_s). Call it under a gradient tape (it keeps
- * nothing itself). Returns the total and [total, translation, selfReconstruction, cycle, structural].
+ * + w_struct * structural, with y_c = G(y_t, code_s) and structural the sum of (1 - SSIM) over
+ * (y_t, x_t) and (y_s, x_s) (and (y_c, x_s) with structuralCycle). Call it under a gradient tape
+ * (it keeps nothing itself). Returns the total and [total, translation, selfReconstruction, cycle,
+ * structural].
  */
 export function stepLoss(
   model: Seq2Seq,
@@ -397,18 +517,18 @@ export function stepLoss(
   const lc = smoothL1(yc, sample.xs);
   let struct: tf.Scalar = tf.scalar(0);
   if (wS > 0) {
-    const pairs = [
+    const pairs: [tf.Tensor, tf.Tensor][] = [
       [flatT(yt), flatT(sample.xt)],
       [flatT(ys), flatT(sample.xs)],
-      [flatT(yc), flatT(sample.xs)],
-    ] as const;
+    ];
+    if (o.structuralCycle) pairs.push([flatT(yc), flatT(sample.xs)]);
     const same = pairs.every(([y]) => y.shape.join() === pairs[0][0].shape.join());
-    // Equal shapes: one SSIM over the three pairs as a batch; its mean is the mean of the
-    // three (each has the same number of windows), so sum(1 - SSIM_i) = 3 (1 - mean).
+    // Equal shapes: one SSIM over the pairs as a batch; its mean is the mean of the pairs' (each
+    // has the same number of windows), so sum(1 - SSIM_i) = n (1 - mean).
     struct = same
       ? (tf.mul(
           tf.sub(1, ssimLoss(tf.concat(pairs.map((p) => p[0])), tf.concat(pairs.map((p) => p[1])))),
-          3,
+          pairs.length,
         ) as tf.Scalar)
       : (tf.addN(pairs.map(([y, x]) => tf.sub(1, ssimLoss(y, x)))) as tf.Scalar);
   }
@@ -450,7 +570,7 @@ export function trainingStep(
  */
 export async function* trainSteps(
   model: Seq2Seq,
-  subjects: SubjectVolumes[],
+  subjects: TrainSubjects,
   options: TrainOptions,
 ): AsyncGenerator<TrainProgress, TrainResult> {
   if (!Number.isInteger(options.steps) || options.steps < 1) {
@@ -462,23 +582,48 @@ export async function* trainSteps(
     });
   }
   const normalized = options.normalized ?? false;
-  const data = prepare(subjects, model, normalized, 'subjects');
+  // subjects are loaded and normalised when drawn, within the cache budget
+  const data = SubjectPool.open(subjects, model, normalized, 'subjects', options.cacheBytes);
   const val =
-    options.validation && options.validation.length
-      ? prepare(options.validation, model, normalized, 'validation')
-      : [];
+    options.validation && subjectCount(options.validation) > 0
+      ? SubjectPool.open(options.validation, model, normalized, 'validation', options.cacheBytes)
+      : undefined;
   const resume = options.resume;
+  const recipe = options.recipe ?? 'authors';
+  if (!Object.hasOwn(RECIPES, recipe))
+    throw new MriseqError('unknown training recipe', {
+      field: 'recipe',
+      found: String(recipe),
+      expected: Object.keys(RECIPES).join(', '),
+      code: 'train.recipe',
+    });
+  const base = RECIPES[recipe];
   const o: TrainState['options'] = resume?.options ?? {
     seed: options.seed ?? 0,
     crop: options.crop ?? 192,
     lr: options.lr ?? 2e-4,
     lrEnd: options.lrEnd ?? 1e-6,
-    lrPower: options.lrPower ?? 1,
+    lrPower: options.lrPower ?? base.lrPower,
     beta1: options.beta1 ?? 0.9,
     beta2: options.beta2 ?? 0.999,
     structuralWeight: options.structuralWeight ?? 0.01,
     detachCycle: options.detachCycle ?? false,
+    lrSchedule: options.lrSchedule ?? base.lrSchedule,
+    epochSteps: options.epochSteps ?? 8 * data.size,
+    flip: options.flip ?? base.flip,
+    skipBackground: options.skipBackground ?? base.skipBackground,
+    structuralCycle: options.structuralCycle ?? base.structuralCycle,
   };
+  if (!Number.isInteger(o.epochSteps) || (o.epochSteps ?? 0) < 1)
+    throw new MriseqError('epochSteps must be a positive integer', {
+      field: 'epochSteps',
+      found: String(o.epochSteps),
+      expected: '>= 1',
+      code: 'train.options',
+    });
+  const rc = recipeOf(o);
+  const augment: Augment = { flip: rc.flip, skipBackground: rc.skipBackground };
+  const lossOptions = { ...o, structuralCycle: rc.structuralCycle };
   const steps = options.steps;
   const names = [...model.variables.keys()];
   const vars = [...model.variables.values()];
@@ -516,10 +661,10 @@ export async function* trainSteps(
   }
   // Validation crops are fixed by the seed, independent of the training draws.
   const valSamples: Sample[] = [];
-  if (val.length) {
+  if (val) {
     const vr = new Rng((o.seed ^ 0x5eed) >>> 0);
     const n = options.validationCrops ?? 8;
-    for (let i = 0; i < n; i++) valSamples.push(draw(val[i % val.length], model, vr, o.crop));
+    for (let i = 0; i < n; i++) valSamples.push(draw(await val.get(i % val.size), model, vr, o.crop));
   }
   const validateEvery = options.validateEvery ?? Math.max(1, Math.floor(steps / 10));
   const checkpointEvery = options.checkpointEvery ?? 0;
@@ -542,7 +687,16 @@ export async function* trainSteps(
   const validate = (): number => {
     let sum = 0;
     for (const s of valSamples) {
-      sum += tf.tidy(() => psnrOf(model.apply(s.xs, s.target, s.ntt), s.xt));
+      const p = tf.tidy(() => psnrOf(model.apply(s.xs, s.target, s.ntt), s.xt));
+      // the inputs are finite (prepare checks them): a NaN here is the generator's own output
+      if (!Number.isFinite(p))
+        throw new MriseqError('validation PSNR is not finite (the generator outputs NaN or Inf)', {
+          field: `validation ${s.subject} (${s.source} -> ${s.target})`,
+          found: String(p),
+          expected: 'a finite PSNR (training diverged: lower lr?)',
+          code: 'train.diverged',
+        });
+      sum += p;
     }
     return sum / valSamples.length;
   };
@@ -551,18 +705,18 @@ export async function* trainSteps(
   let stopped = false;
   try {
     while (step < steps) {
-      if (options.signal?.aborted) {
+      if (stopRequested(options.signal)) {
         stopped = true;
         break;
       }
       const t0 = performance.now();
-      const sample = draw(data[rng.int(data.length)], model, rng, o.crop);
+      const sample = await drawTraining(data, model, rng, o.crop, augment);
       const lr = learningRate(step, steps, o);
       adamStep++;
       let terms: Float32Array | undefined;
       if (compiled && !compileNote) {
         try {
-          terms = compiled.step(adamStep, lr, o, sample);
+          terms = compiled.step(adamStep, lr, lossOptions, sample);
         } catch (e) {
           // only a failed recording falls back (nothing ran); a failure while running is raised
           if (!(e instanceof CompileError)) throw e;
@@ -570,7 +724,7 @@ export async function* trainSteps(
         }
       }
       const wasCompiled = terms !== undefined;
-      terms ??= trainingStep(model, adam, adamStep, lr, o, sample);
+      terms ??= trainingStep(model, adam, adamStep, lr, lossOptions, sample);
       sample.xs.dispose();
       sample.xt.dispose();
       step++;
@@ -583,7 +737,7 @@ export async function* trainSteps(
       };
       if (!Number.isFinite(last.total)) {
         throw new MriseqError('training diverged (loss is not finite)', {
-          field: 'loss',
+          field: `loss at step ${step} (subject ${sample.subject}, ${sample.source} -> ${sample.target})`,
           found: String(last.total),
           expected: 'a finite number (lower lr?)',
           code: 'train.diverged',
@@ -598,6 +752,8 @@ export async function* trainSteps(
         subject: sample.subject,
         source: sample.source,
         target: sample.target,
+        crop: { ...sample.origin, flip: sample.flip },
+        cachedBytes: data.cachedBytes,
         compiled: wasCompiled,
       };
       if (compileNote && !noteSent) {
@@ -607,7 +763,8 @@ export async function* trainSteps(
       let improved = false;
       if (valSamples.length && (step % validateEvery === 0 || step === steps)) {
         ev.validationPsnr = validate();
-        if (bestPsnr === null || ev.validationPsnr > bestPsnr) {
+        // a NaN never counts as best (a first NaN would have stayed best for the whole run)
+        if (Number.isFinite(ev.validationPsnr) && (bestPsnr === null || ev.validationPsnr > bestPsnr)) {
           bestPsnr = ev.validationPsnr;
           bestStep = step;
           improved = true;
@@ -637,7 +794,7 @@ export async function* trainSteps(
 /** Trains to the end (or until options.signal aborts) and returns the summary. */
 export async function train(
   model: Seq2Seq,
-  subjects: SubjectVolumes[],
+  subjects: TrainSubjects,
   options: TrainOptions,
 ): Promise<TrainResult> {
   const it = trainSteps(model, subjects, options);

@@ -91,3 +91,21 @@ export function spacingAffine(spacing: readonly number[]): Mat4 {
   for (let i = 0; i < 3; i++) a[i][i] = spacing[i] ?? 1;
   return a;
 }
+
+/**
+ * How far apart two voxel-to-world affines put a grid of this shape: the largest distance (mm)
+ * between where they map the grid's 8 corner voxels. It catches a shift, a rotation, a mirrored
+ * axis and a voxel-size difference alike, in one number a user can judge (NaN when an affine is
+ * not finite).
+ */
+export function affineDistance(a: Affine, b: Affine, shape: readonly number[]): number {
+  let worst = 0;
+  for (let k = 0; k < 8; k++) {
+    const p = [0, 1, 2].map((i) => ((k >> i) & 1 ? Math.max(0, (shape[i] ?? 1) - 1) : 0));
+    const pa = applyAffine(a, p);
+    const pb = applyAffine(b, p);
+    const d = Math.hypot(pa[0] - pb[0], pa[1] - pb[1], pa[2] - pb[2]);
+    if (Number.isNaN(d) || d > worst) worst = d; // once NaN, stays NaN
+  }
+  return worst;
+}

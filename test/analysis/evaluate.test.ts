@@ -32,11 +32,16 @@ function vol(data: Float32Array): Volume {
   return { data, shape, spacing: [1, 1, 1], affine, datatype: 'float32' };
 }
 
-/** Three subjects in [-1, 1]; sub-1 lacks flair (missing sequences are never source or target). */
+/**
+ * Three subjects in [-1, 1]; sub-1 lacks flair (missing sequences are never source or target).
+ * Their stamp (a cheap identity of their data, as file stats are for a manifest) lets a resumed
+ * table check finished subjects without loading them.
+ */
 function cohort(): EvaluationCohort & { loads: string[] } {
   const loads: string[] = [];
   return {
     loads,
+    stamp: async (id) => `toy ${id}`,
     subjectIds: (split) => (split === 'test' ? ['sub-0', 'sub-1', 'sub-2'] : []),
     loadSubject: async (id) => {
       loads.push(id);
@@ -56,6 +61,7 @@ function model(real: () => EvaluationCohort): EvaluationModel & { calls: number 
   const c = real();
   const m = {
     calls: 0,
+    fingerprint: 'toy-generator-1',
     sequences: ['t1', 't2', 'flair'],
     generate: async (src: Readonly<Record<string, Volume>>, target: string): Promise<Volume> => {
       m.calls++;
@@ -129,7 +135,11 @@ test('evaluateToCsv is resumable: an interrupted run keeps finished subjects and
   assert.deepEqual(c4loads, []);
   assert.equal(readEvaluationCsv(out).length, 22);
   assert.match(readFileSync(out, 'utf8'), /^subject,source,target,psnr,ssim,mae\n/);
-  assert.deepEqual(readdirSync(dir), ['metrics.csv'], 'atomic writes leave no temporary file');
+  assert.deepEqual(
+    readdirSync(dir).sort(),
+    ['metrics.csv', 'metrics.provenance.json'],
+    'atomic writes leave no temporary file',
+  );
   const df = t.dataFrame();
   assert.deepEqual(df.shape, [22, 6]);
   assert.deepEqual(df.columns.slice(0, 3), ['subject', 'source', 'target']);

@@ -8,6 +8,7 @@ import {
   voxelAuc,
   subtractionMap,
   seededRandom,
+  prepareVolume,
 } from '../../src/analysis/index.js';
 import type { Volume } from '../../src/volume/index.js';
 import { writeDifferentiationMaps } from '../../src/analysis/node.js';
@@ -74,11 +75,37 @@ test('M_d(t) = (1/N) sum_s |G(x_s, t) - x_t| over every source, the target inclu
   );
 });
 
+test('raw scans are normalised before M_d is taken: raw and normalised inputs give the same map', async () => {
+  const rand = seededRandom(4);
+  // raw intensities (a scanner's range), and what the spec's normalisation makes of them
+  const raw: Record<string, Volume> = { t1: vol(() => 800 * rand()), t2: vol(() => 2000 * rand()) };
+  const norm: Record<string, Volume> = {
+    t1: prepareVolume(raw.t1, true),
+    t2: prepareVolume(raw.t2, true),
+  };
+  const seen: number[] = [];
+  // the generator receives normalised volumes whichever form came in
+  const copy = async (src: Readonly<Record<string, Volume>>): Promise<Float32Array> => {
+    const v = Object.values(src)[0];
+    seen.push(Math.max(...v.data));
+    return v.data;
+  };
+  const a = await differentiationMap(raw, 't2', copy);
+  const b = await differentiationMap(norm, 't2', copy);
+  assert.deepEqual(Array.from(a.data), Array.from(b.data));
+  assert.ok(
+    seen.every((m) => m <= 1),
+    `generator saw values up to ${Math.max(...seen)}`,
+  );
+  assert.ok(Math.max(...a.data) <= 2);
+});
+
 test('M_d marks what the other sequences cannot explain: AUC against the unique mask, lesion-restricted', async () => {
   // Truth: t1gd = t1 plus enhancement on a unique mask; a generator that reproduces everything
   // except the enhancement leaves exactly that region in M_d(t1gd).
   const rand = seededRandom(2);
-  const base = Float32Array.from({ length: n }, () => rand());
+  // in the generator's normalised range [-1, 1], as a prepared subject is
+  const base = Float32Array.from({ length: n }, () => rand() * 0.5 - 0.5);
   const lesion = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
   const unique = lesion.map((l, i) => (l && i % 3 === 0 ? 1 : 0));
   const seqs: Record<string, Volume> = {

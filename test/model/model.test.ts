@@ -176,7 +176,8 @@ test('estimateParams equals countParams, and absurd configs are refused before a
     assert.equal(estimateParams(g.config), g.countParams());
     g.dispose();
   }
-  assert.equal(estimateParams(preset('reference')), 94959120);
+  assert.equal(estimateParams(preset('reference')), 155159760);
+  assert.equal(estimateParams(preset('reference-small')), 94959120);
   assert.throws(() => createGenerator('lite', { nresEnc: 1e9 }), MriseqError);
   assert.throws(() => createGenerator('lite', { cEnc: [16, 32, 4096], cLstm: 4096 }), MriseqError);
   assert.throws(() => createGenerator('lite', { kEnc: [7, 3, 99] }), MriseqError);

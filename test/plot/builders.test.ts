@@ -126,6 +126,39 @@ test('M_d grid: anatomy + masked overlay per slice, slices inside the map extent
   );
 });
 
+test('M_d grid: the truth outline on every panel and the anatomical edge labels from axis codes', () => {
+  const [nx, ny, nz] = [6, 5, 3];
+  const n = nx * ny * nz;
+  const anat = { data: new Float32Array(n).fill(1), shape: [nx, ny, nz] };
+  const md = { data: Float32Array.from({ length: n }, (_, i) => i % 7), shape: [nx, ny, nz] };
+  const truth = {
+    data: Float32Array.from({ length: n }, (_, i) => (i % nx >= 3 ? 1 : 0)),
+    shape: [nx, ny, nz],
+  };
+  const f = differentiationMapFigure(anat, md, { slices: [0, 2], truth, orientation: { x: 'L', y: 'P' } });
+  const contours = f.data.filter((t) => t.type === 'contour');
+  assert.equal(contours.length, 2);
+  assert.deepEqual((contours[0].z as number[][])[0], [0, 0, 0, 1, 1, 1]);
+  assert.equal(contours[1].xaxis, 'x2');
+  // +x points left (L) and +y posterior (P): the left edge is R, the top edge is P
+  const labels = (f.layout.annotations as { text: string; x: number; y: number }[]).map((a) => [
+    a.text.replace(/<\/?b>/g, ''),
+    a.x,
+    a.y,
+  ]);
+  assert.deepEqual(labels, [
+    ['R', 0.04, 0.5],
+    ['L', 0.96, 0.5],
+    ['A', 0.5, 0.04],
+    ['P', 0.5, 0.96],
+  ]);
+  assert.throws(() => differentiationMapFigure(anat, md, { orientation: { x: 'Q', y: 'A' } }), MriseqError);
+  assert.throws(
+    () => differentiationMapFigure(anat, md, { truth: { data: truth.data, shape: [nx, ny, 2] } }),
+    MriseqError,
+  );
+});
+
 test('pair metrics: mean ± sample sd per source -> target', () => {
   const f = pairMetricsFigure([
     { subject: 'a', source: 't1', target: 't2', psnr: 10, ssim: 0.5 },

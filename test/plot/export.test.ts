@@ -126,6 +126,34 @@ test(
         join(run, 'maps', 'sub-01', 'flair.nii.gz'),
         vol((i) => i % 7),
       );
+      // the demo's extras: the true unique mask, the subtraction and its anatomy, what ran
+      await writeNifti(
+        join(run, 'maps', 'sub-01', 'truth_unique_t1gd.nii.gz'),
+        vol((i) => (i % 5 === 0 ? 1 : 0)),
+      );
+      await writeNifti(
+        join(run, 'maps', 'sub-01', 'subtraction_t1gd_t1.nii.gz'),
+        vol((i) => (i % 5) / 5),
+      );
+      await writeNifti(
+        join(run, 'maps', 'sub-01', 't1gd.nii.gz'),
+        vol((i) => i % 3),
+      );
+      writeFileSync(
+        join(run, 'run.json'),
+        JSON.stringify({
+          model: 'pretrained:phantom-lite',
+          phantom: { seed: 0, size: [64, 64, 32], heldOut: { start: 204, count: 12 } },
+        }),
+      );
+      writeFileSync(
+        join(run, 'acceptance.json'),
+        JSON.stringify({
+          lines: [
+            { check: 'C_d ranks t1gd <first>', measured: 't1gd > t1', required: 't1gd first', pass: true },
+          ],
+        }),
+      );
       writeFileSync(
         join(run, 'latent.json'),
         JSON.stringify({
@@ -145,6 +173,7 @@ test(
         'md-sub-01-flair',
         'pair-metrics',
         'ranking',
+        'subtraction-sub-01',
         'training',
       ]);
       for (const w of r.written) {
@@ -157,6 +186,12 @@ test(
       const index = readFileSync(r.index, 'utf8');
       for (const n of names) assert.match(index, new RegExp(`${n}\\.png`));
       assert.match(index, /roc: no roc\.json or predictions\.csv/);
+      // the page names the run and what produced it, and carries the acceptance table (escaped)
+      assert.match(index, /<h1>mriseq figures: run<\/h1>/);
+      assert.match(index, /Generator: <b>pretrained:phantom-lite<\/b>; held-out phantom subjects 204-215/);
+      assert.match(index, /<td>&#10003; pass<\/td><td>C_d ranks t1gd &lt;first&gt;<\/td>/);
+      // the subtraction baseline comes right after the maps it is the baseline of
+      assert.ok(index.indexOf('subtraction-sub-01.png') < index.indexOf('ranking.png'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -52,7 +52,12 @@ export function sampleFigures(k: number): Record<string, Figure> {
     maps: differentiationMapFigure(
       { data: anat, shape: [nx, ny, nz] },
       { data: md, shape: [nx, ny, nz] },
-      { count: 3 },
+      {
+        count: 3,
+        truth: { data: Float32Array.from(md, (v) => (v > 0.5 ? 1 : 0)), shape: [nx, ny, nz] },
+        orientation: { x: 'R', y: 'A' },
+        colorbarTitle: 'M_d (normalised units)',
+      },
     ),
     pairs: pairMetricsFigure(
       seqs.flatMap((s, i) => [

@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
-import { createGenerator, generate, type Seq2SeqConfig } from '../../src/model/index.js';
+import { centredStacks, createGenerator, generate, type Seq2SeqConfig } from '../../src/model/index.js';
 import { normalizeIntensity } from '../../src/volume/index.js';
 import { phantom } from '../../src/phantom/index.js';
 import { psnrOf, train } from '../../src/train/index.js';
 import { loadCheckpoint, saveCheckpoint, trainRun } from '../../src/train/node.js';
 import { MriseqError } from '../../src/errors/index.js';
+import { SMALL_GENERATOR } from '../helpers/generator.js';
 import { acquireRunLock, LOCK_FILE } from '../../src/reliability/node.js';
 
 setEngineAdapter(nodeEngineAdapter);
@@ -27,13 +28,7 @@ before(async () => {
   await initEngine();
 });
 
-const tiny: Partial<Seq2SeqConfig> = {
-  cEnc: [8, 16, 32],
-  cLstm: 32,
-  cDec: [16, 8, 1],
-  nresEnc: 1,
-  nresDec: 1,
-};
+const tiny = SMALL_GENERATOR;
 const subject = phantom({ subjects: 1, size: [24, 24, 8], seed: 3 }).subject(0);
 const tmp = mkdtempSync(join(tmpdir(), 'mriseq-train-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -64,31 +59,70 @@ test('a tiny generator overfits one phantom subject: t1 -> t2 PSNR gains >= 6 dB
   g.dispose();
 });
 
-test('generate() on a 2D model equals the model applied to each padded slice stack, on the subject grid', async () => {
-  const g = createGenerator('lite', { ...tiny, cIn: 2, cDec: [16, 8, 2], seed: 4 });
+test("generate() with c_in 3 predicts each slice as the centre of its own stack (the authors' 2.5D inference)", async () => {
+  const g = createGenerator('lite', { ...tiny, cIn: 3, cDec: [16, 8, 3], seed: 4 });
   const small = { id: 's', volumes: { t1: subject.volumes.t1, flair: subject.volumes.flair } };
-  const [nx, ny, nz] = subject.volumes.t1!.shape; // 24 x 24 x 8: stacks z 0-1, 2-3, 4-5, 6-7
-  const out = await generate(g, small, { sources: ['t1', 'flair'], target: 't2', batchSize: 2 });
+  const [nx, ny, nz] = subject.volumes.t1!.shape; // 24 x 24 x 8
+  const out = await generate(g, small, { sources: ['t1', 'flair'], target: 't2', batchSize: 3 });
   assert.deepEqual(out.shape, [nx, ny, nz]);
   assert.deepEqual(out.affine, subject.volumes.t1!.affine);
   const a = normalizeIntensity(subject.volumes.t1!).data;
   const b = normalizeIntensity(subject.volumes.flair!).data;
-  const z0 = 2;
-  const stack = new Float32Array(2 * ny * nx * 2);
-  for (const [ti, d] of [a, b].entries())
+  // The authors' stacks [j, j + 3): slice j + 1 is channel 1 of stack j; the two end slices are
+  // channel 0 of the first stack and channel 2 of the last.
+  const predict = (z0: number) => {
+    const stack = new Float32Array(2 * ny * nx * 3);
+    for (const [ti, d] of [a, b].entries())
+      for (let y = 0; y < ny; y++)
+        for (let x = 0; x < nx; x++)
+          for (let c = 0; c < 3; c++)
+            stack[((ti * ny + y) * nx + x) * 3 + c] = d[(z0 + c) * nx * ny + y * nx + x];
+    return tf.tidy(() => g.apply(tf.tensor(stack, [1, 2, ny, nx, 3]), 't2').dataSync());
+  };
+  let m = 0;
+  for (let z = 0; z < nz; z++) {
+    const j = z === 0 ? 0 : z === nz - 1 ? nz - 3 : z - 1;
+    const direct = predict(j);
     for (let y = 0; y < ny; y++)
       for (let x = 0; x < nx; x++)
-        for (let c = 0; c < 2; c++)
-          stack[((ti * ny + y) * nx + x) * 2 + c] = d[(z0 + c) * nx * ny + y * nx + x];
-  const direct = g.apply(tf.tensor(stack, [1, 2, ny, nx, 2]), 't2').dataSync();
-  let m = 0;
-  for (let y = 0; y < ny; y++)
-    for (let x = 0; x < nx; x++)
-      for (let c = 0; c < 2; c++)
-        m = Math.max(m, Math.abs(direct[(y * nx + x) * 2 + c] - out.data[(z0 + c) * nx * ny + y * nx + x]));
+        m = Math.max(m, Math.abs(direct[(y * nx + x) * 3 + (z - j)] - out.data[z * nx * ny + y * nx + x]));
+  }
   assert.ok(m < 1e-5, `max diff ${m}`);
+  // non-overlapping stacks (mriseq 0.1) give other values: the test tells the two apart
+  const first = predict(3);
+  let d = 0;
+  for (let i = 0; i < nx * ny; i++) d = Math.max(d, Math.abs(first[i * 3 + 0] - out.data[3 * nx * ny + i]));
+  assert.ok(d > 1e-4, `stack 3-5 channel 0 vs slice 3 as a centre: ${d}`);
   await assert.rejects(generate(g, small, { sources: ['t2'], target: 't1' }), MriseqError);
   g.dispose();
+});
+
+test('centredStacks: every slice once, centred where it can be, inside the volume, thin volumes too', () => {
+  assert.deepEqual(
+    centredStacks(5, 3).map((s) => [s.slice, s.start, s.channel]),
+    [
+      [0, 0, 0],
+      [1, 0, 1],
+      [2, 1, 1],
+      [3, 2, 1],
+      [4, 2, 2],
+    ],
+  );
+  assert.deepEqual(
+    centredStacks(3, 1).map((s) => [s.start, s.channel]),
+    [
+      [0, 0],
+      [1, 0],
+      [2, 0],
+    ],
+  );
+  assert.deepEqual(
+    centredStacks(2, 5).map((s) => [s.start, s.channel]),
+    [
+      [0, 0],
+      [0, 1],
+    ],
+  );
 });
 
 test('checkpoint round trip: a new process loads it and reproduces the outputs', () => {
@@ -193,7 +227,7 @@ test('resume: interrupted at step 3 and resumed from disk equals an uninterrupte
   b2.model.dispose();
 });
 
-test('a run resumed, or a finished run reused, on other volumes is refused, naming data.json', async () => {
+test("a run resumed, or a finished run reused, on other volumes is refused, naming the checkpoint's data.json", async () => {
   const subjects = [{ id: subject.id, volumes: subject.volumes }];
   const out = join(tmp, 'runData');
   const opts = { steps: 2, crop: 16, seed: 1, modelOverrides: { ...tiny, seed: 1 }, out, resume: true };
@@ -210,7 +244,8 @@ test('a run resumed, or a finished run reused, on other volumes is refused, nami
     e instanceof MriseqError &&
     e.code === 'train.data' &&
     /other data \(same subject ids, different volumes\)/.test(e.message) &&
-    e.message.includes(join(out, 'data.json'));
+    // the record that travels with the checkpoint's weights
+    e.message.includes(join(out, 'last', 'data.json'));
   await assert.rejects(trainRun(changed, opts), refuse);
   // the data it started on: it resumes and finishes
   const r2 = await trainRun(subjects, opts);

@@ -19,7 +19,9 @@
  */
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
+import { existing, openFolderRecord } from './records.js';
+import { REDO_HELP } from './sharding.js';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { MriseqError } from '../../errors/index.js';
 import { escapeHtml } from '../../display/index.js';
@@ -42,8 +44,11 @@ import {
   type RocCurve,
 } from '../../plot/index.js';
 import { closeFigureExporter, writeFigure, type WrittenFigure } from '../../plot/node.js';
-import { parseEvaluationCsv, parseCsvRecords, rankSequences } from '../../analysis/index.js';
+import { parseEvaluationCsv, rankSequences } from '../../analysis/index.js';
+import { parseCsv, unescapeCsvCell } from '../../csv/index.js';
 import { readNifti } from '../../io/index.js';
+import { axisCodes } from '../../volume/index.js';
+import type { AcceptanceLine } from '../../analysis/index.js';
 
 export interface FiguresResult {
   written: (WrittenFigure & { title: string })[];
@@ -58,6 +63,12 @@ function find(
 ): string | undefined {
   for (const d of subdirs) for (const n of names) if (existsSync(join(run, d, n))) return join(run, d, n);
   return undefined;
+}
+
+/** <dir>/<name>.nii.gz (or .nii) when present. */
+async function optionalNifti(dir: string, name: string) {
+  const f = [`${name}.nii.gz`, `${name}.nii`].map((a) => join(dir, a)).find(existsSync);
+  return f ? readNifti(f) : undefined;
 }
 
 function readJson<T>(file: string): T {
@@ -176,15 +187,39 @@ export async function runFigures(run: string): Promise<{
           const md = await readNifti(join(sdir, f));
           const anat = [`${target}.nii.gz`, `${target}.nii`].map((a) => join(sdir, a)).find(existsSync);
           const anatomy = anat ? await readNifti(anat) : md;
+          const truth = await optionalNifti(sdir, 'truth_unique_t1gd');
+          const [ox, oy] = axisCodes(anatomy);
           add(name, `M_d ${subject} ${target}`, () =>
             differentiationMapFigure(anatomy, md, {
-              title: `M_d for ${target}, ${subject}${anat ? '' : ' (no anatomy found)'}`,
+              title: `M_d(${target}), ${subject}: what the other sequences cannot explain${anat ? '' : ' (no anatomy found)'}`,
+              overlayName: 'M_d',
+              colorbarTitle: 'M_d: mean |G(x_s) - x_t|<br>(normalised units)',
+              truth,
+              truthName: "T1Gd's true unique region",
+              orientation: { x: ox, y: oy },
             }),
           );
           n++;
         } catch (e) {
           skipped.push({ name, reason: e instanceof Error ? e.message : String(e) });
         }
+      }
+      // the baseline beside M_d(T1Gd): what a plain subtraction shows
+      const sub = await optionalNifti(sdir, 'subtraction_t1gd_t1');
+      const anat = await optionalNifti(sdir, 't1gd');
+      if (sub && anat) {
+        const truth = await optionalNifti(sdir, 'truth_unique_t1gd');
+        const [ox, oy] = axisCodes(anat);
+        add(`subtraction-${subject}`, `|T1Gd - T1| ${subject}`, () =>
+          differentiationMapFigure(anat, sub, {
+            title: `Baseline: |T1Gd - T1| subtraction, ${subject}`,
+            overlayName: '|T1Gd - T1|',
+            colorbarTitle: '|T1Gd - T1|<br>(normalised units)',
+            truth,
+            truthName: "T1Gd's true unique region",
+            orientation: { x: ox, y: oy },
+          }),
+        );
       }
     }
     if (n === 0) skipped.push({ name: 'maps', reason: `${mapsDir} has no <subject>/md_<target>.nii.gz` });
@@ -198,7 +233,9 @@ export async function runFigures(run: string): Promise<{
     add('roc', 'ROC', () => rocFigure(Array.isArray(j) ? j : j.curves));
   } else if (predFile) {
     add('roc', 'ROC', () => {
-      const [head, ...recs] = parseCsvRecords(readFileSync(predFile, 'utf8'));
+      const [head = [], ...recs] = parseCsv(readFileSync(predFile, 'utf8')).map((r) =>
+        r.map(unescapeCsvCell),
+      );
       const col = (c: string) => head.indexOf(c);
       if (col('label') < 0 || col('score') < 0)
         throw new MriseqError('predictions need label and score columns', {
@@ -228,7 +265,59 @@ export async function runFigures(run: string): Promise<{
     add('gradcam', 'Grad-CAM', () => gradcamFigure(readJson<{ panels: GradcamPanel[] }>(camFile).panels));
   else skipped.push({ name: 'gradcam', reason: 'no gradcam.json' });
 
+  // What a reader came for first: M_d(T1Gd) beside its baseline, then the ranking, then the rest.
+  const priority = (name: string): number =>
+    /^md-.*-t1gd$/.test(name)
+      ? 0
+      : name.startsWith('subtraction-')
+        ? 1
+        : name === 'ranking'
+          ? 2
+          : name === 'contribution-matrix'
+            ? 3
+            : name.startsWith('md-')
+              ? 4
+              : 5;
+  figures.sort((a, b) => priority(a.name) - priority(b.name));
   return { figures, skipped };
+}
+
+/** What the run was (run.json, written by the demo) and its acceptance table (acceptance.json). */
+function runSummaryHtml(run: string): string {
+  const parts: string[] = [];
+  const runFile = find(run, ['run.json']);
+  if (runFile) {
+    const r = readJson<{
+      model?: string;
+      date?: string;
+      phantom?: { seed: number; size: number[]; heldOut: { start: number; count: number } };
+    }>(runFile);
+    parts.push(
+      `<p>Generator: <b>${escapeHtml(String(r.model ?? 'unknown'))}</b>` +
+        (r.phantom
+          ? `; held-out phantom subjects ${r.phantom.heldOut.start}-${r.phantom.heldOut.start + r.phantom.heldOut.count - 1} (seed ${r.phantom.seed}, ${r.phantom.size.join('x')} voxels)`
+          : '') +
+        (r.date ? `; ${escapeHtml(r.date.slice(0, 16).replace('T', ' '))} UTC` : '') +
+        '</p>',
+    );
+  }
+  const accFile = find(run, ['acceptance.json']);
+  if (accFile) {
+    const a = readJson<{ lines?: AcceptanceLine[]; note?: string }>(accFile);
+    if (Array.isArray(a.lines)) {
+      const rows = a.lines
+        .map(
+          (l) =>
+            `<tr><td>${l.pass === null ? '' : l.pass ? '&#10003; pass' : '&#10007; FAIL'}</td><td>${escapeHtml(l.check)}</td><td>${escapeHtml(l.measured)}</td><td>${escapeHtml(l.required)}</td></tr>`,
+        )
+        .join('\n');
+      parts.push(
+        `<h2>Does the generator recover the phantom's truth?</h2><table><tr><th></th><th>check</th><th>measured</th><th>required</th></tr>\n${rows}\n</table>` +
+          (a.note ? `<p><i>${escapeHtml(a.note)}</i></p>` : ''),
+      );
+    }
+  }
+  return parts.join('\n');
 }
 
 function indexHtml(
@@ -253,8 +342,10 @@ function indexHtml(
   const notes = skipped.map((s) => `<li>${escapeHtml(s.name)}: ${escapeHtml(s.reason)}</li>`).join('\n');
   return (
     `<!doctype html>\n<html><head><meta charset="utf-8"><title>mriseq figures</title>` +
-    `<style>body{font:14px sans-serif;margin:2em}figure{display:inline-block;margin:1em;vertical-align:top}</style></head><body>` +
-    `<h1>mriseq figures</h1><p>Run: ${escapeHtml(relative(out, run) || run)}</p>\n${cards}\n` +
+    `<style>body{font:14px sans-serif;margin:2em}figure{display:inline-block;margin:1em;vertical-align:top}` +
+    `table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>` +
+    `<h1>mriseq figures: ${escapeHtml(basename(resolve(run)))}</h1><p>Run folder: ${escapeHtml(resolve(run))} ` +
+    `(${escapeHtml(relative(out, run) || '.')} from here)</p>\n${runSummaryHtml(run)}\n<h2>Figures</h2>\n${cards}\n` +
     (notes ? `<h2>Skipped</h2><ul>\n${notes}\n</ul>` : '') +
     `</body></html>\n`
   );
@@ -264,10 +355,18 @@ function indexHtml(
 export async function writeRunFigures(
   run: string,
   out: string,
-  opts: { formats?: ('png' | 'svg')[] } = {},
+  opts: { formats?: ('png' | 'svg')[]; redo?: boolean } = {},
 ): Promise<FiguresResult> {
   const { figures, skipped } = await runFigures(run);
   mkdirSync(out, { recursive: true });
+  // figures of another run folder are not left beside these as if they were this run's
+  const record = openFolderRecord(
+    out,
+    'figures',
+    { run: resolve(run), formats: opts.formats ?? ['png', 'svg'] },
+    opts.redo,
+    (dir) => existing(dir, ['index.html']),
+  );
   const written: FiguresResult['written'] = [];
   try {
     for (const f of figures)
@@ -277,6 +376,11 @@ export async function writeRunFigures(
   }
   const index = join(out, 'index.html');
   writeFileAtomicSync(index, indexHtml(run, written, skipped, out));
+  record.finish([
+    ...written.flatMap((w) => [w.html, w.png, w.svg].filter((f): f is string => f !== undefined)),
+    ...existing(out, ['plotly.min.js']),
+    'index.html',
+  ]);
   return { written, skipped, index };
 }
 
@@ -290,13 +394,17 @@ export function registerFigures(program: Command): void {
     )
     .requiredOption('--out <dir>', 'output folder')
     .option('--no-static', 'skip PNG/SVG (no Chromium needed): interactive HTML only')
+    .option('--redo', REDO_HELP)
     .action(
       // the run lock of the folder written (two figure writers would interleave index.html)
       withRunLock(
         'figures',
         (opts: { out: string }) => opts.out,
-        async (opts: { run: string; out: string; static: boolean }) => {
-          const r = await writeRunFigures(opts.run, opts.out, { formats: opts.static ? ['png', 'svg'] : [] });
+        async (opts: { run: string; out: string; static: boolean; redo?: boolean }) => {
+          const r = await writeRunFigures(opts.run, opts.out, {
+            formats: opts.static ? ['png', 'svg'] : [],
+            redo: opts.redo,
+          });
           for (const w of r.written)
             console.log(`wrote ${w.name}: ${[w.png, w.svg, w.html].filter(Boolean).join(', ')}`);
           for (const s of r.skipped) console.log(`skipped ${s.name}: ${s.reason}`);

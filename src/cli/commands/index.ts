@@ -9,6 +9,7 @@ import { registerIo } from './io.js';
 import { registerModel } from './model.js';
 import { registerCohort } from './cohort.js';
 import { registerDownstream } from './downstream.js';
+import { registerPretrained } from './pretrained.js';
 
 /** Every subcommand group; each capability adds its own register function here. */
 export const commands: ((program: Command) => void)[] = [
@@ -22,4 +23,5 @@ export const commands: ((program: Command) => void)[] = [
   registerModel,
   registerCohort,
   registerDownstream,
+  registerPretrained,
 ];
