@@ -4,7 +4,10 @@
  * the browser engine adapter (webgpu, then webgl, then cpu) instead of native TensorFlow.
  * scripts/build-lite.mjs bundles this file (tfjs included) into one script that sets the
  * global `mriseq`. Only the core modules' index.ts files are re-exported: their node.ts adapters
- * (files, processes) have no place in a browser.
+ * (files, processes) have no place in a browser. The API reference lists here only what this
+ * entry adds to the Node one; its examples import it as 'mriseq/browser'.
+ *
+ * @module mriseq/browser
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import { MriseqError } from './errors/index.js';
@@ -292,3 +295,4 @@ export { percentile } from './volume/index.js';
 export { percentile as bootstrapPercentile } from './analysis/index.js';
 export { Rng } from './phantom/index.js';
 export { Rng as ModelRng } from './model/index.js';
+export { Mulberry32, mulberry32, normalFrom, permutation } from './random/index.js';

@@ -2,6 +2,8 @@
  * mriseq's public entry point for Node (scripts, the CLI and the TypeScript kernel).
  * Everything a notebook cell uses is exported from here. Each module adds its exports in its own
  * section below.
+ *
+ * @module mriseq
  */
 import { setEngineAdapter } from './engine/index.js';
 import { nodeEngineAdapter } from './engine/node.js';

@@ -13,7 +13,21 @@ import { prepareVolume } from './evaluate.js';
 import { compareVolumes } from './metrics.js';
 import { differentiationMap, subtractionMap, type GenerateFn } from './maps.js';
 
-/** A held-out subject with its truth: raw or normalised sequences, T1Gd's unique mask, lesion labels. */
+/**
+ * A held-out subject with its truth: raw or normalised sequences, T1Gd's unique mask, lesion labels.
+ * @example
+ * ```ts
+ * import { normalizeIntensity, phantom, type TruthSubject } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const subject: TruthSubject = {
+ *   id: s.id,
+ *   sequences: Object.fromEntries(Object.entries(s.volumes).map(([k, v]) => [k, normalizeIntensity(v!)])),
+ *   unique: s.truth.unique.t1gd!,
+ *   lesion: s.truth.lesion,
+ * };
+ * console.log(subject.id);
+ * ```
+ */
 export interface TruthSubject {
   id: string;
   sequences: Readonly<Record<string, Volume>>;
@@ -23,6 +37,16 @@ export interface TruthSubject {
   lesion: Volume;
 }
 
+/**
+ * Options of {@link phantomAcceptance} (and {@link averageAcceptance}).
+ *
+ * @example
+ * ```ts
+ * import { type AcceptanceOptions } from 'mriseq/browser';
+ * const o: AcceptanceOptions = { uniqueSequence: 't1gd', lastSequence: 't1', minAuc: 0.9, resamples: 500, seed: 0 };
+ * console.log(o.minAuc);
+ * ```
+ */
 export interface AcceptanceOptions {
   /** Sequence whose unique mask is scored (default 't1gd'). */
   uniqueSequence?: string;
@@ -41,6 +65,16 @@ export interface AcceptanceOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What {@link phantomAcceptance} measured.
+ *
+ * @example
+ * ```ts
+ * import { type AcceptanceReport } from 'mriseq';
+ * declare const r: AcceptanceReport; // from phantomAcceptance or runDemo
+ * console.log(r.lesionAuc.t1gd?.mean, r.subtractionAuc, r.ranking.order, r.checks, r.passed);
+ * ```
+ */
 export interface AcceptanceReport {
   subjects: number;
   /** Per target: mean over subjects of the lesion-restricted AUC of M_d(target) on the unique mask. */
@@ -62,7 +96,29 @@ function meanSd(v: number[]): { mean: number; sd: number; min: number } {
   return { mean, sd, min: Math.min(...v) };
 }
 
-/** Runs the acceptance measurement; every number comes from the given generator and truth. */
+/**
+ * Runs the acceptance measurement; every number comes from the given generator and truth.
+ * The phantom acceptance (shared/spec/phantom.md): on held-out subjects with known truth, is
+ * M_d(T1Gd) high on T1Gd's unique mask (lesion-restricted voxel AUC ≥ `minAuc`), lower for every other
+ * target, beside the |T1Gd − T1| baseline; and does C_d rank T1Gd first and T1 last?
+ *
+ * @param subjects - Held-out subjects with their truth (see {@link heldOutSubjects}).
+ * @param generate - The generator as a function (see {@link generatorFunction}).
+ * @param opts - Unique and last sequence ('t1gd', 't1'), `minAuc` (0.9), bootstrap resamples and seed,
+ *   callbacks (`onSubject`, `onMaps`), `signal`.
+ * @returns The {@link AcceptanceReport}: AUCs, ranking, rows and each check's verdict.
+ * @throws {@link MriseqError} 'analysis.empty' without subjects, or as {@link evaluate} and {@link differentiationMap}.
+ * @example
+ * ```ts
+ * import { formatAcceptance, generatorFunction, heldOutSubjects, loadPretrained, phantomAcceptance, readModelCard, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = loadPretrained('phantom-lite');
+ * const subjects = heldOutSubjects(readModelCard('phantom-lite').phantom, 2);
+ * const report = await phantomAcceptance(subjects, generatorFunction(g), { resamples: 100 });
+ * console.log(formatAcceptance(report));
+ * g.dispose();
+ * ```
+ */
 export async function phantomAcceptance(
   subjects: readonly TruthSubject[],
   generate: GenerateFn,
@@ -143,7 +199,18 @@ export async function phantomAcceptance(
   };
 }
 
-/** One paragraph for the README / a notebook. */
+/**
+ * One paragraph for the README / a notebook.
+ * @param r - A report from {@link phantomAcceptance}.
+ * @param u - The sequence whose unique mask was scored (default 't1gd').
+ * @returns Three lines: the AUCs, the C_d order, and each check's pass/FAIL.
+ * @example
+ * ```ts
+ * import { formatAcceptance, type AcceptanceReport } from 'mriseq';
+ * declare const report: AcceptanceReport; // from phantomAcceptance
+ * console.log(formatAcceptance(report));
+ * ```
+ */
 export function formatAcceptance(r: AcceptanceReport, u = 't1gd'): string {
   const f = (x: number): string => x.toFixed(3);
   return [
@@ -165,6 +232,17 @@ export function formatAcceptance(r: AcceptanceReport, u = 't1gd'): string {
   ].join('\n');
 }
 
+/**
+ * What {@link averageAcceptance} returns.
+ *
+ * @example
+ * ```ts
+ * import { type AcceptanceReport, averageAcceptance, type AveragedAcceptance } from 'mriseq/browser';
+ * declare const reports: AcceptanceReport[]; // from phantomAcceptance, several seeds
+ * const avg: AveragedAcceptance = averageAcceptance(reports);
+ * console.log(avg.runs, avg.lesionAuc, avg.Cd, avg.passed);
+ * ```
+ */
 export interface AveragedAcceptance {
   runs: number;
   /** Per target: lesion-restricted AUC averaged over runs (each already a mean over subjects). */
@@ -180,6 +258,17 @@ export interface AveragedAcceptance {
 /**
  * Averages acceptance over several runs (seeds or late checkpoints): single checkpoints swing by
  * about +-0.05 AUC (phantom.md), so the acceptance should be judged on the average.
+ * @param reports - Reports of several runs (same subjects or not).
+ * @param opts - `uniqueSequence`, `lastSequence`, `minAuc` as for {@link phantomAcceptance}.
+ * @returns Lesion AUCs and C_d averaged over runs, the order by averaged C_d, and the checks on those averages.
+ * @throws {@link MriseqError} 'analysis.empty' for an empty list.
+ * @example
+ * ```ts
+ * import { averageAcceptance, type AcceptanceReport } from 'mriseq';
+ * declare const seed1: AcceptanceReport, seed2: AcceptanceReport; // from phantomAcceptance
+ * const avg = averageAcceptance([seed1, seed2]);
+ * console.log(avg.order, avg.passed);
+ * ```
  */
 export function averageAcceptance(
   reports: readonly AcceptanceReport[],
@@ -205,7 +294,15 @@ export function averageAcceptance(
   return { runs: reports.length, lesionAuc, Cd, order, checks, passed: Object.values(checks).every(Boolean) };
 }
 
-/** One row of the acceptance table: what is checked, what was measured, the bar, pass/fail. */
+/**
+ * One row of the acceptance table: what is checked, what was measured, the bar, pass/fail.
+ * @example
+ * ```ts
+ * import { type AcceptanceLine } from 'mriseq';
+ * const line: AcceptanceLine = { check: 'C_d ranks t1gd first', measured: 't1gd', required: 't1gd', pass: true };
+ * console.log(line.pass ? 'pass' : 'FAIL');
+ * ```
+ */
 export interface AcceptanceLine {
   check: string;
   measured: string;
@@ -213,7 +310,20 @@ export interface AcceptanceLine {
   pass: boolean | null;
 }
 
-/** The acceptance as table rows (the demo's printout, the figures page, notebooks). */
+/**
+ * The acceptance as table rows (the demo's printout, the figures page, notebooks).
+ * @param r - A report from {@link phantomAcceptance}.
+ * @param u - The unique sequence (default 't1gd').
+ * @param last - The sequence expected last (default 't1').
+ * @param minAuc - The AUC bar shown (default 0.9).
+ * @returns One {@link AcceptanceLine} per check.
+ * @example
+ * ```ts
+ * import { acceptanceLines, type AcceptanceReport } from 'mriseq';
+ * declare const report: AcceptanceReport; // from phantomAcceptance
+ * for (const l of acceptanceLines(report)) console.log(l.check, l.measured, l.required, l.pass);
+ * ```
+ */
 export function acceptanceLines(
   r: AcceptanceReport,
   u = 't1gd',
@@ -261,7 +371,19 @@ export function acceptanceLines(
   ];
 }
 
-/** The acceptance table as fixed-width text. */
+/**
+ * The acceptance table as fixed-width text.
+ * @param r - A report from {@link phantomAcceptance}.
+ * @param u - The unique sequence (default 't1gd').
+ * @param last - The sequence expected last (default 't1').
+ * @returns The table of {@link acceptanceLines} as fixed-width text.
+ * @example
+ * ```ts
+ * import { formatAcceptanceTable, type AcceptanceReport } from 'mriseq';
+ * declare const report: AcceptanceReport; // from phantomAcceptance
+ * console.log(formatAcceptanceTable(report));
+ * ```
+ */
 export function formatAcceptanceTable(r: AcceptanceReport, u = 't1gd', last = 't1'): string {
   const lines = acceptanceLines(r, u, last);
   const w = Math.max(...lines.map((l) => l.check.length));

@@ -14,6 +14,18 @@ import { dict } from '../keys/index.js';
 /**
  * G(x_sources, code_target) of a trained generator as a GenerateFn. Inputs are expected already in
  * [-1, 1] (evaluate and the acceptance normalise them first), so no second normalisation happens.
+ * @param model - A trained generator.
+ * @returns A {@link GenerateFn}: the target generated from the given sources (already in [-1, 1]).
+ * @example
+ * ```ts
+ * import { generatorFunction, loadPretrained, normalizeIntensity, phantom, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = loadPretrained();
+ * const s = phantom({ size: [64, 64, 32] }).subject(0);
+ * const t1gd = await generatorFunction(g)({ t1: normalizeIntensity(s.volumes.t1!) }, 't1gd');
+ * console.log(t1gd instanceof Float32Array ? t1gd.length : t1gd.shape);
+ * g.dispose();
+ * ```
  */
 export function generatorFunction(model: Seq2Seq): GenerateFn {
   return (sources, target, like) =>
@@ -29,6 +41,20 @@ export function generatorFunction(model: Seq2Seq): GenerateFn {
     );
 }
 
+/**
+ * What {@link evaluate} needs from a model: its sequences and a {@link GenerateFn}.
+ *
+ * @param model - A {@link Seq2Seq} (wrapped with {@link generatorFunction}) or an EvaluationModel (returned as is).
+ * @returns The EvaluationModel.
+ * @example
+ * ```ts
+ * import { asEvaluationModel, createGenerator, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = createGenerator('lite');
+ * console.log(asEvaluationModel(g).sequences);
+ * g.dispose();
+ * ```
+ */
 export function asEvaluationModel(model: Seq2Seq | EvaluationModel): EvaluationModel {
   if (model instanceof Seq2Seq)
     return {
@@ -65,6 +91,16 @@ export function pairsFunction(model: Seq2Seq): NonNullable<EvaluationModel['gene
 /**
  * A Cohort's subjects for evaluation, normalised to [-1, 1] as the science spec says: `split` is a
  * split recorded in the manifest ('train', 'val', 'test') or 'all'.
+ * @param cohort - A {@link Cohort} (wrapped) or an EvaluationCohort (returned as is).
+ * @returns The EvaluationCohort; its `subjectIds(split)` takes 'train', 'val', 'test' (default) or 'all'.
+ * @throws {@link MriseqError} 'analysis.split' (from `subjectIds`) for another split name, or a split no subject is recorded in.
+ * @example
+ * ```ts
+ * import { asEvaluationCohort, Cohort } from 'mriseq';
+ * const ec = asEvaluationCohort(Cohort.fromPhantom({ subjects: 3, size: [32, 32, 16] }));
+ * const ids = await ec.subjectIds('all');
+ * console.log(ids, Object.keys((await ec.loadSubject(ids[0]!)).sequences));
+ * ```
  */
 export function asEvaluationCohort(cohort: Cohort | EvaluationCohort): EvaluationCohort {
   if (!('recordedSplit' in cohort)) return cohort;

@@ -18,6 +18,7 @@
  * (z-scoring included) recomputed on each resample.
  */
 import { MriseqError } from '../errors/index.js';
+import { mulberry32 } from '../random/index.js';
 import {
   metricOrientation,
   SYNTHESIS_METRICS,
@@ -25,7 +26,15 @@ import {
   type MetricOrientations,
 } from './registry.js';
 
-/** One row of the tidy evaluation table. Metric values are as measured (MAE/LPIPS are distances). */
+/**
+ * One row of the tidy evaluation table. Metric values are as measured (MAE/LPIPS are distances).
+ * @example
+ * ```ts
+ * import { type EvaluationRow } from 'mriseq';
+ * const row: EvaluationRow = { subject: 'sim-00000', source: 't1', target: 't1gd', psnr: 24.3, ssim: 0.82, mae: 0.06, site: 'A' };
+ * console.log(row.target);
+ * ```
+ */
 export interface EvaluationRow {
   subject: string;
   source: string;
@@ -37,7 +46,14 @@ export interface EvaluationRow {
   [extra: string]: string | number | undefined;
 }
 
-/** Whether a metric is better when higher (+1) or lower (-1): the registry's (./registry.ts). */
+/**
+ * Whether a metric is better when higher (+1) or lower (-1): the registry's (./registry.ts).
+ * @example
+ * ```ts
+ * import { METRIC_ORIENTATION } from 'mriseq/browser';
+ * console.log(METRIC_ORIENTATION); // { psnr: 1, ssim: 1, mae: -1, lpips: -1 }
+ * ```
+ */
 export const METRIC_ORIENTATION: Readonly<Record<string, MetricOrientation>> = Object.fromEntries(
   SYNTHESIS_METRICS.map((m) => [m.name, m.orientation]),
 );
@@ -45,11 +61,39 @@ export const METRIC_ORIENTATION: Readonly<Record<string, MetricOrientation>> = O
 /**
  * Which rows of the evaluation table enter C_t/C_d: 'cross' (default, the authors' protocol:
  * source != target) or 'all' (self-reconstruction rows too).
+ * @example
+ * ```ts
+ * import { rankSequences, type RowSet } from 'mriseq';
+ * const rows: RowSet = 'all';
+ * console.log(rankSequences([{ subject: 'a', source: 't1', target: 't1', psnr: 40, ssim: 0.99 }, { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 }, { subject: 'a', source: 't2', target: 't1', psnr: 26, ssim: 0.9 }], { rows, resamples: 0 }).matrix.rowCount);
+ * ```
  */
 export type RowSet = 'cross' | 'all';
 
+/**
+ * The row sets a ranking accepts (see {@link RowSet}).
+ *
+ * @example
+ * ```ts
+ * import { ROW_SETS } from 'mriseq/browser';
+ * console.log(ROW_SETS); // ['cross', 'all']
+ * ```
+ */
 export const ROW_SETS: readonly RowSet[] = ['cross', 'all'];
 
+/**
+ * Options of {@link contributionMatrix} (and of {@link rankSequences}).
+ *
+ * @example
+ * ```ts
+ * import { contributionMatrix, type ContributionOptions } from 'mriseq/browser';
+ * const o: ContributionOptions = { metrics: ['psnr', 'ssim', 'dice'], orientations: { dice: 1 }, rows: 'cross', sequences: ['t1', 't2'] };
+ * console.log(contributionMatrix([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, dice: 0.8 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92, dice: 0.85 },
+ * ], o).Cd);
+ * ```
+ */
 export interface ContributionOptions {
   /**
    * Metric columns to use; default: the paper's psnr, ssim, lpips when every row has lpips, else
@@ -64,6 +108,19 @@ export interface ContributionOptions {
   sequences?: readonly string[];
 }
 
+/**
+ * What {@link contributionMatrix} returns (sequence i = source, j = target).
+ *
+ * @example
+ * ```ts
+ * import { contributionMatrix, type ContributionMatrix } from 'mriseq';
+ * const m: ContributionMatrix = contributionMatrix([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92 },
+ * ]);
+ * console.log(m.A, m.Ct, m.Cd, m.rows, m.rowCount);
+ * ```
+ */
 export interface ContributionMatrix {
   sequences: string[];
   metrics: string[];
@@ -85,6 +142,13 @@ export interface ContributionMatrix {
 /**
  * Default metric columns: the paper's {psnr, ssim, lpips} when every row has a finite lpips, else
  * {psnr, ssim, mae} (MAE standing in for LPIPS), else {psnr, ssim}.
+ * @param rows - Evaluation rows.
+ * @returns The metric columns a ranking uses by default.
+ * @example
+ * ```ts
+ * import { defaultMetrics } from 'mriseq/browser';
+ * console.log(defaultMetrics([{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, mae: 0.05 }])); // ['psnr', 'ssim', 'mae']
+ * ```
  */
 export function defaultMetrics(rows: readonly EvaluationRow[]): string[] {
   const all = (k: string) =>
@@ -92,7 +156,16 @@ export function defaultMetrics(rows: readonly EvaluationRow[]): string[] {
   return ['psnr', 'ssim', ...(all('lpips') ? ['lpips'] : all('mae') ? ['mae'] : [])];
 }
 
-/** What a ranking's metric set means against the paper's {PSNR, SSIM, -LPIPS}, in one sentence. */
+/**
+ * What a ranking's metric set means against the paper's {PSNR, SSIM, -LPIPS}, in one sentence.
+ * @param metrics - The metric names a ranking used.
+ * @returns One sentence saying how they relate to the paper's set.
+ * @example
+ * ```ts
+ * import { metricsNote } from 'mriseq';
+ * console.log(metricsNote(['psnr', 'ssim', 'mae']));
+ * ```
+ */
 export function metricsNote(metrics: readonly string[]): string {
   if (metrics.includes('lpips')) return "LPIPS as supplied with the table (the paper's metric set)";
   if (metrics.includes('mae'))
@@ -100,7 +173,22 @@ export function metricsNote(metrics: readonly string[]): string {
   return 'without LPIPS or a stand-in for it';
 }
 
-/** The rows of a table that enter the ranking under a row set. */
+/**
+ * The rows of a table that enter the ranking under a row set.
+ * @param rows - Evaluation rows.
+ * @param set - 'cross' (default: source ≠ target) or 'all'.
+ * @returns The rows that enter.
+ * @throws {@link MriseqError} 'analysis.rows' for another set.
+ * @example
+ * ```ts
+ * import { rowsOf } from 'mriseq/browser';
+ * const rows = [
+ *   { subject: 'a', source: 't1', target: 't1', psnr: 40, ssim: 0.99 },
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ * ];
+ * console.log(rowsOf(rows).length, rowsOf(rows, 'all').length); // 1 2
+ * ```
+ */
 export function rowsOf(rows: readonly EvaluationRow[], set: RowSet = 'cross'): EvaluationRow[] {
   if (!ROW_SETS.includes(set))
     throw new MriseqError('unknown row set', {
@@ -118,7 +206,33 @@ function sequencesOf(rows: readonly EvaluationRow[]): string[] {
   return seen;
 }
 
-/** A, z-scores, C_t and C_d of an evaluation table (see the file comment for the definitions). */
+/**
+ * A, z-scores, C_t and C_d of an evaluation table (see the file comment for the definitions).
+ * The paper's contribution analysis: each metric oriented higher-is-better and z-scored over the rows
+ * that enter; A(i, j) = Σ_m z_m(i, j); C_t(i) = (1/N) Σ_j A(i, j) (how well source i synthesises the
+ * others); C_d(j) = −(1/N) Σ_i A(i, j) (how hard target j is to synthesise: its unique information).
+ *
+ * @param table - Evaluation rows (subject, source, target, metrics).
+ * @param opts - Metric columns, orientations of unknown metrics, which rows enter ('cross' default), sequence order.
+ * @returns A, the z-scores, C_t and C_d per sequence.
+ * @throws {@link MriseqError} 'analysis.empty' when no row enters, 'analysis.value' for a missing or
+ *   non-finite metric value, 'analysis.sequence' for a row naming a sequence outside `opts.sequences`,
+ *   or as {@link metricOrientation} for a metric of unknown orientation.
+ * @example
+ * ```ts
+ * import { contributionMatrix, type EvaluationRow } from 'mriseq';
+ * const rows: EvaluationRow[] = [
+ *   { subject: 'a', source: 't1', target: 't1gd', psnr: 22, ssim: 0.80, mae: 0.09 },
+ *   { subject: 'a', source: 't1gd', target: 't1', psnr: 30, ssim: 0.93, mae: 0.03 },
+ *   { subject: 'a', source: 't2', target: 't1gd', psnr: 21, ssim: 0.78, mae: 0.10 },
+ *   { subject: 'a', source: 't1gd', target: 't2', psnr: 27, ssim: 0.90, mae: 0.05 },
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 26, ssim: 0.88, mae: 0.05 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 28, ssim: 0.91, mae: 0.04 },
+ * ];
+ * const m = contributionMatrix(rows);
+ * console.log(m.sequences, m.Cd.map((c) => c.toFixed(2))); // t1gd has the highest C_d
+ * ```
+ */
 export function contributionMatrix(
   table: readonly EvaluationRow[],
   opts: ContributionOptions = {},
@@ -186,19 +300,33 @@ export function contributionMatrix(
   return { sequences, metrics, orientations, rows: set, rowCount: rows.length, A, z, stats, Ct, Cd };
 }
 
-/** Small seeded PRNG (mulberry32): same seed, same bootstrap, on every platform. */
+/**
+ * Small seeded PRNG (src/random's mulberry32): same seed, same bootstrap, on every platform.
+ * @param seed - The seed.
+ * @returns A function giving uniform numbers in [0, 1).
+ * @example
+ * ```ts
+ * import { seededRandom } from 'mriseq/browser';
+ * const rand = seededRandom(1);
+ * console.log(rand(), rand());
+ * ```
+ */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
-/** Subject draws of a bootstrap: `draws[b]` lists the subject indices of resample b. */
+/**
+ * Subject draws of a bootstrap: `draws[b]` lists the subject indices of resample b.
+ * @param nSubjects - Number of subjects.
+ * @param resamples - Number of resamples.
+ * @param seed - The seed (same seed, same draws).
+ * @returns `resamples` lists of `nSubjects` indices drawn with replacement.
+ * @example
+ * ```ts
+ * import { bootstrapDraws } from 'mriseq/browser';
+ * console.log(bootstrapDraws(4, 2, 0)); // two resamples of 4 subject indices
+ * ```
+ */
 export function bootstrapDraws(nSubjects: number, resamples: number, seed: number): number[][] {
   const rand = seededRandom(seed);
   const out: number[][] = [];
@@ -210,7 +338,19 @@ export function bootstrapDraws(nSubjects: number, resamples: number, seed: numbe
   return out;
 }
 
-/** Linear-interpolation percentile (numpy's default), q in [0, 100]. */
+/**
+ * Linear-interpolation percentile (numpy's default), q in [0, 100].
+ * Exported by the browser build as `bootstrapPercentile` (the volume module's {@link percentile} keeps the name).
+ *
+ * @param values - Numbers (NaN ignored).
+ * @param q - The percentile, 0 to 100.
+ * @returns The percentile, NaN for no values.
+ * @example
+ * ```ts
+ * import { bootstrapPercentile } from 'mriseq/browser';
+ * console.log(bootstrapPercentile([3, 1, 2, 4], 50)); // 2.5
+ * ```
+ */
 export function percentile(values: readonly number[], q: number): number {
   const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
@@ -220,6 +360,16 @@ export function percentile(values: readonly number[], q: number): number {
   return v[lo] + (v[hi] - v[lo]) * (pos - lo);
 }
 
+/**
+ * Options of {@link rankSequences}.
+ *
+ * @example
+ * ```ts
+ * import { type RankingOptions } from 'mriseq';
+ * const o: RankingOptions = { metrics: ['psnr', 'ssim', 'mae'], rows: 'cross', resamples: 1000, seed: 0, level: 0.95 };
+ * console.log(o.resamples);
+ * ```
+ */
 export interface RankingOptions extends ContributionOptions {
   /** Bootstrap resamples over subjects (0 = no CIs). Default 1000. */
   resamples?: number;
@@ -231,6 +381,20 @@ export interface RankingOptions extends ContributionOptions {
   draws?: number[][];
 }
 
+/**
+ * One sequence's line of a {@link SequenceRanking}.
+ *
+ * @example
+ * ```ts
+ * import { rankSequences, type SequenceContribution } from 'mriseq';
+ * const rows = [
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92 },
+ * ];
+ * const first: SequenceContribution = rankSequences(rows, { resamples: 0 }).sequences[0]!;
+ * console.log(first.sequence, first.C_d, first.C_d_ci, first.rank, first.p_first);
+ * ```
+ */
 export interface SequenceContribution {
   sequence: string;
   C_t: number;
@@ -245,6 +409,19 @@ export interface SequenceContribution {
   p_first: number;
 }
 
+/**
+ * What {@link rankSequences} returns.
+ *
+ * @example
+ * ```ts
+ * import { rankSequences, type SequenceRanking } from 'mriseq';
+ * const r: SequenceRanking = rankSequences([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92 },
+ * ], { resamples: 0 });
+ * console.log(r.order, r.subjects, r.matrix.metrics);
+ * ```
+ */
 export interface SequenceRanking {
   sequences: SequenceContribution[];
   matrix: ContributionMatrix;
@@ -267,6 +444,25 @@ function ranksDescending(values: readonly number[]): number[] {
  * Ranks sequences by C_d (high first) with percentile bootstrap CIs over subjects for C_t and C_d.
  * Each resample draws subjects with replacement, keeps all their rows (a subject drawn twice
  * counts twice) and recomputes z-scores, A, C_t and C_d.
+ * @param table - Evaluation rows of several subjects.
+ * @param opts - As {@link contributionMatrix}, plus `resamples` (default 1000; 0 = no CIs), `seed`, `level` (0.95).
+ * @returns The ranking: per sequence C_t, C_d, their CIs, ranks and the share of resamples ranking it first.
+ * @throws {@link MriseqError} as {@link contributionMatrix}.
+ * @example
+ * ```ts
+ * import { formatRanking, rankSequences, type EvaluationRow } from 'mriseq';
+ * const rows: EvaluationRow[] = [];
+ * for (const subject of ['a', 'b', 'c'])
+ *   for (const source of ['t1', 't1gd', 't2'])
+ *     for (const target of ['t1', 't1gd', 't2'])
+ *       if (source !== target) {
+ *         const hard = target === 't1gd' ? 6 : 0; // t1gd is hard to synthesise
+ *         rows.push({ subject, source, target, psnr: 30 - hard + Math.random(), ssim: 0.9 - hard / 60 });
+ *       }
+ * const ranking = rankSequences(rows, { resamples: 200, seed: 1 });
+ * console.log(ranking.order); // ['t1gd', ...]
+ * console.log(formatRanking(ranking));
+ * ```
  */
 export function rankSequences(table: readonly EvaluationRow[], opts: RankingOptions = {}): SequenceRanking {
   const matrix = contributionMatrix(table, opts);
@@ -317,6 +513,17 @@ export function rankSequences(table: readonly EvaluationRow[], opts: RankingOpti
  * The JSON form of a ranking (ranking.json): per sequence C_t, C_d, their CIs and ranks; the
  * matrix A; which rows entered and which metrics, with their orientation and what they mean
  * against the paper's set.
+ * @param r - A ranking from {@link rankSequences}.
+ * @returns A plain object ready for JSON.stringify (what ranking.json holds).
+ * @example
+ * ```ts
+ * import { rankingRecord, rankSequences } from 'mriseq';
+ * const r = rankSequences([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92 },
+ * ], { resamples: 0 });
+ * console.log(JSON.stringify(rankingRecord(r), null, 2));
+ * ```
  */
 export function rankingRecord(r: SequenceRanking): Record<string, unknown> {
   return {
@@ -353,7 +560,19 @@ export function rankingRecord(r: SequenceRanking): Record<string, unknown> {
   };
 }
 
-/** A fixed-width text table of a ranking (what `mriseq rank` prints). */
+/**
+ * A fixed-width text table of a ranking (what `mriseq rank` prints).
+ * @param r - A ranking from {@link rankSequences}.
+ * @returns The table as text, one line per sequence.
+ * @example
+ * ```ts
+ * import { formatRanking, rankSequences } from 'mriseq';
+ * const rows = ['t1', 't2'].flatMap((source) =>
+ *   ['t1', 't2'].filter((t) => t !== source).map((target) => ({ subject: 'a', source, target, psnr: 25, ssim: 0.9 })),
+ * );
+ * console.log(formatRanking(rankSequences(rows, { resamples: 0 })));
+ * ```
+ */
 export function formatRanking(r: SequenceRanking): string {
   const pct = Math.round(r.level * 100);
   const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'nan');

@@ -16,7 +16,17 @@ import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
 import { BUILTIN_METRICS } from './registry.js';
 import { own } from '../keys/index.js';
 
-/** What evaluate needs from a trained generator. */
+/**
+ * What evaluate needs from a trained generator.
+ * @example
+ * ```ts
+ * import { evaluate, Cohort, type EvaluationModel, initEngine } from 'mriseq';
+ * await initEngine();
+ * const identity: EvaluationModel = { sequences: ['t1', 't2'], generate: async (sources) => Object.values(sources)[0]! };
+ * const rows = await evaluate(identity, Cohort.fromPhantom({ subjects: 1, size: [32, 32, 16] }), { split: 'all' });
+ * console.log(rows.length);
+ * ```
+ */
 export interface EvaluationModel {
   /** Sequence names the model knows (its target codes). */
   readonly sequences: readonly string[];
@@ -37,13 +47,39 @@ export interface EvaluationModel {
   readonly fingerprint?: string;
 }
 
-/** One subject as evaluate sees it: its available sequences (missing ones are simply absent). */
+/**
+ * One subject as evaluate sees it: its available sequences (missing ones are simply absent).
+ * @example
+ * ```ts
+ * import { normalizeIntensity, phantom, type EvaluationSubject } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const subject: EvaluationSubject = { id: s.id, sequences: { t1: normalizeIntensity(s.volumes.t1!), t2: normalizeIntensity(s.volumes.t2!) } };
+ * console.log(Object.keys(subject.sequences));
+ * ```
+ */
 export interface EvaluationSubject {
   id: string;
   sequences: Readonly<Record<string, Volume>>;
 }
 
-/** What evaluate needs from a cohort: the subjects of a split, loaded lazily one at a time. */
+/**
+ * What evaluate needs from a cohort: the subjects of a split, loaded lazily one at a time.
+ * Implement it to evaluate subjects from anywhere; a {@link Cohort} becomes one with {@link asEvaluationCohort}.
+ *
+ * @example
+ * ```ts
+ * import { normalizeIntensity, phantom, type EvaluationCohort } from 'mriseq';
+ * const p = phantom({ subjects: 3, size: [32, 32, 16] });
+ * const cohort: EvaluationCohort = {
+ *   subjectIds: () => p.ids(),
+ *   loadSubject: async (id) => {
+ *     const s = p.subject(id);
+ *     return { id, sequences: Object.fromEntries(Object.entries(s.volumes).map(([k, v]) => [k, normalizeIntensity(v!)])) };
+ *   },
+ * };
+ * console.log(await cohort.subjectIds());
+ * ```
+ */
 export interface EvaluationCohort {
   subjectIds(split?: string): readonly string[] | Promise<readonly string[]>;
   loadSubject(id: string): Promise<EvaluationSubject>;
@@ -56,6 +92,21 @@ export interface EvaluationCohort {
   stamp?(id: string): Promise<string | undefined>;
 }
 
+/**
+ * Options of {@link evaluate}.
+ *
+ * @example
+ * ```ts
+ * import { type EvaluateOptions } from 'mriseq';
+ * const o: EvaluateOptions = {
+ *   split: 'test',
+ *   includeSelf: false,
+ *   metricOptions: { slices: true },
+ *   onSubject: (e) => console.log(`${e.subject} ${e.done}/${e.total}`),
+ * };
+ * console.log(o.split);
+ * ```
+ */
 export interface EvaluateOptions {
   /** Which split to evaluate ('test' by default). */
   split?: string;
@@ -97,7 +148,17 @@ export interface EvaluateOptions {
   };
 }
 
-/** A per-pair synthesis metric supplied by the caller (see EvaluateOptions.metrics). */
+/**
+ * A per-pair synthesis metric supplied by the caller (see EvaluateOptions.metrics).
+ * @example
+ * ```ts
+ * import { meanSquaredError, type UserMetric, initEngine } from 'mriseq';
+ * await initEngine();
+ * const mse: UserMetric = { name: 'mse', compute: (truth, generated) => meanSquaredError(truth.data, generated.data) };
+ * // evaluate(model, cohort, { metrics: [mse] }); rank with { metrics: ['psnr', 'ssim', 'mse'], orientations: { mse: -1 } }
+ * console.log(mse.name);
+ * ```
+ */
 export interface UserMetric {
   /** Column name (lower case; not psnr, ssim or mae). */
   name: string;
@@ -133,10 +194,36 @@ function interrupted(): MriseqError {
   return new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
 }
 
+/**
+ * The key of an evaluation row, 'subject|source|target' (what `done` sets hold when resuming).
+ *
+ * @param r - A row (or its subject, source and target).
+ * @returns The key.
+ * @example
+ * ```ts
+ * import { rowKey } from 'mriseq/browser';
+ * console.log(rowKey({ subject: 'sim-00001', source: 't1', target: 't1gd' })); // 'sim-00001|t1|t1gd'
+ * ```
+ */
 export function rowKey(r: { subject: string; source: string; target: string }): string {
   return `${r.subject}|${r.source}|${r.target}`;
 }
 
+/**
+ * A volume as the metrics and maps expect it: in the normalised [-1, 1] space of the science spec.
+ *
+ * @param v - A volume.
+ * @param normalize - true: always {@link normalizeIntensity}; false: never; 'auto' (default): only when
+ *   some value lies outside [-1, 1].
+ * @returns The volume in the normalised [-1, 1] space (the same object when unchanged).
+ * @example
+ * ```ts
+ * import { createVolume, prepareVolume } from 'mriseq';
+ * const raw = createVolume([0, 100, 200, 300, 400, 500, 600, 700], [2, 2, 2]);
+ * const n = prepareVolume(raw);
+ * console.log(n.data[0], prepareVolume(n) === n); // -1 true (already in [-1, 1])
+ * ```
+ */
 export function prepareVolume(v: Volume, normalize: boolean | 'auto' = 'auto'): Volume {
   if (normalize === false) return v;
   if (normalize === 'auto') {
@@ -147,7 +234,30 @@ export function prepareVolume(v: Volume, normalize: boolean | 'auto' = 'auto'): 
   return normalizeIntensity(v);
 }
 
-/** Runs the evaluation and returns the new rows (those not in `done`), in subject/source/target order. */
+/**
+ * Runs the evaluation and returns the new rows (those not in `done`), in subject/source/target order.
+ * For each subject of the split and each ordered pair (source, target) of its available sequences,
+ * generates the target from the source alone and scores it against the real target (PSNR, SSIM,
+ * MAE, plus `metrics`): the evaluation table the contribution analysis ranks.
+ *
+ * @param modelLike - A trained {@link Seq2Seq} or any {@link EvaluationModel}.
+ * @param cohortLike - A {@link Cohort} (its recorded split) or any {@link EvaluationCohort}.
+ * @param opts - Split ('test'), sequences, self rows, normalisation, metric options, user metrics,
+ *   resumption (`done`), callbacks, `signal`.
+ * @returns The new rows, in subject/source/target order.
+ * @throws {@link MriseqError} when the split has no subject, a user metric returns a non-number, or
+ *   'analysis.aborted' when `signal` aborts.
+ * @example
+ * ```ts
+ * import { Cohort, evaluate, loadPretrained, rankSequences, initEngine } from 'mriseq';
+ * await initEngine();
+ * const cohort = Cohort.fromPhantom({ subjects: 2, size: [64, 64, 32] });
+ * const g = loadPretrained();
+ * const rows = await evaluate(g, cohort, { split: 'all', includeSelf: false });
+ * console.log(rows.length, rankSequences(rows, { resamples: 0 }).order);
+ * g.dispose();
+ * ```
+ */
 export async function evaluate(
   modelLike: EvaluationModel | Seq2Seq,
   cohortLike: EvaluationCohort | Cohort,

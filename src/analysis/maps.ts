@@ -18,6 +18,21 @@ import { dict, own, plain } from '../keys/index.js';
  * spec's sum runs over single sources). Returns a volume (or its data) on the sources' grid.
  * `like` is the target's real volume when known: only its grid and time points may be used (a
  * 4D target such as DCE is generated as a series of the same length), never its values.
+ * @example
+ * ```ts
+ * import { differentiationMap, normalizeIntensity, phantom, type GenerateFn, initEngine } from 'mriseq';
+ * await initEngine();
+ * // A stand-in generator that predicts the target as the mean of the sources (no model).
+ * const meanOfSources: GenerateFn = async (sources) => {
+ *   const vols = Object.values(sources);
+ *   const out = new Float32Array(vols[0]!.data.length);
+ *   for (const v of vols) v.data.forEach((x, i) => (out[i] += x / vols.length));
+ *   return out;
+ * };
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const sequences = Object.fromEntries(Object.entries(s.volumes).map(([k, v]) => [k, normalizeIntensity(v!)]));
+ * console.log((await differentiationMap(sequences, 't1gd', meanOfSources)).shape);
+ * ```
  */
 export type GenerateFn = (
   sources: Readonly<Record<string, Volume>>,
@@ -25,6 +40,16 @@ export type GenerateFn = (
   like?: Volume,
 ) => Promise<Volume | Float32Array>;
 
+/**
+ * Options of {@link differentiationMap}.
+ *
+ * @example
+ * ```ts
+ * import { type DifferentiationMapOptions } from 'mriseq/browser';
+ * const o: DifferentiationMapOptions = { sources: ['t1', 't2', 'flair'], onProgress: (e) => console.log(`${e.target} ${e.done}/${e.total}`) };
+ * console.log(o.sources);
+ * ```
+ */
 export interface DifferentiationMapOptions {
   /** Sources to sum over; default every available sequence (the target included). */
   sources?: readonly string[];
@@ -38,7 +63,31 @@ function dataOf(v: Volume | Float32Array): Float32Array {
   return v instanceof Float32Array ? v : v.data;
 }
 
-/** M_d of one target for one subject: a Volume on the target's grid (same affine). */
+/**
+ * M_d of one target for one subject: a Volume on the target's grid (same affine).
+ * The paper's imaging-differentiation map M_d(t) = (1/N) Σ_s |G(x_s, code_t) − x_t| over the N
+ * available sources s (the target included): high where no other sequence can predict the target,
+ * i.e. where t carries unique information.
+ *
+ * @param sequences - The subject's available sequences, normalised [-1, 1], on one grid.
+ * @param target - The sequence to map.
+ * @param generate - The generator as a function (see {@link generatorFunction}).
+ * @param opts - `sources` to sum over (default all), `onProgress`, `signal`.
+ * @returns M_d(target) as a float32 Volume on the target's grid (normalised intensity units).
+ * @throws {@link MriseqError} 'maps.*' when the target or a source is not available, there is no
+ *   source, a generated image does not match the target's grid, or `signal` aborts.
+ * @example
+ * ```ts
+ * import { differentiationMap, generatorFunction, loadPretrained, normalizeIntensity, phantom, initEngine } from 'mriseq';
+ * await initEngine();
+ * const s = phantom({ subjects: 300, size: [64, 64, 32] }).subject(250);
+ * const sequences = Object.fromEntries(Object.entries(s.volumes).map(([k, v]) => [k, normalizeIntensity(v!)]));
+ * const g = loadPretrained('phantom-lite');
+ * const md = await differentiationMap(sequences, 't1gd', generatorFunction(g));
+ * console.log(md.shape);
+ * g.dispose();
+ * ```
+ */
 export async function differentiationMap(
   raw: Readonly<Record<string, Volume>>,
   target: string,
@@ -124,7 +173,25 @@ export function mapAccumulator(
   };
 }
 
-/** M_d of every available target of a subject. */
+/**
+ * M_d of every available target of a subject.
+ * @param sequences - The subject's available sequences, normalised [-1, 1], on one grid.
+ * @param generate - The generator as a function.
+ * @param opts - As {@link differentiationMap}, plus `targets` (default every available sequence).
+ * @returns M_d per target.
+ * @throws {@link MriseqError} as {@link differentiationMap}.
+ * @example
+ * ```ts
+ * import { differentiationMaps, generatorFunction, loadPretrained, normalizeIntensity, phantom, initEngine } from 'mriseq';
+ * await initEngine();
+ * const s = phantom({ subjects: 300, size: [64, 64, 32] }).subject(250);
+ * const sequences = Object.fromEntries(Object.entries(s.volumes).map(([k, v]) => [k, normalizeIntensity(v!)]));
+ * const g = loadPretrained();
+ * const maps = await differentiationMaps(sequences, generatorFunction(g), { targets: ['t1gd', 't1'] });
+ * console.log(Object.keys(maps));
+ * g.dispose();
+ * ```
+ */
 export async function differentiationMaps(
   sequences: Readonly<Record<string, Volume>>,
   generate: GenerateFn,
@@ -136,7 +203,20 @@ export async function differentiationMaps(
   return plain(out);
 }
 
-/** The spec's baseline for T1Gd's unique signal: |a - b| voxel-wise (e.g. T1Gd - T1 subtraction). */
+/**
+ * The spec's baseline for T1Gd's unique signal: |a - b| voxel-wise (e.g. T1Gd - T1 subtraction).
+ * @param a - A volume (e.g. normalised T1Gd).
+ * @param b - A volume of the same size (e.g. normalised T1).
+ * @returns |a − b| voxel-wise, a float32 volume with a's geometry.
+ * @throws {@link MriseqError} when the volumes differ in size.
+ * @example
+ * ```ts
+ * import { normalizeIntensity, phantom, subtractionMap } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const sub = subtractionMap(normalizeIntensity(s.volumes.t1gd!), normalizeIntensity(s.volumes.t1!));
+ * console.log(sub.shape);
+ * ```
+ */
 export function subtractionMap(a: Volume, b: Volume): Volume {
   if (a.data.length !== b.data.length)
     throw new MriseqError('subtraction: volumes differ in size', {
@@ -149,6 +229,16 @@ export function subtractionMap(a: Volume, b: Volume): Volume {
   return { ...a, data, datatype: 'float32' };
 }
 
+/**
+ * One region's line of {@link regionStatistics}.
+ *
+ * @example
+ * ```ts
+ * import { regionStatistics, type RegionStatistics } from 'mriseq';
+ * const r: RegionStatistics[] = regionStatistics([1, 2, 3, 4], [0, 1, 1, 2]);
+ * console.log(r.map((x) => `${x.label}: n=${x.voxels} mean=${x.mean}`)); // 1: n=2 mean=2.5, 2: n=1 mean=4
+ * ```
+ */
 export interface RegionStatistics {
   label: number;
   name?: string;
@@ -164,6 +254,20 @@ export interface RegionStatistics {
 /**
  * Summary statistics of a map per region of a label map (label 0 = background is skipped unless
  * asked for). `names` maps label values to names for display.
+ * @param map - Values per voxel (e.g. an M_d map's data).
+ * @param labels - A label map of the same size (e.g. truth.lesion).
+ * @param opts - `names` of labels for display, `includeBackground` to keep label 0.
+ * @returns Per label: voxel count, mean, sd, median, p95, min and max of the map.
+ * @throws {@link MriseqError} when the sizes differ.
+ * @example
+ * ```ts
+ * import { LESION, phantom, regionStatistics } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const stats = regionStatistics(s.volumes.t1gd!.data, s.truth.lesion.data, {
+ *   names: { [LESION.necroticCore]: 'necrotic', [LESION.oedema]: 'oedema', [LESION.cellularCore]: 'core' },
+ * });
+ * console.log(stats.map((r) => `${r.name}: ${r.mean.toFixed(1)}`));
+ * ```
  */
 export function regionStatistics(
   map: ArrayLike<number>,
@@ -214,6 +318,18 @@ export function regionStatistics(
  * Voxel-wise AUC of each target's M_d against one truth mask (e.g. T1Gd's unique mask), optionally
  * restricted to a region (e.g. the lesion): the map of the sequence that owns the mask should
  * score highest (sensitivity), the others clearly lower (specificity).
+ * @param maps - M_d per target (e.g. from {@link differentiationMaps}).
+ * @param truth - One truth mask (non-zero = positive), e.g. truth.unique.t1gd's data.
+ * @param opts - `region`: restrict to voxels where it is non-zero (e.g. the lesion).
+ * @returns The AUC of each target's map against the mask.
+ * @throws {@link MriseqError} as {@link voxelAuc}.
+ * @example
+ * ```ts
+ * import { mapAucs, phantom, subtractionMap } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const maps = { t1gd: subtractionMap(s.volumes.t1gd!, s.volumes.t1!), t2: subtractionMap(s.volumes.t2!, s.volumes.t1!) };
+ * console.log(mapAucs(maps, s.truth.unique.t1gd!.data, { region: s.truth.lesion.data }));
+ * ```
  */
 export function mapAucs(
   maps: Readonly<Record<string, Volume>>,

@@ -30,7 +30,18 @@ import { regionStatistics, type RegionStatistics } from './maps.js';
 import { basename, dirname, join } from 'node:path';
 import { dict, plain } from '../keys/index.js';
 
-/** Reads an evaluation table; errors name the file, row and column. */
+/**
+ * Reads an evaluation table; errors name the file, row and column.
+ * @param path - The CSV file.
+ * @returns The rows.
+ * @throws {@link MriseqError} when the file cannot be read, or as {@link parseEvaluationCsv}.
+ * @example
+ * ```ts
+ * import { rankSequences, readEvaluationCsv } from 'mriseq';
+ * const ranking = rankSequences(readEvaluationCsv('runs/demo/analysis/evaluation.csv'));
+ * console.log(ranking.order);
+ * ```
+ */
 export function readEvaluationCsv(path: string): EvaluationRow[] {
   let text: string;
   try {
@@ -46,11 +57,33 @@ export function readEvaluationCsv(path: string): EvaluationRow[] {
   return parseEvaluationCsv(text, path);
 }
 
+/**
+ * Written atomically (temp file + rename), as {@link formatEvaluationCsv} formats it.
+ *
+ * @param path - The CSV file.
+ * @param rows - The rows.
+ * @example
+ * ```ts
+ * import { readEvaluationCsv, writeEvaluationCsv } from 'mriseq';
+ * writeEvaluationCsv('/tmp/mriseq-rows.csv', [{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 }]);
+ * console.log(readEvaluationCsv('/tmp/mriseq-rows.csv'));
+ * ```
+ */
 export function writeEvaluationCsv(path: string, rows: readonly EvaluationRow[]): void {
   writeFileAtomicSync(path, formatEvaluationCsv(rows));
 }
 
-/** The subset of danfojs' DataFrame this module promises (danfojs ships no usable types for strict TS). */
+/**
+ * The subset of danfojs' DataFrame this module promises (danfojs ships no usable types for strict TS).
+ * A danfojs DataFrame of evaluation rows (see {@link toDataFrame}).
+ *
+ * @example
+ * ```ts
+ * import { toDataFrame, type EvaluationDataFrame } from 'mriseq';
+ * const df: EvaluationDataFrame = toDataFrame([{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 }]);
+ * console.log(df.shape, df.columns, df.toCSV());
+ * ```
+ */
 export interface EvaluationDataFrame {
   readonly shape: number[];
   readonly columns: string[];
@@ -58,7 +91,16 @@ export interface EvaluationDataFrame {
   print(): void;
 }
 
-/** The table as a danfojs-node DataFrame (loaded lazily: danfojs pulls in tfjs-node). */
+/**
+ * The table as a danfojs-node DataFrame (loaded lazily: danfojs pulls in tfjs-node).
+ * @param rows - Evaluation rows.
+ * @returns A danfojs DataFrame (typed as {@link EvaluationDataFrame}).
+ * @example
+ * ```ts
+ * import { toDataFrame } from 'mriseq';
+ * toDataFrame([{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 }]).print();
+ * ```
+ */
 export function toDataFrame(rows: readonly EvaluationRow[]): EvaluationDataFrame {
   const danfo = require('danfojs-node') as { DataFrame: new (data: unknown[]) => EvaluationDataFrame };
   return new danfo.DataFrame(rows.map((r) => ({ ...r })));
@@ -83,6 +125,17 @@ export function provenanceFileOf(table: string): string {
   return join(dirname(table), `${basename(table).replace(/\.(csv|tsv)$/i, '')}.provenance.json`);
 }
 
+/**
+ * What {@link evaluateToCsv} returns.
+ *
+ * @example
+ * ```ts
+ * import { type EvaluationTable } from 'mriseq';
+ * declare const t: EvaluationTable; // from evaluateToCsv
+ * console.log(t.rows.length, t.added, t.resumed);
+ * t.dataFrame().print();
+ * ```
+ */
 export interface EvaluationTable {
   /** Every row of the output file (previous and new). */
   rows: EvaluationRow[];
@@ -135,6 +188,23 @@ export function openEvaluationProvenance(
  * carries a provenance record (provenanceFileOf): the model's fingerprint and the options; a
  * subject's rows count only once its entry is written (after the rows), and only while its data
  * are the recorded ones. A rerun with another model or other options is refused unless `redo`.
+ * @param model - A trained {@link Seq2Seq} or any {@link EvaluationModel}.
+ * @param cohort - A {@link Cohort} or any {@link EvaluationCohort}.
+ * @param opts - {@link evaluate}'s options plus `out`, the CSV file.
+ * @returns Every row of the file (previous and new), how many were added and resumed, and a data-frame view.
+ * @throws {@link MriseqError} as {@link evaluate}, or when the existing file is not an evaluation table.
+ * @example
+ * ```ts
+ * import { Cohort, evaluateToCsv, loadPretrained, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = loadPretrained();
+ * const table = await evaluateToCsv(g, Cohort.fromPhantom({ subjects: 2, size: [64, 64, 32] }), {
+ *   out: '/tmp/mriseq-evaluation.csv',
+ *   split: 'all',
+ * });
+ * console.log(table.added, table.resumed, table.path);
+ * g.dispose();
+ * ```
  */
 export async function evaluateToCsv(
   model: EvaluationModel | Seq2Seq,
@@ -199,6 +269,16 @@ export async function evaluateToCsv(
   };
 }
 
+/**
+ * What {@link writeDifferentiationMaps} wrote.
+ *
+ * @example
+ * ```ts
+ * import { type WrittenMaps } from 'mriseq';
+ * declare const w: WrittenMaps; // from writeDifferentiationMaps
+ * console.log(Object.entries(w.files));
+ * ```
+ */
 export interface WrittenMaps {
   /** Target sequence -> NIfTI path. */
   files: Record<string, string>;
@@ -210,6 +290,19 @@ export interface WrittenMaps {
  * Writes one subject's M_d maps as float32 NIfTI in the subject's space (the maps carry the
  * target's affine): `<dir>/<subject>/md_<target>.nii.gz`, plus `md_regions.json` with statistics
  * per region when a label map is given. Every file is written atomically.
+ * @param dir - The output folder.
+ * @param subject - The subject's id (its sub-folder).
+ * @param maps - M_d per target (see {@link differentiationMaps}).
+ * @param opts - `labels` (a label map for per-region statistics) and their `names`.
+ * @returns The NIfTI path per target and, with labels, the statistics per region.
+ * @throws {@link MriseqError} when a file cannot be written.
+ * @example
+ * ```ts
+ * import { phantom, subtractionMap, writeDifferentiationMaps } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const written = await writeDifferentiationMaps('/tmp/mriseq-maps', s.id, { t1gd: subtractionMap(s.volumes.t1gd!, s.volumes.t1!) }, { labels: s.truth.lesion });
+ * console.log(written.files.t1gd, written.regions?.t1gd?.length);
+ * ```
  */
 export async function writeDifferentiationMaps(
   dir: string,

@@ -17,7 +17,24 @@ import { stratifiedSplit, type SplitFractions } from './split.js';
 import type { Manifest, ManifestValue, Split } from './manifest.js';
 import { dict, hasOwnKey, own, plain } from '../keys/index.js';
 
-/** Where volumes come from: files named by a manifest, or the phantom in memory. */
+/**
+ * Where volumes come from: files named by a manifest, or the phantom in memory.
+ * Implement it to give a {@link Cohort} volumes from elsewhere (a database, a web service).
+ *
+ * @example
+ * ```ts
+ * import { Cohort, createVolume, type VolumeSource } from 'mriseq';
+ * const source: VolumeSource = {
+ *   description: 'zeros',
+ *   load: async () => createVolume(new Float32Array(16 * 16 * 8), [16, 16, 8]),
+ * };
+ * const cohort = Cohort.fromManifestObject(
+ *   { mriseqManifest: 1, sequences: ['t1', 't2'], subjects: [{ id: 'a', sequences: { t1: 'x', t2: 'y' } }] },
+ *   source,
+ * );
+ * console.log((await cohort.load('a', 't1')).shape);
+ * ```
+ */
 export interface VolumeSource {
   /** A sequence ('t1', ...) or, with kind 'mask', a label map ('seg', 'unique_t1gd', ...). */
   load(subjectId: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume>;
@@ -33,7 +50,16 @@ export interface VolumeSource {
   readonly description: string;
 }
 
-/** What a cohort knows about a subject without loading anything. */
+/**
+ * What a cohort knows about a subject without loading anything.
+ * @example
+ * ```ts
+ * import { Cohort, type SubjectEntry } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 4, missing: 0.3 });
+ * const complete = cohort.filter((e: SubjectEntry) => e.missing.length === 0);
+ * console.log(complete.ids);
+ * ```
+ */
 export interface SubjectEntry {
   id: string;
   /** Sequences present, in the cohort's canonical order. */
@@ -49,6 +75,16 @@ export interface SubjectEntry {
   metadata: Record<string, ManifestValue>;
 }
 
+/**
+ * Options of a {@link Cohort} (e.g. `Cohort.fromPhantom(source, options)`).
+ *
+ * @example
+ * ```ts
+ * import { Cohort, type CohortOptions } from 'mriseq';
+ * const options: CohortOptions = { cacheBytes: 64 * 2 ** 20 };
+ * Cohort.fromPhantom({ subjects: 2 }, options);
+ * ```
+ */
 export interface CohortOptions {
   /** Byte budget of the volume cache (default 512 MiB). */
   cacheBytes?: number;
@@ -60,7 +96,18 @@ export interface CohortOptions {
   nonFinite?: 'refuse' | 'zero';
 }
 
-/** The part of danfojs' DataFrame we promise (danfojs itself is loaded lazily, in Node only). */
+/**
+ * The part of danfojs' DataFrame we promise (danfojs itself is loaded lazily, in Node only).
+ * `cohort.toDataFrame()` gives one: one row per subject (Node only).
+ *
+ * @example
+ * ```ts
+ * import { Cohort, type CohortDataFrame } from 'mriseq';
+ * const df: CohortDataFrame = Cohort.fromPhantom({ subjects: 4 }).toDataFrame();
+ * console.log(df.shape, df.columns);
+ * console.log(df.toCSV().split('\n')[1]); // the first subject's row
+ * ```
+ */
 export interface CohortDataFrame {
   readonly shape: number[];
   readonly columns: string[];
@@ -99,7 +146,18 @@ function needNode(what: string): CohortNodeAdapter {
 
 const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
 
-/** One subject: its entry plus lazy loaders (TorchIO's Subject, loading only when asked). */
+/**
+ * One subject: its entry plus lazy loaders (TorchIO's Subject, loading only when asked).
+ * Get one with `cohort.subject(id)` or `cohort.subjects`.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, type Subject } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16] });
+ * const s: Subject = cohort.subjects[0]!;
+ * console.log(s.id, s.available, s.labels, (await s.mask('seg')).shape);
+ * ```
+ */
 export class Subject implements SubjectEntry {
   readonly id: string;
   readonly available: string[];
@@ -149,6 +207,20 @@ export class Subject implements SubjectEntry {
   }
 }
 
+/**
+ * A set of subjects with their sequences, label maps and labels, from a manifest (files) or the
+ * phantom (in memory). Volumes load lazily through a bounded byte cache; `filter`, `withSequences`
+ * and `split` give sub-cohorts that share it.
+ *
+ * @example
+ * ```ts
+ * import { Cohort } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 6, size: [32, 32, 16] });
+ * const { train, test } = cohort.split({ fractions: { train: 0.5, val: 0, test: 0.5 }, seed: 1 });
+ * const t1 = await cohort.subject(cohort.ids[0]!).load('t1');
+ * console.log(cohort.sequences, train.size, test.size, t1.shape);
+ * ```
+ */
 export class Cohort {
   /** Sequence keys in canonical order; a sequence's position is its index for the generator. */
   readonly sequences: readonly string[];

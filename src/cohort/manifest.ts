@@ -13,6 +13,16 @@ import { dict, own, plain } from '../keys/index.js';
 export type ManifestValue = string | number | boolean | null;
 export type Split = 'train' | 'val' | 'test';
 
+/**
+ * One subject (row) of a {@link Manifest}.
+ *
+ * @example
+ * ```ts
+ * import { type ManifestSubject } from 'mriseq';
+ * const row: ManifestSubject = { id: 'p2', sequences: { t1: 'p2/t1.nii.gz', t1gd: null }, split: 'test' };
+ * console.log(row.id);
+ * ```
+ */
 export interface ManifestSubject {
   id: string;
   /** Sequence key -> path relative to the manifest's folder; null = missing (explicitly). */
@@ -24,7 +34,23 @@ export interface ManifestSubject {
   metadata?: Record<string, ManifestValue>;
 }
 
-/** The JSON form (also what a CSV manifest parses into). */
+/**
+ * The JSON form (also what a CSV manifest parses into).
+ * A data manifest: the sequences, label maps and labels of a cohort on disk (see data-manifests/README.md).
+ *
+ * @example
+ * ```ts
+ * import { validateManifest, type Manifest } from 'mriseq';
+ * const m: Manifest = {
+ *   mriseqManifest: 1,
+ *   sequences: ['t1', 't1gd'],
+ *   masks: ['seg'],
+ *   labels: ['grade'],
+ *   subjects: [{ id: 'p1', sequences: { t1: 'p1/t1.nii.gz', t1gd: 'p1/t1gd.nii.gz' }, labels: { grade: 2 } }],
+ * };
+ * console.log(validateManifest(m)); // []
+ * ```
+ */
 export interface Manifest {
   mriseqManifest: 1;
   description?: string;
@@ -35,7 +61,15 @@ export interface Manifest {
   subjects: ManifestSubject[];
 }
 
-/** One problem found in a manifest, located by row (1-based data row; 0 = header/whole file) and column. */
+/**
+ * One problem found in a manifest, located by row (1-based data row; 0 = header/whole file) and column.
+ * @example
+ * ```ts
+ * import { parseManifestText, type ManifestProblem } from 'mriseq';
+ * const problems: ManifestProblem[] = parseManifestText('id,t1\na,x.nii\na,y.nii\n').problems;
+ * for (const p of problems) console.log(p.row, p.column, p.code, p.problem);
+ * ```
+ */
 export interface ManifestProblem {
   row: number;
   column: string;
@@ -198,7 +232,20 @@ export function parseManifestCsv(text: string): ParsedManifest {
   return { manifest, problems };
 }
 
-/** Writes the CSV form: header from the manifest's key lists, formula-like cells escaped. */
+/**
+ * Writes the CSV form: header from the manifest's key lists, formula-like cells escaped.
+ * @param m - A manifest.
+ * @returns CSV text that {@link parseManifestText} reads back to the same manifest.
+ * @example
+ * ```ts
+ * import { manifestToCsv } from 'mriseq';
+ * console.log(manifestToCsv({
+ *   mriseqManifest: 1,
+ *   sequences: ['t1', 't2'],
+ *   subjects: [{ id: 'sub-1', sequences: { t1: 'sub-1/t1.nii.gz', t2: null } }],
+ * }));
+ * ```
+ */
 export function manifestToCsv(m: Manifest): string {
   const metaKeys: string[] = [];
   for (const s of m.subjects)
@@ -228,7 +275,18 @@ export function manifestToCsv(m: Manifest): string {
 
 let ajvValidate: ReturnType<Ajv['compile']> | undefined;
 
-/** Schema plus semantic checks that need no files: duplicate ids, escaping paths, no sequences. */
+/**
+ * Schema plus semantic checks that need no files: duplicate ids, escaping paths, no sequences.
+ * @param m - A parsed JSON manifest (any value).
+ * @param options - `allowOutside`: accept paths that leave the manifest's folder.
+ * @returns Every problem found, each with row and column (empty when valid).
+ * @example
+ * ```ts
+ * import { formatProblem, validateManifest } from 'mriseq';
+ * const problems = validateManifest({ mriseqManifest: 1, sequences: ['t1'], subjects: [{ id: 'a', sequences: { t1: '../x.nii' } }] });
+ * console.log(problems.map(formatProblem));
+ * ```
+ */
 export function validateManifest(m: unknown, options: { allowOutside?: boolean } = {}): ManifestProblem[] {
   const problems: ManifestProblem[] = [];
   if (!ajvValidate) ajvValidate = new Ajv({ allErrors: true, strict: false }).compile(MANIFEST_SCHEMA);
@@ -392,7 +450,16 @@ export function escapesLexically(path: string): boolean {
   return false;
 }
 
-/** One line per problem, e.g. "row 3, column t1: file not found; found a/b.nii.gz". */
+/**
+ * One line per problem, e.g. "row 3, column t1: file not found; found a/b.nii.gz".
+ * @param p - A problem from {@link validateManifest}, {@link parseManifestText} or {@link checkManifest}.
+ * @returns One line a user can act on.
+ * @example
+ * ```ts
+ * import { formatProblem } from 'mriseq';
+ * console.log(formatProblem({ row: 3, column: 't1', problem: 'file not found', found: 'a/b.nii.gz', code: 'manifest.missing' }));
+ * ```
+ */
 export function formatProblem(p: ManifestProblem): string {
   const where =
     p.row > 0
@@ -420,7 +487,19 @@ export function assertNoProblems(problems: readonly ManifestProblem[], file: str
   );
 }
 
-/** Parses either form, chosen by content (JSON starts with '{'). */
+/**
+ * Parses either form, chosen by content (JSON starts with '{').
+ * @param text - The manifest file's content.
+ * @param options - `allowOutside`: accept paths that leave the manifest's folder.
+ * @returns The manifest and every problem found (empty when valid).
+ * @example
+ * ```ts
+ * import { parseManifestText } from 'mriseq';
+ * const csv = 'id,t1,t2\nsub-1,sub-1/t1.nii.gz,sub-1/t2.nii.gz\nsub-2,sub-2/t1.nii.gz,\n';
+ * const { manifest, problems } = parseManifestText(csv);
+ * console.log(manifest.sequences, manifest.subjects[1]?.sequences.t2, problems.length); // ['t1','t2'] null 0
+ * ```
+ */
 export function parseManifestText(text: string, options: { allowOutside?: boolean } = {}): ParsedManifest {
   const t = text.replace(/^\ufeff/, '');
   if (t.trimStart().startsWith('{')) {

@@ -45,7 +45,24 @@ export interface ReadManifestResult {
   file: string;
 }
 
-/** Reads and parses a manifest (CSV or JSON), collecting every problem. */
+/**
+ * Reads and parses a manifest (CSV or JSON), collecting every problem.
+ * @param path - A .csv or .json manifest.
+ * @param options - `allowOutside`: accept paths that leave the manifest's folder.
+ * @returns The manifest, its problems, the folder its paths are relative to, and the file.
+ * @throws {@link MriseqError} when the file cannot be read (problems in its content are returned, not thrown).
+ * @example
+ * ```ts
+ * import { readManifest, writeManifest } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const file = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'manifest.csv');
+ * await writeManifest(file, { mriseqManifest: 1, sequences: ['t1'], subjects: [{ id: 'a', sequences: { t1: 'a.nii' } }] });
+ * const { manifest, problems, root } = await readManifest(file);
+ * console.log(manifest.subjects.length, problems, root);
+ * ```
+ */
 export async function readManifest(
   path: string,
   options: { allowOutside?: boolean } = {},
@@ -83,7 +100,18 @@ export async function resolveManifestPath(root: string, p: string, allowOutside 
   return abs;
 }
 
-/** Volumes named by a manifest, read with the NIfTI reader. */
+/**
+ * Volumes named by a manifest, read with the NIfTI reader.
+ * The {@link VolumeSource} of a manifest's files: it reads each path (relative to `root`) with {@link readNifti}.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, ManifestSource, readManifest } from 'mriseq';
+ * const { manifest, root } = await readManifest('/data/brats/manifest.csv');
+ * const cohort = Cohort.fromManifestObject(manifest, new ManifestSource(manifest, root));
+ * console.log(cohort.size);
+ * ```
+ */
 export class ManifestSource implements VolumeSource {
   readonly description: string;
   private readonly rows: Map<string, ManifestSubject>;
@@ -145,7 +173,19 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
   await writeFileAtomic(path, text);
 }
 
-/** Writes a manifest as CSV (by extension .csv) or JSON. */
+/**
+ * Writes a manifest as CSV (by extension .csv) or JSON.
+ * Written atomically (temp file + rename).
+ *
+ * @param path - Target file; .csv gives the CSV form, anything else JSON.
+ * @param m - The manifest.
+ * @example
+ * ```ts
+ * import { scanManifest, writeManifest } from 'mriseq';
+ * const dir = '/data/brats';
+ * await writeManifest(`${dir}/manifest.csv`, await scanManifest(dir)).catch((e: Error) => console.log(e.message));
+ * ```
+ */
 export async function writeManifest(path: string, m: Manifest): Promise<void> {
   await writeTextAtomic(
     path,
@@ -174,6 +214,16 @@ const BRATS_SEQUENCES: Record<string, string> = {
 /** Label maps a BraTS-style folder may hold: the segmentation and the phantom's truth maps. */
 const BRATS_MASKS = ['seg', 'tissue', 'lesion'];
 
+/**
+ * A file {@link scanFolder} left out of the manifest, and why.
+ *
+ * @example
+ * ```ts
+ * import { scanFolder, type ScanWarning } from 'mriseq';
+ * const { warnings } = await scanFolder('/data/brats');
+ * warnings.forEach((w: ScanWarning) => console.log(`${w.file}: ${w.problem}`));
+ * ```
+ */
 export interface ScanWarning {
   /** Path relative to the scanned folder. */
   file: string;
@@ -189,6 +239,16 @@ export interface ScanOptions {
   onWarning?: (w: ScanWarning) => void;
 }
 
+/**
+ * What {@link scanFolder} returns.
+ *
+ * @example
+ * ```ts
+ * import { scanFolder, type ScanResult } from 'mriseq';
+ * const r: ScanResult = await scanFolder('/data/brats');
+ * console.log(r.manifest.sequences, r.warnings.length);
+ * ```
+ */
 export interface ScanResult {
   manifest: Manifest;
   /** Files left out of the manifest, each with why. */
@@ -228,6 +288,16 @@ function classifyBratsFile(
  * t2f too) and label maps `<id>_seg`, `<id>_tissue`, `<id>_lesion`, `<id>_unique_<seq>`. Any other
  * NIfTI file is left out and reported in `warnings`, never guessed. Paths are relative to `dir`
  * (write the manifest there).
+ * @param dir - The folder to scan.
+ * @param options - `layout` (only 'brats'), `onWarning` for each file left out (default: a warning on stderr).
+ * @returns The manifest and the files left out, each with why.
+ * @throws {@link MriseqError} 'unknown layout' for a layout other than 'brats', or when the folder cannot be read.
+ * @example
+ * ```ts
+ * import { scanFolder } from 'mriseq';
+ * const { manifest, warnings } = await scanFolder('/data/brats').catch(() => ({ manifest: undefined, warnings: [] }));
+ * console.log(manifest?.subjects.length, warnings);
+ * ```
  */
 export async function scanFolder(dir: string, options: ScanOptions = {}): Promise<ScanResult> {
   const layout = options.layout ?? 'brats';
@@ -303,7 +373,23 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
   return { manifest: { mriseqManifest: 1, sequences, masks, labels: [], subjects }, warnings };
 }
 
-/** scanFolder's manifest (files it leaves out go to options.onWarning, or stderr). */
+/**
+ * scanFolder's manifest (files it leaves out go to options.onWarning, or stderr).
+ * @param dir - A folder in the BraTS layout (see {@link scanFolder}).
+ * @param options - As {@link scanFolder}.
+ * @returns The manifest (paths relative to `dir`).
+ * @throws {@link MriseqError} as {@link scanFolder}.
+ * @example
+ * ```ts
+ * import { scanManifest, simulateToDisk } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await simulateToDisk({ out: dir, subjects: 2, size: [32, 32, 16] });
+ * console.log((await scanManifest(dir)).sequences); // ['t1', 't1gd', 't2', 'flair']
+ * ```
+ */
 export async function scanManifest(dir: string, options: ScanOptions = {}): Promise<Manifest> {
   return (await scanFolder(dir, options)).manifest;
 }
@@ -322,6 +408,16 @@ export interface CheckOptions {
   affineTolerance?: number;
 }
 
+/**
+ * What {@link checkManifest} found.
+ *
+ * @example
+ * ```ts
+ * import { checkManifest, formatProblem, type CheckReport } from 'mriseq';
+ * const report: CheckReport = await checkManifest('/data/brats/manifest.csv');
+ * if (!report.ok) console.log(report.problems.map(formatProblem).join('\n'));
+ * ```
+ */
 export interface CheckReport {
   file: string;
   subjects: number;
@@ -335,6 +431,21 @@ export interface CheckReport {
  * column: schema, duplicate ids, escaping paths (after symlinks), missing files, unreadable
  * volumes, a 4D file in a 3D role, shape/spacing/affine mismatches between a subject's volumes
  * (affines within AFFINE_TOLERANCE_MM at the grid corners), and with `full` non-finite voxels.
+ * @param path - A .csv or .json manifest.
+ * @param options - `allowOutside`, `headers` (read every header, default true), `full` (decode every
+ *   volume), spacing tolerance.
+ * @returns A {@link CheckReport}; `ok` when there is no problem.
+ * @example
+ * ```ts
+ * import { checkManifest, simulateToDisk } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await simulateToDisk({ out: dir, subjects: 2, size: [32, 32, 16] });
+ * const report = await checkManifest(join(dir, 'manifest.csv'));
+ * console.log(report.ok, report.subjects, report.files);
+ * ```
  */
 export async function checkManifest(path: string, options: CheckOptions = {}): Promise<CheckReport> {
   const r = await readManifest(path, options);
@@ -456,6 +567,16 @@ function headerGeometry(h: NiftiHeader): { shape: number[]; spacing: number[] } 
 
 // ------------------------------------------------------------------------------ simulate
 
+/**
+ * Options of {@link simulateToDisk}: the phantom's options plus where and how to write.
+ *
+ * @example
+ * ```ts
+ * import { simulateToDisk, type SimulateToDiskOptions } from 'mriseq';
+ * const options: SimulateToDiskOptions = { out: '/tmp/phantom', subjects: 8, split: { train: 0.75, val: 0, test: 0.25 } };
+ * await simulateToDisk(options);
+ * ```
+ */
 export interface SimulateToDiskOptions extends PhantomOptions {
   /** Output folder. */
   out: string;
@@ -529,6 +650,18 @@ export function phantomManifestSubject(
  * plus truth maps) and `manifest.csv` (or `manifest.shard-I-of-N.csv` for a shard). Every file is
  * written atomically; the same seed gives the same bytes. Subjects whose folder is complete are
  * skipped, so an interrupted run resumes.
+ * @param options - The phantom's options plus `out` (folder), `shard`, `split`, `onProgress`, `signal`.
+ * @returns The manifest, its path, and how many subjects were written and skipped (already complete).
+ * @throws {@link MriseqError} when `out` holds a different simulation, or when interrupted through `signal`.
+ * @example
+ * ```ts
+ * import { simulateToDisk } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const out = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await simulateToDisk({ out, subjects: 3, size: [32, 32, 16], seed: 1, onProgress: (d, n) => console.log(`${d}/${n}`) });
+ * ```
  */
 export async function simulateToDisk(options: SimulateToDiskOptions): Promise<SimulateResult> {
   const ph = makePhantom(options);

@@ -5,7 +5,7 @@
  * reach the test set, and the result depends only on the ids, the labels and the seed.
  */
 import { MriseqError } from '../errors/index.js';
-import { Rng } from '../phantom/index.js';
+import { Rng } from '../random/index.js';
 
 export interface SplitFractions {
   train: number;
@@ -19,6 +19,23 @@ export interface SplitAssignment {
   test: string[];
 }
 
+/**
+ * Seeded stratified train/val/test split: each stratum (label value) is shuffled with its own seeded
+ * generator and dealt to the split furthest behind its share, so every split keeps the label mix.
+ *
+ * @param items - Subject ids with their stratum (e.g. the lesion type).
+ * @param fractions - Shares of train, val and test (normalised by their sum).
+ * @param seed - The split's seed: same ids, strata and seed give the same split.
+ * @returns The ids of each split.
+ * @throws {@link MriseqError} for negative fractions or fractions summing to 0.
+ * @example
+ * ```ts
+ * import { stratifiedSplit } from 'mriseq';
+ * const items = Array.from({ length: 10 }, (_, i) => ({ id: `s${i}`, stratum: i % 2 ? 'a' : 'b' }));
+ * const { train, val, test } = stratifiedSplit(items, { train: 0.6, val: 0.2, test: 0.2 }, 1);
+ * console.log(train.length, val.length, test.length); // 6 2 2
+ * ```
+ */
 export function stratifiedSplit(
   items: readonly { id: string; stratum: string }[],
   fractions: SplitFractions,

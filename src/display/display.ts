@@ -13,12 +13,47 @@ import {
 import { htmlTable, isDataFrameLike, isRowArray } from './table.js';
 import { volumeView } from './volume.js';
 
+/**
+ * The MIME type of plotly figure JSON that JupyterLab renders.
+ *
+ * @example
+ * ```ts
+ * import { PLOTLY_MIME, toMimeBundle } from 'mriseq';
+ * console.log(PLOTLY_MIME in toMimeBundle({ data: [], layout: {} }).data); // true
+ * ```
+ */
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
-/** Adds MIME types to bundles (e.g. a JupyterLab extension's own volume MIME type). */
+/**
+ * Adds MIME types to bundles (e.g. a JupyterLab extension's own volume MIME type).
+ * @example
+ * ```ts
+ * import { registerMimeProvider, type MimeProvider } from 'mriseq';
+ * const markdownNumbers: MimeProvider = (obj, out) => {
+ *   if (typeof obj === 'number') out.data['text/markdown'] = `*${obj}*`;
+ * };
+ * registerMimeProvider(markdownNumbers)();
+ * ```
+ */
 export type MimeProvider = (obj: unknown, out: RichOutput) => void;
 const providers: MimeProvider[] = [];
 
+/**
+ * Adds a {@link MimeProvider}: every value displayed afterwards passes through it (e.g. to add a
+ * JupyterLab extension's own MIME type).
+ *
+ * @param p - Adds MIME types to a value's bundle (called for every value displayed).
+ * @returns A function that removes the provider.
+ * @example
+ * ```ts
+ * import { registerMimeProvider, toMimeBundle } from 'mriseq';
+ * const off = registerMimeProvider((obj, out) => {
+ *   if (typeof obj === 'number') out.data['text/markdown'] = `**${obj}**`;
+ * });
+ * console.log(Object.keys(toMimeBundle(3).data));
+ * off();
+ * ```
+ */
 export function registerMimeProvider(p: MimeProvider): () => void {
   providers.push(p);
   return () => {
@@ -33,7 +68,17 @@ function isVolume(x: unknown): x is Volume {
   return v.data instanceof Float32Array && Array.isArray(v.shape) && Array.isArray(v.affine);
 }
 
-/** A plotly figure as a bundle: JSON for JupyterLab's plotly renderer, plus text. */
+/**
+ * A plotly figure as a bundle: JSON for JupyterLab's plotly renderer, plus text.
+ * @param fig - A plotly figure (data, layout, optional config).
+ * @returns Its bundle ({@link PLOTLY_MIME} and text/plain).
+ * @example
+ * ```ts
+ * import { PLOTLY_MIME, figureBundle } from 'mriseq';
+ * const b = figureBundle({ data: [{ type: 'bar', y: [1, 2] }], layout: {} });
+ * console.log(PLOTLY_MIME in b.data);
+ * ```
+ */
 export function figureBundle(fig: {
   data: unknown[];
   layout: Record<string, unknown>;
@@ -50,7 +95,17 @@ export function figureBundle(fig: {
   };
 }
 
-/** The MIME bundle for any value: the dispatch display() and the kernel's last-expression use. */
+/**
+ * The MIME bundle for any value: the dispatch display() and the kernel's last-expression use.
+ * @param obj - Any value.
+ * @returns Its bundle: rich representations when it has some, always text/plain.
+ * @example
+ * ```ts
+ * import { toMimeBundle, rankingFigure } from 'mriseq';
+ * console.log(Object.keys(toMimeBundle(rankingFigure([{ sequence: 't1', C_t: 0, C_d: 0 }])).data));
+ * // ['application/vnd.plotly.v1+json', 'text/plain']
+ * ```
+ */
 export function toMimeBundle(obj: unknown): RichOutput {
   let out: RichOutput;
   if (isDisplayable(obj)) {
@@ -68,7 +123,16 @@ export function toMimeBundle(obj: unknown): RichOutput {
   return out;
 }
 
-/** The rich bundle of a value, or null when it has nothing richer than text. */
+/**
+ * The rich bundle of a value, or null when it has nothing richer than text.
+ * @param obj - Any value.
+ * @returns The rich bundle, or null for plain values.
+ * @example
+ * ```ts
+ * import { htmlTable, richMimeBundle } from 'mriseq';
+ * console.log(richMimeBundle(42), richMimeBundle(htmlTable([{ a: 1 }])) !== null); // null true
+ * ```
+ */
 export function richMimeBundle(obj: unknown): RichOutput | null {
   if (isDisplayable(obj) || isPlotlyFigure(obj) || isDataFrameLike(obj) || isRowArray(obj) || isVolume(obj))
     return toMimeBundle(obj);
@@ -79,6 +143,16 @@ export function richMimeBundle(obj: unknown): RichOutput | null {
 // so the kernel needs no import of mriseq and a notebook without mriseq still works).
 (globalThis as Record<symbol, unknown>)[Symbol.for('mriseq.display.richMimeBundle')] = richMimeBundle;
 
+/**
+ * Options of {@link display}.
+ *
+ * @example
+ * ```ts
+ * import { display, type DisplayOptions } from 'mriseq';
+ * const o: DisplayOptions = { displayId: 'ranking', metadata: { isolated: true } };
+ * display({ toMimeBundle: () => ({ 'text/plain': 'ranking' }) }, o);
+ * ```
+ */
 export interface DisplayOptions {
   /** Reuse a display id (to target an existing output). */
   displayId?: string;
@@ -88,10 +162,26 @@ export interface DisplayOptions {
 /**
  * Marks values the kernel does not echo as a cell's result: `display(x)` as the last line of a
  * cell shows x once, like Python's display() returning None.
+ * @example
+ * ```ts
+ * import { SILENT_RESULT, display } from 'mriseq';
+ * console.log(display('x')[SILENT_RESULT]); // true: the kernel does not echo the handle
+ * ```
  */
 export const SILENT_RESULT: unique symbol = Symbol.for('mriseq.display.silent') as never;
 
-/** A shown output that can be replaced in place (Jupyter update_display_data). */
+/**
+ * A shown output that can be replaced in place (Jupyter update_display_data).
+ * Returned by {@link display}; outside a notebook `shown` is false and `bundle` still holds the output.
+ *
+ * @example
+ * ```ts
+ * import { DisplayHandle } from 'mriseq';
+ * const h = new DisplayHandle({ toMimeBundle: () => ({ 'text/plain': 'loading' }) });
+ * h.update({ toMimeBundle: () => ({ 'text/plain': 'done' }) });
+ * console.log(h.displayId, h.shown, h.bundle.data['text/plain']);
+ * ```
+ */
 export class DisplayHandle {
   readonly [SILENT_RESULT] = true;
   readonly displayId: string;
@@ -134,23 +224,65 @@ export class DisplayHandle {
  * Shows a value in the notebook with every representation it has (plotly JSON, HTML, PNG, text).
  * Outside a notebook it shows nothing (see setDisplayTransport / consoleTransport) and the returned
  * handle still carries the bundle.
+ * @param obj - Anything: a {@link Displayable}, a plotly figure, a Volume, a table, a value.
+ * @param opts - `displayId` to reuse, extra `metadata`.
+ * @returns A {@link DisplayHandle} whose `update()` replaces the output in place.
+ * @example
+ * ```ts
+ * import { display, rocCurve, rocFigure } from 'mriseq';
+ * const handle = display(rocFigure([rocCurve([0.9, 0.1, 0.6], [1, 0, 0], 'epoch 1')]));
+ * handle.update(rocFigure([rocCurve([0.9, 0.1, 0.3], [1, 0, 0], 'epoch 2')]));
+ * ```
  */
 export function display(obj: unknown, opts: DisplayOptions = {}): DisplayHandle {
   return new DisplayHandle(obj, opts);
 }
 
-/** Clears the current cell's output (wait: when the next output arrives, avoiding flicker). */
+/**
+ * Clears the current cell's output (wait: when the next output arrives, avoiding flicker).
+ * @param wait - Clear only when the next output arrives (default true).
+ * @example
+ * ```ts
+ * import { clearOutput, display } from 'mriseq';
+ * for (const step of [1, 2, 3]) {
+ *   clearOutput();
+ *   display({ toMimeBundle: () => ({ 'text/plain': `step ${step}` }) });
+ * }
+ * ```
+ */
 export function clearOutput(wait = true): void {
   displayTransport()?.clear?.(wait);
 }
 
+/**
+ * Options of {@link progressBar}.
+ *
+ * @example
+ * ```ts
+ * import { ProgressBar, type ProgressOptions } from 'mriseq';
+ * const o: ProgressOptions = { label: 'maps', throttleMs: 500 };
+ * new ProgressBar(10, o).done();
+ * ```
+ */
 export interface ProgressOptions {
   label?: string;
   /** Minimum milliseconds between two updates sent to the notebook (default 150). */
   throttleMs?: number;
 }
 
-/** An updating progress bar (one output replaced in place). */
+/**
+ * An updating progress bar (one output replaced in place).
+ * Shown in a notebook (an HTML bar with the percentage, count and message); outside one it only keeps its state.
+ *
+ * @example
+ * ```ts
+ * import { ProgressBar } from 'mriseq';
+ * const bar = new ProgressBar(3, { label: 'subjects' });
+ * for (const id of ['a', 'b', 'c']) bar.tick(1, id);
+ * bar.done('all evaluated');
+ * console.log(bar.fraction()); // 1
+ * ```
+ */
 export class ProgressBar {
   readonly total: number;
   value = 0;
@@ -212,6 +344,20 @@ export class ProgressBar {
   }
 }
 
+/**
+ * A {@link ProgressBar} that updates one output in place.
+ *
+ * @param total - The number of steps.
+ * @param opts - `label`, `throttleMs` (default 150).
+ * @returns A {@link ProgressBar}.
+ * @example
+ * ```ts
+ * import { progressBar } from 'mriseq';
+ * const bar = progressBar(100, { label: 'training' });
+ * bar.update(40, 'loss 0.42');
+ * bar.done();
+ * ```
+ */
 export function progressBar(total: number, opts: ProgressOptions = {}): ProgressBar {
   return new ProgressBar(total, opts);
 }

@@ -12,11 +12,40 @@ import type { Displayable, RichOutput } from './core.js';
 import { registerMimeProvider } from './display.js';
 import { volumeView, type Colormap } from './volume.js';
 
+/**
+ * The MIME type of mriseq's JupyterLab volume viewer (payload: {@link VolumeMimePayload}).
+ *
+ * @example
+ * ```ts
+ * import { VOLUME_MIME, phantom, volumeViewer } from 'mriseq';
+ * const v = volumeViewer(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!);
+ * console.log(VOLUME_MIME in v.toMimeBundle().data); // true
+ * ```
+ */
 export const VOLUME_MIME = 'application/vnd.mriseq.volume+json';
 
-/** How voxels are sent: uint8/uint16 are linearly quantised (value = offset + scale * q). */
+/**
+ * How voxels are sent: uint8/uint16 are linearly quantised (value = offset + scale * q).
+ * @example
+ * ```ts
+ * import { volumeMimePayload, phantom, type VoxelEncoding } from 'mriseq';
+ * const dtype: VoxelEncoding = 'float32';
+ * console.log(volumeMimePayload(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!, { dtype }).layers[0]?.dtype);
+ * ```
+ */
 export type VoxelEncoding = 'uint8' | 'uint16' | 'float32';
 
+/**
+ * One volume of a {@link VolumeMimePayload}: quantised voxels (value = offset + scale · q) as base64.
+ *
+ * @example
+ * ```ts
+ * import { base64ToBytes, phantom, volumeMimePayload, type VolumeLayerPayload } from 'mriseq';
+ * const layer: VolumeLayerPayload = volumeMimePayload(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!).layers[0]!;
+ * const q = base64ToBytes(layer.data)[100]!;
+ * console.log(layer.name, layer.offset + layer.scale * q); // the voxel's value, to within a quantisation step
+ * ```
+ */
 export interface VolumeLayerPayload {
   name: string;
   dtype: VoxelEncoding;
@@ -29,6 +58,17 @@ export interface VolumeLayerPayload {
   max: number;
 }
 
+/**
+ * The JSON the volume MIME type carries ({@link VOLUME_MIME}): the grid, its geometry, the layers
+ * and overlays as quantised voxels, and the initial display settings.
+ *
+ * @example
+ * ```ts
+ * import { phantom, volumeMimePayload, type VolumeMimePayload } from 'mriseq';
+ * const p: VolumeMimePayload = volumeMimePayload(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!);
+ * console.log(p.version, p.spacing, p.window);
+ * ```
+ */
 export interface VolumeMimePayload {
   version: 1;
   title: string;
@@ -52,6 +92,16 @@ export interface VolumeMimePayload {
   overlayThreshold: number;
 }
 
+/**
+ * Options of {@link volumeViewer}.
+ *
+ * @example
+ * ```ts
+ * import { type VolumeViewerOptions } from 'mriseq';
+ * const o: VolumeViewerOptions = { maxSize: 128, dtype: 'uint8', colormap: 'hot', overlayOpacity: 0.6, title: 'sim-00000' };
+ * console.log(o.title);
+ * ```
+ */
 export interface VolumeViewerOptions {
   /** Maps to show in colour over the anatomy, e.g. { M_d: map }. */
   overlay?: Volume | Record<string, Volume>;
@@ -86,7 +136,17 @@ function isVolumeLike(x: unknown): x is Volume {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-/** base64 of bytes: Buffer in Node, else a chunked encoder (the payload can be tens of MB). */
+/**
+ * base64 of bytes: Buffer in Node, else a chunked encoder (the payload can be tens of MB).
+ * @param bytes - Any bytes.
+ * @returns Their base64 text.
+ * @example
+ * ```ts
+ * import { base64ToBytes, bytesToBase64 } from 'mriseq';
+ * const b64 = bytesToBase64(new Uint8Array([1, 2, 3]));
+ * console.log(b64, base64ToBytes(b64)); // 'AQID' Uint8Array [1, 2, 3]
+ * ```
+ */
 export function bytesToBase64(bytes: Uint8Array): string {
   const B = (
     globalThis as {
@@ -126,7 +186,16 @@ export function bytesToBase64(bytes: Uint8Array): string {
   return parts.join('');
 }
 
-/** Inverse of bytesToBase64 (used by tests and by readers of saved notebooks). */
+/**
+ * Inverse of bytesToBase64 (used by tests and by readers of saved notebooks).
+ * @param s - base64 text.
+ * @returns The bytes.
+ * @example
+ * ```ts
+ * import { base64ToBytes } from 'mriseq';
+ * console.log(new TextDecoder().decode(base64ToBytes('bXJp'))); // 'mri'
+ * ```
+ */
 export function base64ToBytes(s: string): Uint8Array {
   const B = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;
   if (B) {
@@ -206,6 +275,16 @@ function percentileWindow(d: Float32Array): [number, number] {
 /**
  * The JSON payload of the volume MIME type for named anatomy layers (all on one grid) and
  * optional overlays. Checks that every volume has the same spatial shape.
+ * @param layers - One volume or named volumes on one grid.
+ * @param opts - As {@link volumeViewer}.
+ * @returns The payload (subsampled by an integer step to `maxSize`, voxels quantised as `dtype`).
+ * @throws {@link MriseqError} when there is no volume, a value is not a Volume, grids differ, data do not match their shape, or the frame is out of range.
+ * @example
+ * ```ts
+ * import { phantom, volumeMimePayload } from 'mriseq';
+ * const p = volumeMimePayload(phantom({ size: [64, 64, 32] }).subject(0).volumes.t1!, { maxSize: 32, dtype: 'uint16' });
+ * console.log(p.shape, p.step, p.sourceShape); // [32, 32, 16] 2 [64, 64, 32]
+ * ```
  */
 export function volumeMimePayload(
   layers: Volume | Record<string, Volume>,
@@ -281,7 +360,17 @@ export function volumeMimePayload(
   };
 }
 
-/** A displayable linked multiplanar viewer (the JupyterLab extension renders it). */
+/**
+ * A displayable linked multiplanar viewer (the JupyterLab extension renders it).
+ * Linked multiplanar views (see {@link volumeViewer}); without the extension the HTML view and montage show.
+ *
+ * @example
+ * ```ts
+ * import { VolumeViewer, phantom } from 'mriseq';
+ * const v = new VolumeViewer(phantom({ size: [32, 32, 16] }).subject(0).volumes.t2!, { fallback: false });
+ * console.log(v.payload.shape, v.payload.layers[0]?.name);
+ * ```
+ */
 export class VolumeViewer implements Displayable {
   readonly payload: VolumeMimePayload;
   private readonly fallback?: RichOutput;
@@ -318,6 +407,18 @@ export class VolumeViewer implements Displayable {
 /**
  * Linked multiplanar views of named volumes on one grid, e.g.
  * `volumeViewer({ real, generated }, { overlay: { M_d: map } })`.
+ * @param layers - One volume or named volumes on one grid.
+ * @param opts - Overlays, size limit, voxel encoding, window, colour map, overlay opacity and threshold, frame, title, fallback.
+ * @returns A displayable {@link VolumeViewer}.
+ * @throws {@link MriseqError} as {@link volumeMimePayload}.
+ * @example
+ * ```ts
+ * import { display, normalizeIntensity, phantom, subtractionMap, volumeViewer } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const t1gd = normalizeIntensity(s.volumes.t1gd!);
+ * const t1 = normalizeIntensity(s.volumes.t1!);
+ * display(volumeViewer({ t1gd, t1 }, { overlay: { '|T1Gd - T1|': subtractionMap(t1gd, t1) } }));
+ * ```
  */
 export function volumeViewer(
   layers: Volume | Record<string, Volume>,
@@ -331,6 +432,15 @@ let unregister: (() => void) | null = null;
 /**
  * Adds the volume MIME type to the bundle of every bare Volume shown (subsampled to maxSize,
  * default 128, to keep notebooks small). On by default; returns a function that turns it off.
+ * @param opts - `maxSize` per axis (default 128).
+ * @returns A function that turns it off.
+ * @example
+ * ```ts
+ * import { phantom, registerVolumeMime, toMimeBundle } from 'mriseq';
+ * const off = registerVolumeMime({ maxSize: 64 });
+ * console.log(Object.keys(toMimeBundle(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!).data));
+ * off();
+ * ```
  */
 export function registerVolumeMime(opts: { maxSize?: number } = {}): () => void {
   unregister?.();

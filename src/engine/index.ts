@@ -7,6 +7,20 @@ import * as tf from '@tensorflow/tfjs';
 import { MriseqError } from '../errors/index.js';
 import { registerCpuKernels, registerGradients, registerWasmKernels } from './wasm-kernels.js';
 
+/**
+ * The TensorFlow.js namespace (@tensorflow/tfjs 4.22) that mriseq computes with, on the backend
+ * {@link initEngine} chose. Use it for tensors you pass in or get back (tf.tidy, dispose, data())
+ * so that they live in the same engine as mriseq's own.
+ *
+ * @example
+ * ```ts
+ * import { tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const x = tf.ones([1, 4, 4, 1]);
+ * console.log(tf.getBackend(), x.shape);
+ * x.dispose();
+ * ```
+ */
 export { tf };
 
 export { wasmCandidate };
@@ -38,6 +52,17 @@ export interface EngineAdapter {
   readonly requestedFrom?: string;
 }
 
+/**
+ * What {@link initEngine} chose and why: the backend, what runs underneath, and which faster
+ * candidates were skipped with their reasons.
+ *
+ * @example
+ * ```ts
+ * import { initEngine, type EngineReport } from 'mriseq';
+ * const r: EngineReport = await initEngine();
+ * for (const s of r.skipped) console.log(`skipped ${s.name}: ${s.reason}`);
+ * ```
+ */
 export interface EngineReport {
   /** The candidate chosen, e.g. 'tensorflow', 'wasm', 'cpu'. */
   backend: string;
@@ -102,6 +127,16 @@ export function setEngineAdapter(a: EngineAdapter): void {
   pending = undefined;
 }
 
+/**
+ * Options of {@link initEngine}.
+ *
+ * @example
+ * ```ts
+ * import { initEngine, type EngineOptions } from 'mriseq';
+ * const options: EngineOptions = { backend: 'tensorflow', threads: 2 };
+ * await initEngine(options);
+ * ```
+ */
 export interface EngineOptions {
   /**
    * Force one backend by name ('tensorflow-gpu', 'tensorflow', 'wasm', 'cpu' in Node);
@@ -115,7 +150,17 @@ export interface EngineOptions {
   threads?: number;
 }
 
-/** The backend names this environment knows, fastest first. */
+/**
+ * The backend names this environment knows, fastest first.
+ * These are the names {@link initEngine}'s `backend` option and MRISEQ_BACKEND accept.
+ *
+ * @returns Names such as ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] in Node.
+ * @example
+ * ```ts
+ * import { engineBackends } from 'mriseq';
+ * console.log(engineBackends().join(', '));
+ * ```
+ */
 export function engineBackends(): string[] {
   return adapter.candidates().map((c) => c.name);
 }
@@ -124,6 +169,19 @@ export function engineBackends(): string[] {
  * Chooses and initialises the fastest backend that works (or the one asked for), once.
  * Later calls return the same report unless a different backend is asked for. An unknown or
  * failing requested backend is a MriseqError naming the option; it never silently falls back.
+ * Node's candidates, fastest first: 'tensorflow-gpu', 'tensorflow' (native libtensorflow),
+ * 'wasm', 'cpu' (see {@link engineBackends}).
+ *
+ * @param options - `backend` to force one by name, `threads` for the native backend.
+ * @returns The {@link EngineReport} of the backend now in use.
+ * @throws {@link MriseqError} 'engine.unknown-backend' for a name not in {@link engineBackends},
+ *   'engine.backend-failed' when the requested backend does not start, 'engine.no-backend' when none does.
+ * @example
+ * ```ts
+ * import { initEngine } from 'mriseq';
+ * const report = await initEngine();
+ * console.log(report.summary); // e.g. "mriseq engine: tensorflow (libtensorflow 2.x, CPU, 2 threads)"
+ * ```
  */
 export function initEngine(options: EngineOptions = {}): Promise<EngineReport> {
   const fromOption = options.backend !== undefined;
@@ -201,7 +259,16 @@ async function choose(
   );
 }
 
-/** The report of the backend in use, or undefined before initEngine. */
+/**
+ * The report of the backend in use, or undefined before initEngine.
+ * @returns The {@link EngineReport} of the last successful {@link initEngine}, or undefined.
+ * @example
+ * ```ts
+ * import { engineReport, initEngine } from 'mriseq';
+ * await initEngine();
+ * console.log(engineReport()?.backend);
+ * ```
+ */
 export function engineReport(): EngineReport | undefined {
   return report;
 }

@@ -41,6 +41,16 @@ export function datatypeByName(name: string): DatatypeInfo | undefined {
   return DATATYPES.find((d) => d.name === name);
 }
 
+/**
+ * A NIfTI-1/2 header as {@link readNiftiHeader} parses it (fields as the standard names them).
+ *
+ * @example
+ * ```ts
+ * import { readNiftiHeader, type NiftiHeader } from 'mriseq';
+ * const h: NiftiHeader | undefined = await readNiftiHeader('scan.nii.gz').catch(() => undefined);
+ * if (h) console.log(h.version, h.sformCode, h.nbytes);
+ * ```
+ */
 export interface NiftiHeader {
   version: 1 | 2;
   littleEndian: boolean;

@@ -30,6 +30,16 @@ import {
   type Layout,
 } from './stream.js';
 
+/**
+ * Options of {@link readNifti} and {@link readNiftiBytes}.
+ *
+ * @example
+ * ```ts
+ * import { readNifti, type ReadNiftiOptions } from 'mriseq';
+ * const options: ReadNiftiOptions = { maxBytes: 512 * 2 ** 20 };
+ * await readNifti('scan.nii.gz', options).catch((e: Error) => console.log(e.message));
+ * ```
+ */
 export interface ReadNiftiOptions {
   /**
    * Most bytes a read may allocate (raw data + Float32 copy), checked from the header before any
@@ -115,7 +125,29 @@ function pairPaths(path: string): { hdr: string; img: string } {
   return { hdr: pick('.hdr'), img: pick('.img') };
 }
 
-/** Reads a NIfTI file into a Volume (Float32 data with scaling applied, original datatype kept). */
+/**
+ * Reads a NIfTI file into a Volume (Float32 data with scaling applied, original datatype kept).
+ * Reads .nii, .nii.gz and .hdr/.img pairs (each possibly gzipped), NIfTI-1 and NIfTI-2, either
+ * byte order, as nibabel does (scl_slope/scl_inter applied, sform preferred over qform).
+ *
+ * @param path - The file; for a pair either the .hdr or the .img.
+ * @param options - `maxBytes`: the most memory the read may allocate.
+ * @returns The Volume (float32 data, the file's datatype remembered, header fields kept).
+ * @throws {@link MriseqError} naming the file and field: 'io.read' (missing/unreadable), 'nifti.magic',
+ *   'nifti.header', 'nifti.dim', 'nifti.datatype', 'nifti.truncated', 'nifti.too_large' (over maxBytes),
+ *   'nifti.qform'/'nifti.sform' (unusable affine).
+ * @example
+ * ```ts
+ * import { createVolume, readNifti, writeNifti } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const file = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'x.nii.gz');
+ * await writeNifti(file, createVolume(new Float32Array(8).fill(3), [2, 2, 2]));
+ * const vol = await readNifti(file);
+ * console.log(vol.shape, vol.data[0]); // [2, 2, 2] 3
+ * ```
+ */
 export async function readNifti(path: string, options: ReadNiftiOptions = {}): Promise<Volume> {
   const maxBytes = options.maxBytes ?? defaultMaxBytes();
   const file = path;
@@ -196,7 +228,19 @@ async function readSingle(
   return toVolume(header!, data, file);
 }
 
-/** Reads a .nii or .nii.gz held in memory (e.g. fetched or uploaded); `name` names it in errors. */
+/**
+ * Reads a .nii or .nii.gz held in memory (e.g. fetched or uploaded); `name` names it in errors.
+ * @param bytes - The whole file's bytes (gzipped or not).
+ * @param options - `maxBytes`, and `name` for error messages.
+ * @returns The Volume, as {@link readNifti} would give.
+ * @throws {@link MriseqError} as {@link readNifti}; a .hdr of a pair has no data and is refused.
+ * @example
+ * ```ts
+ * import { createVolume, encodeNifti, readNiftiBytes } from 'mriseq';
+ * const bytes = encodeNifti(createVolume(new Float32Array(8), [2, 2, 2]), { gzip: true });
+ * console.log((await readNiftiBytes(bytes, { name: 'upload.nii.gz' })).shape);
+ * ```
+ */
 export async function readNiftiBytes(
   bytes: Uint8Array,
   options: ReadNiftiOptions & { name?: string } = {},
@@ -208,7 +252,23 @@ export async function readNiftiBytes(
   });
 }
 
-/** Header of a NIfTI file, validated, without reading the data. */
+/**
+ * Header of a NIfTI file, validated, without reading the data.
+ * @param path - A .nii, .nii.gz, .hdr or .img file.
+ * @returns The parsed {@link NiftiHeader}.
+ * @throws {@link MriseqError} as {@link readNifti} for the header's part.
+ * @example
+ * ```ts
+ * import { createVolume, readNiftiHeader, writeNifti } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const file = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'x.nii');
+ * await writeNifti(file, createVolume(new Int16Array(24), [2, 3, 4], { datatype: 'int16' }));
+ * const h = await readNiftiHeader(file);
+ * console.log(h.dims, h.datatype, h.pixdim.slice(1, 4));
+ * ```
+ */
 export async function readNiftiHeader(path: string): Promise<NiftiHeader> {
   const { kind } = kindOf(path);
   const target = kind === 'pair' ? pairPaths(path).hdr : path;
@@ -449,6 +509,16 @@ function toVolume(h: NiftiHeader, raw: Uint8Array, file: string): Volume {
 
 // ---------------------------------------------------------------- writing
 
+/**
+ * Options of {@link writeNifti}, {@link encodeNifti} and {@link convertNifti}.
+ *
+ * @example
+ * ```ts
+ * import { createVolume, encodeNifti, type WriteNiftiOptions } from 'mriseq';
+ * const options: WriteNiftiOptions = { datatype: 'int16', gzip: true, level: 9, description: 'mask' };
+ * encodeNifti(createVolume(new Float32Array(8), [2, 2, 2]), options);
+ * ```
+ */
 export interface WriteNiftiOptions {
   /** Datatype on disk; default the volume's datatype. */
   datatype?: Volume['datatype'];
@@ -602,7 +672,20 @@ function keptQform(vol: Volume): readonly (readonly number[])[] | undefined {
   return sameMatrix(h.sform ?? h.qform, vol.affine) ? h.qform : undefined;
 }
 
-/** Encodes a Volume as NIfTI-1 single-file bytes (little-endian), gzipped when asked. */
+/**
+ * Encodes a Volume as NIfTI-1 single-file bytes (little-endian), gzipped when asked.
+ * @param vol - The volume to encode.
+ * @param options - Datatype on disk, gzip and its level, description.
+ * @returns The file's bytes.
+ * @throws {@link MriseqError} 'nifti.datatype' for a datatype it cannot write (complex64) or rgb24
+ *   without a trailing axis of 3 colour planes; a dimension too large for NIfTI-1.
+ * @example
+ * ```ts
+ * import { createVolume, encodeNifti } from 'mriseq';
+ * const bytes = encodeNifti(createVolume(new Float32Array(8), [2, 2, 2]), { datatype: 'uint8' });
+ * console.log(bytes.length); // 352-byte header + 8 voxels
+ * ```
+ */
 export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8Array {
   const dtName = options.datatype ?? vol.datatype;
   const dt = datatypeByName(dtName);
@@ -703,6 +786,20 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
  * Writes a Volume as NIfTI-1 (.nii or .nii.gz), atomically through the shared writer of
  * src/reliability: a temporary file in the same folder is renamed over the target, so readers
  * never see a half-written file, and temps of killed earlier writers are removed.
+ * @param path - Target ending .nii or .nii.gz (gzip follows the extension unless `options.gzip`).
+ * @param vol - The volume to write.
+ * @param options - Datatype on disk, gzip and its level, description.
+ * @throws {@link MriseqError} when the name ends in neither .nii nor .nii.gz, as {@link encodeNifti},
+ *   or when the write fails.
+ * @example
+ * ```ts
+ * import { phantom, writeNifti } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await writeNifti(join(dir, 't1.nii.gz'), phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!);
+ * ```
  */
 export async function writeNifti(path: string, vol: Volume, options: WriteNiftiOptions = {}): Promise<void> {
   const lower = path.toLowerCase();
@@ -732,7 +829,24 @@ export function sameFile(a: string, b: string): boolean {
   }
 }
 
-/** Reads IN and writes it to OUT (format from OUT's extension); never overwrites the input. */
+/**
+ * Reads IN and writes it to OUT (format from OUT's extension); never overwrites the input.
+ * @param input - The file to read (any format {@link readNifti} reads).
+ * @param output - The file to write (.nii or .nii.gz).
+ * @param options - As {@link writeNifti}.
+ * @returns The volume that was written.
+ * @throws {@link MriseqError} when output is the input file, or as {@link readNifti} / {@link writeNifti}.
+ * @example
+ * ```ts
+ * import { convertNifti, createVolume, writeNifti } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await writeNifti(join(dir, 'a.nii'), createVolume(new Float32Array(8), [2, 2, 2]));
+ * await convertNifti(join(dir, 'a.nii'), join(dir, 'a.nii.gz'));
+ * ```
+ */
 export async function convertNifti(
   input: string,
   output: string,

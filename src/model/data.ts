@@ -7,7 +7,19 @@ import type { Volume } from '../volume/index.js';
 import { MriseqError } from '../errors/index.js';
 import { own } from '../keys/index.js';
 
-/** A subject as the generator sees it: named sequences (missing ones absent). */
+/**
+ * A subject as the generator sees it: named sequences (missing ones absent).
+ * A {@link PhantomSubject} is one; so is `{ id, volumes: await subject.loadAll() }` for a cohort subject.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, type SubjectVolumes } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16] });
+ * const s = cohort.subjects[0]!;
+ * const subject: SubjectVolumes = { id: s.id, volumes: await s.loadAll() };
+ * console.log(Object.keys(subject.volumes));
+ * ```
+ */
 export interface SubjectVolumes {
   id: string;
   volumes: Partial<Record<string, Volume>>;
@@ -26,6 +38,18 @@ export function timePoints(v: Volume): number {
  * 2D: box [H, W] at (y0, x0), channels = z0..z0+c-1 -> [T, H, W, c];
  * 3D: box [D, H, W] at (z0, y0, x0) -> [T, D, H, W, 1].
  * Coordinates outside the volume are reflected (so padding to a multiple of 4 is reflect padding).
+ * @param v - A 3D or 4D volume (normalised).
+ * @param ndims - 2 (slice stacks) or 3 (patches).
+ * @param origin - The box's first voxel.
+ * @param size - The box: w × h (and d slices or depth).
+ * @returns The box as [T, h, w, d] (2D: d channels) or [T, d, h, w, 1], flattened.
+ * @example
+ * ```ts
+ * import { extractPatch, phantom } from 'mriseq/browser';
+ * const t1 = phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!;
+ * const patch = extractPatch(t1, 2, { x: 0, y: 0, z: 7 }, { w: 32, h: 32, d: 3 });
+ * console.log(patch.length); // 1 * 32 * 32 * 3
+ * ```
  */
 export function extractPatch(
   v: Volume,

@@ -24,6 +24,16 @@ import { predictStacks, type PredictOptions, type StackSource } from './infer.js
 import type { Seq2Seq } from './model.js';
 import { own } from '../keys/index.js';
 
+/**
+ * Options of {@link generate}.
+ *
+ * @example
+ * ```ts
+ * import { type GenerateOptions } from 'mriseq';
+ * const options: GenerateOptions = { sources: ['t1', 't2', 'flair'], target: 't1gd', batchSize: 4 };
+ * console.log(options.target);
+ * ```
+ */
 export interface GenerateOptions {
   /** Source sequences (one or several; a 4D source contributes its time points). */
   sources: string[];
@@ -138,7 +148,15 @@ function predictOptions(o: {
   };
 }
 
-/** One 2D forward per slice: the stack starting at `start` predicts `slice` on its `channel`. */
+/**
+ * One 2D forward per slice: the stack starting at `start` predicts `slice` on its `channel`.
+ * @example
+ * ```ts
+ * import { centredStacks, type SliceStack } from 'mriseq/browser';
+ * const s: SliceStack = centredStacks(10, 3)[4]!;
+ * console.log(s.slice, s.start, s.channel); // 4 3 1
+ * ```
+ */
 export interface SliceStack {
   slice: number;
   start: number;
@@ -149,6 +167,14 @@ export interface SliceStack {
  * The stacks of 2.5D inference: slice z is predicted by the stack [z - floor(c_in/2), ...) (its
  * centre), moved inside the volume at the two ends (then z is an edge channel). A volume thinner
  * than c_in is read with reflected slices (extractPatch), every slice by the stack at 0.
+ * @param nz - Number of axial slices.
+ * @param cIn - Slices per stack.
+ * @returns One stack per slice: where it starts and which channel is the slice.
+ * @example
+ * ```ts
+ * import { centredStacks } from 'mriseq/browser';
+ * console.log(centredStacks(5, 3)); // slice 0 is channel 0 of the stack at 0; slice 2 is the centre of the stack at 1
+ * ```
  */
 export function centredStacks(nz: number, cIn: number): SliceStack[] {
   const half = Math.floor(cIn / 2);
@@ -163,6 +189,25 @@ export function centredStacks(nz: number, cIn: number): SliceStack[] {
 /**
  * generate(model, subject, {sources, target}): the synthesised target on the subject's grid,
  * intensities in the normalised [-1, 1] space (compare with normalizeIntensity(x_target)).
+ * For a 2D model every axial slice is predicted as the centre of its own `cIn`-slice stack; the
+ * volume is padded to the model's spatial multiple and cropped back.
+ *
+ * @param model - A trained generator whose `config.sequences` include the sources and the target.
+ * @param subject - The subject's volumes by sequence name (raw intensities unless `options.normalized`).
+ * @param options - `sources`, `target`, and optionally time points, `normalized`, batch size.
+ * @returns The synthesised target volume on the first source's grid, values in normalised [-1, 1].
+ * @throws {@link MriseqError} 'model.sources' without sources; a sequence unknown to the model, missing
+ *   from the subject, or volumes whose grids disagree are MriseqErrors naming them.
+ * @example
+ * ```ts
+ * import { createGenerator, generate, phantom, initEngine } from 'mriseq';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const subject = phantom({ size: [32, 32, 16] }).subject(0);
+ * const t1gd = await generate(model, subject, { sources: ['t1', 't2'], target: 't1gd' });
+ * console.log(t1gd.shape); // [32, 32, 16]
+ * model.dispose();
+ * ```
  */
 export async function generate(
   model: Seq2Seq,

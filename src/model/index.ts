@@ -23,7 +23,8 @@ export {
   type DecodeReuse,
 } from './model.js';
 export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
-export { Rng } from './random.js';
+// Kept under its old name for one release: the one-integer generator is src/random's Mulberry32.
+export { Mulberry32 as Rng } from '../random/index.js';
 export {
   generate,
   generatePairs,

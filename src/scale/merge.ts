@@ -38,6 +38,16 @@ export interface MergeOptions {
   onProgress?: (e: { command: string; files: number; subjects: number }) => void;
 }
 
+/**
+ * What {@link mergeRun} merged.
+ *
+ * @example
+ * ```ts
+ * import { mergeRun, type MergeReport } from 'mriseq';
+ * const r: MergeReport = mergeRun('runs/sim');
+ * console.log(r.commands.map((c) => `${c.command}: ${c.files} files`));
+ * ```
+ */
 export interface MergeReport {
   run: string;
   commands: {
@@ -248,7 +258,21 @@ function summarise(ids: string[], max = 10): string {
   return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max).join(', ')} and ${ids.length - max} more`;
 }
 
-/** Merges the parts of every (or one) sharded command under `run` into `run`. */
+/**
+ * Merges the parts of every (or one) sharded command under `run` into `run`.
+ * Tables are concatenated in {@link compareSubjectIds} order and checked for missing or duplicated
+ * subjects; other files are copied into the run folder.
+ *
+ * @param runDir - The run folder holding parts/<command>-<I>-of-<N>/.
+ * @param opts - `command` to merge only its parts, expected `shards`, `onProgress`.
+ * @returns What was merged, per command.
+ * @throws {@link MriseqError} when there are no parts, parts disagree (shard counts, columns) or subjects are missing.
+ * @example
+ * ```ts
+ * import { mergeRun } from 'mriseq';
+ * for (const c of mergeRun('runs/sim').commands) console.log(c.command, c.shards, c.subjects, c.completenessChecked);
+ * ```
+ */
 export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
   const run = resolve(runDir);
   const report: MergeReport = { run, commands: [] };

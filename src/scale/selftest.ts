@@ -11,6 +11,7 @@ import { outputDirFor, writeShardMarker } from './layout.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
 import { formatCsv, type CsvValue } from '../csv/index.js';
 import { selectShard, stableHash, type ShardSpec } from './shard.js';
+import { mulberry32 } from '../random/index.js';
 
 export interface SelftestOptions {
   out: string;
@@ -33,17 +34,10 @@ export function selftestSubjects(n: number): string[] {
 }
 
 function cube(id: string, seed: number, size: number): Float32Array {
-  // xorshift32 seeded by the subject id and the run seed: the same bytes whichever shard runs it
-  let s = (stableHash(`${seed}:${id}`) || 1) >>> 0;
+  // Seeded by the subject id and the run seed: the same bytes whichever shard runs it.
+  const next = mulberry32(stableHash(`${seed}:${id}`));
   const v = new Float32Array(size * size * size);
-  for (let i = 0; i < v.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    v[i] = s / 4294967296;
-  }
+  for (let i = 0; i < v.length; i++) v[i] = next();
   return v;
 }
 

@@ -31,6 +31,16 @@ export interface SlurmResources {
   sbatchArgs?: string[];
 }
 
+/**
+ * Options of {@link submit} and {@link submitRun}: the command to shard plus SLURM resources.
+ *
+ * @example
+ * ```ts
+ * import { type SubmitOptions } from 'mriseq';
+ * const o: SubmitOptions = { run: 'runs/sim', command: ['simulate', '--out', 'runs/sim', '--subjects', '20000'], shards: 50, maxParallel: 10 };
+ * console.log(o.shards);
+ * ```
+ */
 export interface SubmitOptions extends SlurmResources {
   /** The run folder: scripts, logs, slurm.json and (by convention) the parts go here. */
   run: string;
@@ -102,6 +112,16 @@ export type ShardState =
   | 'UNKNOWN'
   | string;
 
+/**
+ * One shard's latest attempt.
+ *
+ * @example
+ * ```ts
+ * import { runStatus, type ShardStatus } from 'mriseq';
+ * const failed: ShardStatus[] = (await runStatus('runs/sim')).failed;
+ * failed.forEach((f) => console.log(f.shard, f.jobId, f.reason, f.log));
+ * ```
+ */
 export interface ShardStatus {
   shard: number;
   state: ShardState;
@@ -110,6 +130,16 @@ export interface ShardStatus {
   log: string;
 }
 
+/**
+ * What {@link runStatus} and {@link waitRun} report about a run.
+ *
+ * @example
+ * ```ts
+ * import { runStatus, type RunStatus } from 'mriseq';
+ * const s: RunStatus = await runStatus('runs/sim');
+ * console.log(s.done, s.ok, s.merge?.state);
+ * ```
+ */
 export interface RunStatus {
   run: string;
   command: string[];
@@ -522,7 +552,19 @@ export interface SubmitResult {
   submitted: boolean;
 }
 
-/** Writes the scripts into RUN/slurm, submits the array and the merge, records the job ids. */
+/**
+ * Writes the scripts into RUN/slurm, submits the array and the merge, records the job ids.
+ * @param opts - {@link SubmitOptions}.
+ * @param exec - Runner of SLURM commands (default: the real ones).
+ * @returns The run's record (scripts written, job ids).
+ * @throws {@link MriseqError} when the run still has jobs queued or running, or a SLURM command fails.
+ * @example
+ * ```ts
+ * import { submitRun } from 'mriseq';
+ * const r = await submitRun({ run: 'runs/eval', command: ['evaluate', '--out', 'runs/eval'], shards: 4, dryRun: true });
+ * console.log(r);
+ * ```
+ */
 export async function submitRun(opts: SubmitOptions, exec: Exec = execSlurm): Promise<SubmitResult> {
   const built = buildScripts(opts);
   const scripts: SlurmScripts = {
@@ -646,7 +688,19 @@ function finishedOutput(record: SlurmRecord, shard: number): string | undefined 
   }
 }
 
-/** The state of every shard (its latest attempt) and of the latest merge. */
+/**
+ * The state of every shard (its latest attempt) and of the latest merge.
+ * @param run - The run folder.
+ * @param exec - Runner of SLURM commands.
+ * @returns Every shard's state (latest attempt), the merge's, counts per state, and whether all is done and ok.
+ * @throws {@link MriseqError} 'not a SLURM run folder' when the folder holds no submitted run.
+ * @example
+ * ```ts
+ * import { runStatus } from 'mriseq';
+ * const s = await runStatus('runs/sim');
+ * for (const f of s.failed) console.log(`shard ${f.shard} ${f.state}: see ${f.log}`);
+ * ```
+ */
 export async function runStatus(run: string, exec: Exec = execSlurm): Promise<RunStatus> {
   const record = readRecord(run);
   const latest = new Map<number, string>();
@@ -750,6 +804,17 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 /**
  * Polls until no job of the run is pending or running. A merge left PENDING with
  * DependencyNeverSatisfied (a scheduler that ignored --kill-on-invalid-dep) is cancelled here.
+ * @param run - The run folder.
+ * @param opts - `interval` and `timeout` in seconds, `failFast`, `onProgress`, `signal`.
+ * @param exec - Runner of SLURM commands.
+ * @returns The final {@link RunStatus} (check `ok`).
+ * @throws {@link MriseqError} 'gave up waiting' when the timeout passes first.
+ * @example
+ * ```ts
+ * import { waitRun } from 'mriseq';
+ * const s = await waitRun('runs/sim', { onProgress: (x) => console.log(x.counts) });
+ * console.log(s.ok ? 'merged' : `${s.failed.length} shards failed`);
+ * ```
  */
 export async function waitRun(
   run: string,
@@ -801,7 +866,18 @@ export function failureError(s: RunStatus): MriseqError {
   );
 }
 
-/** scancels every job of the run (arrays and merges) and, by default, waits until none is left. */
+/**
+ * scancels every job of the run (arrays and merges) and, by default, waits until none is left.
+ * @param run - The run folder.
+ * @param exec - Runner of SLURM commands.
+ * @param opts - `wait: false` returns without waiting for the jobs to leave the queue.
+ * @returns The status after cancelling.
+ * @example
+ * ```ts
+ * import { cancelRun } from 'mriseq';
+ * console.log((await cancelRun('runs/sim')).done);
+ * ```
+ */
 export async function cancelRun(
   run: string,
   exec: Exec = execSlurm,
@@ -820,7 +896,19 @@ export async function cancelRun(
   }
 }
 
-/** Resubmits only the shards whose latest attempt failed (then the merge); a no-op when all completed. */
+/**
+ * Resubmits only the shards whose latest attempt failed (then the merge); a no-op when all completed.
+ * @param run - The run folder.
+ * @param exec - Runner of SLURM commands.
+ * @returns The updated record, the shards resubmitted, and whether anything was submitted.
+ * @throws {@link MriseqError} when jobs of the run are still queued or running.
+ * @example
+ * ```ts
+ * import { retryRun } from 'mriseq';
+ * const { resubmitted } = await retryRun('runs/sim');
+ * console.log('resubmitted shards', resubmitted);
+ * ```
+ */
 export async function retryRun(
   run: string,
   exec: Exec = execSlurm,

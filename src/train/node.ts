@@ -81,7 +81,26 @@ function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
   return weights;
 }
 
-/** Saves a generator (and, for a resumable checkpoint, the training state) to a folder. */
+/**
+ * Saves a generator (and, for a resumable checkpoint, the training state) to a folder.
+ * @param dir - The checkpoint folder (created; files replaced atomically).
+ * @param model - The generator whose config and weights are saved.
+ * @param extra - Weights to save instead of the model's, a {@link TrainState} to make it resumable,
+ *   the weights' dtype on disk ('float32' or 'float16'), extra text files.
+ * @example
+ * ```ts
+ * import { createGenerator, loadGenerator, saveCheckpoint, initEngine } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * await initEngine();
+ * const dir = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'ckpt');
+ * const g = createGenerator('lite');
+ * saveCheckpoint(dir, g, { dtype: 'float16' });
+ * loadGenerator(dir).dispose();
+ * g.dispose();
+ * ```
+ */
 export function saveCheckpoint(
   dir: string,
   model: Seq2Seq,
@@ -119,13 +138,32 @@ export function saveCheckpoint(
   writeFolderAtomic(dir, files, { durable: true });
 }
 
+/**
+ * What {@link loadCheckpoint} returns.
+ *
+ * @example
+ * ```ts
+ * import { loadCheckpoint, type LoadedCheckpoint, initEngine } from 'mriseq';
+ * await initEngine();
+ * const c: LoadedCheckpoint = loadCheckpoint('pretrained:phantom-lite');
+ * console.log(c.dir, c.state === undefined);
+ * c.model.dispose();
+ * ```
+ */
 export interface LoadedCheckpoint {
   model: Seq2Seq;
   state?: TrainState;
   dir: string;
 }
 
-/** The package's models/ folder of shipped generators (src/train and dist/train are two levels down). */
+/**
+ * The package's models/ folder of shipped generators (src/train and dist/train are two levels down).
+ * @example
+ * ```ts
+ * import { MODELS_ROOT } from 'mriseq';
+ * console.log(MODELS_ROOT); // .../node_modules/mriseq/models
+ * ```
+ */
 export const MODELS_ROOT = resolve(__dirname, '..', '..', 'models');
 
 /** The folder of a shipped generator ('phantom-lite' or 'pretrained:phantom-lite'). */
@@ -136,6 +174,18 @@ export function pretrainedDir(name: string): string {
 /**
  * Loads a checkpoint folder, or a run folder (then its best/, else last/), or a shipped generator
  * named 'pretrained:<name>'. Missing, corrupt or mismatched files give a MriseqError naming the file.
+ * @param path - A checkpoint folder, a run folder, or 'pretrained:<name>'.
+ * @param which - For a run folder: 'best' (default) or 'last'.
+ * @returns The model, the training state when saved, and the folder read.
+ * @throws {@link MriseqError} naming the file when it is missing, corrupt or does not match the config.
+ * @example
+ * ```ts
+ * import { loadCheckpoint, initEngine } from 'mriseq';
+ * await initEngine();
+ * const { model, dir } = loadCheckpoint('pretrained:phantom-lite');
+ * console.log(dir, model.config.sequences);
+ * model.dispose();
+ * ```
  */
 export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): LoadedCheckpoint {
   if (isPretrainedRef(path)) path = pretrainedDir(path);
@@ -206,11 +256,34 @@ export function generatorFingerprint(model: Seq2Seq): string {
   return h.digest('hex');
 }
 
-/** Loads the generator of a run (best weights) or of a checkpoint folder. */
+/**
+ * Loads the generator of a run (best weights) or of a checkpoint folder.
+ * @param path - A run folder, a checkpoint folder or 'pretrained:<name>'.
+ * @returns The generator.
+ * @throws {@link MriseqError} as {@link loadCheckpoint}.
+ * @example
+ * ```ts
+ * import { loadGenerator, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = loadGenerator('pretrained:phantom-lite');
+ * console.log(g.countParams());
+ * g.dispose();
+ * ```
+ */
 export function loadGenerator(path: string): Seq2Seq {
   return loadCheckpoint(path, 'best').model;
 }
 
+/**
+ * Options of {@link trainRun}.
+ *
+ * @example
+ * ```ts
+ * import { type TrainRunOptions } from 'mriseq';
+ * const fineTune: TrainRunOptions = { out: 'runs/ft', from: 'pretrained:phantom-lite', steps: 200, crop: 64 };
+ * console.log(fineTune.from);
+ * ```
+ */
 export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckpoint'> {
   /** Run folder (last/, best/, summary.json). */
   out: string;
@@ -234,6 +307,18 @@ export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckp
   redo?: boolean;
 }
 
+/**
+ * What {@link trainRun} returns.
+ *
+ * @example
+ * ```ts
+ * import { phantom, trainRun, type TrainRunResult, initEngine } from 'mriseq';
+ * await initEngine();
+ * const r: TrainRunResult = await trainRun([phantom({ size: [32, 32, 16] }).subject(0)], { out: '/tmp/run', steps: 1, crop: 32, resume: true });
+ * console.log(r.resumedFrom, r.bestPsnr);
+ * r.model.dispose();
+ * ```
+ */
 export interface TrainRunResult extends TrainResult {
   out: string;
   model: Seq2Seq;
@@ -243,6 +328,26 @@ export interface TrainRunResult extends TrainResult {
 /**
  * Trains a generator into a run folder, resumable with {resume: true}. The folder is locked while
  * training: a second process writing the same run would interleave checkpoints.
+ * Checkpoints go to out/last (periodic) and out/best (best validation PSNR), written atomically.
+ *
+ * @param subjects - Training subjects (raw intensities).
+ * @param options - {@link TrainOptions} plus `out`, `model`/`modelOverrides`, `resume`, `from` (fine-tune) and `checkpointEvery`.
+ * @returns The training summary plus the run folder, the trained model and the step it resumed from.
+ * @throws {@link MriseqError} when the run folder is locked by another process, a checkpoint to resume
+ *   or fine-tune from is unreadable, or as {@link trainSteps}.
+ * @example
+ * ```ts
+ * import { phantom, trainRun, initEngine } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * await initEngine();
+ * const out = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'run');
+ * const p = phantom({ subjects: 2, size: [32, 32, 16] });
+ * const r = await trainRun([p.subject(0), p.subject(1)], { out, steps: 2, crop: 32 });
+ * console.log(r.out, r.steps);
+ * r.model.dispose();
+ * ```
  */
 export async function trainRun(subjects: TrainSubjects, options: TrainRunOptions): Promise<TrainRunResult> {
   mkdirSync(options.out, { recursive: true });

@@ -23,11 +23,23 @@
 import { NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { stopRequested } from '../interrupt/index.js';
-import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
+import { Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
+import { Mulberry32 as Rng } from '../random/index.js';
 import { extractPatch } from '../model/data.js';
 import { SubjectPool, subjectCount, type Prepared, type TrainSubjects } from './pool.js';
 import { CompiledStep, CompileError } from './compiled.js';
 
+/**
+ * Options of {@link train} and {@link trainSteps}; defaults follow the authors' recipe.
+ *
+ * @example
+ * ```ts
+ * import { type TrainOptions } from 'mriseq';
+ * const ac = new AbortController();
+ * const options: TrainOptions = { steps: 6000, crop: 64, lr: 2e-4, seed: 1, signal: ac.signal };
+ * console.log(options.steps);
+ * ```
+ */
 export interface TrainOptions {
   /** Total number of steps (the learning-rate schedule spans them). */
   steps: number;
@@ -99,6 +111,17 @@ export interface TrainOptions {
   compile?: boolean | 'xla';
 }
 
+/**
+ * The loss of one step, term by term (total = 10·translation + 10·selfReconstruction + 10·cycle +
+ * structuralWeight·structural, each SmoothL1 or 1 − SSIM).
+ *
+ * @example
+ * ```ts
+ * import { type LossTerms } from 'mriseq';
+ * const l: LossTerms = { total: 1.2, translation: 0.05, selfReconstruction: 0.03, cycle: 0.04, structural: 0.3 };
+ * console.log(l.total);
+ * ```
+ */
 export interface LossTerms {
   total: number;
   translation: number;
@@ -107,6 +130,17 @@ export interface LossTerms {
   structural: number;
 }
 
+/**
+ * One step's report from {@link trainSteps} (and `onProgress`).
+ *
+ * @example
+ * ```ts
+ * import { type TrainProgress } from 'mriseq';
+ * const log = (e: TrainProgress): void =>
+ *   console.log(e.step, e.lr, e.loss.translation, e.validationPsnr ?? '', `${e.stepMs.toFixed(0)} ms`);
+ * void log;
+ * ```
+ */
 export interface TrainProgress {
   step: number;
   steps: number;
@@ -130,7 +164,16 @@ export interface TrainProgress {
   cachedBytes?: number;
 }
 
-/** Everything besides the weights that a resumed run needs. */
+/**
+ * Everything besides the weights that a resumed run needs.
+ * @example
+ * ```ts
+ * import { loadCheckpoint, type TrainState, initEngine } from 'mriseq';
+ * await initEngine();
+ * const state: TrainState | undefined = loadCheckpoint('runs/lite', 'last').state;
+ * console.log(state?.step, state?.bestPsnr);
+ * ```
+ */
 export interface TrainState {
   step: number;
   steps: number;
@@ -164,7 +207,16 @@ export interface TrainState {
   };
 }
 
-/** Named training recipes (see TrainOptions.recipe). */
+/**
+ * Named training recipes (see TrainOptions.recipe).
+ * @example
+ * ```ts
+ * import { type TrainOptions, type TrainRecipe } from 'mriseq/browser';
+ * const recipe: TrainRecipe = 'mriseq-0.1';
+ * const options: TrainOptions = { steps: 300, recipe };
+ * console.log(options.recipe);
+ * ```
+ */
 export type TrainRecipe = 'authors' | 'mriseq-0.1';
 
 /** The recipe options a run fixes at its start (and a resumed run keeps). */
@@ -190,12 +242,35 @@ function recipeOf(o: TrainState['options']): RecipeOptions & { epochSteps: numbe
   };
 }
 
+/**
+ * What `onCheckpoint` receives: the weights and state to save, and why now.
+ *
+ * @example
+ * ```ts
+ * import { type TrainCheckpoint } from 'mriseq';
+ * const onCheckpoint = (c: TrainCheckpoint): void => console.log(c.reason, c.state.step);
+ * void onCheckpoint;
+ * ```
+ */
 export interface TrainCheckpoint {
   reason: 'periodic' | 'best' | 'final' | 'stopped';
   state: TrainState;
   weights: NamedWeights;
 }
 
+/**
+ * What {@link train} returns.
+ *
+ * @example
+ * ```ts
+ * import { createGenerator, phantom, train, type TrainResult, initEngine } from 'mriseq';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const r: TrainResult = await train(model, [phantom({ size: [32, 32, 16] }).subject(0)], { steps: 1, crop: 32 });
+ * console.log(r.steps, r.stopped, r.finalLoss?.total);
+ * model.dispose();
+ * ```
+ */
 export interface TrainResult {
   steps: number;
   stopped: boolean;
@@ -223,7 +298,19 @@ function cropSize(p: Prepared, ndims: 2 | 3, crop: number, cIn: number) {
   return { w: fit(shape[0]), h: fit(shape[1]), d: ndims === 2 ? cIn : fit(shape[2]), shape };
 }
 
-/** Reverses the W axis of a channels-last buffer [..., W, C] in place (a flip along x). */
+/**
+ * Reverses the W axis of a channels-last buffer [..., W, C] in place (a flip along x).
+ * @param data - A channels-last buffer [..., W, C].
+ * @param w - The width W.
+ * @param c - The channels C.
+ * @example
+ * ```ts
+ * import { flipLastSpatial } from 'mriseq/browser';
+ * const row = Float32Array.from([1, 2, 3]);
+ * flipLastSpatial(row, 3, 1);
+ * console.log(row); // [3, 2, 1]
+ * ```
+ */
 export function flipLastSpatial(data: Float32Array, w: number, c: number): void {
   const row = w * c;
   for (let r = 0; r < data.length; r += row)
@@ -237,7 +324,16 @@ export function flipLastSpatial(data: Float32Array, w: number, c: number): void 
       }
 }
 
-/** The authors' test for an empty crop: its mean is -1 (normalised background) to 1e-8. */
+/**
+ * The authors' test for an empty crop: its mean is -1 (normalised background) to 1e-8.
+ * @param data - A crop of normalised intensities.
+ * @returns True when its mean is within 1e-8 of −1 (nothing but background).
+ * @example
+ * ```ts
+ * import { isBackground } from 'mriseq/browser';
+ * console.log(isBackground(new Float32Array(16).fill(-1)), isBackground(Float32Array.from([-1, 0.5]))); // true false
+ * ```
+ */
 export function isBackground(data: Float32Array): boolean {
   let s = 0;
   for (let i = 0; i < data.length; i++) s += data[i];
@@ -335,6 +431,22 @@ function flatT(x: tf.Tensor): tf.Tensor {
   return tf.reshape(x, [x.shape[0] * (x.shape[1] ?? 1), ...x.shape.slice(2)]);
 }
 
+/**
+ * PSNR in dB of two tensors in [-1, 1] (data range 2): 10·log10(4 / MSE), the training loop's validation metric.
+ *
+ * @param y - Prediction.
+ * @param x - Target, same shape.
+ * @returns PSNR in dB (MSE floored at 1e-12).
+ * @example
+ * ```ts
+ * import { psnrOf, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const x = tf.zeros([1, 8, 8, 1]);
+ * const y = tf.fill([1, 8, 8, 1], 0.1);
+ * console.log(psnrOf(y, x)); // 26.02
+ * tf.dispose([x, y]);
+ * ```
+ */
 export function psnrOf(y: tf.Tensor, x: tf.Tensor): number {
   const mse = tf.tidy(() => tf.mean(tf.squaredDifference(y, x)).dataSync()[0]);
   return 10 * Math.log10(4 / Math.max(mse, 1e-12));
@@ -343,6 +455,19 @@ export function psnrOf(y: tf.Tensor, x: tf.Tensor): number {
 /**
  * The learning rate of a step (0-based): polynomial decay from lr to lrEnd, per step, or per
  * epoch as the authors' poly_lr(epoch, epochs, lr, min_lr, 0.9) with epochs = ceil(steps / epochSteps).
+ * @param step - The step, from 0.
+ * @param steps - Total steps.
+ * @param o - The run's options (lr, lrEnd, lrPower, lrSchedule, epochSteps; a {@link TrainState}'s `options`).
+ * @returns The learning rate of that step.
+ * @example
+ * ```ts
+ * import { learningRate, type TrainState } from 'mriseq/browser';
+ * const o: TrainState['options'] = {
+ *   seed: 0, crop: 64, lr: 2e-4, lrEnd: 1e-6, lrPower: 0.9, beta1: 0.5, beta2: 0.999, structuralWeight: 0.01,
+ *   lrSchedule: 'epoch', epochSteps: 100,
+ * };
+ * console.log(learningRate(0, 1000, o), learningRate(999, 1000, o));
+ * ```
  */
 export function learningRate(step: number, steps: number, o: TrainState['options']): number {
   const r = recipeOf(o);
@@ -361,6 +486,18 @@ export function learningRate(step: number, steps: number, o: TrainState['options
  * a third of a step's op count). Same arithmetic as PyTorch's Adam, element by element (the two
  * paths round differently, within float32 precision); a parameter without a gradient this step
  * (a ConvLSTM's hidden weights at one time point) is updated with gradient 0.
+ * @example
+ * ```ts
+ * import { FlatAdam, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const w = tf.variable(tf.ones([3]));
+ * const adam = new FlatAdam([w], ['w']);
+ * // Gradients are keyed by each variable's tfjs name (not by `names`); a missing one counts as 0.
+ * tf.tidy(() => adam.update({ [w.name]: tf.ones([3]) }, 1, 0.1, 0.9, 0.999));
+ * console.log(w.dataSync()); // each 0.9: the first Adam step moves by lr
+ * adam.dispose();
+ * w.dispose();
+ * ```
  */
 export class FlatAdam {
   private readonly native: NativeAdam | undefined;
@@ -465,7 +602,16 @@ export class FlatAdam {
   }
 }
 
-/** One sample of a training step: sources x_s [B, T_s, ...] and target x_t [B, T_t, ...]. */
+/**
+ * One sample of a training step: sources x_s [B, T_s, ...] and target x_t [B, T_t, ...].
+ * @example
+ * ```ts
+ * import { tf, type StepSample, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const sample: StepSample = { xs: tf.zeros([2, 1, 32, 32, 1]), xt: tf.zeros([2, 1, 32, 32, 1]), source: 't2', target: 'flair', nts: 1, ntt: 1 };
+ * tf.dispose([sample.xs, sample.xt]);
+ * ```
+ */
 export interface StepSample {
   xs: tf.Tensor;
   xt: tf.Tensor;
@@ -478,7 +624,15 @@ export interface StepSample {
   codeVectors?: { source: tf.Tensor; target: tf.Tensor };
 }
 
-/** The options the step's loss reads. */
+/**
+ * The options the step's loss reads.
+ * @example
+ * ```ts
+ * import { type StepLossOptions } from 'mriseq/browser';
+ * const o: StepLossOptions = { structuralWeight: 0.01, structuralCycle: false, detachCycle: false };
+ * console.log(o.structuralWeight);
+ * ```
+ */
 export interface StepLossOptions {
   structuralWeight: number;
   /** The structural term covers y_c too (default false: y_t and y_s, as the authors' perceptual term). */
@@ -493,6 +647,21 @@ export interface StepLossOptions {
  * (y_t, x_t) and (y_s, x_s) (and (y_c, x_s) with structuralCycle). Call it under a gradient tape
  * (it keeps nothing itself). Returns the total and [total, translation, selfReconstruction, cycle,
  * structural].
+ * @param model - The generator.
+ * @param o - Structural weight and which terms it covers; whether the cycle is detached.
+ * @param sample - Source and target batches.
+ * @returns The total (a scalar tensor to differentiate) and its parts.
+ * @example
+ * ```ts
+ * import { createGenerator, stepLoss, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const xs = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
+ * const total = tf.tidy(() => stepLoss(model, { structuralWeight: 0.01 }, { xs, xt: xs, source: 't1', target: 't2', nts: 1, ntt: 1 }).total);
+ * console.log(total.dataSync()[0]);
+ * tf.dispose([xs, total]);
+ * model.dispose();
+ * ```
  */
 export function stepLoss(
   model: Seq2Seq,
@@ -540,6 +709,29 @@ export function stepLoss(
  * One optimisation step in one tidy: three forward passes, one backward pass, Adam (PyTorch's
  * update) on every variable. Returns [total, translation, selfReconstruction, cycle, structural].
  * Exported for the benchmark; adamStep counts from 1.
+ * @param model - The generator (updated in place).
+ * @param adam - The optimiser over its variables.
+ * @param adamStep - The Adam step, from 1.
+ * @param lr - The learning rate.
+ * @param o - Adam's betas and the loss options.
+ * @param sample - Source and target batches.
+ * @returns The loss terms [total, translation, selfReconstruction, cycle, structural].
+ * @example
+ * ```ts
+ * import { FlatAdam, createGenerator, tf, trainingStep, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const adam = new FlatAdam([...model.variables.values()], [...model.variables.keys()]);
+ * const xs = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
+ * const xt = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
+ * const loss = trainingStep(model, adam, 1, 2e-4, { beta1: 0.5, beta2: 0.999, structuralWeight: 0.01 }, {
+ *   xs, xt, source: 't1', target: 't1gd', nts: 1, ntt: 1,
+ * });
+ * console.log(loss);
+ * tf.dispose([xs, xt]);
+ * adam.dispose();
+ * model.dispose();
+ * ```
  */
 export function trainingStep(
   model: Seq2Seq,
@@ -567,6 +759,25 @@ export function trainingStep(
 /**
  * The training loop as an async iterator of per-step progress events. `train()` runs it to the
  * end; a notebook can `for await` it to draw a live curve.
+ * Each step draws a subject, a source and a target among its sequences, and a crop; it optimises
+ * 10·(SmoothL1(y_t, x_t) + SmoothL1(y_s, x_s)) + 10·SmoothL1(y_c, x_s) + w·(1 − SSIM) with Adam.
+ *
+ * @param model - The generator to train (its weights change in place).
+ * @param subjects - Training subjects, each with at least two of the model's sequences.
+ * @param options - As {@link train}.
+ * @returns An async generator of {@link TrainProgress} per step whose return value is the {@link TrainResult}.
+ * @throws {@link MriseqError} for invalid options (steps, recipe, epochSteps), subjects the model cannot
+ *   use, or a diverged (non-finite) loss.
+ * @example
+ * ```ts
+ * import { createGenerator, phantom, trainSteps, initEngine } from 'mriseq';
+ * await initEngine();
+ * const p = phantom({ subjects: 2, size: [32, 32, 16] });
+ * const model = createGenerator('lite');
+ * for await (const e of trainSteps(model, [p.subject(0), p.subject(1)], { steps: 2, crop: 32 }))
+ *   console.log(`step ${e.step}/${e.steps} ${e.source}->${e.target} loss ${e.loss.total.toFixed(3)}`);
+ * model.dispose();
+ * ```
  */
 export async function* trainSteps(
   model: Seq2Seq,
@@ -791,7 +1002,29 @@ export async function* trainSteps(
   return { steps: step, stopped, finalLoss: last, bestPsnr, bestStep, history };
 }
 
-/** Trains to the end (or until options.signal aborts) and returns the summary. */
+/**
+ * Trains to the end (or until options.signal aborts) and returns the summary.
+ * @param model - The generator to train (its weights change in place).
+ * @param subjects - Training subjects (raw intensities; normalised as the spec says unless `options.normalized`).
+ * @param options - Steps, crop, learning-rate schedule, loss weights, validation, callbacks; see {@link TrainOptions}.
+ * @returns The summary: steps done, whether stopped, last loss, best validation PSNR (dB) and the history.
+ * @throws {@link MriseqError} as {@link trainSteps}.
+ * @example
+ * ```ts
+ * import { createGenerator, phantom, train, initEngine } from 'mriseq';
+ * await initEngine();
+ * const p = phantom({ subjects: 3, size: [32, 32, 16] });
+ * const model = createGenerator('lite');
+ * const result = await train(model, [p.subject(0), p.subject(1)], {
+ *   steps: 2,
+ *   crop: 32,
+ *   validation: [p.subject(2)],
+ *   onProgress: (e) => console.log(e.step, e.loss.total.toFixed(3)),
+ * });
+ * console.log(result.bestPsnr, 'dB');
+ * model.dispose();
+ * ```
+ */
 export async function train(
   model: Seq2Seq,
   subjects: TrainSubjects,
