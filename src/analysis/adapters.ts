@@ -68,6 +68,21 @@ export function asEvaluationModel(model: Seq2Seq | EvaluationModel): EvaluationM
 /**
  * Several (source, target) generations of one subject at once (inputs already in [-1, 1]), each
  * source's slices encoded once for all its targets; output time points follow the real targets.
+ *
+ * @param model - A trained generator.
+ * @returns An EvaluationModel's generatePairs: (sequences, pairs, { signal }) to volumes keyed
+ *   `${source}>${target}`.
+ * @example
+ * ```ts
+ * import { createGenerator, normalizeIntensity, pairsFunction, phantom, initEngine } from 'mriseq';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const s = phantom({ size: [32, 32, 8] }).subject(0);
+ * const sequences = { t1: normalizeIntensity(s.volumes.t1!), t1gd: normalizeIntensity(s.volumes.t1gd!) };
+ * const made = await pairsFunction(model)(sequences, [['t1', 't1gd'], ['t1gd', 't1gd']]);
+ * console.log([...made.keys()]); // ['t1>t1gd', 't1gd>t1gd']
+ * model.dispose();
+ * ```
  */
 export function pairsFunction(model: Seq2Seq): NonNullable<EvaluationModel['generatePairs']> {
   return (sequences, pairs, options) =>

@@ -136,6 +136,21 @@ export async function differentiationMap(
 /**
  * M_d(t) built one source at a time: add(s, G(x_s, t)) as each generation is made, result() the
  * mean of |G(x_s, t) - x_t| over the sources added (so a caller need not keep the generations).
+ *
+ * @param x - The real target x_t, normalised to [-1, 1].
+ * @param target - The target's name (for errors).
+ * @returns The accumulator: add(source, generated data), sources (how many added), result().
+ * @throws {@link MriseqError} 'maps.size' when a generation's length differs from x_t's, and
+ *   'maps.sources' from result() when nothing was added.
+ * @example
+ * ```ts
+ * import { createVolume, mapAccumulator } from 'mriseq';
+ * const x = createVolume(new Float32Array([0, 0.5, -1, 1]), [2, 2, 1]);
+ * const acc = mapAccumulator(x, 't1gd');
+ * acc.add('t1', new Float32Array([0, 0, 0, 0]));
+ * acc.add('t2', new Float32Array([0, 0.5, -1, 0]));
+ * console.log(Array.from(acc.result().data)); // [0, 0.25, 0.5, 1]
+ * ```
  */
 export function mapAccumulator(
   x: Volume,

@@ -98,6 +98,14 @@ function graphBackend(): Backend | undefined {
 /**
  * Whether graph functions can be built here: the native backend is active and its binding has
  * the graph calls (built by `npm run setup` from scripts/build-tfjs-node.sh).
+ *
+ * @returns True where {@link traceGraph} can record.
+ * @example
+ * ```ts
+ * import { graphsAvailable, initEngine } from 'mriseq';
+ * await initEngine();
+ * console.log(graphsAvailable()); // true on the native engine after npm run setup
+ * ```
  */
 export function graphsAvailable(): boolean {
   return graphBackend() !== undefined;
@@ -218,6 +226,19 @@ export function outsideTrace<T>(fn: () => T): T {
   }
 }
 
+/**
+ * What {@link traceGraph} feeds a recorded function.
+ *
+ * @example
+ * ```ts
+ * import { tf, type TraceSpec, initEngine } from 'mriseq';
+ * await initEngine();
+ * const x = tf.zeros([2, 2]);
+ * const spec: TraceSpec = { feeds: [x] };
+ * console.log(spec.feeds.length);
+ * x.dispose();
+ * ```
+ */
 export interface TraceSpec {
   /** Tensors given at every call, in this order: the function's inputs. */
   feeds: Info[];
@@ -232,7 +253,23 @@ export interface TraceSpec {
   stockOps?: boolean;
 }
 
-/** What recording found, for the bench and the tests. */
+/**
+ * What recording found, for the bench and the tests ({@link GraphFunction}'s `stats`).
+ *
+ * @example
+ * ```ts
+ * import { graphsAvailable, traceGraph, tf, initEngine, type GraphStats } from 'mriseq';
+ * await initEngine();
+ * if (graphsAvailable()) {
+ *   const x = tf.ones([3]);
+ *   const fn = traceGraph({ feeds: [x] }, () => [tf.mul(x, 2)]);
+ *   const stats: GraphStats = fn.stats;
+ *   console.log(stats.recorded); // 1
+ *   fn.dispose();
+ *   x.dispose();
+ * }
+ * ```
+ */
 export interface GraphStats {
   /** Ops in the graph: recorded ops, placeholders, constants and variable reads. */
   nodes: number;
@@ -262,7 +299,22 @@ const ONEDNN_PREFIX = '_MklNative';
 let functions = 0;
 const tag = Math.random().toString(36).slice(2, 8);
 
-/** A recorded computation, callable as one TensorFlow op. */
+/**
+ * A recorded computation, callable as one TensorFlow op (made by {@link traceGraph}).
+ *
+ * @example
+ * ```ts
+ * import { graphsAvailable, traceGraph, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * if (graphsAvailable()) {
+ *   const x = tf.ones([3]);
+ *   const double = traceGraph({ feeds: [x] }, () => [tf.mul(x, 2)]);
+ *   const [y] = double.call([tf.tensor([1, 2, 3])]);
+ *   console.log(y!.dataSync()); // [2, 4, 6]
+ *   double.dispose();
+ * }
+ * ```
+ */
 export class GraphFunction {
   private disposed = false;
   constructor(
@@ -302,6 +354,24 @@ export class GraphFunction {
  * tensors the function outputs; everything it creates is disposed here (it runs in a tidy). Throws
  * when the backend has no graph calls, when body reads a value it computed (dataSync), or when an
  * op's output shape is not known from the graph.
+ *
+ * @param spec - The feeds (the function's inputs), variable reads, function attributes.
+ * @param body - The computation, in tfjs ops; returns the function's outputs.
+ * @returns The function, callable with new feeds of the recorded shapes.
+ * @throws {@link MriseqError} 'engine.no-graphs' where the backend has no graph calls.
+ * @example
+ * ```ts
+ * import { graphsAvailable, traceGraph, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * if (graphsAvailable()) {
+ *   const a = tf.ones([2, 2]);
+ *   const b = tf.ones([2, 2]);
+ *   const f = traceGraph({ feeds: [a, b] }, () => [tf.relu(tf.matMul(a, b))]);
+ *   const [y] = f.call([tf.eye(2), tf.fill([2, 2], -1)]);
+ *   console.log(y!.arraySync()); // [[0, 0], [0, 0]]
+ *   f.dispose();
+ * }
+ * ```
  */
 export function traceGraph(spec: TraceSpec, body: () => Info[]): GraphFunction {
   const be = graphBackend();

@@ -236,6 +236,16 @@ export async function generate(
   return asVolume(out, ref, nOut, tgt);
 }
 
+/**
+ * Options of {@link generatePairs}.
+ *
+ * @example
+ * ```ts
+ * import { type GeneratePairsOptions } from 'mriseq';
+ * const options: GeneratePairsOptions = { sources: ['t1', 't2'], targets: ['t1gd'], memoryBytes: 256 * 2 ** 20 };
+ * console.log(options.targets);
+ * ```
+ */
 export interface GeneratePairsOptions {
   /** Source sequences, each used alone (default: every sequence the subject has that the model knows). */
   sources?: string[];
@@ -245,9 +255,13 @@ export interface GeneratePairsOptions {
   pairs?: [string, string][];
   /** Output time points per target (default: the target's own if the subject has it as 4D, else 1). */
   timePoints?: Record<string, number>;
+  /** Inputs are already in [-1, 1] (default false: the spec's normalisation is applied). */
   normalized?: boolean;
+  /** Slice stacks per forward pass (default: as many as fit memoryBytes). */
   batchSize?: number;
+  /** Memory one forward pass may take, bytes (default 512 MiB). */
   memoryBytes?: number;
+  /** Run through a compiled TensorFlow function where the backend has them (default true). */
   compile?: boolean;
   /** As GenerateOptions.signal. */
   signal?: AbortSignal;
@@ -257,13 +271,30 @@ export interface GeneratePairsOptions {
  * G(x_s, code_t) for every source s (one at a time) and target t of a subject: what the
  * evaluation table and the differentiation maps need, with each source's slices encoded once for
  * all its targets. Returns volumes keyed `${source}>${target}`.
+ *
+ * @param model - A generator whose `config.sequences` include every source and target.
+ * @param subject - The subject's volumes by sequence name (raw intensities unless `options.normalized`).
+ * @param options - Which sources, targets or pairs; time points, batching, `signal`.
+ * @returns One volume per pair on the subject's grid, values in normalised [-1, 1].
+ * @throws {@link MriseqError} for a sequence unknown to the model or missing from the subject, and
+ *   'generate.aborted' when `signal` or the host's interrupt stops it between batches.
+ * @example
+ * ```ts
+ * import { createGenerator, generatePairs, phantom, initEngine } from 'mriseq';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const subject = phantom({ size: [32, 32, 8] }).subject(0);
+ * const made = await generatePairs(model, subject, { sources: ['t1', 't2'], targets: ['t1gd', 'flair'] });
+ * console.log([...made.keys()]); // ['t1>t1gd', 't1>flair', 't2>t1gd', 't2>flair']
+ * model.dispose();
+ * ```
  */
 export async function generatePairs(
   model: Seq2Seq,
   subject: SubjectVolumes,
   options: GeneratePairsOptions = {},
 ): Promise<Map<string, Volume>> {
-  const known = model.config.sequences.filter((s) => subject.volumes[s]);
+  const known = model.config.sequences.filter((s) => own(subject.volumes, s));
   const pairs =
     options.pairs ??
     (options.sources ?? known).flatMap((s) =>

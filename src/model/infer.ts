@@ -10,7 +10,22 @@
 import { graphsAvailable, tf, traceGraph, type GraphFunction } from '../engine/index.js';
 import type { Seq2Seq, Seq2SeqConfig } from './model.js';
 
-/** The inputs: `count` stacks of one shape, written on demand. */
+/**
+ * The inputs of {@link predictStacks}: `count` stacks of one shape, written on demand.
+ *
+ * @example
+ * ```ts
+ * import { type StackSource } from 'mriseq';
+ * const data = new Float32Array(3 * 16 * 16).fill(-1);
+ * // three 2D stacks of one time point, 16 x 16, c_in 1
+ * const src: StackSource = {
+ *   count: 3,
+ *   shape: [1, 16, 16, 1],
+ *   write: (i, out, offset) => out.set(data.subarray(i * 256, (i + 1) * 256), offset),
+ * };
+ * console.log(src.count);
+ * ```
+ */
 export interface StackSource {
   count: number;
   /** One stack's shape: [T, ...box, c] (2D: box [H, W], c = c_in; 3D: [D, H, W], c = 1). */
@@ -19,6 +34,16 @@ export interface StackSource {
   write(i: number, out: Float32Array, offset: number): void;
 }
 
+/**
+ * Options of {@link predictStacks}.
+ *
+ * @example
+ * ```ts
+ * import { type PredictOptions } from 'mriseq';
+ * const options: PredictOptions = { memoryBytes: 256 * 2 ** 20, onBatch: (done, total) => console.log(done, total) };
+ * console.log(options.memoryBytes);
+ * ```
+ */
 export interface PredictOptions {
   /** Stacks per forward pass (default: as many as fit memoryBytes, see stackBytes). */
   batchSize?: number;
@@ -36,6 +61,18 @@ export interface PredictOptions {
  * output time point, five such tensors alive at once, plus the outputs. Measured peaks of the
  * lite generator stayed below it (docs/speed.md); the eager forward (compile: false) keeps a
  * stage's intermediates until the stage ends and is given twice as much per stack.
+ *
+ * @param config - The generator's configuration.
+ * @param shape - One stack's shape, [T, ...box, c].
+ * @param targets - Targets decoded from each encoding.
+ * @param nOut - Output time points per target.
+ * @returns Bytes.
+ * @example
+ * ```ts
+ * import { preset, stackBytes } from 'mriseq';
+ * const perSlice = stackBytes(preset('lite'), [1, 64, 64, 1], 4, 1);
+ * console.log(Math.floor((512 * 2 ** 20) / perSlice)); // 64 px slices per 512 MiB batch
+ * ```
  */
 export function stackBytes(config: Seq2SeqConfig, shape: number[], targets: number, nOut: number): number {
   const t = shape[0]!;
@@ -114,6 +151,23 @@ function compiledForward(
  * G(stack, target) for every stack and target: result[k] holds [count, nOut, ...box, c_in] for
  * codes[k]. The last batch is padded (with copies of its last stack) to the batch size, so one
  * recording serves every batch.
+ *
+ * @param model - The generator.
+ * @param src - The input stacks.
+ * @param codes - The targets' code indices (`model.codeIndex(name)`).
+ * @param nOut - Output time points per target.
+ * @param opts - Batch size or memory budget, `compile`, and `onBatch` (progress, yield, stop).
+ * @returns One array per code: every stack's output, [count, nOut, ...box, c_in].
+ * @example
+ * ```ts
+ * import { createGenerator, predictStacks, initEngine, type StackSource } from 'mriseq';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const src: StackSource = { count: 4, shape: [1, 16, 16, 1], write: (i, out, offset) => out.fill(i / 4, offset, offset + 256) };
+ * const [t1gd, flair] = await predictStacks(model, src, [model.codeIndex('t1gd'), model.codeIndex('flair')], 1);
+ * console.log(t1gd!.length, flair!.length); // 1024 1024
+ * model.dispose();
+ * ```
  */
 export async function predictStacks(
   model: Seq2Seq,
@@ -153,7 +207,19 @@ export async function predictStacks(
   return out;
 }
 
-/** Frees the compiled forwards recorded for a model. */
+/**
+ * Frees the compiled forwards recorded for a model (Seq2Seq.dispose calls it).
+ *
+ * @param model - The generator.
+ * @example
+ * ```ts
+ * import { createGenerator, releaseCompiled, initEngine } from 'mriseq';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * releaseCompiled(model); // nothing recorded yet: nothing to free
+ * model.dispose();
+ * ```
+ */
 export function releaseCompiled(model: Seq2Seq): void {
   for (const f of compiled.get(model)?.values() ?? []) f.dispose();
   compiled.delete(model);

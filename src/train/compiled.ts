@@ -15,6 +15,16 @@ import { graphsAvailable, traceGraph, tf, type GraphFunction, type GraphStats } 
 import type { Seq2Seq } from '../model/index.js';
 import { stepLoss, type FlatAdam, type StepLossOptions, type StepSample } from './train.js';
 
+/**
+ * Options of {@link CompiledStep}.
+ *
+ * @example
+ * ```ts
+ * import { type CompiledStepOptions } from 'mriseq';
+ * const options: CompiledStepOptions = { xla: false };
+ * console.log(options.xla);
+ * ```
+ */
 export interface CompiledStepOptions {
   /**
    * Compile the function with XLA's CPU JIT (on the first call of each recording: tens of seconds).
@@ -27,11 +37,42 @@ export interface CompiledStepOptions {
 /**
  * Recording the step failed (an op TensorFlow's graph cannot hold, a shape it cannot infer):
  * nothing ran, so the caller may run the eager step instead.
+ *
+ * @example
+ * ```ts
+ * import { CompileError } from 'mriseq';
+ * const e = new CompileError('the training step could not be compiled: ...');
+ * console.log(e instanceof CompileError, e.name); // true CompileError
+ * ```
  */
 export class CompileError extends Error {
   override name = 'CompileError';
 }
 
+/**
+ * The generator's training step as one TensorFlow function (see the module comment); train()
+ * uses it by default on the native backend (TrainOptions.compile).
+ *
+ * @example
+ * ```ts
+ * import { CompiledStep, createGenerator, tf, initEngine } from 'mriseq';
+ * import { FlatAdam } from 'mriseq/browser';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const adam = new FlatAdam([...model.variables.values()], [...model.variables.keys()]);
+ * const step = CompiledStep.create(model, adam); // undefined without graph functions
+ * if (step) {
+ *   const xs = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
+ *   const xt = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
+ *   const o = { beta1: 0.9, beta2: 0.999, structuralWeight: 0.01 };
+ *   const terms = step.step(1, 2e-4, o, { xs, xt, source: 't1', target: 't2', nts: 1, ntt: 1 });
+ *   console.log(terms[0]); // the total loss
+ *   step.dispose();
+ * }
+ * adam.dispose();
+ * model.dispose();
+ * ```
+ */
 export class CompiledStep {
   private readonly fns = new Map<string, GraphFunction>();
   private readonly onehots = new Map<number, tf.Tensor>();
