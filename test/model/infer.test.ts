@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nativeGraphs, tiny } from '../helpers/graphs.js';
+import { nativeGraphs } from '../helpers/graphs.js';
+import { SMALL_GENERATOR } from '../helpers/generator.js';
 import { tf } from '../../src/engine/index.js';
 import {
   createGenerator,
@@ -41,7 +42,7 @@ test(
   'the compiled forward equals the eager forward bit for bit, for several targets at once',
   { skip: skip() },
   async () => {
-    const g = createGenerator('lite', { ...tiny, seed: 3 });
+    const g = createGenerator('lite', { ...SMALL_GENERATOR, seed: 3 });
     const src = stacks(5, [1, 16, 16, 1], 1);
     const codes = [0, 2, 3];
     const eager = await predictStacks(g, src, codes, 1, { batchSize: 5, compile: false });
@@ -57,7 +58,7 @@ test(
   'batch sizes, the padded last batch included, agree to float32 rounding; the budget sets the batch',
   { skip: skip() },
   async () => {
-    const g = createGenerator('lite', { ...tiny, seed: 4 });
+    const g = createGenerator('lite', { ...SMALL_GENERATOR, seed: 4 });
     const src = stacks(5, [2, 12, 16, 1], 2);
     const one = await predictStacks(g, src, [1], 2, { batchSize: 1 });
     for (const bs of [2, 3, 5]) {
@@ -77,7 +78,7 @@ test(
 
 test('generatePairs equals generate() for every pair, 4D targets included', { skip: skip() }, async () => {
   const s = phantom({ subjects: 1, size: [20, 16, 9], dce: { phases: 2 }, seed: 6 }).subject(0);
-  const g = createGenerator('lite', { ...tiny, sequences: ['t1', 't2', 'dce'], seed: 5 });
+  const g = createGenerator('lite', { ...SMALL_GENERATOR, sequences: ['t1', 't2', 'dce'], seed: 5 });
   const sub = { id: s.id, volumes: { t1: s.volumes.t1, t2: s.volumes.t2, dce: s.volumes.dce } };
   const all = await generatePairs(g, sub, { batchSize: 2 });
   assert.equal(all.size, 9);
@@ -94,10 +95,10 @@ test('generatePairs equals generate() for every pair, 4D targets included', { sk
 });
 
 test('a compiled forward sees weights set after it was recorded', { skip: skip() }, async () => {
-  const g = createGenerator('lite', { ...tiny, seed: 6 });
+  const g = createGenerator('lite', { ...SMALL_GENERATOR, seed: 6 });
   const sub = { id: subject.id, volumes: { t1: subject.volumes.t1, t2: subject.volumes.t2 } };
   const a = await generate(g, sub, { sources: ['t1'], target: 't2' });
-  const other = createGenerator('lite', { ...tiny, seed: 7 });
+  const other = createGenerator('lite', { ...SMALL_GENERATOR, seed: 7 });
   g.setWeights(other.getWeights());
   const b = await generate(g, sub, { sources: ['t1'], target: 't2' });
   const c = await generate(other, sub, { sources: ['t1'], target: 't2', compile: false });

@@ -10,7 +10,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nativeGraphs, tiny } from '../helpers/graphs.js';
+import { nativeGraphs } from '../helpers/graphs.js';
+import { SMALL_GENERATOR } from '../helpers/generator.js';
 import { tf } from '../../src/engine/index.js';
 import { createGenerator, type NamedWeights, type Seq2SeqConfig } from '../../src/model/index.js';
 import { phantom } from '../../src/phantom/index.js';
@@ -123,7 +124,7 @@ test('one recording per code pairing: the codes, learning rate and data are fed'
 test('3D volumes: compiled steps equal eager steps bit for bit', { skip: skip() }, async () => {
   const s = phantom({ subjects: 1, size: [16, 16, 8], seed: 4 }).subject(0);
   const vol = [{ id: s.id, volumes: { t1: s.volumes.t1, t2: s.volumes.t2 } }];
-  const cfg = { ...tiny, ndims: 3 as const, seed: 2 };
+  const cfg = { ...SMALL_GENERATOR, ndims: 3 as const, seed: 2 };
   const o: TrainOptions = { steps: 3, crop: 16, seed: 1 };
   const e = await run(cfg, vol as typeof subjects, { ...o, compile: false });
   const c = await run(cfg, vol as typeof subjects, o);
@@ -139,7 +140,7 @@ test(
     // With several time points the compiled step is not bit for bit (losses 1e-7 relative apart when
     // the source has 3 time points; docs/speed.md): the first step's losses and Adam moments
     // (0.1 x gradient) are compared, per parameter relative to its largest moment.
-    const cfg = { ...tiny, sequences: ['t2', 'dce'], seed: 2 };
+    const cfg = { ...SMALL_GENERATOR, sequences: ['t2', 'dce'], seed: 2 };
     const x3 = tf.randomNormal([1, 3, 16, 16, 1], 0, 1, 'float32', 7);
     const x1 = tf.randomNormal([1, 1, 16, 16, 1], 0, 1, 'float32', 8);
     const o = { beta1: 0.9, beta2: 0.999, structuralWeight: 0.01 };
