@@ -426,3 +426,22 @@ export {
   frameChannel,
   type SeriesViewOptions,
 } from './classify/index.js';
+// compiled TensorFlow functions and batched inference
+export {
+  generatePairs,
+  predictStacks,
+  releaseCompiled,
+  stackBytes,
+  type GeneratePairsOptions,
+  type PredictOptions,
+  type StackSource,
+} from './model/index.js';
+export { mapAccumulator, pairsFunction } from './analysis/index.js';
+export { CompiledStep, CompileError, type CompiledStepOptions } from './train/index.js';
+export {
+  graphsAvailable,
+  traceGraph,
+  GraphFunction,
+  type GraphStats,
+  type TraceSpec,
+} from './engine/index.js';

@@ -4,7 +4,7 @@
  * Browser-safe.
  */
 import { MriseqError } from '../errors/index.js';
-import { generate as generateVolume, Seq2Seq } from '../model/index.js';
+import { generate as generateVolume, generatePairs, Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import type { EvaluationCohort, EvaluationModel } from './evaluate.js';
 import type { GenerateFn } from './maps.js';
@@ -58,8 +58,50 @@ export function generatorFunction(model: Seq2Seq): GenerateFn {
  */
 export function asEvaluationModel(model: Seq2Seq | EvaluationModel): EvaluationModel {
   if (model instanceof Seq2Seq)
-    return { sequences: model.config.sequences, generate: generatorFunction(model) };
+    return {
+      sequences: model.config.sequences,
+      generate: generatorFunction(model),
+      generatePairs: pairsFunction(model),
+    };
   return model;
+}
+
+/**
+ * Several (source, target) generations of one subject at once (inputs already in [-1, 1]), each
+ * source's slices encoded once for all its targets; output time points follow the real targets.
+ *
+ * @param model - A trained generator.
+ * @returns An EvaluationModel's generatePairs: (sequences, pairs, { signal }) to volumes keyed
+ *   `${source}>${target}`.
+ * @example
+ * ```ts
+ * import { createGenerator, normalizeIntensity, pairsFunction, phantom, initEngine } from 'mriseq';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const s = phantom({ size: [32, 32, 8] }).subject(0);
+ * const sequences = { t1: normalizeIntensity(s.volumes.t1!), t1gd: normalizeIntensity(s.volumes.t1gd!) };
+ * const made = await pairsFunction(model)(sequences, [['t1', 't1gd'], ['t1gd', 't1gd']]);
+ * console.log([...made.keys()]); // ['t1>t1gd', 't1gd>t1gd']
+ * model.dispose();
+ * ```
+ */
+export function pairsFunction(model: Seq2Seq): NonNullable<EvaluationModel['generatePairs']> {
+  return (sequences, pairs, options) =>
+    generatePairs(
+      model,
+      { id: 'subject', volumes: sequences },
+      {
+        pairs: [...pairs],
+        normalized: true,
+        signal: options?.signal,
+        timePoints: Object.fromEntries(
+          pairs.map(([, t]) => {
+            const v = sequences[t];
+            return [t, v && v.shape.length > 3 ? v.shape[3]! : 1];
+          }),
+        ),
+      },
+    );
 }
 
 /**

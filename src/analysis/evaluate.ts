@@ -8,7 +8,7 @@ import { MriseqError } from '../errors/index.js';
 import { signalOrInterrupt, yieldToHost } from '../interrupt/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
-import type { GenerateFn } from './maps.js';
+import { mapAccumulator, type GenerateFn } from './maps.js';
 import { compareFrames, type SsimOptions, type SynthesisScores } from './metrics.js';
 import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
@@ -32,6 +32,17 @@ export interface EvaluationModel {
   readonly sequences: readonly string[];
   /** G(sources, code_target): a volume on the sources' grid, intensities in [-1, 1]. */
   generate: GenerateFn;
+  /**
+   * Optional: G(x_s, code_t) for several (source, target) pairs of one subject at once (one
+   * source each), keyed `${source}>${target}`; `like` holds the real volumes (grid and time points
+   * only). A generator that shares work between the pairs (one encoding per source) offers it. `signal` (or the host's interrupt) stops it between
+   * batches with a MriseqError of code 'generate.aborted'.
+   */
+  generatePairs?(
+    sequences: Readonly<Record<string, Volume>>,
+    pairs: readonly [string, string][],
+    options?: { signal?: AbortSignal },
+  ): Promise<Map<string, Volume | Float32Array>>;
   /** What the model is (a hash of its weights, a version), recorded with a resumable table. */
   readonly fingerprint?: string;
 }
@@ -123,6 +134,18 @@ export interface EvaluateOptions {
   /** Called when a subject is finished (a good moment to persist). */
   onSubject?: (e: { subject: string; done: number; total: number; rows: number }) => void | Promise<void>;
   signal?: AbortSignal;
+  /**
+   * Also the differentiation maps M_d(t) of each subject, from the same generations as the table
+   * (each (source, target) volume is generated once for both). Sources: every sequence the subject
+   * has among those evaluated, the target included (the spec's sum).
+   */
+  maps?: {
+    /** Targets to map (default: every evaluated sequence the subject has). */
+    targets?: readonly string[];
+    onMaps: (subject: string, maps: Record<string, Volume>) => void | Promise<void>;
+    /** Subjects whose maps exist already (resumption): none are made for them. */
+    done?: ReadonlySet<string>;
+  };
 }
 
 /**
@@ -165,6 +188,10 @@ function checkUserMetrics(metrics: readonly UserMetric[]): void {
       });
     seen.add(name);
   }
+}
+
+function interrupted(): MriseqError {
+  return new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
 }
 
 /**
@@ -336,51 +363,109 @@ export async function evaluate(
   let k = 0;
   for (const id of ids) {
     k++;
-    const pairs: [string, string][] = [];
     const sub = { subject: id };
     const has = cohort.availableSequences?.(id);
+    const avail0 = has ? wanted.filter((s) => has.includes(s)) : undefined;
     // Decide what is missing before loading, so a finished subject costs nothing on resume.
+    const rowPairs: [string, string][] = [];
     for (const s of wanted)
       for (const t of wanted)
         if (((opts.includeSelf ?? true) || s !== t) && (!has || (has.includes(s) && has.includes(t))))
-          if (!opts.done?.has(rowKey({ ...sub, source: s, target: t }))) pairs.push([s, t]);
-    if (pairs.length === 0) continue;
+          if (!opts.done?.has(rowKey({ ...sub, source: s, target: t }))) rowPairs.push([s, t]);
+    const wantMaps = opts.maps !== undefined && !opts.maps.done?.has(id);
+    if (rowPairs.length === 0 && !wantMaps) continue;
+    if (wantMaps && avail0 && avail0.length === 0) continue;
     const subject = await cohort.loadSubject(id);
     const avail = new Map<string, Volume>();
     for (const s of wanted) {
       const v = own(subject.sequences, s);
       if (v) avail.set(s, prepareVolume(v, opts.normalize));
     }
+    const mapTargets = wantMaps ? (opts.maps!.targets ?? wanted).filter((t) => avail.has(t)) : [];
+    const maps = new Map(mapTargets.map((t) => [t, mapAccumulator(avail.get(t)!, t)]));
+    const rowSet = new Set(rowPairs.map(([s, t]) => `${s}>${t}`));
     let made = 0;
-    for (const [s, t] of pairs) {
-      await yieldToHost(); // lets a kernel's interrupt in between generations
-      if (signal?.aborted) throw new MriseqError('evaluation interrupted', { code: 'analysis.aborted' });
+    // One source at a time: its generations serve the table and the maps, then are dropped.
+    for (const s of wanted) {
       const xs = avail.get(s);
-      const xt = avail.get(t);
-      if (!xs || !xt) continue; // missing sequences are never source or target
-      const g = await model.generate({ [s]: xs }, t, xt);
-      const y = g instanceof Float32Array ? g : g.data;
-      const { frames, ...scores } = compareFrames(xt, { data: y, shape: xt.shape }, opts.metricOptions);
-      const row: EvaluationRow = { subject: id, source: s, target: t, ...scores, ...frameColumns(frames) };
-      if (userMetrics.length) {
-        const generated: Volume = { ...xt, data: y, datatype: 'float32' };
-        for (const m of userMetrics) {
-          const v = await m.compute(xt, generated, { subject: id, source: s, target: t });
-          if (typeof v !== 'number' || Number.isNaN(v))
-            throw new MriseqError(`user metric "${m.name}" did not return a number`, {
-              field: `${id}: ${s} -> ${t}`,
-              found: String(v),
-              expected: 'a number',
-              code: 'analysis.metric',
-            });
-          row[m.name] = v;
+      if (!xs) continue; // missing sequences are never source or target
+      const targets = wanted.filter((t) => avail.has(t) && (rowSet.has(`${s}>${t}`) || maps.has(t)));
+      if (targets.length === 0) continue;
+      await yieldToHost(); // lets a kernel's interrupt in between generations
+      if (signal?.aborted) throw interrupted();
+      const gens = await generateFor(model, s, targets, avail, signal).catch((e: unknown) => {
+        // a batched generation stopped between its batches
+        throw e instanceof MriseqError && e.code === 'generate.aborted' ? interrupted() : e;
+      });
+      for (const t of targets) {
+        const xt = avail.get(t)!;
+        const y = gens.get(t)!;
+        maps.get(t)?.add(s, y);
+        if (!rowSet.has(`${s}>${t}`)) continue;
+        const { frames, ...scores } = compareFrames(xt, { data: y, shape: xt.shape }, opts.metricOptions);
+        const row: EvaluationRow = { subject: id, source: s, target: t, ...scores, ...frameColumns(frames) };
+        if (userMetrics.length) {
+          const generated: Volume = { ...xt, data: y, datatype: 'float32' };
+          for (const m of userMetrics) {
+            const v = await m.compute(xt, generated, { subject: id, source: s, target: t });
+            if (typeof v !== 'number' || Number.isNaN(v))
+              throw new MriseqError(`user metric "${m.name}" did not return a number`, {
+                field: `${id}: ${s} -> ${t}`,
+                found: String(v),
+                expected: 'a number',
+                code: 'analysis.metric',
+              });
+            row[m.name] = v;
+          }
         }
+        rows.push(row);
+        made++;
+        await opts.onRow?.(row);
       }
-      rows.push(row);
-      made++;
-      await opts.onRow?.(row);
     }
-    await opts.onSubject?.({ subject: id, done: k, total: ids.length, rows: made });
+    if (maps.size > 0)
+      await opts.maps!.onMaps(id, Object.fromEntries([...maps].map(([t, acc]) => [t, acc.result()])));
+    if (made > 0 || rowPairs.length > 0)
+      await opts.onSubject?.({ subject: id, done: k, total: ids.length, rows: made });
   }
   return rows;
+}
+
+/** G(x_s, code_t) for the given targets of one source, through generatePairs when the model has it. */
+async function generateFor(
+  model: EvaluationModel,
+  source: string,
+  targets: readonly string[],
+  avail: ReadonlyMap<string, Volume>,
+  signal: AbortSignal | undefined,
+): Promise<Map<string, Float32Array>> {
+  const xs = avail.get(source)!;
+  const out = new Map<string, Float32Array>();
+  const data = (g: Volume | Float32Array) => (g instanceof Float32Array ? g : g.data);
+  if (model.generatePairs) {
+    const like = Object.fromEntries([...avail].filter(([k]) => k === source || targets.includes(k)));
+    const gens = await model.generatePairs(
+      like,
+      targets.map((t) => [source, t] as [string, string]),
+      { signal },
+    );
+    for (const t of targets) {
+      const g = gens.get(`${source}>${t}`);
+      if (!g)
+        throw new MriseqError('the generator returned no volume for a pair', {
+          field: `${source}>${t}`,
+          code: 'analysis.generate',
+        });
+      out.set(t, data(g));
+    }
+    return out;
+  }
+  for (const t of targets) {
+    if (out.size > 0) {
+      await yieldToHost(); // lets a kernel's interrupt in between generations
+      if (signal?.aborted) throw interrupted();
+    }
+    out.set(t, data(await model.generate({ [source]: xs }, t, avail.get(t))));
+  }
+  return out;
 }

@@ -67,6 +67,7 @@ export { voxelAuc, midranks, delong, type AucOptions, type DelongResult } from '
 export {
   differentiationMap,
   differentiationMaps,
+  mapAccumulator,
   subtractionMap,
   seriesSubtractionMap,
   summarizeMap,
@@ -114,5 +115,5 @@ export {
   type AcceptanceOptions,
   type AcceptanceReport,
 } from './acceptance.js';
-export { generatorFunction, asEvaluationModel, asEvaluationCohort } from './adapters.js';
+export { generatorFunction, pairsFunction, asEvaluationModel, asEvaluationCohort } from './adapters.js';
 export { batchSynthesisScores } from './tensor-metrics.js';

@@ -110,7 +110,7 @@ export async function differentiationMap(
   const sources = opts.sources ?? Object.keys(sequences);
   if (sources.length === 0)
     throw new MriseqError('no source sequence', { field: 'sources', code: 'maps.sources' });
-  const sum = new Float64Array(x.data.length);
+  const acc = mapAccumulator(x, target);
   let done = 0;
   for (const s of sources) {
     await yieldToHost(); // lets a kernel's interrupt in between generations
@@ -122,26 +122,71 @@ export async function differentiationMap(
         found: s,
         code: 'maps.sources',
       });
-    const y = dataOf(await generate({ [s]: src }, target, x));
-    if (y.length !== x.data.length)
-      throw new MriseqError('generated image does not match the target grid', {
-        field: `G(${s} -> ${target})`,
-        found: `${y.length} voxels`,
-        expected: `${x.data.length}`,
-        code: 'maps.size',
-      });
-    for (let i = 0; i < sum.length; i++) sum[i] += Math.abs(y[i] - x.data[i]);
+    const y = await generate({ [s]: src }, target, x).catch((e: unknown) => {
+      // a batched generation stopped between its batches (the host's interrupt)
+      throw e instanceof MriseqError && e.code === 'generate.aborted'
+        ? new MriseqError('differentiation map interrupted', { code: 'maps.aborted' })
+        : e;
+    });
+    acc.add(s, dataOf(y));
     done++;
     opts.onProgress?.({ target, source: s, done, total: sources.length });
   }
-  const data = new Float32Array(sum.length);
-  for (let i = 0; i < sum.length; i++) data[i] = sum[i] / sources.length;
+  return acc.result();
+}
+
+/**
+ * M_d(t) built one source at a time: add(s, G(x_s, t)) as each generation is made, result() the
+ * mean of |G(x_s, t) - x_t| over the sources added (so a caller need not keep the generations).
+ *
+ * @param x - The real target x_t, normalised to [-1, 1].
+ * @param target - The target's name (for errors).
+ * @returns The accumulator: add(source, generated data), sources (how many added), result().
+ * @throws {@link MriseqError} 'maps.size' when a generation's length differs from x_t's, and
+ *   'maps.sources' from result() when nothing was added.
+ * @example
+ * ```ts
+ * import { createVolume, mapAccumulator } from 'mriseq';
+ * const x = createVolume(new Float32Array([0, 0.5, -1, 1]), [2, 2, 1]);
+ * const acc = mapAccumulator(x, 't1gd');
+ * acc.add('t1', new Float32Array([0, 0, 0, 0]));
+ * acc.add('t2', new Float32Array([0, 0.5, -1, 0]));
+ * console.log(Array.from(acc.result().data)); // [0, 0.25, 0.5, 1]
+ * ```
+ */
+export function mapAccumulator(
+  x: Volume,
+  target: string,
+): { add(source: string, y: Float32Array): void; readonly sources: number; result(): Volume } {
+  const sum = new Float64Array(x.data.length);
+  let n = 0;
   return {
-    data,
-    shape: [...x.shape],
-    spacing: [...x.spacing],
-    affine: x.affine.map((r) => [...r]),
-    datatype: 'float32',
+    add(source, y) {
+      if (y.length !== x.data.length)
+        throw new MriseqError('generated image does not match the target grid', {
+          field: `G(${source} -> ${target})`,
+          found: `${y.length} voxels`,
+          expected: `${x.data.length}`,
+          code: 'maps.size',
+        });
+      for (let i = 0; i < sum.length; i++) sum[i] += Math.abs(y[i] - x.data[i]);
+      n++;
+    },
+    get sources() {
+      return n;
+    },
+    result() {
+      if (n === 0) throw new MriseqError('no source sequence', { field: 'sources', code: 'maps.sources' });
+      const data = new Float32Array(sum.length);
+      for (let i = 0; i < sum.length; i++) data[i] = sum[i] / n;
+      return {
+        data,
+        shape: [...x.shape],
+        spacing: [...x.spacing],
+        affine: x.affine.map((r) => [...r]),
+        datatype: 'float32',
+      };
+    },
   };
 }
 

@@ -424,3 +424,12 @@ export {
   MRISEQ_LSTM_CELL,
   NativeAdam,
 } from './native-kernels.js';
+export {
+  graphsAvailable,
+  outsideTrace,
+  parseOpDefInputs,
+  traceGraph,
+  GraphFunction,
+  type GraphStats,
+  type TraceSpec,
+} from './graph.js';

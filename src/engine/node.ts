@@ -33,6 +33,10 @@ function nativeCandidate(name: string, pkg: string, missing: string, rebuild: st
   const loadSync = ({ threads }: { threads?: number }): LoadedBackend => {
     if (!resolvable(pkg)) throw new Error(`${pkg} is not installed (${missing})`);
     if (!process.env.TF_CPP_MIN_LOG_LEVEL) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
+    // TensorFlow's oneDNN build puts its tensors in a pool that keeps the peak of every step
+    // (a BFC allocator): the system allocator instead took a compiled lite step at 128 px from
+    // 465 to 249 MB above the loaded library (PyTorch: 164 MB; docs/speed.md). Read at load.
+    if (!process.env.TF_ONEDNN_USE_SYSTEM_ALLOCATOR) process.env.TF_ONEDNN_USE_SYSTEM_ALLOCATOR = '1';
     // libtensorflow reads its thread pool size once, when it is first loaded.
     if (!process.env.TF_NUM_INTRAOP_THREADS)
       process.env.TF_NUM_INTRAOP_THREADS = String(threads ?? availableParallelism());

@@ -11,6 +11,7 @@ import { hasKernel, MRISEQ_CONV_LSTM_FIRST, MRISEQ_LSTM_CELL, tf } from '../engi
 import { MriseqError } from '../errors/index.js';
 import { convNd, instanceNorm, leakyRelu, reflectPad, upsample2x } from './ops.js';
 import { Mulberry32 as Rng } from '../random/index.js';
+import { releaseCompiled } from './infer.js';
 
 type Tensor = tf.Tensor;
 
@@ -850,10 +851,14 @@ export class Seq2Seq extends Module {
     return i;
   }
 
-  /** style = LeakyReLU(Linear(one-hot code)) as [1, c_s]. */
-  style(code: number): Tensor {
-    const onehot = tf.oneHot(tf.tensor1d([code], 'int32'), this.config.cS).toFloat();
-    return leakyRelu(tf.add(tf.matMul(onehot as tf.Tensor2D, this.styleW as tf.Tensor2D), this.styleB));
+  /**
+   * style = LeakyReLU(Linear(one-hot code)) as [1, c_s]. `onehot` ([1, c_s] float32) passes the
+   * code's one-hot vector as a tensor: a compiled training step feeds it, so that one recorded
+   * function serves every code.
+   */
+  style(code: number, onehot?: Tensor): Tensor {
+    const oh = onehot ?? tf.oneHot(tf.tensor1d([code], 'int32'), this.config.cS).toFloat();
+    return leakyRelu(tf.add(tf.matMul(oh as tf.Tensor2D, this.styleW as tf.Tensor2D), this.styleB));
   }
 
   /** Encodes x [B, T, ...spatial, C] into the fused feature [B, ...spatial/4, F] (mean over t). */
@@ -874,10 +879,10 @@ export class Seq2Seq extends Module {
   /**
    * The decoder's kernels P.f(s) and biases B.g(s) for one code. They depend on the code only:
    * a training step that decodes twice for the same code (self-reconstruction and cycle)
-   * computes them once and passes them to decode().
+   * computes them once and passes them to decode(). `onehot`: see style().
    */
-  decoderWeights(code: number): DecoderWeights {
-    const style = this.style(code);
+  decoderWeights(code: number, onehot?: Tensor): DecoderWeights {
+    const style = this.style(code, onehot);
     return {
       code,
       // Every hyper-conv but the last feeds an instance norm, which cancels a bias.
@@ -995,6 +1000,7 @@ export class Seq2Seq extends Module {
   }
 
   dispose(): void {
+    releaseCompiled(this);
     for (const v of this.store.vars.values()) v.dispose();
   }
 

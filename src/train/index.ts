@@ -19,6 +19,7 @@ export {
   flipLastSpatial,
   isBackground,
 } from './train.js';
+export { CompiledStep, CompileError, type CompiledStepOptions } from './compiled.js';
 export {
   SubjectPool,
   DEFAULT_TRAIN_CACHE_BYTES,

@@ -27,6 +27,7 @@ import { Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.j
 import { Mulberry32 as Rng } from '../random/index.js';
 import { extractPatch } from '../model/data.js';
 import { SubjectPool, subjectCount, type Prepared, type TrainSubjects } from './pool.js';
+import { CompiledStep, CompileError } from './compiled.js';
 
 /**
  * Options of {@link train} and {@link trainSteps}; defaults follow the authors' recipe.
@@ -99,6 +100,15 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** Continue from a checkpoint's state (the model must already hold its weights). */
   resume?: TrainState;
+  /**
+   * Run each step as one TensorFlow function (src/train/compiled.ts): the eager step's ops,
+   * recorded once per crop shape and code pairing, without tfjs's per-op bookkeeping. Default
+   * true where the native backend has graph functions (elsewhere the eager step runs); false runs
+   * the eager step; 'xla' also compiles the function with XLA's CPU JIT (tens of seconds per
+   * recording, see docs/speed.md). The same losses and weights as the eager step to float32
+   * rounding; checkpoints and resumption are the same either way.
+   */
+  compile?: boolean | 'xla';
 }
 
 /**
@@ -143,6 +153,10 @@ export interface TrainProgress {
   target: string;
   /** Where the step's crop was taken (voxel origin, x fastest) and whether it was flipped along x. */
   crop: { x: number; y: number; z: number; flip: boolean };
+  /** Whether this step ran as one compiled TensorFlow function (see TrainOptions.compile). */
+  compiled?: boolean;
+  /** Why the step is not compiled although asked for (set on the first step where it fell back). */
+  compileNote?: string;
   /** Set on steps that validated. */
   validationPsnr?: number;
   bestPsnr?: number;
@@ -503,6 +517,11 @@ export class FlatAdam {
     }
   }
 
+  /** The in-place Adam on the native backend (undefined on other backends). */
+  get nativeAdam(): NativeAdam | undefined {
+    return this.native;
+  }
+
   /** Applies one update (call inside a tidy). adamStep counts from 1. */
   update(grads: Record<string, tf.Tensor>, adamStep: number, lr: number, beta1: number, beta2: number): void {
     if (this.native) {
@@ -601,6 +620,8 @@ export interface StepSample {
   /** Time points of the source / target (1 for 3D volumes). */
   nts: number;
   ntt: number;
+  /** The codes' one-hot vectors [1, c_s] as tensors (a compiled step feeds them; see Seq2Seq.style). */
+  codeVectors?: { source: tf.Tensor; target: tf.Tensor };
 }
 
 /**
@@ -652,8 +673,8 @@ export function stepLoss(
   const codeT = model.codeIndex(sample.target);
   const feat = model.encode(sample.xs);
   // The decoder's generated kernels depend only on the code: once per code and step ...
-  const dwT = model.decoderWeights(codeT);
-  const dwS = codeS === codeT ? dwT : model.decoderWeights(codeS);
+  const dwT = model.decoderWeights(codeT, sample.codeVectors?.target);
+  const dwS = codeS === codeT ? dwT : model.decoderWeights(codeS, sample.codeVectors?.source);
   // ... and the decoder's ConvLSTM only on the feature: y_t and y_s share it.
   const stT = model.decoderState(feat, sample.ntt);
   const stS = sample.nts === sample.ntt ? stT : model.decoderState(feat, sample.nts);
@@ -822,6 +843,13 @@ export async function* trainSteps(
   const vars = [...model.variables.values()];
   const rng = new Rng(o.seed);
   const adam = new FlatAdam(vars, names);
+  const compileMode = options.compile ?? true;
+  const compiled = compileMode ? CompiledStep.create(model, adam, { xla: compileMode === 'xla' }) : undefined;
+  // said when compiling was asked for explicitly (the default on a backend without graph
+  // functions is silent), or when a recording failed
+  let compileNote: string | undefined =
+    options.compile && !compiled ? 'the backend has no graph functions: eager steps' : undefined;
+  let noteSent = false;
   let adamStep = 0;
   let bestPsnr: number | null = null;
   let bestStep: number | null = null;
@@ -899,7 +927,18 @@ export async function* trainSteps(
       const sample = await drawTraining(data, model, rng, o.crop, augment);
       const lr = learningRate(step, steps, o);
       adamStep++;
-      const terms = trainingStep(model, adam, adamStep, lr, lossOptions, sample);
+      let terms: Float32Array | undefined;
+      if (compiled && !compileNote) {
+        try {
+          terms = compiled.step(adamStep, lr, lossOptions, sample);
+        } catch (e) {
+          // only a failed recording falls back (nothing ran); a failure while running is raised
+          if (!(e instanceof CompileError)) throw e;
+          compileNote = `${e.message}: eager steps`;
+        }
+      }
+      const wasCompiled = terms !== undefined;
+      terms ??= trainingStep(model, adam, adamStep, lr, lossOptions, sample);
       sample.xs.dispose();
       sample.xt.dispose();
       step++;
@@ -929,7 +968,12 @@ export async function* trainSteps(
         target: sample.target,
         crop: { ...sample.origin, flip: sample.flip },
         cachedBytes: data.cachedBytes,
+        compiled: wasCompiled,
       };
+      if (compileNote && !noteSent) {
+        ev.compileNote = compileNote;
+        noteSent = true;
+      }
       let improved = false;
       if (valSamples.length && (step % validateEvery === 0 || step === steps)) {
         ev.validationPsnr = validate();
@@ -950,6 +994,7 @@ export async function* trainSteps(
     }
     await checkpoint(stopped ? 'stopped' : 'final');
   } finally {
+    compiled?.dispose();
     adam.dispose();
     for (const s of valSamples) {
       s.xs.dispose();

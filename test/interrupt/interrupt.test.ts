@@ -2,7 +2,8 @@
  * The host's interrupt (src/interrupt): a kernel's stop button reaches mriseq's long-running
  * loops. Training stops between steps, keeping the steps done; a map and an evaluation stop
  * between generations with their "interrupted" error; an interrupt that arrives as a message
- * (a timer here, a worker message in the browser) gets in while the loop runs.
+ * (a timer here, a worker message in the browser) gets in while the loop runs. Batched
+ * generation (issue 29) stops between its batches, inside one generation.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { initEngine, setEngineAdapter } from '../../src/engine/index.js';
 import { setInterruptSignal, stopRequested } from '../../src/interrupt/index.js';
 import { phantom } from '../../src/phantom/index.js';
-import { createGenerator } from '../../src/model/index.js';
+import { createGenerator, generate, generatePairs } from '../../src/model/index.js';
 import { SMALL_GENERATOR } from '../helpers/generator.js';
 import { trainSteps, train } from '../../src/train/index.js';
 import { differentiationMap, evaluate, generatorFunction } from '../../src/analysis/index.js';
@@ -97,5 +98,72 @@ test('a differentiation map and an evaluation stop between generations with thei
     (e: unknown) => e instanceof MriseqError && e.code === 'analysis.aborted',
   );
   setInterruptSignal(undefined);
+  model.dispose();
+});
+
+test('a batched generation stops between its batches on the host interrupt or its own signal', async () => {
+  const model = createGenerator('lite', { ...SMALL_GENERATOR, sequences: ph.sequences, seed: 1 });
+  const subject = subjects[0];
+  const opts = { sources: ['t1'], target: 't2', batchSize: 1 };
+  // uninterrupted: the 8 slices of the 16x16x8 subject, one batch each
+  const whole = await generate(model, subject, opts);
+  assert.equal(whole.data.length, 16 * 16 * 8);
+  const host = new AbortController();
+  setInterruptSignal(host.signal);
+  // the interrupt arrives as a message while the first batch runs
+  setTimeout(() => host.abort(), 0);
+  await assert.rejects(
+    generate(model, subject, opts),
+    (e: unknown) =>
+      e instanceof MriseqError &&
+      e.code === 'generate.aborted' &&
+      /after 1 of 8 slice stacks/.test(e.message),
+  );
+  setInterruptSignal(undefined);
+  const own = new AbortController();
+  setTimeout(() => own.abort(), 0);
+  await assert.rejects(
+    generate(model, subject, { ...opts, signal: own.signal }),
+    (e: unknown) => e instanceof MriseqError && e.code === 'generate.aborted',
+  );
+  model.dispose();
+});
+
+test('an evaluation stops inside a batched generation, before any row of it', async () => {
+  const model = createGenerator('lite', { ...SMALL_GENERATOR, sequences: ph.sequences, seed: 1 });
+  setInterruptSignal(undefined);
+  const seqs = Object.fromEntries(
+    Object.entries(subjects[1].volumes).map(([k, v]) => [k, normalizeIntensity(v!)]),
+  );
+  const own = new AbortController();
+  const cohort = {
+    subjectIds: async () => [subjects[1].id],
+    loadSubject: async () => {
+      // fires after evaluate's yield before the first source, during its first generation
+      setTimeout(() => setTimeout(() => own.abort(), 0), 0);
+      return { id: subjects[1].id, sequences: seqs };
+    },
+  };
+  const batched = {
+    sequences: ph.sequences,
+    generate: generatorFunction(model),
+    // one slice stack per batch, so a generation has batches to stop between
+    generatePairs: (
+      sequences: Readonly<Record<string, (typeof seqs)[string]>>,
+      pairs: readonly [string, string][],
+      o?: { signal?: AbortSignal },
+    ) =>
+      generatePairs(
+        model,
+        { id: 's', volumes: sequences },
+        { pairs: [...pairs], normalized: true, batchSize: 1, signal: o?.signal },
+      ),
+  };
+  let rows = 0;
+  await assert.rejects(
+    evaluate(batched, cohort, { split: 'test', signal: own.signal, onRow: () => void rows++ }),
+    (e: unknown) => e instanceof MriseqError && e.code === 'analysis.aborted',
+  );
+  assert.equal(rows, 0, "stopped inside the first source's generations");
   model.dispose();
 });

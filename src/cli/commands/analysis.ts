@@ -24,8 +24,8 @@ import {
   evaluationColumns,
   evaluationTemplate,
   formatEvaluationCsv,
-  generatorFunction,
   LPIPS_SKIPPED,
+  pairsFunction,
   prepareVolume,
   type EvaluationCohort,
 } from '../../analysis/index.js';
@@ -59,7 +59,7 @@ import { MriseqError } from '../../errors/index.js';
 import { intOption, listOption } from '../options.js';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { readNifti } from '../../io/index.js';
-import { dict, hasOwnKey } from '../../keys/index.js';
+import { dict, hasOwnKey, own } from '../../keys/index.js';
 import { resolveNames } from './names.js';
 
 export function registerAnalysis(program: Command): void {
@@ -194,7 +194,7 @@ function registerMaps(program: Command): void {
             : await asEvaluationCohort(cohort).subjectIds(o.split);
           const plan = shardFolder('maps', o.out, all, shard);
           const ids = plan.ids;
-          const gen = generatorFunction(model);
+          const pairs = pairsFunction(model);
           const wanted = resolveNames(o.targets, cohort.sequences, '--targets');
           const prov = OutputProvenance.open(
             join(plan.dir, 'maps.provenance.json'),
@@ -239,7 +239,18 @@ function registerMaps(program: Command): void {
             const seqs = dict<Volume>();
             for (const [s, v] of Object.entries(raw))
               if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
-            const maps = await differentiationMaps(seqs, gen, { targets });
+            // every (source, target) volume of the subject at once: one encoding per source
+            const made = await pairs(
+              seqs,
+              Object.keys(seqs).flatMap((s) =>
+                targets.filter((t) => own(seqs, t)).map((t) => [s, t] as [string, string]),
+              ),
+            );
+            const maps = await differentiationMaps(
+              seqs,
+              async (src, t) => made.get(`${Object.keys(src)[0]}>${t}`)!,
+              { targets },
+            );
             // the region table reads the label map voxel by voxel on the maps' grid
             if (labels)
               assertSameGrid(id, [...Object.entries(raw).slice(0, 1), [o.labels, labels]], (k) =>

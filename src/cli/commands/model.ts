@@ -151,6 +151,8 @@ interface TrainCliOptions extends PhantomCliOptions {
   crop: string;
   structural: boolean;
   detachCycle?: boolean;
+  compile: boolean;
+  xla?: boolean;
   json?: boolean;
   fold?: string;
 }
@@ -214,6 +216,8 @@ export function registerModel(program: Command): void {
       '--detach-cycle',
       'stop the cycle loss from reaching the translation output (see docs/generator.md)',
     )
+    .option('--no-compile', 'run each step op by op (eager) instead of as one compiled TensorFlow function')
+    .option('--xla', "also compile the step with XLA's CPU JIT (slow to start; see docs/speed.md)")
     .requiredOption('--out <dir>', 'run folder')
     .option('--resume', 'continue from RUN/last')
     .option(
@@ -369,6 +373,7 @@ export function registerModel(program: Command): void {
           crop: ndims === 3 ? intOption(o.patch ?? '32', '--patch', 4) : intOption(o.crop, '--crop', 4),
           structuralWeight: o.structural ? 0.01 : 0,
           detachCycle: o.detachCycle === true,
+          compile: o.compile === false ? false : o.xla ? 'xla' : true,
           recipe: o.recipe,
           validation: valSet,
           cacheBytes: cacheMb * 2 ** 20,
@@ -380,6 +385,7 @@ export function registerModel(program: Command): void {
               console.log(JSON.stringify(e));
               return;
             }
+            if (e.compileNote) console.error(`mriseq: ${e.compileNote}`);
             if (!started) {
               bar?.start(e.steps, e.step - 1, { loss: '-', ms: '-', psnr: '-' });
               started = true;
