@@ -9,7 +9,7 @@ import type { Cohort } from '../cohort/index.js';
 import type { EvaluationCohort, EvaluationModel } from './evaluate.js';
 import type { GenerateFn } from './maps.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
-import { dict } from '../keys/index.js';
+import { dict, own } from '../keys/index.js';
 
 /**
  * G(x_sources, code_target) of a trained generator as a GenerateFn. Inputs are expected already in
@@ -96,7 +96,7 @@ export function pairsFunction(model: Seq2Seq): NonNullable<EvaluationModel['gene
         signal: options?.signal,
         timePoints: Object.fromEntries(
           pairs.map(([, t]) => {
-            const v = sequences[t];
+            const v = own(sequences, t);
             return [t, v && v.shape.length > 3 ? v.shape[3]! : 1];
           }),
         ),

@@ -398,7 +398,7 @@ function hashSubjects(h: ReturnType<typeof createHash>, subjects: readonly Subje
   for (const s of subjects) {
     h.update(`subject ${s.id}\n`);
     for (const key of Object.keys(s.volumes).sort()) {
-      const v = s.volumes[key];
+      const v = own(s.volumes, key);
       if (!v) continue;
       h.update(`${key} ${v.shape.join(',')} ${v.affine.map((r) => r.join(',')).join(';')}\n`);
       h.update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));

@@ -44,6 +44,7 @@ import {
   shardOption,
 } from './sharding.js';
 import { resolveNames } from './names.js';
+import { own } from '../../keys/index.js';
 
 /**
  * A cohort's subjects as training streams them: loaded when drawn (the training cache holds them,
@@ -106,7 +107,13 @@ function cliPhantom(o: PhantomCliOptions) {
 function only(s: SubjectVolumes, sequences: readonly string[]): SubjectVolumes {
   return {
     id: s.id,
-    volumes: Object.fromEntries(sequences.flatMap((q) => (s.volumes[q] ? [[q, s.volumes[q]]] : []))),
+    // own(): a sequence named `constructor` that this subject lacks must not find Object's
+    volumes: Object.fromEntries(
+      sequences.flatMap((q) => {
+        const v = own(s.volumes, q);
+        return v ? [[q, v]] : [];
+      }),
+    ),
   };
 }
 
