@@ -264,6 +264,7 @@ export {
   metricOrientation,
   type AcceptanceLine,
   type RowSet,
+  type SeriesFrames,
   type MetricOrientation,
   type SynthesisMetricSpec,
 } from './analysis/index.js';

@@ -19,6 +19,7 @@
  */
 import { MriseqError } from '../errors/index.js';
 import { mulberry32 } from '../random/index.js';
+import { frameValues } from './evaluate.js';
 import {
   metricOrientation,
   SYNTHESIS_METRICS,
@@ -71,6 +72,36 @@ export const METRIC_ORIENTATION: Readonly<Record<string, MetricOrientation>> = O
 export type RowSet = 'cross' | 'all';
 
 /**
+ * How a series target (a 4D sequence such as DCE, whose rows carry per-phase columns psnr_f0,
+ * psnr_f1, ...) is scored in C_t/C_d: 'all' (default) takes its metrics as the mean over every
+ * phase, as evaluate writes them; 'after-first' over the phases after the first only. A DCE's
+ * first phase is the pre-contrast image, a native T1-weighted scan with none of the DCE's unique
+ * signal, so 'all' makes the series look easier to synthesise than its contrast phases are
+ * (docs/dce.md measures this). ranking.json records which was used.
+ * @example
+ * ```ts
+ * import { rankSequences, type SeriesFrames } from 'mriseq';
+ * const frames: SeriesFrames = 'after-first';
+ * const rows = [
+ *   { subject: 'a', source: 't1', target: 'dce', psnr: 27, ssim: 0.8, psnr_f0: 34, ssim_f0: 0.95, psnr_f1: 20, ssim_f1: 0.65 },
+ *   { subject: 'a', source: 'dce', target: 't1', psnr: 30, ssim: 0.9 },
+ * ];
+ * console.log(rankSequences(rows, { frames, resamples: 0 }).matrix.frames); // 'after-first'
+ * ```
+ */
+export type SeriesFrames = 'all' | 'after-first';
+
+/**
+ * The series summaries a ranking accepts (see {@link SeriesFrames}).
+ * @example
+ * ```ts
+ * import { SERIES_FRAMES } from 'mriseq/browser';
+ * console.log(SERIES_FRAMES); // ['all', 'after-first']
+ * ```
+ */
+export const SERIES_FRAMES: readonly SeriesFrames[] = ['all', 'after-first'];
+
+/**
  * The row sets a ranking accepts (see {@link RowSet}).
  *
  * @example
@@ -104,6 +135,8 @@ export interface ContributionOptions {
   orientations?: MetricOrientations;
   /** Rows that enter (default 'cross', the authors' protocol). */
   rows?: RowSet;
+  /** How a series target (per-phase columns) is scored (default 'all': every phase). */
+  frames?: SeriesFrames;
   /** Order of sequences in the output; default: order of first appearance. */
   sequences?: readonly string[];
 }
@@ -129,6 +162,9 @@ export interface ContributionMatrix {
   /** Which rows entered, and how many. */
   rows: RowSet;
   rowCount: number;
+  /** How series targets were scored, and which targets were series (per-phase columns). */
+  frames: SeriesFrames;
+  seriesTargets: string[];
   /** A[i][j], i = source, j = target; NaN where the table has no row of that pair. */
   A: number[][];
   /** Per metric, the z-scored pair means z_m(i, j). */
@@ -200,6 +236,29 @@ export function rowsOf(rows: readonly EvaluationRow[], set: RowSet = 'cross'): E
   return set === 'all' ? [...rows] : rows.filter((r) => r.source !== r.target);
 }
 
+/**
+ * A series row scored over its phases after the first: each metric the mean of its per-phase
+ * columns 1..n-1. A row without per-phase columns (a 3D target) is returned as it is; a series
+ * row missing a metric's per-phase columns is an error, never a silent mix of summaries.
+ */
+function afterFirstFrame(row: EvaluationRow, metrics: readonly string[], index: number): EvaluationRow {
+  const perMetric = metrics.map((m) => frameValues(row, m));
+  if (perMetric.every((v) => v.length === 0)) return row;
+  const out: EvaluationRow = { ...row };
+  metrics.forEach((m, k) => {
+    const v = perMetric[k]!;
+    if (v.length < 2)
+      throw new MriseqError(`metric "${m}" has no per-phase columns for this series row`, {
+        field: `row ${index + 1} (${row.subject}: ${row.source} -> ${row.target}): ${m}_f0, ${m}_f1, ...`,
+        found: v.length ? '1 phase' : 'none',
+        expected: "per-phase columns for every metric (as evaluate writes them), or frames 'all'",
+        code: 'analysis.frames',
+      });
+    out[m] = v.slice(1).reduce((a, b) => a + b, 0) / (v.length - 1);
+  });
+  return out;
+}
+
 function sequencesOf(rows: readonly EvaluationRow[]): string[] {
   const seen: string[] = [];
   for (const r of rows) for (const s of [r.source, r.target]) if (!seen.includes(s)) seen.push(s);
@@ -238,13 +297,25 @@ export function contributionMatrix(
   opts: ContributionOptions = {},
 ): ContributionMatrix {
   const set = opts.rows ?? 'cross';
-  const rows = rowsOf(table, set);
-  if (rows.length === 0)
+  const frames = opts.frames ?? 'all';
+  if (!SERIES_FRAMES.includes(frames))
+    throw new MriseqError('unknown series summary', {
+      field: 'frames',
+      found: String(frames),
+      expected: SERIES_FRAMES.join(', '),
+      code: 'analysis.frames',
+    });
+  const entered = rowsOf(table, set);
+  if (entered.length === 0)
     throw new MriseqError(
       `contribution: the evaluation table has no rows${table.length ? ` with source != target (row set '${set}')` : ''}`,
       { code: 'analysis.empty' },
     );
-  const metrics = [...(opts.metrics ?? defaultMetrics(rows))];
+  const metrics = [...(opts.metrics ?? defaultMetrics(entered))];
+  const seriesTargets = [
+    ...new Set(entered.filter((r) => frameValues(r, metrics[0] ?? 'psnr').length > 1).map((r) => r.target)),
+  ];
+  const rows = frames === 'all' ? entered : entered.map((r, k) => afterFirstFrame(r, metrics, k));
   const orientations: Record<string, MetricOrientation> = {};
   for (const m of metrics) orientations[m] = metricOrientation(m, opts.orientations);
   const sequences = [...(opts.sequences ?? sequencesOf(table))];
@@ -297,7 +368,20 @@ export function contributionMatrix(
   const Cd = sequences.map(
     (_, j) => -A.reduce((s, line) => (Number.isNaN(line[j]) ? s : s + line[j]), 0) / N,
   );
-  return { sequences, metrics, orientations, rows: set, rowCount: rows.length, A, z, stats, Ct, Cd };
+  return {
+    sequences,
+    metrics,
+    orientations,
+    rows: set,
+    rowCount: rows.length,
+    frames,
+    seriesTargets,
+    A,
+    z,
+    stats,
+    Ct,
+    Cd,
+  };
 }
 
 /**
@@ -479,6 +563,7 @@ export function rankSequences(table: readonly EvaluationRow[], opts: RankingOpti
     orientations: matrix.orientations,
     sequences: matrix.sequences,
     rows: 'all',
+    frames: matrix.frames,
   };
   const ct: number[][] = matrix.sequences.map(() => []);
   const cd: number[][] = matrix.sequences.map(() => []);
@@ -544,6 +629,16 @@ export function rankingRecord(r: SequenceRanking): Record<string, unknown> {
         ? "source != target only: the authors' protocol (their contribution table has no self-reconstruction row)"
         : 'every row, self-reconstruction (source = target) included',
     rowCount: r.matrix.rowCount,
+    ...(r.matrix.seriesTargets.length
+      ? {
+          frames: r.matrix.frames,
+          framesNote: `series targets (${r.matrix.seriesTargets.join(', ')}) scored by the mean of their metrics over ${
+            r.matrix.frames === 'all'
+              ? "every phase (frames 'all'; a DCE's pre-contrast phase included)"
+              : "the phases after the first (frames 'after-first')"
+          }`,
+        }
+      : {}),
     metrics: r.matrix.metrics,
     orientations: r.matrix.orientations,
     metricsNote: metricsNote(r.matrix.metrics),
@@ -593,5 +688,13 @@ export function formatRanking(r: SequenceRanking): string {
       .join(', ')}, ${r.resamples} bootstrap resamples (seed ${r.seed})`,
     metricsNote(r.matrix.metrics),
   );
+  if (r.matrix.seriesTargets.length)
+    lines.push(
+      `series ${r.matrix.seriesTargets.join(', ')} scored over ${
+        r.matrix.frames === 'all'
+          ? 'every phase (the first, pre-contrast one included; --frames after-first leaves it out)'
+          : 'the phases after the first (--frames after-first)'
+      }`,
+    );
   return lines.join('\n');
 }

@@ -9,6 +9,8 @@ import {
   rankingRecord,
   rankSequences,
   ROW_SETS,
+  SERIES_FRAMES,
+  type SeriesFrames,
   type RowSet,
 } from '../../analysis/index.js';
 import {
@@ -298,6 +300,11 @@ function registerRank(program: Command): void {
       "rows that enter: 'cross' (source != target, the authors' protocol) or 'all'",
       'cross',
     )
+    .option(
+      '--frames <which>',
+      "a series target (DCE): 'all' scores the mean over every phase, 'after-first' leaves out the first (pre-contrast) phase",
+      'all',
+    )
     .option('--resamples <n>', 'bootstrap resamples over subjects', '1000')
     .option('--seed <n>', 'bootstrap seed', '0')
     .option('--json', 'print one JSON object (the form of ranking.json)')
@@ -309,6 +316,7 @@ function registerRank(program: Command): void {
           use?: string;
           orientation?: string[];
           rows: string;
+          frames: string;
           resamples: string;
           seed: string;
           json?: boolean;
@@ -333,6 +341,13 @@ function registerRank(program: Command): void {
             expected: ROW_SETS.join(', '),
             code: 'cli.option',
           });
+        if (!(SERIES_FRAMES as readonly string[]).includes(opts.frames))
+          throw new MriseqError('unknown series summary', {
+            field: '--frames',
+            found: opts.frames,
+            expected: SERIES_FRAMES.join(', '),
+            code: 'cli.option',
+          });
         const rows = readEvaluationCsv(table);
         const metrics = listOption(list);
         if (metrics)
@@ -351,6 +366,7 @@ function registerRank(program: Command): void {
           metrics,
           orientations,
           rows: opts.rows as RowSet,
+          frames: opts.frames as SeriesFrames,
           resamples: intOption(opts.resamples, '--resamples'),
           seed: intOption(opts.seed, '--seed'),
         });
