@@ -312,8 +312,9 @@ export function contributionMatrix(
       { code: 'analysis.empty' },
     );
   const metrics = [...(opts.metrics ?? defaultMetrics(entered))];
+  // a row is a series when any of its metrics has per-phase columns
   const seriesTargets = [
-    ...new Set(entered.filter((r) => frameValues(r, metrics[0] ?? 'psnr').length > 1).map((r) => r.target)),
+    ...new Set(entered.filter((r) => metrics.some((m) => frameValues(r, m).length > 1)).map((r) => r.target)),
   ];
   const rows = frames === 'all' ? entered : entered.map((r, k) => afterFirstFrame(r, metrics, k));
   const orientations: Record<string, MetricOrientation> = {};

@@ -92,6 +92,14 @@ test('a series row without per-phase columns for a metric, or an unknown summary
     () => rankSequences(rows, { frames: 'after-first', metrics: ['psnr', 'ssim', 'mae'], resamples: 0 }),
     (e: unknown) => e instanceof MriseqError && e.code === 'analysis.frames' && /mae_f0/.test(e.field ?? ''),
   );
+  // the user metric listed first has no per-phase columns: the DCE is still known as a series
+  assert.throws(
+    () => rankSequences(rows, { frames: 'after-first', metrics: ['mae', 'psnr', 'ssim'], resamples: 0 }),
+    (e: unknown) => e instanceof MriseqError && e.code === 'analysis.frames',
+  );
+  assert.deepEqual(rankSequences(rows, { metrics: ['mae', 'psnr'], resamples: 0 }).matrix.seriesTargets, [
+    'dce',
+  ]);
   // frames 'all' takes the row's own (already averaged) values: no per-phase column needed
   assert.equal(rankSequences(rows, { metrics: ['psnr', 'ssim', 'mae'], resamples: 0 }).order.length, 3);
   assert.throws(
