@@ -606,17 +606,42 @@ test(
           steps.webgl = { medianStepMs: record.notebookStepMs };
           steps.cpu = await timeBackend(() => open(browser), base, '?backend=cpu');
           // WebGPU: Chromium offers it here (on SwiftShader's Vulkan) only with this flag.
-          const gpuBrowser = await chromium.launch({
-            executablePath: chromiumPath,
-            headless: true,
-            args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
-          });
-          try {
-            steps.webgpu = await timeBackend(() => open(gpuBrowser), base, '?backend=webgpu');
-            // What a browser offering WebGPU gets when nothing is asked for.
-            steps['default with webgpu offered'] = await timeBackend(() => open(gpuBrowser), base, '', 0);
-          } finally {
-            await gpuBrowser.close();
+          const gpuRuns = async (): Promise<void> => {
+            const gpuBrowser = await chromium.launch({
+              executablePath: chromiumPath,
+              headless: true,
+              args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
+            });
+            try {
+              steps.webgpu = await timeBackend(() => open(gpuBrowser), base, '?backend=webgpu');
+              // What a browser offering WebGPU gets when nothing is asked for.
+              steps['default with webgpu offered'] = await timeBackend(() => open(gpuBrowser), base, '', 0);
+            } finally {
+              await gpuBrowser.close().catch(() => undefined);
+            }
+          };
+          // Under --enable-unsafe-webgpu Chromium's GPU process on SwiftShader sometimes takes the
+          // whole browser down (seen in 1 of 4 CI runs: "Failed to send
+          // GpuControl.CreateCommandBuffer", then "Target page, context or browser has been
+          // closed"). That is the browser's crash, not the site's: retried once, then recorded.
+          // Anything else (a refusal without its reason, a backend computing zeros) still fails.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await gpuRuns();
+              break;
+            } catch (e) {
+              const crashed =
+                /Target page, context or browser has been closed|Browser has been closed|crashed/i.test(
+                  String(e),
+                );
+              if (!crashed) throw e;
+              if (attempt >= 2) {
+                steps.webgpu = {
+                  error: `Chromium crashed twice under --enable-unsafe-webgpu: ${String(e).split('\n')[0]}`,
+                };
+                break;
+              }
+            }
           }
           record.backends = steps;
         },
