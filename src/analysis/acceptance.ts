@@ -8,7 +8,12 @@
 import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
-import { rankSequences, type EvaluationRow, type SequenceRanking } from './contribution.js';
+import {
+  rankSequences,
+  type EvaluationRow,
+  type SequenceRanking,
+  type SeriesFrames,
+} from './contribution.js';
 import { frameColumns, prepareVolume } from './evaluate.js';
 import { compareFrames } from './metrics.js';
 import {
@@ -66,6 +71,12 @@ export interface AcceptanceOptions {
   lastSequence?: string;
   /** Threshold of the lesion-restricted AUC (default 0.9). */
   minAuc?: number;
+  /**
+   * How a series target (a DCE) is scored, both in C_t/C_d and in its M_d summary: 'all' its
+   * phases (default) or 'after-first' (its post-contrast phases; the 4D acceptance's choice, see
+   * docs/dce.md). The report records it; a 3D target is unaffected.
+   */
+  frames?: SeriesFrames;
   resamples?: number;
   seed?: number;
   onSubject?: (e: { subject: string; done: number; total: number }) => void;
@@ -106,6 +117,8 @@ export interface AcceptanceReport {
   /** What the baseline subtracted, e.g. '|t1gd - t1|' or 'max_k |dce_k - dce_0|'. */
   subtraction: string;
   ranking: SequenceRanking;
+  /** How series targets were scored (ranking and M_d summary); see {@link AcceptanceOptions.frames}. */
+  frames: SeriesFrames;
   /** The evaluation table behind the ranking (one row per subject, source, target). */
   rows: EvaluationRow[];
   checks: { aucAtLeast: boolean; specific: boolean; uniqueFirst: boolean; lastLast: boolean };
@@ -148,6 +161,7 @@ export async function phantomAcceptance(
 ): Promise<AcceptanceReport> {
   const u = opts.uniqueSequence ?? 't1gd';
   const last = opts.lastSequence ?? 't1';
+  const seriesFrames = opts.frames ?? 'all';
   if (subjects.length === 0)
     throw new MriseqError('acceptance needs held-out subjects', { code: 'analysis.empty' });
   const prepared = subjects.map((s) => ({
@@ -188,7 +202,7 @@ export async function phantomAcceptance(
         rows.push({ subject: s.id, source: name, target: t, ...scores, ...frameColumns(frames) });
       }
       if (opts.onMaps) maps[t] = md;
-      const summary = summarizeMap(md);
+      const summary = summarizeMap(md, 'mean', seriesFrames);
       (lesionAucs[t] ??= []).push(voxelAuc(summary.data, s.unique.data, { region: s.lesion.data }));
       (headAucs[t] ??= []).push(voxelAuc(summary.data, s.unique.data, { region: head }));
       if (frameCount(md) > 1)
@@ -206,7 +220,11 @@ export async function phantomAcceptance(
     if (opts.onMaps) await opts.onMaps({ subject: s.id, maps });
     opts.onSubject?.({ subject: s.id, done: ++done, total: prepared.length });
   }
-  const ranking = rankSequences(rows, { resamples: opts.resamples ?? 200, seed: opts.seed ?? 0 });
+  const ranking = rankSequences(rows, {
+    resamples: opts.resamples ?? 200,
+    seed: opts.seed ?? 0,
+    frames: seriesFrames,
+  });
   const lesionAuc = Object.fromEntries(Object.entries(lesionAucs).map(([t, v]) => [t, meanSd(v)]));
   const headAuc = Object.fromEntries(Object.entries(headAucs).map(([t, v]) => [t, meanSd(v).mean]));
   const checks = {
@@ -229,10 +247,19 @@ export async function phantomAcceptance(
     subtractionAuc: sub.length ? meanSd(sub).mean : NaN,
     subtraction: series ? `max_k |${u}_k - ${u}_0|` : `|${u} - ${last}|`,
     ranking,
+    frames: seriesFrames,
     rows,
     checks,
     passed: Object.values(checks).every(Boolean),
   };
+}
+
+/** How series targets were scored, when there are any: says so before the C_d order. */
+function seriesNote(r: AcceptanceReport): string {
+  const series = r.ranking.matrix.seriesTargets;
+  if (!series?.length) return '';
+  const how = r.frames === 'after-first' ? 'the phases after the first' : 'every phase';
+  return `Series (${series.join(', ')}) scored over ${how} (frames '${r.frames ?? 'all'}'). `;
 }
 
 /**
@@ -258,7 +285,7 @@ export function formatAcceptance(r: AcceptanceReport, u = 't1gd'): string {
         .join(', ') +
       `; subtraction baseline ${r.subtraction ?? 'subtraction'} ${f(r.subtractionAuc)}; head-wide ${f(r.headAuc[u])}.` +
       (r.frameAuc?.[u] ? ` M_d(${u}) per time point: ${r.frameAuc[u].map(f).join(', ')}.` : ''),
-    `C_d order: ${r.ranking.order.join(' > ')} (C_d ${r.ranking.sequences
+    `${seriesNote(r)}C_d order: ${r.ranking.order.join(' > ')} (C_d ${r.ranking.sequences
       .slice()
       .sort((a, b) => a.rank - b.rank)
       .map((s) => f(s.C_d))
@@ -384,7 +411,7 @@ export function acceptanceLines(
       pass: r.checks.specific && worst < r.lesionAuc[u].mean,
     },
     {
-      check: `C_d ranks ${u} first (most unique information)`,
+      check: `C_d ranks ${u} first (most unique information)${seriesNote(r) ? `; ${seriesNote(r).trim()}` : ''}`,
       measured: r.ranking.order.join(' > '),
       required: `${u} first`,
       pass: r.checks.uniqueFirst,
@@ -441,6 +468,7 @@ export function acceptanceRecord(r: AcceptanceReport, u = 't1gd', last = 't1'): 
     headAuc: r.headAuc,
     subtraction: r.subtraction,
     subtractionAuc: r.subtractionAuc,
+    frames: r.frames,
     order: r.ranking.order,
     sequences: r.ranking.sequences,
     checks: r.checks,

@@ -11,6 +11,7 @@ import { signalOrInterrupt, yieldToHost } from '../interrupt/index.js';
 import { frameCount, reduceFrames, volumeFrame, type Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
 import { prepareVolume } from './evaluate.js';
+import type { SeriesFrames } from './contribution.js';
 import { dict, own, plain } from '../keys/index.js';
 
 /**
@@ -222,9 +223,11 @@ export async function differentiationMaps(
 
 /**
  * M_d of a 4D target (DCE) summarised over time, voxel by voxel: the mean over its frames (the
- * default summary that the acceptance scores), or the max; a 3D map is returned as it is.
+ * summary that the acceptance scores), or the max; a 3D map is returned as it is.
  * @param map - A map, 3D or 4D ([nx, ny, nz, nt]).
  * @param how - 'mean' (default) or 'max' over time.
+ * @param frames - Which frames: 'all' (default) or 'after-first' (a DCE's post-contrast phases,
+ *   as `rankSequences(rows, { frames })` scores a series).
  * @returns A 3D map.
  * @example
  * ```ts
@@ -233,8 +236,12 @@ export async function differentiationMaps(
  * console.log(summarizeMap(dce).shape, summarizeMap(dce, 'max').shape); // [32, 32, 16] twice
  * ```
  */
-export function summarizeMap(map: Volume, how: 'mean' | 'max' = 'mean'): Volume {
-  return reduceFrames(map, how);
+export function summarizeMap(
+  map: Volume,
+  how: 'mean' | 'max' = 'mean',
+  frames: SeriesFrames = 'all',
+): Volume {
+  return reduceFrames(map, how, frames === 'after-first' && frameCount(map) > 1 ? 1 : 0);
 }
 
 /**

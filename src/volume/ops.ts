@@ -388,7 +388,9 @@ export function volumeFrame(vol: Volume, t: number): Volume {
  * (NaN if any frame is NaN); a 3D volume is returned as it is.
  * @param vol - A 3D or 4D volume.
  * @param how - 'mean' (default) or 'max'.
+ * @param first - The first frame summarised (default 0; 1 leaves out a DCE's pre-contrast phase).
  * @returns A 3D volume (float32 for a 4D input).
+ * @throws {@link MriseqError} 'volume.frames' when `first` is not a frame index below the last.
  * @example
  * ```ts
  * import { phantom, reduceFrames } from 'mriseq';
@@ -396,18 +398,25 @@ export function volumeFrame(vol: Volume, t: number): Volume {
  * console.log(reduceFrames(dce).shape, reduceFrames(dce, 'max').datatype);
  * ```
  */
-export function reduceFrames(vol: Volume, how: 'mean' | 'max' = 'mean'): Volume {
+export function reduceFrames(vol: Volume, how: 'mean' | 'max' = 'mean', first = 0): Volume {
   const n = frameCount(vol);
   if (vol.shape.length <= 3) return vol;
+  if (!Number.isInteger(first) || first < 0 || first >= n)
+    throw new MriseqError(`reduceFrames: first frame ${first} of a series of ${n} frames`, {
+      field: 'first',
+      found: String(first),
+      expected: `an integer in [0, ${n - 1}]`,
+      code: 'volume.frames',
+    });
   const f = frameSize(vol);
   const out = new Float32Array(f);
   for (let i = 0; i < f; i++) {
     let acc = how === 'max' ? -Infinity : 0;
-    for (let t = 0; t < n; t++) {
+    for (let t = first; t < n; t++) {
       const v = vol.data[t * f + i];
       acc = how === 'max' ? (v > acc || Number.isNaN(v) ? v : acc) : acc + v;
     }
-    out[i] = how === 'max' ? acc : acc / n;
+    out[i] = how === 'max' ? acc : acc / (n - first);
   }
   return {
     ...withData(vol, out, vol.shape.slice(0, 3), vol.affine, vol.spacing.slice(0, 3)),

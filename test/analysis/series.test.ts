@@ -17,6 +17,9 @@ import {
   frameColumns,
   frameValues,
   phantomAcceptance,
+  rankSequences,
+  formatAcceptance,
+  acceptanceRecord,
   psnr,
   seededRandom,
   seriesSubtractionMap,
@@ -53,7 +56,14 @@ test(
     const v = series(5, () => r());
     const truth = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
     const region = Array.from({ length: n }, (_, i) => (i < 300 ? 1 : 0));
-    const ref = runPython<{ frame3: number[]; mean: number[]; max: number[]; auc: number[] }>(
+    const ref = runPython<{
+      frame3: number[];
+      mean: number[];
+      max: number[];
+      auc: number[];
+      meanAfterFirst: number[];
+      maxAfterFirst: number[];
+    }>(
       `
 import json, sys, numpy as np
 from sklearn.metrics import roc_auc_score
@@ -61,6 +71,7 @@ d = json.load(sys.stdin)
 a = np.asarray(d['data'], dtype=np.float32).reshape(d['shape'][::-1])   # [t, z, y, x]
 t = np.asarray(d['truth']); r = np.asarray(d['region']) > 0
 print(json.dumps({'frame3': a[3].ravel().tolist(), 'mean': a.mean(axis=0, dtype=np.float64).ravel().tolist(),
+  'meanAfterFirst': a[1:].mean(axis=0, dtype=np.float64).ravel().tolist(), 'maxAfterFirst': a[1:].max(axis=0).ravel().tolist(),
   'max': a.max(axis=0).ravel().tolist(),
   'auc': [float(roc_auc_score(t[r], a[k].ravel()[r])) for k in range(a.shape[0])]}))
 `,
@@ -75,6 +86,12 @@ print(json.dumps({'frame3': a[3].ravel().tolist(), 'mean': a.mean(axis=0, dtype=
     const mean = summarizeMap(v);
     mean.data.forEach((x, i) => assert.ok(Math.abs(x - ref.mean[i]) < 1e-6));
     assert.deepEqual(Array.from(reduceFrames(v, 'max').data), ref.max);
+    // the post-contrast summary (a DCE's phases after the first), as the 4D acceptance scores it
+    summarizeMap(v, 'mean', 'after-first').data.forEach((x, i) =>
+      assert.ok(Math.abs(x - ref.meanAfterFirst[i]) < 1e-6),
+    );
+    assert.deepEqual(Array.from(reduceFrames(v, 'max', 1).data), ref.maxAfterFirst);
+    assert.throws(() => reduceFrames(v, 'mean', 5), /first frame 5 of a series of 5 frames/);
     frameAucs(v, truth, { region }).forEach((a, k) =>
       assert.ok(Math.abs(a - ref.auc[k]) < 1e-12, `frame ${k}`),
     );
@@ -210,4 +227,51 @@ test('phantomAcceptance on a series: M_d scored by its mean over time, per time 
     p.slice(1).every((x) => x < p[0] - 10),
     `time point 0 is reproduced, the others miss the enhancement: ${p}`,
   );
+  assert.equal(r.frames, 'all');
+  assert.equal(r.ranking.matrix.frames, 'all');
+  // Scored over the post-contrast phases (the 4D acceptance's choice): the same generations, the
+  // ranking and the M_d summary leave phase 0 out, and the report says so.
+  const after = await phantomAcceptance(subjects, gen, {
+    uniqueSequence: 'dce',
+    lastSequence: 't1',
+    resamples: 10,
+    frames: 'after-first',
+  });
+  assert.deepEqual(after.rows, r.rows);
+  assert.equal(after.frames, 'after-first');
+  assert.equal(after.ranking.matrix.frames, 'after-first');
+  // the ranking is the table's, ranked over phases 1-3 (the DCE's psnr/ssim/mae read from them)
+  const direct = rankSequences(r.rows, { resamples: 10, seed: 0, frames: 'after-first' });
+  assert.deepEqual(
+    after.ranking.sequences.map((e) => e.C_d),
+    direct.sequences.map((e) => e.C_d),
+  );
+  assert.notDeepEqual(after.ranking.matrix.stats, r.ranking.matrix.stats);
+  assert.equal(after.lesionAuc.dce.mean, 1);
+  // ... and M_d's summary too: a generator that misses phase 0 off the unique voxels blurs the
+  // mean over every phase, not the mean over the phases after the first
+  const missesPhase0: GenerateFn = async (src, target, like) => {
+    const out = (await gen(src, target, like)) as Float32Array;
+    if (target === 'dce') for (let i = 0; i < n; i++) if (i % 4 !== 0) out[i] += 1.5;
+    return out;
+  };
+  const blurred = await phantomAcceptance(subjects, missesPhase0, {
+    uniqueSequence: 'dce',
+    lastSequence: 't1',
+    resamples: 0,
+  });
+  const sharp = await phantomAcceptance(subjects, missesPhase0, {
+    uniqueSequence: 'dce',
+    lastSequence: 't1',
+    resamples: 0,
+    frames: 'after-first',
+  });
+  assert.ok(blurred.lesionAuc.dce.mean < 0.9, `every phase: ${blurred.lesionAuc.dce.mean}`);
+  assert.equal(sharp.lesionAuc.dce.mean, 1);
+  assert.match(
+    formatAcceptance(after, 'dce'),
+    /Series \(dce\) scored over the phases after the first \(frames 'after-first'\)/,
+  );
+  assert.match(formatAcceptance(r, 'dce'), /Series \(dce\) scored over every phase \(frames 'all'\)/);
+  assert.equal(acceptanceRecord(after, 'dce', 't1').frames, 'after-first');
 });
