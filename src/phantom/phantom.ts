@@ -646,8 +646,17 @@ export function simulateSubject(
   options: PhantomOptions | ResolvedPhantomOptions = {},
 ): PhantomSubject {
   const o = isResolved(options) ? options : resolvePhantomOptions(options);
+  const { info, signals } = simulateStages(index, o);
+  return { ...info, volumes: simulateSequences(signals, info.sequences), truth: simulateTruth(signals) };
+}
+
+/**
+ * The random stages of subject `index`, each output kept (what {@link simulateSequences} and
+ * {@link simulateTruth} read, in `signals`). They draw from one 'anatomy' stream in this order:
+ * reordering them changes every subject.
+ */
+export function simulateStages(index: number, o: ResolvedPhantomOptions) {
   const info = phantomSubjectInfo(index, o);
-  // The stages draw from one 'anatomy' stream in this order: reordering them changes every subject.
   const grid = subjectGrid(o, index);
   const anatomy = simulateAnatomy(grid);
   const lesion = simulateLesion(grid, anatomy, info.labels);
@@ -660,8 +669,18 @@ export function simulateSubject(
     o.uniqueFraction,
   );
   const bias = simulateBias(grid, o.bias);
-  const s = subjectSignals(grid, o, index, info.labels.kinetics, anatomy, lesion, maps, enhancement, bias);
-  return { ...info, volumes: simulateSequences(s, info.sequences), truth: simulateTruth(s) };
+  const signals = subjectSignals(
+    grid,
+    o,
+    index,
+    info.labels.kinetics,
+    anatomy,
+    lesion,
+    maps,
+    enhancement,
+    bias,
+  );
+  return { info, grid, anatomy, lesion, maps, enhancement, bias, signals };
 }
 
 /** What the stages of {@link simulateSubject} share: the grid and the subject's 'anatomy' stream. */

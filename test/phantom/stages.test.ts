@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   resolvePhantomOptions,
-  phantomSubjectInfo,
   simulateSubject,
   subjectGrid,
   simulateAnatomy,
@@ -16,7 +15,8 @@ import {
   simulateTissueProperties,
   simulateContrast,
   simulateBias,
-  subjectSignals,
+  simulateStages,
+  phantomSubjectInfo,
   simulateSequences,
   simulateTruth,
   type ResolvedPhantomOptions,
@@ -25,24 +25,10 @@ import { LESION, TISSUE } from '../../src/phantom/index.js';
 
 const SMALL = { size: [32, 32, 16] as [number, number, number], subjects: 50 };
 
-/** The stages of subject `index` up to (and including) the one asked for. */
-function stagesOf(index: number, o: ResolvedPhantomOptions) {
-  const info = phantomSubjectInfo(index, o);
-  const grid = subjectGrid(o, index);
-  const anatomy = simulateAnatomy(grid);
-  const lesion = simulateLesion(grid, anatomy, info.labels);
-  const maps = simulateTissueProperties(grid, anatomy.tissue, lesion);
-  const enhancement = simulateContrast(
-    grid,
-    anatomy,
-    lesion,
-    info.labels.enhancingFraction,
-    o.uniqueFraction,
-  );
-  const bias = simulateBias(grid, o.bias);
-  const s = subjectSignals(grid, o, index, info.labels.kinetics, anatomy, lesion, maps, enhancement, bias);
-  return { info, grid, anatomy, lesion, maps, enhancement, bias, s };
-}
+const stagesOf = (index: number, o: ResolvedPhantomOptions) => {
+  const st = simulateStages(index, o);
+  return { ...st, s: st.signals };
+};
 
 test('anatomy: nested structures; the brain is grey/white matter and CSF inside the head, ventricles inside it', () => {
   for (const index of [0, 1, 2]) {
@@ -106,7 +92,10 @@ test('lesion: inside the brain mask, its tissues match its labels, necrosis only
 
 test('tissue properties: T1 and T2 constant per tissue, PD a mild texture, ADC restricted only in the cellular core', () => {
   const o = resolvePhantomOptions({ ...SMALL, seed: 3 });
-  const { anatomy, lesion, maps } = stagesOf(6, o);
+  const grid = subjectGrid(o, 6);
+  const anatomy = simulateAnatomy(grid);
+  const lesion = simulateLesion(grid, anatomy, phantomSubjectInfo(6, o).labels);
+  const maps = simulateTissueProperties(grid, anatomy.tissue, lesion);
   const { props, pd, t1, t2, adc, adcNominal } = maps;
   let restricted = 0;
   for (let i = 0; i < pd.length; i++) {
@@ -129,7 +118,18 @@ test('tissue properties: T1 and T2 constant per tissue, PD a mild texture, ADC r
 test('contrast: zero outside enhancing voxels, never in the background or the necrotic core', () => {
   const o = resolvePhantomOptions({ ...SMALL, seed: 2 });
   for (const index of [0, 7]) {
-    const { anatomy, lesion, enhancement, info } = stagesOf(index, o);
+    const info = phantomSubjectInfo(index, o);
+    const grid = subjectGrid(o, index);
+    const anatomy = simulateAnatomy(grid);
+    const lesion = simulateLesion(grid, anatomy, info.labels);
+    // alone: straight after the lesion (in a subject the tissue properties draw in between)
+    const enhancement = simulateContrast(
+      grid,
+      anatomy,
+      lesion,
+      info.labels.enhancingFraction,
+      o.uniqueFraction,
+    );
     const { contrast, enhancing, headVoxels } = enhancement;
     let inLesion = 0;
     let total = 0;
