@@ -118,13 +118,10 @@ test('tissue properties: T1 and T2 constant per tissue, PD a mild texture, ADC r
 test('contrast: zero outside enhancing voxels, never in the background or the necrotic core', () => {
   const o = resolvePhantomOptions({ ...SMALL, seed: 2 });
   for (const index of [0, 7]) {
-    const info = phantomSubjectInfo(index, o);
-    const grid = subjectGrid(o, index);
-    const anatomy = simulateAnatomy(grid);
-    const lesion = simulateLesion(grid, anatomy, info.labels);
-    // alone: straight after the lesion (in a subject the tissue properties draw in between)
+    const { info, anatomy, lesion } = simulateStages(index, o);
+    // alone, on a fresh stream (in a subject it draws after the tissue properties)
     const enhancement = simulateContrast(
-      grid,
+      subjectGrid(o, index),
       anatomy,
       lesion,
       info.labels.enhancingFraction,
