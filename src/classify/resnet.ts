@@ -313,7 +313,7 @@ export class ResNet3d {
   }
 }
 
-/** A saved classifier's weights may be a subset (a head); each must fit by name and shape. */
+/** A saved classifier's weights may be a subset (as before); each must fit by name and shape. */
 const CLASSIFIER_WEIGHTS: WeightFit = {
   misfit: 'checkpoint weight does not fit this model',
   code: 'classify.weights',

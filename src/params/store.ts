@@ -50,7 +50,7 @@ export interface WeightFit {
   code: string;
   /**
    * Every parameter must be given (a generator checkpoint): missing or extra names are an error
-   * with this message. Without it a subset may be given (a fine-tuned head).
+   * with this message. Without it any subset may be given.
    */
   incomplete?: string;
   /** The file the weights came from, for the error. */
