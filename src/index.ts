@@ -446,3 +446,11 @@ export {
   type GraphStats,
   type TraceSpec,
 } from './engine/index.js';
+// what `mriseq train` trains on (manifest splits, folds, phantom, sequences), as one library call
+export {
+  selectTrainingData,
+  type TrainingDataOptions,
+  type TrainingData,
+  type TrainingDataOption,
+} from './train/index.js';
+export { foldPool, cohortFold, resolveSequenceNames } from './cohort/index.js';
