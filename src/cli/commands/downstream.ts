@@ -11,7 +11,6 @@ import { initEngine, tf } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
 import { intOption } from '../options.js';
 import { Cohort } from '../../cohort/index.js';
-import '../../cohort/node.js';
 import {
   buildDownstreamDataset,
   runClassifier,

@@ -8,8 +8,6 @@ import { MriseqError } from '../../errors/index.js';
 import { intOption, sizeOption } from '../options.js';
 import { writeNifti } from '../../io/index.js';
 import { Cohort } from '../../cohort/index.js';
-// registers the cohort's Node adapter (manifest files, NIfTI volumes)
-import '../../cohort/node.js';
 import { generate, PRESET_NAMES, type PresetName, type SubjectVolumes } from '../../model/index.js';
 import { phantom, type PhantomOptions } from '../../phantom/index.js';
 import { generatorFingerprint, loadGenerator, trainRun } from '../../train/node.js';
