@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
-import { intOption, sizeOption } from '../options.js';
+import { intOption, numberOption, sizeOption } from '../options.js';
 import { writeNifti } from '../../io/index.js';
 import { Cohort } from '../../cohort/index.js';
 import { generate, PRESET_NAMES, type PresetName, type SubjectVolumes } from '../../model/index.js';
@@ -182,14 +182,7 @@ export function registerModel(program: Command): void {
       const report = await initEngine();
       const steps = intOption(o.steps, '--steps', 1);
       const seed = intOption(o.seed, '--seed');
-      const cacheMb = Number(o.cacheMb);
-      if (!(cacheMb >= 0))
-        throw new MriseqError('not a memory budget', {
-          field: '--cache-mb',
-          found: o.cacheMb,
-          expected: 'a number of MiB >= 0',
-          code: 'cli.option',
-        });
+      const cacheMb = numberOption(o.cacheMb, '--cache-mb', 0);
       if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
       const ndims = o.ndims === '2' ? 2 : o.ndims === '3' ? 3 : undefined;
       if (ndims === undefined)
