@@ -9,7 +9,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cohort, isMriseqError, phantom, selectTrainingData, type TrainSubjects } from '../../src/index.js';
+import {
+  Cohort,
+  initEngine,
+  isMriseqError,
+  phantom,
+  selectTrainingData,
+  trainRun,
+  type TrainingData,
+  type TrainSubjects,
+} from '../../src/index.js';
 import { isSubjectStream } from '../../src/train/index.js';
 import { foldOf } from '../../src/scale/index.js';
 import { cliOk, makePhantomRun, phantomRunPaths, trainArgs } from '../helpers/phantom-run.js';
@@ -184,5 +193,34 @@ test(
     const cli = fileFold(out);
     assert.deepEqual(d.trainIds, cli.train);
     assert.deepEqual(d.validationIds, cli.validation);
+  },
+);
+
+test(
+  'trainRun records the fold it trained on and a resumed run must keep it',
+  { timeout: 120_000 },
+  async () => {
+    await initEngine();
+    const out = join(tmp, 'lib-fold');
+    const ph = phantom({ subjects: 5, size: SIZE });
+    const d = await selectTrainingData({ phantom: ph, fold: '1/2' });
+    const run = (fold: TrainingData | undefined, resume: boolean) =>
+      trainRun(d.train, {
+        out,
+        steps: 1,
+        crop: 16,
+        validation: d.validation,
+        resume,
+        fold: fold?.fold ? { ...fold, fold: fold.fold } : undefined,
+      }).then((r) => r.model.dispose());
+    await run(d, false);
+    assert.deepEqual(fileFold(out), { fold: '1/2', train: d.trainIds, validation: d.validationIds });
+    const other = await selectTrainingData({ phantom: ph, fold: '0/2' });
+    for (const f of [other, undefined])
+      await assert.rejects(
+        run(f, true),
+        (e: unknown) => isMriseqError(e) && e.code === 'train.fold' && /another fold/.test(e.message),
+      );
+    await run(d, true); // the same fold resumes
   },
 );

@@ -12,7 +12,7 @@ import { generate, PRESET_NAMES, type PresetName, type SubjectVolumes } from '..
 import { phantom, type PhantomOptions } from '../../phantom/index.js';
 import { generatorFingerprint, loadGenerator, trainRun } from '../../train/node.js';
 import { DEFAULT_TRAIN_CACHE_BYTES, selectTrainingData } from '../../train/index.js';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../reliability/node.js';
 import { formatCsv } from '../../csv/index.js';
@@ -23,7 +23,6 @@ import {
   recordedOutputs,
   removeOutputFiles,
 } from '../../reliability/provenance.js';
-import { formatShard } from '../../scale/index.js';
 import {
   FOLD_HELP,
   foldOption,
@@ -100,25 +99,6 @@ interface TrainCliOptions extends PhantomCliOptions {
   fold?: string;
 }
 
-/** The fold a run folder was trained on (RUN/fold.json): a resumed run must keep it. */
-const FOLD_FILE = 'fold.json';
-
-function checkResumedFold(out: string, fold: string | undefined): void {
-  const file = join(out, FOLD_FILE);
-  const was = existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as { fold?: string }).fold
-    : undefined;
-  if ((was ?? undefined) !== (fold ?? undefined) && existsSync(join(out, 'last'))) {
-    throw new MriseqError('this run folder was trained on another fold', {
-      file,
-      field: '--fold',
-      found: fold ?? 'no --fold',
-      expected: was ?? 'no --fold',
-      code: 'train.fold',
-    });
-  }
-}
-
 export function registerModel(program: Command): void {
   program
     .command('train')
@@ -183,7 +163,6 @@ export function registerModel(program: Command): void {
       const steps = intOption(o.steps, '--steps', 1);
       const seed = intOption(o.seed, '--seed');
       const cacheMb = numberOption(o.cacheMb, '--cache-mb', 0);
-      if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
       const ndims = o.ndims === '2' ? 2 : o.ndims === '3' ? 3 : undefined;
       if (ndims === undefined)
         throw new MriseqError('unknown generator dimensionality', {
@@ -271,6 +250,8 @@ export function registerModel(program: Command): void {
           cacheBytes: cacheMb * 2 ** 20,
           resume: o.resume,
           redo: o.redo,
+          // recorded in RUN/fold.json; a resumed run must keep it
+          fold: data.fold ? { ...data, fold: data.fold } : undefined,
           signal: ac.signal,
           onProgress: (e) => {
             if (o.json) {
@@ -290,20 +271,6 @@ export function registerModel(program: Command): void {
           },
         });
         bar?.stop();
-        if (fold) {
-          writeFileAtomicSync(
-            join(o.out, FOLD_FILE),
-            JSON.stringify(
-              {
-                fold: formatShard(fold),
-                train: data.trainIds,
-                validation: data.validationIds,
-              },
-              null,
-              1,
-            ) + '\n',
-          );
-        }
         const line = {
           out: r.out,
           steps: r.steps,
