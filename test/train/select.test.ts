@@ -21,22 +21,12 @@ import {
 } from '../../src/index.js';
 import { isSubjectStream } from '../../src/train/index.js';
 import { foldOf } from '../../src/scale/index.js';
-import { cliOk, makePhantomRun, phantomRunPaths, trainArgs } from '../helpers/phantom-run.js';
+import { cliOk, manifestRows, makePhantomRun, phantomRunPaths, trainArgs } from '../helpers/phantom-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mriseq-select-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const { manifest } = phantomRunPaths(tmp);
 const SIZE: [number, number, number] = [16, 16, 8];
-
-/** The manifest's rows as {id, split, t1}, read from the CSV text itself. */
-function manifestRows(): { id: string; split: string }[] {
-  const [head, ...rows] = readFileSync(manifest, 'utf8').trim().split('\n');
-  const cols = head.split(',');
-  return rows.map((r) => {
-    const f = r.split(',');
-    return { id: f[cols.indexOf('id')], split: f[cols.indexOf('split')] };
-  });
-}
 
 function fileFold(out: string): { fold: string; train: string[]; validation: string[] } {
   return JSON.parse(readFileSync(join(out, 'fold.json'), 'utf8')) as {
@@ -125,7 +115,7 @@ test(
   { timeout: 180_000 },
   async () => {
     await makePhantomRun(tmp, { subjects: 6 });
-    const rows = manifestRows();
+    const rows = manifestRows(manifest);
     assert.ok(
       rows.some((r) => r.split === 'test'),
       'the manifest holds a test split',
