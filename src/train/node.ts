@@ -329,11 +329,12 @@ export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckp
    */
   redo?: boolean;
   /**
-   * The cross-validation fold the subjects are, as selectTrainingData gives it (`fold`, `trainIds`,
-   * `validationIds`): recorded in out/fold.json when training returns. Resuming checks the record:
-   * a run folder trained on another fold (or on none, or on one when none is given) is refused.
+   * Where the subjects came from, as selectTrainingData returns it (pass its result): with a
+   * cross-validation `fold`, the fold and its ids are recorded in out/fold.json when training
+   * returns. Resuming checks the record: a run folder trained on another fold (or on none, or on
+   * one when none is given) is refused.
    */
-  fold?: { fold: ShardSpec; trainIds: readonly string[]; validationIds: readonly string[] };
+  fold?: { fold?: ShardSpec; trainIds: readonly string[]; validationIds: readonly string[] };
 }
 
 /**
@@ -391,7 +392,7 @@ export async function trainRun(subjects: TrainSubjects, options: TrainRunOptions
       checkResumedFold(options.out, options.fold?.fold);
     const r = await trainRunLocked(subjects, options);
     const f = options.fold;
-    if (f) {
+    if (f?.fold) {
       const record = { fold: formatShard(f.fold), train: [...f.trainIds], validation: [...f.validationIds] };
       writeFileAtomicSync(join(options.out, FOLD_FILE), JSON.stringify(record, null, 1) + '\n');
     }

@@ -130,7 +130,7 @@ function cohortStream(cohort: Cohort, ids: readonly string[], sequences: readonl
  * import { selectTrainingData, trainRun } from 'mriseq';
  * const data = await selectTrainingData({ phantom: { subjects: 6, size: [32, 32, 16] }, fold: '0/3', sequences: 't1,t2' });
  * console.log(data.trainIds, data.validationIds); // fold 0 of 3 validates, the others train
- * await trainRun(data.train, { out: '/tmp/mriseq-fold0', steps: 2, validation: data.validation, modelOverrides: { sequences: data.sequences } });
+ * await trainRun(data.train, { out: '/tmp/mriseq-fold0', steps: 2, validation: data.validation, modelOverrides: { sequences: data.sequences }, fold: data });
  * ```
  */
 export async function selectTrainingData(options: TrainingDataOptions): Promise<TrainingData> {

@@ -201,7 +201,7 @@ test(
         crop: 16,
         validation: d.validation,
         resume,
-        fold: fold?.fold ? { ...fold, fold: fold.fold } : undefined,
+        fold,
       }).then((r) => r.model.dispose());
     await run(d, false);
     assert.deepEqual(fileFold(out), { fold: '1/2', train: d.trainIds, validation: d.validationIds });

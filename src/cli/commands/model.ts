@@ -250,8 +250,8 @@ export function registerModel(program: Command): void {
           cacheBytes: cacheMb * 2 ** 20,
           resume: o.resume,
           redo: o.redo,
-          // recorded in RUN/fold.json; a resumed run must keep it
-          fold: data.fold ? { ...data, fold: data.fold } : undefined,
+          // a fold is recorded in RUN/fold.json; a resumed run must keep it
+          fold: data,
           signal: ac.signal,
           onProgress: (e) => {
             if (o.json) {
