@@ -14,14 +14,8 @@ import { MriseqError } from './errors/index.js';
 import { Cohort } from './cohort/index.js';
 import { phantom } from './phantom/index.js';
 import { Seq2Seq, decodeWeights, validateConfig, type Seq2SeqConfig } from './model/index.js';
-import {
-  tf,
-  setEngineAdapter,
-  initEngine,
-  engineReport,
-  type BackendCandidate,
-  type LoadedBackend,
-} from './engine/index.js';
+import { usePlatform } from './platform/index.js';
+import { tf, initEngine, engineReport, type BackendCandidate, type LoadedBackend } from './engine/index.js';
 
 /** The browser adapter: GPU backends first, then the pure-JavaScript cpu backend. */
 const browserCandidates = (): BackendCandidate[] => [
@@ -109,11 +103,15 @@ function requestedFromUrl(): string | undefined {
   }
 }
 
-setEngineAdapter({
-  platform: 'browser',
-  candidates: browserCandidates,
-  requested: requestedFromUrl,
-  requestedFrom: '?backend= in the page address',
+// The browser platform: its engine only. Cohort.fromManifest and toDataFrame have no adapter here
+// (they throw 'cohort.node') unless the page installs one with setCohortNodeAdapter.
+usePlatform({
+  engine: {
+    platform: 'browser',
+    candidates: browserCandidates,
+    requested: requestedFromUrl,
+    requestedFrom: '?backend= in the page address',
+  },
 });
 
 /** Where loadPretrained finds the shipped generators when no baseUrl is given (the site's kernel sets it). */

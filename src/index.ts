@@ -5,10 +5,11 @@
  *
  * @module mriseq
  */
-import { setEngineAdapter } from './engine/index.js';
-import { nodeEngineAdapter } from './engine/node.js';
+import { useNode } from './platform/node.js';
 
-setEngineAdapter(nodeEngineAdapter);
+// The one place the Node platform's adapters (engine, cohort files) are installed: importing
+// 'mriseq' is all a notebook or script needs.
+useNode();
 
 // errors
 export { MriseqError, isMriseqError, type MriseqErrorInfo } from './errors/index.js';
@@ -446,3 +447,13 @@ export {
   type GraphStats,
   type TraceSpec,
 } from './engine/index.js';
+// what `mriseq train` trains on (manifest splits, folds, phantom, sequences), as one library call
+export {
+  selectTrainingData,
+  type TrainingDataOptions,
+  type TrainingData,
+  type TrainingDataOption,
+} from './train/index.js';
+export { foldPool, cohortFold, resolveSequenceNames } from './cohort/index.js';
+// platform adapters: installed above; exported for code that replaced them
+export { useNode } from './platform/node.js';

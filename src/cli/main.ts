@@ -4,8 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isMriseqError } from '../errors/index.js';
-import { setEngineAdapter } from '../engine/index.js';
-import { nodeEngineAdapter } from '../engine/node.js';
+import { useNode } from '../platform/node.js';
 import { commands } from './commands/index.js';
 
 export function buildProgram(): Command {
@@ -19,7 +18,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  setEngineAdapter(nodeEngineAdapter);
+  // the Node adapters (engine, cohort files), installed here: no command relies on an import's side effect
+  useNode();
   const program = buildProgram();
   const debug = argv.includes('--debug');
   try {

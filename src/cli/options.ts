@@ -18,16 +18,24 @@ export function intOption(text: string, field: string, min = 0): number {
   return n;
 }
 
-/** A finite number in [min, max]; `integer` refuses fractions. */
-export function numberOption(text: string, field: string, min: number, max: number, integer = false): number {
+/** A finite number in [min, max] (max Infinity: >= min); `integer` refuses fractions. */
+export function numberOption(
+  text: string,
+  field: string,
+  min: number,
+  max = Infinity,
+  integer = false,
+): number {
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v)))
-    throw new MriseqError(`expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`, {
+  if (text.trim() === '' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+    const what = `${integer ? 'an integer' : 'a number'} ${max === Infinity ? `>= ${min}` : `in [${min}, ${max}]`}`;
+    throw new MriseqError(`expected ${what}`, {
       field,
       found: JSON.stringify(text),
-      expected: `${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`,
+      expected: what,
       code: 'cli.option',
     });
+  }
   return v;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Cohort: the subjects of a study, their sequences (loaded lazily, through a memory-bounded LRU
  * cache), labels, splits and metadata. Browser-safe; reading manifests from disk and the danfojs
- * view are installed by ./node.ts (imported by the Node entry point).
+ * view come from an adapter (./node.ts's nodeCohortAdapter), installed by useNode() in the Node
+ * entry point (src/platform).
  */
 import { assertSameGrid, countNonFinite, roleShapeProblem, type Volume } from '../volume/index.js';
 import { MriseqError } from '../errors/index.js';
@@ -119,7 +120,7 @@ export interface CohortDataFrame {
 /**
  * What {@link Cohort} needs from outside the browser-safe core: reading a manifest file
  * (Cohort.fromManifest) and the danfojs table (cohort.toDataFrame). The Node entry point ('mriseq')
- * installs one that reads files with the NIfTI reader; the browser build has none (both calls
+ * installs one that reads files with the NIfTI reader (useNode()); the browser build has none (both calls
  * then throw 'cohort.node'), unless an application installs its own with
  * {@link setCohortNodeAdapter}.
  * @example
@@ -171,8 +172,8 @@ let nodeAdapter: CohortNodeAdapter | undefined;
 
 /**
  * Installs the adapter behind Cohort.fromManifest and cohort.toDataFrame, replacing the one
- * installed before (one per process or page). Importing 'mriseq' (src/cohort/node.ts) installs
- * the file-reading one; call this only to give the browser build (or a test) its own.
+ * installed before (one per process or page). The 'mriseq' entry point installs the file-reading
+ * one (useNode()); call this only to give the browser build (or a test) its own.
  * @param a - The adapter (see {@link CohortNodeAdapter} for a complete example).
  * @example
  * ```ts
@@ -200,7 +201,7 @@ function needNode(what: string): CohortNodeAdapter {
     throw new MriseqError(`${what} needs Node`, {
       field: what,
       expected:
-        "Node with the 'mriseq' entry point (or src/cohort/node.js) imported; the browser build works on in-memory cohorts",
+        "Node with the 'mriseq' entry point (it calls useNode()); the browser build works on in-memory cohorts",
       code: 'cohort.node',
     });
   return nodeAdapter;

@@ -37,6 +37,7 @@ export {
 } from './manifest.js';
 export { MANIFEST_SCHEMA } from './schema.js';
 export { stratifiedSplit, type SplitFractions, type SplitAssignment } from './split.js';
-export { shardOf, inShard, parseShard } from './shard.js';
+export { shardOf, inShard, parseShard, foldPool, cohortFold } from './shard.js';
+export { resolveSequenceNames } from './names.js';
 export { ByteLruCache } from './cache.js';
 export { batchLoader, BatchLoader, type BatchLoaderOptions, type Batch } from './loader.js';

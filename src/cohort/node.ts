@@ -1,7 +1,8 @@
 /**
  * Node adapter of the cohort module: manifests on disk (read, write, scan, check), volumes read
- * with the NIfTI reader, the danfojs view, and writing the simulated cohort to disk. Importing this
- * file installs the adapter behind Cohort.fromManifest and cohort.toDataFrame.
+ * with the NIfTI reader, the danfojs view, and writing the simulated cohort to disk. The adapter
+ * behind Cohort.fromManifest and cohort.toDataFrame is {@link nodeCohortAdapter}; importing this
+ * file installs nothing: src/platform/node.ts's useNode() does (the 'mriseq' entry calls it).
  */
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -21,8 +22,8 @@ import {
 import {
   Cohort,
   phantomLabelNames,
-  setCohortNodeAdapter,
   type CohortDataFrame,
+  type CohortNodeAdapter,
   type FromManifestOptions,
   type VolumeSource,
 } from './cohort.js';
@@ -150,7 +151,8 @@ interface DanfoModule {
   DataFrame: new (data: unknown[]) => CohortDataFrame;
 }
 
-setCohortNodeAdapter({
+/** The cohort's Node adapter: manifests read from disk, volumes with the NIfTI reader, danfojs. */
+export const nodeCohortAdapter: CohortNodeAdapter = {
   async fromManifest(path: string, options: FromManifestOptions): Promise<Cohort> {
     const r = await readManifest(path, options);
     assertNoProblems(r.problems, path);
@@ -165,7 +167,7 @@ setCohortNodeAdapter({
     const danfo = require('danfojs-node') as DanfoModule;
     return new danfo.DataFrame(cohort.toRecords());
   },
-});
+};
 
 /**
  * Writes text atomically (temporary file in the same folder, then rename); temp files that killed

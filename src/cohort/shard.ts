@@ -3,7 +3,8 @@
  * id, mod N) lives in src/scale, whose merge combines what `simulate --shard` writes: one
  * definition, so a shard written here is always the shard the merge expects.
  */
-import { shardOf, type ShardSpec } from '../scale/index.js';
+import { compareSubjectIds, foldSplit, shardOf, type ShardSpec } from '../scale/index.js';
+import type { Cohort } from './cohort.js';
 
 export { shardOf, parseShard } from '../scale/index.js';
 
@@ -25,4 +26,39 @@ export { shardOf, parseShard } from '../scale/index.js';
  */
 export function inShard(id: string, shard: ShardSpec): boolean {
   return shardOf(id, shard.count) === shard.index;
+}
+
+/**
+ * The subjects cross-validation deals into folds: every subject of the cohort except those the
+ * manifest records in its test split (the test split stays held out from every fold), in the
+ * canonical subject order (src/scale's compareSubjectIds, the order of every table and merge).
+ * @param cohort - The cohort.
+ * @returns The ids outside the recorded test split, canonical order.
+ * @example
+ * ```ts
+ * import { Cohort, foldPool } from 'mriseq/browser';
+ * const cohort = Cohort.fromPhantom({ subjects: 6 }).withSplit({ fractions: { train: 0.5, val: 0, test: 0.5 } });
+ * console.log(foldPool(cohort).length); // the subjects not in the test split
+ * ```
+ */
+export function foldPool(cohort: Cohort): string[] {
+  return cohort.ids.filter((id) => cohort.subject(id).split !== 'test').sort(compareSubjectIds);
+}
+
+/**
+ * Training and validation subjects of one cross-validation fold of a cohort: the {@link foldPool}
+ * dealt into `fold.count` folds by a stable hash of each id (src/scale's foldSplit); fold
+ * `fold.index` validates, the others train. Canonical order, as `mriseq train --fold K/F`.
+ * @param cohort - The cohort.
+ * @param fold - The fold: 0-based `index` of `count` folds (parseFold('1/5') reads `mriseq`'s K/F).
+ * @returns The training and validation ids.
+ * @example
+ * ```ts
+ * import { Cohort, cohortFold } from 'mriseq/browser';
+ * const { train, validation } = cohortFold(Cohort.fromPhantom({ subjects: 10 }), { index: 0, count: 5 });
+ * console.log(train.length + validation.length); // 10: every subject is in one of the two
+ * ```
+ */
+export function cohortFold(cohort: Cohort, fold: ShardSpec): { train: string[]; validation: string[] } {
+  return foldSplit(foldPool(cohort), fold);
 }

@@ -13,6 +13,7 @@ import {
 import { htmlTable, isDataFrameLike, isRowArray } from './table.js';
 import { isTensorLike, tensorBundle } from './tensor.js';
 import { volumeView } from './volume.js';
+import { isVolumeLike, VOLUME_MIME, volumeMimePayload } from './viewer-mime.js';
 
 /**
  * The MIME type of plotly figure JSON that JupyterLab renders.
@@ -68,10 +69,36 @@ export function registerMimeProvider(p: MimeProvider): () => void {
   return addTo(providers, p);
 }
 
-function isVolume(x: unknown): x is Volume {
-  if (typeof x !== 'object' || x === null) return false;
-  const v = x as Partial<Volume>;
-  return v.data instanceof Float32Array && Array.isArray(v.shape) && Array.isArray(v.affine);
+const isVolume: (x: unknown) => x is Volume = isVolumeLike;
+
+/**
+ * The volume MIME type (JupyterLab's viewer) on every bare Volume shown: on by default, in Node
+ * and in the browser alike, so it is part of the dispatch rather than a provider some import
+ * registers; null when turned off.
+ */
+let volumeMime: { maxSize: number } | null = { maxSize: 128 };
+
+/**
+ * Adds the volume MIME type to the bundle of every bare Volume shown (subsampled to maxSize,
+ * default 128, to keep notebooks small). On by default (no call needed); call it to change the
+ * size limit. Returns a function that turns it off.
+ * @param opts - `maxSize` per axis (default 128).
+ * @returns A function that turns it off.
+ * @example
+ * ```ts
+ * import { phantom, registerVolumeMime, toMimeBundle } from 'mriseq';
+ * const off = registerVolumeMime({ maxSize: 64 });
+ * console.log(Object.keys(toMimeBundle(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!).data));
+ * off();
+ * ```
+ */
+export function registerVolumeMime(opts: { maxSize?: number } = {}): () => void {
+  const mine = { maxSize: opts.maxSize ?? 128 };
+  volumeMime = mine;
+  // an earlier call's function no longer turns off this one
+  return () => {
+    if (volumeMime === mine) volumeMime = null;
+  };
 }
 
 /**
@@ -126,6 +153,8 @@ export function toMimeBundle(obj: unknown): RichOutput {
   else if (isTensorLike(obj)) out = tensorBundle(obj);
   else out = { data: { 'text/plain': plainText(obj) } };
   if (!('text/plain' in out.data)) out.data['text/plain'] = plainText(obj);
+  if (volumeMime && isVolume(obj) && !(VOLUME_MIME in out.data))
+    out.data[VOLUME_MIME] = volumeMimePayload(obj, { maxSize: volumeMime.maxSize });
   for (const p of providers) p(obj, out);
   return out;
 }

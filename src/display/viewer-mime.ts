@@ -10,7 +10,7 @@ import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
 import { kernelComms, type CommMessage, type KernelComm } from './comm.js';
 import { newDisplayId, type Displayable, type RichOutput } from './core.js';
-import { registerMimeProvider, type DisplayHandle } from './display.js';
+import type { DisplayHandle } from './display.js';
 import { volumeView, type Colormap } from './volume.js';
 
 /**
@@ -167,7 +167,8 @@ function asNamed(x: Volume | Record<string, Volume>, base: string): Named[] {
   return Object.entries(x).map(([name, volume]) => ({ name, volume }));
 }
 
-function isVolumeLike(x: unknown): x is Volume {
+/** Whether a value is a Volume (display's dispatch asks the same). */
+export function isVolumeLike(x: unknown): x is Volume {
   if (typeof x !== 'object' || x === null) return false;
   const v = x as Partial<Volume>;
   return v.data instanceof Float32Array && Array.isArray(v.shape) && Array.isArray(v.affine);
@@ -643,33 +644,3 @@ export function volumeViewer(
 ): VolumeViewer {
   return new VolumeViewer(layers, opts);
 }
-
-let unregister: (() => void) | null = null;
-
-/**
- * Adds the volume MIME type to the bundle of every bare Volume shown (subsampled to maxSize,
- * default 128, to keep notebooks small). On by default; returns a function that turns it off.
- * @param opts - `maxSize` per axis (default 128).
- * @returns A function that turns it off.
- * @example
- * ```ts
- * import { phantom, registerVolumeMime, toMimeBundle } from 'mriseq';
- * const off = registerVolumeMime({ maxSize: 64 });
- * console.log(Object.keys(toMimeBundle(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!).data));
- * off();
- * ```
- */
-export function registerVolumeMime(opts: { maxSize?: number } = {}): () => void {
-  unregister?.();
-  const off = registerMimeProvider((obj, out) => {
-    if (isVolumeLike(obj) && !(VOLUME_MIME in out.data))
-      out.data[VOLUME_MIME] = volumeMimePayload(obj, { maxSize: opts.maxSize ?? 128 });
-  });
-  unregister = () => {
-    off();
-    unregister = null;
-  };
-  return unregister;
-}
-
-registerVolumeMime();

@@ -28,3 +28,9 @@ export {
   type SubjectStream,
   type TrainSubjects,
 } from './pool.js';
+export {
+  selectTrainingData,
+  type TrainingDataOptions,
+  type TrainingData,
+  type TrainingDataOption,
+} from './select.js';

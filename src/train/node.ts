@@ -36,6 +36,7 @@ import {
 import type { SubjectVolumes } from '../model/data.js';
 import { dict, own } from '../keys/index.js';
 import { isSubjectStream, subjectCount, type TrainSubjects } from './pool.js';
+import { formatShard, type ShardSpec } from '../scale/index.js';
 import {
   trainSteps,
   type TrainCheckpoint,
@@ -324,9 +325,16 @@ export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckp
   checkpointEvery?: number;
   /**
    * A fresh run into a folder that holds another run's checkpoints is refused; with redo they
-   * (last/, best/, summary.json, data.json) are removed first.
+   * (last/, best/, summary.json, data.json, fold.json) are removed first.
    */
   redo?: boolean;
+  /**
+   * Where the subjects came from, as selectTrainingData returns it (pass its result): with a
+   * cross-validation `fold`, the fold and its ids are recorded in out/fold.json when training
+   * returns. Resuming checks the record: a run folder trained on another fold (or on none, or on
+   * one when none is given) is refused.
+   */
+  fold?: { fold?: ShardSpec; trainIds: readonly string[]; validationIds: readonly string[] };
 }
 
 /**
@@ -380,7 +388,15 @@ export async function trainRun(subjects: TrainSubjects, options: TrainRunOptions
     const stale = { olderThan: Date.parse(lock.info.started) };
     for (const name of ['last', 'best']) recoverFolder(join(options.out, name), stale);
     removeStaleTemps(join(options.out, 'summary.json'), stale);
-    return await trainRunLocked(subjects, options);
+    if (options.resume && existsSync(join(options.out, 'last')))
+      checkResumedFold(options.out, options.fold?.fold);
+    const r = await trainRunLocked(subjects, options);
+    const f = options.fold;
+    if (f?.fold) {
+      const record = { fold: formatShard(f.fold), train: [...f.trainIds], validation: [...f.validationIds] };
+      writeFileAtomicSync(join(options.out, FOLD_FILE), JSON.stringify(record, null, 1) + '\n');
+    }
+    return r;
   } finally {
     lock.release();
   }
@@ -527,7 +543,28 @@ function checkTrainData(out: string, data: TrainData): void {
   );
 }
 
-/** What a run folder holds of a run: checkpoints and the files describing them (fold.json: the CLI's). */
+/** The fold a run folder was trained on ({@link TrainRunOptions}' fold): a resumed run must keep it. */
+const FOLD_FILE = 'fold.json';
+
+function checkResumedFold(out: string, fold: ShardSpec | undefined): void {
+  const file = join(out, FOLD_FILE);
+  const was = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { fold?: string }).fold
+    : undefined;
+  const now = fold && formatShard(fold);
+  // the field and texts name the command line's flag, as parseFold's errors do
+  if ((was ?? undefined) !== (now ?? undefined)) {
+    throw new MriseqError('this run folder was trained on another fold', {
+      file,
+      field: '--fold',
+      found: now ?? 'no --fold',
+      expected: was ?? 'no --fold',
+      code: 'train.fold',
+    });
+  }
+}
+
+/** What a run folder holds of a run: checkpoints and the files describing them (fold.json: the fold's record). */
 const RUN_FILES = ['last', 'best', 'summary.json', 'data.json', 'fold.json'];
 
 /**
@@ -586,7 +623,17 @@ async function trainRunLocked(subjects: TrainSubjects, options: TrainRunOptions)
     };
     model = typeof m === 'string' ? createGenerator(m, overrides) : createGenerator(m, overrides);
   }
-  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, redo: _rd, from: _f, ...rest } = options;
+  const {
+    out: _o,
+    model: _m,
+    modelOverrides: _mo,
+    resume: _r,
+    redo: _rd,
+    from: _f,
+    fold: _fo,
+    ...rest
+  } = options;
+  void _fo;
   void _o;
   void _m;
   void _mo;

@@ -4,6 +4,9 @@
  * with seed 0 silently).
  */
 import { test } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { intOption, listOption, numberOption, sizeOption } from '../../src/cli/options.js';
 import { MriseqError } from '../../src/errors/index.js';
@@ -43,4 +46,38 @@ test('mriseq train --seed abc is refused, naming the flag', async () => {
   ]);
   assert.equal(r.code, 2);
   assert.match(r.err, /--seed/);
+});
+
+test('numberOption without a maximum: >= min; the last raw Number() options use it (--cache-mb, --test-fraction)', async () => {
+  assert.equal(numberOption('0', '--cache-mb', 0), 0);
+  assert.equal(numberOption('1e6', '--cache-mb', 0), 1e6);
+  for (const v of ['abc', '-1', 'Infinity', '']) bad(() => numberOption(v, '--cache-mb', 0), '--cache-mb');
+  assert.throws(
+    () => numberOption('-1', '--minutes', 0),
+    (e: unknown) => e instanceof MriseqError && /expected a number >= 0/.test(e.message),
+  );
+  const train = await runCli([
+    'train',
+    '--phantom',
+    '3',
+    '--cache-mb',
+    'lots',
+    '--out',
+    '/nonexistent/never',
+  ]);
+  assert.equal(train.code, 2);
+  assert.match(train.err, /--cache-mb/);
+  const classify = await runCli([
+    'classify',
+    '--phantom',
+    '4',
+    '--label',
+    'lesionType',
+    '--test-fraction',
+    'half',
+    '--out',
+    mkdtempSync(join(tmpdir(), 'mriseq-options-')),
+  ]);
+  assert.equal(classify.code, 2, classify.err);
+  assert.match(classify.err, /--test-fraction/);
 });

@@ -8,12 +8,15 @@ import { mkdtemp, rm, readFile, readdir } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import '../../src/cohort/node.js';
+import { useNode } from '../../src/platform/node.js';
 import { Cohort, shardOf } from '../../src/cohort/index.js';
 import { simulateToDisk } from '../../src/cohort/node.js';
 import { shardOf as scaleShardOf } from '../../src/scale/index.js';
 import { phantom } from '../../src/phantom/index.js';
 import { missingPython, runPython } from '../helpers/python.js';
+
+// Cohort.fromManifest reads files through the Node adapter, installed explicitly (as 'mriseq' does)
+useNode();
 
 const SIZE = [20, 20, 10] as const;
 let dir = '';

@@ -29,6 +29,10 @@ import { MriseqError } from '../../src/errors/index.js';
 import { Cohort } from '../../src/cohort/index.js';
 import { writeNifti } from '../../src/io/index.js';
 import type { Volume } from '../../src/volume/index.js';
+import { useNode } from '../../src/platform/node.js';
+
+// Cohort.fromManifest reads files through the Node adapter, installed explicitly (as 'mriseq' does)
+useNode();
 
 let dir = '';
 before(async () => {

@@ -6,6 +6,7 @@
  * outputs of the same model with each other, never with trained quality.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './cli.js';
 
@@ -82,4 +83,17 @@ export async function makePhantomRun(dir: string, options: PhantomRunOptions): P
   ]);
   await cliOk(trainArgs(paths.manifest, paths.model));
   return paths;
+}
+
+/**
+ * A manifest's rows as {id, split}, read from the CSV text itself (an independent reference for
+ * the library's reading: the phantom's ids and splits need no quoting).
+ */
+export function manifestRows(manifest: string): { id: string; split: string }[] {
+  const [head, ...rows] = readFileSync(manifest, 'utf8').trim().split('\n');
+  const cols = head.split(',');
+  return rows.map((r) => {
+    const f = r.split(',');
+    return { id: f[cols.indexOf('id')], split: f[cols.indexOf('split')] };
+  });
 }

@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { foldOf, mergeRun, shardOf } from '../../src/scale/node.js';
 import { isMriseqError } from '../../src/errors/index.js';
 import { runCli } from '../helpers/cli.js';
-import { cliOk, evaluateArgs, makePhantomRun, phantomRunPaths, trainArgs } from '../helpers/phantom-run.js';
+import {
+  cliOk,
+  manifestRows,
+  evaluateArgs,
+  makePhantomRun,
+  phantomRunPaths,
+  trainArgs,
+} from '../helpers/phantom-run.js';
 import { treeHashes } from '../helpers/tree.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mriseq-shardcmd-'));
@@ -22,16 +29,6 @@ const { data, manifest, model } = phantomRunPaths(tmp);
 // the same cohort, rows reversed: shards must select and order subjects by id, not by row
 const reversed = join(data, 'manifest-reversed.csv');
 const SUBJECTS = 6;
-
-/** The manifest's rows as {id, split}, read from the CSV text itself. */
-function manifestRows(): { id: string; split: string }[] {
-  const [head, ...rows] = readFileSync(manifest, 'utf8').trim().split('\n');
-  const cols = head.split(',');
-  return rows.map((r) => {
-    const f = r.split(',');
-    return { id: f[cols.indexOf('id')], split: f[cols.indexOf('split')] };
-  });
-}
 
 test(
   'setup: a 6-subject phantom with a split column and a 1-step generator',
@@ -82,7 +79,7 @@ test(
 );
 
 test('evaluate: a shard without subjects writes the header of the others', { timeout: 60_000 }, async () => {
-  const ids = manifestRows().map((x) => x.id);
+  const ids = manifestRows(manifest).map((x) => x.id);
   const n = 16;
   const empty = [...Array(n).keys()].find((i) => ids.every((id) => shardOf(id, n) !== i));
   assert.notEqual(empty, undefined, 'some shard of 16 holds none of 6 subjects');
@@ -170,7 +167,7 @@ test('generate over a cohort: 2 shards + merge equal one process', { timeout: 12
   assert.equal(table[0], 'subject,target,sources,file');
   assert.deepEqual(
     table.slice(1).map((l) => l.split(',')[0]),
-    manifestRows().map((x) => x.id),
+    manifestRows(manifest).map((x) => x.id),
   );
   const run = join(tmp, 'gen-sharded');
   for (let i = 0; i < 2; i++) await cliOk([...args(i ? reversed : manifest, run), '--shard', `${i}/2`]);
@@ -192,7 +189,7 @@ test(
   'train --fold K/F trains on the other folds, validates on fold K, outside the test split',
   { timeout: 120_000 },
   async () => {
-    const rows = manifestRows();
+    const rows = manifestRows(manifest);
     const pool = rows.filter((x) => x.split !== 'test').map((x) => x.id);
     assert.ok(
       rows.some((x) => x.split === 'test'),

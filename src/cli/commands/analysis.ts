@@ -43,7 +43,6 @@ import {
   shardTable,
 } from './sharding.js';
 import { Cohort } from '../../cohort/index.js';
-import '../../cohort/node.js';
 import { initEngine } from '../../engine/index.js';
 import { generatorFingerprint, loadGenerator } from '../../train/node.js';
 import {

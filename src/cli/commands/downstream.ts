@@ -9,9 +9,8 @@ import { join, resolve } from 'node:path';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { initEngine, tf } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
-import { intOption } from '../options.js';
+import { intOption, numberOption } from '../options.js';
 import { Cohort } from '../../cohort/index.js';
-import '../../cohort/node.js';
 import {
   buildDownstreamDataset,
   runClassifier,
@@ -35,7 +34,7 @@ async function openCohort(o: { manifest?: string; phantom?: string; seed?: strin
   if (o.phantom) {
     return Cohort.fromPhantom({
       subjects: intOption(o.phantom, '--phantom', 1),
-      seed: Number(o.seed ?? 0),
+      seed: intOption(o.seed ?? '0', '--seed'),
       size: [32, 32, 16],
     });
   }
@@ -244,7 +243,7 @@ export function registerDownstream(program: Command): void {
                   `epoch ${e.epoch + 1}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}\n`,
                 ),
             },
-            testFraction: Number(o.testFraction),
+            testFraction: numberOption(o.testFraction, '--test-fraction', 0, 1),
             seed,
             downsample: intOption(o.downsample, '--downsample', 1),
           };

@@ -5,22 +5,14 @@ import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
-import { intOption, sizeOption } from '../options.js';
+import { intOption, numberOption, sizeOption } from '../options.js';
 import { writeNifti } from '../../io/index.js';
 import { Cohort } from '../../cohort/index.js';
-// registers the cohort's Node adapter (manifest files, NIfTI volumes)
-import '../../cohort/node.js';
 import { generate, PRESET_NAMES, type PresetName, type SubjectVolumes } from '../../model/index.js';
-import { phantom } from '../../phantom/index.js';
+import { phantom, type PhantomOptions } from '../../phantom/index.js';
 import { generatorFingerprint, loadGenerator, trainRun } from '../../train/node.js';
-import {
-  DEFAULT_TRAIN_CACHE_BYTES,
-  isSubjectStream,
-  subjectCount,
-  type SubjectStream,
-  type TrainSubjects,
-} from '../../train/index.js';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { DEFAULT_TRAIN_CACHE_BYTES, selectTrainingData } from '../../train/index.js';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../reliability/node.js';
 import { formatCsv } from '../../csv/index.js';
@@ -31,10 +23,7 @@ import {
   recordedOutputs,
   removeOutputFiles,
 } from '../../reliability/provenance.js';
-import { foldSplit, formatShard } from '../../scale/index.js';
 import {
-  canonical,
-  cohortFold,
   FOLD_HELP,
   foldOption,
   REDO_HELP,
@@ -43,34 +32,6 @@ import {
   shardFolder,
   shardOption,
 } from './sharding.js';
-import { resolveNames } from './names.js';
-import { own } from '../../keys/index.js';
-
-/**
- * A cohort's subjects as training streams them: loaded when drawn (the training cache holds them,
- * so the cohort's own cache is off: one budget, the one --cache-mb states).
- */
-function cohortStream(cohort: Cohort, ids: readonly string[]): SubjectStream {
-  return {
-    ids: [...ids],
-    available: (id) => cohort.subject(id).available,
-    load: async (id) => ({ id, volumes: await cohort.subject(id).loadAll() }),
-  };
-}
-
-function subjectIds(s: TrainSubjects): string[] {
-  return isSubjectStream(s) ? [...s.ids] : s.map((x) => x.id);
-}
-
-/** The subjects of a manifest (through the cohort module), optionally one recorded split. */
-async function manifestSubjects(
-  cohort: Cohort,
-  split?: 'train' | 'val',
-): Promise<{ sequences: string[]; subjects: SubjectStream }> {
-  const hasSplit = cohort.ids.some((id) => cohort.subject(id).split !== null);
-  const part = split && hasSplit ? cohort.recordedSplit(split) : split === 'val' ? undefined : cohort;
-  return { sequences: [...cohort.sequences], subjects: cohortStream(cohort, part?.ids ?? []) };
-}
 
 async function manifestSubject(file: string, id: string): Promise<SubjectVolumes> {
   const cohort = await Cohort.fromManifest(file);
@@ -93,54 +54,28 @@ interface PhantomCliOptions {
   dce?: boolean;
 }
 
-function cliPhantom(o: PhantomCliOptions) {
-  return phantom({
+function cliPhantomOptions(o: PhantomCliOptions): PhantomOptions {
+  return {
     subjects: intOption(o.phantom ?? '', '--phantom', 1),
     seed: intOption(o.seed, '--seed'),
     size: o.size ? sizeOption(o.size) : undefined,
     dwi: o.dwi ?? false,
     dce: o.dce ?? false,
-  });
-}
-
-/** A subject with only the named sequences (the others, and a phantom's truth, are let go). */
-function only(s: SubjectVolumes, sequences: readonly string[]): SubjectVolumes {
-  return {
-    id: s.id,
-    // own(): a sequence named `constructor` that this subject lacks must not find Object's
-    volumes: Object.fromEntries(
-      sequences.flatMap((q) => {
-        const v = own(s.volumes, q);
-        return v ? [[q, v]] : [];
-      }),
-    ),
   };
 }
 
-/** Training subjects (a list or a stream loaded when drawn) with only the named sequences. */
-function onlyOf(set: TrainSubjects, sequences: readonly string[]): TrainSubjects {
-  if (!isSubjectStream(set)) return set.map((x) => only(x, sequences));
-  return {
-    ...set,
-    available: (id) => set.available(id).filter((q) => sequences.includes(q)),
-    load: async (id) => only(await set.load(id), sequences),
-  };
+function cliPhantom(o: PhantomCliOptions) {
+  return phantom(cliPhantomOptions(o));
 }
 
-/** --sequences: a subset of what the data offer, in the data's order. */
-function chooseSequences(text: string | undefined, offered: readonly string[], file?: string): string[] {
-  const wanted = resolveNames(text, offered, '--sequences');
-  if (wanted === undefined) return [...offered];
-  if (wanted.length === 0)
-    throw new MriseqError('--sequences names no sequence', {
-      file,
-      field: '--sequences',
-      found: JSON.stringify(text),
-      expected: `a comma-separated subset of ${offered.join(', ')}`,
-      code: 'cli.option',
-    });
-  return offered.filter((q) => wanted.includes(q));
-}
+/** How `mriseq train`'s errors name selectTrainingData's options: by their flags. */
+const TRAIN_FLAGS = {
+  manifest: '--manifest',
+  phantom: '--phantom',
+  sequences: '--sequences',
+  validation: '--validation',
+  fold: '--fold',
+} as const;
 
 interface TrainCliOptions extends PhantomCliOptions {
   manifest?: string;
@@ -162,25 +97,6 @@ interface TrainCliOptions extends PhantomCliOptions {
   xla?: boolean;
   json?: boolean;
   fold?: string;
-}
-
-/** The fold a run folder was trained on (RUN/fold.json): a resumed run must keep it. */
-const FOLD_FILE = 'fold.json';
-
-function checkResumedFold(out: string, fold: string | undefined): void {
-  const file = join(out, FOLD_FILE);
-  const was = existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as { fold?: string }).fold
-    : undefined;
-  if ((was ?? undefined) !== (fold ?? undefined) && existsSync(join(out, 'last'))) {
-    throw new MriseqError('this run folder was trained on another fold', {
-      file,
-      field: '--fold',
-      found: fold ?? 'no --fold',
-      expected: was ?? 'no --fold',
-      code: 'train.fold',
-    });
-  }
 }
 
 export function registerModel(program: Command): void {
@@ -246,19 +162,7 @@ export function registerModel(program: Command): void {
       const report = await initEngine();
       const steps = intOption(o.steps, '--steps', 1);
       const seed = intOption(o.seed, '--seed');
-      let sequences: string[];
-      let trainSet: TrainSubjects;
-      let valSet: TrainSubjects;
-      const cacheMb = Number(o.cacheMb);
-      if (!(cacheMb >= 0))
-        throw new MriseqError('not a memory budget', {
-          field: '--cache-mb',
-          found: o.cacheMb,
-          expected: 'a number of MiB >= 0',
-          code: 'cli.option',
-        });
-      const manifestCohort = () => Cohort.fromManifest(o.manifest!, { cacheBytes: 0 });
-      if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
+      const cacheMb = numberOption(o.cacheMb, '--cache-mb', 0);
       const ndims = o.ndims === '2' ? 2 : o.ndims === '3' ? 3 : undefined;
       if (ndims === undefined)
         throw new MriseqError('unknown generator dimensionality', {
@@ -280,59 +184,19 @@ export function registerModel(program: Command): void {
           expected: '--phantom N (a manifest lists its own sequences: its dwi and dce columns)',
           code: 'cli.option',
         });
-      if (o.phantom !== undefined && fold) {
-        const ph = cliPhantom(o);
-        sequences = chooseSequences(o.sequences, ph.sequences);
-        const split = foldSplit(canonical(ph.ids()), fold);
-        trainSet = split.train.map((id) => only(ph.subject(id), sequences));
-        valSet = split.validation.map((id) => only(ph.subject(id), sequences));
-      } else if (o.manifest && fold) {
-        const cohort = await manifestCohort();
-        sequences = chooseSequences(o.sequences, cohort.sequences, o.manifest);
-        const split = cohortFold(cohort, fold);
-        trainSet = onlyOf(cohortStream(cohort, split.train), sequences);
-        valSet = onlyOf(cohortStream(cohort, split.validation), sequences);
-      } else if (o.phantom !== undefined) {
-        const n = intOption(o.phantom, '--phantom', 1);
-        const nVal = intOption(o.validation, '--validation');
-        if (n > 1 && nVal >= n)
-          throw new MriseqError('bad number of validation subjects', {
-            field: '--validation',
-            found: o.validation,
-            expected: `an integer in 0..${n - 1} (fewer than --phantom)`,
-            code: 'cli.option',
-          });
-        const ph = cliPhantom(o);
-        sequences = chooseSequences(o.sequences, ph.sequences);
-        const all = ph.ids().map((id) => only(ph.subject(id), sequences));
-        const v = n > 1 ? nVal : 0;
-        valSet = all.slice(n - v);
-        trainSet = all.slice(0, n - v);
-      } else if (o.manifest) {
-        const cohort = await manifestCohort();
-        const tr = await manifestSubjects(cohort, 'train');
-        sequences = chooseSequences(o.sequences, tr.sequences, o.manifest);
-        trainSet = onlyOf(tr.subjects, sequences);
-        valSet = onlyOf((await manifestSubjects(cohort, 'val')).subjects, sequences);
-      } else {
-        throw new MriseqError('say what to train on', {
-          field: '--manifest',
-          expected: '--manifest FILE or --phantom N',
-        });
-      }
-      const [nTrain, nVal] = [subjectCount(trainSet), subjectCount(valSet)];
-      if (fold && (nTrain === 0 || nVal === 0)) {
-        throw new MriseqError(
-          `fold ${o.fold} leaves no subject to ${nTrain === 0 ? 'train' : 'validate'} on`,
-          {
-            file: o.manifest,
-            field: '--fold',
-            found: `${nTrain} training, ${nVal} validation subjects`,
-            expected: 'at least one of each: fewer folds or more subjects',
-            code: 'train.fold',
-          },
-        );
-      }
+      // --phantom wins over --manifest; --validation counts only for the phantom without a fold
+      const data = await selectTrainingData({
+        ...(o.phantom !== undefined
+          ? {
+              phantom: cliPhantomOptions(o),
+              validation: fold ? undefined : intOption(o.validation, '--validation'),
+            }
+          : { manifest: o.manifest }),
+        fold,
+        sequences: o.sequences,
+        optionNames: TRAIN_FLAGS,
+      });
+      const { sequences, train: trainSet, validation: valSet } = data;
       if (!(PRESET_NAMES as readonly string[]).includes(o.preset)) {
         throw new MriseqError('unknown preset', {
           field: '--preset',
@@ -386,6 +250,8 @@ export function registerModel(program: Command): void {
           cacheBytes: cacheMb * 2 ** 20,
           resume: o.resume,
           redo: o.redo,
+          // a fold is recorded in RUN/fold.json; a resumed run must keep it
+          fold: data,
           signal: ac.signal,
           onProgress: (e) => {
             if (o.json) {
@@ -405,20 +271,6 @@ export function registerModel(program: Command): void {
           },
         });
         bar?.stop();
-        if (fold) {
-          writeFileAtomicSync(
-            join(o.out, FOLD_FILE),
-            JSON.stringify(
-              {
-                fold: formatShard(fold),
-                train: subjectIds(trainSet),
-                validation: subjectIds(valSet),
-              },
-              null,
-              1,
-            ) + '\n',
-          );
-        }
         const line = {
           out: r.out,
           steps: r.steps,

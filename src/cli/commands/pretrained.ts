@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
-import { intOption, sizeOption } from '../options.js';
+import { intOption, numberOption, sizeOption } from '../options.js';
 import { PRETRAINED_MODELS } from '../../pretrained/index.js';
 import { checkPretrainedPhantom, packPretrained, readModelCard } from '../../pretrained/node.js';
 import { formatAcceptance } from '../../analysis/index.js';
@@ -119,7 +119,7 @@ export function registerPretrained(program: Command): void {
           heldOut: intOption(o.heldOut, '--held-out', 1),
           out: o.out,
           commit,
-          minutes: o.minutes === undefined ? undefined : Number(o.minutes),
+          minutes: o.minutes === undefined ? undefined : numberOption(o.minutes, '--minutes', 0),
           load:
             o.load ??
             `load average ${loadavg()

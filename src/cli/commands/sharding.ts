@@ -6,10 +6,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Cohort } from '../../cohort/index.js';
 import {
   compareSubjectIds,
-  foldSplit,
   parseFold,
   parseShard,
   selectShard,
@@ -53,18 +51,8 @@ export function canonical(ids: readonly string[]): string[] {
   return [...ids].sort(compareSubjectIds);
 }
 
-/**
- * The subjects cross-validation deals into folds: every subject of the cohort except those the
- * manifest records in its test split (the test split stays held out from every fold).
- */
-export function foldPool(cohort: Cohort): string[] {
-  return canonical(cohort.ids.filter((id) => cohort.subject(id).split !== 'test'));
-}
-
-/** Training and validation subjects of fold `fold` of the cohort, canonical order. */
-export function cohortFold(cohort: Cohort, fold: ShardSpec): { train: string[]; validation: string[] } {
-  return foldSplit(foldPool(cohort), fold);
-}
+// The folds of a cohort are the cohort module's (library calls such as selectTrainingData use them too).
+export { foldPool, cohortFold } from '../../cohort/index.js';
 
 /** What a (possibly sharded) per-subject command works on and where it writes. */
 export interface ShardPlan {
