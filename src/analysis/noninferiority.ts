@@ -139,6 +139,50 @@ export function aucNonInferiority(
   };
 }
 
+export interface AucDifferenceTest {
+  aucA: number;
+  aucB: number;
+  /** AUC_B - AUC_A. */
+  difference: number;
+  /** DeLong standard error of the difference (paired: same cases). */
+  se: number;
+  /** Two-sided 95% confidence interval of the difference. */
+  ci95: [number, number];
+  z: number;
+  /** Two-sided p-value of H0: AUC_B = AUC_A. */
+  pTwoSided: number;
+  /** One-sided p-value of H0: AUC_B <= AUC_A (B better is the alternative). */
+  pBGreater: number;
+}
+
+/**
+ * DeLong's paired test of two AUCs measured on the same cases (e.g. MRI alone vs MRI + M_d
+ * classifiers scored on the same held-out subjects): z = (AUC_B - AUC_A) / SE, with the SE from
+ * the DeLong covariance of the two AUCs (as pROC's roc.test(paired = TRUE, method = "delong")).
+ */
+export function aucDifferenceTest(
+  labels: ArrayLike<number> | ArrayLike<boolean>,
+  scoresA: ArrayLike<number>,
+  scoresB: ArrayLike<number>,
+): AucDifferenceTest {
+  const d = delong([scoresA, scoresB], labels);
+  const diff = d.auc[1] - d.auc[0];
+  const se = Math.sqrt(Math.max(d.cov[0][0] + d.cov[1][1] - 2 * d.cov[0][1], 0));
+  const zq = normalQuantile(0.975);
+  // se 0 (e.g. identical scores): the difference is exact, so z is 0 or infinite.
+  const z = se > 0 ? diff / se : diff === 0 ? 0 : diff * Infinity;
+  return {
+    aucA: d.auc[0],
+    aucB: d.auc[1],
+    difference: diff,
+    se,
+    ci95: [diff - zq * se, diff + zq * se],
+    z,
+    pTwoSided: Number.isFinite(z) ? 2 * (1 - normalCdf(Math.abs(z))) : 0,
+    pBGreater: Number.isFinite(z) ? 1 - normalCdf(z) : z > 0 ? 0 : 1,
+  };
+}
+
 /** The k sequences with the highest C_d. */
 export function topKSequences(ranking: SequenceRanking, k: number): string[] {
   if (!(k >= 1 && k <= ranking.order.length))

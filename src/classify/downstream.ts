@@ -8,7 +8,7 @@
  * can pass a phantom cohort or a manifest cohort unchanged.
  */
 import { MriseqError } from '../errors/index.js';
-import type { Volume } from '../volume/index.js';
+import { extractBox, type Volume } from '../volume/index.js';
 import { createRng, permutation } from './random.js';
 import { ResNet3d, type ResNet3dOptions } from './resnet.js';
 import {
@@ -30,6 +30,8 @@ export interface DownstreamSubject {
   readonly available: readonly string[];
   readonly labels: Readonly<Record<string, LabelValue>>;
   load(sequence: string): Promise<Volume>;
+  /** A label map ('lesion', 'seg', ...): needed only for a region of interest (`roi`). */
+  mask?(key: string): Promise<Volume>;
 }
 
 /** What the downstream study needs from a cohort (`Cohort` of ../cohort fits). */
@@ -57,15 +59,42 @@ export interface DownstreamDatasetOptions {
   ids?: readonly string[];
   /** Intensity normalisation of sequences (default: the spec's clip to [0, 2 p99] -> [-1, 1]). */
   normalize?: (v: Volume) => Volume;
+  /** Classify a region of interest instead of the whole volume (e.g. the tumour). */
+  roi?: RoiOptions;
+  /** Extra channels after the M_d ones, each named and computed per subject (e.g. a subtraction). */
+  extraMaps?: readonly { name: string; map: (subject: DownstreamSubject) => Promise<Volume> }[];
   onSubject?: (done: number, total: number) => void;
+}
+
+/**
+ * A region of interest: a fixed-size box centred on the bounding box of a label map's non-zero
+ * voxels (the lesion; BraTS: 'seg'), cut from every channel after normalisation and before
+ * pooling, as the metastasis study classifies tumour regions rather than whole heads.
+ */
+export interface RoiOptions {
+  /** Label map key of the subject ('lesion' on the phantom, 'seg' on BraTS-style manifests). */
+  mask: string;
+  /** Box size in voxels of the original grid [nx, ny, nz]; voxels past the volume's edge are background. */
+  size: readonly [number, number, number];
+  /**
+   * Also set every voxel outside the label map to background (-1 for sequences, 0 for maps), so
+   * the classifier sees the region alone (default false: the box keeps the lesion's surroundings).
+   */
+  maskOutside?: boolean;
 }
 
 export interface DownstreamDataset extends ClassifierDataset {
   ids: string[];
   classNames: string[];
   channels: string[];
-  /** Grid of each subject's first sequence, for mapping Grad-CAM back (after downsampling). */
+  /** Grid of each subject's first sequence, for mapping Grad-CAM back (after cropping and downsampling). */
   references: Volume[];
+  /**
+   * With a `roi`: where each subject's box starts (voxel [x, y, z] of the original grid), so any
+   * other map of the subject (a lesion compartment, a truth mask) can be cut the same way with
+   * `extractBox` (../volume) and pooled with `downsampleVolume`.
+   */
+  roiOrigins?: [number, number, number][];
 }
 
 /**
@@ -143,6 +172,29 @@ export function downsampleVolume(v: Volume, factor: number): Volume {
   };
 }
 
+/**
+ * Centre of the bounding box of a label map's non-zero voxels (voxel coordinates [x, y, z]), or
+ * undefined when the map is empty.
+ */
+export function maskBoxCentre(mask: Volume): [number, number, number] | undefined {
+  const [nx, ny, nz] = mask.shape;
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-Infinity, -Infinity, -Infinity];
+  for (let z = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++)
+      for (let x = 0; x < nx; x++) {
+        if (!(mask.data[x + nx * (y + ny * z)] > 0)) continue;
+        if (x < lo[0]) lo[0] = x;
+        if (x > hi[0]) hi[0] = x;
+        if (y < lo[1]) lo[1] = y;
+        if (y > hi[1]) hi[1] = y;
+        if (z < lo[2]) lo[2] = z;
+        if (z > hi[2]) hi[2] = z;
+      }
+  if (hi[0] < 0) return undefined;
+  return [0, 1, 2].map((a) => (lo[a] + hi[a]) / 2) as [number, number, number];
+}
+
 /** Interleaves volumes (NIfTI order) into one channels-last [nz, ny, nx, C] array. */
 export function stackChannels(volumes: readonly Volume[]): Float32Array {
   const n = volumes[0].data.length;
@@ -200,6 +252,18 @@ export async function buildDownstreamDataset(
     : [...new Set(usable.map((s) => labelString(s.labels[options.label])!))].sort();
   const factor = options.downsample ?? 1;
   const norm = options.normalize ?? normalizeForClassifier;
+  const extra = options.extraMaps ?? [];
+  const channels = [...options.sequences, ...mapTargets.map((t) => `md:${t}`), ...extra.map((e) => e.name)];
+  if (new Set(channels).size !== channels.length) {
+    throw new MriseqError('channel names must be unique', {
+      field: 'extraMaps',
+      found: channels.join(', '),
+      expected: 'distinct names for sequences, md:<target> maps and extra maps',
+      code: 'classify.channels',
+    });
+  }
+  if (options.roi) checkRoi(options.roi);
+  const origins: [number, number, number][] = [];
   const inputs: Float32Array[] = [];
   const labels: number[] = [];
   const references: Volume[] = [];
@@ -216,21 +280,34 @@ export async function buildDownstreamDataset(
         code: 'classify.label',
       });
     }
-    const vols: Volume[] = [];
-    for (const q of options.sequences) vols.push(downsampleVolume(norm(await s.load(q)), factor));
-    for (const t of mapTargets) vols.push(downsampleVolume(await options.maps!(s, t), factor));
-    const [nx, ny, nz] = vols[0].shape;
-    vols.forEach((v, c) => {
-      if (v.shape.slice(0, 3).join('x') !== vols[0].shape.slice(0, 3).join('x')) {
+    const raw: Volume[] = [];
+    for (const q of options.sequences) raw.push(norm(await s.load(q)));
+    for (const t of mapTargets) raw.push(await options.maps!(s, t));
+    for (const e of extra) raw.push(await e.map(s));
+    raw.forEach((v, c) => {
+      if (v.shape.slice(0, 3).join('x') !== raw[0].shape.slice(0, 3).join('x')) {
         throw new MriseqError('channels of a subject are on different grids', {
           file: s.id,
-          field: [...options.sequences, ...mapTargets.map((t) => `md:${t}`)][c],
+          field: channels[c],
           found: v.shape.join('x'),
-          expected: vols[0].shape.join('x'),
+          expected: raw[0].shape.join('x'),
           code: 'classify.grid',
         });
       }
     });
+    // Background of each channel: -1 for normalised sequences, 0 for maps (M_d, subtraction).
+    const fill = (c: number) => (c < options.sequences.length ? -1 : 0);
+    let vols: Volume[];
+    if (options.roi) {
+      const r = await regionOf(s, options.roi, raw[0]);
+      origins.push(r.origin);
+      vols = raw.map((v, c) => {
+        const box = extractBox(v, r.origin, options.roi!.size, fill(c));
+        if (r.inside) for (let i = 0; i < r.inside.length; i++) if (!r.inside[i]) box.data[i] = fill(c);
+        return downsampleVolume(box, factor);
+      });
+    } else vols = raw.map((v) => downsampleVolume(v, factor));
+    const [nx, ny, nz] = vols[0].shape;
     const here: [number, number, number, number] = [nz, ny, nx, vols.length];
     if (shape && shape.join('x') !== here.join('x')) {
       throw new MriseqError('subjects have different volume sizes', {
@@ -253,9 +330,78 @@ export async function buildDownstreamDataset(
     labels,
     ids: usable.map((s) => s.id),
     classNames,
-    channels: [...options.sequences, ...mapTargets.map((t) => `md:${t}`)],
+    channels,
     references,
+    ...(options.roi ? { roiOrigins: origins } : {}),
   };
+}
+
+function checkRoi(roi: RoiOptions): void {
+  if (
+    !Array.isArray(roi.size) ||
+    roi.size.length !== 3 ||
+    !roi.size.every((n) => Number.isInteger(n) && n >= 1)
+  ) {
+    throw new MriseqError('region of interest size must be three positive integers', {
+      field: 'roi.size',
+      found: JSON.stringify(roi.size),
+      expected: '[nx, ny, nz] in voxels, e.g. [32, 32, 16]',
+      code: 'classify.roi',
+    });
+  }
+}
+
+/** Where a subject's region box starts, and (with maskOutside) which box voxels are inside the map. */
+async function regionOf(
+  s: DownstreamSubject,
+  roi: RoiOptions,
+  grid: Volume,
+): Promise<{ origin: [number, number, number]; inside?: Uint8Array }> {
+  if (!s.mask) {
+    throw new MriseqError('a region of interest needs label maps, which this cohort does not give', {
+      file: s.id,
+      field: 'roi.mask',
+      found: roi.mask,
+      expected: "a cohort whose subjects have mask(key) (Cohort: the manifest's mask columns)",
+      code: 'classify.roi',
+    });
+  }
+  let m: Volume;
+  try {
+    m = await s.mask(roi.mask);
+  } catch (e) {
+    throw new MriseqError('the label map of the region of interest could not be read', {
+      file: s.id,
+      field: 'roi.mask',
+      found: `${roi.mask}: ${e instanceof Error ? e.message : String(e)}`,
+      expected: "a label map of the subject ('lesion' on the phantom, 'seg' on BraTS)",
+      code: 'classify.roi',
+      cause: e,
+    });
+  }
+  if (m.shape.slice(0, 3).join('x') !== grid.shape.slice(0, 3).join('x')) {
+    throw new MriseqError('the label map is not on the grid of the sequences', {
+      file: s.id,
+      field: `roi.mask (${roi.mask})`,
+      found: m.shape.join('x'),
+      expected: grid.shape.slice(0, 3).join('x'),
+      code: 'classify.roi',
+    });
+  }
+  const c = maskBoxCentre(m);
+  if (!c) {
+    throw new MriseqError('the label map of the region of interest is empty', {
+      file: s.id,
+      field: `roi.mask (${roi.mask})`,
+      found: 'no non-zero voxel',
+      expected: 'a lesion (or other region) to centre the box on',
+      code: 'classify.roi',
+    });
+  }
+  const origin = c.map((ci, a) => Math.round(ci - (roi.size[a] - 1) / 2)) as [number, number, number];
+  if (!roi.maskOutside) return { origin };
+  const box = extractBox(m, origin, roi.size, 0);
+  return { origin, inside: Uint8Array.from(box.data, (v) => (v > 0 ? 1 : 0)) };
 }
 
 /**

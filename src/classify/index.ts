@@ -61,6 +61,8 @@ export {
   type DownstreamStudyRow,
   treeFromGroups,
   normalizeForClassifier,
+  maskBoxCentre,
+  type RoiOptions,
   downsampleVolume,
   stackChannels,
   differentiationMapProvider,
@@ -75,3 +77,19 @@ export {
   type MapComparisonOptions,
   type HierarchicalRun,
 } from './downstream.js';
+export {
+  runChannelSets,
+  mapsStudy,
+  topKStudy,
+  originStudy,
+  type ChannelSetRun,
+  type ChannelSetsResult,
+  type StudyProgress,
+  type MapsStudyOptions,
+  type MapsStudyResult,
+  type TopKStudyOptions,
+  type TopKStudyResult,
+  type OriginStudyOptions,
+  type OriginStudyResult,
+  type RegionShare,
+} from './studies.js';

@@ -42,6 +42,13 @@ export interface ResNet3dConfig {
   groups: number;
   /** Seed of the weight initialisation. */
   seed: number;
+  /**
+   * Global pooling before the dense head (default 'avg'). 'max' or 'avgmax' (both, concatenated)
+   * keep a small, local finding (a few hundred voxels of necrosis in a lesion crop) from being
+   * averaged away: after GroupNorm, which normalises each subject's feature maps over space, a
+   * sparse detector's mean barely differs between subjects with and without the finding.
+   */
+  pooling: 'avg' | 'max' | 'avgmax';
 }
 
 export type ResNet3dOptions = Partial<ResNet3dConfig> & Pick<ResNet3dConfig, 'inputChannels' | 'classNames'>;
@@ -84,6 +91,7 @@ export class ResNet3d {
       stemStride: 1,
       groups: 4,
       seed: 0,
+      pooling: 'avg',
       ...options,
     };
     const c = this.config;
@@ -170,7 +178,8 @@ export class ResNet3d {
         cin = w;
       }
     });
-    this.add('head.w', [cin, c.classNames.length], 'he', cin);
+    const pooled = c.pooling === 'avgmax' ? 2 * cin : cin;
+    this.add('head.w', [pooled, c.classNames.length], 'he', pooled);
     this.add('head.b', [c.classNames.length], 'zeros');
   }
 
@@ -235,7 +244,13 @@ export class ResNet3d {
       for (let b = 0; b < n; b++) h = this.block(h, `stage${s + 1}.block${b + 1}`, b === 0 && s > 0 ? 2 : 1);
       h = tap(`stage${s + 1}`, h);
     });
-    const pooled = tf.mean(h, [1, 2, 3]) as tf.Tensor2D;
+    const pooled = (
+      c.pooling === 'max'
+        ? tf.max(h, [1, 2, 3])
+        : c.pooling === 'avgmax'
+          ? tf.concat([tf.mean(h, [1, 2, 3]), tf.max(h, [1, 2, 3])], 1)
+          : tf.mean(h, [1, 2, 3])
+    ) as tf.Tensor2D;
     return tf.add(tf.matMul(pooled, this.p('head.w') as tf.Tensor2D), this.p('head.b'));
   }
 
