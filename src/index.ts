@@ -300,6 +300,9 @@ export { saveClassifier, loadClassifier, writeGradCamNifti, mapsFromDirectory } 
 // classify: regions of interest and the paper's downstream studies (claims 2 and 3, seed 2)
 export {
   maskBoxCentre,
+  channelStatistics,
+  standardizeChannels,
+  type ChannelStandardization,
   type RoiOptions,
   runChannelSets,
   mapsStudy,

@@ -95,6 +95,11 @@ export interface DownstreamDataset extends ClassifierDataset {
    * `extractBox` (../volume) and pooled with `downsampleVolume`.
    */
   roiOrigins?: [number, number, number][];
+  /**
+   * With `roi.maskOutside`: per subject, 1 where the dataset voxel lies inside the region (at
+   * least half of its pooled source voxels), 0 outside. Channel statistics use only these voxels.
+   */
+  regionMasks?: Uint8Array[];
 }
 
 /**
@@ -264,6 +269,7 @@ export async function buildDownstreamDataset(
   }
   if (options.roi) checkRoi(options.roi);
   const origins: [number, number, number][] = [];
+  const regionMasks: Uint8Array[] = [];
   const inputs: Float32Array[] = [];
   const labels: number[] = [];
   const references: Volume[] = [];
@@ -301,6 +307,19 @@ export async function buildDownstreamDataset(
     if (options.roi) {
       const r = await regionOf(s, options.roi, raw[0]);
       origins.push(r.origin);
+      if (r.inside) {
+        const [bx, by, bz] = options.roi.size;
+        const frac = downsampleVolume(
+          {
+            ...raw[0],
+            data: Float32Array.from(r.inside),
+            shape: [bx, by, bz],
+            spacing: raw[0].spacing.slice(0, 3),
+          },
+          factor,
+        ).data;
+        regionMasks.push(Uint8Array.from(frac, (f) => (f >= 0.5 ? 1 : 0)));
+      }
       vols = raw.map((v, c) => {
         const box = extractBox(v, r.origin, options.roi!.size, fill(c));
         if (r.inside) for (let i = 0; i < r.inside.length; i++) if (!r.inside[i]) box.data[i] = fill(c);
@@ -333,6 +352,81 @@ export async function buildDownstreamDataset(
     channels,
     references,
     ...(options.roi ? { roiOrigins: origins } : {}),
+    ...(regionMasks.length ? { regionMasks } : {}),
+  };
+}
+
+/** Per-channel mean and standard deviation, for `standardizeChannels`. */
+export interface ChannelStandardization {
+  channels: string[];
+  mean: number[];
+  sd: number[];
+}
+
+/**
+ * Mean and SD of each channel over a dataset's voxels (only the region's voxels when it has
+ * `regionMasks`). Compute them on the training subjects only.
+ */
+export function channelStatistics(d: DownstreamDataset): ChannelStandardization {
+  const C = d.shape[3];
+  const s1 = new Float64Array(C);
+  const s2 = new Float64Array(C);
+  let count = 0;
+  d.inputs.forEach((x, j) => {
+    const m = d.regionMasks?.[j];
+    const n = x.length / C;
+    for (let v = 0; v < n; v++) {
+      if (m && !m[v]) continue;
+      count++;
+      for (let c = 0; c < C; c++) {
+        const val = x[v * C + c];
+        s1[c] += val;
+        s2[c] += val * val;
+      }
+    }
+  });
+  if (count < 2) {
+    throw new MriseqError('too few voxels to standardise the channels', {
+      field: 'regionMasks',
+      found: `${count} voxels`,
+      expected: 'a region of at least 2 voxels over the training subjects',
+      code: 'classify.standardize',
+    });
+  }
+  const mean = Array.from(s1, (v) => v / count);
+  const sd = Array.from(s2, (v, c) => Math.sqrt(Math.max(v / count - mean[c] * mean[c], 0)));
+  return { channels: [...d.channels], mean, sd };
+}
+
+/**
+ * (x - mean) / sd per channel (an SD of 0 divides by 1); voxels outside the region become 0,
+ * the mean. The spec's [-1, 1] scaling keeps a volume's brightest tissue in range, so brain
+ * tissues end up in a narrow band (the phantom's lesion T1: SD 0.04): standardising gives a
+ * classifier's first ReLUs inputs that differ between tissues from the start.
+ */
+export function standardizeChannels(d: DownstreamDataset, stats: ChannelStandardization): DownstreamDataset {
+  if (stats.channels.join('\u0000') !== d.channels.join('\u0000')) {
+    throw new MriseqError('standardisation statistics are for other channels', {
+      field: 'channels',
+      found: d.channels.join(', '),
+      expected: stats.channels.join(', '),
+      code: 'classify.standardize',
+    });
+  }
+  const C = d.shape[3];
+  const inv = stats.sd.map((v) => (v > 0 ? 1 / v : 1));
+  return {
+    ...d,
+    inputs: d.inputs.map((x, j) => {
+      const m = d.regionMasks?.[j];
+      const out = new Float32Array(x.length);
+      const n = x.length / C;
+      for (let v = 0; v < n; v++) {
+        if (m && !m[v]) continue;
+        for (let c = 0; c < C; c++) out[v * C + c] = (x[v * C + c] - stats.mean[c]) * inv[c];
+      }
+      return out;
+    }),
   };
 }
 
@@ -468,6 +562,8 @@ export function splitDataset(
     labels: idx.map((i) => d.labels[i]),
     ids: idx.map((i) => d.ids[i]),
     references: idx.map((i) => d.references[i]),
+    ...(d.roiOrigins ? { roiOrigins: idx.map((i) => d.roiOrigins![i]) } : {}),
+    ...(d.regionMasks ? { regionMasks: idx.map((i) => d.regionMasks![i]) } : {}),
   });
   return { train: pick(train.sort((a, b) => a - b)), test: pick(test.sort((a, b) => a - b)) };
 }
@@ -478,6 +574,11 @@ export interface DownstreamRunOptions {
   testFraction?: number;
   seed?: number;
   bootstrap?: number;
+  /**
+   * Standardise each channel with the training subjects' mean and SD (inside the region when the
+   * dataset has one) before training; the test subjects get the same transform (default false).
+   */
+  standardize?: boolean;
 }
 
 export interface DownstreamRun {
@@ -490,6 +591,8 @@ export interface DownstreamRun {
   probabilities: number[][];
   epochs: number;
   model: ResNet3d;
+  /** The transform the model's inputs went through (with `standardize`): apply it to new data. */
+  standardization?: ChannelStandardization;
 }
 
 /** Trains one classifier on a dataset's train split and evaluates it on its test split. */
@@ -499,7 +602,10 @@ export async function runClassifier(
   options: DownstreamRunOptions = {},
 ): Promise<DownstreamRun> {
   const seed = options.seed ?? 0;
-  const { train, test } = splitDataset(data, options.testFraction ?? 0.3, seed);
+  const split = splitDataset(data, options.testFraction ?? 0.3, seed);
+  const standardization = options.standardize ? channelStatistics(split.train) : undefined;
+  const train = standardization ? standardizeChannels(split.train, standardization) : split.train;
+  const test = standardization ? standardizeChannels(split.test, standardization) : split.test;
   const model = new ResNet3d({
     ...options.model,
     seed,
@@ -521,6 +627,7 @@ export async function runClassifier(
     probabilities,
     epochs: r.epochs,
     model,
+    standardization,
   };
 }
 
@@ -577,6 +684,8 @@ export interface HierarchicalRun {
   /** Leaf index (into `leaves`) of each test subject's true class: with `probabilities`, for ROC curves. */
   testLabels: number[];
   classifier: HierarchicalClassifier;
+  /** The transform the models' inputs went through (with `standardize`). */
+  standardization?: ChannelStandardization;
 }
 
 /** The origin-classification pattern: a tree of classifiers, leaf probabilities down the tree. */
@@ -600,7 +709,10 @@ export async function runHierarchical(
     ...data,
     labels: data.labels.map((l) => leaves.indexOf(data.classNames[l])),
   };
-  const { train, test } = splitDataset(remapped, options.testFraction ?? 0.3, seed);
+  const split = splitDataset(remapped, options.testFraction ?? 0.3, seed);
+  const standardization = options.standardize ? channelStatistics(split.train) : undefined;
+  const train = standardization ? standardizeChannels(split.train, standardization) : split.train;
+  const test = standardization ? standardizeChannels(split.test, standardization) : split.test;
   const h = new HierarchicalClassifier(tree, { ...options.model, seed, inputChannels: data.channels });
   await h.fit(train, { seed, ...options.train });
   const { leaf } = h.predict(test);
@@ -639,6 +751,7 @@ export async function runHierarchical(
     probabilities: leaf,
     testLabels: test.labels,
     classifier: h,
+    standardization,
   };
 }
 

@@ -49,6 +49,12 @@ export interface ResNet3dConfig {
    * sparse detector's mean barely differs between subjects with and without the finding.
    */
   pooling: 'avg' | 'max' | 'avgmax';
+  /**
+   * 'group' (default): GroupNorm. 'none': a per-channel scale and bias only (the same parameters),
+   * for inputs where per-subject statistics mislead: in a region of interest whose outside is
+   * background, GroupNorm's mean and variance are set mostly by the lesion's size, not its content.
+   */
+  norm: 'group' | 'none';
 }
 
 export type ResNet3dOptions = Partial<ResNet3dConfig> & Pick<ResNet3dConfig, 'inputChannels' | 'classNames'>;
@@ -92,6 +98,7 @@ export class ResNet3d {
       groups: 4,
       seed: 0,
       pooling: 'avg',
+      norm: 'group',
       ...options,
     };
     const c = this.config;
@@ -194,7 +201,10 @@ export class ResNet3d {
   }
 
   private norm(x: tf.Tensor5D, name: string): tf.Tensor5D {
-    return groupNorm(x, this.p(`${name}.gamma`), this.p(`${name}.beta`), this.config.groups);
+    const gamma = this.p(`${name}.gamma`);
+    const beta = this.p(`${name}.beta`);
+    if (this.config.norm === 'none') return tf.add(tf.mul(x, gamma), beta);
+    return groupNorm(x, gamma, beta, this.config.groups);
   }
 
   private block(x: tf.Tensor5D, p: string, stride: number): tf.Tensor5D {

@@ -25,6 +25,7 @@ import {
   runClassifier,
   runHierarchical,
   selectChannels,
+  standardizeChannels,
   type DownstreamDataset,
   type DownstreamRunOptions,
   type HierarchicalRun,
@@ -280,7 +281,9 @@ export async function originStudy(
   const root = widest.run.classifier.models.get(tree.name);
   let gradcam: OriginStudyResult['gradcam'];
   if (root) {
-    const d = selectChannels(data, widest.channels);
+    const picked = selectChannels(data, widest.channels);
+    const st = widest.run.standardization;
+    const d = st ? standardizeChannels(picked, st) : picked;
     const [D, H, W, C] = d.shape;
     const cam = new GradCam(root);
     const leaves = treeLeaves(tree);

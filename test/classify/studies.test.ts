@@ -6,6 +6,8 @@ import { Cohort } from '../../src/cohort/index.js';
 import { LESION, LESION_HIERARCHY } from '../../src/phantom/index.js';
 import {
   buildDownstreamDataset,
+  channelStatistics,
+  standardizeChannels,
   maskBoxCentre,
   normalizeForClassifier,
   subtractionMapProvider,
@@ -61,7 +63,9 @@ test(
             const src: number = X + nx * (Y + ny * Z);
             const dst = (x + size[0] * (y + size[1] * z)) * 3;
             const inVolume = X >= 0 && Y >= 0 && Z >= 0 && X < nx && Y < ny && Z < lesion.shape[2];
-            if (inVolume && lesion.data[src] > 0) {
+            const isIn = inVolume && lesion.data[src] > 0;
+            assert.equal(d.regionMasks![j][dst / 3], isIn ? 1 : 0, 'the region mask marks the lesion');
+            if (isIn) {
               inside++;
               assert.equal(d.inputs[j][dst], t2.data[src]);
               assert.ok(d.inputs[j][dst + 2] >= 0);
@@ -90,6 +94,7 @@ print(json.dumps(img.slicer[o[0]:o[0]+s[0], o[1]:o[1]+s[1], o[2]:o[2]+s[2]].affi
       }
     }
     assert.ok(comparedAffines > 0, 'at least one box lies inside its volume');
+
     // Without maskOutside the surroundings stay.
     const open = await buildDownstreamDataset(cohort, {
       label: 'lesionGroup',
@@ -99,6 +104,58 @@ print(json.dumps(img.slicer[o[0]:o[0]+s[0], o[1]:o[1]+s[1], o[2]:o[2]+s[2]].affi
     assert.ok(
       open.inputs.some((x, j) => x.some((v, i) => v !== d.inputs[j][i * 3])),
       'the open box differs from the masked one',
+    );
+  },
+);
+
+test(
+  'channel standardisation equals numpy over the region voxels of the training subjects; outside becomes 0',
+  { skip: missingPython('numpy') },
+  () => {
+    const rng = createRng(7);
+    const n = 5 * 4 * 3;
+    const inputs = Array.from({ length: 4 }, () =>
+      Float32Array.from({ length: n * 2 }, () => normal(rng) * 3 + 1),
+    );
+    const regionMasks = inputs.map(() => Uint8Array.from({ length: n }, () => (rng() < 0.4 ? 1 : 0)));
+    const d: DownstreamDataset = {
+      shape: [3, 4, 5, 2],
+      inputs,
+      labels: [0, 1, 0, 1],
+      ids: ['a', 'b', 'c', 'd'],
+      classNames: ['n', 'p'],
+      channels: ['t1', 'md:t1gd'],
+      references: [],
+      regionMasks,
+    };
+    const stats = channelStatistics(d);
+    const ref = runPython<{ mean: number[]; sd: number[] }>(
+      `
+import json, sys, numpy as np
+d = json.load(sys.stdin)
+x = np.array(d['x']).reshape(4, -1, 2)
+m = np.array(d['m']).reshape(4, -1).astype(bool)
+v = x[m]
+print(json.dumps({'mean': v.mean(axis=0).tolist(), 'sd': v.std(axis=0).tolist()}))
+`,
+      { x: inputs.flatMap((a) => Array.from(a)), m: regionMasks.flatMap((a) => Array.from(a)) },
+    );
+    for (let c = 0; c < 2; c++) {
+      assert.ok(Math.abs(stats.mean[c] - ref.mean[c]) < 1e-5);
+      assert.ok(Math.abs(stats.sd[c] - ref.sd[c]) < 1e-5);
+    }
+    const z = standardizeChannels(d, stats);
+    z.inputs.forEach((x, j) =>
+      regionMasks[j].forEach((inside, v) => {
+        for (let c = 0; c < 2; c++) {
+          const want = inside ? (inputs[j][v * 2 + c] - stats.mean[c]) / stats.sd[c] : 0;
+          assert.ok(Math.abs(x[v * 2 + c] - want) < 1e-5);
+        }
+      }),
+    );
+    assert.throws(
+      () => standardizeChannels({ ...d, channels: ['t1', 't2'] }, stats),
+      (e: unknown) => e instanceof MriseqError && e.code === 'classify.standardize',
     );
   },
 );
