@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.venv/', '.venv-*/', 'runs/', 'out/', 'lite/', 'labextension/', 'test-artifacts/', 'bin/', '.scratch/'] },
+  { ignores: ['dist/', 'node_modules/', '.venv/', '.venv-*/', 'runs/', 'out/', 'lite/', 'labextension/', 'litekernel/node_modules/', 'litekernel/lib/', 'litekernel/dist/', 'test-artifacts/', 'bin/', '.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

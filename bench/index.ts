@@ -222,7 +222,14 @@ async function main(): Promise<void> {
   if (json) {
     console.log(
       JSON.stringify(
-        { machine, engines, torch: noTorch ?? torchInfo, pairing: 'alternate', workloads: rows, custom },
+        {
+          machine,
+          engines,
+          torch: noTorch ?? { ...torchInfo, waitPolicy: worker?.waitPolicy },
+          pairing: 'alternate',
+          workloads: rows,
+          custom,
+        },
         null,
         1,
       ),
@@ -238,7 +245,10 @@ async function main(): Promise<void> {
       `each side in ${Math.ceil(base.reps / TURN)} alternating turns of >= ${TURN} repetitions and >= ${TURN_MS} ms ` +
       "after one untimed; ms = median repetition, ratio = median of the turns' ratios",
   );
-  if (torchInfo) console.log(`  torch: PyTorch ${torchInfo.torch}, ${torchInfo.threads} threads`);
+  if (torchInfo)
+    console.log(
+      `  torch: PyTorch ${torchInfo.torch}, ${torchInfo.threads} threads, OpenMP wait policy ${worker!.waitPolicy}`,
+    );
   for (const [b, s] of Object.entries(engines)) console.log(`  ${b}: ${s}`);
   if (noTorch) console.log(`  torch: ${noTorch}`);
   console.log('');

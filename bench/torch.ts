@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 
 export const TORCH_PYTHON = process.env.MRISEQ_REF_PYTHON ?? '/usr/bin/python3';
@@ -30,11 +31,22 @@ export class TorchWorker {
   private readonly waiting: ((r: Reply) => void)[] = [];
   private exited: string | undefined;
 
+  /**
+   * libgomp's wait policy for PyTorch's threads: its default spin-wait is kept on a machine with
+   * cores to spare (the runner pauses between the two sides instead, see switchMs in
+   * bench/alternate.ts), PASSIVE when the load exceeds the cores: with other processes on the
+   * cores, threads spinning at a barrier wait for a descheduled peer, and a lite generator step
+   * took 2-16 s instead of 0.1-0.5 s (2026-12-07, load 13-16 on 2 cores). OMP_WAIT_POLICY wins.
+   */
+  readonly waitPolicy: string;
+
   constructor(threads: number) {
+    this.waitPolicy =
+      process.env.OMP_WAIT_POLICY ?? (loadavg()[0]! > availableParallelism() ? 'PASSIVE' : 'default');
+    const wait = this.waitPolicy === 'default' ? {} : { OMP_WAIT_POLICY: this.waitPolicy };
     this.proc = spawn(TORCH_PYTHON, [join(__dirname, 'torch', 'server.py'), String(threads)], {
-      // The same thread count as the engines; libgomp's default spin-wait is left as it is (the
-      // runner pauses between the two sides instead, see switchMs in bench/alternate.ts).
-      env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) },
+      // the same thread count as the engines
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), ...wait },
     });
     let err = '';
     this.proc.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));

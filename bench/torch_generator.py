@@ -6,7 +6,8 @@ decoder, hyper-convolution residual blocks and up stages (bilinear x2, align_cor
 last hyper-conv k7 + tanh. One step = encode x_s once, decode to t and s, cycle G(y_t, s),
 10*(SmoothL1 + SmoothL1) + 10*SmoothL1 + 0.01*(1-SSIM) structural over y_t and y_s, backward, Adam.
 `build(size)` returns a function running one step, for bench/torch/server.py (which times it);
-bench/gpu/torch_cuda.py uses Generator and step on CUDA.
+`build('3d:N')` the same step of the 3D variant (Conv3d, trilinear, a 7x7x7 SSIM window) on an N^3
+patch, for bench/generator3d.bench.ts; bench/gpu/torch_cuda.py uses Generator and step on CUDA.
 """
 import torch
 import torch.nn as nn
@@ -22,9 +23,10 @@ def lrelu(x):
 
 
 class ConvBlock(nn.Module):
-    def __init__(self, cin, cout, k, stride, act=True):
+    def __init__(self, cin, cout, k, stride, act=True, nd=2):
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, k, stride=stride, padding=(k - 1) // 2, padding_mode="reflect")
+        conv = nn.Conv2d if nd == 2 else nn.Conv3d
+        self.conv = conv(cin, cout, k, stride=stride, padding=(k - 1) // 2, padding_mode="reflect")
         self.act = act
 
     def forward(self, x):
@@ -33,47 +35,50 @@ class ConvBlock(nn.Module):
 
 
 class Res(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, nd=2):
         super().__init__()
-        self.a = ConvBlock(c, c, 3, 1)
-        self.b = ConvBlock(c, c, 3, 1, act=False)
+        self.a = ConvBlock(c, c, 3, 1, nd=nd)
+        self.b = ConvBlock(c, c, 3, 1, act=False, nd=nd)
 
     def forward(self, x):
         return x + self.b(self.a(x))
 
 
 class HyperConv(nn.Module):
-    def __init__(self, cin, cout, k, cs, cw):
+    def __init__(self, cin, cout, k, cs, cw, nd=2):
         super().__init__()
-        self.shape = (cout, cin, k, k)
-        self.P = nn.Parameter(torch.randn(cw, cout * cin * k * k) * (2.0 / (cin * k * k * cw)) ** 0.5)
+        self.shape = (cout, cin) + (k,) * nd
+        self.P = nn.Parameter(torch.randn(cw, cout * cin * k**nd) * (2.0 / (cin * k**nd * cw)) ** 0.5)
         self.B = nn.Parameter(torch.zeros(cw, cout))
         self.f = nn.Linear(cs, cw)
         self.g = nn.Linear(cs, cw)
         self.k = k
+        self.conv = F.conv2d if nd == 2 else F.conv3d
 
     def forward(self, x, s):
         w = (self.f(s) @ self.P).view(self.shape)
         b = (self.g(s) @ self.B).view(-1)
-        return F.conv2d(x, w, b)
+        return self.conv(x, w, b)
 
 
 class HyperRes(nn.Module):
-    def __init__(self, c, cs, cw):
+    def __init__(self, c, cs, cw, nd=2):
         super().__init__()
-        self.a = HyperConv(c, c, 3, cs, cw)
-        self.b = HyperConv(c, c, 3, cs, cw)
+        self.a = HyperConv(c, c, 3, cs, cw, nd)
+        self.b = HyperConv(c, c, 3, cs, cw, nd)
+        self.nd = nd
 
     def forward(self, x, s):
-        y = lrelu(inorm(self.a(F.pad(x, [1] * 4, mode="reflect"), s)))
-        return x + inorm(self.b(F.pad(y, [1] * 4, mode="reflect"), s))
+        y = lrelu(inorm(self.a(F.pad(x, [1] * 2 * self.nd, mode="reflect"), s)))
+        return x + inorm(self.b(F.pad(y, [1] * 2 * self.nd, mode="reflect"), s))
 
 
 class ConvLSTM(nn.Module):
-    def __init__(self, c, layers=3):
+    def __init__(self, c, layers=3, nd=2):
         super().__init__()
-        self.wx = nn.ModuleList([nn.Conv2d(c, 4 * c, 3, padding=1) for _ in range(layers)])
-        self.wh = nn.ModuleList([nn.Conv2d(c, 4 * c, 3, padding=1, bias=False) for _ in range(layers)])
+        conv = nn.Conv2d if nd == 2 else nn.Conv3d
+        self.wx = nn.ModuleList([conv(c, 4 * c, 3, padding=1) for _ in range(layers)])
+        self.wh = nn.ModuleList([conv(c, 4 * c, 3, padding=1, bias=False) for _ in range(layers)])
 
     def forward(self, xs):
         for wx, wh in zip(self.wx, self.wh):
@@ -91,26 +96,29 @@ class ConvLSTM(nn.Module):
 
 
 class Generator(nn.Module):
-    def __init__(self, cin=1, cenc=(16, 32, 64), cdec=(32, 16), nres=2, cs=8, cw=8):
+    """nd = 2: images [B, T, C, H, W] (bilinear); nd = 3: volumes [B, T, C, D, H, W] (trilinear)."""
+
+    def __init__(self, cin=1, cenc=(16, 32, 64), cdec=(32, 16), nres=2, cs=8, cw=8, nd=2):
         super().__init__()
         self.enc = nn.ModuleList()
         prev = cin
         for c, k, s in zip(cenc, (7, 3, 3), (1, 2, 2)):
-            self.enc.append(ConvBlock(prev, c, k, s))
+            self.enc.append(ConvBlock(prev, c, k, s, nd=nd))
             prev = c
-        self.enc_res = nn.Sequential(*[Res(prev) for _ in range(nres)])
-        self.fuse = ConvLSTM(prev)
-        self.declstm = ConvLSTM(prev)
+        self.enc_res = nn.Sequential(*[Res(prev, nd) for _ in range(nres)])
+        self.fuse = ConvLSTM(prev, nd=nd)
+        self.declstm = ConvLSTM(prev, nd=nd)
         self.style = nn.Linear(cs, cs)
         self.cs = cs
-        self.dec_res = nn.ModuleList([HyperRes(prev, cs, cw) for _ in range(nres)])
+        self.dec_res = nn.ModuleList([HyperRes(prev, cs, cw, nd) for _ in range(nres)])
         self.up = nn.ModuleList()
         for c in cdec:
-            self.up.append(HyperConv(prev, c, 3, cs, cw))
+            self.up.append(HyperConv(prev, c, 3, cs, cw, nd))
             prev = c
-        self.last = HyperConv(prev, cin, 7, cs, cw)
+        self.last = HyperConv(prev, cin, 7, cs, cw, nd)
+        self.nd = nd
 
-    def encode(self, x):  # x [B, T, C, H, W]
+    def encode(self, x):  # x [B, T, C, H, W] (or [B, T, C, D, H, W])
         b, t = x.shape[:2]
         h = x.reshape(b * t, *x.shape[2:])
         for blk in self.enc:
@@ -128,18 +136,20 @@ class Generator(nn.Module):
         h = h.reshape(b * nout, *h.shape[2:])
         for r in self.dec_res:
             h = r(h, s)
+        mode, p = ("bilinear", 2) if self.nd == 2 else ("trilinear", 3)
         for conv in self.up:
-            h = F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False)
-            h = lrelu(inorm(conv(F.pad(h, [1] * 4, mode="reflect"), s)))
-        h = torch.tanh(self.last(F.pad(h, [3] * 4, mode="reflect"), s))
+            h = F.interpolate(h, scale_factor=2, mode=mode, align_corners=False)
+            h = lrelu(inorm(conv(F.pad(h, [1] * 2 * p, mode="reflect"), s)))
+        h = torch.tanh(self.last(F.pad(h, [3] * 2 * p, mode="reflect"), s))
         return h.reshape(b, nout, *h.shape[1:])
 
 
 def ssim(y, x, win=7):
     y = y.flatten(0, 1)
     x = x.flatten(0, 1)
-    pool = lambda t: F.avg_pool2d(t, win, 1)
-    n = win * win
+    # images [N, C, H, W] or, for the 3D variant, volumes [N, C, D, H, W]
+    pool = lambda t: (F.avg_pool2d if t.dim() == 4 else F.avg_pool3d)(t, win, 1)
+    n = win ** (y.dim() - 2)
     cov = n / (n - 1)
     c1, c2 = (0.01 * 2) ** 2, (0.03 * 2) ** 2
     ux, uy = pool(x), pool(y)
@@ -166,11 +176,12 @@ def step(g, opt, xs, xt, cs_, ct):
 
 
 def build(case, args=None):
-    size = int(case)
+    # '64': a 64x64 image; '3d:32': the 3D variant on a 32^3 patch
+    nd, size = (3, int(case[3:])) if case.startswith("3d:") else (2, int(case))
     torch.manual_seed(0)
-    g = Generator()
+    g = Generator(nd=nd)
     opt = torch.optim.Adam(g.parameters(), lr=2e-4)
-    xs = torch.rand(1, 1, 1, size, size) * 2 - 1
-    xt = torch.rand(1, 1, 1, size, size) * 2 - 1
+    xs = torch.rand(1, 1, 1, *(size,) * nd) * 2 - 1
+    xt = torch.rand(1, 1, 1, *(size,) * nd) * 2 - 1
     return lambda: step(g, opt, xs, xt, 0, 2)
 

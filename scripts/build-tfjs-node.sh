@@ -30,7 +30,12 @@ pkg="$root/node_modules/$pkg_name"
 binding=$(cd "$pkg" && node -e "console.log(require('@mapbox/node-pre-gyp').find(require('path').resolve('package.json')))")
 napi=$(basename "$(dirname "$binding")" | sed 's/^napi-v//')
 # hold-signals=1: the binding source is patched (step 3 below); older builds lack it and rebuild.
-want="$wheel==$version cuda=${MRISEQ_CUDA_WHEELS:-0} abi=$(node -p process.versions.modules) napi=$napi hold-signals=1"
+# graph=<hash>: the graph-function calls of scripts/tfjs-node/mriseq_graph.inc (step 4 below); an
+# edit of that file rebuilds.
+graph_src="$root/scripts/tfjs-node/mriseq_graph.inc"
+[ -f "$graph_src" ] || fail "missing $graph_src"
+graph_hash=$(sha256sum "$graph_src" | cut -c1-12)
+want="$wheel==$version cuda=${MRISEQ_CUDA_WHEELS:-0} abi=$(node -p process.versions.modules) napi=$napi hold-signals=1 graph=$graph_hash"
 stamp="$pkg/deps/.mriseq-stamp"
 
 check() {
@@ -168,7 +173,71 @@ struct MriseqHoldSignals {
 }
 JS
 
-# 4. node-gyp offline: --nodedir points at the local headers so nothing is downloaded.
+# 4. Graph functions: a few calls that build a TF_Graph op by op, turn it into a function of the
+# binding's eager context (TF_GraphToFunction, TFE_ContextAddFunction) and collect run metadata,
+# so that a whole training step runs as one op (src/engine/graph.ts). The C++ is ours
+# (scripts/tfjs-node/mriseq_graph.inc, copied next to tfjs_binding.cc and included there); the
+# upstream files get two accessors and one call. Idempotent like step 3.
+cp "$graph_src" "$pkg/binding/mriseq_graph.inc"
+node - "$pkg/binding/tfjs_backend.h" "$pkg/binding/tfjs_binding.cc" "$pkg/binding/tfjs_backend.cc" <<'JS'
+const fs = require('fs');
+const [header, binding, backend] = process.argv.slice(2);
+const MARK = '// mriseq: graph functions (scripts/build-tfjs-node.sh)';
+const patch = (file, edits) => {
+  let src = fs.readFileSync(file, 'utf8');
+  if (src.includes(MARK)) return;
+  for (const [anchor, replacement] of edits) {
+    if (src.split(anchor).length !== 2) {
+      console.error(`[build-tfjs-node] error: ${file} changed; cannot place the graph functions (anchor ${JSON.stringify(anchor)})`);
+      process.exit(1);
+    }
+    src = src.replace(anchor, replacement);
+  }
+  fs.writeFileSync(file, src);
+};
+patch(header, [
+  [
+    '  bool is_gpu_device;\n};',
+    `  bool is_gpu_device;
+  ${MARK}
+  TFE_Context *mriseq_context() { return tfe_context_; }
+  TFE_TensorHandle *mriseq_handle(int32_t id) {
+    auto it = tfe_handle_map_.find(id);
+    return it == tfe_handle_map_.end() ? nullptr : it->second;
+  }
+};`,
+  ],
+]);
+patch(binding, [
+  [
+    'static napi_value InitTFNodeJSBinding(napi_env env, napi_value exports) {',
+    `${MARK}
+#include <cstring>
+#include "mriseq_graph.inc"
+
+static napi_value InitTFNodeJSBinding(napi_env env, napi_value exports) {`,
+  ],
+  ['#undef EXPORT_INT_PROPERTY\n', '#undef EXPORT_INT_PROPERTY\n  MriseqGraphExports(env, exports);\n'],
+]);
+// MRISEQ_TF_CONFIG (a serialized ConfigProto, hex) configures the eager context: the options of
+// the graph optimizer that compiled functions go through, thread pools.
+patch(backend, [
+  [
+    '  TFE_ContextOptions *tfe_options = TFE_NewContextOptions();\n',
+    `  TFE_ContextOptions *tfe_options = TFE_NewContextOptions();
+  ${MARK}
+  if (const char *hex = getenv("MRISEQ_TF_CONFIG")) {
+    std::string bytes;
+    for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) bytes.push_back(static_cast<char>(std::stoi(std::string(hex + i, 2), nullptr, 16)));
+    TFE_ContextOptionsSetConfig(tfe_options, bytes.data(), bytes.size(), tf_status.status);
+    if (TF_GetCode(tf_status.status) != TF_OK) NAPI_THROW_ERROR(env, "MRISEQ_TF_CONFIG: %s", TF_Message(tf_status.status));
+  }
+`,
+  ],
+]);
+JS
+
+# 5. node-gyp offline: --nodedir points at the local headers so nothing is downloaded.
 nodedir=${NODEDIR:-$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")}
 [ -f "$nodedir/include/node/node_api.h" ] || fail "Node headers not found in $nodedir/include/node (set NODEDIR)"
 gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"

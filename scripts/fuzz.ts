@@ -1,6 +1,6 @@
 /**
  * Longer fuzzing than the test suite's fixed-seed run: `npm run fuzz -- --seconds 60 [--seed S]
- * [--target nifti,pair,manifest,checkpoint]`. Time is shared equally between targets. Each
+ * [--target nifti,pair,manifest,checkpoint,cohort]`. Time is shared equally between targets. Each
  * target runs in a child process that writes every input to a file before trying it, so a hang
  * (a synchronous loop no in-process timer can stop) or a crash (out of memory) still leaves the
  * input behind. Every failing input is kept under test/reliability/regressions/, which the suite
@@ -45,7 +45,9 @@ function parent(): number {
   const only = arg('target')?.split(',');
   const targets = TARGETS.filter((t) => !only || only.includes(t.name));
   if (!Number.isFinite(seconds) || seconds <= 0 || !Number.isInteger(seed) || targets.length === 0) {
-    console.error('usage: npm run fuzz -- --seconds N [--seed S] [--target nifti,pair,manifest,checkpoint]');
+    console.error(
+      'usage: npm run fuzz -- --seconds N [--seed S] [--target nifti,pair,manifest,checkpoint,cohort]',
+    );
     return 2;
   }
   const tmp = mkdtempSync(join(tmpdir(), 'mriseq-fuzz-run-'));

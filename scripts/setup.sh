@@ -3,7 +3,8 @@
 #   1. the native TensorFlow engine for tfjs-node (built from the PyPI wheel),
 #   2. the Jupyter environment in .venv (JupyterLab 4, nbclient, papermill, jupyter_kernel_test),
 #   3. Debian's python3 reference packages used by the tests (when running as root; else a hint),
-#   4. the TypeScript build in dist/ (the CLI and the kernel load it).
+#   4. the TypeScript build in dist/ (the CLI and the kernel load it),
+#   5. the "mriseq (TypeScript)" kernelspec in .venv, so `.venv/bin/jupyter lab` offers it.
 # Each step skips itself when already done.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,13 +30,15 @@ fi
 # 2b. The JupyterLab viewer extension (prebuilt into .venv; JupyterLab needs no rebuild).
 bash scripts/build-labextension.sh || say "JupyterLab viewer extension not built (see above); notebooks fall back to the HTML volume view"
 
-# 2c. The teaching site's own environment (JupyterLite + its JavaScript kernel), kept apart from
-# .venv because it pins alpha releases of the JupyterLite stack. `npm run lite` builds the site.
+# 2c. The teaching site's own build environment (the JupyterLite app and plotly's renderer), kept
+# apart from .venv. `npm run lite` builds the site (and our kernel extension, litekernel/).
 lreq="$root/python/requirements-lite.txt"
 lvenv="$root/.venv-lite"
 if [ ! -f "$lvenv/.req-stamp" ] || ! cmp -s "$lreq" "$lvenv/.req-stamp"; then
   say "creating the JupyterLite environment in .venv-lite"
-  [ -x "$lvenv/bin/python" ] || "${PYTHON:-python3}" -m venv "$lvenv"
+  # From scratch: packages an older requirements file installed would linger otherwise.
+  rm -rf "$lvenv"
+  "${PYTHON:-python3}" -m venv "$lvenv"
   "$lvenv/bin/python" -m pip install -q --disable-pip-version-check -r "$lreq"
   cp "$lreq" "$lvenv/.req-stamp"
 fi
@@ -55,7 +58,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # 4. Build.
+# tslab depends on its own TypeScript 5.0 fork (@tslab/typescript-for-tslab), whose `tsc` and
+# `tsserver` bins win npm's node_modules/.bin links over the project's TypeScript: `npx tsc` then
+# ran 5.0 and reported errors the project's 5.9 does not. Point the links at the project's compiler
+# (tslab itself imports its fork by package name, not through .bin).
+for b in tsc tsserver; do
+  if [ -e "node_modules/typescript/bin/$b" ] && [ "$(readlink "node_modules/.bin/$b" 2>/dev/null)" != "../typescript/bin/$b" ]; then
+    ln -sfn "../typescript/bin/$b" "node_modules/.bin/$b"
+  fi
+done
 say "compiling TypeScript to dist/"
-# tslab ships its own TypeScript 5.0 with a `tsc` bin that can win the node_modules/.bin link;
-# call the project's compiler by path.
 node node_modules/typescript/bin/tsc -p tsconfig.build.json
+
+# 5. The kernelspec (absolute paths to this Node and kernel/launcher.js; rewritten every time, so a
+# moved checkout or another Node is picked up).
+node bin/mriseq.js kernel install >&2

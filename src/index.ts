@@ -2,6 +2,8 @@
  * mriseq's public entry point for Node (scripts, the CLI and the TypeScript kernel).
  * Everything a notebook cell uses is exported from here. Each module adds its exports in its own
  * section below.
+ *
+ * @module mriseq
  */
 import { setEngineAdapter } from './engine/index.js';
 import { nodeEngineAdapter } from './engine/node.js';
@@ -10,10 +12,20 @@ setEngineAdapter(nodeEngineAdapter);
 
 // errors
 export { MriseqError, isMriseqError, type MriseqErrorInfo } from './errors/index.js';
+// interrupt (a kernel's stop button reaches mriseq's long-running loops)
+export {
+  setInterruptSignal,
+  interruptSignal,
+  signalOrInterrupt,
+  stopRequested,
+  yieldToHost,
+  type InterruptSource,
+} from './interrupt/index.js';
 // engine
 export {
   tf,
   initEngine,
+  ensureEngine,
   engineReport,
   engineBackends,
   registerWasmKernels,
@@ -82,6 +94,19 @@ export {
   type LesionGroup,
   type LesionType,
 } from './phantom/index.js';
+// csv: the one reader and writer of every table
+export {
+  parseCsv,
+  csvRecords,
+  formatCsv,
+  formatCsvCell,
+  escapeCsvCell,
+  unescapeCsvCell,
+  type CsvValue,
+  type CsvRecord,
+  type FormatCsvOptions,
+  type ParseCsvOptions,
+} from './csv/index.js';
 // cohort
 export {
   Cohort,
@@ -139,6 +164,9 @@ export {
   type TrainState,
   type TrainCheckpoint,
   type LossTerms,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  type SubjectStream,
+  type TrainSubjects,
 } from './train/index.js';
 export {
   trainRun,
@@ -146,6 +174,8 @@ export {
   loadCheckpoint,
   loadGenerator,
   MODELS_ROOT,
+  generatorFingerprint,
+  trainDataFor,
   type TrainRunOptions,
   type TrainRunResult,
   type LoadedCheckpoint,
@@ -234,6 +264,7 @@ export {
   metricOrientation,
   type AcceptanceLine,
   type RowSet,
+  type SeriesFrames,
   type MetricOrientation,
   type SynthesisMetricSpec,
 } from './analysis/index.js';
@@ -398,3 +429,43 @@ export {
   type RunLock,
   type RunLockInfo,
 } from './reliability/node.js';
+// 3D and 4D: series (DCE) through metrics, maps, acceptance and classifiers (issue 30)
+export { frameCount, volumeFrame, reduceFrames } from './volume/index.js';
+export { seriesLengths } from './model/index.js';
+export {
+  compareFrames,
+  frameColumns,
+  frameValues,
+  evaluationTemplate,
+  summarizeMap,
+  frameAucs,
+  seriesSubtractionMap,
+  acceptanceRecord,
+  type SeriesScores,
+} from './analysis/index.js';
+export {
+  seriesView,
+  seriesMapProvider,
+  seriesChannels,
+  frameChannel,
+  type SeriesViewOptions,
+} from './classify/index.js';
+// compiled TensorFlow functions and batched inference
+export {
+  generatePairs,
+  predictStacks,
+  releaseCompiled,
+  stackBytes,
+  type GeneratePairsOptions,
+  type PredictOptions,
+  type StackSource,
+} from './model/index.js';
+export { mapAccumulator, pairsFunction } from './analysis/index.js';
+export { CompiledStep, CompileError, type CompiledStepOptions } from './train/index.js';
+export {
+  graphsAvailable,
+  traceGraph,
+  GraphFunction,
+  type GraphStats,
+  type TraceSpec,
+} from './engine/index.js';

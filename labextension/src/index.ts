@@ -41,7 +41,33 @@ interface Payload {
   colormap?: string;
   overlayOpacity?: number;
   overlayThreshold?: number;
+  /** Made in the mriseq kernel: open a comm to target with { viewer } for live updates and clicks. */
+  comm?: { target: string; viewer: string };
 }
+
+/** The part of JupyterLab's kernel connection the live viewer uses (duck-typed: no extra deps). */
+export interface KernelLike {
+  createComm(targetName: string): CommLike;
+}
+
+export interface CommLike {
+  readonly isDisposed: boolean;
+  open(data?: unknown): unknown;
+  send(data: unknown): unknown;
+  close(data?: unknown): unknown;
+  onMsg: (msg: { content: { data: unknown } }) => void;
+  onClose: (msg: { content: { data: unknown } }) => void;
+}
+
+type KernelMessage = {
+  event?: string;
+  layers?: { index: number; layer: LayerPayload }[];
+  overlays?: { index: number; layer: LayerPayload }[];
+  voxel?: [number, number, number];
+  values?: Record<string, number>;
+  world?: [number, number, number];
+  sourceVoxel?: [number, number, number];
+};
 
 interface Layer {
   name: string;
@@ -79,6 +105,9 @@ function decodeLayer(p: LayerPayload, n: number): Layer {
 }
 
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+
+const fmtValue = (x: number) =>
+  Math.abs(x) >= 1000 || (Math.abs(x) < 0.001 && x !== 0) ? x.toExponential(3) : x.toFixed(4);
 
 /** 256-entry RGB tables; t in [0,1] (coolwarm: 0.5 is neutral, for signed maps). */
 export function colormapTable(name: string): Uint8Array {
@@ -123,15 +152,26 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
   private sliders: HTMLInputElement[] = [];
   private sliderLabels: HTMLSpanElement[] = [];
   private readout!: HTMLDivElement;
+  private kernelLine!: HTMLDivElement;
   private pending = 0;
+  private comm: CommLike | null = null;
 
-  constructor(_options: IRenderMime.IRendererOptions) {
+  /**
+   * @param kernel the notebook's kernel, when the viewer sits in a notebook (plugin.ts); without
+   *   it (other views, exported notebooks) the viewer is static and works alone.
+   */
+  constructor(
+    _options: IRenderMime.IRendererOptions,
+    private readonly kernel?: () => KernelLike | null | undefined,
+  ) {
     super();
     this.addClass('mriseq-viewer');
+    this.node.dataset.live = 'static';
   }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const t0 = performance.now();
+    this.disconnect();
     this.node.textContent = '';
     this.canvases = [];
     this.sliders = [];
@@ -148,6 +188,73 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
     }
     this.draw();
     this.node.dataset.renderMs = (performance.now() - t0).toFixed(1);
+    this.connect();
+  }
+
+  /** Opens the comm to the kernel's viewer, if the payload names one and a kernel is there. */
+  private connect(): void {
+    const spec = this.p.comm;
+    const kernel = spec ? this.kernel?.() : null;
+    if (!spec || !kernel) return;
+    let comm: CommLike;
+    try {
+      comm = kernel.createComm(spec.target);
+    } catch {
+      return; // a kernel without comms: stay static
+    }
+    this.comm = comm;
+    this.node.dataset.live = 'connecting';
+    comm.onMsg = (msg) => this.onKernelMessage(msg.content.data as KernelMessage);
+    comm.onClose = () => {
+      if (this.comm === comm) this.comm = null;
+      this.node.dataset.live = 'closed';
+    };
+    comm.open({ viewer: spec.viewer });
+  }
+
+  private disconnect(): void {
+    const c = this.comm;
+    this.comm = null;
+    if (c && !c.isDisposed) {
+      try {
+        c.close();
+      } catch {
+        // the kernel is gone
+      }
+    }
+  }
+
+  override dispose(): void {
+    this.disconnect();
+    super.dispose();
+  }
+
+  /** Updates from the kernel: new volumes in place, a crosshair move, a click's exact values. */
+  private onKernelMessage(m: KernelMessage): void {
+    if (m.event === 'ready') {
+      this.node.dataset.live = 'connected';
+      return;
+    }
+    const [nx, ny, nz] = this.p.shape;
+    if (m.event === 'update') {
+      for (const { index, layer } of m.layers ?? []) {
+        this.layers[index] = decodeLayer(layer, nx * ny * nz);
+        this.p.layers[index] = layer;
+      }
+      for (const { index, layer } of m.overlays ?? []) {
+        this.overlays[index] = decodeLayer(layer, nx * ny * nz);
+        if (this.p.overlays) this.p.overlays[index] = layer;
+      }
+      this.node.dataset.updates = String(Number(this.node.dataset.updates ?? 0) + 1);
+      this.schedule();
+    } else if (m.event === 'cursor' && m.voxel) this.setCursor(m.voxel);
+    else if (m.event === 'values' && m.values) {
+      const parts = Object.entries(m.values).map(([k, v]) => `${k}=${fmtValue(v)}`);
+      this.kernelLine.textContent =
+        `kernel: voxel (${(m.sourceVoxel ?? m.voxel ?? []).join(', ')}) · ` + parts.join('  ');
+      this.kernelLine.dataset.values = JSON.stringify(m.values);
+      this.kernelLine.dataset.voxel = (m.voxel ?? []).join(',');
+    }
   }
 
   private setup(): void {
@@ -219,6 +326,9 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
     this.readout.className = 'mv-readout';
     this.readout.textContent = 'hover a view for voxel values; click or drag to move the crosshair';
     this.node.appendChild(this.readout);
+    this.kernelLine = document.createElement('div');
+    this.kernelLine.className = 'mv-kernel';
+    this.node.appendChild(this.kernelLine);
   }
 
   private controls(): HTMLElement {
@@ -411,7 +521,10 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
     };
     c.addEventListener('mousedown', (e) => {
       const v = this.voxelAt(c, plane, e);
-      if (v) this.setCursor(v);
+      if (!v) return;
+      this.setCursor(v);
+      // The kernel's onClick callbacks get this voxel (and answer with its exact values).
+      if (this.comm && !this.comm.isDisposed) this.comm.send({ event: 'click', voxel: v });
     });
     c.addEventListener('mousemove', move);
   }
@@ -433,10 +546,7 @@ export class VolumeViewerWidget extends Widget implements IRenderMime.IRenderer 
       A && A.length >= 3
         ? [0, 1, 2].map((r) => A[r][0] * v[0] + A[r][1] * v[1] + A[r][2] * v[2] + A[r][3])
         : null;
-    const val = (l: Layer) => {
-      const x = l.offset + l.scale * l.q[i];
-      return Math.abs(x) >= 1000 || (Math.abs(x) < 0.001 && x !== 0) ? x.toExponential(3) : x.toFixed(4);
-    };
+    const val = (l: Layer) => fmtValue(l.offset + l.scale * l.q[i]);
     const parts = [...this.layers, ...this.overlays].map((l) => `${l.name}=${val(l)}`);
     this.readout.textContent =
       `voxel (${v.join(', ')})` +

@@ -5,7 +5,16 @@
  */
 import { MriseqError } from '../errors/index.js';
 
-/** Mid-ranks (1-based) of values; tied values share the mean of their ranks. */
+/**
+ * Mid-ranks (1-based) of values; tied values share the mean of their ranks.
+ * @param values - Numbers.
+ * @returns Their 1-based ranks, ties sharing the mean rank.
+ * @example
+ * ```ts
+ * import { midranks } from 'mriseq/browser';
+ * console.log(midranks([10, 20, 20, 5])); // [2, 3.5, 3.5, 1]
+ * ```
+ */
 export function midranks(values: ArrayLike<number>): Float64Array {
   const n = values.length;
   const idx = new Uint32Array(n);
@@ -23,6 +32,16 @@ export function midranks(values: ArrayLike<number>): Float64Array {
   return r;
 }
 
+/**
+ * Options of {@link voxelAuc}.
+ *
+ * @example
+ * ```ts
+ * import { voxelAuc, type AucOptions } from 'mriseq/browser';
+ * const o: AucOptions = { region: [1, 1, 1, 0] };
+ * console.log(voxelAuc([0.9, 0.1, 0.2, 0.8], [1, 0, 0, 1], o)); // 1
+ * ```
+ */
 export interface AucOptions {
   /** Only voxels where region is non-zero take part (e.g. the lesion). */
   region?: ArrayLike<number> | ArrayLike<boolean>;
@@ -31,6 +50,19 @@ export interface AucOptions {
 /**
  * Voxel-wise AUC of `score` (higher = more likely positive) against a binary truth mask:
  * the probability that a random positive voxel scores above a random negative one, ties 1/2.
+ * Computed from mid-ranks (the Mann-Whitney U statistic), as sklearn.metrics.roc_auc_score.
+ *
+ * @param score - One score per voxel (e.g. an M_d map's data).
+ * @param truth - The binary truth per voxel (non-zero / true = positive).
+ * @param opts - `region`: only voxels where it is non-zero take part (e.g. the lesion).
+ * @returns The AUC in [0, 1] (0.5 = chance).
+ * @throws {@link MriseqError} when sizes differ or the truth has only one class in the region.
+ * @example
+ * ```ts
+ * import { voxelAuc } from 'mriseq';
+ * console.log(voxelAuc([0.9, 0.8, 0.3, 0.1], [1, 1, 0, 0])); // 1
+ * console.log(voxelAuc([0.9, 0.2, 0.3, 0.1], [1, 1, 0, 0], { region: [1, 1, 1, 0] })); // 0.5
+ * ```
  */
 export function voxelAuc(
   score: ArrayLike<number>,
@@ -75,6 +107,16 @@ export function voxelAuc(
   return (sumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
 
+/**
+ * What {@link delong} returns.
+ *
+ * @example
+ * ```ts
+ * import { delong, type DelongResult } from 'mriseq/browser';
+ * const r: DelongResult = delong([[0.9, 0.6, 0.4, 0.2]], [1, 1, 0, 0]);
+ * console.log(r.auc, r.cov);
+ * ```
+ */
 export interface DelongResult {
   /** AUC of each score against the shared labels. */
   auc: number[];
@@ -85,6 +127,17 @@ export interface DelongResult {
 /**
  * DeLong et al. (1988) AUCs and their covariance for several scores of the same cases (structural
  * components V10/V01 from mid-ranks, as in Sun & Xu's fast algorithm).
+ * @param scores - Several score arrays of the same cases.
+ * @param labels - Binary labels of the cases.
+ * @returns Each score's AUC and the DeLong covariance matrix of the AUCs.
+ * @throws {@link MriseqError} when there are fewer than two cases of a class or sizes differ.
+ * @example
+ * ```ts
+ * import { delong } from 'mriseq';
+ * const labels = [1, 1, 1, 0, 0, 0];
+ * const { auc, cov } = delong([[0.9, 0.7, 0.4, 0.5, 0.2, 0.1], [0.6, 0.8, 0.3, 0.4, 0.5, 0.2]], labels);
+ * console.log(auc, Math.sqrt(cov[0]![0]!)); // AUCs and the first one's standard error
+ * ```
  */
 export function delong(
   scores: readonly ArrayLike<number>[],

@@ -18,6 +18,8 @@
  * (z-scoring included) recomputed on each resample.
  */
 import { MriseqError } from '../errors/index.js';
+import { mulberry32 } from '../random/index.js';
+import { frameValues } from './evaluate.js';
 import {
   metricOrientation,
   SYNTHESIS_METRICS,
@@ -25,7 +27,15 @@ import {
   type MetricOrientations,
 } from './registry.js';
 
-/** One row of the tidy evaluation table. Metric values are as measured (MAE/LPIPS are distances). */
+/**
+ * One row of the tidy evaluation table. Metric values are as measured (MAE/LPIPS are distances).
+ * @example
+ * ```ts
+ * import { type EvaluationRow } from 'mriseq';
+ * const row: EvaluationRow = { subject: 'sim-00000', source: 't1', target: 't1gd', psnr: 24.3, ssim: 0.82, mae: 0.06, site: 'A' };
+ * console.log(row.target);
+ * ```
+ */
 export interface EvaluationRow {
   subject: string;
   source: string;
@@ -37,7 +47,14 @@ export interface EvaluationRow {
   [extra: string]: string | number | undefined;
 }
 
-/** Whether a metric is better when higher (+1) or lower (-1): the registry's (./registry.ts). */
+/**
+ * Whether a metric is better when higher (+1) or lower (-1): the registry's (./registry.ts).
+ * @example
+ * ```ts
+ * import { METRIC_ORIENTATION } from 'mriseq/browser';
+ * console.log(METRIC_ORIENTATION); // { psnr: 1, ssim: 1, mae: -1, lpips: -1 }
+ * ```
+ */
 export const METRIC_ORIENTATION: Readonly<Record<string, MetricOrientation>> = Object.fromEntries(
   SYNTHESIS_METRICS.map((m) => [m.name, m.orientation]),
 );
@@ -45,11 +62,69 @@ export const METRIC_ORIENTATION: Readonly<Record<string, MetricOrientation>> = O
 /**
  * Which rows of the evaluation table enter C_t/C_d: 'cross' (default, the authors' protocol:
  * source != target) or 'all' (self-reconstruction rows too).
+ * @example
+ * ```ts
+ * import { rankSequences, type RowSet } from 'mriseq';
+ * const rows: RowSet = 'all';
+ * console.log(rankSequences([{ subject: 'a', source: 't1', target: 't1', psnr: 40, ssim: 0.99 }, { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 }, { subject: 'a', source: 't2', target: 't1', psnr: 26, ssim: 0.9 }], { rows, resamples: 0 }).matrix.rowCount);
+ * ```
  */
 export type RowSet = 'cross' | 'all';
 
+/**
+ * How a series target (a 4D sequence such as DCE, whose rows carry per-phase columns psnr_f0,
+ * psnr_f1, ...) is scored in C_t/C_d: 'all' (default) takes its metrics as the mean over every
+ * phase, as evaluate writes them; 'after-first' over the phases after the first only. A DCE's
+ * first phase is the pre-contrast image, a native T1-weighted scan with none of the DCE's unique
+ * signal, so 'all' makes the series look easier to synthesise than its contrast phases are
+ * (docs/dce.md measures this). ranking.json records which was used.
+ * @example
+ * ```ts
+ * import { rankSequences, type SeriesFrames } from 'mriseq';
+ * const frames: SeriesFrames = 'after-first';
+ * const rows = [
+ *   { subject: 'a', source: 't1', target: 'dce', psnr: 27, ssim: 0.8, psnr_f0: 34, ssim_f0: 0.95, psnr_f1: 20, ssim_f1: 0.65 },
+ *   { subject: 'a', source: 'dce', target: 't1', psnr: 30, ssim: 0.9 },
+ * ];
+ * console.log(rankSequences(rows, { frames, resamples: 0 }).matrix.frames); // 'after-first'
+ * ```
+ */
+export type SeriesFrames = 'all' | 'after-first';
+
+/**
+ * The series summaries a ranking accepts (see {@link SeriesFrames}).
+ * @example
+ * ```ts
+ * import { SERIES_FRAMES } from 'mriseq/browser';
+ * console.log(SERIES_FRAMES); // ['all', 'after-first']
+ * ```
+ */
+export const SERIES_FRAMES: readonly SeriesFrames[] = ['all', 'after-first'];
+
+/**
+ * The row sets a ranking accepts (see {@link RowSet}).
+ *
+ * @example
+ * ```ts
+ * import { ROW_SETS } from 'mriseq/browser';
+ * console.log(ROW_SETS); // ['cross', 'all']
+ * ```
+ */
 export const ROW_SETS: readonly RowSet[] = ['cross', 'all'];
 
+/**
+ * Options of {@link contributionMatrix} (and of {@link rankSequences}).
+ *
+ * @example
+ * ```ts
+ * import { contributionMatrix, type ContributionOptions } from 'mriseq/browser';
+ * const o: ContributionOptions = { metrics: ['psnr', 'ssim', 'dice'], orientations: { dice: 1 }, rows: 'cross', sequences: ['t1', 't2'] };
+ * console.log(contributionMatrix([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, dice: 0.8 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92, dice: 0.85 },
+ * ], o).Cd);
+ * ```
+ */
 export interface ContributionOptions {
   /**
    * Metric columns to use; default: the paper's psnr, ssim, lpips when every row has lpips, else
@@ -60,10 +135,25 @@ export interface ContributionOptions {
   orientations?: MetricOrientations;
   /** Rows that enter (default 'cross', the authors' protocol). */
   rows?: RowSet;
+  /** How a series target (per-phase columns) is scored (default 'all': every phase). */
+  frames?: SeriesFrames;
   /** Order of sequences in the output; default: order of first appearance. */
   sequences?: readonly string[];
 }
 
+/**
+ * What {@link contributionMatrix} returns (sequence i = source, j = target).
+ *
+ * @example
+ * ```ts
+ * import { contributionMatrix, type ContributionMatrix } from 'mriseq';
+ * const m: ContributionMatrix = contributionMatrix([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92 },
+ * ]);
+ * console.log(m.A, m.Ct, m.Cd, m.rows, m.rowCount);
+ * ```
+ */
 export interface ContributionMatrix {
   sequences: string[];
   metrics: string[];
@@ -72,6 +162,9 @@ export interface ContributionMatrix {
   /** Which rows entered, and how many. */
   rows: RowSet;
   rowCount: number;
+  /** How series targets were scored, and which targets were series (per-phase columns). */
+  frames: SeriesFrames;
+  seriesTargets: string[];
   /** A[i][j], i = source, j = target; NaN where the table has no row of that pair. */
   A: number[][];
   /** Per metric, the z-scored pair means z_m(i, j). */
@@ -85,6 +178,13 @@ export interface ContributionMatrix {
 /**
  * Default metric columns: the paper's {psnr, ssim, lpips} when every row has a finite lpips, else
  * {psnr, ssim, mae} (MAE standing in for LPIPS), else {psnr, ssim}.
+ * @param rows - Evaluation rows.
+ * @returns The metric columns a ranking uses by default.
+ * @example
+ * ```ts
+ * import { defaultMetrics } from 'mriseq/browser';
+ * console.log(defaultMetrics([{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, mae: 0.05 }])); // ['psnr', 'ssim', 'mae']
+ * ```
  */
 export function defaultMetrics(rows: readonly EvaluationRow[]): string[] {
   const all = (k: string) =>
@@ -92,7 +192,16 @@ export function defaultMetrics(rows: readonly EvaluationRow[]): string[] {
   return ['psnr', 'ssim', ...(all('lpips') ? ['lpips'] : all('mae') ? ['mae'] : [])];
 }
 
-/** What a ranking's metric set means against the paper's {PSNR, SSIM, -LPIPS}, in one sentence. */
+/**
+ * What a ranking's metric set means against the paper's {PSNR, SSIM, -LPIPS}, in one sentence.
+ * @param metrics - The metric names a ranking used.
+ * @returns One sentence saying how they relate to the paper's set.
+ * @example
+ * ```ts
+ * import { metricsNote } from 'mriseq';
+ * console.log(metricsNote(['psnr', 'ssim', 'mae']));
+ * ```
+ */
 export function metricsNote(metrics: readonly string[]): string {
   if (metrics.includes('lpips')) return "LPIPS as supplied with the table (the paper's metric set)";
   if (metrics.includes('mae'))
@@ -100,7 +209,22 @@ export function metricsNote(metrics: readonly string[]): string {
   return 'without LPIPS or a stand-in for it';
 }
 
-/** The rows of a table that enter the ranking under a row set. */
+/**
+ * The rows of a table that enter the ranking under a row set.
+ * @param rows - Evaluation rows.
+ * @param set - 'cross' (default: source ≠ target) or 'all'.
+ * @returns The rows that enter.
+ * @throws {@link MriseqError} 'analysis.rows' for another set.
+ * @example
+ * ```ts
+ * import { rowsOf } from 'mriseq/browser';
+ * const rows = [
+ *   { subject: 'a', source: 't1', target: 't1', psnr: 40, ssim: 0.99 },
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ * ];
+ * console.log(rowsOf(rows).length, rowsOf(rows, 'all').length); // 1 2
+ * ```
+ */
 export function rowsOf(rows: readonly EvaluationRow[], set: RowSet = 'cross'): EvaluationRow[] {
   if (!ROW_SETS.includes(set))
     throw new MriseqError('unknown row set', {
@@ -112,25 +236,87 @@ export function rowsOf(rows: readonly EvaluationRow[], set: RowSet = 'cross'): E
   return set === 'all' ? [...rows] : rows.filter((r) => r.source !== r.target);
 }
 
+/**
+ * A series row scored over its phases after the first: each metric the mean of its per-phase
+ * columns 1..n-1. A row without per-phase columns (a 3D target) is returned as it is; a series
+ * row missing a metric's per-phase columns is an error, never a silent mix of summaries.
+ */
+function afterFirstFrame(row: EvaluationRow, metrics: readonly string[], index: number): EvaluationRow {
+  const perMetric = metrics.map((m) => frameValues(row, m));
+  if (perMetric.every((v) => v.length === 0)) return row;
+  const out: EvaluationRow = { ...row };
+  metrics.forEach((m, k) => {
+    const v = perMetric[k]!;
+    if (v.length < 2)
+      throw new MriseqError(`metric "${m}" has no per-phase columns for this series row`, {
+        field: `row ${index + 1} (${row.subject}: ${row.source} -> ${row.target}): ${m}_f0, ${m}_f1, ...`,
+        found: v.length ? '1 phase' : 'none',
+        expected: "per-phase columns for every metric (as evaluate writes them), or frames 'all'",
+        code: 'analysis.frames',
+      });
+    out[m] = v.slice(1).reduce((a, b) => a + b, 0) / (v.length - 1);
+  });
+  return out;
+}
+
 function sequencesOf(rows: readonly EvaluationRow[]): string[] {
   const seen: string[] = [];
   for (const r of rows) for (const s of [r.source, r.target]) if (!seen.includes(s)) seen.push(s);
   return seen;
 }
 
-/** A, z-scores, C_t and C_d of an evaluation table (see the file comment for the definitions). */
+/**
+ * A, z-scores, C_t and C_d of an evaluation table (see the file comment for the definitions).
+ * The paper's contribution analysis: each metric oriented higher-is-better and z-scored over the rows
+ * that enter; A(i, j) = Σ_m z_m(i, j); C_t(i) = (1/N) Σ_j A(i, j) (how well source i synthesises the
+ * others); C_d(j) = −(1/N) Σ_i A(i, j) (how hard target j is to synthesise: its unique information).
+ *
+ * @param table - Evaluation rows (subject, source, target, metrics).
+ * @param opts - Metric columns, orientations of unknown metrics, which rows enter ('cross' default), sequence order.
+ * @returns A, the z-scores, C_t and C_d per sequence.
+ * @throws {@link MriseqError} 'analysis.empty' when no row enters, 'analysis.value' for a missing or
+ *   non-finite metric value, 'analysis.sequence' for a row naming a sequence outside `opts.sequences`,
+ *   or as {@link metricOrientation} for a metric of unknown orientation.
+ * @example
+ * ```ts
+ * import { contributionMatrix, type EvaluationRow } from 'mriseq';
+ * const rows: EvaluationRow[] = [
+ *   { subject: 'a', source: 't1', target: 't1gd', psnr: 22, ssim: 0.80, mae: 0.09 },
+ *   { subject: 'a', source: 't1gd', target: 't1', psnr: 30, ssim: 0.93, mae: 0.03 },
+ *   { subject: 'a', source: 't2', target: 't1gd', psnr: 21, ssim: 0.78, mae: 0.10 },
+ *   { subject: 'a', source: 't1gd', target: 't2', psnr: 27, ssim: 0.90, mae: 0.05 },
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 26, ssim: 0.88, mae: 0.05 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 28, ssim: 0.91, mae: 0.04 },
+ * ];
+ * const m = contributionMatrix(rows);
+ * console.log(m.sequences, m.Cd.map((c) => c.toFixed(2))); // t1gd has the highest C_d
+ * ```
+ */
 export function contributionMatrix(
   table: readonly EvaluationRow[],
   opts: ContributionOptions = {},
 ): ContributionMatrix {
   const set = opts.rows ?? 'cross';
-  const rows = rowsOf(table, set);
-  if (rows.length === 0)
+  const frames = opts.frames ?? 'all';
+  if (!SERIES_FRAMES.includes(frames))
+    throw new MriseqError('unknown series summary', {
+      field: 'frames',
+      found: String(frames),
+      expected: SERIES_FRAMES.join(', '),
+      code: 'analysis.frames',
+    });
+  const entered = rowsOf(table, set);
+  if (entered.length === 0)
     throw new MriseqError(
       `contribution: the evaluation table has no rows${table.length ? ` with source != target (row set '${set}')` : ''}`,
       { code: 'analysis.empty' },
     );
-  const metrics = [...(opts.metrics ?? defaultMetrics(rows))];
+  const metrics = [...(opts.metrics ?? defaultMetrics(entered))];
+  // a row is a series when any of its metrics has per-phase columns
+  const seriesTargets = [
+    ...new Set(entered.filter((r) => metrics.some((m) => frameValues(r, m).length > 1)).map((r) => r.target)),
+  ];
+  const rows = frames === 'all' ? entered : entered.map((r, k) => afterFirstFrame(r, metrics, k));
   const orientations: Record<string, MetricOrientation> = {};
   for (const m of metrics) orientations[m] = metricOrientation(m, opts.orientations);
   const sequences = [...(opts.sequences ?? sequencesOf(table))];
@@ -183,22 +369,49 @@ export function contributionMatrix(
   const Cd = sequences.map(
     (_, j) => -A.reduce((s, line) => (Number.isNaN(line[j]) ? s : s + line[j]), 0) / N,
   );
-  return { sequences, metrics, orientations, rows: set, rowCount: rows.length, A, z, stats, Ct, Cd };
-}
-
-/** Small seeded PRNG (mulberry32): same seed, same bootstrap, on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  return {
+    sequences,
+    metrics,
+    orientations,
+    rows: set,
+    rowCount: rows.length,
+    frames,
+    seriesTargets,
+    A,
+    z,
+    stats,
+    Ct,
+    Cd,
   };
 }
 
-/** Subject draws of a bootstrap: `draws[b]` lists the subject indices of resample b. */
+/**
+ * Small seeded PRNG (src/random's mulberry32): same seed, same bootstrap, on every platform.
+ * @param seed - The seed.
+ * @returns A function giving uniform numbers in [0, 1).
+ * @example
+ * ```ts
+ * import { seededRandom } from 'mriseq/browser';
+ * const rand = seededRandom(1);
+ * console.log(rand(), rand());
+ * ```
+ */
+export function seededRandom(seed: number): () => number {
+  return mulberry32(seed);
+}
+
+/**
+ * Subject draws of a bootstrap: `draws[b]` lists the subject indices of resample b.
+ * @param nSubjects - Number of subjects.
+ * @param resamples - Number of resamples.
+ * @param seed - The seed (same seed, same draws).
+ * @returns `resamples` lists of `nSubjects` indices drawn with replacement.
+ * @example
+ * ```ts
+ * import { bootstrapDraws } from 'mriseq/browser';
+ * console.log(bootstrapDraws(4, 2, 0)); // two resamples of 4 subject indices
+ * ```
+ */
 export function bootstrapDraws(nSubjects: number, resamples: number, seed: number): number[][] {
   const rand = seededRandom(seed);
   const out: number[][] = [];
@@ -210,7 +423,19 @@ export function bootstrapDraws(nSubjects: number, resamples: number, seed: numbe
   return out;
 }
 
-/** Linear-interpolation percentile (numpy's default), q in [0, 100]. */
+/**
+ * Linear-interpolation percentile (numpy's default), q in [0, 100].
+ * Exported by the browser build as `bootstrapPercentile` (the volume module's {@link percentile} keeps the name).
+ *
+ * @param values - Numbers (NaN ignored).
+ * @param q - The percentile, 0 to 100.
+ * @returns The percentile, NaN for no values.
+ * @example
+ * ```ts
+ * import { bootstrapPercentile } from 'mriseq/browser';
+ * console.log(bootstrapPercentile([3, 1, 2, 4], 50)); // 2.5
+ * ```
+ */
 export function percentile(values: readonly number[], q: number): number {
   const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
@@ -220,6 +445,16 @@ export function percentile(values: readonly number[], q: number): number {
   return v[lo] + (v[hi] - v[lo]) * (pos - lo);
 }
 
+/**
+ * Options of {@link rankSequences}.
+ *
+ * @example
+ * ```ts
+ * import { type RankingOptions } from 'mriseq';
+ * const o: RankingOptions = { metrics: ['psnr', 'ssim', 'mae'], rows: 'cross', resamples: 1000, seed: 0, level: 0.95 };
+ * console.log(o.resamples);
+ * ```
+ */
 export interface RankingOptions extends ContributionOptions {
   /** Bootstrap resamples over subjects (0 = no CIs). Default 1000. */
   resamples?: number;
@@ -231,6 +466,20 @@ export interface RankingOptions extends ContributionOptions {
   draws?: number[][];
 }
 
+/**
+ * One sequence's line of a {@link SequenceRanking}.
+ *
+ * @example
+ * ```ts
+ * import { rankSequences, type SequenceContribution } from 'mriseq';
+ * const rows = [
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92 },
+ * ];
+ * const first: SequenceContribution = rankSequences(rows, { resamples: 0 }).sequences[0]!;
+ * console.log(first.sequence, first.C_d, first.C_d_ci, first.rank, first.p_first);
+ * ```
+ */
 export interface SequenceContribution {
   sequence: string;
   C_t: number;
@@ -245,6 +494,19 @@ export interface SequenceContribution {
   p_first: number;
 }
 
+/**
+ * What {@link rankSequences} returns.
+ *
+ * @example
+ * ```ts
+ * import { rankSequences, type SequenceRanking } from 'mriseq';
+ * const r: SequenceRanking = rankSequences([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92 },
+ * ], { resamples: 0 });
+ * console.log(r.order, r.subjects, r.matrix.metrics);
+ * ```
+ */
 export interface SequenceRanking {
   sequences: SequenceContribution[];
   matrix: ContributionMatrix;
@@ -267,6 +529,25 @@ function ranksDescending(values: readonly number[]): number[] {
  * Ranks sequences by C_d (high first) with percentile bootstrap CIs over subjects for C_t and C_d.
  * Each resample draws subjects with replacement, keeps all their rows (a subject drawn twice
  * counts twice) and recomputes z-scores, A, C_t and C_d.
+ * @param table - Evaluation rows of several subjects.
+ * @param opts - As {@link contributionMatrix}, plus `resamples` (default 1000; 0 = no CIs), `seed`, `level` (0.95).
+ * @returns The ranking: per sequence C_t, C_d, their CIs, ranks and the share of resamples ranking it first.
+ * @throws {@link MriseqError} as {@link contributionMatrix}.
+ * @example
+ * ```ts
+ * import { formatRanking, rankSequences, type EvaluationRow } from 'mriseq';
+ * const rows: EvaluationRow[] = [];
+ * for (const subject of ['a', 'b', 'c'])
+ *   for (const source of ['t1', 't1gd', 't2'])
+ *     for (const target of ['t1', 't1gd', 't2'])
+ *       if (source !== target) {
+ *         const hard = target === 't1gd' ? 6 : 0; // t1gd is hard to synthesise
+ *         rows.push({ subject, source, target, psnr: 30 - hard + Math.random(), ssim: 0.9 - hard / 60 });
+ *       }
+ * const ranking = rankSequences(rows, { resamples: 200, seed: 1 });
+ * console.log(ranking.order); // ['t1gd', ...]
+ * console.log(formatRanking(ranking));
+ * ```
  */
 export function rankSequences(table: readonly EvaluationRow[], opts: RankingOptions = {}): SequenceRanking {
   const matrix = contributionMatrix(table, opts);
@@ -283,6 +564,7 @@ export function rankSequences(table: readonly EvaluationRow[], opts: RankingOpti
     orientations: matrix.orientations,
     sequences: matrix.sequences,
     rows: 'all',
+    frames: matrix.frames,
   };
   const ct: number[][] = matrix.sequences.map(() => []);
   const cd: number[][] = matrix.sequences.map(() => []);
@@ -317,6 +599,17 @@ export function rankSequences(table: readonly EvaluationRow[], opts: RankingOpti
  * The JSON form of a ranking (ranking.json): per sequence C_t, C_d, their CIs and ranks; the
  * matrix A; which rows entered and which metrics, with their orientation and what they mean
  * against the paper's set.
+ * @param r - A ranking from {@link rankSequences}.
+ * @returns A plain object ready for JSON.stringify (what ranking.json holds).
+ * @example
+ * ```ts
+ * import { rankingRecord, rankSequences } from 'mriseq';
+ * const r = rankSequences([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 27, ssim: 0.92 },
+ * ], { resamples: 0 });
+ * console.log(JSON.stringify(rankingRecord(r), null, 2));
+ * ```
  */
 export function rankingRecord(r: SequenceRanking): Record<string, unknown> {
   return {
@@ -337,6 +630,16 @@ export function rankingRecord(r: SequenceRanking): Record<string, unknown> {
         ? "source != target only: the authors' protocol (their contribution table has no self-reconstruction row)"
         : 'every row, self-reconstruction (source = target) included',
     rowCount: r.matrix.rowCount,
+    ...(r.matrix.seriesTargets.length
+      ? {
+          frames: r.matrix.frames,
+          framesNote: `series targets (${r.matrix.seriesTargets.join(', ')}) scored by the mean of their metrics over ${
+            r.matrix.frames === 'all'
+              ? "every phase (frames 'all'; a DCE's pre-contrast phase included)"
+              : "the phases after the first (frames 'after-first')"
+          }`,
+        }
+      : {}),
     metrics: r.matrix.metrics,
     orientations: r.matrix.orientations,
     metricsNote: metricsNote(r.matrix.metrics),
@@ -353,7 +656,19 @@ export function rankingRecord(r: SequenceRanking): Record<string, unknown> {
   };
 }
 
-/** A fixed-width text table of a ranking (what `mriseq rank` prints). */
+/**
+ * A fixed-width text table of a ranking (what `mriseq rank` prints).
+ * @param r - A ranking from {@link rankSequences}.
+ * @returns The table as text, one line per sequence.
+ * @example
+ * ```ts
+ * import { formatRanking, rankSequences } from 'mriseq';
+ * const rows = ['t1', 't2'].flatMap((source) =>
+ *   ['t1', 't2'].filter((t) => t !== source).map((target) => ({ subject: 'a', source, target, psnr: 25, ssim: 0.9 })),
+ * );
+ * console.log(formatRanking(rankSequences(rows, { resamples: 0 })));
+ * ```
+ */
 export function formatRanking(r: SequenceRanking): string {
   const pct = Math.round(r.level * 100);
   const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'nan');
@@ -374,5 +689,13 @@ export function formatRanking(r: SequenceRanking): string {
       .join(', ')}, ${r.resamples} bootstrap resamples (seed ${r.seed})`,
     metricsNote(r.matrix.metrics),
   );
+  if (r.matrix.seriesTargets.length)
+    lines.push(
+      `series ${r.matrix.seriesTargets.join(', ')} scored over ${
+        r.matrix.frames === 'all'
+          ? 'every phase (the first, pre-contrast one included; --frames after-first leaves it out)'
+          : 'the phases after the first (--frames after-first)'
+      }`,
+    );
   return lines.join('\n');
 }

@@ -11,6 +11,7 @@ export {
   meanSquaredError,
   synthesisScores,
   compareVolumes,
+  compareFrames,
   SynthesisMetrics,
   LPIPS_SKIPPED,
   DEFAULT_DATA_RANGE,
@@ -19,6 +20,7 @@ export {
   type SsimOptions,
   type SsimResult,
   type SynthesisScores,
+  type SeriesScores,
   type LpipsFn,
 } from './metrics.js';
 export {
@@ -32,9 +34,11 @@ export {
   percentile,
   METRIC_ORIENTATION,
   ROW_SETS,
+  SERIES_FRAMES,
   metricsNote,
   rowsOf,
   type RowSet,
+  type SeriesFrames,
   type EvaluationRow,
   type ContributionOptions,
   type ContributionMatrix,
@@ -65,7 +69,11 @@ export { voxelAuc, midranks, delong, type AucOptions, type DelongResult } from '
 export {
   differentiationMap,
   differentiationMaps,
+  mapAccumulator,
   subtractionMap,
+  seriesSubtractionMap,
+  summarizeMap,
+  frameAucs,
   regionStatistics,
   mapAucs,
   type GenerateFn,
@@ -88,6 +96,9 @@ export {
 export {
   evaluate,
   rowKey,
+  frameColumns,
+  frameValues,
+  evaluationTemplate,
   prepareVolume,
   type EvaluationModel,
   type EvaluationSubject,
@@ -100,6 +111,7 @@ export {
   formatAcceptance,
   formatAcceptanceTable,
   acceptanceLines,
+  acceptanceRecord,
   averageAcceptance,
   type AcceptanceLine,
   type AveragedAcceptance,
@@ -107,5 +119,5 @@ export {
   type AcceptanceOptions,
   type AcceptanceReport,
 } from './acceptance.js';
-export { generatorFunction, asEvaluationModel, asEvaluationCohort } from './adapters.js';
+export { generatorFunction, pairsFunction, asEvaluationModel, asEvaluationCohort } from './adapters.js';
 export { batchSynthesisScores } from './tensor-metrics.js';

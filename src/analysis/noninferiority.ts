@@ -8,7 +8,16 @@ import { MriseqError } from '../errors/index.js';
 import { delong, voxelAuc } from './auc.js';
 import { bootstrapDraws, percentile, type SequenceRanking } from './contribution.js';
 
-/** Standard normal CDF (erfc by Numerical Recipes' Chebyshev fit, |error| < 1.2e-7). */
+/**
+ * Standard normal CDF (erfc by Numerical Recipes' Chebyshev fit, |error| < 1.2e-7).
+ * @param z - A standard normal value.
+ * @returns P(Z ≤ z).
+ * @example
+ * ```ts
+ * import { normalCdf } from 'mriseq/browser';
+ * console.log(normalCdf(1.96)); // 0.975
+ * ```
+ */
 export function normalCdf(z: number): number {
   const x = -z / Math.SQRT2;
   const t = 1 / (1 + 0.5 * Math.abs(x));
@@ -33,7 +42,16 @@ export function normalCdf(z: number): number {
   return 0.5 * erfc;
 }
 
-/** Inverse of normalCdf by bisection (enough for CI quantiles). */
+/**
+ * Inverse of normalCdf by bisection (enough for CI quantiles).
+ * @param p - A probability in (0, 1).
+ * @returns z with P(Z ≤ z) = p.
+ * @example
+ * ```ts
+ * import { normalQuantile } from 'mriseq/browser';
+ * console.log(normalQuantile(0.95)); // 1.645
+ * ```
+ */
 export function normalQuantile(p: number): number {
   let lo = -10;
   let hi = 10;
@@ -45,6 +63,16 @@ export function normalQuantile(p: number): number {
   return (lo + hi) / 2;
 }
 
+/**
+ * Options of {@link aucNonInferiority} and {@link compareTopK}.
+ *
+ * @example
+ * ```ts
+ * import { type NonInferiorityOptions } from 'mriseq';
+ * const o: NonInferiorityOptions = { margin: 0.05, alpha: 0.05, method: 'bootstrap', resamples: 2000, seed: 1 };
+ * console.log(o.method);
+ * ```
+ */
 export interface NonInferiorityOptions {
   /** Largest acceptable loss of AUC (e.g. 0.05). */
   margin: number;
@@ -56,6 +84,16 @@ export interface NonInferiorityOptions {
   seed?: number;
 }
 
+/**
+ * What {@link aucNonInferiority} returns.
+ *
+ * @example
+ * ```ts
+ * import { aucNonInferiority, type NonInferiorityResult } from 'mriseq';
+ * const r: NonInferiorityResult = aucNonInferiority([1, 1, 0, 0], [0.9, 0.6, 0.4, 0.1], [0.8, 0.7, 0.3, 0.2], { margin: 0.1 });
+ * console.log(r.aucFull, r.aucTopK, r.p, r.nonInferior);
+ * ```
+ */
 export interface NonInferiorityResult {
   aucFull: number;
   aucTopK: number;
@@ -72,7 +110,24 @@ export interface NonInferiorityResult {
   nonInferior: boolean;
 }
 
-/** Paired non-inferiority test of AUC(topK scores) against AUC(full-set scores) on the same cases. */
+/**
+ * Paired non-inferiority test of AUC(topK scores) against AUC(full-set scores) on the same cases.
+ * @param labels - Binary labels of the test cases.
+ * @param scoresFull - Scores of the model using every sequence.
+ * @param scoresTopK - Scores of the model using the top-k sequences, same cases.
+ * @param opts - `margin` (largest acceptable AUC loss), `alpha` (0.05), `method` ('delong' or 'bootstrap'), resamples, seed.
+ * @returns Both AUCs, their difference, its one-sided lower bound, the p-value and the verdict.
+ * @throws {@link MriseqError} for a negative margin, or as {@link delong}.
+ * @example
+ * ```ts
+ * import { aucNonInferiority } from 'mriseq';
+ * const labels = [1, 1, 1, 1, 0, 0, 0, 0];
+ * const full = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.5];
+ * const topK = [0.85, 0.4, 0.65, 0.6, 0.45, 0.3, 0.2, 0.5]; // one positive now ranks below two negatives
+ * const r = aucNonInferiority(labels, full, topK, { margin: 0.2 });
+ * console.log(r.aucFull, r.aucTopK, r.lowerBound, r.nonInferior); // 1 0.875, the bound, and the verdict
+ * ```
+ */
 export function aucNonInferiority(
   labels: ArrayLike<number> | ArrayLike<boolean>,
   scoresFull: ArrayLike<number>,
@@ -183,7 +238,21 @@ export function aucDifferenceTest(
   };
 }
 
-/** The k sequences with the highest C_d. */
+/**
+ * The k sequences with the highest C_d.
+ * @param ranking - A ranking from {@link rankSequences}.
+ * @param k - How many, 1 to the number of sequences.
+ * @returns The k sequences with the highest C_d, highest first.
+ * @throws {@link MriseqError} when k is out of range.
+ * @example
+ * ```ts
+ * import { rankSequences, topKSequences } from 'mriseq';
+ * const rows = ['t1', 't2', 'flair'].flatMap((source) =>
+ *   ['t1', 't2', 'flair'].filter((t) => t !== source).map((target) => ({ subject: 'a', source, target, psnr: target === 'flair' ? 20 : 27, ssim: 0.9 })),
+ * );
+ * console.log(topKSequences(rankSequences(rows, { resamples: 0 }), 1)); // ['flair']
+ * ```
+ */
 export function topKSequences(ranking: SequenceRanking, k: number): string[] {
   if (!(k >= 1 && k <= ranking.order.length))
     throw new MriseqError('k out of range', {
@@ -195,18 +264,59 @@ export function topKSequences(ranking: SequenceRanking, k: number): string[] {
   return ranking.order.slice(0, k);
 }
 
-/** A downstream task: train on the given sequences, return test-set scores and labels (same cases every call). */
+/**
+ * A downstream task: train on the given sequences, return test-set scores and labels (same cases every call).
+ * @example
+ * ```ts
+ * import { type DownstreamTask } from 'mriseq';
+ * const task: DownstreamTask = async (sequences) => {
+ *   // train a classifier on `sequences`, then score the fixed test set
+ *   return { scores: sequences.map(() => 0.5), labels: sequences.map((_, i) => i % 2) };
+ * };
+ * console.log((await task(['t1gd', 'flair'])).scores);
+ * ```
+ */
 export type DownstreamTask = (
   sequences: readonly string[],
 ) => Promise<{ scores: ArrayLike<number>; labels: ArrayLike<number> | ArrayLike<boolean> }>;
 
+/**
+ * What {@link compareTopK} returns: the non-inferiority result and the two sequence sets.
+ *
+ * @example
+ * ```ts
+ * import { type TopKComparison } from 'mriseq';
+ * declare const c: TopKComparison; // from compareTopK
+ * console.log(`top-${c.k} ${c.topK.join('+')} vs ${c.full.join('+')}: non-inferior ${c.nonInferior}`);
+ * ```
+ */
 export interface TopKComparison extends NonInferiorityResult {
   k: number;
   full: string[];
   topK: string[];
 }
 
-/** Runs the task on the full set and on the top-k by C_d, and tests non-inferiority of the AUC. */
+/**
+ * Runs the task on the full set and on the top-k by C_d, and tests non-inferiority of the AUC.
+ * @param ranking - A ranking from {@link rankSequences}.
+ * @param task - Trains and scores the downstream task on a sequence set (same test cases every call).
+ * @param opts - `k` plus the non-inferiority options (`margin`, ...).
+ * @returns The full and top-k sequence sets with the non-inferiority result.
+ * @throws {@link MriseqError} when the two calls of `task` score different cases, or as {@link aucNonInferiority}.
+ * @example
+ * ```ts
+ * import { compareTopK, rankSequences, type DownstreamTask } from 'mriseq';
+ * const rows = ['t1', 't1gd', 't2'].flatMap((source) =>
+ *   ['t1', 't1gd', 't2'].filter((t) => t !== source).map((target) => ({ subject: 'a', source, target, psnr: target === 't1gd' ? 20 : 28, ssim: 0.9 })),
+ * );
+ * const task: DownstreamTask = async (sequences) => ({
+ *   labels: [1, 1, 0, 0, 1, 0],
+ *   scores: [0.9, 0.7, 0.2, 0.4, sequences.length > 1 ? 0.6 : 0.5, 0.3],
+ * });
+ * const r = await compareTopK(rankSequences(rows, { resamples: 0 }), task, { k: 1, margin: 0.1 });
+ * console.log(r.topK, r.nonInferior);
+ * ```
+ */
 export async function compareTopK(
   ranking: SequenceRanking,
   task: DownstreamTask,

@@ -8,9 +8,27 @@
  */
 import { MriseqError } from '../errors/index.js';
 
-/** +1: higher is better (PSNR, SSIM); -1: lower is better (distances: MAE, LPIPS). */
+/**
+ * +1: higher is better (PSNR, SSIM); -1: lower is better (distances: MAE, LPIPS).
+ * @example
+ * ```ts
+ * import { type MetricOrientation } from 'mriseq';
+ * const orientations: Record<string, MetricOrientation> = { dice: 1, hausdorff: -1 };
+ * console.log(orientations);
+ * ```
+ */
 export type MetricOrientation = 1 | -1;
 
+/**
+ * One entry of {@link SYNTHESIS_METRICS}: a metric's column name, orientation and who computes it.
+ *
+ * @example
+ * ```ts
+ * import { SYNTHESIS_METRICS, type SynthesisMetricSpec } from 'mriseq';
+ * const lpips: SynthesisMetricSpec | undefined = SYNTHESIS_METRICS.find((m) => m.name === 'lpips');
+ * console.log(lpips?.description);
+ * ```
+ */
 export interface SynthesisMetricSpec {
   /** Column name in the evaluation table (lower case). */
   name: string;
@@ -24,6 +42,11 @@ export interface SynthesisMetricSpec {
  * The registry. LPIPS is the paper's third metric; it needs ImageNet-pretrained AlexNet/VGG
  * backbones that no registry here ships, so mriseq never computes it: a lab with the weights adds
  * an `lpips` column (or an `evaluate` metric function) and ranks with it.
+ * @example
+ * ```ts
+ * import { SYNTHESIS_METRICS } from 'mriseq';
+ * for (const m of SYNTHESIS_METRICS) console.log(m.name, m.orientation > 0 ? 'higher is better' : 'lower is better', m.builtin);
+ * ```
  */
 export const SYNTHESIS_METRICS: readonly SynthesisMetricSpec[] = [
   {
@@ -47,20 +70,54 @@ export const SYNTHESIS_METRICS: readonly SynthesisMetricSpec[] = [
   },
 ];
 
-/** The metric columns every evaluation row has. */
+/**
+ * The metric columns every evaluation row has.
+ * @example
+ * ```ts
+ * import { BUILTIN_METRICS } from 'mriseq/browser';
+ * console.log(BUILTIN_METRICS); // ['psnr', 'ssim', 'mae']
+ * ```
+ */
 export const BUILTIN_METRICS: readonly string[] = SYNTHESIS_METRICS.filter((m) => m.builtin).map(
   (m) => m.name,
 );
 
-/** The metric names the registry knows. */
+/**
+ * The metric names the registry knows.
+ * @example
+ * ```ts
+ * import { KNOWN_METRICS } from 'mriseq/browser';
+ * console.log(KNOWN_METRICS.includes('lpips')); // true
+ * ```
+ */
 export const KNOWN_METRICS: readonly string[] = SYNTHESIS_METRICS.map((m) => m.name);
 
-/** Metric name -> orientation, for names declared by the caller (user metrics). */
+/**
+ * Metric name -> orientation, for names declared by the caller (user metrics).
+ * @example
+ * ```ts
+ * import { rankSequences, type MetricOrientations } from 'mriseq/browser';
+ * const orientations: MetricOrientations = { dice: 1 };
+ * console.log(rankSequences([
+ *   { subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, dice: 0.7 },
+ *   { subject: 'a', source: 't2', target: 't1', psnr: 26, ssim: 0.9, dice: 0.8 },
+ * ], { metrics: ['psnr', 'dice'], orientations, resamples: 0 }).order);
+ * ```
+ */
 export type MetricOrientations = Readonly<Record<string, MetricOrientation>>;
 
 /**
  * The orientation of a metric: a declared one first, then the registry's; an unknown metric
  * without a declaration is an error naming how to declare it.
+ * @param name - A metric (column) name.
+ * @param declared - Orientations the caller declares (win over the registry).
+ * @returns +1 (higher is better) or −1 (lower is better).
+ * @throws {@link MriseqError} for an unknown metric without a declaration, or a declaration other than ±1.
+ * @example
+ * ```ts
+ * import { metricOrientation } from 'mriseq';
+ * console.log(metricOrientation('mae'), metricOrientation('dice', { dice: 1 })); // -1 1
+ * ```
  */
 export function metricOrientation(name: string, declared?: MetricOrientations): MetricOrientation {
   const d = declared && Object.hasOwn(declared, name) ? declared[name] : undefined;
@@ -85,7 +142,17 @@ export function metricOrientation(name: string, declared?: MetricOrientations): 
   return spec.orientation;
 }
 
-/** Parses 'name=higher|lower' (or +1/-1) declarations, as the CLI takes them. */
+/**
+ * Parses 'name=higher|lower' (or +1/-1) declarations, as the CLI takes them.
+ * @param text - Declarations such as 'dice=higher', 'hd95=lower', 'x=+1'.
+ * @returns Metric name (lower case) → orientation.
+ * @throws {@link MriseqError} 'cli.option' for a malformed declaration.
+ * @example
+ * ```ts
+ * import { parseOrientations } from 'mriseq/browser';
+ * console.log(parseOrientations(['Dice=higher', 'hd95=lower'])); // { dice: 1, hd95: -1 }
+ * ```
+ */
 export function parseOrientations(text: readonly string[]): Record<string, MetricOrientation> {
   const out: Record<string, MetricOrientation> = Object.create(null) as Record<string, MetricOrientation>;
   for (const item of text) {

@@ -3,58 +3,61 @@
  * column of a bad cell, and format with a fixed column order.
  */
 import { MriseqError } from '../errors/index.js';
-import { escapeCsvCell, unescapeCsvCell } from '../cohort/index.js';
+import { formatCsv, parseCsv, unescapeCsvCell, type CsvValue } from '../csv/index.js';
 import type { EvaluationRow } from './contribution.js';
 
+/**
+ * The columns every evaluation table has.
+ *
+ * @example
+ * ```ts
+ * import { REQUIRED_COLUMNS } from 'mriseq/browser';
+ * console.log(REQUIRED_COLUMNS); // ['subject', 'source', 'target', 'psnr', 'ssim']
+ * ```
+ */
 export const REQUIRED_COLUMNS = ['subject', 'source', 'target', 'psnr', 'ssim'] as const;
+/**
+ * Metric columns an evaluation table may have.
+ *
+ * @example
+ * ```ts
+ * import { OPTIONAL_METRIC_COLUMNS } from 'mriseq/browser';
+ * console.log(OPTIONAL_METRIC_COLUMNS); // ['mae', 'lpips']
+ * ```
+ */
 export const OPTIONAL_METRIC_COLUMNS = ['mae', 'lpips'] as const;
 
-/** Splits CSV text into records (RFC 4180 quotes, CRLF or LF, blank lines skipped). */
+/**
+ * CSV text as records of raw cells (the one CSV reader, src/csv; kept under its old name).
+ * @param text - CSV text.
+ * @returns The records, each an array of cells (quotes removed).
+ * @example
+ * ```ts
+ * import { parseCsvRecords } from 'mriseq/browser';
+ * console.log(parseCsvRecords('a,b\r\n"x, y",2\n\n')); // [['a', 'b'], ['x, y', '2']]
+ * ```
+ */
 export function parseCsvRecords(text: string): string[][] {
-  const records: string[][] = [];
-  let field = '';
-  let rec: string[] = [];
-  let quoted = false;
-  let i = 0;
-  const endRecord = (): void => {
-    rec.push(field);
-    if (!(rec.length === 1 && rec[0].trim() === '')) records.push(rec);
-    rec = [];
-    field = '';
-  };
-  while (i < text.length) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 2;
-        continue;
-      }
-      if (c === '"') quoted = false;
-      else field += c;
-      i++;
-      continue;
-    }
-    if (c === '"') quoted = true;
-    else if (c === ',') {
-      rec.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      endRecord();
-      if (c === '\r' && text[i + 1] === '\n') i++;
-    } else field += c;
-    i++;
-  }
-  if (field !== '' || rec.length) endRecord();
-  return records;
+  return parseCsv(text);
 }
 
 /**
  * Parses an evaluation table (columns subject, source, target, psnr, ssim, optional mae, lpips,
  * anything else kept as text). Rows are numbered as in the file (header = row 1).
+ * @param text - The CSV text (header row first).
+ * @param file - Names the file in errors (default '<csv>').
+ * @returns The rows (metrics as numbers, other columns as text).
+ * @throws {@link MriseqError} naming the file, row and column: 'table.empty', a missing required column,
+ *   a row with the wrong number of cells, an empty or non-numeric metric cell.
+ * @example
+ * ```ts
+ * import { parseEvaluationCsv } from 'mriseq';
+ * const rows = parseEvaluationCsv('subject,source,target,psnr,ssim,mae\nsim-00000,t1,t1gd,24.1,0.81,0.07\n');
+ * console.log(rows[0]?.psnr); // 24.1
+ * ```
  */
 export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[] {
-  const records = parseCsvRecords(text.replace(/^\uFEFF/, ''));
+  const records = parseCsv(text);
   if (records.length === 0)
     throw new MriseqError('empty file', { file, expected: 'a header row', code: 'table.empty' });
   const header = records[0].map((h) => h.trim().toLowerCase());
@@ -121,14 +124,17 @@ export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[
   return rows;
 }
 
-function cell(v: unknown): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : v > 0 ? 'inf' : v < 0 ? '-inf' : 'nan';
-  // Text cells share the manifest's guard against spreadsheet formula injection.
-  return escapeCsvCell(String(v));
-}
-
-/** Column order: subject, source, target, then metrics (psnr, ssim, mae, lpips), then the rest. */
+/**
+ * Column order: subject, source, target, then metrics (psnr, ssim, mae, lpips), then the rest.
+ * @param rows - Evaluation rows.
+ * @returns The column names in that order (extra columns sorted).
+ * @example
+ * ```ts
+ * import { evaluationColumns } from 'mriseq/browser';
+ * console.log(evaluationColumns([{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, site: 'A' }]));
+ * // ['subject', 'source', 'target', 'psnr', 'ssim', 'site']
+ * ```
+ */
 export function evaluationColumns(rows: readonly EvaluationRow[]): string[] {
   const keys = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r)) keys.add(k);
@@ -138,13 +144,27 @@ export function evaluationColumns(rows: readonly EvaluationRow[]): string[] {
   return [...front, ...[...keys].filter((k) => !front.includes(k)).sort()];
 }
 
+/**
+ * Formula-like cells are escaped so a spreadsheet does not run them.
+ *
+ * @param rows - Evaluation rows.
+ * @param columns - Column order (default: subject, source, target, psnr, ssim, mae, lpips, then any other).
+ * @returns CSV text that {@link parseEvaluationCsv} reads back.
+ * @example
+ * ```ts
+ * import { formatEvaluationCsv } from 'mriseq';
+ * console.log(formatEvaluationCsv([{ subject: 'a', source: 't1', target: 't2', psnr: 25.5, ssim: 0.9, mae: 0.05 }]));
+ * ```
+ */
 export function formatEvaluationCsv(
   rows: readonly EvaluationRow[],
   columns = evaluationColumns(rows),
 ): string {
-  const lines = [columns.join(',')];
-  for (const r of rows) lines.push(columns.map((c) => cell(r[c])).join(','));
-  return lines.join('\n') + '\n';
+  // numbers as numbers (non-finite ones as inf, -inf, nan); text with the manifest's formula guard
+  return formatCsv(
+    columns,
+    rows.map((r) => columns.map((c) => r[c] as CsvValue)),
+  );
 }
 
 /**
@@ -153,6 +173,17 @@ export function formatEvaluationCsv(
  * into `sequences`. `lpips` carries the column named by `lpipsColumn` (default 'lpips' when every
  * row has it, else 'mae': their script subtracts its z-score, as for any distance). Rows whose
  * source or target is not in `sequences` are left out.
+ * @param rows - Evaluation rows.
+ * @param sequences - The sequence order whose indices the file uses.
+ * @param lpipsColumn - The column written as `lpips`.
+ * @returns The CSV text.
+ * @throws {@link MriseqError} when the `lpipsColumn` is missing from a row, or a subject id holds a comma or newline.
+ * @example
+ * ```ts
+ * import { formatAuthorsCsv } from 'mriseq';
+ * console.log(formatAuthorsCsv([{ subject: 'a', source: 't1', target: 't2', psnr: 25, ssim: 0.9, mae: 0.05 }], ['t1', 't2']));
+ * // name,src,tgt,psnr,ssim,lpips / a,0,1,25,0.9,0.05
+ * ```
  */
 export function formatAuthorsCsv(
   rows: readonly EvaluationRow[],

@@ -8,6 +8,25 @@ import { tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { synthesisScores, type SsimOptions, type SynthesisScores } from './metrics.js';
 
+/**
+ * PSNR, SSIM and MAE per item of a channels-last tensor batch (the generator's layout), MONAI style;
+ * values are read once with dataSync and nothing is left allocated.
+ *
+ * @param truth - Real images [B, H, W, C] (each channel an H×W image) or [B, D, H, W, C], normalised [-1, 1].
+ * @param test - Synthesised images, same shape.
+ * @param opts - Data range, window, k1/k2 (no mask or shape: they come from the tensor).
+ * @returns One `{ psnr, ssim, mae }` per batch item (channels averaged).
+ * @throws {@link MriseqError} for a rank other than 4 or 5, or shapes that differ.
+ * @example
+ * ```ts
+ * import { batchSynthesisScores, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const truth = tf.randomUniform([2, 16, 16, 3], -1, 1);
+ * const test = tf.tidy(() => truth.add(0.05));
+ * console.log(batchSynthesisScores(truth, test).map((s) => s.psnr.toFixed(1)));
+ * tf.dispose([truth, test]);
+ * ```
+ */
 export function batchSynthesisScores(
   truth: tf.Tensor,
   test: tf.Tensor,

@@ -8,7 +8,7 @@
  * can pass a phantom cohort or a manifest cohort unchanged.
  */
 import { MriseqError } from '../errors/index.js';
-import { extractBox, type Volume } from '../volume/index.js';
+import { extractBox, gridProblem, type Volume } from '../volume/index.js';
 import { createRng, permutation } from './random.js';
 import { ResNet3d, type ResNet3dOptions } from './resnet.js';
 import {
@@ -21,6 +21,7 @@ import { evaluateClassifier, multiclassAuc, aucWithCi, type ClassifierEvaluation
 import { HierarchicalClassifier, treeLeaves, type ClassTree } from './hierarchical.js';
 import { differentiationMap, type GenerateFn } from '../analysis/index.js';
 import { LESION_HIERARCHY } from '../phantom/index.js';
+import { dict, own } from '../keys/index.js';
 
 type LabelValue = string | number | boolean | null | undefined;
 
@@ -34,13 +35,30 @@ export interface DownstreamSubject {
   mask?(key: string): Promise<Volume>;
 }
 
-/** What the downstream study needs from a cohort (`Cohort` of ../cohort fits). */
+/**
+ * What the downstream study needs from a cohort (`Cohort` of ../cohort fits).
+ * @example
+ * ```ts
+ * import { Cohort, type DownstreamCohort } from 'mriseq';
+ * const cohort: DownstreamCohort = Cohort.fromPhantom({ subjects: 4 });
+ * console.log(cohort.ids.length);
+ * ```
+ */
 export interface DownstreamCohort {
   readonly ids: readonly string[];
   subject(id: string): DownstreamSubject;
 }
 
-/** Supplies an M_d map (or any extra channel) of a subject for a target sequence. */
+/**
+ * Supplies an M_d map (or any extra channel) of a subject for a target sequence.
+ * @example
+ * ```ts
+ * import { normalizeForClassifier, type MapProvider } from 'mriseq';
+ * // Any extra channel works, e.g. a sequence's own normalised image:
+ * const own: MapProvider = async (subject, target) => normalizeForClassifier(await subject.load(target));
+ * console.log(typeof own);
+ * ```
+ */
 export type MapProvider = (subject: DownstreamSubject, target: string) => Promise<Volume>;
 
 export interface DownstreamDatasetOptions {
@@ -83,6 +101,20 @@ export interface RoiOptions {
   maskOutside?: boolean;
 }
 
+/**
+ * A {@link ClassifierDataset} with the names and grids of its subjects, classes and channels.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, type DownstreamDataset } from 'mriseq';
+ * const d: DownstreamDataset = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 6, size: [32, 32, 16] }), {
+ *   label: 'lesionGroup',
+ *   sequences: ['t2'],
+ *   downsample: 2,
+ * });
+ * console.log(d.ids, d.classNames, d.channels, d.references[0]?.shape);
+ * ```
+ */
 export interface DownstreamDataset extends ClassifierDataset {
   ids: string[];
   classNames: string[];
@@ -106,10 +138,22 @@ export interface DownstreamDataset extends ClassifierDataset {
  * M_d of a trained generator as a MapProvider: the subject's available sequences are normalised
  * to [-1, 1] and M_d(target) = mean over sources of |G(x_s, code_t) - x_t| (../analysis).
  * With ../analysis's generatorFunction(model) as `generate`.
+ * @param generate - The generator as a function ({@link generatorFunction} of a trained model).
+ * @returns A {@link MapProvider} giving M_d(target) of a subject.
+ * @example
+ * ```ts
+ * import { Cohort, differentiationMapProvider, generatorFunction, loadPretrained, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = loadPretrained();
+ * const maps = differentiationMapProvider(generatorFunction(g));
+ * const cohort = Cohort.fromPhantom({ subjects: 1, size: [64, 64, 32] });
+ * console.log((await maps(cohort.subject(cohort.ids[0]!), 't1gd')).shape);
+ * g.dispose();
+ * ```
  */
 export function differentiationMapProvider(generate: GenerateFn): MapProvider {
   return async (subject, target) => {
-    const seqs: Record<string, Volume> = {};
+    const seqs = dict<Volume>();
     for (const q of subject.available) seqs[q] = normalizeForClassifier(await subject.load(q));
     return differentiationMap(seqs, target, generate);
   };
@@ -118,6 +162,15 @@ export function differentiationMapProvider(generate: GenerateFn): MapProvider {
 /**
  * The spec's baseline for T1Gd's unique signal as a MapProvider: |norm(a) - norm(b)|, e.g.
  * subtraction of T1 from T1Gd. It needs no generator; it is a baseline, not M_d.
+ * @param minuend - Sequence a (default 't1gd').
+ * @param subtrahend - Sequence b (default 't1').
+ * @returns A {@link MapProvider} (the target argument is ignored).
+ * @example
+ * ```ts
+ * import { Cohort, subtractionMapProvider } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 1, size: [32, 32, 16] });
+ * console.log((await subtractionMapProvider()(cohort.subject(cohort.ids[0]!), 't1gd')).shape);
+ * ```
  */
 export function subtractionMapProvider(minuend = 't1gd', subtrahend = 't1'): MapProvider {
   return async (subject) => {
@@ -129,7 +182,17 @@ export function subtractionMapProvider(minuend = 't1gd', subtrahend = 't1'): Map
   };
 }
 
-/** The spec's reference normalisation: clip to [0, 2 * p99], scale linearly to [-1, 1]. */
+/**
+ * The spec's reference normalisation: clip to [0, 2 * p99], scale linearly to [-1, 1].
+ * @param v - A volume of raw intensities.
+ * @returns A float32 volume in [-1, 1] (−1 everywhere when p99 is not positive), same geometry.
+ * @example
+ * ```ts
+ * import { normalizeForClassifier, phantom } from 'mriseq';
+ * const v = normalizeForClassifier(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1gd!);
+ * console.log(Math.min(...v.data), Math.max(...v.data)); // within [-1, 1]: 2·p99 maps to 1
+ * ```
+ */
 export function normalizeForClassifier(v: Volume): Volume {
   const sorted = Float32Array.from(v.data).sort();
   const pos = 0.99 * (sorted.length - 1);
@@ -143,7 +206,17 @@ export function normalizeForClassifier(v: Volume): Volume {
   return { ...v, data, datatype: 'float32' };
 }
 
-/** Average-pools a 3D volume by an integer factor per axis (remainders dropped). */
+/**
+ * Average-pools a 3D volume by an integer factor per axis (remainders dropped).
+ * @param v - A 3D volume.
+ * @param factor - Integer factor per axis (1 returns `v`).
+ * @returns The pooled volume (shape divided by `factor`, rounded down).
+ * @example
+ * ```ts
+ * import { createVolume, downsampleVolume } from 'mriseq';
+ * console.log(downsampleVolume(createVolume(new Float32Array(9 * 8 * 4).fill(2), [9, 8, 4]), 2).shape); // [4, 4, 2]
+ * ```
+ */
 export function downsampleVolume(v: Volume, factor: number): Volume {
   if (factor === 1) return v;
   const [nx, ny, nz] = v.shape;
@@ -216,7 +289,21 @@ function labelString(v: LabelValue): string | undefined {
   return String(v);
 }
 
-/** Loads, normalises, downsamples and stacks the chosen channels of every usable subject. */
+/**
+ * Loads, normalises, downsamples and stacks the chosen channels of every usable subject.
+ * @param cohort - The subjects (a {@link Cohort} fits).
+ * @param options - Label column, sequences (channels, in order), M_d targets and their provider, classes, downsampling factor, ids, normalisation.
+ * @returns The dataset: channels-last inputs [D, H, W, C] per subject, labels, ids, class and channel names, reference volumes.
+ * @throws {@link MriseqError} when M_d channels are asked for without a provider, no channel is chosen,
+ *   too few subjects qualify, a label is not one of the classes, or grids differ.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 6, size: [32, 32, 16] });
+ * const d = await buildDownstreamDataset(cohort, { label: 'highEnhancement', sequences: ['t1gd', 'flair'], downsample: 2 });
+ * console.log(d.shape, d.classNames, d.channels); // [8, 16, 16, 2]
+ * ```
+ */
 export async function buildDownstreamDataset(
   cohort: DownstreamCohort,
   options: DownstreamDatasetOptions,
@@ -242,7 +329,7 @@ export async function buildDownstreamDataset(
   const usable = candidates.filter(
     (s) =>
       options.sequences.every((q) => s.available.includes(q)) &&
-      labelString(s.labels[options.label]) !== undefined,
+      labelString(own(s.labels, options.label)) !== undefined,
   );
   if (usable.length < 4) {
     throw new MriseqError('too few subjects with these sequences and a label', {
@@ -254,7 +341,7 @@ export async function buildDownstreamDataset(
   }
   const classNames = options.classes
     ? [...options.classes]
-    : [...new Set(usable.map((s) => labelString(s.labels[options.label])!))].sort();
+    : [...new Set(usable.map((s) => labelString(own(s.labels, options.label))!))].sort();
   const factor = options.downsample ?? 1;
   const norm = options.normalize ?? normalizeForClassifier;
   const extra = options.extraMaps ?? [];
@@ -275,7 +362,7 @@ export async function buildDownstreamDataset(
   const references: Volume[] = [];
   let shape: [number, number, number, number] | undefined;
   for (const [i, s] of usable.entries()) {
-    const name = labelString(s.labels[options.label])!;
+    const name = labelString(own(s.labels, options.label))!;
     const cls = classNames.indexOf(name);
     if (cls < 0) {
       throw new MriseqError('label value is not one of the classes', {
@@ -291,12 +378,14 @@ export async function buildDownstreamDataset(
     for (const t of mapTargets) raw.push(await options.maps!(s, t));
     for (const e of extra) raw.push(await e.map(s));
     raw.forEach((v, c) => {
-      if (v.shape.slice(0, 3).join('x') !== raw[0].shape.slice(0, 3).join('x')) {
-        throw new MriseqError('channels of a subject are on different grids', {
+      // shape and affine: channels stacked voxel by voxel must be registered
+      const p = gridProblem(raw[0], v);
+      if (p) {
+        throw new MriseqError(`channels of a subject are on different grids: ${p.problem}`, {
           file: s.id,
           field: channels[c],
-          found: v.shape.join('x'),
-          expected: raw[0].shape.join('x'),
+          found: p.found,
+          expected: `${p.expected} (as ${channels[0]})`,
           code: 'classify.grid',
         });
       }
@@ -502,6 +591,20 @@ async function regionOf(
  * The same subjects with only the named channels, in the order given (e.g. one sequence of a
  * multi-sequence dataset, or the top-k by C_d). Labels, ids and split stay the same, so
  * classifiers trained on different channel sets are scored on the same held-out subjects.
+ * @param d - A dataset from {@link buildDownstreamDataset}.
+ * @param channels - Channel names to keep, in the order wanted.
+ * @returns The same subjects with only those channels.
+ * @throws {@link MriseqError} when a channel is not in the dataset or none is chosen.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, selectChannels } from 'mriseq';
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 6, size: [32, 32, 16] }), {
+ *   label: 'highEnhancement',
+ *   sequences: ['t1', 't1gd', 'flair'],
+ *   downsample: 2,
+ * });
+ * console.log(selectChannels(d, ['t1gd']).shape); // [8, 16, 16, 1]
+ * ```
  */
 export function selectChannels(d: DownstreamDataset, channels: readonly string[]): DownstreamDataset {
   const keep = channels.map((name) => {
@@ -581,6 +684,17 @@ export interface DownstreamRunOptions {
   standardize?: boolean;
 }
 
+/**
+ * What {@link runClassifier} returns.
+ *
+ * @example
+ * ```ts
+ * import { type DownstreamRun } from 'mriseq';
+ * declare const run: DownstreamRun; // from runClassifier
+ * console.log(run.name, run.channels, run.evaluation.auc, run.trainSubjects);
+ * run.model.dispose();
+ * ```
+ */
 export interface DownstreamRun {
   name: string;
   channels: string[];
@@ -595,7 +709,30 @@ export interface DownstreamRun {
   standardization?: ChannelStandardization;
 }
 
-/** Trains one classifier on a dataset's train split and evaluates it on its test split. */
+/**
+ * Trains one classifier on a dataset's train split and evaluates it on its test split.
+ * The split is stratified and seeded (`testFraction` default 0.3), so runs with the same seed on
+ * datasets of the same subjects test on the same subjects.
+ *
+ * @param name - Names the run in reports.
+ * @param data - A dataset from {@link buildDownstreamDataset}.
+ * @param options - Model options, training options, `testFraction`, `seed`, `bootstrap` resamples (1000).
+ * @returns The test evaluation (AUC with CI, report), test ids and probabilities, epochs and the trained model.
+ * @throws {@link MriseqError} as {@link trainClassifier}.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, runClassifier, initEngine } from 'mriseq';
+ * await initEngine();
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 10, size: [32, 32, 16] }), {
+ *   label: 'highEnhancement',
+ *   sequences: ['t1gd'],
+ *   downsample: 2,
+ * });
+ * const run = await runClassifier('t1gd only', d, { train: { epochs: 2 }, model: { spatialKernel: 3 }, bootstrap: 100 });
+ * console.log(run.evaluation.auc, run.testIds);
+ * run.model.dispose();
+ * ```
+ */
 export async function runClassifier(
   name: string,
   data: DownstreamDataset,
@@ -638,11 +775,35 @@ export interface MapComparisonOptions extends DownstreamRunOptions {
   maps: MapProvider;
   downsample?: number;
   ids?: readonly string[];
+  /** Intensity normalisation of the sequence channels (see DownstreamDatasetOptions.normalize). */
+  normalize?: (v: Volume) => Volume;
 }
 
 /**
  * Claim 3: the same classifier on MRI alone and on MRI + M_d channels, same subjects, same split,
  * same seed. Returns both runs and the AUC difference (positive: M_d helped).
+ * The paper's claim 3: the same classifier on MRI alone and on MRI + M_d channels, same subjects,
+ * same split, same seed.
+ *
+ * @param cohort - The subjects (a {@link Cohort} fits).
+ * @param options - Label, sequences, M_d targets and their provider, downsampling, ids, and {@link runClassifier}'s options.
+ * @returns Both runs and the AUC difference (positive: M_d helped).
+ * @throws {@link MriseqError} as {@link buildDownstreamDataset} and {@link runClassifier}.
+ * @example
+ * ```ts
+ * import { Cohort, compareWithMaps, subtractionMapProvider, initEngine } from 'mriseq';
+ * await initEngine();
+ * const r = await compareWithMaps(Cohort.fromPhantom({ subjects: 10, size: [32, 32, 16] }), {
+ *   label: 'highEnhancement',
+ *   sequences: ['t1gd'],
+ *   mapTargets: ['t1gd'],
+ *   maps: subtractionMapProvider(), // a baseline; use differentiationMapProvider for M_d
+ *   downsample: 2,
+ *   train: { epochs: 2 },
+ *   model: { spatialKernel: 3 },
+ * });
+ * console.log(r.aucGain);
+ * ```
  */
 export async function compareWithMaps(
   cohort: DownstreamCohort,
@@ -659,7 +820,17 @@ export async function compareWithMaps(
   return { mri, mriWithMaps, aucGain: mriWithMaps.evaluation.auc - mri.evaluation.auc };
 }
 
-/** A two-level class tree from a { group: [subtypes] } table (e.g. the phantom's LESION_HIERARCHY). */
+/**
+ * A two-level class tree from a { group: [subtypes] } table (e.g. the phantom's LESION_HIERARCHY).
+ * @param name - The root's name.
+ * @param groups - Group name → its subtypes.
+ * @returns The class tree root → groups → subtypes.
+ * @example
+ * ```ts
+ * import { LESION_HIERARCHY, treeFromGroups, treeLeaves } from 'mriseq';
+ * console.log(treeLeaves(treeFromGroups('lesion', LESION_HIERARCHY)));
+ * ```
+ */
 export function treeFromGroups(name: string, groups: Readonly<Record<string, readonly string[]>>): ClassTree {
   return {
     name,
@@ -670,6 +841,17 @@ export function treeFromGroups(name: string, groups: Readonly<Record<string, rea
   };
 }
 
+/**
+ * What {@link runHierarchical} returns.
+ *
+ * @example
+ * ```ts
+ * import { type HierarchicalRun } from 'mriseq';
+ * declare const r: HierarchicalRun; // from runHierarchical
+ * console.log(r.leaves, r.perLeafAuc, r.probabilities[0]);
+ * r.classifier.dispose();
+ * ```
+ */
 export interface HierarchicalRun {
   leaves: string[];
   groups: string[];
@@ -688,7 +870,27 @@ export interface HierarchicalRun {
   standardization?: ChannelStandardization;
 }
 
-/** The origin-classification pattern: a tree of classifiers, leaf probabilities down the tree. */
+/**
+ * The origin-classification pattern: a tree of classifiers, leaf probabilities down the tree.
+ * @param data - A dataset whose labels are the tree's leaves.
+ * @param tree - The class tree (see {@link treeFromGroups}).
+ * @param options - As {@link runClassifier}.
+ * @returns AUCs at the leaf and group level with CIs, per-leaf AUCs, test ids, leaf probabilities and the classifier.
+ * @throws {@link MriseqError} when labels are not leaves of the tree or the test split holds fewer than two subtypes.
+ * @example
+ * ```ts
+ * import { Cohort, LESION_HIERARCHY, buildDownstreamDataset, runHierarchical, treeFromGroups, initEngine } from 'mriseq';
+ * await initEngine();
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 16, size: [32, 32, 16] }), {
+ *   label: 'lesionType',
+ *   sequences: ['t2', 'flair'],
+ *   downsample: 2,
+ * });
+ * const r = await runHierarchical(d, treeFromGroups('lesion', LESION_HIERARCHY), { train: { epochs: 2 }, bootstrap: 100 });
+ * console.log(r.leafAuc.auc, r.groupAuc.auc);
+ * r.classifier.dispose();
+ * ```
+ */
 export async function runHierarchical(
   data: DownstreamDataset,
   tree: ClassTree,
@@ -771,6 +973,16 @@ export interface DownstreamStudyOptions extends DownstreamRunOptions {
   onStage?: (stage: string) => void;
 }
 
+/**
+ * One row of {@link downstreamStudy}'s table.
+ *
+ * @example
+ * ```ts
+ * import { type DownstreamStudyRow } from 'mriseq';
+ * const row: DownstreamStudyRow = { task: 'highEnhancement', input: 'MRI + M_d', auc: 0.81, ci95: [0.7, 0.9], testSubjects: 30 };
+ * console.log(row.auc);
+ * ```
+ */
 export interface DownstreamStudyRow {
   task: string;
   input: string;
@@ -782,6 +994,21 @@ export interface DownstreamStudyRow {
 /**
  * The phantom's downstream study in one call: MRI alone vs MRI + M_d on `label`, and the
  * hierarchical origin classification on `hierarchyLabel`. Rows hold measured AUCs with CIs.
+ * @param cohort - The subjects (a phantom {@link Cohort} by default labels).
+ * @param options - Labels, sequences, M_d targets and provider (without one the comparison is skipped), groups, downsampling, ids, `onStage`, and {@link runClassifier}'s options.
+ * @returns Table rows (task, input, AUC, CI, test subjects), the AUC gain of M_d when compared, and the hierarchical run.
+ * @throws {@link MriseqError} as {@link compareWithMaps} and {@link runHierarchical}.
+ * @example
+ * ```ts
+ * import { Cohort, downstreamStudy, initEngine } from 'mriseq';
+ * await initEngine();
+ * const { rows } = await downstreamStudy(Cohort.fromPhantom({ subjects: 16, size: [32, 32, 16] }), {
+ *   downsample: 2,
+ *   train: { epochs: 2 },
+ *   onStage: console.log,
+ * });
+ * console.table(rows);
+ * ```
  */
 export async function downstreamStudy(
   cohort: DownstreamCohort,

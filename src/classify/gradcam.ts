@@ -11,6 +11,21 @@ import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
 import type { ResNet3d } from './resnet.js';
 
+/**
+ * What `GradCam.compute` returns.
+ *
+ * @example
+ * ```ts
+ * import { GradCam, type GradCamResult, ResNet3d, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const net = new ResNet3d({ inputChannels: ['x'], classNames: ['a', 'b'], spatialKernel: 3 });
+ * const x = tf.zeros([1, 4, 8, 8, 1]) as tf.Tensor5D;
+ * const r: GradCamResult = new GradCam(net, { layer: 'stage1' }).compute(x, 1);
+ * console.log(r.layer, r.classIndex); // 'stage1' [1]
+ * x.dispose();
+ * net.dispose();
+ * ```
+ */
 export interface GradCamResult {
   /** One map per subject, D*H*W values (x fastest), in [0, 1]. */
   maps: Float32Array[];
@@ -21,7 +36,20 @@ export interface GradCamResult {
   layer: string;
 }
 
-/** Separable trilinear resize of [B, d, h, w, 1] to [B, D, H, W, 1] (half-pixel centres). */
+/**
+ * Separable trilinear resize of [B, d, h, w, 1] to [B, D, H, W, 1] (half-pixel centres).
+ * @param x - Maps [B, d, h, w, 1].
+ * @param size - Target [D, H, W].
+ * @returns The resized maps [B, D, H, W, 1].
+ * @example
+ * ```ts
+ * import { resizeTrilinear, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const y = tf.tidy(() => resizeTrilinear(tf.ones([1, 2, 2, 2, 1]) as tf.Tensor5D, [4, 8, 8]));
+ * console.log(y.shape); // [1, 4, 8, 8, 1]
+ * y.dispose();
+ * ```
+ */
 export function resizeTrilinear(x: tf.Tensor5D, size: [number, number, number]): tf.Tensor5D {
   return tf.tidy(() => {
     const [b, d, h, w, c] = x.shape;
@@ -37,6 +65,24 @@ export function resizeTrilinear(x: tf.Tensor5D, size: [number, number, number]):
   });
 }
 
+/**
+ * Grad-CAM (Selvaraju et al. 2017) on a {@link ResNet3d} layer (default its last stage), as MONAI's
+ * GradCAM: ReLU of the activation weighted by the spatial mean of the class score's gradient,
+ * upsampled trilinearly to the input grid and min-max normalised to [0, 1] per subject.
+ * `compute(x, classIndex?)` takes x [B, D, H, W, C] and explains the given class (default: the predicted one).
+ *
+ * @example
+ * ```ts
+ * import { GradCam, ResNet3d, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const net = new ResNet3d({ inputChannels: ['t1gd'], classNames: ['low', 'high'], spatialKernel: 3 });
+ * const x = tf.randomNormal([1, 8, 16, 16, 1]) as tf.Tensor5D;
+ * const { maps, shape, classIndex } = new GradCam(net).compute(x);
+ * console.log(shape, classIndex, maps[0]?.length); // [8, 16, 16] [..] 2048
+ * x.dispose();
+ * net.dispose();
+ * ```
+ */
 export class GradCam {
   readonly layer: string;
 
@@ -95,7 +141,19 @@ export class GradCam {
   }
 }
 
-/** A Grad-CAM map as a Volume on the grid (and affine) of the subject volume it explains. */
+/**
+ * A Grad-CAM map as a Volume on the grid (and affine) of the subject volume it explains.
+ * @param map - A Grad-CAM map in the reference's voxel order (D·H·W values, x fastest).
+ * @param reference - The subject volume it explains (after the same downsampling).
+ * @returns A float32 Volume with the reference's grid and affine.
+ * @throws {@link MriseqError} 'classify.gradcam' when the sizes differ.
+ * @example
+ * ```ts
+ * import { createVolume, gradCamVolume } from 'mriseq';
+ * const ref = createVolume(new Float32Array(4 * 4 * 2), [4, 4, 2], { spacing: [2, 2, 4] });
+ * console.log(gradCamVolume(new Float32Array(32).fill(0.5), ref).spacing); // [2, 2, 4]
+ * ```
+ */
 export function gradCamVolume(map: Float32Array, reference: Volume): Volume {
   const [nx, ny, nz] = reference.shape;
   if (map.length !== nx * ny * nz) {

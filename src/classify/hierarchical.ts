@@ -15,13 +15,31 @@ import {
   type TrainClassifierResult,
 } from './train.js';
 
-/** A tree node: a leaf is a class (no children); an inner node groups its children. */
+/**
+ * A tree node: a leaf is a class (no children); an inner node groups its children.
+ * @example
+ * ```ts
+ * import { treeLeaves, type ClassTree } from 'mriseq';
+ * const tree: ClassTree = { name: 'origin', children: [{ name: 'lung', children: [{ name: 'SCLC' }, { name: 'NSCLC' }] }, { name: 'breast' }] };
+ * console.log(treeLeaves(tree));
+ * ```
+ */
 export interface ClassTree {
   name: string;
   children?: ClassTree[];
 }
 
-/** Leaf names in depth-first order: the class order of the hierarchical classifier's output. */
+/**
+ * Leaf names in depth-first order: the class order of the hierarchical classifier's output.
+ * @param tree - A class tree.
+ * @returns The leaf names, depth first.
+ * @example
+ * ```ts
+ * import { treeLeaves } from 'mriseq';
+ * console.log(treeLeaves({ name: 'all', children: [{ name: 'a', children: [{ name: 'a1' }, { name: 'a2' }] }, { name: 'b' }] }));
+ * // ['a1', 'a2', 'b']
+ * ```
+ */
 export function treeLeaves(tree: ClassTree): string[] {
   return tree.children?.length ? tree.children.flatMap(treeLeaves) : [tree.name];
 }
@@ -34,6 +52,19 @@ export interface HierarchicalFitResult {
   nodes: { node: string; classes: string[]; subjects: number; result?: TrainClassifierResult }[];
 }
 
+/**
+ * Each inner node with two or more children owns a {@link ResNet3d} trained only on the subjects below it.
+ *
+ * @example
+ * ```ts
+ * import { HierarchicalClassifier, treeFromGroups, initEngine } from 'mriseq';
+ * await initEngine();
+ * const tree = treeFromGroups('lesion', { necrotic: ['necrotic-oedematous', 'necrotic-compact'], solid: ['solid-oedematous', 'solid-compact'] });
+ * const h = new HierarchicalClassifier(tree, { inputChannels: ['t2', 'flair'], spatialKernel: 3 });
+ * console.log(h.leaves, [...h.models.keys()]); // 4 leaves; models at 'lesion', 'necrotic', 'solid'
+ * h.dispose();
+ * ```
+ */
 export class HierarchicalClassifier {
   readonly leaves: string[];
   readonly models = new Map<string, ResNet3d>();

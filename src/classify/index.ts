@@ -81,6 +81,13 @@ export {
   type HierarchicalRun,
 } from './downstream.js';
 export {
+  seriesView,
+  seriesMapProvider,
+  seriesChannels,
+  frameChannel,
+  type SeriesViewOptions,
+} from './series.js';
+export {
   runChannelSets,
   mapsStudy,
   topKStudy,

@@ -8,6 +8,16 @@
 import { MriseqError } from '../errors/index.js';
 import { createRng } from './random.js';
 
+/**
+ * An ROC curve (exported as `ClassifierRocCurve`; see {@link classifierRocCurve}).
+ *
+ * @example
+ * ```ts
+ * import { classifierRocCurve, type ClassifierRocCurve } from 'mriseq';
+ * const roc: ClassifierRocCurve = classifierRocCurve([0, 1, 1], [0.2, 0.6, 0.9]);
+ * console.log(roc.fpr.length === roc.tpr.length);
+ * ```
+ */
 export interface RocCurve {
   /** False-positive rate at each threshold, starting at 0. */
   fpr: number[];
@@ -52,6 +62,18 @@ function checkBinary(yTrue: ArrayLike<number>, scores: ArrayLike<number>, what: 
 /**
  * ROC curve as `sklearn.metrics.roc_curve(y, s, drop_intermediate)`: one point per distinct score,
  * collinear intermediate points dropped by default (they do not change the AUC).
+ * Exported as `classifierRocCurve`.
+ *
+ * @param yTrue - Binary labels (1 = positive).
+ * @param scores - One score per case (higher = more likely positive).
+ * @param options - `dropIntermediate` (default true).
+ * @returns False- and true-positive rates and their thresholds.
+ * @example
+ * ```ts
+ * import { classifierRocCurve } from 'mriseq';
+ * const { fpr, tpr, thresholds } = classifierRocCurve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]);
+ * console.log(fpr, tpr, thresholds); // [0, 0, 0.5, 0.5, 1] [0, 0.5, 0.5, 1, 1] [Infinity, 0.8, 0.4, 0.35, 0.1]
+ * ```
  */
 export function rocCurve(
   yTrue: ArrayLike<number>,
@@ -97,7 +119,17 @@ export function rocCurve(
   };
 }
 
-/** Area under the ROC curve (binary; equals sklearn's roc_auc_score, ties count one half). */
+/**
+ * Area under the ROC curve (binary; equals sklearn's roc_auc_score, ties count one half).
+ * @param yTrue - Binary labels (1 = positive).
+ * @param scores - One score per case.
+ * @returns The AUC in [0, 1].
+ * @example
+ * ```ts
+ * import { rocAuc } from 'mriseq';
+ * console.log(rocAuc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])); // 0.75
+ * ```
+ */
 export function rocAuc(yTrue: ArrayLike<number>, scores: ArrayLike<number>): number {
   const c = rocCurve(yTrue, scores, { dropIntermediate: false });
   let a = 0;
@@ -109,6 +141,16 @@ export function rocAuc(yTrue: ArrayLike<number>, scores: ArrayLike<number>): num
  * One-vs-rest AUC for several classes: per-class AUC of `probabilities[i][c]` against (y == c),
  * and their unweighted mean (sklearn `roc_auc_score(y, P, multi_class='ovr', average='macro')`).
  * With two classes the macro value is the AUC of class 1, as sklearn reports it.
+ * @param yTrue - Class index per case.
+ * @param probabilities - One row of class probabilities per case.
+ * @returns Each class's one-vs-rest AUC and their macro mean.
+ * @throws {@link MriseqError} when rows and labels differ in number or there are fewer than two classes.
+ * @example
+ * ```ts
+ * import { multiclassAuc } from 'mriseq';
+ * const p = [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.5, 0.3, 0.2]];
+ * console.log(multiclassAuc([0, 1, 2, 1], p));
+ * ```
  */
 export function multiclassAuc(
   yTrue: ArrayLike<number>,
@@ -137,6 +179,16 @@ export function multiclassAuc(
   return { perClass, macro };
 }
 
+/**
+ * What {@link aucWithCi} returns.
+ *
+ * @example
+ * ```ts
+ * import { aucWithCi, type AucWithCi } from 'mriseq';
+ * const r: AucWithCi = aucWithCi([0, 1, 0, 1], [0.2, 0.9, 0.4, 0.6]);
+ * console.log(`${r.auc.toFixed(2)} [${r.ci95.map((x) => x.toFixed(2)).join(', ')}]`);
+ * ```
+ */
 export interface AucWithCi {
   auc: number;
   /** Percentile-bootstrap 95% interval [2.5%, 97.5%]. */
@@ -158,6 +210,17 @@ function percentile(sorted: number[], q: number): number {
  * AUC with a seeded percentile-bootstrap 95% CI: subjects are resampled with replacement; a
  * resample holding only one class is redrawn (its AUC is undefined). `scores` may be one score per
  * subject (binary) or one probability row per subject (one-vs-rest macro AUC).
+ * @param yTrue - Class index (or 0/1) per subject.
+ * @param scores - One score per subject (binary) or one probability row per subject.
+ * @param options - Bootstrap `resamples` (default 1000) and `seed`.
+ * @returns The AUC, its 95% percentile-bootstrap interval, the resamples used and the seed.
+ * @throws {@link MriseqError} as {@link multiclassAuc} for probability rows.
+ * @example
+ * ```ts
+ * import { aucWithCi } from 'mriseq';
+ * const r = aucWithCi([0, 0, 0, 1, 1, 1], [0.1, 0.3, 0.6, 0.4, 0.8, 0.9], { resamples: 500, seed: 1 });
+ * console.log(r.auc, r.ci95);
+ * ```
  */
 export function aucWithCi(
   yTrue: ArrayLike<number>,
@@ -200,6 +263,16 @@ export function aucWithCi(
   };
 }
 
+/**
+ * What {@link classificationReport} returns.
+ *
+ * @example
+ * ```ts
+ * import { classificationReport, type ClassReport } from 'mriseq';
+ * const r: ClassReport = classificationReport([0, 1, 1], [0, 1, 0]);
+ * console.log(r.precision, r.recall, r.f1, r.support);
+ * ```
+ */
 export interface ClassReport {
   /** Per class, in class-index order. */
   precision: number[];
@@ -215,6 +288,17 @@ export interface ClassReport {
 /**
  * Per-class precision / recall / F1 / support and the confusion matrix, as
  * `sklearn.metrics.precision_recall_fscore_support(..., labels=range(k), zero_division=0)`.
+ * @param yTrue - True class index per subject.
+ * @param yPred - Predicted class index per subject.
+ * @param numClasses - Number of classes; more when a label's index is larger (default: the largest index seen + 1).
+ * @returns Per-class precision, recall, F1 and support, the confusion matrix, accuracy and macro F1.
+ * @throws {@link MriseqError} when the label arrays differ in length.
+ * @example
+ * ```ts
+ * import { classificationReport } from 'mriseq';
+ * const r = classificationReport([0, 0, 1, 1, 2], [0, 1, 1, 1, 2]);
+ * console.log(r.confusion, r.accuracy, r.macroF1); // accuracy 0.8
+ * ```
  */
 export function classificationReport(
   yTrue: ArrayLike<number>,
@@ -264,6 +348,15 @@ export function classificationReport(
 /**
  * Accumulates labels and scores over batches (MONAI's cumulative-metric pattern) and aggregates
  * once into AUC with CI, per-class ROC curves and the per-class report.
+ * @example
+ * ```ts
+ * import { AucMetric } from 'mriseq';
+ * const metric = new AucMetric();
+ * metric.update([0, 1], [[0.8, 0.2], [0.3, 0.7]]);
+ * metric.update([1, 0], [[0.4, 0.6], [0.6, 0.4]]);
+ * console.log(metric.aggregate({ resamples: 200 }).auc); // 1
+ * metric.reset();
+ * ```
  */
 export class AucMetric {
   private labels: number[] = [];
@@ -286,6 +379,16 @@ export class AucMetric {
   }
 }
 
+/**
+ * What {@link evaluateClassifier} returns.
+ *
+ * @example
+ * ```ts
+ * import { evaluateClassifier, type ClassifierEvaluation } from 'mriseq';
+ * const e: ClassifierEvaluation = evaluateClassifier([0, 1, 1, 0], [[0.9, 0.1], [0.3, 0.7], [0.4, 0.6], [0.5, 0.5]]);
+ * console.log(e.perClassAuc, e.report.confusion);
+ * ```
+ */
 export interface ClassifierEvaluation extends AucWithCi {
   /** One-vs-rest AUC of each class (for two classes: [1 - auc, auc] mirrored curves). */
   perClassAuc: number[];
@@ -294,7 +397,20 @@ export interface ClassifierEvaluation extends AucWithCi {
   report: ClassReport;
 }
 
-/** Everything a downstream table needs from labels and predicted class probabilities. */
+/**
+ * Everything a downstream table needs from labels and predicted class probabilities.
+ * @param yTrue - True class index per subject.
+ * @param probabilities - One probability row per subject (the predicted class is the row's argmax).
+ * @param options - Bootstrap `resamples` and `seed` of the AUC's CI.
+ * @returns AUC with CI, per-class AUCs and ROC curves, and the classification report.
+ * @throws {@link MriseqError} as {@link multiclassAuc}.
+ * @example
+ * ```ts
+ * import { evaluateClassifier } from 'mriseq';
+ * const e = evaluateClassifier([0, 1, 1, 0], [[0.7, 0.3], [0.4, 0.6], [0.2, 0.8], [0.6, 0.4]], { resamples: 200 });
+ * console.log(e.auc, e.ci95, e.report.accuracy, e.roc.length);
+ * ```
+ */
 export function evaluateClassifier(
   yTrue: ArrayLike<number>,
   probabilities: readonly ArrayLike<number>[],

@@ -13,11 +13,40 @@ import { ResNet3d, type ResNet3dConfig, type SerializedWeights } from './resnet.
 import { gradCamVolume } from './gradcam.js';
 import type { MapProvider } from './downstream.js';
 
-/** Saves a classifier as one JSON file (config + named weights). */
+/**
+ * Saves a classifier as one JSON file (config + named weights).
+ * Written atomically.
+ *
+ * @param model - The classifier.
+ * @param path - The JSON file.
+ * @example
+ * ```ts
+ * import { ResNet3d, loadClassifier, saveClassifier, initEngine } from 'mriseq';
+ * await initEngine();
+ * const net = new ResNet3d({ inputChannels: ['t1gd'], classNames: ['a', 'b'] });
+ * saveClassifier(net, '/tmp/mriseq-classifier.json');
+ * loadClassifier('/tmp/mriseq-classifier.json').dispose();
+ * net.dispose();
+ * ```
+ */
 export function saveClassifier(model: ResNet3d, path: string): void {
   writeFileAtomicSync(path, JSON.stringify({ format: 'mriseq-resnet3d', version: 1, ...model.serialize() }));
 }
 
+/**
+ * Loads a classifier saved by {@link saveClassifier}.
+ *
+ * @param path - The JSON file.
+ * @returns The classifier with its weights.
+ * @throws {@link MriseqError} when the file cannot be read or is not a classifier checkpoint.
+ * @example
+ * ```ts
+ * import { loadClassifier } from 'mriseq';
+ * const net = loadClassifier('runs/downstream/classifier.json');
+ * console.log(net.config.classNames);
+ * net.dispose();
+ * ```
+ */
 export function loadClassifier(path: string): ResNet3d {
   let data: { format?: string; config?: ResNet3dConfig; weights?: SerializedWeights[] };
   try {
@@ -42,13 +71,42 @@ export function loadClassifier(path: string): ResNet3d {
   return ResNet3d.deserialize({ config: data.config, weights: data.weights });
 }
 
-/** Writes a Grad-CAM map (input grid, x fastest) as NIfTI with the reference volume's affine. */
+/**
+ * Writes a Grad-CAM map (input grid, x fastest) as NIfTI with the reference volume's affine.
+ * Written atomically, as float32.
+ *
+ * @param map - A Grad-CAM map (D·H·W values, x fastest).
+ * @param reference - The volume whose grid and affine it takes.
+ * @param path - The .nii or .nii.gz file.
+ * @throws {@link MriseqError} 'classify.gradcam' when the sizes differ, or when the file cannot be written.
+ * @example
+ * ```ts
+ * import { createVolume, writeGradCamNifti, initEngine } from 'mriseq';
+ * await initEngine();
+ * const ref = createVolume(new Float32Array(32), [4, 4, 2]);
+ * await writeGradCamNifti(new Float32Array(32).fill(0.5), ref, '/tmp/mriseq-gradcam.nii.gz');
+ * ```
+ */
 export async function writeGradCamNifti(map: Float32Array, reference: Volume, path: string): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   await writeNifti(path, gradCamVolume(map, reference));
 }
 
-/** M_d maps from a directory in `mriseq maps` layout: `<dir>/<subject>/md_<target>.nii.gz`. */
+/**
+ * M_d maps from a directory in `mriseq maps` layout: `<dir>/<subject>/md_<target>.nii.gz`.
+ * @param dir - The output folder of `mriseq maps` (or {@link writeDifferentiationMaps}).
+ * @returns A {@link MapProvider} reading `<dir>/<subject>/md_<target>.nii.gz`.
+ * @throws {@link MriseqError} (when called) when the map is not found.
+ * @example
+ * ```ts
+ * import { Cohort, compareWithMaps, mapsFromDirectory, initEngine } from 'mriseq';
+ * await initEngine();
+ * const r = await compareWithMaps(Cohort.fromPhantom({ subjects: 20 }), {
+ *   label: 'highEnhancement', sequences: ['t1gd'], mapTargets: ['t1gd'], maps: mapsFromDirectory('runs/demo/analysis/maps'),
+ * });
+ * console.log(r.aucGain);
+ * ```
+ */
 export function mapsFromDirectory(dir: string): MapProvider {
   return async (subject, target) => {
     const path = join(dir, subject.id, `md_${target}.nii.gz`);

@@ -23,6 +23,19 @@ import { tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, normal } from './random.js';
 
+/**
+ * A {@link ResNet3d}'s full configuration (what a saved classifier stores).
+ *
+ * @example
+ * ```ts
+ * import { ResNet3d, type ResNet3dConfig, initEngine } from 'mriseq';
+ * await initEngine();
+ * const net = new ResNet3d({ inputChannels: ['t1gd'], classNames: ['a', 'b'] });
+ * const c: ResNet3dConfig = net.config;
+ * console.log(c.depth, c.baseWidth, c.attention, c.groups);
+ * net.dispose();
+ * ```
+ */
 export interface ResNet3dConfig {
   /** Names of the input channels, in order (e.g. ['t1gd', 'flair', 'md:t1gd']). */
   inputChannels: string[];
@@ -57,6 +70,17 @@ export interface ResNet3dConfig {
   norm: 'group' | 'none';
 }
 
+/**
+ * The {@link ResNet3d} constructor's options: input channels and class names, the rest defaulted.
+ *
+ * @example
+ * ```ts
+ * import { ResNet3d, type ResNet3dOptions, initEngine } from 'mriseq';
+ * await initEngine();
+ * const o: ResNet3dOptions = { inputChannels: ['t1gd', 'md:t1gd'], classNames: ['15-19%', '24-30%'], depth: 18, baseWidth: 16 };
+ * new ResNet3d(o).dispose();
+ * ```
+ */
 export type ResNet3dOptions = Partial<ResNet3dConfig> & Pick<ResNet3dConfig, 'inputChannels' | 'classNames'>;
 
 export interface SerializedWeights {
@@ -83,6 +107,22 @@ export function blocksPerStage(depth: 6 | 18): number[] {
   });
 }
 
+/**
+ * The downstream classifier: a 3D ResNet (depth 6 or 18) with optional CBAM attention and GroupNorm,
+ * on raw tfjs ops so its weights serialise and any stage's activation can be captured (Grad-CAM).
+ * Input [B, D, H, W, C] channels-last (C = `inputChannels`), output logits [B, K]. Dispose it when done.
+ *
+ * @example
+ * ```ts
+ * import { ResNet3d, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const net = new ResNet3d({ inputChannels: ['t1gd', 'flair'], classNames: ['low', 'high'], spatialKernel: 3 });
+ * const p = tf.tidy(() => net.predictProbabilities(tf.zeros([1, 8, 16, 16, 2])));
+ * console.log(net.layerNames, p.shape); // ['stem', 'stage1', 'stage2'] [1, 2]
+ * p.dispose();
+ * net.dispose();
+ * ```
+ */
 export class ResNet3d {
   readonly config: ResNet3dConfig;
   readonly params = new Map<string, tf.Variable>();
@@ -322,7 +362,22 @@ function uid(): number {
   return ++counter;
 }
 
-/** GroupNorm over [B, D, H, W, C] (statistics per sample and channel group, eps 1e-5). */
+/**
+ * GroupNorm over [B, D, H, W, C] (statistics per sample and channel group, eps 1e-5).
+ * @param x - Activations [B, D, H, W, C].
+ * @param gamma - Scale per channel [C].
+ * @param beta - Shift per channel [C].
+ * @param groups - Number of channel groups (must divide C).
+ * @returns The normalised activations, same shape.
+ * @example
+ * ```ts
+ * import { groupNorm, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const y = tf.tidy(() => groupNorm(tf.randomNormal([1, 2, 2, 2, 4]) as tf.Tensor5D, tf.ones([4]), tf.zeros([4]), 2));
+ * console.log(y.shape);
+ * y.dispose();
+ * ```
+ */
 export function groupNorm(x: tf.Tensor5D, gamma: tf.Tensor, beta: tf.Tensor, groups: number): tf.Tensor5D {
   const [b, d, h, w, c] = x.shape;
   let g = Math.min(groups, c);
@@ -349,7 +404,25 @@ export interface CbamWeights {
   spatialB: tf.Tensor;
 }
 
-/** CBAM: channel attention then spatial attention, on [B, D, H, W, C]. */
+/**
+ * CBAM: channel attention then spatial attention, on [B, D, H, W, C].
+ * @param x - Activations [B, D, H, W, C].
+ * @param w - The block's weights: channel MLP (fc1w [C, C/r], fc1b, fc2w [C/r, C], fc2b) and spatial conv (spatialW [k, k, k, 2, 1], spatialB [1]).
+ * @returns x re-weighted by both attentions, same shape.
+ * @example
+ * ```ts
+ * import { cbam, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const y = tf.tidy(() =>
+ *   cbam(tf.randomNormal([1, 4, 4, 4, 8]) as tf.Tensor5D, {
+ *     fc1w: tf.randomNormal([8, 2]), fc1b: tf.zeros([2]), fc2w: tf.randomNormal([2, 8]), fc2b: tf.zeros([8]),
+ *     spatialW: tf.randomNormal([3, 3, 3, 2, 1]), spatialB: tf.zeros([1]),
+ *   }),
+ * );
+ * console.log(y.shape); // [1, 4, 4, 4, 8]
+ * y.dispose();
+ * ```
+ */
 export function cbam(x: tf.Tensor5D, w: CbamWeights): tf.Tensor5D {
   const [b, , , , c] = x.shape;
   const mlp = (v: tf.Tensor2D) =>

@@ -3,7 +3,8 @@
  * validation loss (the best weights are restored), progress events and interruption by an
  * AbortSignal (the best weights so far are kept).
  */
-import { tf } from '../engine/index.js';
+import { signalOrInterrupt } from '../interrupt/index.js';
+import { ensureEngine, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, permutation, type Rng } from './random.js';
 import type { ResNet3d, SerializedWeights } from './resnet.js';
@@ -11,6 +12,17 @@ import type { ResNet3d, SerializedWeights } from './resnet.js';
 /**
  * Subjects as channels-last arrays: `inputs[i]` holds D*H*W*C values (x fastest, channel
  * innermost), `labels[i]` the class index.
+ * @example
+ * ```ts
+ * import { type ClassifierDataset } from 'mriseq';
+ * const d: ClassifierDataset = {
+ *   shape: [8, 16, 16, 2], // [D, H, W, C]
+ *   inputs: [new Float32Array(8 * 16 * 16 * 2), new Float32Array(8 * 16 * 16 * 2)],
+ *   labels: [0, 1],
+ *   ids: ['sim-00000', 'sim-00001'],
+ * };
+ * console.log(d.inputs.length);
+ * ```
  */
 export interface ClassifierDataset {
   /** [D, H, W, C]. */
@@ -28,6 +40,16 @@ export interface TrainEpochEvent {
   bestEpoch: number;
 }
 
+/**
+ * Options of {@link trainClassifier}.
+ *
+ * @example
+ * ```ts
+ * import { type TrainClassifierOptions } from 'mriseq';
+ * const o: TrainClassifierOptions = { epochs: 30, batchSize: 4, learningRate: 1e-3, classWeights: 'balanced', patience: 5, flipAugment: true, seed: 1 };
+ * console.log(o.epochs);
+ * ```
+ */
 export interface TrainClassifierOptions {
   epochs?: number;
   batchSize?: number;
@@ -46,6 +68,16 @@ export interface TrainClassifierOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What {@link trainClassifier} returns.
+ *
+ * @example
+ * ```ts
+ * import { type TrainClassifierResult } from 'mriseq';
+ * declare const r: TrainClassifierResult; // from trainClassifier
+ * console.log(r.bestEpoch, r.bestValLoss, r.stoppedBy, r.classWeights);
+ * ```
+ */
 export interface TrainClassifierResult {
   epochs: number;
   bestEpoch: number;
@@ -110,6 +142,18 @@ export function batchTensor(d: ClassifierDataset, idx: number[], flips?: boolean
   return tf.tensor5d(buf, [idx.length, D, H, W, C]);
 }
 
+/**
+ * scikit-learn's 'balanced' weights: n / (K · n_c); a class without subjects gets 0.
+ *
+ * @param labels - Class index per subject.
+ * @param k - Number of classes.
+ * @returns One weight per class.
+ * @example
+ * ```ts
+ * import { balancedClassWeights } from 'mriseq';
+ * console.log(balancedClassWeights([0, 0, 0, 1], 2)); // [0.667, 2]
+ * ```
+ */
 export function balancedClassWeights(labels: number[], k: number): number[] {
   const counts = new Array<number>(k).fill(0);
   for (const l of labels) counts[l]++;
@@ -171,12 +215,34 @@ function snapshot(model: ResNet3d): SerializedWeights[] {
   return model.serialize().weights;
 }
 
-/** Trains `model` in place and leaves it at the epoch with the lowest validation loss. */
+/**
+ * Trains `model` in place and leaves it at the epoch with the lowest validation loss.
+ * Adam on class-weighted cross-entropy, with early stopping on the validation loss.
+ *
+ * @param model - The classifier (trained in place).
+ * @param data - Training subjects (inputs [D, H, W, C] each, class labels).
+ * @param options - Epochs, batch size, learning rate, class weights, validation set or fraction, patience, flips, seed, `onEpoch`, `signal`.
+ * @returns Epochs run, the best epoch and its validation loss, the history, why it stopped, the class weights used.
+ * @throws {@link MriseqError} when an input does not match `data.shape` or a label is outside the classes.
+ * @example
+ * ```ts
+ * import { ResNet3d, trainClassifier, initEngine } from 'mriseq';
+ * await initEngine();
+ * const shape: [number, number, number, number] = [4, 8, 8, 1];
+ * const inputs = Array.from({ length: 8 }, (_, i) => new Float32Array(4 * 8 * 8).fill(i % 2 ? 1 : -1));
+ * const net = new ResNet3d({ inputChannels: ['x'], classNames: ['neg', 'pos'], spatialKernel: 3 });
+ * const r = await trainClassifier(net, { shape, inputs, labels: [0, 1, 0, 1, 0, 1, 0, 1] }, { epochs: 3, batchSize: 4 });
+ * console.log(r.epochs, r.bestEpoch, r.stoppedBy);
+ * net.dispose();
+ * ```
+ */
 export async function trainClassifier(
   model: ResNet3d,
   data: ClassifierDataset,
   options: TrainClassifierOptions = {},
 ): Promise<TrainClassifierResult> {
+  ensureEngine();
+  const signal = signalOrInterrupt(options.signal);
   const k = model.numClasses;
   checkDataset(data, 'train', k);
   const seed = options.seed ?? 0;
@@ -209,7 +275,7 @@ export async function trainClassifier(
       let sum = 0;
       let count = 0;
       for (let s = 0; s < order.length; s += batchSize) {
-        if (options.signal?.aborted) {
+        if (signal?.aborted) {
           stoppedBy = 'aborted';
           break;
         }
@@ -251,7 +317,21 @@ export async function trainClassifier(
   };
 }
 
-/** Class probabilities, one row per subject. */
+/**
+ * Class probabilities, one row per subject.
+ * @param model - A trained classifier.
+ * @param data - Subjects (labels are not used).
+ * @param batchSize - Subjects per forward pass (default 8).
+ * @returns One row of class probabilities per subject.
+ * @example
+ * ```ts
+ * import { ResNet3d, predictProbabilities, initEngine } from 'mriseq';
+ * await initEngine();
+ * const net = new ResNet3d({ inputChannels: ['x'], classNames: ['a', 'b'], spatialKernel: 3 });
+ * console.log(predictProbabilities(net, { shape: [4, 8, 8, 1], inputs: [new Float32Array(256)], labels: [0] }));
+ * net.dispose();
+ * ```
+ */
 export function predictProbabilities(model: ResNet3d, data: ClassifierDataset, batchSize = 8): number[][] {
   const out: number[][] = [];
   for (let s = 0; s < data.inputs.length; s += batchSize) {

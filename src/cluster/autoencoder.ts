@@ -8,7 +8,8 @@
  * Decoder = dense -> reshape -> per width (reversed): transposed conv k3 stride 2 + LeakyReLU;
  * conv k3 -> channels (linear). Projection head for NT-Xent: dense -> ReLU -> dense (on the latent).
  */
-import { tf } from '../engine/index.js';
+import { signalOrInterrupt } from '../interrupt/index.js';
+import { ensureEngine, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, normal, permutation, type Rng } from '../classify/index.js';
 
@@ -25,7 +26,20 @@ export interface AutoencoderConfig {
 
 export type AutoencoderOptions = Partial<AutoencoderConfig> & Pick<AutoencoderConfig, 'inputShape'>;
 
-/** Images as flat channels-last arrays of one shape ([H, W, C] or [D, H, W, C]). */
+/**
+ * Images as flat channels-last arrays of one shape ([H, W, C] or [D, H, W, C]).
+ * @example
+ * ```ts
+ * import { phantom, sliceVolume, type ImageDataset } from 'mriseq';
+ * const p = phantom({ subjects: 4, size: [32, 32, 16] });
+ * const data: ImageDataset = {
+ *   shape: [32, 32, 1],
+ *   inputs: p.ids().map((id) => sliceVolume(p.subject(id).volumes.flair!, 2, 8).data),
+ *   ids: p.ids(),
+ * };
+ * console.log(data.inputs.length);
+ * ```
+ */
 export interface ImageDataset {
   shape: number[];
   inputs: Float32Array[];
@@ -34,6 +48,23 @@ export interface ImageDataset {
 
 let counter = 0;
 
+/**
+ * A contrastive autoencoder (after Ferrante et al. 2022) for the clustering study: a small conv
+ * encoder to a latent vector, a decoder back, and a projection head; trained with reconstruction (MSE)
+ * plus NT-Xent over two augmented views of each image. Images are channels-last, [B, H, W, C] or
+ * [B, D, H, W, C]; each spatial size must divide by 2^widths.length. Dispose it when done.
+ *
+ * @example
+ * ```ts
+ * import { ContrastiveAutoencoder, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const ae = new ContrastiveAutoencoder({ inputShape: [32, 32], latentDim: 8 });
+ * const z = tf.tidy(() => ae.encode(tf.zeros([2, 32, 32, 1])));
+ * console.log(z.shape); // [2, 8]
+ * z.dispose();
+ * ae.dispose();
+ * ```
+ */
 export class ContrastiveAutoencoder {
   readonly config: AutoencoderConfig;
   readonly params = new Map<string, tf.Variable>();
@@ -226,6 +257,20 @@ export class ContrastiveAutoencoder {
  * NT-Xent (normalised temperature-scaled cross-entropy, SimCLR): for 2N projections of N pairs,
  * each view's positive is its partner; the other 2N - 2 views are negatives; cosine similarity
  * divided by the temperature; mean over all 2N anchors.
+ * @param z1 - Projections of the first views [N, d].
+ * @param z2 - Projections of the second views [N, d] (row i pairs with row i of z1).
+ * @param temperature - Softmax temperature (default 0.5).
+ * @returns The mean loss over the 2N anchors (a scalar tensor; dispose it).
+ * @example
+ * ```ts
+ * import { ntXentLoss, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const z1 = tf.randomNormal([4, 8]) as tf.Tensor2D;
+ * const z2 = tf.randomNormal([4, 8]) as tf.Tensor2D;
+ * const loss = ntXentLoss(z1, z2, 0.5);
+ * console.log(loss.dataSync()[0]);
+ * tf.dispose([z1, z2, loss]);
+ * ```
  */
 export function ntXentLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, temperature = 0.5): tf.Scalar {
   return tf.tidy(() => {
@@ -312,7 +357,24 @@ function stack(d: ImageDataset, arrays: Float32Array[]): tf.Tensor {
   return tf.tensor(buf, [arrays.length, ...d.shape]);
 }
 
-/** Trains the autoencoder in place; returns the loss history. */
+/**
+ * Trains the autoencoder in place; returns the loss history.
+ * @param ae - The autoencoder (trained in place).
+ * @param data - Images of its input shape.
+ * @param options - Epochs, batch size, learning rate, temperature, contrastive weight, augmentation, seed, `onEpoch`, `signal`.
+ * @returns The loss history per epoch and whether `signal` stopped it.
+ * @throws {@link MriseqError} when an image has the wrong size.
+ * @example
+ * ```ts
+ * import { ContrastiveAutoencoder, trainContrastiveAutoencoder, initEngine } from 'mriseq';
+ * await initEngine();
+ * const inputs = Array.from({ length: 8 }, (_, i) => new Float32Array(16 * 16).fill(i % 2));
+ * const ae = new ContrastiveAutoencoder({ inputShape: [16, 16] });
+ * const { history } = await trainContrastiveAutoencoder(ae, { shape: [16, 16, 1], inputs }, { epochs: 2, batchSize: 4 });
+ * console.log(history.at(-1));
+ * ae.dispose();
+ * ```
+ */
 export async function trainContrastiveAutoencoder(
   ae: ContrastiveAutoencoder,
   data: ImageDataset,
@@ -321,6 +383,8 @@ export async function trainContrastiveAutoencoder(
   history: { epoch: number; loss: number; reconstruction: number; contrastive: number }[];
   aborted: boolean;
 }> {
+  ensureEngine();
+  const signal = signalOrInterrupt(options.signal);
   const per = data.shape.reduce((a, b) => a * b, 1);
   data.inputs.forEach((x, i) => {
     if (x.length !== per) {
@@ -345,7 +409,7 @@ export async function trainContrastiveAutoencoder(
       let sum = [0, 0, 0];
       let batches = 0;
       for (let s = 0; s < order.length; s += batchSize) {
-        if (options.signal?.aborted) {
+        if (signal?.aborted) {
           aborted = true;
           break;
         }
@@ -396,7 +460,21 @@ export async function trainContrastiveAutoencoder(
   return { history, aborted };
 }
 
-/** Latent vectors, one row per image. */
+/**
+ * Latent vectors, one row per image.
+ * @param ae - A trained autoencoder.
+ * @param data - Images of its input shape.
+ * @param batchSize - Images per forward pass (default 32).
+ * @returns One latent vector per image.
+ * @example
+ * ```ts
+ * import { ContrastiveAutoencoder, embed, initEngine } from 'mriseq';
+ * await initEngine();
+ * const ae = new ContrastiveAutoencoder({ inputShape: [16, 16], latentDim: 4 });
+ * console.log(embed(ae, { shape: [16, 16, 1], inputs: [new Float32Array(256)] })); // [[4 numbers]]
+ * ae.dispose();
+ * ```
+ */
 export function embed(ae: ContrastiveAutoencoder, data: ImageDataset, batchSize = 32): number[][] {
   const out: number[][] = [];
   for (let s = 0; s < data.inputs.length; s += batchSize) {
@@ -406,7 +484,20 @@ export function embed(ae: ContrastiveAutoencoder, data: ImageDataset, batchSize 
   return out;
 }
 
-/** Decoded images from latent rows. */
+/**
+ * Decoded images from latent rows.
+ * @param ae - A trained autoencoder.
+ * @param latents - Latent rows.
+ * @returns One flat channels-last image per row.
+ * @example
+ * ```ts
+ * import { ContrastiveAutoencoder, decodeLatents, initEngine } from 'mriseq';
+ * await initEngine();
+ * const ae = new ContrastiveAutoencoder({ inputShape: [16, 16], latentDim: 4 });
+ * console.log(decodeLatents(ae, [[0, 0, 0, 0]])[0]?.length); // 256
+ * ae.dispose();
+ * ```
+ */
 export function decodeLatents(ae: ContrastiveAutoencoder, latents: number[][]): Float32Array[] {
   if (!latents.length) return [];
   const data = tf.tidy(() => ae.decode(tf.tensor2d(latents)));
@@ -423,7 +514,17 @@ export interface ClusterGaussian {
   sd: number[];
 }
 
-/** Diagonal Gaussian of the latent per cluster (the sampling model). */
+/**
+ * Diagonal Gaussian of the latent per cluster (the sampling model).
+ * @param latents - Latent rows (e.g. from {@link embed}).
+ * @param labels - Each row's cluster.
+ * @returns Per cluster: its size and the mean and standard deviation of each latent dimension.
+ * @example
+ * ```ts
+ * import { fitClusterGaussians } from 'mriseq';
+ * console.log(fitClusterGaussians([[0, 1], [0.2, 1.2], [5, 5]], [0, 0, 1]));
+ * ```
+ */
 export function fitClusterGaussians(latents: number[][], labels: number[]): ClusterGaussian[] {
   const ids = [...new Set(labels)].sort((a, b) => a - b);
   return ids.map((c) => {
@@ -439,6 +540,20 @@ export function fitClusterGaussians(latents: number[][], labels: number[]): Clus
 
 /**
  * New images for augmentation: latents drawn from a cluster's Gaussian (seeded), decoded.
+ * @param ae - A trained autoencoder.
+ * @param gaussian - One cluster's Gaussian from {@link fitClusterGaussians}.
+ * @param count - How many images.
+ * @param seed - Seed of the draws (default 0).
+ * @returns The latents drawn and their decoded images.
+ * @example
+ * ```ts
+ * import { ContrastiveAutoencoder, fitClusterGaussians, sampleImages, initEngine } from 'mriseq';
+ * await initEngine();
+ * const ae = new ContrastiveAutoencoder({ inputShape: [16, 16], latentDim: 2 });
+ * const [g] = fitClusterGaussians([[0, 1], [0.2, 1.2]], [0, 0]);
+ * console.log(sampleImages(ae, g!, 3, 1).images.length); // 3
+ * ae.dispose();
+ * ```
  */
 export function sampleImages(
   ae: ContrastiveAutoencoder,

@@ -16,6 +16,16 @@ export interface KMeansOptions {
   seed?: number;
 }
 
+/**
+ * What {@link kMeans} returns.
+ *
+ * @example
+ * ```ts
+ * import { kMeans, type KMeansResult } from 'mriseq';
+ * const r: KMeansResult = kMeans([[0], [1], [9], [10]], 2);
+ * console.log(r.k, r.labels, r.centroids, r.iterations);
+ * ```
+ */
 export interface KMeansResult {
   k: number;
   labels: number[];
@@ -110,7 +120,20 @@ function lloyd(
   return { labels, centroids, inertia, iterations };
 }
 
-/** k-means with k-means++ seeding and seeded restarts. Points: one row per subject. */
+/**
+ * k-means with k-means++ seeding and seeded restarts. Points: one row per subject.
+ * @param points - One row of features per subject (e.g. latent vectors).
+ * @param k - Number of clusters (1 to the number of points).
+ * @param options - `restarts` (10), `maxIterations`, `tolerance`, `seed`.
+ * @returns Labels, centroids, inertia and iterations of the best restart.
+ * @throws {@link MriseqError} for an invalid k.
+ * @example
+ * ```ts
+ * import { kMeans } from 'mriseq';
+ * const r = kMeans([[0, 0], [0, 1], [10, 10], [10, 11], [0, 2]], 2, { seed: 1 });
+ * console.log(r.labels, r.inertia);
+ * ```
+ */
 export function kMeans(
   points: readonly ArrayLike<number>[],
   k: number,
@@ -141,6 +164,17 @@ export function kMeans(
 /**
  * k-means for each k in [kMin, kMax] and the one with the highest mean silhouette; every
  * candidate's silhouette is returned so the choice can be shown.
+ * @param points - One row of features per subject.
+ * @param options - {@link kMeans}' options plus `kMin` (2) and `kMax`.
+ * @returns The best k's result and every candidate's silhouette.
+ * @throws {@link MriseqError} when there are too few points for the range.
+ * @example
+ * ```ts
+ * import { chooseK } from 'mriseq';
+ * const pts = [[0, 0], [0, 1], [5, 5], [5, 6], [10, 0], [10, 1]];
+ * const { best, silhouettes } = chooseK(pts, { kMax: 4, seed: 0 });
+ * console.log(best.k, silhouettes); // 3
+ * ```
  */
 export function chooseK(
   points: readonly ArrayLike<number>[],

@@ -9,6 +9,14 @@ import { MriseqError } from '../errors/index.js';
  * Minimum-cost assignment (Hungarian / Kuhn-Munkres with potentials, O(n^2 m)) for a rectangular
  * cost matrix. Returns, for each row, its assigned column (or -1 when there are more rows than
  * columns and the row is left out). Same optimum as scipy.optimize.linear_sum_assignment.
+ * @param cost - Cost matrix, one row per worker, one column per task (rows may outnumber columns or not).
+ * @returns Each row's column (−1 when left out) and the total cost.
+ * @example
+ * ```ts
+ * import { hungarian } from 'mriseq';
+ * const { rowToCol, total } = hungarian([[4, 1, 3], [2, 0, 5], [3, 2, 2]]);
+ * console.log(rowToCol, total); // [1, 0, 2] 5
+ * ```
  */
 export function hungarian(cost: readonly (readonly number[])[]): { rowToCol: number[]; total: number } {
   const nRows = cost.length;
@@ -101,7 +109,19 @@ function contingency(a: ArrayLike<number | string>, b: ArrayLike<number | string
   return t;
 }
 
-/** Fraction of subjects whose cluster maps to their class under the best one-to-one matching. */
+/**
+ * Fraction of subjects whose cluster maps to their class under the best one-to-one matching.
+ * @param yTrue - Each subject's class.
+ * @param clusters - Each subject's cluster, same order.
+ * @returns The accuracy in [0, 1] and the cluster → class matching (each side's values numbered in
+ *   order of first appearance).
+ * @throws {@link MriseqError} 'metrics.length' when the arrays differ in length.
+ * @example
+ * ```ts
+ * import { clusteringAccuracy } from 'mriseq';
+ * console.log(clusteringAccuracy(['a', 'a', 'b', 'b'], [1, 1, 0, 1]).accuracy); // 0.75
+ * ```
+ */
 export function clusteringAccuracy(
   yTrue: ArrayLike<number | string>,
   clusters: ArrayLike<number | string>,
@@ -126,7 +146,18 @@ function entropy(counts: number[], n: number): number {
   return h;
 }
 
-/** Normalised mutual information, sklearn's `normalized_mutual_info_score` (arithmetic mean). */
+/**
+ * Normalised mutual information, sklearn's `normalized_mutual_info_score` (arithmetic mean).
+ * @param a - One labelling.
+ * @param b - Another labelling of the same items.
+ * @returns NMI in [0, 1] (1 = the same partition).
+ * @throws {@link MriseqError} 'metrics.length' when the labellings differ in length.
+ * @example
+ * ```ts
+ * import { normalizedMutualInfo } from 'mriseq';
+ * console.log(normalizedMutualInfo([0, 0, 1, 1], [1, 1, 0, 0])); // 1
+ * ```
+ */
 export function normalizedMutualInfo(a: ArrayLike<number | string>, b: ArrayLike<number | string>): number {
   const t = contingency(a, b);
   const n = a.length;
@@ -146,7 +177,18 @@ export function normalizedMutualInfo(a: ArrayLike<number | string>, b: ArrayLike
   return mi / Math.max(norm, Number.EPSILON);
 }
 
-/** Adjusted Rand index, sklearn's `adjusted_rand_score` (pair-confusion form). */
+/**
+ * Adjusted Rand index, sklearn's `adjusted_rand_score` (pair-confusion form).
+ * @param a - One labelling.
+ * @param b - Another labelling of the same items.
+ * @returns ARI (1 = the same partition, about 0 for chance, may be negative).
+ * @throws {@link MriseqError} 'metrics.length' when the labellings differ in length.
+ * @example
+ * ```ts
+ * import { adjustedRandIndex } from 'mriseq';
+ * console.log(adjustedRandIndex([0, 0, 1, 1], [0, 0, 1, 2])); // 0.571...
+ * ```
+ */
 export function adjustedRandIndex(a: ArrayLike<number | string>, b: ArrayLike<number | string>): number {
   const t = contingency(a, b);
   const n = a.length;
@@ -164,7 +206,18 @@ export function adjustedRandIndex(a: ArrayLike<number | string>, b: ArrayLike<nu
   return (2 * (tp * tn - fn * fp)) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn));
 }
 
-/** Mean silhouette over all points (Euclidean), sklearn's `silhouette_score`. */
+/**
+ * Mean silhouette over all points (Euclidean), sklearn's `silhouette_score`.
+ * @param points - One row of features per item.
+ * @param labels - Each item's cluster.
+ * @returns The mean silhouette in [-1, 1].
+ * @throws {@link MriseqError} unless there are between 2 and n − 1 clusters.
+ * @example
+ * ```ts
+ * import { silhouetteScore } from 'mriseq';
+ * console.log(silhouetteScore([[0, 0], [0, 1], [10, 10], [10, 11]], [0, 0, 1, 1]));
+ * ```
+ */
 export function silhouetteScore(points: readonly ArrayLike<number>[], labels: ArrayLike<number>): number {
   const n = points.length;
   const { ids, k } = relabel(labels);

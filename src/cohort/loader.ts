@@ -10,9 +10,20 @@
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import { tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
-import { Rng } from '../phantom/index.js';
+import { Rng } from '../random/index.js';
 import type { Cohort } from './cohort.js';
 
+/**
+ * Options of {@link batchLoader}.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, batchLoader, type BatchLoaderOptions } from 'mriseq';
+ * const options: BatchLoaderOptions = { mode: '3d', crop: [16, 32, 32], batchSize: 1, seed: 3, output: 'array', batches: 1 };
+ * for await (const b of batchLoader(Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16] }), { ...options, output: 'array' }))
+ *   console.log(b.shape); // [1, 16, 32, 32, 1]
+ * ```
+ */
 export interface BatchLoaderOptions {
   /** '2d' (2.5D slice stacks, default) or '3d' patches. */
   mode?: '2d' | '3d';
@@ -41,6 +52,19 @@ export interface BatchLoaderOptions {
   batches?: number;
 }
 
+/**
+ * One batch of {@link batchLoader}: source and target crops (tensors or arrays) and what they are.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, batchLoader, type Batch } from 'mriseq';
+ * const loader = batchLoader(Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16] }), { crop: [32, 32], output: 'array', batches: 1 });
+ * for await (const b of loader) {
+ *   const batch: Batch<Float32Array> = b;
+ *   console.log(batch.sourceIndex, batch.targetIndex, batch.crops[0]?.origin);
+ * }
+ * ```
+ */
 export interface Batch<T> {
   /** Source crops: [B, H, W, cIn] (2d) or [B, D, H, W, 1] (3d), values in [-1, 1]. */
   source: T;
@@ -65,6 +89,22 @@ interface Plan {
   flipY: boolean;
 }
 
+/**
+ * The async iterator {@link batchLoader} returns; it prefetches batches in the background.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, BatchLoader, type Batch, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const loader = new BatchLoader<tf.Tensor>(Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16] }), {
+ *   crop: [32, 32],
+ * });
+ * const first: Batch<tf.Tensor> = (await loader.next()).value;
+ * console.log(first.source.shape);
+ * tf.dispose([first.source, first.target]);
+ * await loader.return();
+ * ```
+ */
 export class BatchLoader<T> implements AsyncIterableIterator<Batch<T>> {
   readonly sequences: readonly string[];
   readonly mode: '2d' | '3d';
@@ -310,6 +350,22 @@ export class BatchLoader<T> implements AsyncIterableIterator<Batch<T>> {
  * `batchLoader(cohort, { mode: '2d', cIn: 3, crop: [64, 64], batchSize: 1, seed: 1 })`: an async
  * iterator of batches ({ source, target, sourceSeq, targetSeq, sourceIndex, targetIndex,
  * subjectId }) as tf tensors (dispose them) or, with output: 'array', Float32Arrays.
+ * Each item is a random crop of one subject: a source sequence and a different target sequence,
+ * normalised to [-1, 1] (see {@link normalizeIntensity}), with the same crop and flips.
+ *
+ * @param cohort - The subjects to draw from.
+ * @param options - Mode, slices per sample, crop, batch size, seed, output kind; see {@link BatchLoaderOptions}.
+ * @returns A {@link BatchLoader}: `for await (const b of loader)`; `close()` when stopping early.
+ * @throws {@link MriseqError} 'loader.option' for an invalid option, 'loader.empty' when no subject has
+ *   two of the sequences; while iterating, 'loader.4d' for a 4D sequence and 'loader.shape' when a
+ *   subject's sequences differ in shape.
+ * @example
+ * ```ts
+ * import { Cohort, batchLoader } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 2, size: [32, 32, 16] });
+ * const loader = batchLoader(cohort, { crop: [32, 32], batchSize: 2, seed: 1, batches: 1, output: 'array' });
+ * for await (const b of loader) console.log(b.shape, b.sourceSeq, b.targetSeq); // [2, 32, 32, 3]
+ * ```
  */
 export function batchLoader(
   cohort: Cohort,

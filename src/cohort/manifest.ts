@@ -7,10 +7,47 @@
 import Ajv from 'ajv';
 import { MriseqError } from '../errors/index.js';
 import { MANIFEST_SCHEMA } from './schema.js';
+import { escapeCsvCell, formatCsv, parseCsv, unescapeCsvCell } from '../csv/index.js';
+import { dict, own, plain } from '../keys/index.js';
 
+/**
+ * A label or metadata value of a manifest row. In the CSV form a cell becomes a number when it
+ * reads as a finite number, `true`/`false` as a boolean, an empty cell null, anything else text;
+ * the JSON form gives them as they are (non-finite numbers are refused as 'manifest.value').
+ * @example
+ * ```ts
+ * import { parseManifestText, type ManifestValue } from 'mriseq/browser';
+ * const { manifest } = parseManifestText('id,t1,label:grade,meta:site,meta:contrast,meta:age\na,a.nii,2,Paris,true,\n');
+ * const values: ManifestValue[] = [manifest.subjects[0]!.labels!.grade!, ...Object.values(manifest.subjects[0]!.metadata!)];
+ * console.log(values); // [ 2, 'Paris', true, null ]
+ * ```
+ */
 export type ManifestValue = string | number | boolean | null;
+/**
+ * The split a subject belongs to: training, validation (model selection) or test (held out).
+ * A manifest's `split` column takes exactly these values (anything else is a 'manifest.schema'
+ * problem); an empty cell leaves the subject unassigned (null). {@link Cohort}'s withSplit records a
+ * seeded stratified split on every subject, replacing the manifest's.
+ * @example
+ * ```ts
+ * import { parseManifestText, type Split } from 'mriseq/browser';
+ * const { manifest, problems } = parseManifestText('id,t1,split\na,a.nii,train\nb,b.nii,training\n');
+ * const a: Split | null | undefined = manifest.subjects[0]!.split;
+ * console.log(a, problems[0]?.problem); // train schema: must be equal to one of the allowed values
+ * ```
+ */
 export type Split = 'train' | 'val' | 'test';
 
+/**
+ * One subject (row) of a {@link Manifest}.
+ *
+ * @example
+ * ```ts
+ * import { type ManifestSubject } from 'mriseq';
+ * const row: ManifestSubject = { id: 'p2', sequences: { t1: 'p2/t1.nii.gz', t1gd: null }, split: 'test' };
+ * console.log(row.id);
+ * ```
+ */
 export interface ManifestSubject {
   id: string;
   /** Sequence key -> path relative to the manifest's folder; null = missing (explicitly). */
@@ -22,7 +59,23 @@ export interface ManifestSubject {
   metadata?: Record<string, ManifestValue>;
 }
 
-/** The JSON form (also what a CSV manifest parses into). */
+/**
+ * The JSON form (also what a CSV manifest parses into).
+ * A data manifest: the sequences, label maps and labels of a cohort on disk (see data-manifests/README.md).
+ *
+ * @example
+ * ```ts
+ * import { validateManifest, type Manifest } from 'mriseq';
+ * const m: Manifest = {
+ *   mriseqManifest: 1,
+ *   sequences: ['t1', 't1gd'],
+ *   masks: ['seg'],
+ *   labels: ['grade'],
+ *   subjects: [{ id: 'p1', sequences: { t1: 'p1/t1.nii.gz', t1gd: 'p1/t1gd.nii.gz' }, labels: { grade: 2 } }],
+ * };
+ * console.log(validateManifest(m)); // []
+ * ```
+ */
 export interface Manifest {
   mriseqManifest: 1;
   description?: string;
@@ -33,7 +86,15 @@ export interface Manifest {
   subjects: ManifestSubject[];
 }
 
-/** One problem found in a manifest, located by row (1-based data row; 0 = header/whole file) and column. */
+/**
+ * One problem found in a manifest, located by row (1-based data row; 0 = header/whole file) and column.
+ * @example
+ * ```ts
+ * import { parseManifestText, type ManifestProblem } from 'mriseq';
+ * const problems: ManifestProblem[] = parseManifestText('id,t1\na,x.nii\na,y.nii\n').problems;
+ * for (const p of problems) console.log(p.row, p.column, p.code, p.problem);
+ * ```
+ */
 export interface ManifestProblem {
   row: number;
   column: string;
@@ -43,60 +104,21 @@ export interface ManifestProblem {
   code: string;
 }
 
-/** Sequence keys recognised as CSV columns without a prefix (team convention). */
+/**
+ * Sequence keys recognised as CSV columns without a prefix (team convention): a column `t1` is the
+ * sequence t1; any other sequence needs `seq:<name>` (an unprefixed unknown column is metadata).
+ * @example
+ * ```ts
+ * import { KNOWN_SEQUENCES } from 'mriseq/browser';
+ * console.log(KNOWN_SEQUENCES.join(' ')); // t1 t1gd t2 flair dwi dce adc pd swi
+ * ```
+ */
 export const KNOWN_SEQUENCES = ['t1', 't1gd', 't2', 'flair', 'dwi', 'dce', 'adc', 'pd', 'swi'] as const;
 
 // ------------------------------------------------------------------------------------ CSV text
 
-/** Cells that spreadsheet programs would run as formulas get a leading quote (OWASP CSV injection). */
-export function escapeCsvCell(value: string): string {
-  let v = value;
-  // Quotes already in front are counted too, so unescaping one quote always gives the original.
-  if (/^'*[=+\-@\t\r]/.test(v)) v = `'${v}`;
-  if (/[",\n\r]/.test(v) || v !== v.trim()) v = `"${v.replace(/"/g, '""')}"`;
-  return v;
-}
-
-/** Reverses escapeCsvCell's formula guard (quotes were removed by the parser). */
-export function unescapeCsvCell(value: string): string {
-  return /^'+[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
-}
-
-/** RFC 4180 parser: quoted fields, doubled quotes, CRLF or LF; returns rows of raw cells. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  for (; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i++;
-        } else quoted = false;
-      } else cell += ch;
-    } else if (ch === '"' && cell === '') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += ch;
-  }
-  if (cell !== '' || row.length > 0) {
-    row.push(cell);
-    rows.push(row);
-  }
-  // Blank lines carry no subject.
-  return rows.filter((r) => !(r.length === 1 && r[0] === ''));
-}
+// The one CSV reader and writer (src/csv); re-exported here, where they were first defined.
+export { escapeCsvCell, unescapeCsvCell, parseCsv };
 
 const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
@@ -115,13 +137,34 @@ function formatValue(v: ManifestValue | undefined): string {
 
 type ColumnKind = 'id' | 'split' | 'sequence' | 'mask' | 'label' | 'metadata';
 
-/** How a CSV header cell maps onto the manifest: see data-manifests/README.md. */
+/**
+ * How a CSV header cell maps onto the manifest (see data-manifests/README.md): `id`, `split`,
+ * `seg` (a label map), a key of {@link KNOWN_SEQUENCES} (a sequence), or a prefix `seq:`, `mask:`,
+ * `label:`, `meta:` before the key; any other name is metadata. Surrounding spaces are trimmed,
+ * also after the prefix (`label: grade` is the label grade).
+ * @param header - One header cell.
+ * @returns The column's kind and its key in the manifest.
+ * @example
+ * ```ts
+ * import { classifyColumn } from 'mriseq/browser';
+ * for (const h of ['id', 't1', 'seq:t1c', 'seg', 'mask:tumour', 'label: grade', 'age'])
+ *   console.log(h, classifyColumn(h));
+ * // id { kind: 'id', key: 'id' }
+ * // t1 { kind: 'sequence', key: 't1' }
+ * // seq:t1c { kind: 'sequence', key: 't1c' }
+ * // seg { kind: 'mask', key: 'seg' }
+ * // mask:tumour { kind: 'mask', key: 'tumour' }
+ * // label: grade { kind: 'label', key: 'grade' }
+ * // age { kind: 'metadata', key: 'age' }
+ * ```
+ */
 export function classifyColumn(header: string): { kind: ColumnKind; key: string } {
   const h = header.trim();
   if (h === 'id') return { kind: 'id', key: 'id' };
   if (h === 'split') return { kind: 'split', key: 'split' };
   if (h === 'seg') return { kind: 'mask', key: 'seg' };
-  const m = /^(seq|mask|label|meta):(.+)$/.exec(h);
+  // [\s\S]: a quoted header cell may hold a line break, and must keep its prefix's meaning
+  const m = /^(seq|mask|label|meta):([\s\S]+)$/.exec(h);
   if (m) {
     const kind = ({ seq: 'sequence', mask: 'mask', label: 'label', meta: 'metadata' } as const)[
       m[1] as 'seq'
@@ -133,12 +176,41 @@ export function classifyColumn(header: string): { kind: ColumnKind; key: string 
   return { kind: 'metadata', key: h };
 }
 
+/**
+ * A manifest as parsed from text, with every problem found in it ({@link parseManifestText},
+ * {@link parseManifestCsv}). The manifest is filled in as far as the text allows even when there
+ * are problems; use it only when `problems` is empty (or see {@link assertNoProblems}).
+ * @example
+ * ```ts
+ * import { parseManifestText, type ParsedManifest } from 'mriseq/browser';
+ * const parsed: ParsedManifest = parseManifestText('id,t1\na,a.nii\na,b.nii\n');
+ * console.log(parsed.manifest.subjects.length, parsed.problems.map((p) => p.code)); // 2 [ 'manifest.duplicate' ]
+ * ```
+ */
 export interface ParsedManifest {
   manifest: Manifest;
   problems: ManifestProblem[];
 }
 
-/** Parses CSV text into a manifest, collecting every problem instead of stopping at the first. */
+/**
+ * Parses CSV text into a manifest, collecting every problem instead of stopping at the first: the
+ * header ({@link classifyColumn}; an `id` and at least one sequence column, no duplicates), each
+ * row's cell count, then {@link validateManifest}'s checks. Cells are trimmed and their formula
+ * guard removed; an empty path cell means the sequence is missing (null). Problem rows are 1-based
+ * data rows (row 0: the header or the whole file). Paths that leave the manifest's folder are
+ * always reported here; {@link parseManifestText} drops those problems with `allowOutside`.
+ * @param text - The CSV text (a byte-order mark is skipped).
+ * @returns The manifest and every problem (empty when valid). Never throws.
+ * @example
+ * ```ts
+ * import { parseManifestCsv } from 'mriseq/browser';
+ * const { manifest, problems } = parseManifestCsv(
+ *   'id,t1,flair,label:grade,split\nsub-1,sub-1/t1.nii.gz,,2,train\nsub-2,../t1.nii.gz,sub-2/flair.nii.gz,3,test\n',
+ * );
+ * console.log(manifest.sequences, manifest.labels, manifest.subjects[0]!.sequences); // [ 't1', 'flair' ] [ 'grade' ] { t1: 'sub-1/t1.nii.gz', flair: null }
+ * console.log(problems.map((p) => `${p.row} ${p.column} ${p.code}`)); // [ '2 t1 manifest.escape' ]
+ * ```
+ */
 export function parseManifestCsv(text: string): ParsedManifest {
   const problems: ManifestProblem[] = [];
   const rows = parseCsv(text);
@@ -199,7 +271,16 @@ export function parseManifestCsv(text: string): ParsedManifest {
         expected: String(header.length),
         code: 'manifest.cells',
       });
-    const s: ManifestSubject = { id: '', sequences: {}, masks: {}, labels: {}, split: null, metadata: {} };
+    const s: ManifestSubject = {
+      id: '',
+      sequences: dict(),
+      masks: dict(),
+      labels: dict(),
+      split: null,
+      metadata: dict(),
+    };
+    // built without a prototype (a column named __proto__ or constructor is an ordinary key), then
+    // handed out as ordinary objects
     columns.forEach((col, c) => {
       const raw = (cells[c] ?? '').trim();
       switch (col.kind) {
@@ -223,13 +304,30 @@ export function parseManifestCsv(text: string): ParsedManifest {
           break;
       }
     });
+    s.sequences = plain(s.sequences);
+    s.masks = plain(s.masks!);
+    s.labels = plain(s.labels!);
+    s.metadata = plain(s.metadata!);
     manifest.subjects.push(s);
   }
   problems.push(...validateManifest(manifest));
   return { manifest, problems };
 }
 
-/** Writes the CSV form: header from the manifest's key lists, formula-like cells escaped. */
+/**
+ * Writes the CSV form: header from the manifest's key lists, formula-like cells escaped.
+ * @param m - A manifest.
+ * @returns CSV text that {@link parseManifestText} reads back to the same manifest.
+ * @example
+ * ```ts
+ * import { manifestToCsv } from 'mriseq';
+ * console.log(manifestToCsv({
+ *   mriseqManifest: 1,
+ *   sequences: ['t1', 't2'],
+ *   subjects: [{ id: 'sub-1', sequences: { t1: 'sub-1/t1.nii.gz', t2: null } }],
+ * }));
+ * ```
+ */
 export function manifestToCsv(m: Manifest): string {
   const metaKeys: string[] = [];
   for (const s of m.subjects)
@@ -243,26 +341,34 @@ export function manifestToCsv(m: Manifest): string {
     ...(hasSplit ? ['split'] : []),
     ...metaKeys.map((k) => `meta:${k}`),
   ];
-  const lines = [header.map(escapeCsvCell).join(',')];
-  for (const s of m.subjects) {
-    const cells = [
-      s.id,
-      ...m.sequences.map((k) => s.sequences[k] ?? ''),
-      ...(m.masks ?? []).map((k) => s.masks?.[k] ?? ''),
-      ...(m.labels ?? []).map((k) => formatValue(s.labels?.[k])),
-      ...(hasSplit ? [s.split ?? ''] : []),
-      ...metaKeys.map((k) => formatValue(s.metadata?.[k])),
-    ];
-    lines.push(cells.map(escapeCsvCell).join(','));
-  }
-  return lines.join('\n') + '\n';
+  const rows = m.subjects.map((s) => [
+    s.id,
+    ...m.sequences.map((k) => own(s.sequences, k) ?? ''),
+    ...(m.masks ?? []).map((k) => own(s.masks, k) ?? ''),
+    ...(m.labels ?? []).map((k) => formatValue(own(s.labels, k))),
+    ...(hasSplit ? [s.split ?? ''] : []),
+    ...metaKeys.map((k) => formatValue(own(s.metadata, k))),
+  ]);
+  // every cell as text, so a number-like value gets the same guard whatever its type
+  return formatCsv(header, rows);
 }
 
 // ------------------------------------------------------------------------------- validation
 
 let ajvValidate: ReturnType<Ajv['compile']> | undefined;
 
-/** Schema plus semantic checks that need no files: duplicate ids, escaping paths, no sequences. */
+/**
+ * Schema plus semantic checks that need no files: duplicate ids, escaping paths, no sequences.
+ * @param m - A parsed JSON manifest (any value).
+ * @param options - `allowOutside`: accept paths that leave the manifest's folder.
+ * @returns Every problem found, each with row and column (empty when valid).
+ * @example
+ * ```ts
+ * import { formatProblem, validateManifest } from 'mriseq';
+ * const problems = validateManifest({ mriseqManifest: 1, sequences: ['t1'], subjects: [{ id: 'a', sequences: { t1: '../x.nii' } }] });
+ * console.log(problems.map(formatProblem));
+ * ```
+ */
 export function validateManifest(m: unknown, options: { allowOutside?: boolean } = {}): ManifestProblem[] {
   const problems: ManifestProblem[] = [];
   if (!ajvValidate) ajvValidate = new Ajv({ allErrors: true, strict: false }).compile(MANIFEST_SCHEMA);
@@ -298,7 +404,7 @@ export function validateManifest(m: unknown, options: { allowOutside?: boolean }
         code: 'manifest.duplicate',
       });
     else seen.set(s.id, row);
-    const present = manifest.sequences.filter((q) => s.sequences?.[q]);
+    const present = manifest.sequences.filter((q) => own(s.sequences, q));
     if (present.length === 0)
       problems.push({
         row,
@@ -414,7 +520,19 @@ function valueAt(m: unknown, parts: string[]): unknown {
   return v;
 }
 
-/** Absolute, drive-letter or '..'-climbing paths leave the manifest's folder (symlinks: node.ts). */
+/**
+ * Whether a manifest path leaves the manifest's folder by its text alone: absolute, drive-letter
+ * or UNC paths, or `..` climbing above the start at any point (`/` and `\` both separate). Symbolic
+ * links are checked on disk by the Node adapter ({@link readManifest}, {@link checkManifest}).
+ * @param path - A path from a manifest, relative to its folder.
+ * @returns true when it leaves the folder.
+ * @example
+ * ```ts
+ * import { escapesLexically } from 'mriseq/browser';
+ * console.log(['a/b.nii', 'a/../b.nii', '../x.nii', 'a/../../x.nii', '/data/x.nii', 'C:\\x.nii'].map(escapesLexically));
+ * // [ false, false, true, true, true, true ]
+ * ```
+ */
 export function escapesLexically(path: string): boolean {
   if (/^([/\\]|[A-Za-z]:)/.test(path)) return true;
   let depth = 0;
@@ -426,7 +544,16 @@ export function escapesLexically(path: string): boolean {
   return false;
 }
 
-/** One line per problem, e.g. "row 3, column t1: file not found; found a/b.nii.gz". */
+/**
+ * One line per problem, e.g. "row 3, column t1: file not found; found a/b.nii.gz".
+ * @param p - A problem from {@link validateManifest}, {@link parseManifestText} or {@link checkManifest}.
+ * @returns One line a user can act on.
+ * @example
+ * ```ts
+ * import { formatProblem } from 'mriseq';
+ * console.log(formatProblem({ row: 3, column: 't1', problem: 'file not found', found: 'a/b.nii.gz', code: 'manifest.missing' }));
+ * ```
+ */
 export function formatProblem(p: ManifestProblem): string {
   const where =
     p.row > 0
@@ -440,7 +567,23 @@ export function formatProblem(p: ManifestProblem): string {
   return parts.join('; ');
 }
 
-/** Throws one MriseqError summarising all problems (each also listed in the message). */
+/**
+ * Throws one MriseqError summarising all problems (each also listed in the message, as
+ * {@link formatProblem} writes it); returns quietly when there are none.
+ * @param problems - The problems of one manifest (e.g. {@link ParsedManifest}'s).
+ * @param file - The manifest's file, named in the error.
+ * @throws {@link MriseqError} with the first problem's code and row.
+ * @example
+ * ```ts
+ * import { assertNoProblems, MriseqError, parseManifestText } from 'mriseq/browser';
+ * const { problems } = parseManifestText('id,t1\nsub-1,../t1.nii.gz\n');
+ * try {
+ *   assertNoProblems(problems, 'manifest.csv');
+ * } catch (e) {
+ *   if (e instanceof MriseqError) console.log(e.code, e.file, e.field); // manifest.escape manifest.csv row 1
+ * }
+ * ```
+ */
 export function assertNoProblems(problems: readonly ManifestProblem[], file: string): void {
   if (problems.length === 0) return;
   const first = problems[0] as ManifestProblem;
@@ -454,7 +597,19 @@ export function assertNoProblems(problems: readonly ManifestProblem[], file: str
   );
 }
 
-/** Parses either form, chosen by content (JSON starts with '{'). */
+/**
+ * Parses either form, chosen by content (JSON starts with '{').
+ * @param text - The manifest file's content.
+ * @param options - `allowOutside`: accept paths that leave the manifest's folder.
+ * @returns The manifest and every problem found (empty when valid).
+ * @example
+ * ```ts
+ * import { parseManifestText } from 'mriseq';
+ * const csv = 'id,t1,t2\nsub-1,sub-1/t1.nii.gz,sub-1/t2.nii.gz\nsub-2,sub-2/t1.nii.gz,\n';
+ * const { manifest, problems } = parseManifestText(csv);
+ * console.log(manifest.sequences, manifest.subjects[1]?.sequences.t2, problems.length); // ['t1','t2'] null 0
+ * ```
+ */
 export function parseManifestText(text: string, options: { allowOutside?: boolean } = {}): ParsedManifest {
   const t = text.replace(/^\ufeff/, '');
   if (t.trimStart().startsWith('{')) {

@@ -5,10 +5,11 @@
  */
 import { mkdir, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { signalOrInterrupt } from '../interrupt/index.js';
 import { MriseqError } from '../errors/index.js';
 import { removeStaleTemps, writeFileAtomic } from '../reliability/node.js';
-import type { Volume } from '../volume/index.js';
-import { readNifti, readNiftiHeader, writeNifti, type NiftiHeader } from '../io/index.js';
+import { countNonFinite, gridProblem, roleShapeProblem, type Volume } from '../volume/index.js';
+import { bestAffine, readNifti, readNiftiHeader, writeNifti, type NiftiHeader } from '../io/index.js';
 import {
   phantom as makePhantom,
   Phantom,
@@ -19,6 +20,7 @@ import {
 } from '../phantom/index.js';
 import {
   Cohort,
+  phantomLabelNames,
   setCohortNodeAdapter,
   type CohortDataFrame,
   type FromManifestOptions,
@@ -35,6 +37,7 @@ import {
 } from './manifest.js';
 import { inShard } from './shard.js';
 import { stratifiedSplit, type SplitFractions } from './split.js';
+import { dict, own, plain } from '../keys/index.js';
 
 export interface ReadManifestResult {
   manifest: Manifest;
@@ -44,7 +47,24 @@ export interface ReadManifestResult {
   file: string;
 }
 
-/** Reads and parses a manifest (CSV or JSON), collecting every problem. */
+/**
+ * Reads and parses a manifest (CSV or JSON), collecting every problem.
+ * @param path - A .csv or .json manifest.
+ * @param options - `allowOutside`: accept paths that leave the manifest's folder.
+ * @returns The manifest, its problems, the folder its paths are relative to, and the file.
+ * @throws {@link MriseqError} when the file cannot be read (problems in its content are returned, not thrown).
+ * @example
+ * ```ts
+ * import { readManifest, writeManifest } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const file = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'manifest.csv');
+ * await writeManifest(file, { mriseqManifest: 1, sequences: ['t1'], subjects: [{ id: 'a', sequences: { t1: 'a.nii' } }] });
+ * const { manifest, problems, root } = await readManifest(file);
+ * console.log(manifest.subjects.length, problems, root);
+ * ```
+ */
 export async function readManifest(
   path: string,
   options: { allowOutside?: boolean } = {},
@@ -82,7 +102,18 @@ export async function resolveManifestPath(root: string, p: string, allowOutside 
   return abs;
 }
 
-/** Volumes named by a manifest, read with the NIfTI reader. */
+/**
+ * Volumes named by a manifest, read with the NIfTI reader.
+ * The {@link VolumeSource} of a manifest's files: it reads each path (relative to `root`) with {@link readNifti}.
+ *
+ * @example
+ * ```ts
+ * import { Cohort, ManifestSource, readManifest } from 'mriseq';
+ * const { manifest, root } = await readManifest('/data/brats/manifest.csv');
+ * const cohort = Cohort.fromManifestObject(manifest, new ManifestSource(manifest, root));
+ * console.log(cohort.size);
+ * ```
+ */
 export class ManifestSource implements VolumeSource {
   readonly description: string;
   private readonly rows: Map<string, ManifestSubject>;
@@ -98,10 +129,20 @@ export class ManifestSource implements VolumeSource {
 
   async load(id: string, key: string, kind: 'sequence' | 'mask'): Promise<Volume> {
     const row = this.rows.get(id);
-    const p = kind === 'sequence' ? row?.sequences[key] : row?.masks?.[key];
+    const p = kind === 'sequence' ? own(row?.sequences, key) : own(row?.masks, key);
     if (!p)
       throw new MriseqError('no file for this volume', { field: `${id}.${key}`, code: 'cohort.nofile' });
     return readNifti(await resolveManifestPath(this.root, p, this.allowOutside));
+  }
+
+  /** The file's resolved path, size and modification time. */
+  async stamp(id: string, key: string, kind: 'sequence' | 'mask'): Promise<string> {
+    const row = this.rows.get(id);
+    const p = kind === 'sequence' ? own(row?.sequences, key) : own(row?.masks, key);
+    if (!p) return 'none';
+    const abs = await resolveManifestPath(this.root, p, this.allowOutside);
+    const st = await stat(abs).catch(() => undefined);
+    return st ? `${abs} ${st.size} ${st.mtimeMs}` : `${abs} missing`;
   }
 }
 
@@ -134,7 +175,19 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
   await writeFileAtomic(path, text);
 }
 
-/** Writes a manifest as CSV (by extension .csv) or JSON. */
+/**
+ * Writes a manifest as CSV (by extension .csv) or JSON.
+ * Written atomically (temp file + rename).
+ *
+ * @param path - Target file; .csv gives the CSV form, anything else JSON.
+ * @param m - The manifest.
+ * @example
+ * ```ts
+ * import { scanManifest, writeManifest } from 'mriseq';
+ * const dir = '/data/brats';
+ * await writeManifest(`${dir}/manifest.csv`, await scanManifest(dir)).catch((e: Error) => console.log(e.message));
+ * ```
+ */
 export async function writeManifest(path: string, m: Manifest): Promise<void> {
   await writeTextAtomic(
     path,
@@ -163,6 +216,16 @@ const BRATS_SEQUENCES: Record<string, string> = {
 /** Label maps a BraTS-style folder may hold: the segmentation and the phantom's truth maps. */
 const BRATS_MASKS = ['seg', 'tissue', 'lesion'];
 
+/**
+ * A file {@link scanFolder} left out of the manifest, and why.
+ *
+ * @example
+ * ```ts
+ * import { scanFolder, type ScanWarning } from 'mriseq';
+ * const { warnings } = await scanFolder('/data/brats');
+ * warnings.forEach((w: ScanWarning) => console.log(`${w.file}: ${w.problem}`));
+ * ```
+ */
 export interface ScanWarning {
   /** Path relative to the scanned folder. */
   file: string;
@@ -178,6 +241,16 @@ export interface ScanOptions {
   onWarning?: (w: ScanWarning) => void;
 }
 
+/**
+ * What {@link scanFolder} returns.
+ *
+ * @example
+ * ```ts
+ * import { scanFolder, type ScanResult } from 'mriseq';
+ * const r: ScanResult = await scanFolder('/data/brats');
+ * console.log(r.manifest.sequences, r.warnings.length);
+ * ```
+ */
 export interface ScanResult {
   manifest: Manifest;
   /** Files left out of the manifest, each with why. */
@@ -198,12 +271,13 @@ function classifyBratsFile(
   if (!stem.startsWith(`${id}_`) && !stem.startsWith(`${id}-`))
     return { kind: 'unknown', why: `name does not start with the subject id ${id}_` };
   const suffix = stem.slice(id.length + 1).toLowerCase();
-  const seq = BRATS_SEQUENCES[suffix];
+  // the suffix is part of a file name: only the table's own keys count
+  const seq = own(BRATS_SEQUENCES, suffix);
   if (seq) return { kind: 'sequence', key: seq };
   if (BRATS_MASKS.includes(suffix)) return { kind: 'mask', key: suffix };
   const u = /^unique_(.+)$/.exec(suffix);
-  if (u && BRATS_SEQUENCES[u[1] as string])
-    return { kind: 'mask', key: `unique_${BRATS_SEQUENCES[u[1] as string]}` };
+  const uq = u ? own(BRATS_SEQUENCES, u[1] as string) : undefined;
+  if (uq) return { kind: 'mask', key: `unique_${uq}` };
   return {
     kind: 'unknown',
     why: `unknown suffix '${suffix}' (expected one of ${[...Object.keys(BRATS_SEQUENCES), ...BRATS_MASKS].join(', ')}, unique_<sequence>)`,
@@ -216,6 +290,16 @@ function classifyBratsFile(
  * t2f too) and label maps `<id>_seg`, `<id>_tissue`, `<id>_lesion`, `<id>_unique_<seq>`. Any other
  * NIfTI file is left out and reported in `warnings`, never guessed. Paths are relative to `dir`
  * (write the manifest there).
+ * @param dir - The folder to scan.
+ * @param options - `layout` (only 'brats'), `onWarning` for each file left out (default: a warning on stderr).
+ * @returns The manifest and the files left out, each with why.
+ * @throws {@link MriseqError} 'unknown layout' for a layout other than 'brats', or when the folder cannot be read.
+ * @example
+ * ```ts
+ * import { scanFolder } from 'mriseq';
+ * const { manifest, warnings } = await scanFolder('/data/brats').catch(() => ({ manifest: undefined, warnings: [] }));
+ * console.log(manifest?.subjects.length, warnings);
+ * ```
  */
 export async function scanFolder(dir: string, options: ScanOptions = {}): Promise<ScanResult> {
   const layout = options.layout ?? 'brats';
@@ -252,7 +336,7 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
   const subjects: ManifestSubject[] = [];
   for (const id of names) {
     const files = (await readdir(join(dir, id))).sort();
-    const s: ManifestSubject = { id, sequences: {}, masks: {}, labels: {}, metadata: {} };
+    const s: ManifestSubject = { id, sequences: dict(), masks: dict(), labels: dict(), metadata: dict() };
     const volumes: string[] = [];
     for (const f of files) {
       const c = classifyBratsFile(id, f);
@@ -264,7 +348,7 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
         continue;
       }
       const into = c.kind === 'sequence' ? s.sequences : s.masks!;
-      const before = into[c.key];
+      const before = own(into, c.key);
       if (before) {
         warn(rel, `not in the manifest: ${before} is already the subject's ${c.key}`);
         continue;
@@ -283,11 +367,31 @@ export async function scanFolder(dir: string, options: ScanOptions = {}): Promis
   for (const s of subjects) {
     for (const q of sequences) s.sequences[q] ??= null;
     for (const q of masks) s.masks![q] ??= null;
+    s.sequences = plain(s.sequences);
+    s.masks = plain(s.masks!);
+    s.labels = plain(s.labels!);
+    s.metadata = plain(s.metadata!);
   }
   return { manifest: { mriseqManifest: 1, sequences, masks, labels: [], subjects }, warnings };
 }
 
-/** scanFolder's manifest (files it leaves out go to options.onWarning, or stderr). */
+/**
+ * scanFolder's manifest (files it leaves out go to options.onWarning, or stderr).
+ * @param dir - A folder in the BraTS layout (see {@link scanFolder}).
+ * @param options - As {@link scanFolder}.
+ * @returns The manifest (paths relative to `dir`).
+ * @throws {@link MriseqError} as {@link scanFolder}.
+ * @example
+ * ```ts
+ * import { scanManifest, simulateToDisk } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await simulateToDisk({ out: dir, subjects: 2, size: [32, 32, 16] });
+ * console.log((await scanManifest(dir)).sequences); // ['t1', 't1gd', 't2', 'flair']
+ * ```
+ */
 export async function scanManifest(dir: string, options: ScanOptions = {}): Promise<Manifest> {
   return (await scanFolder(dir, options)).manifest;
 }
@@ -302,8 +406,20 @@ export interface CheckOptions {
   full?: boolean;
   /** Relative tolerance on spacing comparisons (default 1e-4). */
   spacingTolerance?: number;
+  /** Largest distance (mm) between the grid corners of two sequences' affines (default AFFINE_TOLERANCE_MM). */
+  affineTolerance?: number;
 }
 
+/**
+ * What {@link checkManifest} found.
+ *
+ * @example
+ * ```ts
+ * import { checkManifest, formatProblem, type CheckReport } from 'mriseq';
+ * const report: CheckReport = await checkManifest('/data/brats/manifest.csv');
+ * if (!report.ok) console.log(report.problems.map(formatProblem).join('\n'));
+ * ```
+ */
 export interface CheckReport {
   file: string;
   subjects: number;
@@ -315,7 +431,23 @@ export interface CheckReport {
 /**
  * Validates a manifest and everything it points at, reporting every problem at once with row and
  * column: schema, duplicate ids, escaping paths (after symlinks), missing files, unreadable
- * volumes, and shape/spacing mismatches between a subject's sequences.
+ * volumes, a 4D file in a 3D role, shape/spacing/affine mismatches between a subject's volumes
+ * (affines within AFFINE_TOLERANCE_MM at the grid corners), and with `full` non-finite voxels.
+ * @param path - A .csv or .json manifest.
+ * @param options - `allowOutside`, `headers` (read every header, default true), `full` (decode every
+ *   volume), spacing tolerance.
+ * @returns A {@link CheckReport}; `ok` when there is no problem.
+ * @example
+ * ```ts
+ * import { checkManifest, simulateToDisk } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await simulateToDisk({ out: dir, subjects: 2, size: [32, 32, 16] });
+ * const report = await checkManifest(join(dir, 'manifest.csv'));
+ * console.log(report.ok, report.subjects, report.files);
+ * ```
  */
 export async function checkManifest(path: string, options: CheckOptions = {}): Promise<CheckReport> {
   const r = await readManifest(path, options);
@@ -325,12 +457,12 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
   for (let k = 0; k < r.manifest.subjects.length; k++) {
     const s = r.manifest.subjects[k] as ManifestSubject;
     const row = k + 1;
-    let ref: { column: string; shape: number[]; spacing: number[] } | undefined;
+    let ref: { column: string; shape: number[]; spacing: number[]; affine: number[][] } | undefined;
     const entries = [
       ...Object.entries(s.sequences ?? {}).map(([c, p]) => ({ column: c, p, mask: false })),
       ...Object.entries(s.masks ?? {}).map(([c, p]) => ({ column: c, p, mask: true })),
     ];
-    for (const { column, p } of entries) {
+    for (const { column, p, mask } of entries) {
       if (typeof p !== 'string' || p === '') continue;
       files++;
       let abs: string;
@@ -360,10 +492,12 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
         continue;
       }
       if (options.headers === false) continue;
-      let h: { shape: number[]; spacing: number[] };
+      let h: { shape: number[]; spacing: number[]; dims: number[]; affine: number[][] };
+      let nonFinite = 0;
       try {
-        h = headerGeometry(await readNiftiHeader(abs));
-        if (options.full) await readNifti(abs);
+        const header = await readNiftiHeader(abs);
+        h = { ...headerGeometry(header), dims: header.dims, affine: bestAffine(header, abs) };
+        if (options.full) nonFinite = countNonFinite((await readNifti(abs)).data);
       } catch (e) {
         problems.push({
           row,
@@ -375,11 +509,23 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
         });
         continue;
       }
-      const spatial = { shape: h.shape.slice(0, 3), spacing: h.spacing.slice(0, 3) };
+      const dims = roleShapeProblem(column, mask ? 'mask' : 'sequence', h.dims);
+      if (dims) problems.push({ row, column, ...dims, code: 'manifest.dims' });
+      if (nonFinite > 0)
+        problems.push({
+          row,
+          column,
+          problem: `${nonFinite} non-finite voxel${nonFinite > 1 ? 's' : ''} (NaN or Inf)`,
+          found: p,
+          expected: 'finite voxels (train, evaluate and maps refuse this file)',
+          code: 'manifest.nonfinite',
+        });
+      const spatial = { shape: h.shape.slice(0, 3), spacing: h.spacing.slice(0, 3), affine: h.affine };
       if (!ref) {
         ref = { column, ...spatial };
         continue;
       }
+      const grid = gridProblem(ref, spatial, options.affineTolerance);
       if (spatial.shape.join('x') !== ref.shape.join('x'))
         problems.push({
           row,
@@ -402,6 +548,15 @@ export async function checkManifest(path: string, options: CheckOptions = {}): P
           expected: ref.spacing.map((v) => +v.toFixed(4)).join('x'),
           code: 'manifest.spacing',
         });
+      else if (grid)
+        problems.push({
+          row,
+          column,
+          problem: `${grid.problem} from ${ref.column}`,
+          found: grid.found,
+          expected: grid.expected,
+          code: 'manifest.affine',
+        });
     }
   }
   problems.sort((a, b) => a.row - b.row);
@@ -414,6 +569,16 @@ function headerGeometry(h: NiftiHeader): { shape: number[]; spacing: number[] } 
 
 // ------------------------------------------------------------------------------ simulate
 
+/**
+ * Options of {@link simulateToDisk}: the phantom's options plus where and how to write.
+ *
+ * @example
+ * ```ts
+ * import { simulateToDisk, type SimulateToDiskOptions } from 'mriseq';
+ * const options: SimulateToDiskOptions = { out: '/tmp/phantom', subjects: 8, split: { train: 0.75, val: 0, test: 0.25 } };
+ * await simulateToDisk(options);
+ * ```
+ */
 export interface SimulateToDiskOptions extends PhantomOptions {
   /** Output folder. */
   out: string;
@@ -471,6 +636,7 @@ export function phantomManifestSubject(
       lesionGroup: s.labels.lesionGroup,
       lesionType: s.labels.lesionType,
       highEnhancement: s.labels.highEnhancement,
+      ...(ph.options.dce ? { kinetics: s.labels.kinetics, washout: s.labels.washout } : {}),
     },
     split: null,
     metadata: {
@@ -487,8 +653,21 @@ export function phantomManifestSubject(
  * plus truth maps) and `manifest.csv` (or `manifest.shard-I-of-N.csv` for a shard). Every file is
  * written atomically; the same seed gives the same bytes. Subjects whose folder is complete are
  * skipped, so an interrupted run resumes.
+ * @param options - The phantom's options plus `out` (folder), `shard`, `split`, `onProgress`, `signal`.
+ * @returns The manifest, its path, and how many subjects were written and skipped (already complete).
+ * @throws {@link MriseqError} when `out` holds a different simulation, or when interrupted through `signal`.
+ * @example
+ * ```ts
+ * import { simulateToDisk } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const out = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await simulateToDisk({ out, subjects: 3, size: [32, 32, 16], seed: 1, onProgress: (d, n) => console.log(`${d}/${n}`) });
+ * ```
  */
 export async function simulateToDisk(options: SimulateToDiskOptions): Promise<SimulateResult> {
+  const signal = signalOrInterrupt(options.signal);
   const ph = makePhantom(options);
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
@@ -533,7 +712,7 @@ export async function simulateToDisk(options: SimulateToDiskOptions): Promise<Si
   let written = 0;
   let skipped = 0;
   for (let k = 0; k < ids.length; k++) {
-    if (options.signal?.aborted)
+    if (signal?.aborted)
       throw new MriseqError('simulation interrupted', {
         field: 'signal',
         found: `${k} of ${ids.length} subjects written`,
@@ -576,7 +755,7 @@ export async function simulateToDisk(options: SimulateToDiskOptions): Promise<Si
     description: `mriseq phantom: seed ${ph.options.seed}, ${ph.options.subjects} subjects, size ${ph.options.size.join('x')}, missing ${ph.options.missing}, uniqueFraction ${ph.options.uniqueFraction}`,
     sequences: ph.sequences,
     masks: Object.keys(subjects[0]?.masks ?? phantomManifestSubject(ph.info(0), ph).masks ?? {}),
-    labels: ['lesionGroup', 'lesionType', 'highEnhancement'],
+    labels: phantomLabelNames(ph),
     subjects,
   };
   const name = options.shard

@@ -1,6 +1,11 @@
 /**
  * The manifest's JSON schema; data-manifests/manifest.schema.json is the same object (a test keeps
  * them equal), kept here so the browser-safe code needs no file access.
+ * @example
+ * ```ts
+ * import { MANIFEST_SCHEMA } from 'mriseq';
+ * console.log(MANIFEST_SCHEMA.required); // ['mriseqManifest', 'sequences', 'subjects']
+ * ```
  */
 export const MANIFEST_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',

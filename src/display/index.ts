@@ -25,12 +25,15 @@ export {
   figureBundle,
   clearOutput,
   registerMimeProvider,
+  registerBundleFinisher,
+  finishBundle,
   DisplayHandle,
   SILENT_RESULT,
   ProgressBar,
   progressBar,
   PLOTLY_MIME,
   type MimeProvider,
+  type BundleFinisher,
   type DisplayOptions,
   type ProgressOptions,
 } from './display.js';
@@ -52,8 +55,10 @@ export {
   type Colormap,
 } from './volume.js';
 export { encodePng, base64, crc32, type RawImage } from './png.js';
+export { tensorBundle, tensorImage, isTensorLike, type TensorLike } from './tensor.js';
 export {
   VOLUME_MIME,
+  VIEWER_COMM_TARGET,
   volumeViewer,
   VolumeViewer,
   volumeMimePayload,
@@ -64,4 +69,6 @@ export {
   type VolumeMimePayload,
   type VolumeLayerPayload,
   type VoxelEncoding,
+  type ViewerClick,
 } from './viewer-mime.js';
+export { kernelComms, type KernelComms, type KernelComm, type CommMessage } from './comm.js';

@@ -15,6 +15,19 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+/**
+ * The CRC-32 of PNG and gzip (IEEE polynomial).
+ *
+ * @param bytes - The bytes.
+ * @param start - First index (default 0).
+ * @param end - End index, exclusive (default the length).
+ * @returns The checksum as an unsigned 32-bit integer.
+ * @example
+ * ```ts
+ * import { crc32 } from 'mriseq';
+ * console.log(crc32(new TextEncoder().encode('123456789')).toString(16)); // 'cbf43926'
+ * ```
+ */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let c = 0xffffffff;
   for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
@@ -73,6 +86,16 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Uncompressed pixels for {@link encodePng} and {@link montage}.
+ *
+ * @example
+ * ```ts
+ * import { encodePng, type RawImage } from 'mriseq';
+ * const red: RawImage = { width: 2, height: 1, channels: 3, pixels: Uint8Array.from([255, 0, 0, 255, 0, 0]) };
+ * console.log(encodePng(red).length);
+ * ```
+ */
 export interface RawImage {
   width: number;
   height: number;
@@ -81,6 +104,20 @@ export interface RawImage {
   pixels: Uint8Array;
 }
 
+/**
+ * A small PNG encoder (stored zlib blocks, no compression library), browser-safe.
+ *
+ * @param img - Pixels, rows top to bottom, 1, 3 or 4 bytes per pixel.
+ * @returns The PNG file's bytes.
+ * @throws {@link MriseqError} when the buffer does not match width × height × channels.
+ * @example
+ * ```ts
+ * import { encodePng } from 'mriseq';
+ * import { writeFileSync } from 'node:fs';
+ * const pixels = Uint8Array.from({ length: 16 * 16 }, (_, i) => i);
+ * writeFileSync('/tmp/ramp.png', encodePng({ width: 16, height: 16, channels: 1, pixels }));
+ * ```
+ */
 export function encodePng(img: RawImage): Uint8Array {
   const { width, height, channels, pixels } = img;
   if (!(width > 0 && height > 0) || pixels.length !== width * height * channels)
@@ -116,7 +153,16 @@ export function encodePng(img: RawImage): Uint8Array {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-/** Standard base64 (RFC 4648 with padding), without Buffer or btoa. */
+/**
+ * Standard base64 (RFC 4648 with padding), without Buffer or btoa.
+ * @param bytes - Any bytes.
+ * @returns Their base64 text.
+ * @example
+ * ```ts
+ * import { base64 } from 'mriseq';
+ * console.log(base64(new TextEncoder().encode('mri'))); // 'bXJp'
+ * ```
+ */
 export function base64(bytes: Uint8Array): string {
   let s = '';
   let i = 0;

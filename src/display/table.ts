@@ -1,16 +1,55 @@
 /** Tables as HTML + aligned text, from plain rows or a danfojs DataFrame (duck-typed). */
 import { escapeHtml, type Displayable, type RichOutput } from './core.js';
 
+/**
+ * The values a table cell shows.
+ *
+ * @example
+ * ```ts
+ * import { type Cell } from 'mriseq';
+ * const cells: Cell[] = ['t1gd', 0.91, true, null, undefined];
+ * console.log(cells.length);
+ * ```
+ */
 export type Cell = string | number | boolean | null | undefined;
+/**
+ * One table row: column name → cell.
+ *
+ * @example
+ * ```ts
+ * import { htmlTable, type Row } from 'mriseq';
+ * const rows: Row[] = [{ id: 'sim-00000', auc: 0.93, pass: true }];
+ * htmlTable(rows);
+ * ```
+ */
 export type Row = Record<string, Cell>;
 
-/** What a danfojs DataFrame offers (danfojs itself is not imported: it is Node-heavy). */
+/**
+ * What a danfojs DataFrame offers (danfojs itself is not imported: it is Node-heavy).
+ * @example
+ * ```ts
+ * import { htmlTable, type DataFrameLike } from 'mriseq';
+ * const df: DataFrameLike = { columns: ['sequence', 'C_d'], values: [['t1gd', 0.9], ['t1', -0.7]] };
+ * console.log(htmlTable(df).rows.length); // 2
+ * ```
+ */
 export interface DataFrameLike {
   columns: string[];
   values: unknown[][];
   index?: (string | number)[];
 }
 
+/**
+ * Whether a value looks like a danfojs DataFrame (what {@link htmlTable} accepts besides rows).
+ *
+ * @param x - Any value.
+ * @returns True for an object with `columns` and `values` arrays (a danfojs DataFrame).
+ * @example
+ * ```ts
+ * import { isDataFrameLike } from 'mriseq';
+ * console.log(isDataFrameLike({ columns: ['a'], values: [[1]] }), isDataFrameLike([{ a: 1 }])); // true false
+ * ```
+ */
 export function isDataFrameLike(x: unknown): x is DataFrameLike {
   if (typeof x !== 'object' || x === null) return false;
   const d = x as Partial<DataFrameLike>;
@@ -29,6 +68,16 @@ export function isRowArray(x: unknown): x is Row[] {
   );
 }
 
+/**
+ * Options of {@link htmlTable}.
+ *
+ * @example
+ * ```ts
+ * import { htmlTable, type TableOptions } from 'mriseq';
+ * const o: TableOptions = { digits: 3, columns: ['subject', 'psnr'], caption: 'PSNR (dB)', maxRows: 20 };
+ * htmlTable([{ subject: 'a', psnr: 24.123, ssim: 0.8 }], o);
+ * ```
+ */
 export interface TableOptions {
   /** Significant digits for numbers (default 4). */
   digits?: number;
@@ -49,6 +98,16 @@ function formatCell(v: unknown, digits: number): string {
   return String(v);
 }
 
+/**
+ * A displayable table (see {@link htmlTable}).
+ *
+ * @example
+ * ```ts
+ * import { Table } from 'mriseq';
+ * const t = new Table(['metric', 'value'], [['psnr', 24.51], ['ssim', 0.83]], { caption: 'T1 -> T1Gd' });
+ * console.log(t.toText());
+ * ```
+ */
 export class Table implements Displayable {
   readonly columns: string[];
   readonly rows: unknown[][];
@@ -107,7 +166,17 @@ export class Table implements Displayable {
   }
 }
 
-/** A displayable table from rows of objects or a danfojs DataFrame. */
+/**
+ * A displayable table from rows of objects or a danfojs DataFrame.
+ * @param source - Rows of objects, or a danfojs DataFrame.
+ * @param opts - Significant `digits` (4), `columns`, `caption`, `maxRows` (200).
+ * @returns A displayable {@link Table} (HTML and text).
+ * @example
+ * ```ts
+ * import { display, htmlTable } from 'mriseq';
+ * display(htmlTable([{ sequence: 't1gd', C_d: 0.912345 }, { sequence: 't1', C_d: -0.8 }], { caption: 'C_d', digits: 3 }));
+ * ```
+ */
 export function htmlTable(source: Row[] | DataFrameLike, opts: TableOptions = {}): Table {
   if (isDataFrameLike(source)) {
     const cols = [...source.columns];

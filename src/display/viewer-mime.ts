@@ -8,15 +8,55 @@
  */
 import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
-import type { Displayable, RichOutput } from './core.js';
-import { registerMimeProvider } from './display.js';
+import { kernelComms, type CommMessage, type KernelComm } from './comm.js';
+import { newDisplayId, type Displayable, type RichOutput } from './core.js';
+import { registerMimeProvider, type DisplayHandle } from './display.js';
 import { volumeView, type Colormap } from './volume.js';
 
+/**
+ * The MIME type of mriseq's JupyterLab volume viewer (payload: {@link VolumeMimePayload}).
+ *
+ * @example
+ * ```ts
+ * import { VOLUME_MIME, phantom, volumeViewer } from 'mriseq';
+ * const v = volumeViewer(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!);
+ * console.log(VOLUME_MIME in v.toMimeBundle().data); // true
+ * ```
+ */
 export const VOLUME_MIME = 'application/vnd.mriseq.volume+json';
+/**
+ * The kernel-side comm target a shown viewer connects to (labextension/src/plugin.ts opens it).
+ *
+ * @example
+ * ```ts
+ * import { VIEWER_COMM_TARGET, kernelComms } from 'mriseq';
+ * console.log(kernelComms()?.list(VIEWER_COMM_TARGET).length ?? 0); // viewers connected now
+ * ```
+ */
+export const VIEWER_COMM_TARGET = 'mriseq.viewer';
 
-/** How voxels are sent: uint8/uint16 are linearly quantised (value = offset + scale * q). */
+/**
+ * How voxels are sent: uint8/uint16 are linearly quantised (value = offset + scale * q).
+ * @example
+ * ```ts
+ * import { volumeMimePayload, phantom, type VoxelEncoding } from 'mriseq';
+ * const dtype: VoxelEncoding = 'float32';
+ * console.log(volumeMimePayload(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!, { dtype }).layers[0]?.dtype);
+ * ```
+ */
 export type VoxelEncoding = 'uint8' | 'uint16' | 'float32';
 
+/**
+ * One volume of a {@link VolumeMimePayload}: quantised voxels (value = offset + scale · q) as base64.
+ *
+ * @example
+ * ```ts
+ * import { base64ToBytes, phantom, volumeMimePayload, type VolumeLayerPayload } from 'mriseq';
+ * const layer: VolumeLayerPayload = volumeMimePayload(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!).layers[0]!;
+ * const q = base64ToBytes(layer.data)[100]!;
+ * console.log(layer.name, layer.offset + layer.scale * q); // the voxel's value, to within a quantisation step
+ * ```
+ */
 export interface VolumeLayerPayload {
   name: string;
   dtype: VoxelEncoding;
@@ -29,6 +69,17 @@ export interface VolumeLayerPayload {
   max: number;
 }
 
+/**
+ * The JSON the volume MIME type carries ({@link VOLUME_MIME}): the grid, its geometry, the layers
+ * and overlays as quantised voxels, and the initial display settings.
+ *
+ * @example
+ * ```ts
+ * import { phantom, volumeMimePayload, type VolumeMimePayload } from 'mriseq';
+ * const p: VolumeMimePayload = volumeMimePayload(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!);
+ * console.log(p.version, p.spacing, p.window);
+ * ```
+ */
 export interface VolumeMimePayload {
   version: 1;
   title: string;
@@ -50,8 +101,24 @@ export interface VolumeMimePayload {
   overlayOpacity: number;
   /** Fraction of max |overlay| under which the overlay is transparent. */
   overlayThreshold: number;
+  /**
+   * Present when the viewer was made in the mriseq kernel: the front end opens a comm to `target`
+   * with { viewer } to receive updates and send clicks. Absent (or unanswered) means a static
+   * viewer, as in an exported notebook.
+   */
+  comm?: { target: string; viewer: string };
 }
 
+/**
+ * Options of {@link volumeViewer}.
+ *
+ * @example
+ * ```ts
+ * import { type VolumeViewerOptions } from 'mriseq';
+ * const o: VolumeViewerOptions = { maxSize: 128, dtype: 'uint8', colormap: 'hot', overlayOpacity: 0.6, title: 'sim-00000' };
+ * console.log(o.title);
+ * ```
+ */
 export interface VolumeViewerOptions {
   /** Maps to show in colour over the anatomy, e.g. { M_d: map }. */
   overlay?: Volume | Record<string, Volume>;
@@ -69,6 +136,28 @@ export interface VolumeViewerOptions {
   title?: string;
   /** Also embed the extension-free HTML view and PNG montage (default true). */
   fallback?: boolean;
+  /** In the kernel: connect the shown viewer to the kernel through a comm (default true). */
+  live?: boolean;
+}
+
+/**
+ * A click in a shown viewer, as its onClick callbacks get it.
+ *
+ * @example
+ * ```ts
+ * import { phantom, volumeViewer, type ViewerClick } from 'mriseq';
+ * const v = volumeViewer(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!);
+ * const clicks: ViewerClick[] = [];
+ * v.onClick((c) => clicks.push(c)); // c.voxel, c.world (mm), c.values of every layer
+ * ```
+ */
+export interface ViewerClick {
+  /** Voxel on the volumes' own grid (x, y, z). */
+  voxel: [number, number, number];
+  /** World coordinates of that voxel (mm, from the first volume's affine). */
+  world: [number, number, number];
+  /** Every layer's and overlay's value there, at full precision (e.g. { real, generated, M_d }). */
+  values: Record<string, number>;
 }
 
 type Named = { name: string; volume: Volume };
@@ -86,7 +175,17 @@ function isVolumeLike(x: unknown): x is Volume {
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-/** base64 of bytes: Buffer in Node, else a chunked encoder (the payload can be tens of MB). */
+/**
+ * base64 of bytes: Buffer in Node, else a chunked encoder (the payload can be tens of MB).
+ * @param bytes - Any bytes.
+ * @returns Their base64 text.
+ * @example
+ * ```ts
+ * import { base64ToBytes, bytesToBase64 } from 'mriseq';
+ * const b64 = bytesToBase64(new Uint8Array([1, 2, 3]));
+ * console.log(b64, base64ToBytes(b64)); // 'AQID' Uint8Array [1, 2, 3]
+ * ```
+ */
 export function bytesToBase64(bytes: Uint8Array): string {
   const B = (
     globalThis as {
@@ -126,7 +225,16 @@ export function bytesToBase64(bytes: Uint8Array): string {
   return parts.join('');
 }
 
-/** Inverse of bytesToBase64 (used by tests and by readers of saved notebooks). */
+/**
+ * Inverse of bytesToBase64 (used by tests and by readers of saved notebooks).
+ * @param s - base64 text.
+ * @returns The bytes.
+ * @example
+ * ```ts
+ * import { base64ToBytes } from 'mriseq';
+ * console.log(new TextDecoder().decode(base64ToBytes('bXJp'))); // 'mri'
+ * ```
+ */
 export function base64ToBytes(s: string): Uint8Array {
   const B = (globalThis as { Buffer?: { from(s: string, e: string): Uint8Array } }).Buffer;
   if (B) {
@@ -206,6 +314,16 @@ function percentileWindow(d: Float32Array): [number, number] {
 /**
  * The JSON payload of the volume MIME type for named anatomy layers (all on one grid) and
  * optional overlays. Checks that every volume has the same spatial shape.
+ * @param layers - One volume or named volumes on one grid.
+ * @param opts - As {@link volumeViewer}.
+ * @returns The payload (subsampled by an integer step to `maxSize`, voxels quantised as `dtype`).
+ * @throws {@link MriseqError} when there is no volume, a value is not a Volume, grids differ, data do not match their shape, or the frame is out of range.
+ * @example
+ * ```ts
+ * import { phantom, volumeMimePayload } from 'mriseq';
+ * const p = volumeMimePayload(phantom({ size: [64, 64, 32] }).subject(0).volumes.t1!, { maxSize: 32, dtype: 'uint16' });
+ * console.log(p.shape, p.step, p.sourceShape); // [32, 32, 16] 2 [64, 64, 32]
+ * ```
  */
 export function volumeMimePayload(
   layers: Volume | Record<string, Volume>,
@@ -281,26 +399,74 @@ export function volumeMimePayload(
   };
 }
 
-/** A displayable linked multiplanar viewer (the JupyterLab extension renders it). */
+/** Live viewers by id, for the comm target (the latest few: each holds its volumes). */
+const live = new Map<string, VolumeViewer>();
+const MAX_LIVE = 32;
+let targetRegistered = false;
+
+function registerLive(v: VolumeViewer, id: string): void {
+  live.set(id, v);
+  while (live.size > MAX_LIVE) live.delete(live.keys().next().value as string);
+  const comms = kernelComms();
+  if (!comms || targetRegistered) return;
+  targetRegistered = true;
+  comms.registerTarget(VIEWER_COMM_TARGET, (comm, open) => {
+    const viewer = live.get(String(open.data.viewer ?? ''));
+    // A viewer from before a kernel restart (or evicted): the front end stays static.
+    if (!viewer) comm.close({ error: `no live viewer ${String(open.data.viewer)} in this kernel` });
+    else viewer.attach(comm);
+  });
+}
+
+/**
+ * A displayable linked multiplanar viewer (the JupyterLab extension renders it).
+ * Linked multiplanar views (see {@link volumeViewer}); without the extension the HTML view and montage show.
+ *
+ * @example
+ * ```ts
+ * import { VolumeViewer, phantom } from 'mriseq';
+ * const v = new VolumeViewer(phantom({ size: [32, 32, 16] }).subject(0).volumes.t2!, { fallback: false });
+ * console.log(v.payload.shape, v.payload.layers[0]?.name);
+ * ```
+ */
 export class VolumeViewer implements Displayable {
   readonly payload: VolumeMimePayload;
-  private readonly fallback?: RichOutput;
+  private fallback?: RichOutput;
+  /** Set in the kernel: the id the front end's comm names. */
+  readonly id?: string;
+  private layerVolumes: Named[];
+  private overlayVolumes: Named[];
+  private readonly comms: KernelComm[] = [];
+  private readonly clickHandlers: ((click: ViewerClick) => void)[] = [];
+  private readonly handles: DisplayHandle[] = [];
 
-  constructor(layers: Volume | Record<string, Volume>, opts: VolumeViewerOptions = {}) {
+  constructor(
+    layers: Volume | Record<string, Volume>,
+    private readonly opts: VolumeViewerOptions = {},
+  ) {
     this.payload = volumeMimePayload(layers, opts);
-    if (opts.fallback ?? true) {
-      const first = asNamed(layers, 'volume')[0].volume;
-      const ov = opts.overlay ? asNamed(opts.overlay, 'overlay')[0]?.volume : undefined;
-      this.fallback = volumeView(first, {
-        overlay: ov,
-        overlayOpacity: opts.overlayOpacity,
-        overlayThreshold: opts.overlayThreshold,
-        colormap: opts.colormap,
-        window: opts.window,
-        frame: opts.frame,
-        title: this.payload.title,
-      }).toMimeBundle();
+    this.layerVolumes = asNamed(layers, 'volume');
+    this.overlayVolumes = opts.overlay ? asNamed(opts.overlay, 'overlay') : [];
+    this.fallback = this.makeFallback();
+    if ((opts.live ?? true) && kernelComms()) {
+      this.id = newDisplayId();
+      this.payload.comm = { target: VIEWER_COMM_TARGET, viewer: this.id };
+      registerLive(this, this.id);
     }
+  }
+
+  private makeFallback(): RichOutput | undefined {
+    if (!(this.opts.fallback ?? true)) return undefined;
+    const o = this.opts;
+    return volumeView(this.layerVolumes[0].volume, {
+      overlay: this.overlayVolumes[0]?.volume,
+      overlayOpacity: o.overlayOpacity,
+      overlayThreshold: o.overlayThreshold,
+      colormap: o.colormap,
+      window: o.window,
+      frame: o.frame,
+      title: this.payload.title,
+    }).toMimeBundle();
   }
 
   toMimeBundle(): RichOutput {
@@ -313,11 +479,163 @@ export class VolumeViewer implements Displayable {
       },
     };
   }
+
+  /** Called by display(): the outputs showing this viewer (updated when no front end listens). */
+  [Symbol.for('mriseq.display.shown')](handle: DisplayHandle): void {
+    this.handles.push(handle);
+  }
+
+  /** Front ends showing this viewer now (open comms). */
+  get connected(): number {
+    return this.comms.filter((c) => c.isOpen).length;
+  }
+
+  /**
+   * Calls `cb` with the clicked voxel's values of every volume (layers and overlays, at full
+   * precision) when the user clicks a view in JupyterLab.
+   */
+  onClick(cb: (click: ViewerClick) => void): this {
+    this.clickHandlers.push(cb);
+    return this;
+  }
+
+  /**
+   * Replaces some volumes (by name: layers or overlays, same grid) in every shown copy of this
+   * viewer, in place: e.g. the generated volume after each few training steps. Front ends with an
+   * open comm get only the changed volumes; with none, the notebook outputs are redrawn.
+   */
+  update(volumes: Record<string, Volume>): void {
+    const ref = this.layerVolumes[0].volume;
+    const p = this.payload;
+    const [nx, ny, nz = 1] = ref.shape;
+    const changed: { kind: 'layers' | 'overlays'; index: number }[] = [];
+    for (const [name, volume] of Object.entries(volumes)) {
+      const li = this.layerVolumes.findIndex((l) => l.name === name);
+      const oi = this.overlayVolumes.findIndex((l) => l.name === name);
+      if (li < 0 && oi < 0)
+        throw new MriseqError('no such volume in this viewer', {
+          field: name,
+          expected: [...this.layerVolumes, ...this.overlayVolumes].map((l) => l.name).join(', '),
+        });
+      if (!isVolumeLike(volume))
+        throw new MriseqError('not a Volume', { field: name, found: typeof volume, expected: 'a Volume' });
+      const [a, b, c = 1] = volume.shape;
+      if (a !== nx || b !== ny || c !== nz)
+        throw new MriseqError('volumes in one viewer must share a grid', {
+          field: name,
+          found: `shape [${volume.shape.join(', ')}]`,
+          expected: `[${nx}, ${ny}, ${nz}]`,
+        });
+      const frame = Math.min(this.opts.frame ?? 0, (volume.shape[3] ?? 1) - 1);
+      const enc = encodeLayer(name, gridData(volume, frame, p.step, p.shape), this.opts.dtype ?? 'uint8');
+      if (li >= 0) {
+        this.layerVolumes[li] = { name, volume };
+        p.layers[li] = enc;
+        changed.push({ kind: 'layers', index: li });
+      } else {
+        this.overlayVolumes[oi] = { name, volume };
+        p.overlays[oi] = { ...enc, signed: enc.min < 0 };
+        changed.push({ kind: 'overlays', index: oi });
+      }
+    }
+    const open = this.comms.filter((c) => c.isOpen);
+    if (open.length > 0) {
+      const msg = {
+        event: 'update',
+        layers: changed
+          .filter((c) => c.kind === 'layers')
+          .map((c) => ({ index: c.index, layer: p.layers[c.index] })),
+        overlays: changed
+          .filter((c) => c.kind === 'overlays')
+          .map((c) => ({ index: c.index, layer: p.overlays[c.index] })),
+      };
+      for (const c of open) c.send(msg);
+      return;
+    }
+    this.fallback = this.makeFallback();
+    for (const h of this.handles) h.update(this);
+  }
+
+  /** Moves the crosshair of every shown copy to a voxel of the volumes' grid. */
+  setCursor(voxel: [number, number, number]): void {
+    const s = this.payload.step;
+    const sent = voxel.map((v, a) => Math.min(this.payload.shape[a] - 1, Math.max(0, Math.round(v / s))));
+    for (const c of this.comms) if (c.isOpen) c.send({ event: 'cursor', voxel: sent });
+  }
+
+  /** The values of every volume at a voxel of the sent grid (the front end's coordinates). */
+  valuesAt(sent: [number, number, number]): ViewerClick {
+    const s = this.payload.step;
+    const ref = this.layerVolumes[0].volume;
+    const [nx, ny, nz = 1] = ref.shape;
+    const voxel = sent.map((v, a) => Math.min([nx, ny, nz][a] - 1, Math.max(0, Math.round(v) * s))) as [
+      number,
+      number,
+      number,
+    ];
+    const frame = this.opts.frame ?? 0;
+    const values: Record<string, number> = {};
+    for (const { name, volume } of [...this.layerVolumes, ...this.overlayVolumes]) {
+      const f = Math.min(frame, (volume.shape[3] ?? 1) - 1);
+      values[name] = volume.data[f * nx * ny * nz + voxel[0] + nx * (voxel[1] + ny * voxel[2])];
+    }
+    const A = ref.affine;
+    const world = [0, 1, 2].map(
+      (r) => A[r][0] * voxel[0] + A[r][1] * voxel[1] + A[r][2] * voxel[2] + A[r][3],
+    ) as [number, number, number];
+    return { voxel, world, values };
+  }
+
+  /** A front end's comm for this viewer (called by the comm target). */
+  attach(comm: KernelComm): void {
+    this.comms.push(comm);
+    comm.send({ event: 'ready' });
+    comm.onClose(() => {
+      const i = this.comms.indexOf(comm);
+      if (i >= 0) this.comms.splice(i, 1);
+    });
+    comm.onMsg((m: CommMessage) => {
+      if (m.data.event !== 'click') return;
+      const v = m.data.voxel;
+      if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => Number.isInteger(x) && x >= 0))
+        throw new MriseqError('viewer click without a voxel', {
+          field: 'voxel',
+          found: JSON.stringify(v),
+          expected: '[x, y, z] integers',
+        });
+      const click = this.valuesAt(v as [number, number, number]);
+      // The front end shows the kernel's full-precision values next to its own (quantised) readout.
+      comm.send({
+        event: 'values',
+        voxel: v,
+        values: click.values,
+        world: click.world,
+        sourceVoxel: click.voxel,
+      });
+      for (const h of this.clickHandlers) h(click);
+    });
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `VolumeViewer(${this.payload.title}${this.id ? `, ${this.connected} connected` : ''})`;
+  }
 }
 
 /**
  * Linked multiplanar views of named volumes on one grid, e.g.
  * `volumeViewer({ real, generated }, { overlay: { M_d: map } })`.
+ * @param layers - One volume or named volumes on one grid.
+ * @param opts - Overlays, size limit, voxel encoding, window, colour map, overlay opacity and threshold, frame, title, fallback.
+ * @returns A displayable {@link VolumeViewer}.
+ * @throws {@link MriseqError} as {@link volumeMimePayload}.
+ * @example
+ * ```ts
+ * import { display, normalizeIntensity, phantom, subtractionMap, volumeViewer } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const t1gd = normalizeIntensity(s.volumes.t1gd!);
+ * const t1 = normalizeIntensity(s.volumes.t1!);
+ * display(volumeViewer({ t1gd, t1 }, { overlay: { '|T1Gd - T1|': subtractionMap(t1gd, t1) } }));
+ * ```
  */
 export function volumeViewer(
   layers: Volume | Record<string, Volume>,
@@ -331,6 +649,15 @@ let unregister: (() => void) | null = null;
 /**
  * Adds the volume MIME type to the bundle of every bare Volume shown (subsampled to maxSize,
  * default 128, to keep notebooks small). On by default; returns a function that turns it off.
+ * @param opts - `maxSize` per axis (default 128).
+ * @returns A function that turns it off.
+ * @example
+ * ```ts
+ * import { phantom, registerVolumeMime, toMimeBundle } from 'mriseq';
+ * const off = registerVolumeMime({ maxSize: 64 });
+ * console.log(Object.keys(toMimeBundle(phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!).data));
+ * off();
+ * ```
  */
 export function registerVolumeMime(opts: { maxSize?: number } = {}): () => void {
   unregister?.();

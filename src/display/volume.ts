@@ -8,8 +8,28 @@ import type { Volume } from '../volume/index.js';
 import { escapeHtml, newDisplayId, type Displayable, type RichOutput } from './core.js';
 import { base64, encodePng, type RawImage } from './png.js';
 
+/**
+ * The colour maps of the volume views.
+ *
+ * @example
+ * ```ts
+ * import { colormap, type Colormap } from 'mriseq';
+ * const maps: Colormap[] = ['hot', 'jet', 'coolwarm'];
+ * console.log(maps.map((m) => colormap(m, 0.75)));
+ * ```
+ */
 export type Colormap = 'hot' | 'jet' | 'coolwarm';
 
+/**
+ * Options of {@link volumeView}.
+ *
+ * @example
+ * ```ts
+ * import { type VolumeViewOptions } from 'mriseq';
+ * const o: VolumeViewOptions = { overlayThreshold: 0.2, overlayOpacity: 0.5, colormap: 'jet', window: [-1, 1], maxSlices: 20 };
+ * console.log(o.colormap);
+ * ```
+ */
 export interface VolumeViewOptions {
   /** A map over the anatomy, same [nx, ny, nz] grid (a Volume or its data). */
   overlay?: Volume | Float32Array;
@@ -33,6 +53,18 @@ export interface VolumeViewOptions {
   title?: string;
 }
 
+/**
+ * The colour of position t on a colour map, as the volume views draw overlays.
+ *
+ * @param name - 'hot', 'jet' or 'coolwarm' (signed maps: 0.5 is neutral white).
+ * @param t - Position in [0, 1] (clipped).
+ * @returns [r, g, b], each 0 to 255.
+ * @example
+ * ```ts
+ * import { colormap } from 'mriseq';
+ * console.log(colormap('hot', 0), colormap('hot', 1), colormap('coolwarm', 0.5)); // [0,0,0] [255,255,255] [255,255,255]
+ * ```
+ */
 export function colormap(name: Colormap, t: number): [number, number, number] {
   const c = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v)));
   if (name === 'hot') return [c(3 * t), c(3 * t - 1), c(3 * t - 2)];
@@ -159,7 +191,19 @@ function renderAxial(p: Prepared, z: number, opts: VolumeViewOptions): RawImage 
   return { width: w, height: h, channels: 3, pixels: px };
 }
 
-/** Tiles images of equal size into a grid (cols wide) with a 2-pixel black gap. */
+/**
+ * Tiles images of equal size into a grid (cols wide) with a 2-pixel black gap.
+ * @param images - Images of one size and channel count.
+ * @param cols - Images per row.
+ * @returns One image with the tiles.
+ * @example
+ * ```ts
+ * import { encodePng, montage, type RawImage } from 'mriseq';
+ * const tile: RawImage = { width: 4, height: 4, channels: 1, pixels: new Uint8Array(16).fill(200) };
+ * const m = montage([tile, tile, tile], 2);
+ * console.log(m.width, m.height, encodePng(m).length);
+ * ```
+ */
 export function montage(images: RawImage[], cols: number): RawImage {
   const w = images[0].width;
   const h = images[0].height;
@@ -177,6 +221,16 @@ export function montage(images: RawImage[], cols: number): RawImage {
   return { width: W, height: H, channels: 3, pixels: px };
 }
 
+/**
+ * The axial slice viewer {@link volumeView} returns.
+ *
+ * @example
+ * ```ts
+ * import { VolumeView, phantom } from 'mriseq';
+ * const v = new VolumeView(phantom({ size: [32, 32, 16] }).subject(0).volumes.flair!, { maxSlices: 8 });
+ * console.log(v.slices, v.width, v.height, v.montagePng.length);
+ * ```
+ */
 export class VolumeView implements Displayable {
   /** The z index of each embedded slice. */
   readonly slices: number[];
@@ -235,7 +289,20 @@ export class VolumeView implements Displayable {
   }
 }
 
-/** A displayable slice viewer for a volume (and an overlay such as M_d). */
+/**
+ * A displayable slice viewer for a volume (and an overlay such as M_d).
+ * Needs no extension: PNG slices with a slider in the HTML, a montage for static views.
+ *
+ * @param vol - The anatomy (3D or 4D).
+ * @param opts - Overlay (e.g. M_d) and its threshold, opacity, colour map and scale; window; slices, size, frame, zoom, title.
+ * @returns A displayable {@link VolumeView}.
+ * @example
+ * ```ts
+ * import { display, phantom, subtractionMap, volumeView } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * display(volumeView(s.volumes.t1gd!, { overlay: subtractionMap(s.volumes.t1gd!, s.volumes.t1!), colormap: 'hot', title: 'T1Gd' }));
+ * ```
+ */
 export function volumeView(vol: Volume, opts: VolumeViewOptions = {}): VolumeView {
   return new VolumeView(vol, opts);
 }

@@ -15,6 +15,7 @@
  * The model asks `hasKernel(name)` and falls back to composed tfjs ops on other backends.
  */
 import * as tf from '@tensorflow/tfjs';
+import { outsideTrace, recordingStockOps } from './graph.js';
 
 type Info = tf.TensorInfo;
 type DataId = Info['dataId'];
@@ -818,23 +819,27 @@ function oneDnnAttrs(
 /** Whether this TensorFlow runs the oneDNN Conv3D kernels (tried once on a 1-voxel input). */
 let oneDnnWorks: boolean | undefined;
 function oneDnnAvailable(n: Native): boolean {
-  if (oneDnnWorks === undefined) {
-    const one = n.fill(1, 1);
-    const x = n.reshape(one, [1, 1, 1, 1, 1]);
-    try {
-      const y = n.op(
-        '_MklNativeConv3D',
-        [x, x],
-        oneDnnAttrs(n, { sd: 1, sh: 1, sw: 1, padding: 'VALID' }, false),
-      );
-      n.free(y);
-      oneDnnWorks = true;
-    } catch {
-      oneDnnWorks = false;
-    }
-    n.free(x);
+  if (recordingStockOps()) return false;
+  // a probe runs for real even while a compiled step is being recorded (graph.ts)
+  if (oneDnnWorks === undefined) outsideTrace(() => probeOneDnnConv3d(n));
+  return oneDnnWorks!;
+}
+
+function probeOneDnnConv3d(n: Native): void {
+  const one = n.fill(1, 1);
+  const x = n.reshape(one, [1, 1, 1, 1, 1]);
+  try {
+    const y = n.op(
+      '_MklNativeConv3D',
+      [x, x],
+      oneDnnAttrs(n, { sd: 1, sh: 1, sw: 1, padding: 'VALID' }, false),
+    );
+    n.free(y);
+    oneDnnWorks = true;
+  } catch {
+    oneDnnWorks = false;
   }
-  return oneDnnWorks;
+  n.free(x);
 }
 
 /** Whether oneDNN's Conv3D kernels ran here (undefined before the first native conv3d). */
@@ -936,10 +941,13 @@ export const oneDnnOps = {
 /** Whether a labelled oneDNN op runs here: tried once per op name on a tiny input. */
 const labelled = new Map<string, boolean>();
 function labelledOpRuns(n: Native, op: string, probe: () => Info): boolean {
+  // XLA compiles stock ops only (graph.ts)
+  if (recordingStockOps()) return false;
   let ok = labelled.get(op);
   if (ok === undefined) {
     try {
-      n.free(probe());
+      // for real even while a compiled step is being recorded (graph.ts)
+      outsideTrace(() => n.free(probe()));
       ok = true;
     } catch {
       ok = false;
@@ -1406,6 +1414,49 @@ export class NativeAdam {
       });
     } finally {
       n.dropScalars();
+    }
+  }
+
+  /**
+   * The Adam step as ResourceApplyAdam ops only, with the learning rate and epsilon (already bias
+   * corrected, see update) and the betas as float32 scalar tensors: what a compiled step records
+   * (src/engine/graph.ts). The caller keeps the Variables' reads consistent (runInPlace).
+   */
+  applyOps(grads: Record<string, tf.Tensor>, lr: Info, beta1: Info, beta2: Info, eps: Info): void {
+    const n = this.n;
+    const zero = n.scalar(0);
+    const attrs = [n.T(), n.bool('use_locking', false), n.bool('use_nesterov', false)];
+    try {
+      this.vars.forEach((p, i) => {
+        const h = this.h[i]!;
+        const g = grads[p.name] ?? tf.zerosLike(p);
+        n.ops('ResourceApplyAdam', [h.p, h.m, h.v, zero, zero, lr, beta1, beta2, eps, g], 0, attrs);
+      });
+    } finally {
+      n.dropScalars();
+    }
+  }
+
+  /** Each parameter's resource handles: value, first and second moment. */
+  handles(): readonly { p: Info; m: Info; v: Info }[] {
+    return this.h;
+  }
+
+  /**
+   * Runs fn, which updates the resource variables by other means (a compiled step), with the
+   * Variables' reads released (so that the updates run in place) and bound to fresh reads after.
+   * A Variable assigned meanwhile (setWeights) is first copied into its resource variable.
+   */
+  runInPlace<T>(fn: () => T): T {
+    if (this.h.length !== this.vars.length) throw new Error('mriseq NativeAdam: used after dispose()');
+    this.vars.forEach((p, i) => {
+      if (p.dataId !== this.bound[i]) this.assign(this.h[i]!.p, p);
+      tf.engine().disposeTensor(p);
+    });
+    try {
+      return fn();
+    } finally {
+      this.vars.forEach((_, i) => this.rebind(i));
     }
   }
 

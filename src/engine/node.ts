@@ -28,39 +28,62 @@ interface NativeBackend {
 }
 
 function nativeCandidate(name: string, pkg: string, missing: string, rebuild: string): BackendCandidate {
+  // Everything here is synchronous: tfjs-node's backend factory is, so tf.setBackend() has set the
+  // backend by the time it returns its promise. The lazy choice (engine/index.ts) relies on it.
+  const loadSync = ({ threads }: { threads?: number }): LoadedBackend => {
+    if (!resolvable(pkg)) throw new Error(`${pkg} is not installed (${missing})`);
+    if (!process.env.TF_CPP_MIN_LOG_LEVEL) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
+    // TensorFlow's oneDNN build puts its tensors in a pool that keeps the peak of every step
+    // (a BFC allocator): the system allocator instead took a compiled lite step at 128 px from
+    // 465 to 249 MB above the loaded library (PyTorch: 164 MB; docs/speed.md). Read at load.
+    if (!process.env.TF_ONEDNN_USE_SYSTEM_ALLOCATOR) process.env.TF_ONEDNN_USE_SYSTEM_ALLOCATOR = '1';
+    // libtensorflow reads its thread pool size once, when it is first loaded.
+    if (!process.env.TF_NUM_INTRAOP_THREADS)
+      process.env.TF_NUM_INTRAOP_THREADS = String(threads ?? availableParallelism());
+    try {
+      require(pkg);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      throw new Error(`${pkg} does not load (${msg}); run ${rebuild}`);
+    }
+    if (!tf.findBackendFactory('tensorflow'))
+      throw new Error(
+        `${pkg} registered its backend on another copy of @tensorflow/tfjs-core; run npm dedupe so one copy is installed`,
+      );
+    if (!setBackendSync('tensorflow')) throw new Error(`${pkg} loaded but its backend did not start`);
+    registerNativeKernels();
+    const be = tf.backend() as unknown as NativeBackend;
+    const gpu = be.isUsingGpuDevice === true;
+    const version = be.binding?.TF_Version ?? 'unknown version';
+    const device = name === 'tensorflow-gpu' ? (gpu ? 'GPU' : 'no GPU device found, running on CPU') : 'CPU';
+    return {
+      tfBackend: 'tensorflow',
+      gpu: name === 'tensorflow-gpu' ? gpu : undefined,
+      detail: `libtensorflow ${version}, ${device}, ${process.env.TF_NUM_INTRAOP_THREADS} threads`,
+    };
+  };
   return {
     name,
-    async load({ threads }): Promise<LoadedBackend> {
-      if (!resolvable(pkg)) throw new Error(`${pkg} is not installed (${missing})`);
-      if (!process.env.TF_CPP_MIN_LOG_LEVEL) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
-      // libtensorflow reads its thread pool size once, when it is first loaded.
-      if (!process.env.TF_NUM_INTRAOP_THREADS)
-        process.env.TF_NUM_INTRAOP_THREADS = String(threads ?? availableParallelism());
-      try {
-        require(pkg);
-      } catch (e) {
-        const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
-        throw new Error(`${pkg} does not load (${msg}); run ${rebuild}`);
-      }
-      if (!tf.findBackendFactory('tensorflow'))
-        throw new Error(
-          `${pkg} registered its backend on another copy of @tensorflow/tfjs-core; run npm dedupe so one copy is installed`,
-        );
-      if (!(await tf.setBackend('tensorflow')))
-        throw new Error(`${pkg} loaded but its backend did not start`);
-      registerNativeKernels();
-      const be = tf.backend() as unknown as NativeBackend;
-      const gpu = be.isUsingGpuDevice === true;
-      const version = be.binding?.TF_Version ?? 'unknown version';
-      const device =
-        name === 'tensorflow-gpu' ? (gpu ? 'GPU' : 'no GPU device found, running on CPU') : 'CPU';
-      return {
-        tfBackend: 'tensorflow',
-        gpu: name === 'tensorflow-gpu' ? gpu : undefined,
-        detail: `libtensorflow ${version}, ${device}, ${process.env.TF_NUM_INTRAOP_THREADS} threads`,
-      };
+    loadSync,
+    async load(options): Promise<LoadedBackend> {
+      return loadSync(options);
     },
   };
+}
+
+/** tf.setBackend for a backend whose factory is synchronous: set by the time it returns. */
+function setBackendSync(name: string): boolean {
+  void tf.setBackend(name).catch(() => false);
+  const e = tf.engine() as unknown as { backendInstance: unknown; backendName: string | null };
+  return e.backendInstance != null && e.backendName === name;
+}
+
+function cpuSync(): LoadedBackend {
+  if (!setBackendSync('cpu')) throw new Error('the cpu backend did not start');
+  // The cpu backend greets Node users with a banner about tfjs-node; our summary says it.
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  registerCpuKernels();
+  return { tfBackend: 'cpu', detail: 'pure JavaScript, slow: for tests and when asked for by name' };
 }
 
 const wasm = wasmCandidate();
@@ -89,12 +112,11 @@ export const nodeEngineAdapter: EngineAdapter = {
     },
     {
       name: 'cpu',
+      // ~100x slower than tensorflow: used only when asked for by name, never as a fallback.
+      explicitOnly: true,
+      loadSync: cpuSync,
       async load(): Promise<LoadedBackend> {
-        if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
-        // The cpu backend greets Node users with a banner about tfjs-node; our summary says it.
-        (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-        registerCpuKernels();
-        return { tfBackend: 'cpu', detail: 'pure JavaScript, slow: for tests and as a last resort' };
+        return cpuSync();
       },
     },
   ],

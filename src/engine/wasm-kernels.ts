@@ -572,7 +572,15 @@ export function registerGradients(): string[] {
   return added;
 }
 
-/** What registerWasmKernels did, for the engine report and the README. */
+/**
+ * What registerWasmKernels did, for the engine report and the README.
+ * @example
+ * ```ts
+ * import { registerWasmKernels, type WasmKernelReport } from 'mriseq';
+ * const r: WasmKernelReport = registerWasmKernels();
+ * console.log(r.added, r.replaced);
+ * ```
+ */
 export interface WasmKernelReport {
   added: string[];
   replaced: string[];
@@ -584,6 +592,16 @@ let done: WasmKernelReport | undefined;
  * Registers (once) the composed kernels on the 'wasm' backend. Kernels wasm lacks are added;
  * Conv2DBackpropInput and the Conv3D family are replaced by faster compositions (Conv3D defers
  * to wasm's own kernel for dilations).
+ * {@link initEngine} calls it when it picks 'wasm'; calling it yourself is only needed when you
+ * set tfjs's wasm backend up by hand.
+ *
+ * @returns Which kernels were added and which were replaced.
+ * @example
+ * ```ts
+ * import { registerWasmKernels } from 'mriseq';
+ * const { added, replaced } = registerWasmKernels();
+ * console.log(`${added.length} kernels added, ${replaced.length} replaced`);
+ * ```
  */
 export function registerWasmKernels(): WasmKernelReport {
   if (done) return done;

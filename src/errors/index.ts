@@ -1,7 +1,14 @@
 /**
- * The one error type for failures a user can act on: bad files, bad manifests, bad arguments.
- * It names where the problem is (file, field), what was found and what was expected, so the CLI
- * can print it as one line and a notebook can show it without a stack trace.
+ * Where and what went wrong, as given to the {@link MriseqError} constructor; each field is
+ * optional and becomes part of the one-line message.
+ *
+ * @example
+ * ```ts
+ * import { MriseqError, type MriseqErrorInfo } from 'mriseq';
+ * const info: MriseqErrorInfo = { file: 'scan.nii.gz', field: 'dim[0]', found: '7', expected: '3 or 4' };
+ * console.log(new MriseqError('unsupported dimensionality', info).message);
+ * // scan.nii.gz: dim[0]: unsupported dimensionality; found 7; expected 3 or 4
+ * ```
  */
 export interface MriseqErrorInfo {
   /** The file (or URL, or manifest) the problem is in. */
@@ -18,6 +25,24 @@ export interface MriseqErrorInfo {
   cause?: unknown;
 }
 
+/**
+ * The one error type for failures a user can act on: bad files, bad manifests, bad arguments.
+ * It names where the problem is (file, field), what was found and what was expected, so the CLI
+ * can print it as one line and a notebook can show it without a stack trace. Every documented
+ * "throws" in this API is a MriseqError; `code` tells the kinds apart (e.g. 'engine.unknown-backend';
+ * 'error' when the thrower gave none).
+ *
+ * @example
+ * ```ts
+ * import { MriseqError, readNifti } from 'mriseq';
+ * try {
+ *   await readNifti('/no/such/file.nii.gz');
+ * } catch (e) {
+ *   if (e instanceof MriseqError) console.log(e.code, e.file, e.message);
+ *   else throw e;
+ * }
+ * ```
+ */
 export class MriseqError extends Error {
   readonly file?: string;
   readonly field?: string;
@@ -44,6 +69,22 @@ export class MriseqError extends Error {
   }
 }
 
+/**
+ * Whether `e` is a {@link MriseqError} (a problem the user can fix, printed as one line), as
+ * opposed to a bug or an interruption.
+ *
+ * @param e - Anything caught.
+ * @returns True when `e` is a MriseqError; then TypeScript narrows it.
+ * @example
+ * ```ts
+ * import { isMriseqError, createVolume } from 'mriseq';
+ * try {
+ *   createVolume(new Float32Array(5), [2, 2, 2]);
+ * } catch (e) {
+ *   console.log(isMriseqError(e) ? `fix the input: ${e.message}` : 'a bug');
+ * }
+ * ```
+ */
 export function isMriseqError(e: unknown): e is MriseqError {
   return e instanceof MriseqError;
 }

@@ -16,4 +16,4 @@ export {
   type WriteNiftiOptions,
   type NiftiHeader,
 } from './nifti.js';
-export { DATATYPES, type DatatypeInfo } from './nifti-header.js';
+export { DATATYPES, bestAffine, type DatatypeInfo } from './nifti-header.js';

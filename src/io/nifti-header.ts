@@ -41,6 +41,16 @@ export function datatypeByName(name: string): DatatypeInfo | undefined {
   return DATATYPES.find((d) => d.name === name);
 }
 
+/**
+ * A NIfTI-1/2 header as {@link readNiftiHeader} parses it (fields as the standard names them).
+ *
+ * @example
+ * ```ts
+ * import { readNiftiHeader, type NiftiHeader } from 'mriseq';
+ * const h: NiftiHeader | undefined = await readNiftiHeader('scan.nii.gz').catch(() => undefined);
+ * if (h) console.log(h.version, h.sformCode, h.nbytes);
+ * ```
+ */
 export interface NiftiHeader {
   version: 1 | 2;
   littleEndian: boolean;
@@ -425,4 +435,55 @@ export function bestAffine(h: NiftiHeader, file: string): M4 {
   if (h.sformCode > 0) return sformAffine(h, file);
   if (h.qformCode > 0) return qformAffine(h, file);
   return baseAffine(h);
+}
+
+/**
+ * Walks the header extensions (when the extender byte after the header is set) as nibabel does,
+ * from the end of the header + 4 to `end` (vox_offset of a single file, the end of a .hdr): each
+ * esize (int32, the header's byte order, counting its own 8 bytes) must be at least 8 and keep the
+ * extension inside that span; a zero, negative, too small or past-the-end esize is a corrupt
+ * header (nibabel refuses these too). A size that is not a multiple of 16 is read, with a warning,
+ * as nibabel does. Returns the number of extensions.
+ */
+export function checkExtensions(
+  bytes: Uint8Array,
+  h: Pick<NiftiHeader, 'headerSize' | 'littleEndian' | 'single'>,
+  end: number,
+  file: string,
+  onWarning?: (message: string) => void,
+): number {
+  const flag = h.headerSize;
+  if (bytes.length < flag + 4 || bytes[flag] === 0) return 0;
+  const stop = Math.min(end, bytes.length);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  let pos = flag + 4;
+  let n = 0;
+  // nibabel stops when fewer than 16 bytes are left
+  while (stop - pos >= 16) {
+    const esize = dv.getInt32(pos, h.littleEndian);
+    const where = `extension ${n + 1} at byte ${pos}`;
+    if (esize < 8 || pos + esize > stop)
+      throw new MriseqError(
+        esize < 8
+          ? 'corrupt header extension: impossible size'
+          : 'corrupt header extension: it runs past its end',
+        {
+          file,
+          field: `${where}: esize`,
+          found: String(esize),
+          expected:
+            esize < 8
+              ? 'at least 8 (a multiple of 16 that counts its own 8 bytes)'
+              : `at most ${stop - pos} (the extension must end before ${h.single ? 'the image data (vox_offset)' : 'the end of the header file'})`,
+          code: 'nifti.extension',
+        },
+      );
+    if (esize % 16)
+      onWarning?.(
+        `${file}: ${where}: esize ${esize} is not a multiple of 16 (read as given, as nibabel does)`,
+      );
+    pos += esize;
+    n++;
+  }
+  return n;
 }

@@ -3,15 +3,17 @@
  * gzipped), NIfTI-1 and NIfTI-2, both byte orders, scl_slope/scl_inter applied as nibabel does.
  */
 import { existsSync, statSync, realpathSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { basename, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import { MriseqError } from '../errors/index.js';
 import { writeFileAtomic } from '../reliability/node.js';
 import { affineZooms, closestOrthogonal, createVolume, det3, type Volume } from '../volume/index.js';
 import {
   bestAffine,
+  checkExtensions,
   datatypeByName,
   parseHeader,
   qformAffine,
@@ -28,12 +30,46 @@ import {
   type Layout,
 } from './stream.js';
 
+/**
+ * Options of {@link readNifti} and {@link readNiftiBytes}.
+ *
+ * @example
+ * ```ts
+ * import { readNifti, type ReadNiftiOptions } from 'mriseq';
+ * const options: ReadNiftiOptions = { maxBytes: 512 * 2 ** 20 };
+ * await readNifti('scan.nii.gz', options).catch((e: Error) => console.log(e.message));
+ * ```
+ */
 export interface ReadNiftiOptions {
   /**
    * Most bytes a read may allocate (raw data + Float32 copy), checked from the header before any
    * allocation. Default: half the machine's memory, at most 8 GiB; or MRISEQ_MAX_BYTES.
    */
   maxBytes?: number;
+  /**
+   * Where the reader's warnings go (bytes after a .nii.gz's gzip stream, an extension size that
+   * is not a multiple of 16: read as nibabel reads them). Default: a process warning on stderr.
+   */
+  onWarning?: (message: string) => void;
+}
+
+function warner(options: ReadNiftiOptions): (message: string) => void {
+  return options.onWarning ?? ((m) => process.emitWarning(m, 'MriseqNiftiWarning'));
+}
+
+/** The gzip reader's second look (see readBounded): the whole compressed file, within the budget. */
+function compressedFile(path: string, maxBytes: number): () => Promise<Uint8Array> {
+  return async () => {
+    const { size } = await stat(path);
+    if (size > maxBytes)
+      throw new MriseqError('compressed file too large for the memory limit', {
+        file: path,
+        found: fmtBytes(size),
+        expected: `at most ${fmtBytes(maxBytes)}`,
+        code: 'nifti.too_large',
+      });
+    return new Uint8Array(await readFile(path));
+  };
 }
 
 export function defaultMaxBytes(): number {
@@ -89,7 +125,29 @@ function pairPaths(path: string): { hdr: string; img: string } {
   return { hdr: pick('.hdr'), img: pick('.img') };
 }
 
-/** Reads a NIfTI file into a Volume (Float32 data with scaling applied, original datatype kept). */
+/**
+ * Reads a NIfTI file into a Volume (Float32 data with scaling applied, original datatype kept).
+ * Reads .nii, .nii.gz and .hdr/.img pairs (each possibly gzipped), NIfTI-1 and NIfTI-2, either
+ * byte order, as nibabel does (scl_slope/scl_inter applied, sform preferred over qform).
+ *
+ * @param path - The file; for a pair either the .hdr or the .img.
+ * @param options - `maxBytes`: the most memory the read may allocate.
+ * @returns The Volume (float32 data, the file's datatype remembered, header fields kept).
+ * @throws {@link MriseqError} naming the file and field: 'io.read' (missing/unreadable), 'nifti.magic',
+ *   'nifti.header', 'nifti.dim', 'nifti.datatype', 'nifti.truncated', 'nifti.too_large' (over maxBytes),
+ *   'nifti.qform'/'nifti.sform' (unusable affine).
+ * @example
+ * ```ts
+ * import { createVolume, readNifti, writeNifti } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const file = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'x.nii.gz');
+ * await writeNifti(file, createVolume(new Float32Array(8).fill(3), [2, 2, 2]));
+ * const vol = await readNifti(file);
+ * console.log(vol.shape, vol.data[0]); // [2, 2, 2] 3
+ * ```
+ */
 export async function readNifti(path: string, options: ReadNiftiOptions = {}): Promise<Volume> {
   const maxBytes = options.maxBytes ?? defaultMaxBytes();
   const file = path;
@@ -112,6 +170,7 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
     });
     if (!header) throw new MriseqError('no header read', { file: hdr, code: 'nifti.header' });
     const h = header;
+    await checkPairExtensions(hdr, h, warner(options));
     if (h.single)
       throw new MriseqError('header says the data are inside it, not in an .img file', {
         file: hdr,
@@ -123,47 +182,93 @@ export async function readNifti(path: string, options: ReadNiftiOptions = {}): P
     await checkReadable(img);
     const imgGz = await fileStartsWithGzip(img);
     if (!imgGz) await checkSize(img, h.voxOffset + h.nbytes, h);
-    const { data } = await readBounded(fileSource(img), imgGz, img, () => ({
-      headBytes: h.voxOffset,
-      dataBytes: h.nbytes,
-    }));
+    const { data } = await readBounded(
+      fileSource(img),
+      imgGz,
+      img,
+      () => ({ headBytes: h.voxOffset, dataBytes: h.nbytes }),
+      { compressed: compressedFile(img, maxBytes), onWarning: warner(options), maxOutput: maxBytes },
+    );
     return toVolume(h, data, file);
   }
   const gz = await fileStartsWithGzip(path);
-  let header: NiftiHeader | undefined;
-  const { data } = await readBounded(fileSource(path), gz, file, async (prefix, ended) => {
-    const h = await headerFromPrefix(prefix, file, ended);
-    if (!h) return undefined;
-    checkSingle(h, file);
-    budgetCheck(h, file, maxBytes);
-    if (!gz) await checkSize(path, h.voxOffset + h.nbytes, h);
-    header = h;
-    return { headBytes: h.voxOffset, dataBytes: h.nbytes };
+  return readSingle(fileSource(path), gz, file, maxBytes, options, {
+    compressed: compressedFile(path, maxBytes),
+    // a plain file's size is known before its data are read
+    checkFileSize: gz ? undefined : (h) => checkSize(path, h.voxOffset + h.nbytes, h),
   });
+}
+
+/** A single-file NIfTI (.nii or .nii.gz) from a stream: header, budget, data, extensions. */
+async function readSingle(
+  source: Readable,
+  gz: boolean,
+  file: string,
+  maxBytes: number,
+  options: ReadNiftiOptions,
+  how: { compressed: () => Promise<Uint8Array>; checkFileSize?: (h: NiftiHeader) => Promise<void> },
+): Promise<Volume> {
+  let header: NiftiHeader | undefined;
+  const { head, data } = await readBounded(
+    source,
+    gz,
+    file,
+    async (prefix, ended) => {
+      const h = await headerFromPrefix(prefix, file, ended);
+      if (!h) return undefined;
+      checkSingle(h, file);
+      budgetCheck(h, file, maxBytes);
+      await how.checkFileSize?.(h);
+      header = h;
+      return { headBytes: h.voxOffset, dataBytes: h.nbytes };
+    },
+    { compressed: how.compressed, onWarning: warner(options), maxOutput: maxBytes },
+  );
+  checkExtensions(head, header!, header!.voxOffset, file, warner(options));
   return toVolume(header!, data, file);
 }
 
-/** Reads a .nii or .nii.gz held in memory (e.g. fetched or uploaded); `name` names it in errors. */
+/**
+ * Reads a .nii or .nii.gz held in memory (e.g. fetched or uploaded); `name` names it in errors.
+ * @param bytes - The whole file's bytes (gzipped or not).
+ * @param options - `maxBytes`, and `name` for error messages.
+ * @returns The Volume, as {@link readNifti} would give.
+ * @throws {@link MriseqError} as {@link readNifti}; a .hdr of a pair has no data and is refused.
+ * @example
+ * ```ts
+ * import { createVolume, encodeNifti, readNiftiBytes } from 'mriseq';
+ * const bytes = encodeNifti(createVolume(new Float32Array(8), [2, 2, 2]), { gzip: true });
+ * console.log((await readNiftiBytes(bytes, { name: 'upload.nii.gz' })).shape);
+ * ```
+ */
 export async function readNiftiBytes(
   bytes: Uint8Array,
   options: ReadNiftiOptions & { name?: string } = {},
 ): Promise<Volume> {
   const maxBytes = options.maxBytes ?? defaultMaxBytes();
   const file = options.name ?? '<bytes>';
-  const gz = isGzipBytes(bytes);
-  let header: NiftiHeader | undefined;
-  const { data } = await readBounded(bytesSource(bytes), gz, file, async (prefix, ended) => {
-    const h = await headerFromPrefix(prefix, file, ended);
-    if (!h) return undefined;
-    checkSingle(h, file);
-    budgetCheck(h, file, maxBytes);
-    header = h;
-    return { headBytes: h.voxOffset, dataBytes: h.nbytes };
+  return readSingle(bytesSource(bytes), isGzipBytes(bytes), file, maxBytes, options, {
+    compressed: async () => bytes,
   });
-  return toVolume(header!, data, file);
 }
 
-/** Header of a NIfTI file, validated, without reading the data. */
+/**
+ * Header of a NIfTI file, validated, without reading the data.
+ * @param path - A .nii, .nii.gz, .hdr or .img file.
+ * @returns The parsed {@link NiftiHeader}.
+ * @throws {@link MriseqError} as {@link readNifti} for the header's part.
+ * @example
+ * ```ts
+ * import { createVolume, readNiftiHeader, writeNifti } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const file = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'x.nii');
+ * await writeNifti(file, createVolume(new Int16Array(24), [2, 3, 4], { datatype: 'int16' }));
+ * const h = await readNiftiHeader(file);
+ * console.log(h.dims, h.datatype, h.pixdim.slice(1, 4));
+ * ```
+ */
 export async function readNiftiHeader(path: string): Promise<NiftiHeader> {
   const { kind } = kindOf(path);
   const target = kind === 'pair' ? pairPaths(path).hdr : path;
@@ -194,6 +299,25 @@ async function headerFromPrefix(
     return parseHeader(prefix, file); // throws: truncated header
   }
   return parseHeader(prefix, file);
+}
+
+/** Extensions of a .hdr run to the end of the file (read whole: a header file is small). */
+async function checkPairExtensions(
+  hdr: string,
+  h: NiftiHeader,
+  onWarning: (message: string) => void,
+): Promise<void> {
+  const limit = 64 * 2 ** 20;
+  let bytes = new Uint8Array(await readFile(hdr));
+  if (isGzipBytes(bytes)) {
+    try {
+      bytes = new Uint8Array(gunzipSync(bytes, { maxOutputLength: limit }));
+    } catch {
+      return; // the header itself was read; a corrupt tail is the header reader's to report
+    }
+  }
+  if (bytes.length > limit) return;
+  checkExtensions(bytes, h, bytes.length, hdr, onWarning);
 }
 
 function checkSingle(h: NiftiHeader, file: string): void {
@@ -385,6 +509,16 @@ function toVolume(h: NiftiHeader, raw: Uint8Array, file: string): Volume {
 
 // ---------------------------------------------------------------- writing
 
+/**
+ * Options of {@link writeNifti}, {@link encodeNifti} and {@link convertNifti}.
+ *
+ * @example
+ * ```ts
+ * import { createVolume, encodeNifti, type WriteNiftiOptions } from 'mriseq';
+ * const options: WriteNiftiOptions = { datatype: 'int16', gzip: true, level: 9, description: 'mask' };
+ * encodeNifti(createVolume(new Float32Array(8), [2, 2, 2]), options);
+ * ```
+ */
 export interface WriteNiftiOptions {
   /** Datatype on disk; default the volume's datatype. */
   datatype?: Volume['datatype'];
@@ -468,14 +602,22 @@ function quantise(
   let min = Infinity;
   let max = -Infinity;
   let integral = true;
+  let hasNaN = false;
   for (let i = 0; i < n; i++) {
     const v = data[i];
+    if (Number.isNaN(v)) hasNaN = true;
     if (!Number.isFinite(v)) continue;
     if (v < min) min = v;
     if (v > max) max = v;
     if (integral && !Number.isInteger(v)) integral = false;
   }
   if (min === Infinity) min = max = 0;
+  // NaN is written as the stored value that reads back as 0 (nibabel's nan2zero): 0 must be in
+  // the range the scaling covers, else NaN would read back as the data minimum
+  if (hasNaN) {
+    min = Math.min(min, 0);
+    max = Math.max(max, 0);
+  }
   const raw = new Float64Array(n);
   const fill = (slope: number, inter: number) => {
     for (let i = 0; i < n; i++) {
@@ -492,7 +634,17 @@ function quantise(
   // the stored scaling round-trips exactly when the data came from this file unchanged
   const s0 = hint?.slope;
   const i0 = hint?.inter ?? 0;
-  if (s0 !== undefined && s0 !== 0 && Number.isFinite(s0) && Number.isFinite(i0)) {
+  const zeroFits = (slope: number, inter: number) => {
+    const z = Math.round((0 - inter) / slope);
+    return z >= lo && z <= hi;
+  };
+  if (
+    s0 !== undefined &&
+    s0 !== 0 &&
+    Number.isFinite(s0) &&
+    Number.isFinite(i0) &&
+    (!hasNaN || zeroFits(s0, i0))
+  ) {
     fill(s0, i0);
     let exact = true;
     for (let i = 0; i < n && exact; i++) {
@@ -520,7 +672,20 @@ function keptQform(vol: Volume): readonly (readonly number[])[] | undefined {
   return sameMatrix(h.sform ?? h.qform, vol.affine) ? h.qform : undefined;
 }
 
-/** Encodes a Volume as NIfTI-1 single-file bytes (little-endian), gzipped when asked. */
+/**
+ * Encodes a Volume as NIfTI-1 single-file bytes (little-endian), gzipped when asked.
+ * @param vol - The volume to encode.
+ * @param options - Datatype on disk, gzip and its level, description.
+ * @returns The file's bytes.
+ * @throws {@link MriseqError} 'nifti.datatype' for a datatype it cannot write (complex64) or rgb24
+ *   without a trailing axis of 3 colour planes; a dimension too large for NIfTI-1.
+ * @example
+ * ```ts
+ * import { createVolume, encodeNifti } from 'mriseq';
+ * const bytes = encodeNifti(createVolume(new Float32Array(8), [2, 2, 2]), { datatype: 'uint8' });
+ * console.log(bytes.length); // 352-byte header + 8 voxels
+ * ```
+ */
 export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8Array {
   const dtName = options.datatype ?? vol.datatype;
   const dt = datatypeByName(dtName);
@@ -621,6 +786,20 @@ export function encodeNifti(vol: Volume, options: WriteNiftiOptions = {}): Uint8
  * Writes a Volume as NIfTI-1 (.nii or .nii.gz), atomically through the shared writer of
  * src/reliability: a temporary file in the same folder is renamed over the target, so readers
  * never see a half-written file, and temps of killed earlier writers are removed.
+ * @param path - Target ending .nii or .nii.gz (gzip follows the extension unless `options.gzip`).
+ * @param vol - The volume to write.
+ * @param options - Datatype on disk, gzip and its level, description.
+ * @throws {@link MriseqError} when the name ends in neither .nii nor .nii.gz, as {@link encodeNifti},
+ *   or when the write fails.
+ * @example
+ * ```ts
+ * import { phantom, writeNifti } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await writeNifti(join(dir, 't1.nii.gz'), phantom({ size: [32, 32, 16] }).subject(0).volumes.t1!);
+ * ```
  */
 export async function writeNifti(path: string, vol: Volume, options: WriteNiftiOptions = {}): Promise<void> {
   const lower = path.toLowerCase();
@@ -650,7 +829,24 @@ export function sameFile(a: string, b: string): boolean {
   }
 }
 
-/** Reads IN and writes it to OUT (format from OUT's extension); never overwrites the input. */
+/**
+ * Reads IN and writes it to OUT (format from OUT's extension); never overwrites the input.
+ * @param input - The file to read (any format {@link readNifti} reads).
+ * @param output - The file to write (.nii or .nii.gz).
+ * @param options - As {@link writeNifti}.
+ * @returns The volume that was written.
+ * @throws {@link MriseqError} when output is the input file, or as {@link readNifti} / {@link writeNifti}.
+ * @example
+ * ```ts
+ * import { convertNifti, createVolume, writeNifti } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const dir = mkdtempSync(join(tmpdir(), 'mriseq-'));
+ * await writeNifti(join(dir, 'a.nii'), createVolume(new Float32Array(8), [2, 2, 2]));
+ * await convertNifti(join(dir, 'a.nii'), join(dir, 'a.nii.gz'));
+ * ```
+ */
 export async function convertNifti(
   input: string,
   output: string,

@@ -8,7 +8,8 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { kMaxLength } from 'node:buffer';
+import { createGunzip, crc32, inflateRawSync } from 'node:zlib';
 import { MriseqError } from '../errors/index.js';
 
 /** Bytes beyond the described data that a gzip may still inflate to (then they are discarded). */
@@ -41,12 +42,124 @@ export async function fileStartsWithGzip(path: string): Promise<boolean> {
   }
 }
 
+/** Thrown into a plain read once the header and data are in: the bytes after them are not read. */
+class Complete extends Error {}
+
+export interface ReadBoundedOptions {
+  /**
+   * The whole compressed file, for a second look when the gzip stream fails: bytes after the last
+   * complete member that do not start another member (trailing garbage, which nibabel reads past)
+   * are then ignored with a warning; any corrupt member is still an error.
+   */
+  compressed?: () => Promise<Uint8Array>;
+  /** Where such warnings go. */
+  onWarning?: (message: string) => void;
+  /** Most bytes that second look may inflate to (the reader's memory budget). */
+  maxOutput?: number;
+}
+
 /**
  * Reads the stream, asking `layoutFrom(prefix)` for the layout once enough bytes are in (it
  * returns undefined to ask for more, up to `maxPrefix` bytes). Throws MriseqError on a short
- * stream, a corrupt gzip or a gzip that inflates too far.
+ * stream, a corrupt gzip or a gzip that inflates too far. Bytes after the data of a plain file
+ * are not read (nibabel reads such files too).
  */
 export async function readBounded(
+  source: Readable,
+  gz: boolean,
+  file: string,
+  layoutFrom: (prefix: Uint8Array, ended: boolean) => Promise<Layout | undefined> | Layout | undefined,
+  options: ReadBoundedOptions = {},
+): Promise<ReadResult> {
+  try {
+    return await readOnce(source, gz, file, layoutFrom);
+  } catch (e) {
+    if (!(gz && options.compressed && e instanceof MriseqError && e.code === 'nifti.gzip_corrupt')) throw e;
+    // zlib takes any non-zero byte after a member for the start of another one: walk the members
+    // ourselves (each checked: header, deflate stream, CRC-32, length) to tell trailing bytes from
+    // a corrupt member
+    const members = gunzipMembers(await options.compressed(), file, e, options.maxOutput ?? 2 ** 31);
+    if (members.trailing > 0)
+      options.onWarning?.(
+        `${file}: ${members.trailing} bytes after the gzip stream are not gzip data; ignored (the image ends before them)`,
+      );
+    return readOnce(Readable.from(members.chunks, { objectMode: false }), false, file, layoutFrom);
+  }
+}
+
+/** The inflated members of a gzip file, verified, and how many trailing non-gzip bytes follow them. */
+function gunzipMembers(
+  buf: Uint8Array,
+  file: string,
+  original: MriseqError,
+  maxOutput: number,
+): { chunks: Uint8Array[]; trailing: number } {
+  const chunks: Uint8Array[] = [];
+  let off = 0;
+  let inflated = 0;
+  const corrupt = (why: string) =>
+    new MriseqError('corrupt gzip data', {
+      file,
+      field: 'gzip stream',
+      found: `${why} at byte ${off} (${original.found ?? ''})`,
+      expected: 'a valid gzip stream (CRC and length checked)',
+      code: 'nifti.gzip_corrupt',
+      cause: original,
+    });
+  while (off < buf.length) {
+    // zero padding after the last member is common and fine (gzip and zlib skip it)
+    let rest = off;
+    while (rest < buf.length && buf[rest] === 0) rest++;
+    if (rest === buf.length) break;
+    if (buf[off] !== 0x1f || buf[off + 1] !== 0x8b) {
+      if (chunks.length === 0) throw corrupt('no gzip header');
+      return { chunks, trailing: buf.length - off };
+    }
+    if (buf[off + 2] !== 8) throw corrupt('unknown compression method');
+    const flags = buf[off + 3] ?? 0;
+    let p = off + 10;
+    if (flags & 4) p += 2 + ((buf[p] ?? 0) | ((buf[p + 1] ?? 0) << 8));
+    for (const bit of [8, 16]) {
+      if (!(flags & bit)) continue;
+      while (p < buf.length && buf[p] !== 0) p++;
+      p++;
+    }
+    if (flags & 2) p += 2;
+    if (p > buf.length) throw corrupt('truncated gzip header');
+    let out: Buffer;
+    let used: number;
+    try {
+      const r = inflateRawSync(buf.subarray(p), {
+        info: true,
+        maxOutputLength: Math.min(kMaxLength, Math.max(1, maxOutput - inflated)),
+      }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      out = r.buffer;
+      used = r.engine.bytesWritten;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new MriseqError('gzip inflates beyond the memory limit (possible gzip bomb)', {
+          file,
+          field: 'gzip stream',
+          found: `more than ${maxOutput} bytes`,
+          expected: 'an image within the memory limit',
+          code: 'nifti.gzip_too_large',
+        });
+      throw corrupt((e as Error).message);
+    }
+    inflated += out.length;
+    const t = p + used;
+    if (t + 8 > buf.length) throw corrupt('truncated gzip trailer');
+    const dv = new DataView(buf.buffer, buf.byteOffset + t, 8);
+    if (dv.getUint32(0, true) !== crc32(out) >>> 0) throw corrupt('CRC-32 differs');
+    if (dv.getUint32(4, true) !== out.length % 2 ** 32) throw corrupt('length differs');
+    chunks.push(out);
+    off = t + 8;
+  }
+  if (chunks.length === 0) throw corrupt('no gzip member');
+  return { chunks, trailing: 0 };
+}
+
+async function readOnce(
   source: Readable,
   gz: boolean,
   file: string,
@@ -88,6 +201,10 @@ export async function readBounded(
       code: 'nifti.gzip_too_large',
     });
 
+  // a plain file is complete once header and data are in (a gzip is read on to its CRC check)
+  const done = () =>
+    !gz && layout && pos >= head.length + data.length ? new Complete('image read') : undefined;
+
   const take = async (chunk: Uint8Array) => {
     if (!layout) {
       prefixParts.push(chunk);
@@ -106,11 +223,11 @@ export async function readBounded(
   const sink = new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Uint8Array, _enc, cb) {
-      if (!layout) take(chunk).then(() => cb(), cb);
+      if (!layout) take(chunk).then(() => cb(done()), cb);
       else {
         try {
           place(chunk);
-          cb(extra > TRAILING_SLACK ? tooBig() : undefined);
+          cb(done() ?? (extra > TRAILING_SLACK ? tooBig() : undefined));
         } catch (e) {
           cb(e as Error);
         }
@@ -123,6 +240,7 @@ export async function readBounded(
       : pipelineAsync(source, sink));
   } catch (e) {
     source.destroy();
+    if (e instanceof Complete) return { head, data };
     if (e instanceof MriseqError) throw e;
     const code = (e as { code?: string }).code ?? '';
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')

@@ -23,9 +23,24 @@ export {
   type DecodeReuse,
 } from './model.js';
 export { reflectPad, upsample2x, instanceNorm, smoothL1, ssim as ssimLoss } from './ops.js';
-export { Rng } from './random.js';
-export { generate, centredStacks, type GenerateOptions, type SliceStack } from './generate.js';
-export { extractPatch, type SubjectVolumes } from './data.js';
+// Kept under its old name for one release: the one-integer generator is src/random's Mulberry32.
+export { Mulberry32 as Rng } from '../random/index.js';
+export {
+  generate,
+  generatePairs,
+  centredStacks,
+  type GenerateOptions,
+  type GeneratePairsOptions,
+  type SliceStack,
+} from './generate.js';
+export {
+  predictStacks,
+  releaseCompiled,
+  stackBytes,
+  type PredictOptions,
+  type StackSource,
+} from './infer.js';
+export { extractPatch, seriesLengths, type SubjectVolumes } from './data.js';
 export {
   encodeWeights,
   decodeWeights,

@@ -10,11 +10,25 @@
 import { hasKernel, MRISEQ_CONV_LSTM_FIRST, MRISEQ_LSTM_CELL, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { convNd, instanceNorm, leakyRelu, reflectPad, upsample2x } from './ops.js';
-import { Rng } from './random.js';
+import { Mulberry32 as Rng } from '../random/index.js';
+import { releaseCompiled } from './infer.js';
 
 type Tensor = tf.Tensor;
 
-/** Named parameters in creation order (the order weights are saved in). */
+/**
+ * Named parameters in creation order (the order weights are saved in).
+ * Seeded from the generator config's `seed`, so the same config gives the same initial weights.
+ *
+ * @example
+ * ```ts
+ * import { ModelRng, ParamStore, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const store = new ParamStore(new ModelRng(0));
+ * const w = store.create('demo.w', [3, 3, 1, 8], 0.1);
+ * console.log([...store.vars.keys()], w.shape);
+ * w.dispose();
+ * ```
+ */
 export class ParamStore {
   readonly vars = new Map<string, tf.Variable>();
   constructor(readonly rng: Rng) {}
@@ -68,6 +82,23 @@ export interface ConvBlockConfig {
   act: boolean;
 }
 
+/**
+ * A convolution block of the generator: reflect padding, convolution, then instance norm
+ * (else bias) and LeakyReLU as configured; Kaiming-normal weights. `apply` takes channels-last x.
+ *
+ * @example
+ * ```ts
+ * import { ConvBlock, ModelRng, ParamStore, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const block = new ConvBlock(
+ *   { name: 'c', ndims: 2, cin: 3, cout: 8, kernel: 3, stride: 2, norm: true, act: true },
+ *   new ParamStore(new ModelRng(0)),
+ * );
+ * const y = tf.tidy(() => block.apply(tf.zeros([1, 16, 16, 3])));
+ * console.log(y.shape); // [1, 8, 8, 8]
+ * y.dispose();
+ * ```
+ */
 export class ConvBlock extends Module {
   static className = 'MriseqConvBlock';
   readonly w: tf.Variable;
@@ -97,7 +128,18 @@ export class ConvBlock extends Module {
   }
 }
 
-/** pad, conv3, norm, lrelu, pad, conv3, norm, + skip. */
+/**
+ * pad, conv3, norm, lrelu, pad, conv3, norm, + skip.
+ * @example
+ * ```ts
+ * import { ModelRng, ParamStore, ResBlock, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const res = new ResBlock({ name: 'r', ndims: 2, dim: 8 }, new ParamStore(new ModelRng(0)));
+ * const y = tf.tidy(() => res.apply(tf.randomNormal([1, 8, 8, 8])));
+ * console.log(y.shape); // [1, 8, 8, 8]
+ * y.dispose();
+ * ```
+ */
 export class ResBlock extends Module {
   static className = 'MriseqResBlock';
   readonly c1: ConvBlock;
@@ -142,6 +184,13 @@ export interface HyperConvConfig {
  * 1/sqrt(fan_in)), with the biases zeroed as their Generator zeroes every bias. 'scaled' (mriseq
  * 0.1): N(0, 1/c_s) for the style layer and N(0, 1) for f and g, which gave the generated kernels
  * Kaiming variance for a one-hot code (kept to reproduce runs made with it).
+ * @example
+ * ```ts
+ * import { createGenerator, type LinearInit, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const linearInit: LinearInit = 'scaled'; // reproduce a mriseq 0.1 run
+ * createGenerator('lite', { linearInit }).dispose();
+ * ```
  */
 export type LinearInit = 'pytorch' | 'scaled';
 
@@ -157,6 +206,23 @@ function linearWeights(
     : store.create(name, shape, scaledStd);
 }
 
+/**
+ * The decoder's hyper-convolution: its kernel P·f(s) and bias B·g(s) are generated from the target
+ * code's style vector s by the linear maps f and g (the paper's sequence-specific decoder).
+ *
+ * @example
+ * ```ts
+ * import { HyperConv, ModelRng, ParamStore, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const hc = new HyperConv(
+ *   { name: 'h', ndims: 2, cin: 8, cout: 4, kernel: 3, styleDim: 4, weightDim: 16 },
+ *   new ParamStore(new ModelRng(0)),
+ * );
+ * const { kernel, bias } = hc.weights(tf.oneHot([1], 4).toFloat());
+ * console.log(kernel.shape, bias?.shape); // [3, 3, 8, 4] [4]
+ * tf.dispose([kernel, bias!]);
+ * ```
+ */
 export class HyperConv extends Module {
   static className = 'MriseqHyperConv';
   readonly P: tf.Variable;
@@ -212,21 +278,60 @@ export class HyperConv extends Module {
   }
 }
 
-/** A hyper-convolution's generated kernel and bias for one target code. */
+/**
+ * A hyper-convolution's generated kernel and bias for one target code.
+ * @example
+ * ```ts
+ * import { HyperConv, ModelRng, ParamStore, tf, type HyperWeights, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const hc = new HyperConv({ name: 'h', ndims: 2, cin: 4, cout: 4, kernel: 3, styleDim: 2, weightDim: 8 }, new ParamStore(new ModelRng(0)));
+ * const w: HyperWeights = hc.weights(tf.tensor2d([[1, 0]]), false);
+ * console.log(w.kernel.shape, w.bias); // [3, 3, 4, 4] undefined
+ * w.kernel.dispose();
+ * ```
+ */
 export interface HyperWeights {
   kernel: Tensor;
   /** Absent where an instance norm follows (it would cancel the bias). */
   bias?: Tensor;
 }
 
-/** Every hyper-convolution's weights for one target code, in decoder order (see decoderWeights). */
+/**
+ * Every hyper-convolution's weights for one target code, in decoder order (see decoderWeights).
+ * @example
+ * ```ts
+ * import { createGenerator, tf, type DecoderWeights, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const g = createGenerator('lite');
+ * const w: DecoderWeights = g.decoderWeights(g.codeIndex('t1gd'));
+ * console.log(w.code, w.res.length, w.convs.length);
+ * tf.dispose([...w.res.flat().flatMap((h) => [h.kernel, h.bias]), ...w.convs.flatMap((h) => [h.kernel, h.bias])].filter((t) => t !== undefined));
+ * g.dispose();
+ * ```
+ */
 export interface DecoderWeights {
   code: number;
   res: [HyperWeights, HyperWeights][];
   convs: HyperWeights[];
 }
 
-/** Parts of a decode computed earlier in the same step (see Seq2Seq.decode). */
+/**
+ * Parts of a decode computed earlier in the same step (see Seq2Seq.decode).
+ * @example
+ * ```ts
+ * import { createGenerator, tf, type DecodeReuse, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const g = createGenerator('lite');
+ * const y = tf.tidy(() => {
+ *   const feature = g.encode(tf.zeros([1, 1, 32, 32, 1]));
+ *   const reuse: DecodeReuse = { weights: g.decoderWeights(1), state: g.decoderState(feature) };
+ *   return g.decode(feature, 1, 1, reuse);
+ * });
+ * console.log(y.shape); // [1, 1, 32, 32, 1]
+ * y.dispose();
+ * g.dispose();
+ * ```
+ */
 export interface DecodeReuse {
   /** decoderWeights(code) for the same code. */
   weights?: DecoderWeights;
@@ -234,6 +339,20 @@ export interface DecodeReuse {
   state?: Tensor;
 }
 
+/**
+ * A residual block of two {@link HyperConv}s (the decoder's residual blocks), each with reflect
+ * padding and instance norm.
+ *
+ * @example
+ * ```ts
+ * import { HyperResBlock, ModelRng, ParamStore, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const block = new HyperResBlock({ name: 'hr', ndims: 2, dim: 8, styleDim: 4, weightDim: 16 }, new ParamStore(new ModelRng(0)));
+ * const y = tf.tidy(() => block.apply(tf.randomNormal([1, 8, 8, 8]), tf.oneHot([2], 4).toFloat()));
+ * console.log(y.shape); // [1, 8, 8, 8]
+ * y.dispose();
+ * ```
+ */
 export class HyperResBlock extends Module {
   static className = 'MriseqHyperResBlock';
   readonly c1: HyperConv;
@@ -266,6 +385,15 @@ export class HyperResBlock extends Module {
  * Multi-layer ConvLSTM (gates i, f, o, g from one 'same' zero-padded conv of [input, hidden]).
  * The input and hidden parts of each gate conv are kept as two weights so the input part of all
  * time points runs as one batched conv and the zero initial state costs nothing.
+ * @example
+ * ```ts
+ * import { ConvLSTM, ModelRng, ParamStore, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const lstm = new ConvLSTM({ name: 'l', ndims: 2, cin: 8, hidden: 8, kernel: 3, layers: 1 }, new ParamStore(new ModelRng(0)));
+ * const hs = tf.tidy(() => lstm.apply([tf.zeros([1, 4, 4, 8]), tf.ones([1, 4, 4, 8])]));
+ * console.log(hs.length, hs[1]?.shape); // 2 [1, 4, 4, 8]
+ * tf.dispose(hs);
+ * ```
  */
 export class ConvLSTM extends Module {
   static className = 'MriseqConvLSTM';
@@ -365,6 +493,17 @@ export class ConvLSTM extends Module {
 }
 
 // ---------------------------------------------------------------------------------------------
+/**
+ * The generator's architecture (see {@link preset} for the named ones).
+ *
+ * @example
+ * ```ts
+ * import { createGenerator, preset, type Seq2SeqConfig, initEngine } from 'mriseq';
+ * await initEngine();
+ * const config: Seq2SeqConfig = { ...preset('lite'), nresEnc: 1, nresDec: 1, seed: 7 };
+ * createGenerator(config).dispose();
+ * ```
+ */
 export interface Seq2SeqConfig {
   /** 2: slices with c_in adjacent z slices as channels; 3: volumes (conv3d, trilinear). */
   ndims: 2 | 3;
@@ -391,11 +530,34 @@ export interface Seq2SeqConfig {
   seed: number;
   /** Initial weights of the code's linear maps (default 'pytorch', the authors'; see LinearInit). */
   linearInit?: LinearInit;
+  /**
+   * Time points of the 4D sequences the generator was trained on (e.g. { dce: 6 }): generate()
+   * makes a series of that length for a subject that lacks the target. Sequences not named are 3D.
+   */
+  timePoints?: Record<string, number>;
 }
 
+/**
+ * The named generator configurations of {@link preset}.
+ *
+ * @example
+ * ```ts
+ * import { createGenerator, type PresetName, initEngine } from 'mriseq';
+ * await initEngine();
+ * const name: PresetName = 'lite';
+ * createGenerator(name).dispose();
+ * ```
+ */
 export type PresetName = 'reference' | 'reference-small' | 'lite';
 
-/** The preset names, for option parsing and error messages. */
+/**
+ * The preset names, for option parsing and error messages.
+ * @example
+ * ```ts
+ * import { PRESET_NAMES, preset } from 'mriseq/browser';
+ * for (const name of PRESET_NAMES) console.log(name, preset(name).nresEnc);
+ * ```
+ */
 export const PRESET_NAMES: readonly PresetName[] = ['lite', 'reference', 'reference-small'];
 
 /**
@@ -405,6 +567,16 @@ export const PRESET_NAMES: readonly PresetName[] = ['lite', 'reference', 'refere
  * - 'reference-small': the same with 3 + 3 residual blocks (94,959,120 parameters; mriseq 0.1's
  *   'reference').
  * - 'lite': 3,316,416 parameters like the authors' lite model; what runs on a laptop CPU.
+ * @param name - 'reference', 'reference-small' or 'lite'.
+ * @param overrides - Fields replacing the preset's.
+ * @returns The configuration (nothing is allocated).
+ * @throws {@link MriseqError} for an unknown name.
+ * @example
+ * ```ts
+ * import { preset } from 'mriseq';
+ * const c = preset('reference');
+ * console.log(c.ndims, c.cIn, c.cEnc, c.sequences); // 2 3 [64, 128, 256] ['t1', 't1gd', 't2', 'flair']
+ * ```
  */
 export function preset(name: PresetName, overrides: Partial<Seq2SeqConfig> = {}): Seq2SeqConfig {
   const sequences = ['t1', 't1gd', 't2', 'flair'];
@@ -460,6 +632,24 @@ export function preset(name: PresetName, overrides: Partial<Seq2SeqConfig> = {})
   return cfg;
 }
 
+/**
+ * Checks a generator configuration before anything is allocated.
+ *
+ * @param c - The configuration.
+ * @param file - Names the config file in errors.
+ * @throws {@link MriseqError} 'invalid generator config' naming the field and what it expects (ndims,
+ *   channel lists, kernels and strides, cDec ending in cIn, sequences within cS, linearInit, at most
+ *   500 million parameters).
+ * @example
+ * ```ts
+ * import { preset, validateConfig } from 'mriseq/browser';
+ * try {
+ *   validateConfig({ ...preset('lite'), cDec: [64, 32, 2] }); // the last decoder width must equal cIn
+ * } catch (e) {
+ *   console.log((e as Error).message);
+ * }
+ * ```
+ */
 export function validateConfig(c: Seq2SeqConfig, file?: string): void {
   const bad = (field: string, found: unknown, expected: string): never => {
     throw new MriseqError('invalid generator config', {
@@ -499,11 +689,27 @@ export function validateConfig(c: Seq2SeqConfig, file?: string): void {
   if (c.linearInit !== undefined && c.linearInit !== 'pytorch' && c.linearInit !== 'scaled')
     bad('linearInit', c.linearInit, "'pytorch' or 'scaled'");
   if (c.sequences.some((x) => typeof x !== 'string')) bad('sequences', c.sequences, 'names (strings)');
+  if (c.timePoints !== undefined) {
+    if (typeof c.timePoints !== 'object' || c.timePoints === null || Array.isArray(c.timePoints))
+      bad('timePoints', c.timePoints, 'an object { sequence: number of time points }');
+    for (const [k, v] of Object.entries(c.timePoints))
+      if (!c.sequences.includes(k) || !posInt(v, 1024))
+        bad(`timePoints.${k}`, v, 'a sequence of the generator and an integer in 1..1024');
+  }
   const params = estimateParams(c);
   if (params > 5e8) bad('size', params, 'at most 500 million parameters');
 }
 
-/** Parameter count of a (validated-shape) config, without allocating anything. */
+/**
+ * Parameter count of a (validated-shape) config, without allocating anything.
+ * @param c - A configuration (shapes valid).
+ * @returns The number of trainable parameters its generator has.
+ * @example
+ * ```ts
+ * import { estimateParams, preset } from 'mriseq/browser';
+ * console.log(estimateParams(preset('lite')), estimateParams(preset('reference'))); // 3316416 155159760
+ * ```
+ */
 export function estimateParams(c: Seq2SeqConfig): number {
   const k = (n: number) => n ** c.ndims;
   let n = 0;
@@ -525,7 +731,24 @@ export function estimateParams(c: Seq2SeqConfig): number {
   return n;
 }
 
-/** The generator G(x_s, code_t). */
+/**
+ * The paper's generator y_t = G(x_s, code_t): a shared encoder of the source sequence(s), a ConvLSTM
+ * fusing time points, and a decoder whose kernels are hyper-weights of the target sequence's one-hot
+ * code. 2D models work on 2.5D stacks of `cIn` adjacent axial slices, 3D models on volumes.
+ * Tensors are channels-last: input [B, T, H, W, cIn] (2D) or [B, T, D, H, W, cIn] (3D), values in
+ * normalised [-1, 1]; spatial sizes must be multiples of `spatialMultiple`. Dispose it when done.
+ *
+ * @example
+ * ```ts
+ * import { Seq2Seq, preset, tf, initEngine } from 'mriseq';
+ * await initEngine();
+ * const model = new Seq2Seq(preset('lite'));
+ * const y = tf.tidy(() => model.apply(tf.zeros([1, 1, 32, 32, 1]), 't1gd')); // lite: cIn 1; [B, nOut, H, W, cIn]
+ * console.log(model.countParams(), y.shape); // 3316416 [1, 1, 32, 32, 1]
+ * y.dispose();
+ * model.dispose();
+ * ```
+ */
 export class Seq2Seq extends Module {
   static className = 'MriseqSeq2Seq';
   readonly store: ParamStore;
@@ -628,10 +851,14 @@ export class Seq2Seq extends Module {
     return i;
   }
 
-  /** style = LeakyReLU(Linear(one-hot code)) as [1, c_s]. */
-  style(code: number): Tensor {
-    const onehot = tf.oneHot(tf.tensor1d([code], 'int32'), this.config.cS).toFloat();
-    return leakyRelu(tf.add(tf.matMul(onehot as tf.Tensor2D, this.styleW as tf.Tensor2D), this.styleB));
+  /**
+   * style = LeakyReLU(Linear(one-hot code)) as [1, c_s]. `onehot` ([1, c_s] float32) passes the
+   * code's one-hot vector as a tensor: a compiled training step feeds it, so that one recorded
+   * function serves every code.
+   */
+  style(code: number, onehot?: Tensor): Tensor {
+    const oh = onehot ?? tf.oneHot(tf.tensor1d([code], 'int32'), this.config.cS).toFloat();
+    return leakyRelu(tf.add(tf.matMul(oh as tf.Tensor2D, this.styleW as tf.Tensor2D), this.styleB));
   }
 
   /** Encodes x [B, T, ...spatial, C] into the fused feature [B, ...spatial/4, F] (mean over t). */
@@ -652,10 +879,10 @@ export class Seq2Seq extends Module {
   /**
    * The decoder's kernels P.f(s) and biases B.g(s) for one code. They depend on the code only:
    * a training step that decodes twice for the same code (self-reconstruction and cycle)
-   * computes them once and passes them to decode().
+   * computes them once and passes them to decode(). `onehot`: see style().
    */
-  decoderWeights(code: number): DecoderWeights {
-    const style = this.style(code);
+  decoderWeights(code: number, onehot?: Tensor): DecoderWeights {
+    const style = this.style(code, onehot);
     return {
       code,
       // Every hyper-conv but the last feeds an instance norm, which cancels a bias.
@@ -773,6 +1000,7 @@ export class Seq2Seq extends Module {
   }
 
   dispose(): void {
+    releaseCompiled(this);
     for (const v of this.store.vars.values()) v.dispose();
   }
 
@@ -788,6 +1016,19 @@ export class Seq2Seq extends Module {
   }
 }
 
+/**
+ * A generator's weights as plain arrays, by parameter name (what checkpoints store).
+ *
+ * @example
+ * ```ts
+ * import { createGenerator, type NamedWeights, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = createGenerator('lite');
+ * const w: NamedWeights = g.getWeights();
+ * console.log(Object.keys(w).length, w[Object.keys(w)[0]!]?.shape);
+ * g.dispose();
+ * ```
+ */
 export type NamedWeights = Record<string, { shape: number[]; data: Float32Array }>;
 
 for (const cls of [ConvBlock, ResBlock, HyperConv, HyperResBlock, ConvLSTM, Seq2Seq]) {
@@ -796,7 +1037,21 @@ for (const cls of [ConvBlock, ResBlock, HyperConv, HyperResBlock, ConvLSTM, Seq2
   );
 }
 
-/** Builds a generator from a preset name or a full config (seeded initial weights). */
+/**
+ * Builds a generator from a preset name or a full config (seeded initial weights).
+ * @param config - A preset name ('lite' by default, 'reference', 'reference-small') or a full {@link Seq2SeqConfig}.
+ * @param overrides - Fields replacing the preset's (e.g. `sequences`, `seed`).
+ * @returns A new {@link Seq2Seq} with seeded initial weights.
+ * @throws {@link MriseqError} for an unknown preset or an invalid config (field named).
+ * @example
+ * ```ts
+ * import { createGenerator, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = createGenerator('lite', { sequences: ['t1', 't1gd', 't2', 'flair', 'dwi'], seed: 3 });
+ * console.log(g.config.sequences.length, g.spatialMultiple);
+ * g.dispose();
+ * ```
+ */
 export function createGenerator(
   config: PresetName | Seq2SeqConfig = 'lite',
   overrides: Partial<Seq2SeqConfig> = {},

@@ -30,6 +30,18 @@ function reflectPadComposed(x: Tensor, pads: readonly number[]): Tensor {
 /**
  * Reflect padding of every spatial axis (PyTorch ReflectionPad / padding_mode='reflect'), with a
  * correct gradient. pads[i] is the padding on both sides of spatial axis i (tensor axis i + 1).
+ * @param x - A channels-last tensor [B, ...spatial, C].
+ * @param pads - Padding on both sides of each spatial axis (each smaller than that axis).
+ * @returns The padded tensor.
+ * @throws Error when a padding is not smaller than its axis.
+ * @example
+ * ```ts
+ * import { reflectPad, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const y = reflectPad(tf.tensor4d([1, 2, 3], [1, 1, 3, 1]), [0, 1]);
+ * console.log(Array.from(y.dataSync())); // [2, 1, 2, 3, 2]
+ * y.dispose();
+ * ```
  */
 export function reflectPad(x: Tensor, pads: readonly number[]): Tensor {
   const shape = x.shape.slice();
@@ -59,6 +71,16 @@ export function reflectPad(x: Tensor, pads: readonly number[]): Tensor {
  * PyTorch's Upsample(scale_factor=2, mode='bilinear'|'trilinear', align_corners=False).
  * Output 2i = 0.75 x[i] + 0.25 x[i-1], output 2i+1 = 0.75 x[i] + 0.25 x[i+1] (indices clamped).
  * Built from slices, concats and a stack, whose tfjs gradients are exact.
+ * @param x - A channels-last tensor [B, ...spatial, C].
+ * @returns The tensor with every spatial axis doubled.
+ * @example
+ * ```ts
+ * import { tf, upsample2x, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const y = upsample2x(tf.tensor4d([0, 4], [1, 1, 2, 1]));
+ * console.log(y.shape, Array.from(y.dataSync())); // [1, 2, 4, 1]: both rows [0, 1, 3, 4]
+ * y.dispose();
+ * ```
  */
 export function upsample2x(x: Tensor): Tensor {
   // TensorFlow's ResizeBilinear with half-pixel centres is this map in one kernel (and the
@@ -100,6 +122,17 @@ export function upsample2x(x: Tensor): Tensor {
  * Instance norm without affine parameters (PyTorch InstanceNorm default), eps 1e-5, with its
  * closed-form gradient dx = rstd * (dy - mean(dy) - y * mean(dy * y)): a dozen ops instead of
  * the ~35 that autodiff through tf.moments records.
+ * @param x - A channels-last tensor [B, ...spatial, C].
+ * @param eps - Added to the variance (default 1e-5).
+ * @returns x normalised per sample and channel over the spatial axes.
+ * @example
+ * ```ts
+ * import { instanceNorm, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const y = tf.tidy(() => instanceNorm(tf.randomNormal([2, 8, 8, 3], 5, 2)));
+ * console.log(tf.moments(y, [1, 2]).mean.arraySync()); // about 0 for each sample and channel
+ * y.dispose();
+ * ```
  */
 export function instanceNorm(x: Tensor, eps = 1e-5): Tensor {
   // One image: TensorFlow's fused batch norm in training mode computes exactly this (one kernel
@@ -135,7 +168,20 @@ export function convNd(x: Tensor, w: Tensor, stride: number, padding: 'valid' | 
   return tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, stride, padding);
 }
 
-/** SmoothL1 (beta 1, mean), as PyTorch's nn.SmoothL1Loss. */
+/**
+ * SmoothL1 (beta 1, mean), as PyTorch's nn.SmoothL1Loss.
+ * @param y - Prediction.
+ * @param x - Target, same shape.
+ * @returns The mean SmoothL1 loss (a scalar tensor).
+ * @example
+ * ```ts
+ * import { smoothL1, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const l = smoothL1(tf.tensor1d([0, 2]), tf.tensor1d([0.5, 0]));
+ * console.log(l.dataSync()[0]); // (0.125 + 1.5) / 2 = 0.8125
+ * l.dispose();
+ * ```
+ */
 export function smoothL1(y: Tensor, x: Tensor): tf.Scalar {
   // 0.5 min(d,1)^2 + (d - min(d,1)): 0.5 d^2 below 1, d - 0.5 above, without tf.where (whose
   // condition has no gradient in tfjs).
@@ -147,6 +193,22 @@ export function smoothL1(y: Tensor, x: Tensor): tf.Scalar {
 /**
  * Mean SSIM over a batch of channels-last images (rank 4 or 5) with a 7-wide uniform window
  * (scikit-image's default), data range 2 (images in [-1, 1]), sample covariance.
+ * Exported as `ssimLoss`: differentiable, used by the training loss's structural term (1 − SSIM).
+ *
+ * @param y - Prediction, channels-last [B, H, W, C] or [B, D, H, W, C], normalised [-1, 1].
+ * @param x - Target, same shape.
+ * @param win - Window width (default 7).
+ * @param dataRange - Data range (default 2).
+ * @returns Mean SSIM (a scalar tensor).
+ * @example
+ * ```ts
+ * import { ssimLoss, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const a = tf.randomUniform([1, 16, 16, 1], -1, 1);
+ * const s = ssimLoss(a, a);
+ * console.log(s.dataSync()[0]); // 1
+ * tf.dispose([a, s]);
+ * ```
  */
 export function ssim(y: Tensor, x: Tensor, win = 7, dataRange = 2): tf.Scalar {
   const np = Math.pow(win, y.rank - 2);

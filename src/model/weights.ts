@@ -8,11 +8,42 @@
  */
 import { MriseqError } from '../errors/index.js';
 import type { NamedWeights } from './model.js';
+import { dict } from '../keys/index.js';
 
+/**
+ * The `format` of a mriseq weights manifest (weights.json beside weights.bin).
+ *
+ * @example
+ * ```ts
+ * import { WEIGHTS_FORMAT } from 'mriseq/browser';
+ * console.log(WEIGHTS_FORMAT); // 'mriseq-weights-1'
+ * ```
+ */
 export const WEIGHTS_FORMAT = 'mriseq-weights-1';
 
+/**
+ * Element type of a weights blob.
+ *
+ * @example
+ * ```ts
+ * import { type WeightsDtype } from 'mriseq/browser';
+ * const dtype: WeightsDtype = 'float16'; // half the size; the shipped generator uses it
+ * console.log(dtype);
+ * ```
+ */
 export type WeightsDtype = 'float32' | 'float16';
 
+/**
+ * What weights.json says about weights.bin.
+ *
+ * @example
+ * ```ts
+ * import { encodeWeights, type WeightsManifest } from 'mriseq/browser';
+ * const { manifest } = encodeWeights({ a: { shape: [1], data: new Float32Array(1) } }, ['a']);
+ * const full: WeightsManifest = { ...manifest, sha256: 'hex of the bin file' };
+ * console.log(full.format, full.tensors);
+ * ```
+ */
 export interface WeightsManifest {
   format: string;
   /** sha256 of the binary file, hex. */
@@ -28,7 +59,16 @@ export interface WeightsManifest {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** float32 -> binary16 bits, rounding to nearest even (as numpy's astype(float16)). */
+/**
+ * float32 -> binary16 bits, rounding to nearest even (as numpy's astype(float16)).
+ * @param value - A number.
+ * @returns Its IEEE binary16 bit pattern (0 to 65535).
+ * @example
+ * ```ts
+ * import { fromFloat16Bits, toFloat16Bits } from 'mriseq/browser';
+ * console.log(toFloat16Bits(1).toString(16), fromFloat16Bits(toFloat16Bits(0.1))); // '3c00' 0.0999755859375
+ * ```
+ */
 export function toFloat16Bits(value: number): number {
   f32[0] = value;
   const x = u32[0];
@@ -54,7 +94,16 @@ export function toFloat16Bits(value: number): number {
   return sign | h;
 }
 
-/** binary16 bits -> number. */
+/**
+ * binary16 bits -> number.
+ * @param h - A binary16 bit pattern.
+ * @returns Its value.
+ * @example
+ * ```ts
+ * import { fromFloat16Bits } from 'mriseq/browser';
+ * console.log(fromFloat16Bits(0x3c00), fromFloat16Bits(0x7c00)); // 1 Infinity
+ * ```
+ */
 export function fromFloat16Bits(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
@@ -64,7 +113,20 @@ export function fromFloat16Bits(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-/** Packs named weights in `order` into one blob; the manifest's sha256 is left for the caller. */
+/**
+ * Packs named weights in `order` into one blob; the manifest's sha256 is left for the caller.
+ * @param w - Named weights.
+ * @param order - The names, in the order to store them.
+ * @param dtype - 'float32' (default) or 'float16' on disk.
+ * @returns The binary blob and its manifest (without the sha256, which the caller adds).
+ * @example
+ * ```ts
+ * import { decodeWeights, encodeWeights } from 'mriseq/browser';
+ * const w = { a: { shape: [2], data: Float32Array.from([1.5, -2]) } };
+ * const { bytes, manifest } = encodeWeights(w, ['a'], 'float16');
+ * console.log(bytes.length, decodeWeights(bytes, { ...manifest, sha256: '' }).a?.data); // 4 [1.5, -2]
+ * ```
+ */
 export function encodeWeights(
   w: NamedWeights,
   order: readonly string[],
@@ -98,6 +160,20 @@ export function encodeWeights(
 /**
  * Checks a manifest (format, dtype, every entry inside the blob) and decodes the blob into float32
  * tensors. `file` names the files in errors. The sha256 is checked by the caller.
+ * @param bytes - The binary blob.
+ * @param manifest - Its parsed manifest (checked).
+ * @param files - File names for errors.
+ * @returns The named weights (float32).
+ * @throws {@link MriseqError} when the manifest is not a mriseq weights manifest, has an unknown dtype, or an entry leaves the blob.
+ * @example
+ * ```ts
+ * import { decodeWeights } from 'mriseq/browser';
+ * try {
+ *   decodeWeights(new Uint8Array(4), { format: 'other' }, { manifest: 'weights.json' });
+ * } catch (e) {
+ *   console.log((e as Error).message);
+ * }
+ * ```
  */
 export function decodeWeights(
   bytes: Uint8Array,
@@ -154,7 +230,8 @@ export function decodeWeights(
       code: 'checkpoint.corrupt',
     });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: NamedWeights = {};
+  // names come from the file: '__proto__' or 'constructor' must stay ordinary keys
+  const out: NamedWeights = dict();
   for (const t of m.tensors) {
     const data = new Float32Array(t.length);
     if (size === 2)

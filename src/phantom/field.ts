@@ -3,8 +3,18 @@
  * blob boundaries, enhancement patterns, texture and the bias field. Evaluated separably (one
  * complex exponential table per axis) so a 64x64x32 field costs well under a millisecond per wave.
  */
-import type { Rng } from './random.js';
+import type { Rng } from '../random/index.js';
 
+/**
+ * Options of {@link smoothField}.
+ *
+ * @example
+ * ```ts
+ * import { type FieldOptions } from 'mriseq/browser';
+ * const o: FieldOptions = { waves: 16, minFrequency: 1, maxFrequency: 3, box: [0, 15, 0, 15, 2, 5] };
+ * console.log(o.waves);
+ * ```
+ */
 export interface FieldOptions {
   /** Number of plane waves; more waves look less periodic. */
   waves?: number;
@@ -18,6 +28,19 @@ export interface FieldOptions {
 /**
  * A field of roughly unit standard deviation (random phases make each wave's variance 1/2, the
  * amplitudes sqrt(2/K) make the sum's variance 1), x fastest.
+ * A smooth random field: a sum of plane waves with random directions, frequencies and phases (the
+ * phantom's bias field and texture).
+ *
+ * @param rng - The generator (seeded).
+ * @param shape - [nx, ny, nz].
+ * @param options - Waves, frequency range (cycles across the volume), evaluation box.
+ * @returns nx·ny·nz values, x fastest.
+ * @example
+ * ```ts
+ * import { Rng, smoothField } from 'mriseq/browser';
+ * const f = smoothField(new Rng(1), [16, 16, 8], { waves: 8, minFrequency: 0.5, maxFrequency: 2 });
+ * console.log(f.length); // 2048
+ * ```
  */
 export function smoothField(rng: Rng, shape: readonly number[], options: FieldOptions = {}): Float32Array {
   const [nx, ny, nz] = shape as [number, number, number];

@@ -41,5 +41,5 @@ export {
   type TissueName,
   type TissueProperties,
 } from './physics.js';
-export { Rng, splitmix32, mixSeed, hashString } from './random.js';
+export { Rng, splitmix32, mixSeed, hashString } from '../random/index.js';
 export { smoothField, type FieldOptions } from './field.js';

@@ -9,7 +9,7 @@
  */
 import type { Volume } from '../volume/index.js';
 import { MriseqError } from '../errors/index.js';
-import { Rng } from './random.js';
+import { Rng } from '../random/index.js';
 import { smoothField, type FieldOptions } from './field.js';
 import {
   TISSUE,
@@ -23,16 +23,61 @@ import {
   type TissueProperties,
 } from './physics.js';
 
-/** Sequence keys the phantom can emit (team convention; BraTS files call t1gd "t1ce"). */
+/**
+ * Sequence keys the phantom can emit (team convention; BraTS files call t1gd "t1ce").
+ * @example
+ * ```ts
+ * import { phantom, type PhantomSequence } from 'mriseq';
+ * const target: PhantomSequence = 't1gd';
+ * console.log(phantom({ size: [32, 32, 16] }).subject(0).volumes[target]?.shape);
+ * ```
+ */
 export type PhantomSequence = 't1' | 't1gd' | 't2' | 'flair' | 'dwi' | 'dce';
 
-/** The two-level lesion hierarchy: group -> subtypes. */
+/**
+ * The two-level lesion hierarchy: group -> subtypes.
+ * @example
+ * ```ts
+ * import { LESION_HIERARCHY } from 'mriseq';
+ * console.log(LESION_HIERARCHY.necrotic); // ['necrotic-oedematous', 'necrotic-compact']
+ * ```
+ */
 export const LESION_HIERARCHY = {
   necrotic: ['necrotic-oedematous', 'necrotic-compact'],
   solid: ['solid-oedematous', 'solid-compact'],
 } as const;
+/**
+ * The top level of the lesion hierarchy: 'necrotic' or 'solid'.
+ *
+ * @example
+ * ```ts
+ * import { phantom, type LesionGroup } from 'mriseq';
+ * const group: LesionGroup = phantom().info(0).labels.lesionGroup;
+ * console.log(group === 'necrotic' ? 'has a necrotic core' : 'solid');
+ * ```
+ */
 export type LesionGroup = keyof typeof LESION_HIERARCHY;
+/**
+ * The lesion subtype: the group plus 'oedematous' or 'compact'.
+ *
+ * @example
+ * ```ts
+ * import { type LesionType } from 'mriseq';
+ * const t: LesionType = 'solid-compact';
+ * console.log(t);
+ * ```
+ */
 export type LesionType = (typeof LESION_HIERARCHY)[LesionGroup][number];
+/**
+ * The four lesion subtypes (leaves of {@link LESION_HIERARCHY}), in label order.
+ *
+ * @example
+ * ```ts
+ * import { LESION_TYPES, phantom } from 'mriseq';
+ * const info = phantom().info(0);
+ * console.log(LESION_TYPES.indexOf(info.labels.lesionType));
+ * ```
+ */
 export const LESION_TYPES: readonly LesionType[] = [
   'necrotic-oedematous',
   'necrotic-compact',
@@ -40,10 +85,26 @@ export const LESION_TYPES: readonly LesionType[] = [
   'solid-compact',
 ];
 
-/** DCE kinetic curve types (wash-in then persistent rise, plateau, or wash-out). */
+/**
+ * DCE kinetic curve types (wash-in then persistent rise, plateau, or wash-out).
+ * @example
+ * ```ts
+ * import { phantom, type KineticCurve } from 'mriseq/browser';
+ * const k: KineticCurve = phantom().info(0).labels.kinetics;
+ * console.log(k);
+ * ```
+ */
 export type KineticCurve = 'persistent' | 'plateau' | 'washout';
 
-/** Lesion compartment labels of truth.lesion. */
+/**
+ * Lesion compartment labels of truth.lesion.
+ * @example
+ * ```ts
+ * import { LESION, phantom } from 'mriseq';
+ * const lesion = phantom({ size: [32, 32, 16] }).subject(0).truth.lesion;
+ * console.log(lesion.data.filter((v) => v === LESION.oedema).length, 'oedema voxels');
+ * ```
+ */
 export const LESION = { none: 0, necroticCore: 1, oedema: 2, cellularCore: 3 } as const;
 
 /**
@@ -52,7 +113,16 @@ export const LESION = { none: 0, necroticCore: 1, oedema: 2, cellularCore: 3 } a
  * - lesionType: group + oedema extent relative to the core (T2/FLAIR).
  * - highEnhancement: 1 when 24-30% of the lesion enhances, 0 when 15-19%: visible only through
  *   contrast, i.e. mainly in T1Gd's unique region (the label M_d should help with).
- * - kinetics: the DCE curve of the enhancing lesion, set by the lesion type.
+ * - kinetics: the DCE curve of the enhancing lesion (washout half the time, else plateau or
+ *   persistent), drawn independently of the lesion type: visible only in the DCE series' time
+ *   course, the kinetics-dependent label of the breast study (the paper's pCR task).
+ * - washout: 1 when kinetics is 'washout' (the binary form of that label).
+ * @example
+ * ```ts
+ * import { phantom, type PhantomLabels } from 'mriseq';
+ * const labels: PhantomLabels = phantom().info(0).labels;
+ * console.log(labels.lesionGroup, labels.enhancingFraction.toFixed(2), labels.kinetics);
+ * ```
  */
 export interface PhantomLabels {
   lesionGroup: LesionGroup;
@@ -61,8 +131,19 @@ export interface PhantomLabels {
   /** Designed fraction of lesion voxels with contrast (C > 0). */
   enhancingFraction: number;
   kinetics: KineticCurve;
+  washout: 0 | 1;
 }
 
+/**
+ * The 4D DCE series of the phantom (`dce: true` or these options).
+ *
+ * @example
+ * ```ts
+ * import { phantom, type DceOptions } from 'mriseq/browser';
+ * const dce: DceOptions = { phases: 4, interval: 30 };
+ * console.log(phantom({ dce, size: [32, 32, 16] }).subject(0).volumes.dce?.shape); // [32, 32, 16, 4]
+ * ```
+ */
 export interface DceOptions {
   /** Number of phases, the first pre-contrast (default 6). */
   phases?: number;
@@ -70,6 +151,16 @@ export interface DceOptions {
   interval?: number;
 }
 
+/**
+ * Options of {@link phantom}.
+ *
+ * @example
+ * ```ts
+ * import { phantom, type PhantomOptions } from 'mriseq';
+ * const options: PhantomOptions = { subjects: 40, seed: 7, size: [48, 48, 24], missing: 0.1, dwi: true };
+ * console.log(phantom(options).sequences); // ['t1', 't1gd', 't2', 'flair', 'dwi']
+ * ```
+ */
 export interface PhantomOptions {
   /** Number of subjects in the cohort (default 100). Subjects are made only when asked for. */
   subjects?: number;
@@ -95,6 +186,16 @@ export interface PhantomOptions {
   idPrefix?: string;
 }
 
+/**
+ * The phantom's options after {@link resolvePhantomOptions}: every field set (`dce` null when off).
+ *
+ * @example
+ * ```ts
+ * import { phantom, type ResolvedPhantomOptions } from 'mriseq/browser';
+ * const o: ResolvedPhantomOptions = phantom({ subjects: 5 }).options;
+ * console.log(o.seed, o.noise, o.dce);
+ * ```
+ */
 export interface ResolvedPhantomOptions {
   subjects: number;
   seed: number;
@@ -109,7 +210,15 @@ export interface ResolvedPhantomOptions {
   idPrefix: string;
 }
 
-/** What is known about a subject without making its volumes. */
+/**
+ * What is known about a subject without making its volumes.
+ * @example
+ * ```ts
+ * import { phantom, type PhantomSubjectInfo } from 'mriseq';
+ * const info: PhantomSubjectInfo = phantom({ missing: 0.2 }).info(3);
+ * console.log(info.id, info.missing);
+ * ```
+ */
 export interface PhantomSubjectInfo {
   id: string;
   index: number;
@@ -120,6 +229,17 @@ export interface PhantomSubjectInfo {
   labels: PhantomLabels;
 }
 
+/**
+ * The ground truth of a phantom subject: label maps, unique-information masks, property maps and
+ * the acquisition's noise and bias.
+ *
+ * @example
+ * ```ts
+ * import { phantom, type PhantomTruth } from 'mriseq';
+ * const truth: PhantomTruth = phantom({ size: [32, 32, 16] }).subject(0).truth;
+ * console.log(truth.importanceOrder, truth.noiseSigma.t1gd);
+ * ```
+ */
 export interface PhantomTruth {
   /** Tissue labels (TISSUE: 0 background ... 7 cellular core), uint8. */
   tissue: Volume;
@@ -154,6 +274,16 @@ export interface PhantomTruth {
   flairTI: number;
 }
 
+/**
+ * One simulated subject: its info, volumes and truth (see {@link simulateSubject}).
+ *
+ * @example
+ * ```ts
+ * import { phantom, type PhantomSubject } from 'mriseq';
+ * const s: PhantomSubject = phantom({ size: [32, 32, 16] }).subject('sim-00000');
+ * console.log(Object.keys(s.volumes), s.truth.seg.datatype);
+ * ```
+ */
 export interface PhantomSubject extends PhantomSubjectInfo {
   /** Raw positive intensities of the present sequences (normalisation is the loader's job). */
   volumes: Partial<Record<PhantomSequence, Volume>>;
@@ -185,6 +315,18 @@ const C_OUTSIDE_MAX = 0.8;
 /** Restricted diffusion lowers the cellular core's ADC by this factor. */
 const RESTRICTED_ADC_FACTOR = 0.45;
 
+/**
+ * The phantom's options with every default filled in and every value checked.
+ *
+ * @param options - {@link PhantomOptions}.
+ * @returns The {@link ResolvedPhantomOptions}.
+ * @throws {@link MriseqError} 'phantom.option' for a value out of range (e.g. size outside 8..512).
+ * @example
+ * ```ts
+ * import { resolvePhantomOptions } from 'mriseq/browser';
+ * console.log(resolvePhantomOptions({ subjects: 10 }).size); // [64, 64, 32]
+ * ```
+ */
 export function resolvePhantomOptions(options: PhantomOptions = {}): ResolvedPhantomOptions {
   const size = options.size ?? DEFAULTS.size;
   const check = (ok: boolean, field: string, found: unknown, expected: string): void => {
@@ -245,7 +387,16 @@ export function resolvePhantomOptions(options: PhantomOptions = {}): ResolvedPha
   return resolved;
 }
 
-/** The sequences a phantom with these options emits, in canonical order. */
+/**
+ * The sequences a phantom with these options emits, in canonical order.
+ * @param o - A phantom's resolved options.
+ * @returns t1, t1gd, t2, flair, then dwi and dce when emitted.
+ * @example
+ * ```ts
+ * import { phantomSequences, resolvePhantomOptions } from 'mriseq/browser';
+ * console.log(phantomSequences(resolvePhantomOptions({ dce: true }))); // [..., 'dce']
+ * ```
+ */
 export function phantomSequences(o: ResolvedPhantomOptions): PhantomSequence[] {
   const s: PhantomSequence[] = ['t1', 't1gd', 't2', 'flair'];
   if (o.dwi) s.push('dwi');
@@ -253,7 +404,16 @@ export function phantomSequences(o: ResolvedPhantomOptions): PhantomSequence[] {
   return s;
 }
 
-/** Designed importance: the physically unique sequences first, T1 (a near-copy of T1Gd) last. */
+/**
+ * Designed importance: the physically unique sequences first, T1 (a near-copy of T1Gd) last.
+ * @param o - A phantom's resolved options (`phantom().options`): DCE and DWI join the order when emitted.
+ * @returns The sequences most-unique first: t1gd, [dce], [dwi], flair, t2, t1.
+ * @example
+ * ```ts
+ * import { designedImportanceOrder, phantom } from 'mriseq';
+ * console.log(designedImportanceOrder(phantom({ dwi: true }).options)); // ['t1gd','dwi','flair','t2','t1']
+ * ```
+ */
 export function designedImportanceOrder(o: ResolvedPhantomOptions): PhantomSequence[] {
   const order: PhantomSequence[] = ['t1gd'];
   if (o.dce) order.push('dce');
@@ -262,11 +422,35 @@ export function designedImportanceOrder(o: ResolvedPhantomOptions): PhantomSeque
   return order;
 }
 
+/**
+ * The id of phantom subject `index`: the prefix and the index padded to 5 digits.
+ *
+ * @param index - Subject index.
+ * @param prefix - Id prefix (default 'sim-').
+ * @returns The id, e.g. 'sim-00042'.
+ * @example
+ * ```ts
+ * import { phantomSubjectId } from 'mriseq/browser';
+ * console.log(phantomSubjectId(42)); // 'sim-00042'
+ * ```
+ */
 export function phantomSubjectId(index: number, prefix = DEFAULTS.idPrefix): string {
   return `${prefix}${String(index).padStart(5, '0')}`;
 }
 
-/** Labels and missingness only: no volumes, microseconds per subject. */
+/**
+ * Labels and missingness only: no volumes, microseconds per subject.
+ * @param index - Subject index in [0, subjects).
+ * @param options - The cohort's options (or a Phantom's resolved `options`).
+ * @returns Id, present and missing sequences, and the subject's labels.
+ * @throws {@link MriseqError} 'phantom.index' for an index outside the cohort, or for invalid options.
+ * @example
+ * ```ts
+ * import { phantomSubjectInfo } from 'mriseq';
+ * const info = phantomSubjectInfo(0, { subjects: 5, missing: 0.3 });
+ * console.log(info.sequences, info.missing, info.labels.highEnhancement);
+ * ```
+ */
 export function phantomSubjectInfo(
   index: number,
   options: PhantomOptions | ResolvedPhantomOptions = {},
@@ -285,8 +469,12 @@ export function phantomSubjectInfo(
   const lesionType = `${lesionGroup}-${oedematous ? 'oedematous' : 'compact'}` as LesionType;
   const highEnhancement: 0 | 1 = design.next() < 0.5 ? 1 : 0;
   const enhancingFraction = highEnhancement ? design.uniform(0.24, 0.3) : design.uniform(0.15, 0.19);
-  const kinetics: KineticCurve =
-    lesionGroup === 'necrotic' ? 'washout' : oedematous ? 'plateau' : 'persistent';
+  // Its own stream: drawing it does not move any other draw, so the default phantom (no DCE, where
+  // kinetics has no effect) keeps every volume. Tying the curve to the lesion type, as before,
+  // made it predictable from T1/T2 (necrosis, oedema), so a kinetics label needed no DCE at all.
+  const kin = Rng.stream(o.seed, index, 'kinetics');
+  const washout: 0 | 1 = kin.next() < 0.5 ? 1 : 0;
+  const kinetics: KineticCurve = washout ? 'washout' : kin.next() < 0.5 ? 'plateau' : 'persistent';
 
   const all = phantomSequences(o);
   const miss = Rng.stream(o.seed, index, 'missing');
@@ -306,7 +494,7 @@ export function phantomSubjectInfo(
     index,
     sequences: all.filter((_, i) => present[i]),
     missing: all.filter((_, i) => !present[i]),
-    labels: { lesionGroup, lesionType, highEnhancement, enhancingFraction, kinetics },
+    labels: { lesionGroup, lesionType, highEnhancement, enhancingFraction, kinetics, washout },
   };
 }
 
@@ -316,7 +504,16 @@ function isResolved(o: PhantomOptions | ResolvedPhantomOptions): o is ResolvedPh
   return resolvedSet.has(o);
 }
 
-/** Voxel spacing (mm) giving a BraTS-like 240 x 240 x 155 mm field of view. */
+/**
+ * Voxel spacing (mm) giving a BraTS-like 240 x 240 x 155 mm field of view.
+ * @param size - Volume size [nx, ny, nz] in voxels.
+ * @returns Spacing in mm: 240/nx, 240/ny, 155/nz.
+ * @example
+ * ```ts
+ * import { phantomSpacing } from 'mriseq/browser';
+ * console.log(phantomSpacing([64, 64, 32])); // [3.75, 3.75, 4.84375]
+ * ```
+ */
 export function phantomSpacing(size: readonly number[]): [number, number, number] {
   return [240 / (size[0] as number), 240 / (size[1] as number), 155 / (size[2] as number)];
 }
@@ -433,6 +630,16 @@ function kineticCurve(kind: KineticCurve | 'arterial', tMin: number): number {
 /**
  * Makes one subject: anatomy, property maps, sequences, ground truth. Pure: same (index, options)
  * gives the same bytes on every platform.
+ * @param index - Subject index in [0, subjects).
+ * @param options - The cohort's options (or a Phantom's resolved `options`).
+ * @returns The subject's raw positive intensities per present sequence and its {@link PhantomTruth}.
+ * @throws {@link MriseqError} 'phantom.index' for an index outside the cohort, or for invalid options.
+ * @example
+ * ```ts
+ * import { simulateSubject } from 'mriseq';
+ * const s = simulateSubject(2, { subjects: 10, size: [32, 32, 16] });
+ * console.log(s.truth.uniqueFraction.t1gd, s.truth.flairTI);
+ * ```
  */
 export function simulateSubject(
   index: number,
@@ -843,7 +1050,16 @@ function headOutsideLesion(tissue: Uint8Array, lesion: Uint8Array): Int32Array {
   return out;
 }
 
-/** Noise SD of each sequence: a fraction of its brightest nominal tissue (constant across subjects). */
+/**
+ * Noise SD of each sequence: a fraction of its brightest nominal tissue (constant across subjects).
+ * @param o - A phantom's resolved options.
+ * @returns The Rician noise SD per emitted sequence (intensity units).
+ * @example
+ * ```ts
+ * import { noiseSigmas, resolvePhantomOptions } from 'mriseq/browser';
+ * console.log(noiseSigmas(resolvePhantomOptions({ noise: 0.05 })));
+ * ```
+ */
 export function noiseSigmas(o: ResolvedPhantomOptions): Partial<Record<PhantomSequence, number>> {
   const P = SEQUENCE_PARAMETERS;
   const tissues = TISSUE_PROPERTIES.slice(1);
@@ -873,6 +1089,15 @@ function addRicianNoise(data: Float32Array, sigma: number, rng: Rng): void {
 /**
  * A lazy cohort of phantom subjects: `phantom({ subjects: 20000 })` allocates nothing per
  * subject; `subject(i)` makes one on demand (no caching here: Cohort adds a bounded cache).
+ * Made by {@link phantom}; it is iterable over the subjects' {@link PhantomSubjectInfo}.
+ *
+ * @example
+ * ```ts
+ * import { Phantom } from 'mriseq';
+ * const p = new Phantom({ subjects: 3, size: [32, 32, 16] });
+ * for (const info of p) console.log(info.id, info.labels.lesionGroup);
+ * console.log(p.importanceOrder); // ['t1gd', 'flair', 't2', 't1']
+ * ```
  */
 export class Phantom {
   readonly options: ResolvedPhantomOptions;
@@ -940,7 +1165,23 @@ export class Phantom {
   }
 }
 
-/** `phantom({ subjects: 20000, seed: 1 })`: the lazy simulated cohort. */
+/**
+ * `phantom({ subjects: 20000, seed: 1 })`: the lazy simulated cohort.
+ * The simulated multi-sequence cohort of the science spec: each subject is a head with a lesion
+ * (necrotic or solid, oedematous or compact), imaged as T1, T1Gd, T2, FLAIR (optionally DWI, DCE) by
+ * the MR signal equations, with its ground truth (tissue, lesion, unique-information masks).
+ *
+ * @param options - Cohort size, seed, volume size, missingness, extra sequences, noise; see {@link PhantomOptions}.
+ * @returns A lazy {@link Phantom}: nothing is simulated until a subject is asked for.
+ * @throws {@link MriseqError} 'phantom.option' for an option out of range.
+ * @example
+ * ```ts
+ * import { phantom } from 'mriseq';
+ * const p = phantom({ subjects: 4, size: [32, 32, 16], seed: 1 });
+ * const s = p.subject(0);
+ * console.log(s.id, s.sequences, s.labels.lesionType, s.volumes.t1gd?.shape);
+ * ```
+ */
 export function phantom(options: PhantomOptions = {}): Phantom {
   return new Phantom(options);
 }

@@ -36,6 +36,16 @@ import { writeDifferentiationMaps } from '../analysis/node.js';
 import { heldOutSubjects, readModelCard } from '../pretrained/node.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
 
+/**
+ * Options of {@link runDemo}.
+ *
+ * @example
+ * ```ts
+ * import { runDemo, type DemoOptions } from 'mriseq';
+ * const scratch: DemoOptions = { out: '/tmp/demo-scratch', start: { scratch: true, steps: 20, subjects: 3 }, test: 2, size: [32, 32, 16] };
+ * await runDemo(scratch);
+ * ```
+ */
 export interface DemoOptions {
   /** Run folder (default 'runs/demo'). */
   out?: string;
@@ -55,6 +65,16 @@ export interface DemoOptions {
   onSubject?: (e: { subject: string; done: number; total: number }) => void;
 }
 
+/**
+ * What {@link runDemo} returns.
+ *
+ * @example
+ * ```ts
+ * import { runDemo, type DemoResult } from 'mriseq';
+ * const r: DemoResult = await runDemo({ out: '/tmp/mriseq-demo', test: 2 });
+ * console.log(r.model, r.stopped, r.report?.passed, Object.keys(r.files));
+ * ```
+ */
 export interface DemoResult {
   out: string;
   /** What the generator was: 'pretrained:phantom-lite', '+ fine-tuned N steps', or 'trained from scratch N steps'. */
@@ -68,7 +88,16 @@ export interface DemoResult {
   files: Record<string, string>;
 }
 
-/** What run.json records: enough to say what a figures page or a table came from. */
+/**
+ * What run.json records: enough to say what a figures page or a table came from.
+ * @example
+ * ```ts
+ * import { type DemoRecord } from 'mriseq';
+ * import { readFileSync } from 'node:fs';
+ * const record = JSON.parse(readFileSync('runs/demo/run.json', 'utf8')) as DemoRecord;
+ * console.log(record.model, record.phantom.heldOut, record.seconds);
+ * ```
+ */
 export interface DemoRecord {
   model: string;
   start: 'pretrained' | 'scratch';
@@ -79,7 +108,22 @@ export interface DemoRecord {
   seconds: number;
 }
 
-/** Runs the demo; see the file comment. */
+/**
+ * Runs the demo; see the file comment.
+ * The main job as one call: from the shipped generator (optionally fine-tuned) or a scratch
+ * training, it evaluates held-out phantom subjects, ranks the sequences by C_d, writes M_d maps and
+ * checks the phantom acceptance (M_d(T1Gd) marks T1Gd's unique signal, C_d ranks T1Gd first and T1 last).
+ *
+ * @param o - Run folder, start (pretrained or scratch), test subjects, resamples, signal, callbacks.
+ * @returns What ran, whether it was stopped, the acceptance report and its text, and the files written.
+ * @throws {@link MriseqError} for a scratch run with fewer than 2 training subjects, or as {@link trainRun} and {@link loadPretrained}.
+ * @example
+ * ```ts
+ * import { runDemo } from 'mriseq';
+ * const r = await runDemo({ out: '/tmp/mriseq-demo', test: 2, resamples: 50, onStage: console.log });
+ * console.log(r.text);
+ * ```
+ */
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const t0 = Date.now();
   const say = o.onStage ?? (() => undefined);

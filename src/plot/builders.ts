@@ -9,7 +9,15 @@ import { finiteOrNull, gridAxes, PALETTE, title, type Figure, type PlotTrace } f
 // ---------------------------------------------------------------------------------------------
 // Training curves
 
-/** One logged training step: `step` plus any numeric series (loss terms, lr, validation PSNR). */
+/**
+ * One logged training step: `step` plus any numeric series (loss terms, lr, validation PSNR).
+ * @example
+ * ```ts
+ * import { trainingCurvesFigure, type TrainingPoint } from 'mriseq';
+ * const points: TrainingPoint[] = [{ step: 1, 'loss.total': 2 }, { step: 2, 'loss.total': 1.7, validationPsnr: 20 }];
+ * trainingCurvesFigure(points);
+ * ```
+ */
 export interface TrainingPoint {
   step: number;
   [series: string]: number | undefined;
@@ -19,6 +27,14 @@ export interface TrainingPoint {
  * Flattens training records such as `{ step, loss: { total, l1 }, lr, validationPsnr }` (the
  * training loop's progress events, one per line of history.jsonl) into TrainingPoints with
  * dotted names ('loss.total'); non-numeric fields are dropped.
+ * @param records - Objects with a numeric `step` (e.g. {@link TrainProgress} events or history.jsonl lines).
+ * @returns One {@link TrainingPoint} per record that has a step.
+ * @example
+ * ```ts
+ * import { flattenHistory } from 'mriseq';
+ * console.log(flattenHistory([{ step: 1, loss: { total: 2.1, cycle: 0.3 }, lr: 2e-4, subject: 'sim-00001' }]));
+ * // [{ step: 1, 'loss.total': 2.1, 'loss.cycle': 0.3, lr: 0.0002 }]
+ * ```
  */
 export function flattenHistory(records: readonly unknown[]): TrainingPoint[] {
   const out: TrainingPoint[] = [];
@@ -39,6 +55,16 @@ export function flattenHistory(records: readonly unknown[]): TrainingPoint[] {
   return out;
 }
 
+/**
+ * Options of {@link trainingCurvesFigure} (and live curves).
+ *
+ * @example
+ * ```ts
+ * import { type TrainingCurvesOptions } from 'mriseq';
+ * const o: TrainingCurvesOptions = { series: ['loss.total', 'validationPsnr'], secondary: ['validationPsnr'], logY: true, title: 'lite' };
+ * console.log(o.series);
+ * ```
+ */
 export interface TrainingCurvesOptions {
   /** Series to plot; default every numeric series except step bookkeeping. */
   series?: string[];
@@ -51,7 +77,21 @@ export interface TrainingCurvesOptions {
 
 const BOOKKEEPING = new Set(['step', 'steps', 'stepMs', 'epoch', 'time', 'elapsedMs']);
 
-/** Loss terms per step, validation metrics on a second axis. */
+/**
+ * Loss terms per step, validation metrics on a second axis.
+ * @param history - Training points (see {@link flattenHistory}).
+ * @param opts - Series to draw, which go on the second axis, log y, title.
+ * @returns A plotly figure.
+ * @example
+ * ```ts
+ * import { flattenHistory, trainingCurvesFigure } from 'mriseq';
+ * const history = flattenHistory([
+ *   { step: 1, loss: { total: 2.0 } },
+ *   { step: 2, loss: { total: 1.4 }, validationPsnr: 21.5 },
+ * ]);
+ * console.log(trainingCurvesFigure(history, { logY: true }).data.length);
+ * ```
+ */
 export function trainingCurvesFigure(
   history: readonly TrainingPoint[],
   opts: TrainingCurvesOptions = {},
@@ -91,7 +131,15 @@ export function trainingCurvesFigure(
 // ---------------------------------------------------------------------------------------------
 // Contribution matrix and ranking
 
-/** The A matrix: A[i][j] for source i -> target j (NaN or null where no pair was measured). */
+/**
+ * The A matrix: A[i][j] for source i -> target j (NaN or null where no pair was measured).
+ * @example
+ * ```ts
+ * import { contributionMatrixFigure, type ContributionMatrixInput } from 'mriseq';
+ * const m: ContributionMatrixInput = { sequences: ['t1', 't2'], A: [[null, 0.4], [-0.4, null]] };
+ * contributionMatrixFigure(m);
+ * ```
+ */
 export interface ContributionMatrixInput {
   sequences: readonly string[];
   A: readonly (readonly (number | null)[])[];
@@ -107,7 +155,18 @@ function checkSquare(m: ContributionMatrixInput): void {
     });
 }
 
-/** Heatmap of A with the values written in the cells. */
+/**
+ * Heatmap of A with the values written in the cells.
+ * @param m - The sequences and A (source i → target j), e.g. a ranking's `matrix`.
+ * @param opts - `title`.
+ * @returns A plotly heatmap figure.
+ * @example
+ * ```ts
+ * import { contributionMatrixFigure } from 'mriseq';
+ * const fig = contributionMatrixFigure({ sequences: ['t1', 't1gd'], A: [[null, -1.2], [0.8, null]] });
+ * console.log(fig.data[0]?.type); // 'heatmap'
+ * ```
+ */
 export function contributionMatrixFigure(m: ContributionMatrixInput, opts: { title?: string } = {}): Figure {
   checkSquare(m);
   const z = m.A.map((r) => r.map((v) => finiteOrNull(v)));
@@ -137,7 +196,15 @@ export function contributionMatrixFigure(m: ContributionMatrixInput, opts: { tit
   };
 }
 
-/** One sequence's contributions with confidence intervals (the analysis module's ranking rows). */
+/**
+ * One sequence's contributions with confidence intervals (the analysis module's ranking rows).
+ * @example
+ * ```ts
+ * import { rankingFigure, type ContributionRow } from 'mriseq';
+ * const row: ContributionRow = { sequence: 'flair', C_t: 0.1, C_d: 0.3, C_t_ci: [0, 0.2], C_d_ci: [0.1, 0.5] };
+ * rankingFigure([row]);
+ * ```
+ */
 export interface ContributionRow {
   sequence: string;
   C_t: number;
@@ -146,7 +213,21 @@ export interface ContributionRow {
   C_d_ci?: readonly [number, number];
 }
 
-/** C_t and C_d per sequence as grouped bars with CI whiskers, ordered by C_d (high first). */
+/**
+ * C_t and C_d per sequence as grouped bars with CI whiskers, ordered by C_d (high first).
+ * @param rows - Per sequence C_t, C_d and optional CIs (a {@link SequenceRanking}'s `sequences`).
+ * @param opts - `title`, and the CI `level` named in the legend.
+ * @returns A plotly bar figure.
+ * @example
+ * ```ts
+ * import { rankingFigure } from 'mriseq';
+ * const fig = rankingFigure([
+ *   { sequence: 't1gd', C_t: -0.3, C_d: 1.1, C_d_ci: [0.8, 1.4] },
+ *   { sequence: 't1', C_t: 0.5, C_d: -0.9, C_d_ci: [-1.2, -0.6] },
+ * ]);
+ * console.log(fig.data.map((t) => t.name));
+ * ```
+ */
 export function rankingFigure(
   rows: readonly ContributionRow[],
   opts: { title?: string; level?: number } = {},
@@ -190,7 +271,15 @@ export function rankingFigure(
 // ---------------------------------------------------------------------------------------------
 // Maps over anatomy
 
-/** A 3D grid, x fastest (a Volume qualifies). */
+/**
+ * A 3D grid, x fastest (a Volume qualifies).
+ * @example
+ * ```ts
+ * import { axialSlice, type Grid3D } from 'mriseq';
+ * const g: Grid3D = { data: new Float32Array(4 * 4 * 2), shape: [4, 4, 2] };
+ * console.log(axialSlice(g, 1));
+ * ```
+ */
 export interface Grid3D {
   data: ArrayLike<number>;
   shape: readonly number[];
@@ -199,6 +288,16 @@ export interface Grid3D {
 /**
  * Axial slice z as rows in y order, subsampled by stride. Plotly draws row 0 of a heatmap at the
  * bottom, so posterior is down and anterior (+y) up, as in radiology viewers.
+ * @param g - A 3D grid (a Volume qualifies).
+ * @param z - The slice index.
+ * @param stride - Keep every stride-th row and column (default 1).
+ * @returns Rows of values (null where not finite), ready as a heatmap's z.
+ * @example
+ * ```ts
+ * import { axialSlice, phantom } from 'mriseq';
+ * const rows = axialSlice(phantom({ size: [32, 32, 16] }).subject(0).volumes.flair!, 8, 2);
+ * console.log(rows.length, rows[0]?.length); // 16 16
+ * ```
  */
 export function axialSlice(g: Grid3D, z: number, stride = 1): (number | null)[][] {
   const [nx, ny] = g.shape;
@@ -218,6 +317,16 @@ export const HOT_OVERLAY: [number, string][] = [
   [1, 'rgb(255,255,0)'],
 ];
 
+/**
+ * Options of {@link differentiationMapFigure}.
+ *
+ * @example
+ * ```ts
+ * import { type MapOverlayOptions } from 'mriseq';
+ * const o: MapOverlayOptions = { slices: [10, 14, 18], cols: 3, threshold: 0.2, colorscale: 'Hot', colorbarTitle: 'M_d (normalised units)' };
+ * console.log(o.slices);
+ * ```
+ */
 export interface MapOverlayOptions {
   /** Axial slices to show; default `count` evenly spaced slices through the overlay's extent. */
   slices?: number[];
@@ -310,7 +419,27 @@ function defaultSlices(overlay: Grid3D, count: number): number[] {
   ];
 }
 
-/** M_d (or any map) over anatomy on a grid of axial slices. */
+/**
+ * M_d (or any map) over anatomy on a grid of axial slices.
+ * @param anatomy - The background (e.g. the normalised T1Gd), a 3D grid.
+ * @param overlay - The map (e.g. M_d(T1Gd)) on the same grid.
+ * @param opts - Slices or count, columns, threshold, opacity, colour scale, titles, truth outline, orientation labels.
+ * @returns A plotly figure with one panel per slice.
+ * @throws {@link MriseqError} when a requested slice is out of range.
+ * @example
+ * ```ts
+ * import { axisCodes, differentiationMapFigure, phantom, subtractionMap } from 'mriseq';
+ * const s = phantom({ size: [32, 32, 16] }).subject(0);
+ * const [x, y] = axisCodes(s.volumes.t1gd!);
+ * const fig = differentiationMapFigure(s.volumes.t1gd!, subtractionMap(s.volumes.t1gd!, s.volumes.t1!), {
+ *   count: 4,
+ *   truth: s.truth.unique.t1gd,
+ *   overlayName: '|T1Gd - T1|',
+ *   orientation: { x: x!, y: y! },
+ * });
+ * console.log(fig.data.length);
+ * ```
+ */
 export function differentiationMapFigure(
   anatomy: Grid3D,
   overlay: Grid3D,
@@ -412,14 +541,36 @@ export function differentiationMapFigure(
 // ---------------------------------------------------------------------------------------------
 // Metric table per pair
 
-/** One evaluation row (subject, source, target and metric columns), as in the analysis CSV. */
+/**
+ * One evaluation row (subject, source, target and metric columns), as in the analysis CSV.
+ * @example
+ * ```ts
+ * import { pairMetricsFigure, type PairMetricRow } from 'mriseq';
+ * const row: PairMetricRow = { source: 't2', target: 'flair', psnr: 25.1, ssim: 0.87 };
+ * pairMetricsFigure([row]);
+ * ```
+ */
 export interface PairMetricRow {
   source: string;
   target: string;
   [metric: string]: string | number | undefined;
 }
 
-/** Mean ± sd of each metric per source -> target pair, as a plotly table. */
+/**
+ * Mean ± sd of each metric per source -> target pair, as a plotly table.
+ * @param rows - Evaluation rows (source, target, metric columns).
+ * @param opts - `metrics` (default: every numeric column), `title`, `digits`.
+ * @returns A plotly table figure.
+ * @example
+ * ```ts
+ * import { pairMetricsFigure } from 'mriseq';
+ * const fig = pairMetricsFigure([
+ *   { subject: 'a', source: 't1', target: 't1gd', psnr: 22, ssim: 0.8 },
+ *   { subject: 'b', source: 't1', target: 't1gd', psnr: 24, ssim: 0.82 },
+ * ]);
+ * console.log(fig.data[0]?.type); // 'table'
+ * ```
+ */
 export function pairMetricsFigure(
   rows: readonly PairMetricRow[],
   opts: { metrics?: string[]; title?: string; digits?: number } = {},
@@ -478,6 +629,16 @@ export function pairMetricsFigure(
 // ---------------------------------------------------------------------------------------------
 // ROC
 
+/**
+ * A named ROC curve for {@link rocFigure} (see {@link rocCurve}).
+ *
+ * @example
+ * ```ts
+ * import { rocFigure, type RocCurve } from 'mriseq';
+ * const c: RocCurve = { name: 'MRI', fpr: [0, 0.5, 1], tpr: [0, 0.8, 1], auc: 0.65, aucCi: [0.5, 0.8] };
+ * rocFigure([c]);
+ * ```
+ */
 export interface RocCurve {
   name: string;
   fpr: readonly number[];
@@ -486,7 +647,22 @@ export interface RocCurve {
   aucCi?: readonly [number, number];
 }
 
-/** The empirical ROC of scores against binary labels (1 = positive), ties handled as one step. */
+/**
+ * The empirical ROC of scores against binary labels (1 = positive), ties handled as one step.
+ * The plot module's ROC (for {@link rocFigure}); {@link classifierRocCurve} is sklearn's roc_curve.
+ *
+ * @param scores - One score per case.
+ * @param labels - 1/true = positive.
+ * @param name - The curve's legend name (default 'ROC').
+ * @returns The curve with its AUC.
+ * @throws {@link MriseqError} when lengths differ or a class is absent.
+ * @example
+ * ```ts
+ * import { rocCurve } from 'mriseq';
+ * const c = rocCurve([0.9, 0.8, 0.3, 0.1], [1, 0, 1, 0], 'T1Gd');
+ * console.log(c.auc); // 0.75
+ * ```
+ */
 export function rocCurve(
   scores: readonly number[],
   labels: readonly (0 | 1 | boolean)[],
@@ -526,6 +702,19 @@ export function rocCurve(
   return { name, fpr, tpr, auc };
 }
 
+/**
+ * ROC curves in one figure, AUC (and its CI when given) in the legend, with the chance diagonal.
+ *
+ * @param curves - ROC curves (e.g. from {@link rocCurve}).
+ * @param opts - `title`.
+ * @returns A plotly figure with the chance diagonal.
+ * @example
+ * ```ts
+ * import { rocCurve, rocFigure } from 'mriseq';
+ * const fig = rocFigure([rocCurve([0.9, 0.4, 0.6], [1, 0, 1], 'MRI'), rocCurve([0.9, 0.2, 0.8], [1, 0, 1], 'MRI + M_d')]);
+ * console.log(fig.data.length);
+ * ```
+ */
 export function rocFigure(curves: readonly RocCurve[], opts: { title?: string } = {}): Figure {
   const data: PlotTrace[] = curves.map((c, i) => ({
     type: 'scatter',
@@ -561,7 +750,16 @@ export function rocFigure(curves: readonly RocCurve[], opts: { title?: string } 
 // ---------------------------------------------------------------------------------------------
 // Latent space
 
-/** First two principal components (centred, by power iteration with deflation). */
+/**
+ * First two principal components (centred, by power iteration with deflation).
+ * @param points - One row per sample (rows of 2 or fewer dimensions are returned as they are).
+ * @returns Each sample's coordinates on the first two principal axes.
+ * @example
+ * ```ts
+ * import { project2d } from 'mriseq';
+ * console.log(project2d([[1, 2, 3], [2, 4, 6], [3, 6, 9.5]]));
+ * ```
+ */
 export function project2d(points: readonly (readonly number[])[]): number[][] {
   const n = points.length;
   const d = points[0]?.length ?? 0;
@@ -590,6 +788,16 @@ export function project2d(points: readonly (readonly number[])[]): number[][] {
   return X.map((x) => comps.map((u) => x.reduce((a, xi, j) => a + xi * u[j], 0)));
 }
 
+/**
+ * What {@link latentScatterFigure} draws.
+ *
+ * @example
+ * ```ts
+ * import { latentScatterFigure, type LatentScatterInput } from 'mriseq';
+ * const input: LatentScatterInput = { points: [[0, 1], [1, 0]], labels: [0, 1], names: ['sim-00000', 'sim-00001'] };
+ * latentScatterFigure(input);
+ * ```
+ */
 export interface LatentScatterInput {
   /** One embedding per sample (2 or more dimensions; more are projected on 2 principal axes). */
   points: readonly (readonly number[])[];
@@ -599,6 +807,21 @@ export interface LatentScatterInput {
   names?: readonly string[];
 }
 
+/**
+ * Latent vectors as a 2D scatter (first two principal axes when longer), one colour per label:
+ * the clustering study's picture.
+ *
+ * @param input - Points (projected on 2 principal axes when longer), colour labels and hover names.
+ * @param opts - `title`.
+ * @returns A plotly scatter figure, one trace per label.
+ * @throws {@link MriseqError} when labels and points differ in length.
+ * @example
+ * ```ts
+ * import { latentScatterFigure } from 'mriseq';
+ * const fig = latentScatterFigure({ points: [[0, 1, 2], [1, 0, 2], [5, 5, 5]], labels: ['solid', 'solid', 'necrotic'] });
+ * console.log(fig.data.map((t) => t.name));
+ * ```
+ */
 export function latentScatterFigure(input: LatentScatterInput, opts: { title?: string } = {}): Figure {
   const { points, labels, names } = input;
   if (labels && labels.length !== points.length)
@@ -635,13 +858,32 @@ export function latentScatterFigure(input: LatentScatterInput, opts: { title?: s
 // ---------------------------------------------------------------------------------------------
 // Grad-CAM
 
-/** A 2D image, row-major, row 0 at the top. */
+/**
+ * A 2D image, row-major, row 0 at the top.
+ * @example
+ * ```ts
+ * import { type Image2D } from 'mriseq';
+ * const img: Image2D = { data: new Float32Array(8 * 4), width: 8, height: 4 };
+ * console.log(img.data[2 * img.width + 3]); // row 2, column 3
+ * ```
+ */
 export interface Image2D {
   data: ArrayLike<number>;
   width: number;
   height: number;
 }
 
+/**
+ * One panel of {@link gradcamFigure}.
+ *
+ * @example
+ * ```ts
+ * import { type GradcamPanel } from 'mriseq';
+ * const blank = { data: new Float32Array(64), width: 8, height: 8 };
+ * const panel: GradcamPanel = { image: blank, cam: blank, label: 'high enhancement' };
+ * console.log(panel.label);
+ * ```
+ */
 export interface GradcamPanel {
   /** The input slice (e.g. one sequence). */
   image: Image2D;
@@ -662,7 +904,20 @@ function rows2d(im: Image2D): (number | null)[][] {
   );
 }
 
-/** Grad-CAM heatmaps over their input images, one panel per sequence or class. */
+/**
+ * Grad-CAM heatmaps over their input images, one panel per sequence or class.
+ * @param panels - Images with their CAMs (same size) and labels.
+ * @param opts - `title`, CAM `opacity`, `cols`.
+ * @returns A plotly figure, one panel per entry.
+ * @throws {@link MriseqError} without panels, or when a CAM and its image differ in size.
+ * @example
+ * ```ts
+ * import { gradcamFigure } from 'mriseq';
+ * const image = { data: new Float32Array(16 * 16), width: 16, height: 16 };
+ * const cam = { data: Float32Array.from({ length: 256 }, (_, i) => (i % 16) / 16), width: 16, height: 16 };
+ * console.log(gradcamFigure([{ image, cam, label: 'T1Gd' }]).data.length);
+ * ```
+ */
 export function gradcamFigure(
   panels: readonly GradcamPanel[],
   opts: { title?: string; opacity?: number; cols?: number } = {},

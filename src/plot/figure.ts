@@ -1,25 +1,55 @@
 /** The figure type, validation and small helpers shared by the builders (browser-safe). */
 
-/** One plotly trace; `type` is always set so a spec never depends on plotly's default. */
+/**
+ * One plotly trace; `type` is always set so a spec never depends on plotly's default.
+ * @example
+ * ```ts
+ * import { type PlotTrace } from 'mriseq';
+ * const trace: PlotTrace = { type: 'scatter', mode: 'lines', x: [1, 2, 3], y: [3, 1, 2], name: 'loss' };
+ * console.log(trace.type);
+ * ```
+ */
 export interface PlotTrace {
   type: string;
   [key: string]: unknown;
 }
 
-/** A plotly figure spec: plain JSON, `layout` always present (JupyterLab's renderer needs it). */
+/**
+ * A plotly figure spec: plain JSON, `layout` always present (JupyterLab's renderer needs it).
+ * @example
+ * ```ts
+ * import { figureProblems, type Figure } from 'mriseq';
+ * const fig: Figure = { data: [{ type: 'bar', x: ['t1', 't1gd'], y: [0.2, 0.9] }], layout: { title: { text: 'C_d' } } };
+ * console.log(figureProblems(fig)); // []
+ * ```
+ */
 export interface Figure {
   data: PlotTrace[];
   layout: Record<string, unknown>;
   config?: Record<string, unknown>;
 }
 
-/** The trace types our builders emit. */
+/**
+ * The trace types our builders emit.
+ * @example
+ * ```ts
+ * import { TRACE_TYPES } from 'mriseq';
+ * console.log(TRACE_TYPES.includes('heatmap')); // true
+ * ```
+ */
 export const TRACE_TYPES = ['scatter', 'scattergl', 'bar', 'heatmap', 'table', 'contour'] as const;
 
 /**
  * Problems that would make a spec fail to render or to travel as JSON: missing data/layout,
  * unknown trace types, and values JSON cannot carry (NaN, Infinity, typed arrays, functions).
  * Empty when the figure is valid.
+ * @param fig - Anything claimed to be a figure.
+ * @returns One message per problem (empty when valid).
+ * @example
+ * ```ts
+ * import { figureProblems } from 'mriseq';
+ * console.log(figureProblems({ data: [{ type: 'scatter', y: [1, NaN] }], layout: {} })); // names the NaN
+ * ```
  */
 export function figureProblems(fig: unknown): string[] {
   const p: string[] = [];
@@ -51,11 +81,29 @@ export function figureProblems(fig: unknown): string[] {
   return p;
 }
 
-/** null for values JSON and plotly cannot carry (plotly draws null as a gap). */
+/**
+ * null for values JSON and plotly cannot carry (plotly draws null as a gap).
+ * @param v - A number (or null/undefined).
+ * @returns `v` when finite, else null.
+ * @example
+ * ```ts
+ * import { finiteOrNull } from 'mriseq';
+ * console.log([1, NaN, Infinity, undefined].map(finiteOrNull)); // [1, null, null, null]
+ * ```
+ */
 export function finiteOrNull(v: number | null | undefined): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+/**
+ * The trace colours of mriseq's figures (plotly's default ten).
+ *
+ * @example
+ * ```ts
+ * import { PALETTE } from 'mriseq';
+ * console.log(PALETTE[0]); // '#1f77b4'
+ * ```
+ */
 export const PALETTE = [
   '#1f77b4',
   '#ff7f0e',
@@ -73,7 +121,24 @@ export function title(text: string | undefined): Record<string, unknown> | undef
   return text ? { text } : undefined;
 }
 
-/** Layout axes for a grid of n panels (cols wide): axis names per panel and the layout entries. */
+/**
+ * Layout axes for a grid of n panels (cols wide): axis names per panel and the layout entries.
+ * @param n - Number of panels.
+ * @param cols - Panels per row.
+ * @param opts - `gap` between panels (fraction), `square` pixels, `hideTicks`, `reverseY`.
+ * @returns Each panel's axis names (for its traces) and the layout entries of the axes.
+ * @example
+ * ```ts
+ * import { gridAxes, type Figure } from 'mriseq';
+ * const { axes, layout } = gridAxes(4, 2, { square: true });
+ * const fig: Figure = {
+ *   data: axes.map((a, i) => ({ type: 'heatmap', z: [[i, 1], [1, i]], xaxis: a.x, yaxis: a.y, showscale: false })),
+ *   layout,
+ * };
+ * console.log(axes[3]); // { x: 'x4', y: 'y4' }
+ * void fig;
+ * ```
+ */
 export function gridAxes(
   n: number,
   cols: number,

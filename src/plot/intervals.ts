@@ -65,7 +65,11 @@ export function intervalFigure(rows: readonly IntervalRow[], opts: IntervalFigur
     data,
     layout: {
       title: { text: opts.title ?? '' },
-      xaxis: { title: { text: opts.xTitle ?? '' }, zeroline: false, ...(opts.range ? { range: opts.range } : {}) },
+      xaxis: {
+        title: { text: opts.xTitle ?? '' },
+        zeroline: false,
+        ...(opts.range ? { range: opts.range } : {}),
+      },
       yaxis: { automargin: true, categoryorder: 'array', categoryarray: [...labels].reverse() },
       shapes: refs.map((r) => ({
         type: 'line',

@@ -6,13 +6,41 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { display, escapeHtml, figureBundle, type DisplayHandle } from '../display/index.js';
+import {
+  display,
+  escapeHtml,
+  figureBundle,
+  isPlotlyFigure,
+  PLOTLY_MIME,
+  registerBundleFinisher,
+  type DisplayHandle,
+} from '../display/index.js';
 import { MriseqError } from '../errors/index.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
 import { figureProblems, type Figure } from './figure.js';
 
+/**
+ * The static image formats of {@link exportFigure} and {@link writeFigure}.
+ *
+ * @example
+ * ```ts
+ * import { type ImageFormat } from 'mriseq';
+ * const formats: ImageFormat[] = ['png', 'svg'];
+ * console.log(formats);
+ * ```
+ */
 export type ImageFormat = 'png' | 'svg';
 
+/**
+ * Options of the static exports.
+ *
+ * @example
+ * ```ts
+ * import { type ExportOptions } from 'mriseq';
+ * const print: ExportOptions = { width: 1200, height: 800, scale: 2 };
+ * console.log(print);
+ * ```
+ */
 export interface ExportOptions {
   /** Pixels; default layout.width or 800. */
   width?: number;
@@ -50,15 +78,39 @@ interface PwPage {
 interface PwContext {
   newPage(): Promise<PwPage>;
   close(): Promise<void>;
+  on(event: 'close', cb: () => void): void;
 }
 
-/** One headless Chromium with plotly.js loaded, reused across exports. */
+/**
+ * One headless Chromium with plotly.js loaded, reused across exports.
+ * Needs Chromium (Debian package `chromium`, or MRISEQ_CHROMIUM=<path>); `launch()` throws a
+ * {@link MriseqError} naming the path when it is missing or does not start. Close it when done.
+ *
+ * @example
+ * ```ts
+ * import { FigureExporter, rocFigure, rocCurve } from 'mriseq';
+ * const ex = await FigureExporter.launch();
+ * try {
+ *   const fig = rocFigure([rocCurve([0.9, 0.2, 0.7, 0.4], [1, 0, 1, 0])]);
+ *   console.log(await ex.validate(fig)); // [] when plotly knows every attribute
+ *   const svg = await ex.toImage(fig, 'svg', { width: 400, height: 400 });
+ *   console.log(svg.length);
+ * } finally {
+ *   await ex.close();
+ * }
+ * ```
+ */
 export class FigureExporter {
+  /** The browser went away (closed, or killed: a Jupyter interrupt signals the kernel's process group). */
+  closed = false;
+
   private constructor(
     private readonly context: PwContext,
     private readonly page: PwPage,
     private readonly profile: string,
-  ) {}
+  ) {
+    context.on('close', () => (this.closed = true));
+  }
 
   static async launch(): Promise<FigureExporter> {
     const exe = chromiumPath();
@@ -81,6 +133,9 @@ export class FigureExporter {
         headless: true,
         args: CHROMIUM_ARGS,
         timeout: 60_000,
+        // playwright's default Ctrl-C handler exits the whole process: in the Jupyter kernel a
+        // SIGINT is an interrupt and must not kill the kernel.
+        handleSIGINT: false,
       });
     } catch (e) {
       rmSync(profile, { recursive: true, force: true });
@@ -150,7 +205,24 @@ export class FigureExporter {
 
 let shared: Promise<FigureExporter> | null = null;
 
-/** Renders a figure to PNG (Buffer) or SVG (string) with a shared headless Chromium. */
+/**
+ * Renders a figure to PNG (Buffer) or SVG (string) with a shared headless Chromium.
+ * The Chromium is started on first use and kept for later exports; {@link closeFigureExporter} ends it.
+ *
+ * @param fig - A plotly figure spec.
+ * @param format - 'png' (a Buffer) or 'svg' (a string).
+ * @param opts - Width and height in pixels, PNG scale.
+ * @returns The image.
+ * @throws {@link MriseqError} when Chromium is missing or fails to render.
+ * @example
+ * ```ts
+ * import { closeFigureExporter, exportFigure, rankingFigure } from 'mriseq';
+ * import { writeFileSync } from 'node:fs';
+ * const fig = rankingFigure([{ sequence: 't1gd', C_t: -0.2, C_d: 0.9 }, { sequence: 't1', C_t: 0.4, C_d: -0.5 }]);
+ * writeFileSync('/tmp/ranking.png', await exportFigure(fig, 'png', { scale: 2 }));
+ * await closeFigureExporter();
+ * ```
+ */
 export async function exportFigure(fig: Figure, format: 'png', opts?: ExportOptions): Promise<Buffer>;
 export async function exportFigure(fig: Figure, format: 'svg', opts?: ExportOptions): Promise<string>;
 export async function exportFigure(
@@ -158,6 +230,8 @@ export async function exportFigure(
   format: ImageFormat,
   opts: ExportOptions = {},
 ): Promise<Buffer | string> {
+  // A browser that died (a Jupyter interrupt reaches its process group too) is started again.
+  if (shared && (await shared.catch(() => null))?.closed) shared = null;
   if (!shared) {
     shared = FigureExporter.launch();
     shared.catch(() => (shared = null));
@@ -166,7 +240,16 @@ export async function exportFigure(
   return format === 'png' ? ex.toImage(fig, 'png', opts) : ex.toImage(fig, 'svg', opts);
 }
 
-/** Closes the shared Chromium (scripts should call this before exiting). */
+/**
+ * Closes the shared Chromium (scripts should call this before exiting).
+ * @example
+ * ```ts
+ * import { closeFigureExporter, exportFigure, rocCurve, rocFigure } from 'mriseq';
+ * const svg = await exportFigure(rocFigure([rocCurve([0.8, 0.3], [1, 0])]), 'svg');
+ * await closeFigureExporter();
+ * console.log(svg.startsWith('<svg'));
+ * ```
+ */
 export async function closeFigureExporter(): Promise<void> {
   const s = shared;
   shared = null;
@@ -177,6 +260,15 @@ export async function closeFigureExporter(): Promise<void> {
  * A standalone interactive HTML page for a figure. plotly.js comes from `plotlySrc` (a relative
  * path next to the page, e.g. 'plotly.min.js') or, by default, is inlined (~4.8 MB) so the file
  * works alone and offline; never from a CDN.
+ * @param fig - A plotly figure spec.
+ * @param opts - `plotlySrc` (a relative script path; default: inline plotly.js), page `title`.
+ * @returns The HTML page.
+ * @example
+ * ```ts
+ * import { figureHtml, rocCurve, rocFigure } from 'mriseq';
+ * import { writeFileSync } from 'node:fs';
+ * writeFileSync('/tmp/roc.html', figureHtml(rocFigure([rocCurve([0.8, 0.3], [1, 0])]), { title: 'ROC' }));
+ * ```
  */
 export function figureHtml(fig: Figure, opts: { plotlySrc?: string; title?: string } = {}): string {
   const t = opts.title ?? ((fig.layout.title as { text?: string } | undefined)?.text || 'mriseq figure');
@@ -195,6 +287,16 @@ export function figureHtml(fig: Figure, opts: { plotlySrc?: string; title?: stri
   );
 }
 
+/**
+ * The files {@link writeFigure} wrote.
+ *
+ * @example
+ * ```ts
+ * import { type WrittenFigure } from 'mriseq';
+ * declare const w: WrittenFigure; // from writeFigure
+ * console.log(w.name, w.png, w.svg, w.html);
+ * ```
+ */
 export interface WrittenFigure {
   name: string;
   png?: string;
@@ -202,7 +304,24 @@ export interface WrittenFigure {
   html: string;
 }
 
-/** Writes <dir>/<name>.png, .svg and .html (the HTML loads plotly.min.js copied next to it). */
+/**
+ * Writes <dir>/<name>.png, .svg and .html (the HTML loads plotly.min.js copied next to it).
+ * Each file is written atomically.
+ *
+ * @param fig - A plotly figure spec.
+ * @param dir - The output folder (created).
+ * @param name - The files' base name.
+ * @param opts - Export options and `formats` (default png and svg; html is always written).
+ * @returns The paths written.
+ * @throws {@link MriseqError} when Chromium is missing or a file cannot be written.
+ * @example
+ * ```ts
+ * import { closeFigureExporter, rocCurve, rocFigure, writeFigure } from 'mriseq';
+ * const files = await writeFigure(rocFigure([rocCurve([0.8, 0.3, 0.6], [1, 0, 1])]), '/tmp/figures', 'roc', { formats: ['svg'] });
+ * console.log(files.svg, files.html);
+ * await closeFigureExporter();
+ * ```
+ */
 export async function writeFigure(
   fig: Figure,
   dir: string,
@@ -226,8 +345,44 @@ export async function writeFigure(
 }
 
 /**
+ * The static fallback of every plotly figure shown in a notebook (display(fig), a figure as a
+ * cell's result, live training curves): PNG for GitHub and other static views, and the SVG as
+ * HTML for nbviewer and exported HTML, rendered by plotly.js in headless Chromium. Without
+ * Chromium the figure keeps its plotly JSON and text, and the kernel log says why once.
+ */
+let fallbackWarned = false;
+registerBundleFinisher(async (obj, out) => {
+  const spec = out.data[PLOTLY_MIME];
+  if (!isPlotlyFigure(spec) || 'image/png' in out.data) return;
+  const fig = spec as Figure;
+  try {
+    const png = await exportFigure(fig, 'png');
+    const svg = await exportFigure(fig, 'svg');
+    out.data['image/png'] = png.toString('base64');
+    if (!('text/html' in out.data)) out.data['text/html'] = `<div class="mriseq-figure">${svg}</div>`;
+  } catch (e) {
+    if (!fallbackWarned) {
+      fallbackWarned = true;
+      console.error(
+        `mriseq: figures are shown without a static PNG fallback (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+      );
+    }
+  }
+  void obj;
+});
+
+/**
  * Shows a figure in the notebook with every representation: plotly JSON (interactive in
  * JupyterLab), PNG (static views), inline SVG as HTML (classic views and exported HTML) and text.
+ * @param fig - A plotly figure spec.
+ * @param opts - Size of the static PNG/SVG views.
+ * @returns The display handle (update it to redraw in place).
+ * @throws {@link MriseqError} when Chromium is missing (the static views need it).
+ * @example
+ * ```ts
+ * import { showFigure, trainingCurvesFigure } from 'mriseq';
+ * await showFigure(trainingCurvesFigure([{ step: 1, 'loss.total': 2 }, { step: 2, 'loss.total': 1.5 }]));
+ * ```
  */
 export async function showFigure(fig: Figure, opts: ExportOptions = {}): Promise<DisplayHandle> {
   const bundle = figureBundle(fig);

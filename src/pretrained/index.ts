@@ -7,7 +7,15 @@
  */
 import { MriseqError } from '../errors/index.js';
 
-/** What a shipped model is, how it was made, and what it measured (models/<name>/model.json). */
+/**
+ * What a shipped model is, how it was made, and what it measured (models/<name>/model.json).
+ * @example
+ * ```ts
+ * import { readModelCard, type ModelCard } from 'mriseq';
+ * const card: ModelCard = readModelCard('phantom-lite');
+ * console.log(card.parameters, card.dtype, card.training.steps, card.training.commands);
+ * ```
+ */
 export interface ModelCard {
   name: string;
   description: string;
@@ -59,6 +67,16 @@ export interface ModelCard {
   };
 }
 
+/**
+ * One shipped generator: its name, folder under models/ and what it is.
+ *
+ * @example
+ * ```ts
+ * import { PRETRAINED_MODELS, type PretrainedEntry } from 'mriseq';
+ * const e: PretrainedEntry = PRETRAINED_MODELS[0]!;
+ * console.log(e.name, e.folder);
+ * ```
+ */
 export interface PretrainedEntry {
   name: string;
   /** Folder under the package's models/. */
@@ -66,7 +84,17 @@ export interface PretrainedEntry {
   description: string;
 }
 
-/** The shipped generators. */
+/**
+ * The shipped generators.
+ * Each is loadable by name with {@link loadPretrained}, or as 'pretrained:<name>' wherever a
+ * checkpoint path is accepted.
+ *
+ * @example
+ * ```ts
+ * import { PRETRAINED_MODELS } from 'mriseq';
+ * for (const m of PRETRAINED_MODELS) console.log(m.name, '-', m.description);
+ * ```
+ */
 export const PRETRAINED_MODELS: readonly PretrainedEntry[] = [
   {
     name: 'phantom-lite',
@@ -78,7 +106,17 @@ export const PRETRAINED_MODELS: readonly PretrainedEntry[] = [
 
 export const PRETRAINED_PREFIX = 'pretrained:';
 
-/** The entry a name (or 'pretrained:<name>') names, or a MriseqError listing the shipped ones. */
+/**
+ * The entry a name (or 'pretrained:<name>') names, or a MriseqError listing the shipped ones.
+ * @param nameOrRef - 'phantom-lite' or 'pretrained:phantom-lite'.
+ * @returns The {@link PretrainedEntry}.
+ * @throws {@link MriseqError} when no shipped generator has that name (the message lists them).
+ * @example
+ * ```ts
+ * import { pretrainedEntry } from 'mriseq';
+ * console.log(pretrainedEntry('pretrained:phantom-lite').folder); // 'phantom-lite'
+ * ```
+ */
 export function pretrainedEntry(nameOrRef: string): PretrainedEntry {
   const name = nameOrRef.startsWith(PRETRAINED_PREFIX)
     ? nameOrRef.slice(PRETRAINED_PREFIX.length)

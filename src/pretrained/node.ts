@@ -36,7 +36,18 @@ import { pretrainedEntry, type ModelCard } from './index.js';
 
 export { MODELS_ROOT, pretrainedDir };
 
-/** The model card of a shipped generator. */
+/**
+ * The model card of a shipped generator.
+ * @param name - The shipped generator, with or without 'pretrained:'.
+ * @returns Its card (models/<name>/model.json).
+ * @throws {@link MriseqError} 'pretrained.missing' when the card is absent, 'pretrained.corrupt' when it is not JSON.
+ * @example
+ * ```ts
+ * import { readModelCard } from 'mriseq';
+ * const card = readModelCard('phantom-lite');
+ * console.log(card.phantom.size, card.acceptance.heldOut);
+ * ```
+ */
 export function readModelCard(name: string): ModelCard {
   const file = join(pretrainedDir(name), 'model.json');
   if (!existsSync(file))
@@ -48,7 +59,23 @@ export function readModelCard(name: string): ModelCard {
   }
 }
 
-/** Loads a shipped generator ('phantom-lite' or 'pretrained:phantom-lite'); its weights' sha256 is checked. */
+/**
+ * Loads a shipped generator ('phantom-lite' or 'pretrained:phantom-lite'); its weights' sha256 is checked.
+ * @param name - The shipped generator (default 'phantom-lite'), with or without 'pretrained:'.
+ * @returns The generator with its shipped weights.
+ * @throws {@link MriseqError} for an unknown name, a missing or corrupt folder, or weights whose
+ *   sha256 differs from the card's.
+ * @example
+ * ```ts
+ * import { generate, loadPretrained, phantom, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = loadPretrained('phantom-lite');
+ * const subject = phantom({ size: [64, 64, 32] }).subject(0);
+ * const t1gd = await generate(g, subject, { sources: ['t1', 't2', 'flair'], target: 't1gd' });
+ * console.log(t1gd.shape);
+ * g.dispose();
+ * ```
+ */
 export function loadPretrained(name = 'phantom-lite'): Seq2Seq {
   return loadCheckpoint(pretrainedDir(name)).model;
 }
@@ -81,6 +108,16 @@ export function phantomTrainData(p: PhantomRecipe): TrainData {
   return trainDataOf(all.slice(0, p.train), all.slice(p.train));
 }
 
+/**
+ * What {@link checkPretrainedPhantom} returns.
+ *
+ * @example
+ * ```ts
+ * import { checkPretrainedPhantom, type PretrainedPhantomCheck } from 'mriseq';
+ * const c: PretrainedPhantomCheck = checkPretrainedPhantom('phantom-lite');
+ * console.log(c.design.expected === c.design.found);
+ * ```
+ */
 export interface PretrainedPhantomCheck {
   ok: boolean;
   design: { expected: string; found: string; ok: boolean };
@@ -93,6 +130,16 @@ export interface PretrainedPhantomCheck {
 /**
  * Is a shipped generator's phantom the one this code makes? The design check simulates one
  * subject; `data: true` recomputes the whole training set's fingerprint.
+ * @param name - The shipped generator.
+ * @param opts - `data: true` also recomputes the training set's fingerprint (slower: simulates every training subject).
+ * @returns Whether the fingerprints match, each found and expected value, and the commands that retrain it.
+ * @throws {@link MriseqError} as {@link readModelCard}.
+ * @example
+ * ```ts
+ * import { checkPretrainedPhantom } from 'mriseq';
+ * const c = checkPretrainedPhantom('phantom-lite');
+ * if (!c.ok) console.log('the phantom changed; retrain with:\n' + c.retrain.join('\n'));
+ * ```
  */
 export function checkPretrainedPhantom(name: string, opts: { data?: boolean } = {}): PretrainedPhantomCheck {
   const card = readModelCard(name);
@@ -106,7 +153,19 @@ export function checkPretrainedPhantom(name: string, opts: { data?: boolean } = 
   return { ok: design.ok && (data?.ok ?? true), design, data, retrain: card.training.commands };
 }
 
-/** The held-out subjects of a card's phantom, with their truth, normalised. */
+/**
+ * The held-out subjects of a card's phantom, with their truth, normalised.
+ * @param p - The phantom recipe (seed, size, train and validation counts), e.g. a card's `phantom`.
+ * @param count - How many held-out subjects.
+ * @param start - First subject index (default right after the training and validation subjects).
+ * @returns The subjects with their volumes normalised to [-1, 1] and their truth, as the acceptance reads them.
+ * @example
+ * ```ts
+ * import { heldOutSubjects, readModelCard } from 'mriseq';
+ * const subjects = heldOutSubjects(readModelCard('phantom-lite').phantom, 2);
+ * console.log(subjects.map((s) => s.id));
+ * ```
+ */
 export function heldOutSubjects(
   p: PhantomRecipe,
   count: number,
@@ -125,6 +184,17 @@ export function heldOutSubjects(
  * Subjects a shipped generator never saw, as a Cohort (split 'test' recorded on every subject):
  * `count` phantom subjects of its card's phantom from `start` (default: right after the ones its
  * card's acceptance measured, so notebooks and the card do not share subjects).
+ * @param name - A shipped model's name.
+ * @param count - How many subjects.
+ * @param start - The first subject's index (default: after the card's held-out acceptance subjects).
+ * @returns A phantom cohort of subjects the generator never saw, all in split 'test'.
+ * @throws {@link MriseqError} when `start` would include a training or validation subject.
+ * @example
+ * ```ts
+ * import { pretrainedCohort } from 'mriseq';
+ * const cohort = pretrainedCohort('phantom-lite', 4);
+ * console.log(cohort.ids);
+ * ```
  */
 export function pretrainedCohort(name = 'phantom-lite', count = 12, start?: number): Cohort {
   const card = readModelCard(name);
@@ -143,6 +213,16 @@ export function pretrainedCohort(name = 'phantom-lite', count = 12, start?: numb
     .withSplit({ fractions: { train: 0, val: 0, test: 1 } });
 }
 
+/**
+ * Options of {@link packPretrained}: the phantom recipe plus the model's name and where to write.
+ *
+ * @example
+ * ```ts
+ * import { type PackOptions } from 'mriseq';
+ * const o: PackOptions = { name: 'phantom-lite', seed: 0, size: [64, 64, 32], train: 200, validation: 4, heldOut: 30 };
+ * console.log(o.name);
+ * ```
+ */
 export interface PackOptions extends PhantomRecipe {
   /** Name of the shipped model (a PRETRAINED_MODELS entry). */
   name: string;
@@ -163,6 +243,19 @@ export interface PackOptions extends PhantomRecipe {
  * trained on the phantom described (its data.json against a fresh simulation), rounds the best
  * weights to float16, measures the phantom acceptance with the rounded weights on held-out
  * subjects, and writes the checkpoint and its card atomically. Returns the card.
+ * @param run - The run folder of a finished `mriseq train --phantom` run.
+ * @param o - The phantom it was trained on, the model's name, held-out count, output folder, provenance.
+ * @returns The card written and the acceptance report it records.
+ * @throws {@link MriseqError} when the run has no data.json, was trained on another phantom, has not
+ *   finished, or does not pass the acceptance (then nothing is written).
+ * @example
+ * ```ts
+ * import { packPretrained } from 'mriseq';
+ * const { card } = await packPretrained('runs/phantom-lite', {
+ *   name: 'phantom-lite', seed: 0, size: [64, 64, 32], train: 200, validation: 4, out: '/tmp/phantom-lite',
+ * });
+ * console.log(card.sha256);
+ * ```
  */
 export async function packPretrained(
   run: string,

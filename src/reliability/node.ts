@@ -28,8 +28,29 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { MriseqError } from '../errors/index.js';
 
+/**
+ * The name of the run lock file {@link acquireRunLock} creates in a run folder.
+ *
+ * @example
+ * ```ts
+ * import { LOCK_FILE } from 'mriseq';
+ * import { existsSync } from 'node:fs';
+ * console.log(existsSync(`runs/demo/${LOCK_FILE}`) ? 'a process may be writing runs/demo' : 'free');
+ * ```
+ */
 export const LOCK_FILE = '.mriseq.lock';
 
+/**
+ * What a run lock file records about its owner.
+ *
+ * @example
+ * ```ts
+ * import { LOCK_FILE, type RunLockInfo } from 'mriseq';
+ * import { readFileSync } from 'node:fs';
+ * const info = JSON.parse(readFileSync(`runs/demo/${LOCK_FILE}`, 'utf8')) as RunLockInfo;
+ * console.log(`held by pid ${info.pid} on ${info.hostname} since ${info.started}: ${info.command}`);
+ * ```
+ */
 export interface RunLockInfo {
   pid: number;
   hostname: string;
@@ -38,6 +59,16 @@ export interface RunLockInfo {
   token: string;
 }
 
+/**
+ * A held run lock (see {@link acquireRunLock}).
+ *
+ * @example
+ * ```ts
+ * import { acquireRunLock, type RunLock } from 'mriseq';
+ * const lock: RunLock = acquireRunLock('/tmp/mriseq-run');
+ * lock.release();
+ * ```
+ */
 export interface RunLock {
   file: string;
   info: RunLockInfo;
@@ -81,6 +112,27 @@ function staleReason(file: string, info: RunLockInfo | undefined): string | unde
 /**
  * Takes the lock of a run folder (created if needed) or throws MriseqError code 'run.in_use'.
  * Callers release it when done; it is released at process exit too.
+ * The lock is a file ({@link LOCK_FILE}) created exclusively in the folder, holding the owner's pid,
+ * host and command; a lock whose process is gone is taken over.
+ *
+ * @param dir - The run folder (created when missing).
+ * @param command - What the lock says is running (default: this process's arguments).
+ * @returns The {@link RunLock}; call `release()` when done.
+ * @throws {@link MriseqError} 'run.in_use' when a live process holds the lock; a MriseqError naming the
+ *   file when the folder or lock cannot be written.
+ * @example
+ * ```ts
+ * import { acquireRunLock } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const lock = acquireRunLock(join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'run'), 'my training');
+ * try {
+ *   console.log(lock.info.pid, lock.file);
+ * } finally {
+ *   lock.release();
+ * }
+ * ```
  */
 export function acquireRunLock(dir: string, command = process.argv.slice(2).join(' ')): RunLock {
   const folder = resolve(dir);
@@ -158,6 +210,19 @@ export function acquireRunLock(dir: string, command = process.argv.slice(2).join
  * Wraps a CLI action so it runs holding the run lock of the folder it writes (released after,
  * also when it throws). folderOf gets the action's first argument (its options, or its first
  * positional argument).
+ * @param command - The command name the lock records.
+ * @param folderOf - Gets the folder to lock from the action's first argument.
+ * @param action - The action to run while holding the lock.
+ * @returns The wrapped action (async).
+ * @throws {@link MriseqError} 'run.in_use' (from the wrapped call) when another process holds the folder.
+ * @example
+ * ```ts
+ * import { withRunLock } from 'mriseq';
+ * const run = withRunLock('export', (o: { out: string }) => o.out, async (o: { out: string }) => {
+ *   console.log('writing', o.out);
+ * });
+ * await run({ out: '/tmp/mriseq-export' });
+ * ```
  */
 export function withRunLock<A extends [unknown, ...unknown[]]>(
   command: string,
@@ -246,6 +311,14 @@ function isStale(dir: string, e: TempEntry, options: StaleOptions): boolean {
 /**
  * Removes the temp files and half-swapped folders of `path` left by writers that are gone (killed
  * during an atomic write). A live writer's temp is never touched. Returns the names removed.
+ * @param path - A file or folder written atomically; its temps sit beside it.
+ * @param options - `olderThan` (ms since epoch): entries older than this count as stale too.
+ * @returns The names removed.
+ * @example
+ * ```ts
+ * import { removeStaleTemps } from 'mriseq';
+ * console.log(removeStaleTemps('runs/demo/analysis/evaluation.csv'));
+ * ```
  */
 export function removeStaleTemps(path: string, options: StaleOptions = {}): string[] {
   const dir = dirname(resolve(path));
@@ -419,6 +492,13 @@ function orphanVersion(dir: string, options: StaleOptions): { from: string; kind
 /**
  * Read-only: `dir` when it exists, else the complete folder a writer killed between its renames
  * left beside it (the new version if complete, else the previous one), else undefined.
+ * @param dir - A folder an atomic folder writer replaces.
+ * @returns `dir`, or the complete version a killed writer left beside it, or undefined.
+ * @example
+ * ```ts
+ * import { findFolder } from 'mriseq';
+ * console.log(findFolder('runs/lite/best') ?? 'no checkpoint');
+ * ```
  */
 export function findFolder(dir: string): string | undefined {
   const target = resolve(dir);
@@ -430,6 +510,15 @@ export function findFolder(dir: string): string | undefined {
 /**
  * Puts back `dir` when a killed writer left it missing between its renames, and removes the
  * leftovers of dead writers. Returns what was put back (or undefined when nothing was missing).
+ * @param dir - The folder an atomic folder writer (checkpoints, shipped models) replaces.
+ * @param options - As {@link removeStaleTemps}.
+ * @returns The folder that was put back, or undefined when `dir` was not missing.
+ * @example
+ * ```ts
+ * import { recoverFolder } from 'mriseq';
+ * const restored = recoverFolder('runs/lite/best');
+ * if (restored) console.log('put back', restored);
+ * ```
  */
 export function recoverFolder(dir: string, options: StaleOptions = {}): string | undefined {
   const target = resolve(dir);

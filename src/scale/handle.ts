@@ -60,6 +60,18 @@ export function statusMimeBundle(s: RunStatus): MimeBundle {
   return { 'text/plain': formatStatus(s), 'text/html': html };
 }
 
+/**
+ * A handle on a submitted SLURM run (see {@link submit}); in a notebook it displays as a live
+ * per-shard progress table.
+ *
+ * @example
+ * ```ts
+ * import { SlurmRun } from 'mriseq';
+ * const run = new SlurmRun('runs/sim');
+ * const s = await run.wait({ interval: 30 });
+ * console.log(s.ok);
+ * ```
+ */
 export class SlurmRun {
   /** The last status seen (what toMimeBundle shows). */
   last?: RunStatus;
@@ -121,7 +133,21 @@ export class SlurmRun {
   }
 }
 
-/** Submits a sharded command as a SLURM array plus merge; the handle follows it from a cell. */
+/**
+ * Submits a sharded command as a SLURM array plus merge; the handle follows it from a cell.
+ * Needs SLURM's sbatch/squeue/sacct on PATH (or an `exec` that runs them).
+ *
+ * @param opts - {@link SubmitOptions} (run folder, mriseq command, shards, resources) and optionally
+ *   `exec`, the runner of SLURM commands.
+ * @returns A {@link SlurmRun} handle: `status()`, `wait()`, `cancel()`, `retry()`; a notebook shows it.
+ * @throws {@link MriseqError} when the run still has jobs queued or running, or sbatch fails.
+ * @example
+ * ```ts
+ * import { submit } from 'mriseq';
+ * const run = await submit({ run: 'runs/sim', command: ['simulate', '--out', 'runs/sim', '--subjects', '1000'], shards: 10, dryRun: true });
+ * console.log(run.record);
+ * ```
+ */
 export async function submit(opts: SubmitOptions & { exec?: Exec }): Promise<SlurmRun> {
   const exec = opts.exec ?? execSlurm;
   await submitRun(opts, exec);
@@ -130,7 +156,18 @@ export async function submit(opts: SubmitOptions & { exec?: Exec }): Promise<Slu
   return h;
 }
 
-/** A handle on a run submitted earlier (e.g. from the command line). */
+/**
+ * A handle on a run submitted earlier (e.g. from the command line).
+ * @param run - The run folder (holds slurm.json).
+ * @param exec - Runner of SLURM commands (default: the real ones).
+ * @returns A {@link SlurmRun} handle on it.
+ * @example
+ * ```ts
+ * import { attach } from 'mriseq';
+ * const status = await attach('runs/sim').status();
+ * console.log(status.counts, status.done);
+ * ```
+ */
 export function attach(run: string, exec: Exec = execSlurm): SlurmRun {
   return new SlurmRun(run, exec);
 }

@@ -12,7 +12,18 @@ export const PARTS_DIR = 'parts';
 export const SHARD_MARKER = '_shard.json';
 export const SHARD_MARKER_FORMAT = 'mriseq-shard/1';
 
-/** `RUN/parts/<command>-<I>-of-<N>`: where `command --out RUN --shard I/N` writes. */
+/**
+ * `RUN/parts/<command>-<I>-of-<N>`: where `command --out RUN --shard I/N` writes.
+ * @param run - The run folder.
+ * @param command - The command's name.
+ * @param shard - The shard.
+ * @returns The part folder of that shard.
+ * @example
+ * ```ts
+ * import { shardPartDir } from 'mriseq';
+ * console.log(shardPartDir('runs/x', 'simulate', { index: 0, count: 2 })); // runs/x/parts/simulate-0-of-2
+ * ```
+ */
 export function shardPartDir(run: string, command: string, shard: ShardSpec): string {
   return join(resolve(run), PARTS_DIR, `${command}-${shard.index}-of-${shard.count}`);
 }
@@ -41,7 +52,19 @@ export interface ShardMarker {
   allSubjects?: string[];
 }
 
-/** A shard calls this after writing everything else into its part folder. */
+/**
+ * A shard calls this after writing everything else into its part folder.
+ * {@link mergeRun} reads the marker: a part without one is incomplete.
+ *
+ * @param partDir - The shard's part folder.
+ * @param info - The command, the shard, its subjects, and (for completeness checks) the whole cohort's.
+ * @example
+ * ```ts
+ * import { shardPartDir, writeShardMarker } from 'mriseq';
+ * const shard = { index: 0, count: 2 };
+ * writeShardMarker(shardPartDir('/tmp/mriseq-run', 'custom', shard), { command: 'custom', shard, subjects: ['a'] });
+ * ```
+ */
 export function writeShardMarker(
   partDir: string,
   info: { command: string; shard: ShardSpec; subjects: readonly string[]; allSubjects?: readonly string[] },
@@ -59,6 +82,15 @@ export function writeShardMarker(
 /**
  * Where a command that may be sharded writes: `out` itself without a shard, its part folder with
  * one. Sharded commands write there exactly what they would write to `out`, for their subjects.
+ * @param out - The command's --out folder.
+ * @param command - The command's name.
+ * @param shard - Its --shard, if any.
+ * @returns `out`, or `out/parts/<command>-<I>-of-<N>`.
+ * @example
+ * ```ts
+ * import { outputDirFor } from 'mriseq';
+ * console.log(outputDirFor('runs/x', 'evaluate', { index: 1, count: 4 }));
+ * ```
  */
 export function outputDirFor(out: string, command: string, shard: ShardSpec | undefined): string {
   return shard ? shardPartDir(out, command, shard) : resolve(out);

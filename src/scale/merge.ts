@@ -19,6 +19,13 @@ import { MriseqError } from '../errors/index.js';
 import { compareSubjectIds, type ShardSpec } from './shard.js';
 import { PARTS_DIR, SHARD_MARKER, SHARD_MARKER_FORMAT, parsePartName, type ShardMarker } from './layout.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
+import { csvLineEnd, csvRecords, unescapeCsvCell } from '../csv/index.js';
+import {
+  inputDifferences,
+  provenanceText,
+  readProvenance,
+  type ProvenanceRecord,
+} from '../reliability/provenance.js';
 
 export const SUBJECT_COLUMNS = ['subject', 'subject_id', 'subjectId', 'id'] as const;
 
@@ -31,6 +38,16 @@ export interface MergeOptions {
   onProgress?: (e: { command: string; files: number; subjects: number }) => void;
 }
 
+/**
+ * What {@link mergeRun} merged.
+ *
+ * @example
+ * ```ts
+ * import { mergeRun, type MergeReport } from 'mriseq';
+ * const r: MergeReport = mergeRun('runs/sim');
+ * console.log(r.commands.map((c) => `${c.command}: ${c.files} files`));
+ * ```
+ */
 export interface MergeReport {
   run: string;
   commands: {
@@ -78,45 +95,17 @@ function listFiles(root: string): string[] {
 }
 
 /** Splits CSV/TSV text into raw records (quoted fields may hold newlines), keeping their bytes. */
-export function splitRecords(text: string): { records: string[]; eol: string; trailingEol: boolean } {
-  const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  const records: string[] = [];
-  let start = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') quoted = !quoted;
-    else if (!quoted && c === '\n') {
-      records.push(text.slice(start, i > start && text[i - 1] === '\r' ? i - 1 : i));
-      start = i + 1;
-    }
-  }
-  const trailingEol = start === text.length;
-  if (!trailingEol) records.push(text.slice(start));
-  return { records, eol, trailingEol };
+export function splitRecords(
+  text: string,
+  sep = ',',
+): { records: string[]; eol: string; trailingEol: boolean } {
+  const records = csvRecords(text, { separator: sep }).map((r) => text.slice(r.start, r.end));
+  return { records, ...csvLineEnd(text) };
 }
 
 /** The fields of one raw record, unquoted. */
 export function splitFields(record: string, sep: string): string[] {
-  const fields: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < record.length; i++) {
-    const c = record[i];
-    if (quoted) {
-      if (c === '"' && record[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === sep) {
-      fields.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  fields.push(cur);
-  return fields;
+  return csvRecords(record, { separator: sep })[0]?.fields ?? [''];
 }
 
 function tableSubjectColumn(file: string, header: string): number {
@@ -186,24 +175,58 @@ function mergeTable(
   problems: string[],
 ): { bytes: Buffer; ids: { id: string; shard: number }[] } | undefined {
   const sep = rel.toLowerCase().endsWith('.tsv') ? '\t' : ',';
-  const first = splitRecords(sources[0].text);
+  const first = splitRecords(sources[0].text, sep);
   const header = first.records[0] ?? '';
   const col = tableSubjectColumn(rel, header);
   if (col < 0) return undefined;
   const rows: { id: string; rec: string; shard: number }[] = [];
   for (const src of sources) {
-    const parsed = splitRecords(src.text);
+    const parsed = splitRecords(src.text, sep);
     if (parsed.records[0] !== header) {
       problems.push(`${rel}: header of ${src.label} differs from ${sources[0].label}`);
       continue;
     }
     for (const rec of parsed.records.slice(1)) {
-      if (rec !== '') rows.push({ id: splitFields(rec, sep)[col] ?? '', rec, shard: src.shard });
+      if (rec !== '')
+        rows.push({ id: unescapeCsvCell(splitFields(rec, sep)[col] ?? ''), rec, shard: src.shard });
     }
   }
   rows.sort((a, b) => compareSubjectIds(a.id, b.id));
   const body = [header, ...rows.map((r) => r.rec)].join(first.eol) + (first.trailingEol ? first.eol : '');
   return { bytes: Buffer.from(body, 'utf8'), ids: rows.map((r) => ({ id: r.id, shard: r.shard })) };
+}
+
+/**
+ * The provenance records of one output in several parts (src/reliability/provenance.ts): the
+ * same command and inputs in every part (else the parts were made from different models or
+ * options), subjects in exactly one; the merged record is the one a single process writes.
+ */
+function mergeProvenance(
+  rel: string,
+  sources: { label: string; file: string }[],
+  problems: string[],
+): Buffer | undefined {
+  const records = sources.map((s) => ({ ...s, record: readProvenance(s.file)! }));
+  const first = records[0]!;
+  const merged: ProvenanceRecord = { ...first.record, subjects: {} };
+  for (const r of records) {
+    const diff = [
+      ...(r.record.command !== first.record.command
+        ? [`command ${first.record.command} -> ${r.record.command}`]
+        : []),
+      ...inputDifferences(first.record.inputs, r.record.inputs),
+    ];
+    if (diff.length) {
+      problems.push(`${rel}: ${r.label} was made from other inputs than ${first.label} (${diff.join('; ')})`);
+      continue;
+    }
+    for (const [id, e] of Object.entries(r.record.subjects)) {
+      if (Object.prototype.hasOwnProperty.call(merged.subjects, id))
+        problems.push(`${rel}: subject ${id} is recorded by more than one shard`);
+      merged.subjects[id] = e;
+    }
+  }
+  return Buffer.from(provenanceText(merged), 'utf8');
 }
 
 function readMarker(part: Part): ShardMarker | undefined {
@@ -235,7 +258,21 @@ function summarise(ids: string[], max = 10): string {
   return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max).join(', ')} and ${ids.length - max} more`;
 }
 
-/** Merges the parts of every (or one) sharded command under `run` into `run`. */
+/**
+ * Merges the parts of every (or one) sharded command under `run` into `run`.
+ * Tables are concatenated in {@link compareSubjectIds} order and checked for missing or duplicated
+ * subjects; other files are copied into the run folder.
+ *
+ * @param runDir - The run folder holding parts/<command>-<I>-of-<N>/.
+ * @param opts - `command` to merge only its parts, expected `shards`, `onProgress`.
+ * @returns What was merged, per command.
+ * @throws {@link MriseqError} when there are no parts, parts disagree (shard counts, columns) or subjects are missing.
+ * @example
+ * ```ts
+ * import { mergeRun } from 'mriseq';
+ * for (const c of mergeRun('runs/sim').commands) console.log(c.command, c.shards, c.subjects, c.completenessChecked);
+ * ```
+ */
 export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
   const run = resolve(runDir);
   const report: MergeReport = { run, commands: [] };
@@ -336,6 +373,16 @@ export function mergeRun(runDir: string, opts: MergeOptions = {}): MergeReport {
     const tables: string[] = [];
     for (const [rel, holders] of [...files].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const first = readFileSync(join(holders[0].dir, rel));
+      if (rel.endsWith('.provenance.json') && holders.length > 1) {
+        // the parts' records: one set of inputs, their subjects united
+        const bytes = mergeProvenance(
+          rel,
+          holders.map((h) => ({ label: `shard ${h.shard.index}/${n}`, file: join(h.dir, rel) })),
+          problems,
+        );
+        if (bytes) outputs.push({ rel, bytes });
+        continue;
+      }
       const merged = /\.(csv|tsv)$/i.test(rel)
         ? mergeTable(
             rel,

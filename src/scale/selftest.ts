@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { outputDirFor, writeShardMarker } from './layout.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
+import { formatCsv, type CsvValue } from '../csv/index.js';
 import { selectShard, stableHash, type ShardSpec } from './shard.js';
+import { mulberry32 } from '../random/index.js';
 
 export interface SelftestOptions {
   out: string;
@@ -32,17 +34,10 @@ export function selftestSubjects(n: number): string[] {
 }
 
 function cube(id: string, seed: number, size: number): Float32Array {
-  // xorshift32 seeded by the subject id and the run seed: the same bytes whichever shard runs it
-  let s = (stableHash(`${seed}:${id}`) || 1) >>> 0;
+  // Seeded by the subject id and the run seed: the same bytes whichever shard runs it.
+  const next = mulberry32(stableHash(`${seed}:${id}`));
   const v = new Float32Array(size * size * size);
-  for (let i = 0; i < v.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    v[i] = s / 4294967296;
-  }
+  for (let i = 0; i < v.length; i++) v[i] = next();
   return v;
 }
 
@@ -73,15 +68,15 @@ export async function runSelftest(opts: SelftestOptions): Promise<{ dir: string;
     join(dir, 'selftest.json'),
     JSON.stringify({ subjects: opts.subjects, seed, size }, null, 1) + '\n',
   );
-  const rows = ['subject,seed,mean'];
+  const rows: CsvValue[][] = [];
   for (const id of mine) {
     const v = cube(id, seed, size);
     let sum = 0;
     for (const x of v) sum += x;
-    rows.push(`${id},${seed},${(sum / v.length).toFixed(6)}`);
+    rows.push([id, seed, (sum / v.length).toFixed(6)]);
     writeFileAtomicSync(join(dir, 'subjects', id, 'cube.f32'), new Uint8Array(v.buffer));
   }
-  writeFileAtomicSync(join(dir, 'manifest.csv'), rows.join('\n') + '\n');
+  writeFileAtomicSync(join(dir, 'manifest.csv'), formatCsv(['subject', 'seed', 'mean'], rows));
   if (opts.shard)
     writeShardMarker(dir, { command: 'selftest', shard: opts.shard, subjects: mine, allSubjects: all });
   return { dir, subjects: mine };

@@ -7,14 +7,34 @@
  * moves a subject to another shard, and every machine computes the same split.
  */
 import { MriseqError } from '../errors/index.js';
+import { hashString } from '../random/index.js';
 
-/** Shard `index` of `count` (0-based, as SLURM's $SLURM_ARRAY_TASK_ID). */
+/**
+ * Shard `index` of `count` (0-based, as SLURM's $SLURM_ARRAY_TASK_ID).
+ * @example
+ * ```ts
+ * import { selectShard, type ShardSpec } from 'mriseq';
+ * const shard: ShardSpec = { index: Number(process.env.SLURM_ARRAY_TASK_ID ?? 0), count: 10 };
+ * console.log(selectShard(['a', 'b', 'c'], shard));
+ * ```
+ */
 export interface ShardSpec {
   index: number;
   count: number;
 }
 
-/** Parses "I/N" (0 <= I < N), as given to `--shard` or `--fold`. */
+/**
+ * Parses "I/N" (0 <= I < N), as given to `--shard` or `--fold`.
+ * @param text - "I/N", e.g. "3/10".
+ * @param field - The option named in errors (default '--shard').
+ * @returns The {@link ShardSpec}.
+ * @throws {@link MriseqError} when the text is not "I/N" with 0 <= I < N.
+ * @example
+ * ```ts
+ * import { parseShard } from 'mriseq';
+ * console.log(parseShard('3/10')); // { index: 3, count: 10 }
+ * ```
+ */
 export function parseShard(text: string, field = '--shard'): ShardSpec {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
   const index = m ? Number(m[1]) : NaN;
@@ -34,18 +54,26 @@ export function formatShard(s: ShardSpec): string {
   return `${s.index}/${s.count}`;
 }
 
-/** 32-bit FNV-1a over the UTF-8 bytes of `id`: stable across runs, machines and Node versions. */
-export function stableHash(id: string): number {
-  const bytes = new TextEncoder().encode(id);
-  let h = 0x811c9dc5;
-  for (const b of bytes) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
+/**
+ * 32-bit FNV-1a over the UTF-8 bytes of `id`: stable across runs, machines and Node versions.
+ * The project's one FNV-1a, src/random's hashString, under the name the cluster scripts know.
+ */
+export const stableHash: (id: string) => number = hashString;
 
-/** The shard (0..count-1) that holds subject `id`. */
+/**
+ * The shard (0..count-1) that holds subject `id`.
+ * A stable hash of the id (FNV-1a), so a subject's shard depends only on its id and the count.
+ *
+ * @param id - A subject id.
+ * @param count - Number of shards.
+ * @returns The shard index in [0, count).
+ * @throws {@link MriseqError} when count is not a positive integer.
+ * @example
+ * ```ts
+ * import { shardOf } from 'mriseq';
+ * console.log(shardOf('sim-00042', 8));
+ * ```
+ */
 export function shardOf(id: string, count: number): number {
   if (!Number.isSafeInteger(count) || count < 1) {
     throw new MriseqError('shard count must be a positive integer', {
@@ -57,13 +85,36 @@ export function shardOf(id: string, count: number): number {
   return stableHash(id) % count;
 }
 
-/** The ids of `ids` that belong to `shard`, in their given order. `undefined` selects all. */
+/**
+ * The ids of `ids` that belong to `shard`, in their given order. `undefined` selects all.
+ * @param ids - Subject ids.
+ * @param shard - The shard, or undefined for all.
+ * @returns The ids whose {@link shardOf} is `shard.index`.
+ * @example
+ * ```ts
+ * import { selectShard } from 'mriseq';
+ * const ids = ['a', 'b', 'c', 'd', 'e'];
+ * console.log(selectShard(ids, { index: 0, count: 2 }), selectShard(ids, { index: 1, count: 2 }));
+ * ```
+ */
 export function selectShard<T extends string>(ids: readonly T[], shard: ShardSpec | undefined): T[] {
   if (!shard) return [...ids];
   return ids.filter((id) => shardOf(id, shard.count) === shard.index);
 }
 
-/** As selectShard, for rows that carry their id (manifest rows, table rows). */
+/**
+ * As selectShard, for rows that carry their id (manifest rows, table rows).
+ * @param rows - Rows that carry a subject id.
+ * @param idOf - Gets a row's id.
+ * @param shard - The shard, or undefined for all.
+ * @returns The rows of the shard, in their order.
+ * @example
+ * ```ts
+ * import { selectShardRows } from 'mriseq';
+ * const rows = [{ subject: 'a', v: 1 }, { subject: 'b', v: 2 }];
+ * console.log(selectShardRows(rows, (r) => r.subject, { index: 0, count: 2 }));
+ * ```
+ */
 export function selectShardRows<R>(
   rows: readonly R[],
   idOf: (row: R) => string,
@@ -77,6 +128,15 @@ export function selectShardRows<R>(
  * Cross-validation fold of a subject: a second, independent hash (the id salted with "fold:"),
  * so fold k of F is not the same split as shard k of F and a fold's test set is spread over all
  * shards of a cohort.
+ * @param id - A subject id.
+ * @param folds - Number of folds (at least 2).
+ * @returns The fold in [0, folds).
+ * @throws {@link MriseqError} for fewer than 2 folds.
+ * @example
+ * ```ts
+ * import { foldOf } from 'mriseq';
+ * console.log(foldOf('sim-00042', 5));
+ * ```
  */
 export function foldOf(id: string, folds: number): number {
   if (!Number.isSafeInteger(folds) || folds < 2) {
@@ -89,7 +149,18 @@ export function foldOf(id: string, folds: number): number {
   return stableHash(`fold:${id}`) % folds;
 }
 
-/** Training and validation ids for fold `fold.index` of `fold.count` (validation = that fold). */
+/**
+ * Training and validation ids for fold `fold.index` of `fold.count` (validation = that fold).
+ * @param ids - Subject ids.
+ * @param fold - Fold `index` of `count`.
+ * @returns The training ids (other folds) and validation ids (this fold).
+ * @example
+ * ```ts
+ * import { foldSplit, phantom } from 'mriseq';
+ * const { train, validation } = foldSplit(phantom({ subjects: 20 }).ids(), { index: 0, count: 5 });
+ * console.log(train.length, validation.length);
+ * ```
+ */
 export function foldSplit<T extends string>(
   ids: readonly T[],
   fold: ShardSpec,
@@ -100,7 +171,17 @@ export function foldSplit<T extends string>(
   return { train, validation };
 }
 
-/** Parses "K/F" as given to `mriseq train --fold`. */
+/**
+ * Parses "K/F" as given to `mriseq train --fold`.
+ * @param text - "K/F", e.g. "0/5".
+ * @returns The fold as a {@link ShardSpec}.
+ * @throws {@link MriseqError} when the text is not "K/F" with F >= 2.
+ * @example
+ * ```ts
+ * import { parseFold } from 'mriseq';
+ * console.log(parseFold('2/5'));
+ * ```
+ */
 export function parseFold(text: string): ShardSpec {
   const f = parseShard(text, '--fold');
   if (f.count < 2) {
@@ -118,6 +199,14 @@ export function parseFold(text: string): ShardSpec {
  * The canonical order of subject ids in every table mriseq writes (and the order `mriseq merge`
  * restores): digit runs compare as numbers ("sub-2" < "sub-10"), anything else by code unit, and
  * ties (e.g. "sub-01" vs "sub-1") by plain code-unit order so the order is total.
+ * @param a - A subject id.
+ * @param b - Another.
+ * @returns Negative, 0 or positive, as Array.prototype.sort expects.
+ * @example
+ * ```ts
+ * import { compareSubjectIds } from 'mriseq';
+ * console.log(['sub-10', 'sub-2', 'sub-1'].sort(compareSubjectIds)); // ['sub-1', 'sub-2', 'sub-10']
+ * ```
  */
 export function compareSubjectIds(a: string, b: string): number {
   const re = /(\d+)|(\D+)/g;

@@ -31,6 +31,16 @@ export interface SlurmResources {
   sbatchArgs?: string[];
 }
 
+/**
+ * Options of {@link submit} and {@link submitRun}: the command to shard plus SLURM resources.
+ *
+ * @example
+ * ```ts
+ * import { type SubmitOptions } from 'mriseq';
+ * const o: SubmitOptions = { run: 'runs/sim', command: ['simulate', '--out', 'runs/sim', '--subjects', '20000'], shards: 50, maxParallel: 10 };
+ * console.log(o.shards);
+ * ```
+ */
 export interface SubmitOptions extends SlurmResources {
   /** The run folder: scripts, logs, slurm.json and (by convention) the parts go here. */
   run: string;
@@ -102,6 +112,16 @@ export type ShardState =
   | 'UNKNOWN'
   | string;
 
+/**
+ * One shard's latest attempt.
+ *
+ * @example
+ * ```ts
+ * import { runStatus, type ShardStatus } from 'mriseq';
+ * const failed: ShardStatus[] = (await runStatus('runs/sim')).failed;
+ * failed.forEach((f) => console.log(f.shard, f.jobId, f.reason, f.log));
+ * ```
+ */
 export interface ShardStatus {
   shard: number;
   state: ShardState;
@@ -110,6 +130,16 @@ export interface ShardStatus {
   log: string;
 }
 
+/**
+ * What {@link runStatus} and {@link waitRun} report about a run.
+ *
+ * @example
+ * ```ts
+ * import { runStatus, type RunStatus } from 'mriseq';
+ * const s: RunStatus = await runStatus('runs/sim');
+ * console.log(s.done, s.ok, s.merge?.state);
+ * ```
+ */
 export interface RunStatus {
   run: string;
   command: string[];
@@ -187,6 +217,33 @@ export function shq(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * One argument of an `#SBATCH` line as sbatch reads it (src/sbatch/opt.c, _get_argument):
+ * whitespace separates arguments and an unquoted `#` starts a comment, except inside double
+ * quotes, where `\"` and `\\` stand for themselves.
+ */
+export function sbatchArg(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `"${s.replace(/[\\"]/g, '\\$&')}"`;
+}
+
+/**
+ * Refuses a value that would reach a generated script with a control character: a newline ends
+ * a `#SBATCH` line or a comment and would run the rest as a command; no quoting makes `#SBATCH`
+ * lines safe from it, and no path or option needs one.
+ */
+export function scriptSafe(value: string, field: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
+  const m = /[\u0000-\u001f\u007f]/.exec(value);
+  if (m)
+    throw new MriseqError('a control character cannot go into a job script', {
+      field,
+      found: `${JSON.stringify(value)} (character ${JSON.stringify(m[0])} at ${m.index})`,
+      expected: 'text without newlines, tabs or other control characters',
+      code: 'scale.submit.unsafe',
+    });
+  return value;
+}
+
 function projectRoot(): string {
   // src/scale or dist/scale: the checkout is two levels up
   return resolve(__dirname, '..', '..');
@@ -239,7 +296,8 @@ function directives(name: string, res: SlurmResources, log: string, extra: strin
   if (res.cpus) d.push(`--cpus-per-task=${res.cpus}`);
   if (res.gpus) d.push(`--gpus=${res.gpus}`);
   for (const a of res.sbatchArgs ?? []) d.push(a);
-  return d.map((x) => `#SBATCH ${x}`);
+  // each directive one sbatch argument, whatever spaces, quotes or '#' the value holds
+  return d.map((x) => `#SBATCH ${sbatchArg(scriptSafe(x, 'sbatch option'))}`);
 }
 
 /** The command's name in part folders: the subcommand ('selftest' for `slurm selftest`). */
@@ -268,8 +326,10 @@ export interface SlurmScripts {
 export function buildScripts(
   opts: SubmitOptions,
 ): SlurmScripts & { record: Omit<SlurmRecord, 'submissions'>; plan?: SweepPlan } {
-  const run = resolve(opts.run);
-  const cwd = resolve(opts.cwd ?? process.cwd());
+  const run = scriptSafe(resolve(opts.run), '--run');
+  const cwd = scriptSafe(resolve(opts.cwd ?? process.cwd()), 'working directory');
+  opts.command.forEach((a, i) => scriptSafe(a, `SUBCOMMAND argument ${i + 1}`));
+  opts.launcher?.forEach((a, i) => scriptSafe(a, `launcher argument ${i + 1}`));
   const name = subcommandName(opts.command);
   const sweeping = opts.sweep !== undefined || (opts.folds ?? 0) > 1;
   const plan: SweepPlan | undefined = sweeping
@@ -341,7 +401,7 @@ export function buildScripts(
   };
   const header = (what: string): string[] => [
     '#!/bin/bash',
-    `# ${what}, written by \`mriseq slurm submit\`. Tasks need the same shared filesystem as ${cwd}.`,
+    `# ${what}, written by \`mriseq slurm submit\`. Tasks need the same shared filesystem as ${shq(cwd)}.`,
   ];
   const env = environmentLines();
   const taskText = [
@@ -492,7 +552,19 @@ export interface SubmitResult {
   submitted: boolean;
 }
 
-/** Writes the scripts into RUN/slurm, submits the array and the merge, records the job ids. */
+/**
+ * Writes the scripts into RUN/slurm, submits the array and the merge, records the job ids.
+ * @param opts - {@link SubmitOptions}.
+ * @param exec - Runner of SLURM commands (default: the real ones).
+ * @returns The run's record (scripts written, job ids).
+ * @throws {@link MriseqError} when the run still has jobs queued or running, or a SLURM command fails.
+ * @example
+ * ```ts
+ * import { submitRun } from 'mriseq';
+ * const r = await submitRun({ run: 'runs/eval', command: ['evaluate', '--out', 'runs/eval'], shards: 4, dryRun: true });
+ * console.log(r);
+ * ```
+ */
 export async function submitRun(opts: SubmitOptions, exec: Exec = execSlurm): Promise<SubmitResult> {
   const built = buildScripts(opts);
   const scripts: SlurmScripts = {
@@ -616,7 +688,19 @@ function finishedOutput(record: SlurmRecord, shard: number): string | undefined 
   }
 }
 
-/** The state of every shard (its latest attempt) and of the latest merge. */
+/**
+ * The state of every shard (its latest attempt) and of the latest merge.
+ * @param run - The run folder.
+ * @param exec - Runner of SLURM commands.
+ * @returns Every shard's state (latest attempt), the merge's, counts per state, and whether all is done and ok.
+ * @throws {@link MriseqError} 'not a SLURM run folder' when the folder holds no submitted run.
+ * @example
+ * ```ts
+ * import { runStatus } from 'mriseq';
+ * const s = await runStatus('runs/sim');
+ * for (const f of s.failed) console.log(`shard ${f.shard} ${f.state}: see ${f.log}`);
+ * ```
+ */
 export async function runStatus(run: string, exec: Exec = execSlurm): Promise<RunStatus> {
   const record = readRecord(run);
   const latest = new Map<number, string>();
@@ -720,6 +804,17 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 /**
  * Polls until no job of the run is pending or running. A merge left PENDING with
  * DependencyNeverSatisfied (a scheduler that ignored --kill-on-invalid-dep) is cancelled here.
+ * @param run - The run folder.
+ * @param opts - `interval` and `timeout` in seconds, `failFast`, `onProgress`, `signal`.
+ * @param exec - Runner of SLURM commands.
+ * @returns The final {@link RunStatus} (check `ok`).
+ * @throws {@link MriseqError} 'gave up waiting' when the timeout passes first.
+ * @example
+ * ```ts
+ * import { waitRun } from 'mriseq';
+ * const s = await waitRun('runs/sim', { onProgress: (x) => console.log(x.counts) });
+ * console.log(s.ok ? 'merged' : `${s.failed.length} shards failed`);
+ * ```
  */
 export async function waitRun(
   run: string,
@@ -771,7 +866,18 @@ export function failureError(s: RunStatus): MriseqError {
   );
 }
 
-/** scancels every job of the run (arrays and merges) and, by default, waits until none is left. */
+/**
+ * scancels every job of the run (arrays and merges) and, by default, waits until none is left.
+ * @param run - The run folder.
+ * @param exec - Runner of SLURM commands.
+ * @param opts - `wait: false` returns without waiting for the jobs to leave the queue.
+ * @returns The status after cancelling.
+ * @example
+ * ```ts
+ * import { cancelRun } from 'mriseq';
+ * console.log((await cancelRun('runs/sim')).done);
+ * ```
+ */
 export async function cancelRun(
   run: string,
   exec: Exec = execSlurm,
@@ -790,7 +896,19 @@ export async function cancelRun(
   }
 }
 
-/** Resubmits only the shards whose latest attempt failed (then the merge); a no-op when all completed. */
+/**
+ * Resubmits only the shards whose latest attempt failed (then the merge); a no-op when all completed.
+ * @param run - The run folder.
+ * @param exec - Runner of SLURM commands.
+ * @returns The updated record, the shards resubmitted, and whether anything was submitted.
+ * @throws {@link MriseqError} when jobs of the run are still queued or running.
+ * @example
+ * ```ts
+ * import { retryRun } from 'mriseq';
+ * const { resubmitted } = await retryRun('runs/sim');
+ * console.log('resubmitted shards', resubmitted);
+ * ```
+ */
 export async function retryRun(
   run: string,
   exec: Exec = execSlurm,

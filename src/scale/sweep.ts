@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MriseqError } from '../errors/index.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
+import { formatCsv } from '../csv/index.js';
 
 export type SweepValue = string | number | boolean | null | (string | number)[];
 export type SweepConfig = { name?: string } & Record<string, SweepValue | undefined>;
@@ -119,6 +120,9 @@ export function sweepPoints(plan: Pick<SweepPlan, 'configs' | 'folds' | 'run' | 
       const args = [...plan.command, ...configArgs(plan.configs[ci])];
       if (plan.folds > 1) args.push('--fold', `${k}/${plan.folds}`);
       args.push('--out', join(resolve(plan.run), 'points', lab));
+      // a retried point (a task that timed out) continues its own run: a fresh train refuses a
+      // folder that holds one, and on an empty folder --resume starts afresh
+      if (plan.command[0] === 'train' && !args.includes('--resume')) args.push('--resume');
       points.push({ task: ci * f + k, config: ci, fold: plan.folds > 1 ? k : undefined, label: lab, args });
     }
   }
@@ -238,7 +242,6 @@ export function mergeSweep(run: string): SweepReport {
   const bestRun = runs
     .filter((r) => r.config === best.config)
     .reduce((b, r) => (better(r.value, b.value) ? r : b));
-  const q = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const folds = Math.max(plan.folds, 1);
   const header = [
     'config',
@@ -247,10 +250,8 @@ export function mergeSweep(run: string): SweepReport {
     ...Array.from({ length: folds }, (_, k) => (plan.folds > 1 ? `fold_${k}` : plan.metric)),
     'mean',
   ];
-  const rows = results.map((r) =>
-    [String(r.config), q(r.name), q(r.args.join(' ')), ...r.values.map(String), String(r.mean)].join(','),
-  );
-  writeFileAtomicSync(join(plan.run, 'sweep-results.csv'), [header.join(','), ...rows].join('\n') + '\n');
+  const rows = results.map((r) => [r.config, r.name, r.args.join(' '), ...r.values, r.mean]);
+  writeFileAtomicSync(join(plan.run, 'sweep-results.csv'), formatCsv(header, rows));
   const report: SweepReport = { metric: plan.metric, mode: plan.mode, results, best, bestRun };
   writeFileAtomicSync(
     join(plan.run, 'best.json'),

@@ -19,3 +19,12 @@ export {
   flipLastSpatial,
   isBackground,
 } from './train.js';
+export { CompiledStep, CompileError, type CompiledStepOptions } from './compiled.js';
+export {
+  SubjectPool,
+  DEFAULT_TRAIN_CACHE_BYTES,
+  isSubjectStream,
+  subjectCount,
+  type SubjectStream,
+  type TrainSubjects,
+} from './pool.js';

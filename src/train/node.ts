@@ -7,7 +7,7 @@
  * A run folder holds last/ (resume point), best/ (best validation PSNR) and summary.json.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isPretrainedRef, pretrainedEntry } from '../pretrained/index.js';
 import { MriseqError } from '../errors/index.js';
@@ -23,6 +23,8 @@ import {
   Seq2Seq,
   validateConfig,
   createGenerator,
+  preset,
+  seriesLengths,
   type NamedWeights,
   type Seq2SeqConfig,
   type PresetName,
@@ -32,6 +34,8 @@ import {
   type WeightsManifest,
 } from '../model/index.js';
 import type { SubjectVolumes } from '../model/data.js';
+import { dict, own } from '../keys/index.js';
+import { isSubjectStream, subjectCount, type TrainSubjects } from './pool.js';
 import {
   trainSteps,
   type TrainCheckpoint,
@@ -80,13 +84,33 @@ function unpackWeights(binFile: string, manifestFile: string): NamedWeights {
   return weights;
 }
 
-/** Saves a generator (and, for a resumable checkpoint, the training state) to a folder. */
+/**
+ * Saves a generator (and, for a resumable checkpoint, the training state) to a folder.
+ * @param dir - The checkpoint folder (created; files replaced atomically).
+ * @param model - The generator whose config and weights are saved.
+ * @param extra - Weights to save instead of the model's, a {@link TrainState} to make it resumable,
+ *   the weights' dtype on disk ('float32' or 'float16'), extra text files.
+ * @example
+ * ```ts
+ * import { createGenerator, loadGenerator, saveCheckpoint, initEngine } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * await initEngine();
+ * const dir = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'ckpt');
+ * const g = createGenerator('lite');
+ * saveCheckpoint(dir, g, { dtype: 'float16' });
+ * loadGenerator(dir).dispose();
+ * g.dispose();
+ * ```
+ */
 export function saveCheckpoint(
   dir: string,
   model: Seq2Seq,
   extra: {
     weights?: NamedWeights;
     state?: TrainState;
+    data?: TrainData;
     dtype?: WeightsDtype;
     files?: Record<string, string>;
   } = {},
@@ -112,16 +136,37 @@ export function saveCheckpoint(
     files['adam_m.json'] = JSON.stringify(m.manifest);
     files['adam_v.json'] = JSON.stringify(v.manifest);
   }
+  // what these weights were trained on, in the same atomic folder as the weights themselves
+  if (extra.data) files['data.json'] = JSON.stringify(extra.data, null, 2);
   writeFolderAtomic(dir, files, { durable: true });
 }
 
+/**
+ * What {@link loadCheckpoint} returns.
+ *
+ * @example
+ * ```ts
+ * import { loadCheckpoint, type LoadedCheckpoint, initEngine } from 'mriseq';
+ * await initEngine();
+ * const c: LoadedCheckpoint = loadCheckpoint('pretrained:phantom-lite');
+ * console.log(c.dir, c.state === undefined);
+ * c.model.dispose();
+ * ```
+ */
 export interface LoadedCheckpoint {
   model: Seq2Seq;
   state?: TrainState;
   dir: string;
 }
 
-/** The package's models/ folder of shipped generators (src/train and dist/train are two levels down). */
+/**
+ * The package's models/ folder of shipped generators (src/train and dist/train are two levels down).
+ * @example
+ * ```ts
+ * import { MODELS_ROOT } from 'mriseq';
+ * console.log(MODELS_ROOT); // .../node_modules/mriseq/models
+ * ```
+ */
 export const MODELS_ROOT = resolve(__dirname, '..', '..', 'models');
 
 /** The folder of a shipped generator ('phantom-lite' or 'pretrained:phantom-lite'). */
@@ -132,6 +177,18 @@ export function pretrainedDir(name: string): string {
 /**
  * Loads a checkpoint folder, or a run folder (then its best/, else last/), or a shipped generator
  * named 'pretrained:<name>'. Missing, corrupt or mismatched files give a MriseqError naming the file.
+ * @param path - A checkpoint folder, a run folder, or 'pretrained:<name>'.
+ * @param which - For a run folder: 'best' (default) or 'last'.
+ * @returns The model, the training state when saved, and the folder read.
+ * @throws {@link MriseqError} naming the file when it is missing, corrupt or does not match the config.
+ * @example
+ * ```ts
+ * import { loadCheckpoint, initEngine } from 'mriseq';
+ * await initEngine();
+ * const { model, dir } = loadCheckpoint('pretrained:phantom-lite');
+ * console.log(dir, model.config.sequences);
+ * model.dispose();
+ * ```
  */
 export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): LoadedCheckpoint {
   if (isPretrainedRef(path)) path = pretrainedDir(path);
@@ -186,11 +243,69 @@ export function loadCheckpoint(path: string, which: 'best' | 'last' = 'best'): L
   return { model, state, dir };
 }
 
-/** Loads the generator of a run (best weights) or of a checkpoint folder. */
+/**
+ * What a generator is, as a hash: sha256 over its config and every weight (name, shape, float32
+ * bytes, in parameter order). Equal for a model and the checkpoint it was saved to or loaded
+ * from; recorded by every output made with it (src/reliability/provenance.ts). Computed from
+ * the weights each time (a model object may have trained since). A float16 checkpoint rounds the
+ * weights, so the generator loaded from it has another fingerprint than the model saved.
+ * @param model - The generator.
+ * @returns 64 lowercase hex digits; the same config (seeded initial weights) gives the same one.
+ * @example
+ * ```ts
+ * import { createGenerator, generatorFingerprint, initEngine, loadGenerator, saveCheckpoint } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * await initEngine();
+ * const g = createGenerator('lite');
+ * const dir = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'ckpt');
+ * saveCheckpoint(dir, g);
+ * const back = loadGenerator(dir);
+ * console.log(generatorFingerprint(back) === generatorFingerprint(g)); // true
+ * console.log(generatorFingerprint(createGenerator('lite', { seed: 1 })) === generatorFingerprint(g)); // false
+ * g.dispose();
+ * back.dispose();
+ * ```
+ */
+export function generatorFingerprint(model: Seq2Seq): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ className: Seq2Seq.className, config: model.getConfig() }));
+  for (const [name, w] of Object.entries(model.getWeights())) {
+    h.update(`\n${name} ${w.shape.join(',')}\n`);
+    h.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Loads the generator of a run (best weights) or of a checkpoint folder.
+ * @param path - A run folder, a checkpoint folder or 'pretrained:<name>'.
+ * @returns The generator.
+ * @throws {@link MriseqError} as {@link loadCheckpoint}.
+ * @example
+ * ```ts
+ * import { loadGenerator, initEngine } from 'mriseq';
+ * await initEngine();
+ * const g = loadGenerator('pretrained:phantom-lite');
+ * console.log(g.countParams());
+ * g.dispose();
+ * ```
+ */
 export function loadGenerator(path: string): Seq2Seq {
   return loadCheckpoint(path, 'best').model;
 }
 
+/**
+ * Options of {@link trainRun}.
+ *
+ * @example
+ * ```ts
+ * import { type TrainRunOptions } from 'mriseq';
+ * const fineTune: TrainRunOptions = { out: 'runs/ft', from: 'pretrained:phantom-lite', steps: 200, crop: 64 };
+ * console.log(fineTune.from);
+ * ```
+ */
 export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckpoint'> {
   /** Run folder (last/, best/, summary.json). */
   out: string;
@@ -207,8 +322,25 @@ export interface TrainRunOptions extends Omit<TrainOptions, 'resume' | 'onCheckp
   from?: string;
   /** Also save out/last every this many steps (default max(1, steps / 10)). */
   checkpointEvery?: number;
+  /**
+   * A fresh run into a folder that holds another run's checkpoints is refused; with redo they
+   * (last/, best/, summary.json, data.json) are removed first.
+   */
+  redo?: boolean;
 }
 
+/**
+ * What {@link trainRun} returns.
+ *
+ * @example
+ * ```ts
+ * import { phantom, trainRun, type TrainRunResult, initEngine } from 'mriseq';
+ * await initEngine();
+ * const r: TrainRunResult = await trainRun([phantom({ size: [32, 32, 16] }).subject(0)], { out: '/tmp/run', steps: 1, crop: 32, resume: true });
+ * console.log(r.resumedFrom, r.bestPsnr);
+ * r.model.dispose();
+ * ```
+ */
 export interface TrainRunResult extends TrainResult {
   out: string;
   model: Seq2Seq;
@@ -218,11 +350,28 @@ export interface TrainRunResult extends TrainResult {
 /**
  * Trains a generator into a run folder, resumable with {resume: true}. The folder is locked while
  * training: a second process writing the same run would interleave checkpoints.
+ * Checkpoints go to out/last (periodic) and out/best (best validation PSNR), written atomically.
+ *
+ * @param subjects - Training subjects (raw intensities).
+ * @param options - {@link TrainOptions} plus `out`, `model`/`modelOverrides`, `resume`, `from` (fine-tune) and `checkpointEvery`.
+ * @returns The training summary plus the run folder, the trained model and the step it resumed from.
+ * @throws {@link MriseqError} when the run folder is locked by another process, a checkpoint to resume
+ *   or fine-tune from is unreadable, or as {@link trainSteps}.
+ * @example
+ * ```ts
+ * import { phantom, trainRun, initEngine } from 'mriseq';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * await initEngine();
+ * const out = join(mkdtempSync(join(tmpdir(), 'mriseq-')), 'run');
+ * const p = phantom({ subjects: 2, size: [32, 32, 16] });
+ * const r = await trainRun([p.subject(0), p.subject(1)], { out, steps: 2, crop: 32 });
+ * console.log(r.out, r.steps);
+ * r.model.dispose();
+ * ```
  */
-export async function trainRun(
-  subjects: SubjectVolumes[],
-  options: TrainRunOptions,
-): Promise<TrainRunResult> {
+export async function trainRun(subjects: TrainSubjects, options: TrainRunOptions): Promise<TrainRunResult> {
   mkdirSync(options.out, { recursive: true });
   const lock = acquireRunLock(options.out);
   try {
@@ -249,12 +398,79 @@ function hashSubjects(h: ReturnType<typeof createHash>, subjects: readonly Subje
   for (const s of subjects) {
     h.update(`subject ${s.id}\n`);
     for (const key of Object.keys(s.volumes).sort()) {
-      const v = s.volumes[key];
+      const v = own(s.volumes, key);
       if (!v) continue;
       h.update(`${key} ${v.shape.join(',')} ${v.affine.map((r) => r.join(',')).join(';')}\n`);
       h.update(new Uint8Array(v.data.buffer, v.data.byteOffset, v.data.byteLength));
     }
   }
+}
+
+/** The ids of training subjects, hashed (a stream is loaded one subject at a time). */
+async function hashTrainSubjects(
+  h: ReturnType<typeof createHash>,
+  subjects: TrainSubjects,
+): Promise<string[]> {
+  if (!isSubjectStream(subjects)) {
+    hashSubjects(h, subjects);
+    return subjects.map((s) => s.id);
+  }
+  for (const id of subjects.ids) hashSubjects(h, [await subjects.load(id)]);
+  return [...subjects.ids];
+}
+
+/** The shapes of the named sequences of each subject; a stream is read one subject at a time. */
+async function subjectShapes(
+  subjects: TrainSubjects,
+  sequences: readonly string[],
+): Promise<{ volumes: Readonly<Record<string, { shape: readonly number[] } | undefined>> }[]> {
+  if (!isSubjectStream(subjects)) return [...subjects];
+  const out: { volumes: Record<string, { shape: readonly number[] }> }[] = [];
+  for (const id of subjects.ids) {
+    const s = await subjects.load(id);
+    out.push({
+      volumes: dict(
+        sequences.flatMap((q) => {
+          const v = own(s.volumes, q);
+          return v ? [[q, { shape: v.shape }] as const] : [];
+        }),
+      ),
+    });
+  }
+  return out;
+}
+
+/**
+ * What a training run is trained on (its data.json): a sha256 fingerprint over the training and
+ * validation subjects (ids, sequence keys, shapes, affines and voxel bytes, in the given order:
+ * the order sets the sampling) and their ids. The same for subjects in memory or streamed with
+ * the same volumes; a stream is read one subject at a time (within the memory a training run may
+ * use). trainRun compares it on resume and refuses other data ('train.data').
+ * @param subjects - The training subjects (in memory or a {@link SubjectStream}).
+ * @param validation - The validation subjects (default none).
+ * @returns `fingerprint` (64 hex digits), `subjects` and `validation` (their ids, in order).
+ * @throws Whatever a stream's `load` throws.
+ * @example
+ * ```ts
+ * import { phantom, trainDataFor } from 'mriseq';
+ * const p = phantom({ subjects: 3, size: [16, 16, 8] });
+ * const a = await trainDataFor([p.subject(0), p.subject(1)], [p.subject(2)]);
+ * const stream = { ids: ['sim-00000', 'sim-00001'], available: (id: string) => p.info(id).sequences, load: async (id: string) => p.subject(id) };
+ * const b = await trainDataFor(stream, [p.subject(2)]);
+ * const c = await trainDataFor([p.subject(1), p.subject(0)], [p.subject(2)]);
+ * console.log(a.subjects, a.validation); // [ 'sim-00000', 'sim-00001' ] [ 'sim-00002' ]
+ * console.log(a.fingerprint === b.fingerprint, a.fingerprint === c.fingerprint); // true false
+ * ```
+ */
+export async function trainDataFor(
+  subjects: TrainSubjects,
+  validation: TrainSubjects = [],
+): Promise<TrainData> {
+  const h = createHash('sha256');
+  const ids = await hashTrainSubjects(h, subjects);
+  h.update('validation\n');
+  const val = await hashTrainSubjects(h, validation);
+  return { fingerprint: h.digest('hex'), subjects: ids, validation: val };
 }
 
 /** The fingerprint of a training set (order matters: it sets the sampling). */
@@ -276,10 +492,12 @@ export function trainDataOf(
 /**
  * A resumed run must see the data it started on: resuming, or taking a finished run as done, on
  * other volumes (a changed cohort, a regenerated phantom) would return weights that belong to
- * neither. Runs written before data.json existed are taken as they are.
+ * neither. The record is the checkpoint's own data.json (written with its weights); checkpoints
+ * from before it existed fall back to RUN/data.json; runs without either are taken as they are.
  */
 function checkTrainData(out: string, data: TrainData): void {
-  const file = join(out, 'data.json');
+  const own = join(out, 'last', 'data.json');
+  const file = existsSync(own) ? own : join(out, 'data.json');
   if (!existsSync(file)) return;
   let saved: Partial<TrainData>;
   try {
@@ -309,15 +527,39 @@ function checkTrainData(out: string, data: TrainData): void {
   );
 }
 
-async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptions): Promise<TrainRunResult> {
+/** What a run folder holds of a run: checkpoints and the files describing them (fold.json: the CLI's). */
+const RUN_FILES = ['last', 'best', 'summary.json', 'data.json', 'fold.json'];
+
+/**
+ * A fresh run must not start in a folder holding another run: its new data.json beside the old
+ * checkpoints would let a later --resume pass the old weights off as trained on the new data,
+ * and an interrupted fresh run would leave the two mixed. Refused, or with redo removed first.
+ */
+function clearOtherRun(out: string, redo: boolean): void {
+  const held = ['last', 'best', 'summary.json'].filter(
+    (f) => existsSync(join(out, f)) || findFolder(join(out, f)),
+  );
+  if (held.length === 0) return;
+  if (!redo)
+    throw new MriseqError('this run folder holds another run (a fresh run would mix with it)', {
+      file: out,
+      found: held.join(', '),
+      expected: 'resume it (--resume), remove it first (--redo), or train into another folder',
+      code: 'train.exists',
+    });
+  for (const f of RUN_FILES) rmSync(join(out, f), { recursive: true, force: true });
+}
+
+async function trainRunLocked(subjects: TrainSubjects, options: TrainRunOptions): Promise<TrainRunResult> {
   const out = options.out;
   const lastDir = join(out, 'last');
   let model: Seq2Seq;
   let state: TrainState | undefined;
   let resumedFrom: number | null = null;
-  const data = trainDataOf(subjects, options.validation);
+  const data = await trainDataFor(subjects, options.validation);
   const resuming = options.resume === true && existsSync(join(lastDir, 'config.json'));
   if (resuming) checkTrainData(out, data);
+  else clearOtherRun(out, options.redo === true);
   writeFileAtomicSync(join(out, 'data.json'), JSON.stringify(data, null, 2), { durable: true });
   if (resuming) {
     const c = loadCheckpoint(lastDir);
@@ -333,24 +575,31 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     model = loadCheckpoint(options.from).model;
   } else {
     const m = options.model ?? 'lite';
-    model =
-      typeof m === 'string'
-        ? createGenerator(m, options.modelOverrides)
-        : createGenerator(m, options.modelOverrides);
+    const sequences =
+      options.modelOverrides?.sequences ?? (typeof m === 'string' ? preset(m).sequences : m.sequences);
+    // The 4D sequences' lengths go into the config, so generating a series the subject lacks
+    // (a DCE from T1 and T2) gives it the length it was trained on.
+    const lengths = seriesLengths(await subjectShapes(subjects, sequences), sequences);
+    const overrides = {
+      ...(Object.keys(lengths).length ? { timePoints: lengths } : {}),
+      ...options.modelOverrides,
+    };
+    model = typeof m === 'string' ? createGenerator(m, overrides) : createGenerator(m, overrides);
   }
-  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, from: _f, ...rest } = options;
+  const { out: _o, model: _m, modelOverrides: _mo, resume: _r, redo: _rd, from: _f, ...rest } = options;
   void _o;
   void _m;
   void _mo;
   void _r;
+  void _rd;
   void _f;
-  const hasVal = (options.validation?.length ?? 0) > 0;
+  const hasVal = subjectCount(options.validation) > 0;
   const onCheckpoint = (c: TrainCheckpoint) => {
-    if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
-    else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state });
+    if (c.reason === 'best') saveCheckpoint(join(out, 'best'), model, { weights: c.weights, data });
+    else saveCheckpoint(lastDir, model, { weights: c.weights, state: c.state, data });
     // without validation the last weights are the best ones
     if (!hasVal && (c.reason === 'final' || c.reason === 'stopped'))
-      saveCheckpoint(join(out, 'best'), model, { weights: c.weights });
+      saveCheckpoint(join(out, 'best'), model, { weights: c.weights, data });
   };
   if (state && state.steps !== options.steps) {
     throw new MriseqError('a resumed run keeps its number of steps (the learning-rate schedule spans them)', {
@@ -372,7 +621,7 @@ async function trainRunLocked(subjects: SubjectVolumes[], options: TrainRunOptio
     };
     // killed after the final checkpoint but before the run's last files: finish those
     if (!existsSync(join(out, 'summary.json'))) {
-      if (!hasVal) saveCheckpoint(join(out, 'best'), model);
+      if (!hasVal) saveCheckpoint(join(out, 'best'), model, { data });
       writeSummary(out, done, resumedFrom, model);
     }
     return { ...done, out, model, resumedFrom };

@@ -17,14 +17,29 @@
  * the structural term on the cycle too).
  * Adam (PyTorch's update).
  * Validation PSNR on fixed crops picks the best weights. Progress is reported every step;
- * an AbortSignal stops between steps; the whole state (weights, Adam moments, RNG, step) can be
+ * an AbortSignal (or the host's interrupt, see ../interrupt) stops between steps; the whole state (weights, Adam moments, RNG, step) can be
  * snapshotted and resumed bit for bit on the same backend.
  */
-import { NativeAdam, tf } from '../engine/index.js';
+import { ensureEngine, NativeAdam, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
-import { Rng, Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
-import { extractPatch, normalizeIntensity, timePoints, type SubjectVolumes } from '../model/data.js';
+import { signalOrInterrupt, yieldToHost } from '../interrupt/index.js';
+import { Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
+import { Mulberry32 as Rng } from '../random/index.js';
+import { extractPatch } from '../model/data.js';
+import { SubjectPool, subjectCount, type Prepared, type TrainSubjects } from './pool.js';
+import { CompiledStep, CompileError } from './compiled.js';
 
+/**
+ * Options of {@link train} and {@link trainSteps}; defaults follow the authors' recipe.
+ *
+ * @example
+ * ```ts
+ * import { type TrainOptions } from 'mriseq';
+ * const ac = new AbortController();
+ * const options: TrainOptions = { steps: 6000, crop: 64, lr: 2e-4, seed: 1, signal: ac.signal };
+ * console.log(options.steps);
+ * ```
+ */
 export interface TrainOptions {
   /** Total number of steps (the learning-rate schedule spans them). */
   steps: number;
@@ -66,7 +81,12 @@ export interface TrainOptions {
    */
   detachCycle?: boolean;
   /** Subjects for validation PSNR; without them the last weights are the best. */
-  validation?: SubjectVolumes[];
+  validation?: TrainSubjects;
+  /**
+   * Most bytes of normalised subjects held at once (default DEFAULT_TRAIN_CACHE_BYTES, 1 GiB):
+   * subjects are loaded when drawn and dropped when the budget needs the room.
+   */
+  cacheBytes?: number;
   /** Validate every this many steps (default max(1, steps / 10)) and at the end. */
   validateEvery?: number;
   /** Number of fixed validation crops (8). */
@@ -80,8 +100,28 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** Continue from a checkpoint's state (the model must already hold its weights). */
   resume?: TrainState;
+  /**
+   * Run each step as one TensorFlow function (src/train/compiled.ts): the eager step's ops,
+   * recorded once per crop shape and code pairing, without tfjs's per-op bookkeeping. Default
+   * true where the native backend has graph functions (elsewhere the eager step runs); false runs
+   * the eager step; 'xla' also compiles the function with XLA's CPU JIT (tens of seconds per
+   * recording, see docs/speed.md). The same losses and weights as the eager step to float32
+   * rounding; checkpoints and resumption are the same either way.
+   */
+  compile?: boolean | 'xla';
 }
 
+/**
+ * The loss of one step, term by term (total = 10·translation + 10·selfReconstruction + 10·cycle +
+ * structuralWeight·structural, each SmoothL1 or 1 − SSIM).
+ *
+ * @example
+ * ```ts
+ * import { type LossTerms } from 'mriseq';
+ * const l: LossTerms = { total: 1.2, translation: 0.05, selfReconstruction: 0.03, cycle: 0.04, structural: 0.3 };
+ * console.log(l.total);
+ * ```
+ */
 export interface LossTerms {
   total: number;
   translation: number;
@@ -90,6 +130,17 @@ export interface LossTerms {
   structural: number;
 }
 
+/**
+ * One step's report from {@link trainSteps} (and `onProgress`).
+ *
+ * @example
+ * ```ts
+ * import { type TrainProgress } from 'mriseq';
+ * const log = (e: TrainProgress): void =>
+ *   console.log(e.step, e.lr, e.loss.translation, e.validationPsnr ?? '', `${e.stepMs.toFixed(0)} ms`);
+ * void log;
+ * ```
+ */
 export interface TrainProgress {
   step: number;
   steps: number;
@@ -102,12 +153,27 @@ export interface TrainProgress {
   target: string;
   /** Where the step's crop was taken (voxel origin, x fastest) and whether it was flipped along x. */
   crop: { x: number; y: number; z: number; flip: boolean };
+  /** Whether this step ran as one compiled TensorFlow function (see TrainOptions.compile). */
+  compiled?: boolean;
+  /** Why the step is not compiled although asked for (set on the first step where it fell back). */
+  compileNote?: string;
   /** Set on steps that validated. */
   validationPsnr?: number;
   bestPsnr?: number;
+  /** Bytes of normalised subjects the training cache holds after this step (within its budget). */
+  cachedBytes?: number;
 }
 
-/** Everything besides the weights that a resumed run needs. */
+/**
+ * Everything besides the weights that a resumed run needs.
+ * @example
+ * ```ts
+ * import { loadCheckpoint, type TrainState, initEngine } from 'mriseq';
+ * await initEngine();
+ * const state: TrainState | undefined = loadCheckpoint('runs/lite', 'last').state;
+ * console.log(state?.step, state?.bestPsnr);
+ * ```
+ */
 export interface TrainState {
   step: number;
   steps: number;
@@ -141,7 +207,16 @@ export interface TrainState {
   };
 }
 
-/** Named training recipes (see TrainOptions.recipe). */
+/**
+ * Named training recipes (see TrainOptions.recipe).
+ * @example
+ * ```ts
+ * import { type TrainOptions, type TrainRecipe } from 'mriseq/browser';
+ * const recipe: TrainRecipe = 'mriseq-0.1';
+ * const options: TrainOptions = { steps: 300, recipe };
+ * console.log(options.recipe);
+ * ```
+ */
 export type TrainRecipe = 'authors' | 'mriseq-0.1';
 
 /** The recipe options a run fixes at its start (and a resumed run keeps). */
@@ -167,12 +242,35 @@ function recipeOf(o: TrainState['options']): RecipeOptions & { epochSteps: numbe
   };
 }
 
+/**
+ * What `onCheckpoint` receives: the weights and state to save, and why now.
+ *
+ * @example
+ * ```ts
+ * import { type TrainCheckpoint } from 'mriseq';
+ * const onCheckpoint = (c: TrainCheckpoint): void => console.log(c.reason, c.state.step);
+ * void onCheckpoint;
+ * ```
+ */
 export interface TrainCheckpoint {
   reason: 'periodic' | 'best' | 'final' | 'stopped';
   state: TrainState;
   weights: NamedWeights;
 }
 
+/**
+ * What {@link train} returns.
+ *
+ * @example
+ * ```ts
+ * import { createGenerator, phantom, train, type TrainResult, initEngine } from 'mriseq';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const r: TrainResult = await train(model, [phantom({ size: [32, 32, 16] }).subject(0)], { steps: 1, crop: 32 });
+ * console.log(r.steps, r.stopped, r.finalLoss?.total);
+ * model.dispose();
+ * ```
+ */
 export interface TrainResult {
   steps: number;
   stopped: boolean;
@@ -180,41 +278,6 @@ export interface TrainResult {
   bestPsnr: number | null;
   bestStep: number | null;
   history: TrainProgress[];
-}
-
-interface Prepared {
-  id: string;
-  vols: Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>;
-}
-
-function prepare(subjects: SubjectVolumes[], model: Seq2Seq, normalized: boolean, role: string): Prepared[] {
-  const out: Prepared[] = [];
-  for (const s of subjects) {
-    const vols = new Map<string, { data: Float32Array; shape: readonly number[]; nt: number }>();
-    for (const name of model.config.sequences) {
-      const v = s.volumes[name];
-      if (!v) continue;
-      const n = normalized ? v : normalizeIntensity(v);
-      vols.set(name, { data: n.data, shape: n.shape, nt: timePoints(n) });
-    }
-    const shapes = new Set([...vols.values()].map((v) => v.shape.slice(0, 3).join('x')));
-    if (shapes.size > 1) {
-      throw new MriseqError('sequences of one subject must share the voxel grid', {
-        field: `${role}.${s.id}`,
-        found: [...shapes].join(' / '),
-        code: 'train.grid',
-      });
-    }
-    if (vols.size > 0) out.push({ id: s.id, vols });
-  }
-  if (out.length === 0) {
-    throw new MriseqError(`no ${role} subject has a sequence the generator knows`, {
-      field: role,
-      expected: `volumes named ${model.config.sequences.join(', ')}`,
-      code: 'train.empty',
-    });
-  }
-  return out;
 }
 
 interface Sample {
@@ -235,7 +298,19 @@ function cropSize(p: Prepared, ndims: 2 | 3, crop: number, cIn: number) {
   return { w: fit(shape[0]), h: fit(shape[1]), d: ndims === 2 ? cIn : fit(shape[2]), shape };
 }
 
-/** Reverses the W axis of a channels-last buffer [..., W, C] in place (a flip along x). */
+/**
+ * Reverses the W axis of a channels-last buffer [..., W, C] in place (a flip along x).
+ * @param data - A channels-last buffer [..., W, C].
+ * @param w - The width W.
+ * @param c - The channels C.
+ * @example
+ * ```ts
+ * import { flipLastSpatial } from 'mriseq/browser';
+ * const row = Float32Array.from([1, 2, 3]);
+ * flipLastSpatial(row, 3, 1);
+ * console.log(row); // [3, 2, 1]
+ * ```
+ */
 export function flipLastSpatial(data: Float32Array, w: number, c: number): void {
   const row = w * c;
   for (let r = 0; r < data.length; r += row)
@@ -249,7 +324,16 @@ export function flipLastSpatial(data: Float32Array, w: number, c: number): void 
       }
 }
 
-/** The authors' test for an empty crop: its mean is -1 (normalised background) to 1e-8. */
+/**
+ * The authors' test for an empty crop: its mean is -1 (normalised background) to 1e-8.
+ * @param data - A crop of normalised intensities.
+ * @returns True when its mean is within 1e-8 of −1 (nothing but background).
+ * @example
+ * ```ts
+ * import { isBackground } from 'mriseq/browser';
+ * console.log(isBackground(new Float32Array(16).fill(-1)), isBackground(Float32Array.from([-1, 0.5]))); // true false
+ * ```
+ */
 export function isBackground(data: Float32Array): boolean {
   let s = 0;
   for (let i = 0; i < data.length; i++) s += data[i];
@@ -314,17 +398,23 @@ function draw(p: Prepared, model: Seq2Seq, rng: Rng, crop: number, aug: Augment 
 const MAX_REDRAWS = 10_000;
 
 /** The next training sample of the recipe: redraws (uncounted) while the source crop is empty. */
-function drawTraining(data: Prepared[], model: Seq2Seq, rng: Rng, crop: number, aug: Augment): Sample {
+async function drawTraining(
+  data: SubjectPool,
+  model: Seq2Seq,
+  rng: Rng,
+  crop: number,
+  aug: Augment,
+): Promise<Sample> {
+  const seen = new Set<string>();
   for (let k = 0; k < MAX_REDRAWS; k++) {
-    const s = draw(data[rng.int(data.length)], model, rng, crop, aug);
+    const p = await data.get(rng.int(data.size));
+    seen.add(p.id);
+    const s = draw(p, model, rng, crop, aug);
     if (s) return s;
   }
   throw new MriseqError(`${MAX_REDRAWS} crops in a row were all background`, {
     field: 'subjects',
-    found: `${data.length} subject(s): ${data
-      .slice(0, 3)
-      .map((d) => d.id)
-      .join(', ')}${data.length > 3 ? ', ...' : ''}`,
+    found: `${seen.size} subject(s) drawn: ${[...seen].slice(0, 3).join(', ')}${seen.size > 3 ? ', ...' : ''}`,
     expected: 'volumes with foreground (values above the minimum after normalisation)',
     code: 'train.empty',
   });
@@ -341,6 +431,22 @@ function flatT(x: tf.Tensor): tf.Tensor {
   return tf.reshape(x, [x.shape[0] * (x.shape[1] ?? 1), ...x.shape.slice(2)]);
 }
 
+/**
+ * PSNR in dB of two tensors in [-1, 1] (data range 2): 10·log10(4 / MSE), the training loop's validation metric.
+ *
+ * @param y - Prediction.
+ * @param x - Target, same shape.
+ * @returns PSNR in dB (MSE floored at 1e-12).
+ * @example
+ * ```ts
+ * import { psnrOf, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const x = tf.zeros([1, 8, 8, 1]);
+ * const y = tf.fill([1, 8, 8, 1], 0.1);
+ * console.log(psnrOf(y, x)); // 26.02
+ * tf.dispose([x, y]);
+ * ```
+ */
 export function psnrOf(y: tf.Tensor, x: tf.Tensor): number {
   const mse = tf.tidy(() => tf.mean(tf.squaredDifference(y, x)).dataSync()[0]);
   return 10 * Math.log10(4 / Math.max(mse, 1e-12));
@@ -349,6 +455,19 @@ export function psnrOf(y: tf.Tensor, x: tf.Tensor): number {
 /**
  * The learning rate of a step (0-based): polynomial decay from lr to lrEnd, per step, or per
  * epoch as the authors' poly_lr(epoch, epochs, lr, min_lr, 0.9) with epochs = ceil(steps / epochSteps).
+ * @param step - The step, from 0.
+ * @param steps - Total steps.
+ * @param o - The run's options (lr, lrEnd, lrPower, lrSchedule, epochSteps; a {@link TrainState}'s `options`).
+ * @returns The learning rate of that step.
+ * @example
+ * ```ts
+ * import { learningRate, type TrainState } from 'mriseq/browser';
+ * const o: TrainState['options'] = {
+ *   seed: 0, crop: 64, lr: 2e-4, lrEnd: 1e-6, lrPower: 0.9, beta1: 0.5, beta2: 0.999, structuralWeight: 0.01,
+ *   lrSchedule: 'epoch', epochSteps: 100,
+ * };
+ * console.log(learningRate(0, 1000, o), learningRate(999, 1000, o));
+ * ```
  */
 export function learningRate(step: number, steps: number, o: TrainState['options']): number {
   const r = recipeOf(o);
@@ -367,6 +486,18 @@ export function learningRate(step: number, steps: number, o: TrainState['options
  * a third of a step's op count). Same arithmetic as PyTorch's Adam, element by element (the two
  * paths round differently, within float32 precision); a parameter without a gradient this step
  * (a ConvLSTM's hidden weights at one time point) is updated with gradient 0.
+ * @example
+ * ```ts
+ * import { FlatAdam, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const w = tf.variable(tf.ones([3]));
+ * const adam = new FlatAdam([w], ['w']);
+ * // Gradients are keyed by each variable's tfjs name (not by `names`); a missing one counts as 0.
+ * tf.tidy(() => adam.update({ [w.name]: tf.ones([3]) }, 1, 0.1, 0.9, 0.999));
+ * console.log(w.dataSync()); // each 0.9: the first Adam step moves by lr
+ * adam.dispose();
+ * w.dispose();
+ * ```
  */
 export class FlatAdam {
   private readonly native: NativeAdam | undefined;
@@ -384,6 +515,11 @@ export class FlatAdam {
       this.m = tf.variable(tf.zeros([n]), false);
       this.v = tf.variable(tf.zeros([n]), false);
     }
+  }
+
+  /** The in-place Adam on the native backend (undefined on other backends). */
+  get nativeAdam(): NativeAdam | undefined {
+    return this.native;
   }
 
   /** Applies one update (call inside a tidy). adamStep counts from 1. */
@@ -466,7 +602,16 @@ export class FlatAdam {
   }
 }
 
-/** One sample of a training step: sources x_s [B, T_s, ...] and target x_t [B, T_t, ...]. */
+/**
+ * One sample of a training step: sources x_s [B, T_s, ...] and target x_t [B, T_t, ...].
+ * @example
+ * ```ts
+ * import { tf, type StepSample, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const sample: StepSample = { xs: tf.zeros([2, 1, 32, 32, 1]), xt: tf.zeros([2, 1, 32, 32, 1]), source: 't2', target: 'flair', nts: 1, ntt: 1 };
+ * tf.dispose([sample.xs, sample.xt]);
+ * ```
+ */
 export interface StepSample {
   xs: tf.Tensor;
   xt: tf.Tensor;
@@ -475,9 +620,19 @@ export interface StepSample {
   /** Time points of the source / target (1 for 3D volumes). */
   nts: number;
   ntt: number;
+  /** The codes' one-hot vectors [1, c_s] as tensors (a compiled step feeds them; see Seq2Seq.style). */
+  codeVectors?: { source: tf.Tensor; target: tf.Tensor };
 }
 
-/** The options the step's loss reads. */
+/**
+ * The options the step's loss reads.
+ * @example
+ * ```ts
+ * import { type StepLossOptions } from 'mriseq/browser';
+ * const o: StepLossOptions = { structuralWeight: 0.01, structuralCycle: false, detachCycle: false };
+ * console.log(o.structuralWeight);
+ * ```
+ */
 export interface StepLossOptions {
   structuralWeight: number;
   /** The structural term covers y_c too (default false: y_t and y_s, as the authors' perceptual term). */
@@ -492,6 +647,21 @@ export interface StepLossOptions {
  * (y_t, x_t) and (y_s, x_s) (and (y_c, x_s) with structuralCycle). Call it under a gradient tape
  * (it keeps nothing itself). Returns the total and [total, translation, selfReconstruction, cycle,
  * structural].
+ * @param model - The generator.
+ * @param o - Structural weight and which terms it covers; whether the cycle is detached.
+ * @param sample - Source and target batches.
+ * @returns The total (a scalar tensor to differentiate) and its parts.
+ * @example
+ * ```ts
+ * import { createGenerator, stepLoss, tf, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const xs = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
+ * const total = tf.tidy(() => stepLoss(model, { structuralWeight: 0.01 }, { xs, xt: xs, source: 't1', target: 't2', nts: 1, ntt: 1 }).total);
+ * console.log(total.dataSync()[0]);
+ * tf.dispose([xs, total]);
+ * model.dispose();
+ * ```
  */
 export function stepLoss(
   model: Seq2Seq,
@@ -503,8 +673,8 @@ export function stepLoss(
   const codeT = model.codeIndex(sample.target);
   const feat = model.encode(sample.xs);
   // The decoder's generated kernels depend only on the code: once per code and step ...
-  const dwT = model.decoderWeights(codeT);
-  const dwS = codeS === codeT ? dwT : model.decoderWeights(codeS);
+  const dwT = model.decoderWeights(codeT, sample.codeVectors?.target);
+  const dwS = codeS === codeT ? dwT : model.decoderWeights(codeS, sample.codeVectors?.source);
   // ... and the decoder's ConvLSTM only on the feature: y_t and y_s share it.
   const stT = model.decoderState(feat, sample.ntt);
   const stS = sample.nts === sample.ntt ? stT : model.decoderState(feat, sample.nts);
@@ -539,6 +709,29 @@ export function stepLoss(
  * One optimisation step in one tidy: three forward passes, one backward pass, Adam (PyTorch's
  * update) on every variable. Returns [total, translation, selfReconstruction, cycle, structural].
  * Exported for the benchmark; adamStep counts from 1.
+ * @param model - The generator (updated in place).
+ * @param adam - The optimiser over its variables.
+ * @param adamStep - The Adam step, from 1.
+ * @param lr - The learning rate.
+ * @param o - Adam's betas and the loss options.
+ * @param sample - Source and target batches.
+ * @returns The loss terms [total, translation, selfReconstruction, cycle, structural].
+ * @example
+ * ```ts
+ * import { FlatAdam, createGenerator, tf, trainingStep, initEngine } from 'mriseq/browser';
+ * await initEngine();
+ * const model = createGenerator('lite');
+ * const adam = new FlatAdam([...model.variables.values()], [...model.variables.keys()]);
+ * const xs = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
+ * const xt = tf.randomUniform([1, 1, 32, 32, 1], -1, 1);
+ * const loss = trainingStep(model, adam, 1, 2e-4, { beta1: 0.5, beta2: 0.999, structuralWeight: 0.01 }, {
+ *   xs, xt, source: 't1', target: 't1gd', nts: 1, ntt: 1,
+ * });
+ * console.log(loss);
+ * tf.dispose([xs, xt]);
+ * adam.dispose();
+ * model.dispose();
+ * ```
  */
 export function trainingStep(
   model: Seq2Seq,
@@ -566,12 +759,34 @@ export function trainingStep(
 /**
  * The training loop as an async iterator of per-step progress events. `train()` runs it to the
  * end; a notebook can `for await` it to draw a live curve.
+ * Each step draws a subject, a source and a target among its sequences, and a crop; it optimises
+ * 10·(SmoothL1(y_t, x_t) + SmoothL1(y_s, x_s)) + 10·SmoothL1(y_c, x_s) + w·(1 − SSIM) with Adam.
+ *
+ * @param model - The generator to train (its weights change in place).
+ * @param subjects - Training subjects, each with at least two of the model's sequences.
+ * @param options - As {@link train}.
+ * @returns An async generator of {@link TrainProgress} per step whose return value is the {@link TrainResult}.
+ * @throws {@link MriseqError} for invalid options (steps, recipe, epochSteps), subjects the model cannot
+ *   use, or a diverged (non-finite) loss.
+ * @example
+ * ```ts
+ * import { createGenerator, phantom, trainSteps, initEngine } from 'mriseq';
+ * await initEngine();
+ * const p = phantom({ subjects: 2, size: [32, 32, 16] });
+ * const model = createGenerator('lite');
+ * for await (const e of trainSteps(model, [p.subject(0), p.subject(1)], { steps: 2, crop: 32 }))
+ *   console.log(`step ${e.step}/${e.steps} ${e.source}->${e.target} loss ${e.loss.total.toFixed(3)}`);
+ * model.dispose();
+ * ```
  */
 export async function* trainSteps(
   model: Seq2Seq,
-  subjects: SubjectVolumes[],
+  subjects: TrainSubjects,
   options: TrainOptions,
 ): AsyncGenerator<TrainProgress, TrainResult> {
+  ensureEngine();
+  // The caller's signal, else the Jupyter kernel's for this cell: an interrupt stops at the next step.
+  const signal = signalOrInterrupt(options.signal);
   if (!Number.isInteger(options.steps) || options.steps < 1) {
     throw new MriseqError('steps must be a positive integer', {
       field: 'steps',
@@ -581,11 +796,12 @@ export async function* trainSteps(
     });
   }
   const normalized = options.normalized ?? false;
-  const data = prepare(subjects, model, normalized, 'subjects');
+  // subjects are loaded and normalised when drawn, within the cache budget
+  const data = SubjectPool.open(subjects, model, normalized, 'subjects', options.cacheBytes);
   const val =
-    options.validation && options.validation.length
-      ? prepare(options.validation, model, normalized, 'validation')
-      : [];
+    options.validation && subjectCount(options.validation) > 0
+      ? SubjectPool.open(options.validation, model, normalized, 'validation', options.cacheBytes)
+      : undefined;
   const resume = options.resume;
   const recipe = options.recipe ?? 'authors';
   if (!Object.hasOwn(RECIPES, recipe))
@@ -607,7 +823,7 @@ export async function* trainSteps(
     structuralWeight: options.structuralWeight ?? 0.01,
     detachCycle: options.detachCycle ?? false,
     lrSchedule: options.lrSchedule ?? base.lrSchedule,
-    epochSteps: options.epochSteps ?? 8 * data.length,
+    epochSteps: options.epochSteps ?? 8 * data.size,
     flip: options.flip ?? base.flip,
     skipBackground: options.skipBackground ?? base.skipBackground,
     structuralCycle: options.structuralCycle ?? base.structuralCycle,
@@ -627,6 +843,13 @@ export async function* trainSteps(
   const vars = [...model.variables.values()];
   const rng = new Rng(o.seed);
   const adam = new FlatAdam(vars, names);
+  const compileMode = options.compile ?? true;
+  const compiled = compileMode ? CompiledStep.create(model, adam, { xla: compileMode === 'xla' }) : undefined;
+  // said when compiling was asked for explicitly (the default on a backend without graph
+  // functions is silent), or when a recording failed
+  let compileNote: string | undefined =
+    options.compile && !compiled ? 'the backend has no graph functions: eager steps' : undefined;
+  let noteSent = false;
   let adamStep = 0;
   let bestPsnr: number | null = null;
   let bestStep: number | null = null;
@@ -652,10 +875,10 @@ export async function* trainSteps(
   }
   // Validation crops are fixed by the seed, independent of the training draws.
   const valSamples: Sample[] = [];
-  if (val.length) {
+  if (val) {
     const vr = new Rng((o.seed ^ 0x5eed) >>> 0);
     const n = options.validationCrops ?? 8;
-    for (let i = 0; i < n; i++) valSamples.push(draw(val[i % val.length], model, vr, o.crop));
+    for (let i = 0; i < n; i++) valSamples.push(draw(await val.get(i % val.size), model, vr, o.crop));
   }
   const validateEvery = options.validateEvery ?? Math.max(1, Math.floor(steps / 10));
   const checkpointEvery = options.checkpointEvery ?? 0;
@@ -678,7 +901,16 @@ export async function* trainSteps(
   const validate = (): number => {
     let sum = 0;
     for (const s of valSamples) {
-      sum += tf.tidy(() => psnrOf(model.apply(s.xs, s.target, s.ntt), s.xt));
+      const p = tf.tidy(() => psnrOf(model.apply(s.xs, s.target, s.ntt), s.xt));
+      // the inputs are finite (prepare checks them): a NaN here is the generator's own output
+      if (!Number.isFinite(p))
+        throw new MriseqError('validation PSNR is not finite (the generator outputs NaN or Inf)', {
+          field: `validation ${s.subject} (${s.source} -> ${s.target})`,
+          found: String(p),
+          expected: 'a finite PSNR (training diverged: lower lr?)',
+          code: 'train.diverged',
+        });
+      sum += p;
     }
     return sum / valSamples.length;
   };
@@ -687,15 +919,26 @@ export async function* trainSteps(
   let stopped = false;
   try {
     while (step < steps) {
-      if (options.signal?.aborted) {
+      if (signal?.aborted) {
         stopped = true;
         break;
       }
       const t0 = performance.now();
-      const sample = drawTraining(data, model, rng, o.crop, augment);
+      const sample = await drawTraining(data, model, rng, o.crop, augment);
       const lr = learningRate(step, steps, o);
       adamStep++;
-      const terms = trainingStep(model, adam, adamStep, lr, lossOptions, sample);
+      let terms: Float32Array | undefined;
+      if (compiled && !compileNote) {
+        try {
+          terms = compiled.step(adamStep, lr, lossOptions, sample);
+        } catch (e) {
+          // only a failed recording falls back (nothing ran); a failure while running is raised
+          if (!(e instanceof CompileError)) throw e;
+          compileNote = `${e.message}: eager steps`;
+        }
+      }
+      const wasCompiled = terms !== undefined;
+      terms ??= trainingStep(model, adam, adamStep, lr, lossOptions, sample);
       sample.xs.dispose();
       sample.xt.dispose();
       step++;
@@ -708,7 +951,7 @@ export async function* trainSteps(
       };
       if (!Number.isFinite(last.total)) {
         throw new MriseqError('training diverged (loss is not finite)', {
-          field: 'loss',
+          field: `loss at step ${step} (subject ${sample.subject}, ${sample.source} -> ${sample.target})`,
           found: String(last.total),
           expected: 'a finite number (lower lr?)',
           code: 'train.diverged',
@@ -724,11 +967,18 @@ export async function* trainSteps(
         source: sample.source,
         target: sample.target,
         crop: { ...sample.origin, flip: sample.flip },
+        cachedBytes: data.cachedBytes,
+        compiled: wasCompiled,
       };
+      if (compileNote && !noteSent) {
+        ev.compileNote = compileNote;
+        noteSent = true;
+      }
       let improved = false;
       if (valSamples.length && (step % validateEvery === 0 || step === steps)) {
         ev.validationPsnr = validate();
-        if (bestPsnr === null || ev.validationPsnr > bestPsnr) {
+        // a NaN never counts as best (a first NaN would have stayed best for the whole run)
+        if (Number.isFinite(ev.validationPsnr) && (bestPsnr === null || ev.validationPsnr > bestPsnr)) {
           bestPsnr = ev.validationPsnr;
           bestStep = step;
           improved = true;
@@ -740,11 +990,11 @@ export async function* trainSteps(
       yield ev;
       if (improved) await checkpoint('best');
       if (checkpointEvery > 0 && step % checkpointEvery === 0 && step < steps) await checkpoint('periodic');
-      // lets an abort (or a UI) run between steps
-      await new Promise((r) => setTimeout(r, 0));
+      await yieldToHost(); // lets a kernel's interrupt (or a UI) in between steps
     }
     await checkpoint(stopped ? 'stopped' : 'final');
   } finally {
+    compiled?.dispose();
     adam.dispose();
     for (const s of valSamples) {
       s.xs.dispose();
@@ -754,10 +1004,32 @@ export async function* trainSteps(
   return { steps: step, stopped, finalLoss: last, bestPsnr, bestStep, history };
 }
 
-/** Trains to the end (or until options.signal aborts) and returns the summary. */
+/**
+ * Trains to the end (or until options.signal aborts) and returns the summary.
+ * @param model - The generator to train (its weights change in place).
+ * @param subjects - Training subjects (raw intensities; normalised as the spec says unless `options.normalized`).
+ * @param options - Steps, crop, learning-rate schedule, loss weights, validation, callbacks; see {@link TrainOptions}.
+ * @returns The summary: steps done, whether stopped, last loss, best validation PSNR (dB) and the history.
+ * @throws {@link MriseqError} as {@link trainSteps}.
+ * @example
+ * ```ts
+ * import { createGenerator, phantom, train, initEngine } from 'mriseq';
+ * await initEngine();
+ * const p = phantom({ subjects: 3, size: [32, 32, 16] });
+ * const model = createGenerator('lite');
+ * const result = await train(model, [p.subject(0), p.subject(1)], {
+ *   steps: 2,
+ *   crop: 32,
+ *   validation: [p.subject(2)],
+ *   onProgress: (e) => console.log(e.step, e.loss.total.toFixed(3)),
+ * });
+ * console.log(result.bestPsnr, 'dB');
+ * model.dispose();
+ * ```
+ */
 export async function train(
   model: Seq2Seq,
-  subjects: SubjectVolumes[],
+  subjects: TrainSubjects,
   options: TrainOptions,
 ): Promise<TrainResult> {
   const it = trainSteps(model, subjects, options);

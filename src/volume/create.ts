@@ -2,6 +2,15 @@ import { MriseqError } from '../errors/index.js';
 import { spacingAffine, affineZooms } from './affine.js';
 import type { Affine, NiftiDatatypeName, Volume, VolumeHeader } from './types.js';
 
+/**
+ * Every NIfTI datatype name mriseq reads and writes, in NIfTI code order.
+ *
+ * @example
+ * ```ts
+ * import { DATATYPE_NAMES } from 'mriseq/browser';
+ * console.log(DATATYPE_NAMES.includes('int16')); // true
+ * ```
+ */
 export const DATATYPE_NAMES: readonly NiftiDatatypeName[] = [
   'uint8',
   'int8',
@@ -17,6 +26,16 @@ export const DATATYPE_NAMES: readonly NiftiDatatypeName[] = [
   'complex64',
 ];
 
+/**
+ * Options of {@link createVolume}.
+ *
+ * @example
+ * ```ts
+ * import { createVolume, type CreateVolumeOptions } from 'mriseq';
+ * const options: CreateVolumeOptions = { spacing: [1, 1, 3], datatype: 'int16', name: 'mask' };
+ * createVolume(new Int16Array(8), [2, 2, 2], options);
+ * ```
+ */
 export interface CreateVolumeOptions {
   /** Voxel size per axis; default: from the affine's column norms, else 1. */
   spacing?: readonly number[];
@@ -32,6 +51,18 @@ export interface CreateVolumeOptions {
 /**
  * Builds a validated Volume from voxel values in NIfTI order (x fastest). Accepts any numeric
  * array; Float32Array input is used without copying.
+ * @param data - Voxel values, x fastest: index = x + nx·(y + ny·(z + nz·t)).
+ * @param shape - [nx, ny, nz] or [nx, ny, nz, nt], positive integers.
+ * @param options - Spacing (mm), affine, datatype to remember, header, and a name for errors.
+ * @returns The Volume (the data array is shared when it is a Float32Array).
+ * @throws {@link MriseqError} 'volume.shape' when the shape is not 3D/4D positive integers or the
+ *   data length is not their product.
+ * @example
+ * ```ts
+ * import { createVolume } from 'mriseq';
+ * const vol = createVolume(new Float32Array(4 * 4 * 2), [4, 4, 2], { spacing: [1, 1, 2] });
+ * console.log(vol.shape, vol.affine[2]); // [4, 4, 2] [0, 0, 2, 0]
+ * ```
  */
 export function createVolume(
   data: Float32Array | ArrayLike<number>,

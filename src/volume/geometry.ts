@@ -4,6 +4,16 @@ import { affineZooms, closestOrthogonal, matmul4 } from './affine.js';
 import { withData } from './create.js';
 import type { Volume } from './types.js';
 
+/**
+ * Options of {@link resampleVolume}.
+ *
+ * @example
+ * ```ts
+ * import { createVolume, resampleVolume, type ResampleOptions } from 'mriseq';
+ * const labels: ResampleOptions = { shape: [4, 4, 4], interpolation: 'nearest' };
+ * console.log(resampleVolume(createVolume(new Float32Array(512), [8, 8, 8]), labels).shape);
+ * ```
+ */
 export interface ResampleOptions {
   /** Target voxel size per spatial axis (mm). */
   spacing?: readonly number[];
@@ -18,6 +28,17 @@ export interface ResampleOptions {
  * grids coincide (the "align corners = false" convention), so new voxel i sits at old continuous
  * index (i + 0.5)·r − 0.5 with r = new spacing / old spacing; samples beyond the outermost voxel
  * centres take the edge value. The affine is updated so every voxel keeps its world position.
+ * @param vol - A 3D or 4D volume (frames are resampled alike).
+ * @param options - Target `spacing` (mm) or `shape` (voxels; wins), and `interpolation`.
+ * @returns The resampled volume with its affine and spacing updated.
+ * @throws {@link MriseqError} 'volume.resample' when neither target is given or the target grid is impossible.
+ * @example
+ * ```ts
+ * import { createVolume, resampleVolume } from 'mriseq';
+ * const vol = createVolume(new Float32Array(8 * 8 * 8), [8, 8, 8], { spacing: [1, 1, 1] });
+ * const coarse = resampleVolume(vol, { spacing: [2, 2, 2] });
+ * console.log(coarse.shape, coarse.spacing); // [4, 4, 4] [2, 2, 2]
+ * ```
  */
 export function resampleVolume(vol: Volume, options: ResampleOptions): Volume {
   const old = vol.shape.slice(0, 3);
@@ -119,7 +140,17 @@ export function resampleVolume(vol: Volume, options: ResampleOptions): Volume {
   return withData(vol, out, outShape, affine, spacing);
 }
 
-/** For each voxel axis: the world axis (0=R, 1=A, 2=S) it runs along most, and the direction. */
+/**
+ * For each voxel axis: the world axis (0=R, 1=A, 2=S) it runs along most, and the direction.
+ * @param affine - A 4x4 voxel-to-world matrix (rows).
+ * @returns Per voxel axis: `axis` (0 = R, 1 = A, 2 = S) and `flip` (true when it runs the other way).
+ * @example
+ * ```ts
+ * import { voxelOrientation } from 'mriseq';
+ * const o = voxelOrientation([[0, 0, 2, 0], [-1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]]);
+ * console.log(o); // x runs along A reversed, y along S, z along R
+ * ```
+ */
 export function voxelOrientation(affine: readonly (readonly number[])[]): { axis: number; flip: boolean }[] {
   const zooms = affineZooms(affine).map((z) => (z === 0 ? 1 : z));
   const rs = [0, 1, 2].map((r) => [0, 1, 2].map((c) => affine[r][c] / zooms[c]));
@@ -135,7 +166,16 @@ export function voxelOrientation(affine: readonly (readonly number[])[]): { axis
   return out;
 }
 
-/** Axis codes of a volume, e.g. ['R','A','S'] or ['L','P','S']. */
+/**
+ * Axis codes of a volume, e.g. ['R','A','S'] or ['L','P','S'].
+ * @param vol - Any volume.
+ * @returns One letter per voxel axis: where the axis points (R/L, A/P, S/I), as nibabel's aff2axcodes.
+ * @example
+ * ```ts
+ * import { axisCodes, createVolume } from 'mriseq';
+ * console.log(axisCodes(createVolume(new Float32Array(8), [2, 2, 2]))); // ['R', 'A', 'S']
+ * ```
+ */
 export function axisCodes(vol: Volume): string[] {
   return voxelOrientation(vol.affine).map(({ axis, flip }) => (flip ? 'LPI' : 'RAS')[axis]);
 }
@@ -143,6 +183,15 @@ export function axisCodes(vol: Volume): string[] {
 /**
  * Reorders and flips voxel axes so that x runs Left→Right, y Posterior→Anterior, z Inferior→
  * Superior (nibabel's as_closest_canonical). No interpolation: voxel values are only moved.
+ * @param vol - A 3D or 4D volume with any (near-)orthogonal affine.
+ * @returns The volume in RAS+ voxel order (the same object when it already is), affine updated.
+ * @example
+ * ```ts
+ * import { axisCodes, createVolume, reorientToRAS } from 'mriseq';
+ * const lps = [[-1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+ * const vol = createVolume(new Float32Array(8), [2, 2, 2], { affine: lps });
+ * console.log(axisCodes(vol), axisCodes(reorientToRAS(vol))); // ['L','P','S'] ['R','A','S']
+ * ```
  */
 export function reorientToRAS(vol: Volume): Volume {
   const ornt = voxelOrientation(vol.affine);

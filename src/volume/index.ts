@@ -14,6 +14,9 @@ export {
   percentile,
   normalizeIntensity,
   volumeStats,
+  frameCount,
+  volumeFrame,
+  reduceFrames,
   type Slice2D,
   type NormalizeOptions,
 } from './ops.js';
@@ -25,4 +28,22 @@ export {
   type ResampleOptions,
 } from './geometry.js';
 export { volumeToTensor, tensorToVolume } from './tensor.js';
-export { affineZooms, invert4, matmul4, applyAffine, closestOrthogonal, det3 } from './affine.js';
+export {
+  affineZooms,
+  invert4,
+  matmul4,
+  applyAffine,
+  closestOrthogonal,
+  det3,
+  affineDistance,
+} from './affine.js';
+export {
+  AFFINE_TOLERANCE_MM,
+  TIME_SERIES_SEQUENCES,
+  assertSameGrid,
+  assertSubjectVolumes,
+  countNonFinite,
+  gridProblem,
+  roleShapeProblem,
+  type GridOf,
+} from './grid.js';

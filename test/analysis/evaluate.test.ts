@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  differentiationMap,
   evaluate,
+  generatorFunction,
   psnr,
   ssim,
   seededRandom,
@@ -14,6 +16,9 @@ import {
 import { evaluateToCsv, readEvaluationCsv } from '../../src/analysis/node.js';
 import type { Volume } from '../../src/volume/index.js';
 import { MriseqError } from '../../src/errors/index.js';
+import { initEngine, setEngineAdapter } from '../../src/engine/index.js';
+import { nodeEngineAdapter } from '../../src/engine/node.js';
+import { createGenerator } from '../../src/model/index.js';
 
 const shape = [9, 8, 7];
 const n = 9 * 8 * 7;
@@ -27,11 +32,16 @@ function vol(data: Float32Array): Volume {
   return { data, shape, spacing: [1, 1, 1], affine, datatype: 'float32' };
 }
 
-/** Three subjects in [-1, 1]; sub-1 lacks flair (missing sequences are never source or target). */
+/**
+ * Three subjects in [-1, 1]; sub-1 lacks flair (missing sequences are never source or target).
+ * Their stamp (a cheap identity of their data, as file stats are for a manifest) lets a resumed
+ * table check finished subjects without loading them.
+ */
 function cohort(): EvaluationCohort & { loads: string[] } {
   const loads: string[] = [];
   return {
     loads,
+    stamp: async (id) => `toy ${id}`,
     subjectIds: (split) => (split === 'test' ? ['sub-0', 'sub-1', 'sub-2'] : []),
     loadSubject: async (id) => {
       loads.push(id);
@@ -51,6 +61,7 @@ function model(real: () => EvaluationCohort): EvaluationModel & { calls: number 
   const c = real();
   const m = {
     calls: 0,
+    fingerprint: 'toy-generator-1',
     sequences: ['t1', 't2', 'flair'],
     generate: async (src: Readonly<Record<string, Volume>>, target: string): Promise<Volume> => {
       m.calls++;
@@ -124,8 +135,78 @@ test('evaluateToCsv is resumable: an interrupted run keeps finished subjects and
   assert.deepEqual(c4loads, []);
   assert.equal(readEvaluationCsv(out).length, 22);
   assert.match(readFileSync(out, 'utf8'), /^subject,source,target,psnr,ssim,mae\n/);
-  assert.deepEqual(readdirSync(dir), ['metrics.csv'], 'atomic writes leave no temporary file');
+  assert.deepEqual(
+    readdirSync(dir).sort(),
+    ['metrics.csv', 'metrics.provenance.json'],
+    'atomic writes leave no temporary file',
+  );
   const df = t.dataFrame();
   assert.deepEqual(df.shape, [22, 6]);
   assert.deepEqual(df.columns.slice(0, 3), ['subject', 'source', 'target']);
+});
+
+test('evaluate with maps: M_d from the same generations as the table, each pair generated once', async () => {
+  const mdl = model(cohort);
+  const generated: string[] = [];
+  const gen = mdl.generate;
+  mdl.generate = (src, target, like) => (
+    generated.push(`${Object.keys(src)[0]}>${target}`),
+    gen(src, target, like)
+  );
+  const maps: Record<string, Record<string, Volume>> = {};
+  const rows = await evaluate(mdl, cohort(), {
+    split: 'test',
+    maps: { onMaps: (id, m) => void (maps[id] = m) },
+  });
+  assert.equal(rows.length, 22);
+  assert.equal(generated.length, 22, 'one generation per (subject, source, target)');
+  const c = cohort();
+  const sub = await c.loadSubject('sub-1');
+  assert.deepEqual(Object.keys(maps['sub-1']!).sort(), ['t1', 't2']);
+  const want = await differentiationMap(sub.sequences, 't2', gen);
+  assert.deepEqual(Array.from(maps['sub-1']!.t2!.data), Array.from(want.data));
+  // rows already done still feed the maps (generated again), and finished maps are skipped
+  const again: string[] = [];
+  mdl.generate = (src, target, like) => (
+    again.push(`${Object.keys(src)[0]}>${target}`),
+    gen(src, target, like)
+  );
+  const done = new Set(rows.map((r) => `${r.subject}|${r.source}|${r.target}`));
+  const more: string[] = [];
+  await evaluate(mdl, cohort(), {
+    split: 'test',
+    done,
+    maps: { targets: ['t1'], done: new Set(['sub-0', 'sub-2']), onMaps: (id) => void more.push(id) },
+  });
+  assert.deepEqual(more, ['sub-1']);
+  assert.deepEqual(again.sort(), ['t1>t1', 't2>t1']);
+});
+
+test('evaluate on a Seq2Seq (through generatePairs): maps equal differentiationMap, rows equal generate()', async () => {
+  setEngineAdapter(nodeEngineAdapter);
+  await initEngine();
+  const g = createGenerator('lite', {
+    cEnc: [8, 16, 32],
+    cLstm: 32,
+    cDec: [16, 8, 1],
+    nresEnc: 1,
+    nresDec: 1,
+    sequences: ['t1', 't2', 'flair'],
+    seed: 3,
+  });
+  const c = cohort();
+  const maps: Record<string, Record<string, Volume>> = {};
+  const rows = await evaluate(g, c, { split: 'test', maps: { onMaps: (id, m) => void (maps[id] = m) } });
+  assert.equal(rows.length, 22);
+  const sub = await c.loadSubject('sub-2');
+  const want = await differentiationMap(sub.sequences, 'flair', generatorFunction(g));
+  const got = maps['sub-2']!.flair!.data;
+  let m = 0;
+  for (let i = 0; i < got.length; i++) m = Math.max(m, Math.abs(got[i]! - want.data[i]!));
+  // generatePairs batches every slice of a source; generate() alone batches the same slices
+  assert.ok(m <= 1e-6, `max difference ${m}`);
+  const r = rows.find((x) => x.subject === 'sub-2' && x.source === 't1' && x.target === 'flair')!;
+  const y = await generatorFunction(g)({ t1: sub.sequences.t1 }, 'flair');
+  assert.ok(Math.abs(r.psnr - psnr(sub.sequences.flair.data, (y as Volume).data)) < 1e-4);
+  g.dispose();
 });

@@ -36,10 +36,11 @@ function vol(f: (i: number) => number): Volume {
 
 test('M_d(t) = (1/N) sum_s |G(x_s, t) - x_t| over every source, the target included', async () => {
   const rand = seededRandom(1);
+  // Already in the generator's normalised range [-1, 1] (background-like negatives included).
   const seqs: Record<string, Volume> = {
-    t1: vol(() => rand()),
-    t1gd: vol(() => rand()),
-    t2: vol(() => rand()),
+    t1: vol(() => rand() * 2 - 1),
+    t1gd: vol(() => rand() * 2 - 1),
+    t2: vol(() => rand() * 2 - 1),
   };
   // A "generator" that copies its source: then M_d(t) is the mean absolute difference to each source.
   const calls: string[] = [];
@@ -98,6 +99,20 @@ test('raw scans are normalised before M_d is taken: raw and normalised inputs gi
     `generator saw values up to ${Math.max(...seen)}`,
   );
   assert.ok(Math.max(...a.data) <= 2);
+  // A raw scan already scaled to [0, 1] lies inside [-1, 1] but is not normalised (no background
+  // at -1): it must be normalised too, not passed through.
+  const unit: Record<string, Volume> = {
+    t1: { ...raw.t1, data: raw.t1.data.map((x) => x / 800) },
+    t2: { ...raw.t2, data: raw.t2.data.map((x) => x / 2000) },
+  };
+  const c = await differentiationMap(unit, 't2', copy);
+  const want = await differentiationMap(
+    { t1: prepareVolume(unit.t1, true), t2: prepareVolume(unit.t2, true) },
+    't2',
+    copy,
+  );
+  assert.deepEqual(Array.from(c.data), Array.from(want.data));
+  assert.ok(Math.min(...seen) > 0, 'the generator saw normalised volumes (their max above 0)');
 });
 
 test('M_d marks what the other sequences cannot explain: AUC against the unique mask, lesion-restricted', async () => {

@@ -198,7 +198,7 @@ test('corrupt gzip: bad data, a lying ISIZE trailer, a cut stream', async () => 
   await expectError('tiny.nii.gz', tiny, { code: 'nifti.gzip_corrupt' });
 });
 
-test('extensions are skipped by vox_offset, even ones that would trap a naive parser', async () => {
+test('an extension that would trap a naive parser (esize -16) is refused, not looped on (nibabel refuses it too)', async () => {
   const v = valid();
   const b = new Uint8Array(v.length + 16);
   b.set(v.subarray(0, 348));
@@ -208,6 +208,10 @@ test('extensions are skipped by vox_offset, even ones that would trap a naive pa
   dv.setInt32(352, -16, true); // esize -16: loops forever in nifti-reader-js
   b.set(v.subarray(352), 368);
   const path = join(dir, 'ext-trap.nii');
+  writeFileSync(path, b);
+  await assert.rejects(readNifti(path), (e) => isMriseqError(e) && e.code === 'nifti.extension');
+  // the extender byte cleared, the same bytes are a valid file whose data start at vox_offset
+  b[348] = 0;
   writeFileSync(path, b);
   const vol = await readNifti(path);
   assert.deepEqual(Array.from(vol.data), Array.from((await readNiftiBytes(v)).data));

@@ -19,6 +19,7 @@ import {
   userJupyterDataDir,
   KERNEL_DISPLAY_NAME,
 } from '../../src/cli/commands/kernel.js';
+import { jupyterEnv } from '../helpers/kernel.js';
 
 const ROOT = resolve(__dirname, '..', '..');
 const PY = join(ROOT, '.venv', 'bin', 'python');
@@ -37,21 +38,32 @@ function runSuite(script: string, prefix: string, cwd: string): void {
   const r = spawnSync(PY, [join(__dirname, script)], {
     cwd,
     encoding: 'utf8',
-    env: {
-      ...process.env,
-      JUPYTER_PATH: join(prefix, 'share', 'jupyter'),
-      // Keep the user's own kernels and runtime out of the way.
-      JUPYTER_DATA_DIR: join(prefix, 'data'),
-      JUPYTER_RUNTIME_DIR: join(prefix, 'runtime'),
-      MRISEQ_ROOT: ROOT,
-      PYTHONUNBUFFERED: '1',
-    },
-    timeout: 300_000,
+    maxBuffer: 64 * 1024 * 1024,
+    env: jupyterEnv(prefix, { PYTHONUNBUFFERED: '1' }),
+    timeout: 540_000,
   });
   const out = `${r.stdout}\n${r.stderr}`;
+  // Measurements the scripts print ("# ...") show in the test log.
+  for (const line of r.stdout.split('\n')) if (line.startsWith('# ')) console.log(line);
   // unittest prints one "... ok" / "FAIL" line per test: show them so failures say which.
   assert.equal(r.status, 0, out);
   assert.match(r.stderr, /\nOK/, out);
+  // How many test methods ran (unittest's summary), so the log says what passed.
+  const summary = [/Ran \d+ tests?/.exec(r.stderr)?.[0], /^OK.*$/m.exec(r.stderr)?.[0]];
+  console.log(`# ${script}: ${summary.filter(Boolean).join(', ') || 'no unittest summary'}`);
+}
+
+/** Installs the kernelspec into a temporary prefix and runs a suite from a folder outside the checkout. */
+function runWithKernel(script: string): void {
+  const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
+  const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
+  try {
+    installKernel({ prefix });
+    runSuite(script, prefix, nbDir);
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+    rmSync(nbDir, { recursive: true, force: true });
+  }
 }
 
 test('kernelspec: absolute node + launcher argv, display name, user dir like jupyter_core', () => {
@@ -103,33 +115,46 @@ test('jupyter kernelspec list sees the installed kernel', { skip }, () => {
 });
 
 test(
-  'jupyter_kernel_test: kernel_info, execute, errors, history, completion, inspection, is_complete, display_data',
-  { skip, timeout: 300_000 },
+  'npm run setup installed the kernelspec into .venv: its jupyter offers "mriseq (TypeScript)"',
+  { skip },
   () => {
-    const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
-    const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
+    // No JUPYTER_PATH and an empty user data dir: only what .venv holds itself.
+    const empty = mkdtempSync(join(tmpdir(), 'mriseq-kernel-user-'));
     try {
-      installKernel({ prefix });
-      runSuite('kernel_suite.py', prefix, nbDir);
+      const env: NodeJS.ProcessEnv = { ...process.env, JUPYTER_DATA_DIR: empty };
+      delete env.JUPYTER_PATH;
+      const r = spawnSync(join(ROOT, '.venv', 'bin', 'jupyter'), ['kernelspec', 'list', '--json'], {
+        encoding: 'utf8',
+        env,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const specs = JSON.parse(r.stdout).kernelspecs as Record<
+        string,
+        { resource_dir: string; spec: { display_name: string; argv: string[] } }
+      >;
+      const k = specs.mriseq;
+      assert.ok(k, `no mriseq kernelspec in .venv (run npm run setup): ${Object.keys(specs).join(', ')}`);
+      assert.equal(k.spec.display_name, 'mriseq (TypeScript)');
+      assert.ok(k.resource_dir.startsWith(join(ROOT, '.venv')), k.resource_dir);
+      assert.equal(k.spec.argv[1], join(ROOT, 'kernel', 'launcher.js'));
     } finally {
-      rmSync(prefix, { recursive: true, force: true });
-      rmSync(nbDir, { recursive: true, force: true });
+      rmSync(empty, { recursive: true, force: true });
     }
   },
 );
 
 test(
-  'notebooks run through nbclient and papermill (TypeScript parameters)',
+  'jupyter_kernel_test: kernel_info, execute, errors, history, completion, inspection, is_complete, display_data',
   { skip, timeout: 300_000 },
-  () => {
-    const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
-    const nbDir = mkdtempSync(join(tmpdir(), 'mriseq-nb-'));
-    try {
-      installKernel({ prefix });
-      runSuite('notebook_smoke.py', prefix, nbDir);
-    } finally {
-      rmSync(prefix, { recursive: true, force: true });
-      rmSync(nbDir, { recursive: true, force: true });
-    }
-  },
+  () => runWithKernel('kernel_suite.py'),
+);
+
+test(
+  'IPython behaviour: TypeScript cells, tracebacks on cell lines, tensors, figure PNGs, comms both ways, interrupting training',
+  { skip, timeout: 600_000 },
+  () => runWithKernel('kernel_behaviour.py'),
+);
+
+test('notebooks run through nbclient and papermill (TypeScript parameters)', { skip, timeout: 300_000 }, () =>
+  runWithKernel('notebook_smoke.py'),
 );

@@ -11,58 +11,14 @@
 // browser session takes minutes on this machine; the kernel's display path has its own tests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-
-const root = resolve(__dirname, '../..');
-const jupyter = join(root, '.venv/bin/jupyter');
-const chromiumPath = '/usr/bin/chromium';
-const installed = join(root, '.venv/share/jupyter/labextensions/mriseq-jupyterlab/package.json');
-
-function missing(): string | false {
-  if (!existsSync(jupyter)) return `no JupyterLab in .venv (${jupyter}); run scripts/setup.sh`;
-  if (!existsSync(chromiumPath)) return `no ${chromiumPath} (apt-get install chromium)`;
-  if (!existsSync(installed)) return 'mriseq-jupyterlab is not built; run scripts/build-labextension.sh';
-  if (!existsSync(join(root, 'node_modules/playwright-core'))) return 'playwright-core is not installed';
-  return false;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitForServer(url: string, proc: ChildProcess, log: () => string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (proc.exitCode !== null) throw new Error(`JupyterLab exited (${proc.exitCode}):\n${log()}`);
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`JupyterLab did not answer ${url} within ${ms / 1000}s:\n${log()}`);
-}
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { labMissing, launchChromium, ROOT as root, startLab, writeNotebook } from '../helpers/jupyterlab.js';
 
 test(
   'JupyterLab renders the mriseq viewer for a phantom subject with an M_d overlay',
-  { skip: missing(), timeout: 900_000 },
+  { skip: labMissing(), timeout: 900_000 },
   async () => {
-    const { chromium } = await import('playwright-core');
     const { simulateSubject } = await import('../../src/phantom/index.js');
     const { volumeViewer, volumeMimePayload, VOLUME_MIME } = await import('../../src/display/index.js');
     const { createVolume } = await import('../../src/volume/index.js');
@@ -105,92 +61,30 @@ test(
         `whole bundle with the HTML/PNG fallback ${encodeMs.toFixed(0)} ms`,
     );
 
-    const dir = mkdtempSync(join(tmpdir(), 'mriseq-lab-'));
-    const nb = {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: {
-        kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
-        language_info: { name: 'python' },
-      },
-      cells: [
+    const lab = await startLab();
+    const { base, token, dir } = lab;
+    writeNotebook(
+      join(dir, 'viewer.ipynb'),
+      { name: 'python3', display_name: 'Python 3', language: 'python' },
+      [
         {
-          cell_type: 'code',
           id: 'single',
           execution_count: 1,
-          metadata: {},
           source: 'display(volumeViewer({ T1Gd: real }, { overlay: { M_d: md } }))',
           outputs: [{ output_type: 'display_data', data: single.data, metadata: {} }],
         },
         {
-          cell_type: 'code',
           id: 'linked',
           execution_count: 2,
-          metadata: {},
           source: 'display(volumeViewer({ real, generated }, { overlay: { M_d: md }, maxSize: 128 }))',
           outputs: [{ output_type: 'display_data', data: linked.data, metadata: {} }],
         },
       ],
-    };
-    writeFileSync(join(dir, 'viewer.ipynb'), JSON.stringify(nb));
-    // No "get notified about Jupyter news?" toast over the screenshot.
-    mkdirSync(join(dir, '.settings/@jupyterlab/apputils-extension'), { recursive: true });
-    writeFileSync(
-      join(dir, '.settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings'),
-      JSON.stringify({ fetchNews: 'false' }),
     );
-    const port = await freePort();
-    const token = randomBytes(16).toString('hex');
-    let log = '';
-    const lab = spawn(
-      jupyter,
-      [
-        'lab',
-        '--no-browser',
-        '--ServerApp.open_browser=False',
-        '--ServerApp.ip=127.0.0.1',
-        `--ServerApp.port=${port}`,
-        '--ServerApp.port_retries=0',
-        `--IdentityProvider.token=${token}`,
-        `--ServerApp.root_dir=${dir}`,
-        '--LabApp.news_url=None',
-        '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
-        // Containers often run tests as root; Jupyter refuses that unless told.
-        ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
-      ],
-      {
-        cwd: dir,
-        detached: true,
-        env: {
-          ...process.env,
-          JUPYTERLAB_SETTINGS_DIR: join(dir, '.settings'),
-          JUPYTERLAB_WORKSPACES_DIR: join(dir, '.workspaces'),
-          JUPYTER_RUNTIME_DIR: join(dir, '.runtime'),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    lab.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-    lab.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-    const profile = mkdtempSync(join(tmpdir(), 'mriseq-chromium-'));
-    let browser: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+    let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
     try {
-      const base = `http://127.0.0.1:${port}`;
-      await waitForServer(`${base}/api/status?token=${token}`, lab, () => log, 240_000);
-      browser = await chromium.launchPersistentContext(profile, {
-        executablePath: chromiumPath,
-        headless: true,
-        viewport: { width: 1500, height: 1100 },
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--enable-unsafe-swiftshader',
-        ],
-      });
+      chrome = await launchChromium();
+      const browser = chrome.browser;
       const page = browser.pages()[0] ?? (await browser.newPage());
       page.setDefaultTimeout(240_000);
       const tOpen = Date.now();
@@ -207,6 +101,8 @@ test(
           `(renderModel); ${pageMs} ms from page load to visible canvas (includes JupyterLab start-up)`,
       );
       assert.equal(await viewer.locator('.mv-error').count(), 0, 'viewer reported an error');
+      // Made outside the kernel (as in an exported notebook): no comm, a static viewer that works alone.
+      assert.equal(await viewer.getAttribute('data-live'), 'static');
       // 2 views (T1Gd, M_d on T1Gd) x 3 planes.
       assert.equal(await viewer.locator('canvas').count(), 6);
 
@@ -341,20 +237,8 @@ test(
       await viewer.scrollIntoViewIfNeeded();
       await page.screenshot({ path: join(root, 'test-artifacts/labextension-viewer.png'), fullPage: false });
     } finally {
-      await browser?.close().catch(() => undefined);
-      try {
-        if (lab.pid) process.kill(-lab.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-      try {
-        if (lab.pid && lab.exitCode === null) process.kill(-lab.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(profile, { recursive: true, force: true });
+      await chrome?.close();
+      await lab.stop();
     }
   },
 );

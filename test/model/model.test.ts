@@ -16,7 +16,7 @@ import {
   preset,
   Seq2Seq,
 } from '../../src/model/model.js';
-import { Rng } from '../../src/model/random.js';
+import { Mulberry32 as Rng } from '../../src/random/index.js';
 import { MriseqError } from '../../src/errors/index.js';
 import { missingPython, runPython } from '../helpers/python.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
 import { instanceNorm, reflectPad, smoothL1, upsample2x } from '../../src/model/ops.js';
-import { Rng } from '../../src/model/random.js';
+import { Mulberry32 as Rng } from '../../src/random/index.js';
 import { missingPython, runPython } from '../helpers/python.js';
 
 const skip = missingPython('torch', 'numpy');

@@ -21,6 +21,7 @@ import {
 import { loadCheckpoint, saveCheckpoint } from '../../src/train/node.js';
 import { MriseqError } from '../../src/errors/index.js';
 import { missingPython, runPython } from '../helpers/python.js';
+import { TINY_GENERATOR } from '../helpers/generator.js';
 
 setEngineAdapter(nodeEngineAdapter);
 
@@ -84,14 +85,7 @@ print(json.dumps({'bits': h.view(np.uint16).tolist(), 'back': [x if np.isfinite(
 test('a float16 checkpoint is half the size and loads back within half-precision rounding', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mriseq-w16-'));
   try {
-    const g = createGenerator('lite', {
-      cEnc: [4, 6, 8],
-      cLstm: 8,
-      cDec: [6, 4, 1],
-      nresEnc: 1,
-      nresDec: 1,
-      seed: 2,
-    });
+    const g = createGenerator('lite', { ...TINY_GENERATOR, seed: 2 });
     saveCheckpoint(join(dir, 'a'), g);
     saveCheckpoint(join(dir, 'b'), g, { dtype: 'float16' });
     const a = loadCheckpoint(join(dir, 'a')).model.getWeights();

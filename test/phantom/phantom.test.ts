@@ -289,7 +289,33 @@ test('labels: a two-level hierarchy with balanced classes; missingness is record
   assert.deepEqual(full.truth.tissue.data, s.truth.tissue.data);
 });
 
-test('DCE: 4D series, pre-contrast first phase, lesion kinetics by type', () => {
+test('DCE kinetics: drawn apart from the lesion type (a label only the DCE shows), washout half the time, no volume of the phantom without DCE moves', () => {
+  const byType = new Map<string, { washout: number; n: number }>();
+  const curves = new Map<string, number>();
+  for (let i = 0; i < 4000; i++) {
+    const l = phantomSubjectInfo(i, { subjects: 4000, seed: 5 }).labels;
+    assert.equal(l.washout, l.kinetics === 'washout' ? 1 : 0);
+    const t = byType.get(l.lesionType) ?? { washout: 0, n: 0 };
+    t.washout += l.washout;
+    t.n++;
+    byType.set(l.lesionType, t);
+    curves.set(l.kinetics, (curves.get(l.kinetics) ?? 0) + 1);
+  }
+  // washout ~ Binomial(n, 1/2) within every lesion type: |rate - 0.5| < 5 SDs
+  for (const [type, t] of byType)
+    assert.ok(Math.abs(t.washout / t.n - 0.5) < 5 * Math.sqrt(0.25 / t.n), `${type}: ${t.washout}/${t.n}`);
+  for (const k of ['plateau', 'persistent'] as const)
+    assert.ok(Math.abs(curves.get(k)! / 4000 - 0.25) < 5 * Math.sqrt(0.1875 / 4000), `${k} ${curves.get(k)}`);
+  // the kinetics stream is its own: anatomy, labels and missingness of other streams are the same
+  // with and without a DCE series
+  const a = simulateSubject(3, { ...CLEAN, missing: 0.3 });
+  const b = simulateSubject(3, { ...CLEAN, missing: 0.3, dce: true });
+  assert.deepEqual(b.truth.tissue.data, a.truth.tissue.data);
+  assert.deepEqual(b.volumes.t1gd?.data, a.volumes.t1gd?.data);
+  assert.deepEqual({ ...b.labels }, { ...a.labels });
+});
+
+test('DCE: 4D series, pre-contrast first phase, lesion curves as labelled', () => {
   const o = { ...CLEAN, dce: { phases: 6, interval: 60 } };
   let checked = 0;
   for (let index = 0; index < 8 && checked < 2; index++) {

@@ -31,6 +31,13 @@ function tryMount(dir: string, options: string): string | undefined {
 }
 
 let reference = '';
+/** The provenance record of the reference table (every subject recorded). */
+let record = '';
+/** A table cut short, with the record it was written with (a resume needs both). */
+function writeTable(dir: string, rows: string): void {
+  writeFileSync(join(dir, 'table.csv'), rows);
+  writeFileSync(join(dir, 'table.provenance.json'), record);
+}
 /** The reference table cut after its header and `rows` rows (9 rows a subject). */
 const firstRows = (rows: number) =>
   reference
@@ -51,6 +58,7 @@ test('setup: a 4-subject phantom and a 1-step generator', { timeout: 120_000 }, 
   const e = await mriseq(evaluate(join(tmp, 'ref.csv')));
   assert.equal(e.status, 0, e.stderr);
   reference = readFileSync(join(tmp, 'ref.csv'), 'utf8');
+  record = readFileSync(join(tmp, 'ref.provenance.json'), 'utf8');
   assert.equal(reference.trim().split('\n').length, 1 + 4 * 9, 'header + 4 subjects x 3 x 3 pairs');
 });
 
@@ -83,7 +91,7 @@ test(
     if (why) return t.skip(why);
     // half the table, so evaluate has rows to add
     const half = firstRows(2 * 9);
-    writeFileSync(join(ro, 'table.csv'), half);
+    writeTable(ro, half);
     const rm = spawnSync('mount', ['-o', 'remount,ro', ro], { encoding: 'utf8' });
     if (rm.status !== 0) return t.skip(`cannot remount read-only: ${rm.stderr}`);
     const r = await mriseq(evaluate(join(ro, 'table.csv')));
@@ -99,11 +107,11 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const full = join(tmp, 'full');
-    // two pages: the earlier table and the run lock fit, the rewritten table does not
-    const why = tryMount(full, 'size=8k');
+    // three pages: the earlier table, its record and the run lock fit, the rewritten table does not
+    const why = tryMount(full, 'size=12k');
     if (why) return t.skip(why);
     const half = firstRows(9);
-    writeFileSync(join(full, 'table.csv'), half);
+    writeTable(full, half);
     const r = await mriseq(evaluate(join(full, 'table.csv')));
     const line = oneErrorLine(r);
     assert.match(line, /table\.csv.*cannot write file; found ENOSPC/i);
@@ -117,12 +125,12 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const full = join(tmp, 'full-lock');
-    const why = tryMount(full, 'size=4k');
+    const why = tryMount(full, 'size=8k');
     if (why) return t.skip(why);
-    writeFileSync(join(full, 'table.csv'), firstRows(9));
+    writeTable(full, firstRows(9));
     const r = await mriseq(evaluate(join(full, 'table.csv')));
     const line = oneErrorLine(r);
     assert.match(line, /\.mriseq\.lock: cannot write the run lock; found ENOSPC; expected free disk space/);
-    assert.deepEqual(readdirSync(full), ['table.csv']);
+    assert.deepEqual(readdirSync(full).sort(), ['table.csv', 'table.provenance.json']);
   },
 );

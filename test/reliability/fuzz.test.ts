@@ -13,7 +13,7 @@ import { initEngine } from '../../src/index.js';
 import { REGRESSIONS, TARGETS, fuzz, regressionFiles } from './targets.js';
 
 // a few seconds per target on this machine; the run count keeps it deterministic
-const RUNS: Record<string, number> = { nifti: 600, pair: 200, manifest: 800, checkpoint: 60 };
+const RUNS: Record<string, number> = { nifti: 600, pair: 200, manifest: 800, checkpoint: 60, cohort: 150 };
 const SEED = 20261125;
 
 test('engine', async () => {

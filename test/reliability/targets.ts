@@ -1,8 +1,11 @@
 /**
  * Fuzz targets shared by the test suite (fixed seed, short) and `npm run fuzz` (random seed, long).
  * Each target turns one byte string into a call of a reader that meets untrusted input: the NIfTI
- * reader (in-memory .nii/.nii.gz, NIfTI-1 and -2), the .hdr/.img pair reader, the manifest parser
- * and the checkpoint loader. The property: the call returns a valid value or throws MriseqError,
+ * reader (in-memory .nii/.nii.gz, NIfTI-1 and -2), the .hdr/.img pair reader, the manifest parser,
+ * the checkpoint loader, and a cohort on disk (sequence and label names that are JavaScript's,
+ * NaN and infinite voxels, shifted, mirrored or zoomed affines, 4D files in 3D roles) through
+ * manifest check, loading and train's checks, where what check reports must be refused at load
+ * and what loads must be finite and on one grid. The property: the call returns a valid value or throws MriseqError,
  * within a time budget, never another exception. Inputs come from mutating valid files (nibabel
  * wrote the NIfTI seeds in ./seeds, our writers the manifest and checkpoint seeds).
  */
@@ -13,8 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
+  Cohort,
   MriseqError,
+  checkManifest,
   createGenerator,
+  createVolume,
+  writeNifti,
   loadCheckpoint,
   manifestToCsv,
   parseManifestText,
@@ -25,6 +32,12 @@ import {
   type TrainState,
   type Volume,
 } from '../../src/index.js';
+import {
+  assertSubjectVolumes,
+  countNonFinite,
+  gridProblem,
+  TIME_SERIES_SEQUENCES,
+} from '../../src/volume/index.js';
 
 export const SEEDS = join(__dirname, 'seeds');
 export const REGRESSIONS = join(__dirname, 'regressions');
@@ -644,7 +657,159 @@ const checkpoint: Target = {
   },
 };
 
-export const TARGETS: readonly Target[] = [niftiBytes, niftiPair, manifest, checkpoint];
+// ----------------------------------------------------------------------------- cohort target
+
+/** Names a manifest may give that are JavaScript's own (and ordinary ones). */
+const COHORT_NAMES = [
+  't1',
+  't2',
+  'dce',
+  'constructor',
+  'toString',
+  '__proto__',
+  'hasOwnProperty',
+  'valueOf',
+  'prototype',
+];
+
+interface VolumeCase {
+  /** 0: 4x4x3; 1: 4D (two time points); 2: 4x4x4 (another grid). */
+  shape: number;
+  nan: number;
+  inf: number;
+  /** none, shift (mm), mirror, tiny (1e-4 mm), zoom, nan */
+  affine: { kind: 'none' | 'shift' | 'mirror' | 'tiny' | 'zoom' | 'nan'; by: number };
+}
+
+interface CohortCase {
+  sequences: string[];
+  label: string;
+  subjects: { volumes: (VolumeCase | null)[]; label: string }[];
+}
+
+const volumeCase: fc.Arbitrary<VolumeCase> = fc.record({
+  shape: fc.constantFrom(0, 0, 0, 0, 1, 2),
+  nan: fc.constantFrom(0, 0, 0, 1, 2),
+  inf: fc.constantFrom(0, 0, 0, 0, 1),
+  affine: fc.record({
+    kind: fc.constantFrom('none', 'none', 'none', 'shift', 'mirror', 'tiny', 'zoom', 'nan'),
+    by: fc.constantFrom(0.5, 3, 500),
+  }),
+});
+
+/** Writes the case as files and a manifest; returns the manifest's path. */
+async function writeCohortCase(dir: string, c: CohortCase): Promise<string> {
+  const m: Manifest = { mriseqManifest: 1, sequences: c.sequences, labels: [c.label], subjects: [] };
+  for (const [k, s] of c.subjects.entries()) {
+    const id = `sub-${k}`;
+    // a name such as __proto__ must stay a key here too
+    const seqs = Object.create(null) as Record<string, string | null>;
+    for (const [q, name] of c.sequences.entries()) {
+      const v = s.volumes[q];
+      if (!v) {
+        seqs[name] = null;
+        continue;
+      }
+      const shape = v.shape === 1 ? [4, 4, 3, 2] : v.shape === 2 ? [4, 4, 4] : [4, 4, 3];
+      const data = Float32Array.from(
+        { length: shape.reduce((a, b) => a * b, 1) },
+        (_, i) => ((i * 7) % 13) / 13,
+      );
+      for (let i = 0; i < v.nan; i++) data[(i * 5) % data.length] = NaN;
+      for (let i = 0; i < v.inf; i++) data[(i * 3 + 1) % data.length] = -Infinity;
+      const affine = [
+        [2, 0, 0, -4],
+        [0, 2, 0, -4],
+        [0, 0, 3, -4],
+        [0, 0, 0, 1],
+      ];
+      const a = v.affine;
+      if (a.kind === 'shift') affine[1]![3]! += a.by;
+      if (a.kind === 'mirror') affine[0] = [-2, 0, 0, 2];
+      if (a.kind === 'tiny') affine[2]![3]! += 1e-4;
+      if (a.kind === 'zoom') affine[0]![0] = 2 * (1 + a.by / 100);
+      if (a.kind === 'nan') affine[1]![1] = NaN;
+      const file = `${id}_${k}_${q}.nii`;
+      // a non-finite affine cannot be written (the writer refuses it): such a case has no file
+      try {
+        await writeNifti(join(dir, file), createVolume(data, shape, { affine }));
+      } catch (e) {
+        if (!(e instanceof MriseqError)) throw e;
+        seqs[name] = null;
+        continue;
+      }
+      seqs[name] = file;
+    }
+    m.subjects.push({ id, sequences: seqs, labels: { [c.label]: s.label } });
+  }
+  const path = join(dir, 'manifest.csv');
+  writeFileSync(path, manifestToCsv(m));
+  return path;
+}
+
+const cohortTarget: Target = {
+  name: 'cohort',
+  arbitrary: () =>
+    fc
+      .record({
+        sequences: fc.uniqueArray(fc.constantFrom(...COHORT_NAMES), { minLength: 1, maxLength: 3 }),
+        label: fc.constantFrom(...COHORT_NAMES, 'grade'),
+        subjects: fc.array(
+          fc.record({
+            volumes: fc.array(fc.option(volumeCase, { freq: 4 }), { minLength: 3, maxLength: 3 }),
+            label: fc.constantFrom('a', 'b', '=1+1', 'x,y'),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+      })
+      .map((c) => new Uint8Array(Buffer.from(JSON.stringify(c), 'utf8'))),
+  run: async (input) => {
+    let c: CohortCase;
+    try {
+      c = JSON.parse(Buffer.from(input).toString('utf8')) as CohortCase;
+      if (!Array.isArray(c.sequences) || !Array.isArray(c.subjects)) return;
+    } catch {
+      return; // a kept input that is not a case: nothing to run
+    }
+    const dir = mkdtempSync(join(scratchDir(), 'cohort-'));
+    try {
+      const path = await writeCohortCase(dir, c);
+      const parsed = parseManifestText(readFileSync(path, 'utf8'));
+      const check = await expectValueOrMriseqError('checkManifest', () =>
+        checkManifest(path, { full: true }),
+      );
+      if (parsed.problems.length > 0 || !check) return;
+      const cohort = await expectValueOrMriseqError('Cohort.fromManifest', () => Cohort.fromManifest(path));
+      if (!cohort) return;
+      const flagged = new Set(check.problems.map((p) => p.row));
+      for (const [k, id] of cohort.ids.entries()) {
+        const vols = await expectValueOrMriseqError(`${id}: loadAll`, () => cohort.subject(id).loadAll());
+        // no silent wrong result: what check reports, loading refuses, and what loads is sound
+        if (vols && flagged.has(k + 1))
+          throw new Finding(
+            `${id}: manifest check reported ${JSON.stringify(check.problems.filter((p) => p.row === k + 1))} but the subject loaded`,
+          );
+        if (!vols) continue;
+        const entries = Object.entries(vols);
+        for (const [q, v] of entries) {
+          if (countNonFinite(v.data) > 0) throw new Finding(`${id}.${q}: loaded with non-finite voxels`);
+          if (v.shape.length > 3 && v.shape[3]! > 1 && !TIME_SERIES_SEQUENCES.includes(q))
+            throw new Finding(`${id}.${q}: a 4D volume loaded in a 3D role`);
+          const p = gridProblem(entries[0]![1], v);
+          if (p) throw new Finding(`${id}.${q}: loaded off the grid of ${entries[0]![0]}: ${p.problem}`);
+        }
+        // the training path (train's own checks, lookups by these names) on what loaded
+        await expectValueOrMriseqError(`${id}: training checks`, async () =>
+          assertSubjectVolumes({ id, volumes: vols }, c.sequences),
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+export const TARGETS: readonly Target[] = [niftiBytes, niftiPair, manifest, checkpoint, cohortTarget];
 
 // ----------------------------------------------------------------------------- runner
 

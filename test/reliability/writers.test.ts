@@ -90,7 +90,8 @@ test('figure files (src/plot, HTML only: no browser needed) and the figures inde
   mkdirSync(run);
   const r = await writeRunFigures(run, dir, { formats: [] });
   assert.match(readFileSync(r.index, 'utf8'), /<html/i);
-  assert.deepEqual(readdirSync(dir).sort(), names.sort());
+  // the figures' provenance record (which run folder they show) sits beside them
+  assert.deepEqual(readdirSync(dir).sort(), [...names, 'figures.provenance.json'].sort());
 });
 
 test('kernelspec (mriseq kernel install)', () => {

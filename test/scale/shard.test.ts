@@ -162,6 +162,8 @@ test('sweep files: options become flags, bad entries are named', () => {
       '1/2',
       '--out',
       join(dir, 'points', 'config-1-fold-1-of-2'),
+      // a retried point continues its own run
+      '--resume',
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -36,6 +36,25 @@ test('mriseq train --phantom, --resume, then mriseq generate', { skip: missingPy
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.filter((l) => 'loss' in l).length, 2, 'one progress event per step');
+  // steps run compiled by default on the native backend; --no-compile runs them eagerly
+  assert.ok(
+    lines.filter((l) => 'loss' in l).every((l) => l.compiled === true),
+    'compiled steps',
+  );
+  const eager = mriseq(
+    'train',
+    ...phantom,
+    '--steps',
+    '1',
+    '--crop',
+    '16',
+    '--out',
+    join(tmp, 'eager'),
+    '--json',
+    '--no-compile',
+  );
+  assert.equal(eager.status, 0, eager.stderr);
+  assert.equal((JSON.parse(eager.stdout.trim().split('\n')[0]!) as { compiled: boolean }).compiled, false);
   for (const f of [
     'last/config.json',
     'last/weights.bin',

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { tf } from '../../src/engine/index.js';
 import { createGenerator, smoothL1 } from '../../src/model/index.js';
 import { stepLoss } from '../../src/train/index.js';
+import { TINY_GENERATOR } from '../helpers/generator.js';
 
-const tiny = { cEnc: [4, 6, 8], cLstm: 8, cDec: [6, 4, 1], nresEnc: 1, nresDec: 1, cS: 4, cW: 3, seed: 3 };
+const tiny = TINY_GENERATOR;
 
 function gradsOf(f: () => tf.Scalar, vars: tf.Variable[]): Map<string, Float32Array> {
   const { value, grads } = tf.variableGrads(f, vars);

@@ -14,7 +14,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeEngineAdapter } from '../../src/engine/node.js';
 import { initEngine, setEngineAdapter, tf } from '../../src/engine/index.js';
-import { createGenerator, Rng, type Seq2SeqConfig } from '../../src/model/index.js';
+import { createGenerator, Rng } from '../../src/model/index.js';
 import {
   flipLastSpatial,
   isBackground,
@@ -25,22 +25,14 @@ import {
 } from '../../src/train/index.js';
 import { createVolume } from '../../src/volume/index.js';
 import { missingPython, runPython } from '../helpers/python.js';
+import { TINY_GENERATOR } from '../helpers/generator.js';
 
 setEngineAdapter(nodeEngineAdapter);
 before(async () => {
   await initEngine();
 });
 
-const tiny: Partial<Seq2SeqConfig> = {
-  cEnc: [4, 6, 8],
-  cLstm: 8,
-  cDec: [6, 4, 1],
-  nresEnc: 1,
-  nresDec: 1,
-  cS: 4,
-  cW: 3,
-  seed: 3,
-};
+const tiny = TINY_GENERATOR;
 
 const authorsOptions = (epochSteps: number): TrainState['options'] => ({
   seed: 0,

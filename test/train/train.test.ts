@@ -19,6 +19,7 @@ import { phantom } from '../../src/phantom/index.js';
 import { psnrOf, train } from '../../src/train/index.js';
 import { loadCheckpoint, saveCheckpoint, trainRun } from '../../src/train/node.js';
 import { MriseqError } from '../../src/errors/index.js';
+import { SMALL_GENERATOR } from '../helpers/generator.js';
 import { acquireRunLock, LOCK_FILE } from '../../src/reliability/node.js';
 
 setEngineAdapter(nodeEngineAdapter);
@@ -27,13 +28,7 @@ before(async () => {
   await initEngine();
 });
 
-const tiny: Partial<Seq2SeqConfig> = {
-  cEnc: [8, 16, 32],
-  cLstm: 32,
-  cDec: [16, 8, 1],
-  nresEnc: 1,
-  nresDec: 1,
-};
+const tiny = SMALL_GENERATOR;
 const subject = phantom({ subjects: 1, size: [24, 24, 8], seed: 3 }).subject(0);
 const tmp = mkdtempSync(join(tmpdir(), 'mriseq-train-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -232,7 +227,7 @@ test('resume: interrupted at step 3 and resumed from disk equals an uninterrupte
   b2.model.dispose();
 });
 
-test('a run resumed, or a finished run reused, on other volumes is refused, naming data.json', async () => {
+test("a run resumed, or a finished run reused, on other volumes is refused, naming the checkpoint's data.json", async () => {
   const subjects = [{ id: subject.id, volumes: subject.volumes }];
   const out = join(tmp, 'runData');
   const opts = { steps: 2, crop: 16, seed: 1, modelOverrides: { ...tiny, seed: 1 }, out, resume: true };
@@ -249,7 +244,8 @@ test('a run resumed, or a finished run reused, on other volumes is refused, nami
     e instanceof MriseqError &&
     e.code === 'train.data' &&
     /other data \(same subject ids, different volumes\)/.test(e.message) &&
-    e.message.includes(join(out, 'data.json'));
+    // the record that travels with the checkpoint's weights
+    e.message.includes(join(out, 'last', 'data.json'));
   await assert.rejects(trainRun(changed, opts), refuse);
   // the data it started on: it resumes and finishes
   const r2 = await trainRun(subjects, opts);

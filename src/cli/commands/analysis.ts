@@ -9,17 +9,25 @@ import {
   rankingRecord,
   rankSequences,
   ROW_SETS,
+  SERIES_FRAMES,
+  type SeriesFrames,
   type RowSet,
 } from '../../analysis/index.js';
-import { evaluateToCsv, readEvaluationCsv, writeDifferentiationMaps } from '../../analysis/node.js';
+import {
+  evaluateToCsv,
+  openEvaluationProvenance,
+  readEvaluationCsv,
+  writeDifferentiationMaps,
+} from '../../analysis/node.js';
 import {
   asEvaluationCohort,
   compareVolumes,
   differentiationMaps,
   evaluationColumns,
+  evaluationTemplate,
   formatEvaluationCsv,
-  generatorFunction,
   LPIPS_SKIPPED,
+  pairsFunction,
   prepareVolume,
   type EvaluationCohort,
 } from '../../analysis/index.js';
@@ -27,6 +35,8 @@ import {
   cohortFold,
   FOLD_HELP,
   foldOption,
+  REDO_HELP,
+  subjectFiles,
   SHARD_HELP,
   shardFolder,
   shardOption,
@@ -35,25 +45,24 @@ import {
 import { Cohort } from '../../cohort/index.js';
 import '../../cohort/node.js';
 import { initEngine } from '../../engine/index.js';
-import { loadGenerator } from '../../train/node.js';
-import type { Volume } from '../../volume/index.js';
+import { generatorFingerprint, loadGenerator } from '../../train/node.js';
+import {
+  fingerprintJson,
+  fingerprintVolumes,
+  OutputProvenance,
+  recordedOutputs,
+  removeOutputFiles,
+} from '../../reliability/provenance.js';
+import { formatShard } from '../../scale/index.js';
+import { assertSameGrid, type Volume } from '../../volume/index.js';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
+import { intOption, listOption } from '../options.js';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { readNifti } from '../../io/index.js';
-
-function intOption(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new MriseqError('not a non-negative integer', {
-      field: name,
-      found: v,
-      expected: 'an integer >= 0',
-      code: 'cli.option',
-    });
-  return n;
-}
+import { dict, hasOwnKey, own } from '../../keys/index.js';
+import { resolveNames } from './names.js';
 
 export function registerAnalysis(program: Command): void {
   registerEvaluate(program);
@@ -62,19 +71,15 @@ export function registerAnalysis(program: Command): void {
   registerCompare(program);
 }
 
-function listOption(v: string | undefined): string[] | undefined {
-  return v
-    ?.split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-}
-
 // The run lock is taken on the folder a command writes (its shard's part folder when sharded, so
 // parallel shards of one run never refuse each other).
 const evaluateFolder = (o: { out: string; shard?: string }): string =>
   shardFolder('evaluate', dirname(o.out), [], shardOption(o.shard)).dir;
 const mapsFolder = (o: { out: string; shard?: string }): string =>
   shardFolder('maps', o.out, [], shardOption(o.shard)).dir;
+
+/** The files `maps` writes into a folder: <subject>/md_<target>.nii.gz and md_regions.json. */
+const mapFiles = (dir: string): string[] => subjectFiles(dir, /^md_.+\.nii\.gz$|^md_regions\.json$/);
 
 function registerEvaluate(program: Command): void {
   program
@@ -90,6 +95,7 @@ function registerEvaluate(program: Command): void {
     .option('--slices', 'SSIM as the mean of 2D SSIMs over axial slices (default: one 3D 7x7x7 window)')
     .option('--shard <i/n>', SHARD_HELP)
     .option('--fold <k/f>', `${FOLD_HELP}; evaluates fold K (the run's validation fold) instead of --split`)
+    .option('--redo', REDO_HELP)
     .action(
       withRunLock(
         'evaluate',
@@ -103,6 +109,7 @@ function registerEvaluate(program: Command): void {
           slices?: boolean;
           shard?: string;
           fold?: string;
+          redo?: boolean;
         }) => {
           const shard = shardOption(o.shard);
           const fold = foldOption(o.fold);
@@ -110,16 +117,25 @@ function registerEvaluate(program: Command): void {
           const model = loadGenerator(o.run);
           const cohort = await Cohort.fromManifest(o.manifest);
           const base = asEvaluationCohort(cohort);
+          const sequences = resolveNames(o.sequences, model.config.sequences, '--sequences');
           const all = fold ? cohortFold(cohort, fold).validation : await base.subjectIds(o.split);
           // canonical subject order, so the table is the same whether written by one process or merged
           const plan = shardTable('evaluate', o.out, all, shard);
           const part: EvaluationCohort = { ...base, subjectIds: () => plan.ids };
           console.error(`mriseq: ${LPIPS_SKIPPED}`);
+          const tableOptions = {
+            out: plan.file,
+            redo: o.redo,
+            sequences,
+            metricOptions: { slices: o.slices ?? false },
+            timePoints: model.config.timePoints,
+            // which subjects the table is about (a shard's part records the same as the whole)
+            inputs: { subjects: fold ? `fold ${formatShard(fold)}` : `split ${o.split}` },
+          };
           if (plan.ids.length === 0) {
+            openEvaluationProvenance(model, tableOptions);
             // a shard (or fold) without subjects still writes the header every other part has
-            const header = evaluationColumns([
-              { subject: '', source: '', target: '', psnr: 0, ssim: 0, mae: 0 },
-            ]);
+            const header = evaluationColumns([evaluationTemplate(model.config.timePoints, sequences)]);
             writeFileAtomicSync(plan.file, formatEvaluationCsv([], header));
             plan.finish();
             console.log(
@@ -128,9 +144,7 @@ function registerEvaluate(program: Command): void {
             return;
           }
           const t = await evaluateToCsv(model, part, {
-            out: plan.file,
-            sequences: listOption(o.sequences),
-            metricOptions: { slices: o.slices ?? false },
+            ...tableOptions,
             onSubject: (e) => console.error(`evaluate: ${e.done}/${e.total} ${e.subject} (+${e.rows} rows)`),
           });
           plan.finish();
@@ -156,6 +170,7 @@ function registerMaps(program: Command): void {
     .option('--labels <key>', 'label map of the manifest for region statistics', 'seg')
     .option('--shard <i/n>', SHARD_HELP)
     .option('--fold <k/f>', `${FOLD_HELP}; maps fold K instead of --split`)
+    .option('--redo', REDO_HELP)
     .action(
       withRunLock(
         'maps',
@@ -169,6 +184,7 @@ function registerMaps(program: Command): void {
           labels: string;
           shard?: string;
           fold?: string;
+          redo?: boolean;
         }) => {
           const shard = shardOption(o.shard);
           const fold = foldOption(o.fold);
@@ -180,22 +196,77 @@ function registerMaps(program: Command): void {
             : await asEvaluationCohort(cohort).subjectIds(o.split);
           const plan = shardFolder('maps', o.out, all, shard);
           const ids = plan.ids;
-          const gen = generatorFunction(model);
-          const wanted = listOption(o.targets);
+          const pairs = pairsFunction(model);
+          const wanted = resolveNames(o.targets, cohort.sequences, '--targets');
+          const prov = OutputProvenance.open(
+            join(plan.dir, 'maps.provenance.json'),
+            'maps',
+            {
+              model: generatorFingerprint(model),
+              subjects: fold ? `fold ${formatShard(fold)}` : `split ${o.split}`,
+              targets: wanted ?? null,
+              labels: o.labels,
+            },
+            {
+              redo: o.redo,
+              // the maps themselves (a lone region table is removed with them, never trusted alone)
+              hasOutputs: () => mapFiles(plan.dir).some((f) => f.endsWith('.nii.gz')),
+              removeOutputs: (previous) =>
+                removeOutputFiles(plan.dir, [...recordedOutputs(previous), ...mapFiles(plan.dir)]),
+              what: `the maps in ${plan.dir}`,
+            },
+          );
+          // what a subject's maps are made from: the sequences the model reads and the label map
+          const load = async (id: string) => {
+            const subject = cohort.subject(id);
+            const raw = await subject.loadAll();
+            const labels = hasOwnKey(subject.masks, o.labels) ? await subject.mask(o.labels) : undefined;
+            const data = fingerprintVolumes([
+              ...Object.entries(raw).filter(([s]) => model.config.sequences.includes(s)),
+              [`mask:${o.labels}`, labels],
+            ]);
+            return { raw, labels, data };
+          };
           let k = 0;
           for (const id of ids) {
             k++;
             const subject = cohort.subject(id);
             const targets = (wanted ?? subject.available).filter((t) => subject.available.includes(t));
-            // Resumable: a subject whose maps all exist is skipped.
-            if (targets.every((t) => existsSync(join(plan.dir, id, `md_${t}.nii.gz`)))) continue;
-            const raw = await subject.loadAll();
-            const seqs: Record<string, Volume> = {};
+            const masks = hasOwnKey(subject.masks, o.labels) ? [o.labels] : [];
+            const s = await cohort.stamp(id, subject.available, masks);
+            const stamp = s === undefined ? undefined : fingerprintJson(s);
+            // Resumable: a subject is done when its entry is in the record (written after its files)
+            if (await prov.verify(id, stamp, async () => (await load(id)).data)) continue;
+            const { raw, labels, data } = await load(id);
+            const seqs = dict<Volume>();
             for (const [s, v] of Object.entries(raw))
               if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
-            const maps = await differentiationMaps(seqs, gen, { targets });
-            const labels = o.labels in subject.masks ? await subject.mask(o.labels) : undefined;
-            await writeDifferentiationMaps(plan.dir, id, maps, { labels });
+            // every (source, target) volume of the subject at once: one encoding per source
+            const made = await pairs(
+              seqs,
+              Object.keys(seqs).flatMap((s) =>
+                targets.filter((t) => own(seqs, t)).map((t) => [s, t] as [string, string]),
+              ),
+            );
+            const maps = await differentiationMaps(
+              seqs,
+              async (src, t) => made.get(`${Object.keys(src)[0]}>${t}`)!,
+              { targets },
+            );
+            // the region table reads the label map voxel by voxel on the maps' grid
+            if (labels)
+              assertSameGrid(id, [...Object.entries(raw).slice(0, 1), [o.labels, labels]], (k) =>
+                cohort.fileOf(id, k, k === o.labels ? 'mask' : 'sequence'),
+              );
+            const written = await writeDifferentiationMaps(plan.dir, id, maps, { labels });
+            prov.done(id, {
+              data,
+              stamp,
+              outputs: [
+                ...Object.values(written.files).map((f) => relative(plan.dir, f)),
+                ...(labels ? [join(id, 'md_regions.json')] : []),
+              ],
+            });
             console.error(`maps: ${k}/${ids.length} ${id}: ${targets.join(', ')}`);
           }
           plan.finish();
@@ -229,6 +300,11 @@ function registerRank(program: Command): void {
       "rows that enter: 'cross' (source != target, the authors' protocol) or 'all'",
       'cross',
     )
+    .option(
+      '--frames <which>',
+      "a series target (DCE): 'all' scores the mean over every phase, 'after-first' leaves out the first (pre-contrast) phase",
+      'all',
+    )
     .option('--resamples <n>', 'bootstrap resamples over subjects', '1000')
     .option('--seed <n>', 'bootstrap seed', '0')
     .option('--json', 'print one JSON object (the form of ranking.json)')
@@ -240,6 +316,7 @@ function registerRank(program: Command): void {
           use?: string;
           orientation?: string[];
           rows: string;
+          frames: string;
           resamples: string;
           seed: string;
           json?: boolean;
@@ -264,6 +341,13 @@ function registerRank(program: Command): void {
             expected: ROW_SETS.join(', '),
             code: 'cli.option',
           });
+        if (!(SERIES_FRAMES as readonly string[]).includes(opts.frames))
+          throw new MriseqError('unknown series summary', {
+            field: '--frames',
+            found: opts.frames,
+            expected: SERIES_FRAMES.join(', '),
+            code: 'cli.option',
+          });
         const rows = readEvaluationCsv(table);
         const metrics = listOption(list);
         if (metrics)
@@ -282,6 +366,7 @@ function registerRank(program: Command): void {
           metrics,
           orientations,
           rows: opts.rows as RowSet,
+          frames: opts.frames as SeriesFrames,
           resamples: intOption(opts.resamples, '--resamples'),
           seed: intOption(opts.seed, '--seed'),
         });
@@ -313,7 +398,7 @@ export function registerCompare(program: Command): void {
         opts: { normalize: string; mask?: string; slices?: boolean; json?: boolean },
       ) => {
         const modes: Record<string, boolean | 'auto'> = { auto: 'auto', always: true, never: false };
-        if (!(opts.normalize in modes))
+        if (!hasOwnKey(modes, opts.normalize))
           throw new MriseqError('unknown normalisation mode', {
             field: '--normalize',
             found: opts.normalize,

@@ -1,31 +1,8 @@
 import type { Command } from 'commander';
 import { MriseqError } from '../../errors/index.js';
+import { numberOption, sizeOption } from '../options.js';
 import { formatProblem, parseShard } from '../../cohort/index.js';
 import { checkManifest, scanManifest, simulateToDisk, writeManifest } from '../../cohort/node.js';
-
-function parseSize(text: string): [number, number, number] {
-  const parts = text.split(/[,x]/).map((p) => Number(p.trim()));
-  if (parts.length !== 3 || parts.some((n) => !Number.isInteger(n) || n < 8))
-    throw new MriseqError('invalid size', {
-      field: '--size',
-      found: text,
-      expected: 'X,Y,Z integers >= 8, e.g. 64,64,32',
-      code: 'cli.size',
-    });
-  return parts as [number, number, number];
-}
-
-function parseNumber(text: string, field: string, min: number, max: number, integer = false): number {
-  const v = Number(text);
-  if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v)))
-    throw new MriseqError('invalid value', {
-      field,
-      found: text,
-      expected: `${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`,
-      code: 'cli.number',
-    });
-  return v;
-}
 
 function parseSplit(text: string): { train: number; val: number; test: number } {
   const f = text.split(',').map((p) => Number(p.trim()));
@@ -76,15 +53,15 @@ export function registerCohort(program: Command): void {
         split: string | false;
         quiet?: boolean;
       }) => {
-        const subjects = parseNumber(o.subjects, '--subjects', 1, 1e7, true);
+        const subjects = numberOption(o.subjects, '--subjects', 1, 1e7, true);
         let last = 0;
         const r = await simulateToDisk({
           out: o.out,
           subjects,
-          seed: parseNumber(o.seed, '--seed', 0, 2 ** 52, true),
-          size: parseSize(o.size),
-          missing: parseNumber(o.missing, '--missing', 0, 0.99),
-          uniqueFraction: parseNumber(o.uniqueFraction, '--unique-fraction', 0, 0.6),
+          seed: numberOption(o.seed, '--seed', 0, 2 ** 52, true),
+          size: sizeOption(o.size, '--size', { min: 8 }),
+          missing: numberOption(o.missing, '--missing', 0, 0.99),
+          uniqueFraction: numberOption(o.uniqueFraction, '--unique-fraction', 0, 0.6),
           dwi: o.dwi ?? false,
           dce: o.dce ?? false,
           shard: o.shard ? parseShard(o.shard) : undefined,

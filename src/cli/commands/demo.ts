@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
-import { MriseqError } from '../../errors/index.js';
+import { intOption, sizeOption } from '../options.js';
 import { runDemo, type DemoOptions } from '../../pipeline/node.js';
 import { writeRunFigures } from './figures.js';
 
@@ -23,18 +23,6 @@ interface DemoCliOptions {
   size: string;
   seed: string;
   figures: boolean;
-}
-
-function int(text: string, field: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min)
-    throw new MriseqError('expected an integer', {
-      field,
-      found: text,
-      expected: `an integer >= ${min}`,
-      code: 'cli.option',
-    });
-  return n;
 }
 
 export function registerDemo(program: Command): void {
@@ -54,17 +42,14 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'with --from-scratch: phantom and training seed', '0')
     .option('--no-figures', 'skip the figures (PNG/SVG need Chromium)')
     .action(async (o: DemoCliOptions) => {
-      const size = o.size.split(/[x,]/).map(Number);
-      if (size.length !== 3 || size.some((v) => !Number.isInteger(v) || v < 16 || v % 4 !== 0))
-        throw new MriseqError('bad phantom size', {
-          field: '--size',
-          found: o.size,
-          expected: 'three multiples of 4, each >= 16, e.g. 64,64,32',
-          code: 'cli.option',
-        });
+      const size = sizeOption(o.size, '--size', { min: 16, multipleOf: 4 });
       const start: DemoOptions['start'] = o.fromScratch
-        ? { scratch: true, steps: int(o.steps, '--steps', 1), subjects: int(o.subjects, '--subjects', 2) }
-        : { pretrained: o.pretrained, fineTune: int(o.fineTune, '--fine-tune', 0) };
+        ? {
+            scratch: true,
+            steps: intOption(o.steps, '--steps', 1),
+            subjects: intOption(o.subjects, '--subjects', 2),
+          }
+        : { pretrained: o.pretrained, fineTune: intOption(o.fineTune, '--fine-tune', 0) };
       const bar = new SingleBar(
         { format: '{stage} |{bar}| {value}/{total} {info}', hideCursor: true, stopOnComplete: true },
         Presets.shades_classic,
@@ -86,9 +71,9 @@ export function registerDemo(program: Command): void {
         r = await runDemo({
           out: o.out,
           start,
-          test: o.test === undefined ? undefined : int(o.test, '--test', 1),
-          size: size as [number, number, number],
-          seed: int(o.seed, '--seed', 0),
+          test: o.test === undefined ? undefined : intOption(o.test, '--test', 1),
+          size,
+          seed: intOption(o.seed, '--seed', 0),
           signal: ac.signal,
           onStage: (m) => {
             bar.stop();

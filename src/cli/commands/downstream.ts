@@ -4,10 +4,12 @@
  * `mriseq cluster` (contrastive autoencoder + k-means, scored against a label column when given).
  */
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { initEngine, tf } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
+import { intOption } from '../options.js';
 import { Cohort } from '../../cohort/index.js';
 import '../../cohort/node.js';
 import {
@@ -22,32 +24,17 @@ import {
 } from '../../classify/index.js';
 import { mapsFromDirectory, saveClassifier, writeGradCamNifti } from '../../classify/node.js';
 import { clusterImages } from '../../cluster/index.js';
-
-function positiveInt(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new MriseqError('not a positive integer', {
-      field: name,
-      found: v,
-      expected: 'an integer >= 1',
-      code: 'cli.option',
-    });
-  }
-  return n;
-}
-
-function list(v: string | undefined): string[] | undefined {
-  return v
-    ?.split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-}
+import { formatCsv, type CsvValue } from '../../csv/index.js';
+import { cohortStamp, existing, fileFingerprint, openFolderRecord } from './records.js';
+import { REDO_HELP } from './sharding.js';
+import { dict, own } from '../../keys/index.js';
+import { resolveNames } from './names.js';
 
 async function openCohort(o: { manifest?: string; phantom?: string; seed?: string }): Promise<Cohort> {
   if (o.manifest) return Cohort.fromManifest(o.manifest);
   if (o.phantom) {
     return Cohort.fromPhantom({
-      subjects: positiveInt(o.phantom, '--phantom'),
+      subjects: intOption(o.phantom, '--phantom', 1),
       seed: Number(o.seed ?? 0),
       size: [32, 32, 16],
     });
@@ -82,17 +69,17 @@ function runJson(r: DownstreamRun): Record<string, unknown> {
   };
 }
 
-function predictionsCsv(r: DownstreamRun, labels: Map<string, string>): string {
-  const head = ['id', 'label', ...r.classNames.map((c) => `p_${c}`)].join(',');
-  const rows = r.testIds.map((id, i) =>
-    [id, labels.get(id) ?? '', ...r.probabilities[i].map((p) => p.toFixed(6))].join(','),
+/** predictions_*.csv: label values and class names are the user's text, escaped by the CSV writer. */
+function predictionsCsv(r: DownstreamRun, labels: ReadonlyMap<string, CsvValue>): string {
+  return formatCsv(
+    ['id', 'label', ...r.classNames.map((c) => `p_${c}`)],
+    r.testIds.map((id, i) => [id, labels.get(id) ?? '', ...r.probabilities[i].map((p) => p.toFixed(6))]),
   );
-  return [head, ...rows].join('\n') + '\n';
 }
 
 /** 'g1=a,b;g2=c,d' -> { g1: ['a', 'b'], g2: ['c', 'd'] }. */
 function parseGroups(spec: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = dict<string[]>();
   for (const part of spec.split(';').filter((p) => p.trim())) {
     const [g, rest] = part.split('=');
     const subs = (rest ?? '')
@@ -114,6 +101,25 @@ function parseGroups(spec: string): Record<string, string[]> {
 
 /** The run lock is taken on the folder a command writes. */
 const outFolder = (o: { out: string }): string => o.out;
+
+/** The files `classify` writes into its folder (those that exist). */
+function classifyFiles(dir: string): string[] {
+  const cams = existsSync(join(dir, 'gradcam'))
+    ? readdirSync(join(dir, 'gradcam'))
+        .filter((f) => f.endsWith('_gradcam.nii.gz'))
+        .map((f) => join('gradcam', f))
+    : [];
+  return [
+    ...existing(dir, [
+      'metrics.json',
+      'predictions_mri.csv',
+      'predictions_mri_md.csv',
+      'model_mri.json',
+      'model_mri_md.json',
+    ]),
+    ...cams,
+  ];
+}
 
 /** The --label option must name one of the manifest's label columns. */
 function requireLabel(
@@ -157,6 +163,7 @@ export function registerDownstream(program: Command): void {
       "hierarchical: group first, then subtype; e.g. 'lung=sclc,nsclc;other=breast,gi' (label values are the subtypes)",
     )
     .requiredOption('--out <dir>', 'output folder')
+    .option('--redo', REDO_HELP)
     .option('--json', 'print the metrics as JSON')
     .action(
       withRunLock(
@@ -179,6 +186,7 @@ export function registerDownstream(program: Command): void {
           gradcam?: boolean;
           groups?: string;
           out: string;
+          redo?: boolean;
           json?: boolean;
         }) => {
           await initEngine();
@@ -194,26 +202,43 @@ export function registerDownstream(program: Command): void {
           }
           const cohort = await openCohort(o);
           requireLabel(cohort, o.manifest, o.label);
-          const sequences = list(o.sequences) ?? [...cohort.sequences];
-          const unknown = sequences.filter((s) => !cohort.sequences.includes(s));
-          if (unknown.length) {
-            throw new MriseqError('unknown sequence', {
-              field: '--sequences',
-              found: unknown.join(', '),
-              expected: cohort.sequences.join(', '),
-              code: 'cli.sequences',
-            });
-          }
-          const seed = Number(o.seed);
+          const sequences = resolveNames(o.sequences, cohort.sequences, '--sequences') ?? [
+            ...cohort.sequences,
+          ];
+          const seed = intOption(o.seed, '--seed');
+          // everything the results depend on; another run into this folder must not mix with them
+          const record = openFolderRecord(
+            o.out,
+            'classify',
+            {
+              data: await cohortStamp(cohort),
+              label: o.label,
+              sequences,
+              maps: o.withMaps ? resolve(o.withMaps) : null,
+              mapsRecord: o.withMaps ? fileFingerprint(join(o.withMaps, 'maps.provenance.json')) : null,
+              mapTargets: o.mapTargets ?? null,
+              depth: o.depth,
+              attention: o.attention,
+              width: o.width,
+              epochs: o.epochs,
+              downsample: o.downsample,
+              testFraction: o.testFraction,
+              seed: o.seed,
+              gradcam: o.gradcam === true,
+              groups: o.groups ?? null,
+            },
+            o.redo,
+            classifyFiles,
+          );
           const run = {
             model: {
               depth: depth as 6 | 18,
               attention: o.attention,
-              baseWidth: positiveInt(o.width, '--width'),
+              baseWidth: intOption(o.width, '--width', 1),
               spatialKernel: 3,
             },
             train: {
-              epochs: positiveInt(o.epochs, '--epochs'),
+              epochs: intOption(o.epochs, '--epochs', 1),
               onEpoch: (e: { epoch: number; trainLoss: number; valLoss: number }) =>
                 process.stderr.write(
                   `epoch ${e.epoch + 1}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}\n`,
@@ -221,10 +246,12 @@ export function registerDownstream(program: Command): void {
             },
             testFraction: Number(o.testFraction),
             seed,
-            downsample: positiveInt(o.downsample, '--downsample'),
+            downsample: intOption(o.downsample, '--downsample', 1),
           };
           const dc = cohort as unknown as DownstreamCohort;
-          const labels = new Map(cohort.subjects.map((s) => [s.id, String(s.labels[o.label] ?? '')]));
+          const labels = new Map<string, CsvValue>(
+            cohort.subjects.map((s) => [s.id, own(s.labels, o.label) ?? null]),
+          );
           const runs: DownstreamRun[] = [];
           if (groups) {
             const data = await buildDownstreamDataset(dc, {
@@ -247,6 +274,7 @@ export function registerDownstream(program: Command): void {
               },
             };
             writeFileAtomicSync(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
+            record.finish(['metrics.json']);
             h.classifier.dispose();
             if (o.json) console.log(JSON.stringify(summary));
             else {
@@ -264,7 +292,7 @@ export function registerDownstream(program: Command): void {
               ...run,
               label: o.label,
               sequences,
-              mapTargets: list(o.mapTargets) ?? sequences,
+              mapTargets: resolveNames(o.mapTargets, cohort.sequences, '--map-targets') ?? sequences,
               maps: mapsFromDirectory(o.withMaps),
             });
             runs.push(cmp.mri, cmp.mriWithMaps);
@@ -288,7 +316,9 @@ export function registerDownstream(program: Command): void {
             const data = await buildDownstreamDataset(dc, {
               label: o.label,
               sequences,
-              mapTargets: o.withMaps ? (list(o.mapTargets) ?? sequences) : [],
+              mapTargets: o.withMaps
+                ? (resolveNames(o.mapTargets, cohort.sequences, '--map-targets') ?? sequences)
+                : [],
               maps: o.withMaps ? mapsFromDirectory(o.withMaps) : undefined,
               ids: r.testIds,
               downsample: run.downsample,
@@ -305,6 +335,7 @@ export function registerDownstream(program: Command): void {
               );
             }
           }
+          record.finish(classifyFiles(o.out));
           if (o.json) console.log(JSON.stringify(summary));
           else {
             for (const r of runs) {
@@ -334,6 +365,7 @@ export function registerDownstream(program: Command): void {
     .option('--downsample <n>', 'average-pool volumes by this factor first', '2')
     .option('--seed <n>', 'seed', '0')
     .requiredOption('--out <dir>', 'output folder')
+    .option('--redo', REDO_HELP)
     .option('--json', 'print the summary as JSON')
     .action(
       withRunLock(
@@ -349,11 +381,27 @@ export function registerDownstream(program: Command): void {
           downsample: string;
           seed: string;
           out: string;
+          redo?: boolean;
           json?: boolean;
         }) => {
           await initEngine();
           const cohort = await openCohort(o);
           if (o.label) requireLabel(cohort, o.manifest, o.label);
+          const record = openFolderRecord(
+            o.out,
+            'cluster',
+            {
+              data: await cohortStamp(cohort),
+              label: o.label ?? null,
+              sequence: o.sequence,
+              k: o.k ?? null,
+              epochs: o.epochs,
+              downsample: o.downsample,
+              seed: o.seed,
+            },
+            o.redo,
+            (dir) => existing(dir, ['cluster.json', 'clusters.csv']),
+          );
           // The classifier dataset builder does the loading; a constant label keeps every subject.
           const dc = cohort as unknown as DownstreamCohort;
           const data = await buildDownstreamDataset(
@@ -366,8 +414,8 @@ export function registerDownstream(program: Command): void {
             },
             {
               label: 'all',
-              sequences: [o.sequence.toLowerCase()],
-              downsample: positiveInt(o.downsample, '--downsample'),
+              sequences: resolveNames(o.sequence, cohort.sequences, '--sequence')!.slice(0, 1),
+              downsample: intOption(o.downsample, '--downsample', 1),
             },
           );
           // The autoencoder halves each axis twice: crop to multiples of 4.
@@ -381,15 +429,15 @@ export function registerDownstream(program: Command): void {
             return out;
           });
           const labels = o.label
-            ? data.ids.map((id) => String(cohort.subject(id).labels[o.label!] ?? ''))
+            ? data.ids.map((id) => String(own(cohort.subject(id).labels, o.label!) ?? ''))
             : undefined;
           const r = await clusterImages(
             { shape: [d, h, w, 1], inputs, ids: data.ids },
             {
-              k: o.k ? positiveInt(o.k, '--k') : undefined,
+              k: o.k ? intOption(o.k, '--k', 1) : undefined,
               labels,
-              epochs: positiveInt(o.epochs, '--epochs'),
-              seed: Number(o.seed),
+              epochs: intOption(o.epochs, '--epochs', 1),
+              seed: intOption(o.seed, '--seed'),
               batchSize: 8,
               onEpoch: (e) => process.stderr.write(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}\n`),
             },
@@ -405,11 +453,12 @@ export function registerDownstream(program: Command): void {
           writeFileAtomicSync(join(o.out, 'cluster.json'), JSON.stringify(summary, null, 1));
           writeFileAtomicSync(
             join(o.out, 'clusters.csv'),
-            [
-              'id,cluster' + (labels ? ',label' : ''),
-              ...data.ids.map((id, i) => `${id},${r.clusters[i]}${labels ? `,${labels[i]}` : ''}`),
-            ].join('\n') + '\n',
+            formatCsv(
+              ['id', 'cluster', ...(labels ? ['label'] : [])],
+              data.ids.map((id, i) => [id, r.clusters[i], ...(labels ? [labels[i]] : [])]),
+            ),
           );
+          record.finish(['cluster.json', 'clusters.csv']);
           if (o.json) console.log(JSON.stringify(summary));
           else {
             console.log(`k = ${r.k} clusters over ${data.ids.length} subjects (${o.sequence})`);

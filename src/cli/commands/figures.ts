@@ -20,6 +20,8 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
+import { existing, openFolderRecord } from './records.js';
+import { REDO_HELP } from './sharding.js';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import { MriseqError } from '../../errors/index.js';
 import { escapeHtml } from '../../display/index.js';
@@ -42,7 +44,8 @@ import {
   type RocCurve,
 } from '../../plot/index.js';
 import { closeFigureExporter, writeFigure, type WrittenFigure } from '../../plot/node.js';
-import { parseEvaluationCsv, parseCsvRecords, rankSequences } from '../../analysis/index.js';
+import { parseEvaluationCsv, rankSequences } from '../../analysis/index.js';
+import { parseCsv, unescapeCsvCell } from '../../csv/index.js';
 import { readNifti } from '../../io/index.js';
 import { axisCodes } from '../../volume/index.js';
 import type { AcceptanceLine } from '../../analysis/index.js';
@@ -230,7 +233,9 @@ export async function runFigures(run: string): Promise<{
     add('roc', 'ROC', () => rocFigure(Array.isArray(j) ? j : j.curves));
   } else if (predFile) {
     add('roc', 'ROC', () => {
-      const [head, ...recs] = parseCsvRecords(readFileSync(predFile, 'utf8'));
+      const [head = [], ...recs] = parseCsv(readFileSync(predFile, 'utf8')).map((r) =>
+        r.map(unescapeCsvCell),
+      );
       const col = (c: string) => head.indexOf(c);
       if (col('label') < 0 || col('score') < 0)
         throw new MriseqError('predictions need label and score columns', {
@@ -350,10 +355,18 @@ function indexHtml(
 export async function writeRunFigures(
   run: string,
   out: string,
-  opts: { formats?: ('png' | 'svg')[] } = {},
+  opts: { formats?: ('png' | 'svg')[]; redo?: boolean } = {},
 ): Promise<FiguresResult> {
   const { figures, skipped } = await runFigures(run);
   mkdirSync(out, { recursive: true });
+  // figures of another run folder are not left beside these as if they were this run's
+  const record = openFolderRecord(
+    out,
+    'figures',
+    { run: resolve(run), formats: opts.formats ?? ['png', 'svg'] },
+    opts.redo,
+    (dir) => existing(dir, ['index.html']),
+  );
   const written: FiguresResult['written'] = [];
   try {
     for (const f of figures)
@@ -363,6 +376,11 @@ export async function writeRunFigures(
   }
   const index = join(out, 'index.html');
   writeFileAtomicSync(index, indexHtml(run, written, skipped, out));
+  record.finish([
+    ...written.flatMap((w) => [w.html, w.png, w.svg].filter((f): f is string => f !== undefined)),
+    ...existing(out, ['plotly.min.js']),
+    'index.html',
+  ]);
   return { written, skipped, index };
 }
 
@@ -376,13 +394,17 @@ export function registerFigures(program: Command): void {
     )
     .requiredOption('--out <dir>', 'output folder')
     .option('--no-static', 'skip PNG/SVG (no Chromium needed): interactive HTML only')
+    .option('--redo', REDO_HELP)
     .action(
       // the run lock of the folder written (two figure writers would interleave index.html)
       withRunLock(
         'figures',
         (opts: { out: string }) => opts.out,
-        async (opts: { run: string; out: string; static: boolean }) => {
-          const r = await writeRunFigures(opts.run, opts.out, { formats: opts.static ? ['png', 'svg'] : [] });
+        async (opts: { run: string; out: string; static: boolean; redo?: boolean }) => {
+          const r = await writeRunFigures(opts.run, opts.out, {
+            formats: opts.static ? ['png', 'svg'] : [],
+            redo: opts.redo,
+          });
           for (const w of r.written)
             console.log(`wrote ${w.name}: ${[w.png, w.svg, w.html].filter(Boolean).join(', ')}`);
           for (const s of r.skipped) console.log(`skipped ${s.name}: ${s.reason}`);

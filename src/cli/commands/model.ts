@@ -5,38 +5,71 @@ import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
+import { intOption, sizeOption } from '../options.js';
 import { writeNifti } from '../../io/index.js';
 import { Cohort } from '../../cohort/index.js';
 // registers the cohort's Node adapter (manifest files, NIfTI volumes)
 import '../../cohort/node.js';
 import { generate, PRESET_NAMES, type PresetName, type SubjectVolumes } from '../../model/index.js';
 import { phantom } from '../../phantom/index.js';
-import { loadGenerator, trainRun } from '../../train/node.js';
+import { generatorFingerprint, loadGenerator, trainRun } from '../../train/node.js';
+import {
+  DEFAULT_TRAIN_CACHE_BYTES,
+  isSubjectStream,
+  subjectCount,
+  type SubjectStream,
+  type TrainSubjects,
+} from '../../train/index.js';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomicSync } from '../../reliability/node.js';
+import { formatCsv } from '../../csv/index.js';
+import {
+  fingerprintJson,
+  fingerprintVolumes,
+  OutputProvenance,
+  recordedOutputs,
+  removeOutputFiles,
+} from '../../reliability/provenance.js';
 import { foldSplit, formatShard } from '../../scale/index.js';
 import {
   canonical,
   cohortFold,
   FOLD_HELP,
   foldOption,
+  REDO_HELP,
+  subjectFiles,
   SHARD_HELP,
   shardFolder,
   shardOption,
 } from './sharding.js';
+import { resolveNames } from './names.js';
+import { own } from '../../keys/index.js';
+
+/**
+ * A cohort's subjects as training streams them: loaded when drawn (the training cache holds them,
+ * so the cohort's own cache is off: one budget, the one --cache-mb states).
+ */
+function cohortStream(cohort: Cohort, ids: readonly string[]): SubjectStream {
+  return {
+    ids: [...ids],
+    available: (id) => cohort.subject(id).available,
+    load: async (id) => ({ id, volumes: await cohort.subject(id).loadAll() }),
+  };
+}
+
+function subjectIds(s: TrainSubjects): string[] {
+  return isSubjectStream(s) ? [...s.ids] : s.map((x) => x.id);
+}
 
 /** The subjects of a manifest (through the cohort module), optionally one recorded split. */
 async function manifestSubjects(
-  file: string,
+  cohort: Cohort,
   split?: 'train' | 'val',
-): Promise<{ sequences: string[]; subjects: SubjectVolumes[] }> {
-  const cohort = await Cohort.fromManifest(file);
+): Promise<{ sequences: string[]; subjects: SubjectStream }> {
   const hasSplit = cohort.ids.some((id) => cohort.subject(id).split !== null);
   const part = split && hasSplit ? cohort.recordedSplit(split) : split === 'val' ? undefined : cohort;
-  const subjects: SubjectVolumes[] = [];
-  for (const id of part?.ids ?? []) subjects.push({ id, volumes: await cohort.subject(id).loadAll() });
-  return { sequences: [...cohort.sequences], subjects };
+  return { sequences: [...cohort.sequences], subjects: cohortStream(cohort, part?.ids ?? []) };
 }
 
 async function manifestSubject(file: string, id: string): Promise<SubjectVolumes> {
@@ -51,40 +84,82 @@ async function manifestSubject(file: string, id: string): Promise<SubjectVolumes
   return { id, volumes: await cohort.subject(id).loadAll() };
 }
 
-function phantomSize(text: string | undefined): [number, number, number] | undefined {
-  if (!text) return undefined;
-  const v = text.split(/[x,]/).map(Number);
-  if (v.length !== 3 || v.some((n) => !Number.isInteger(n))) {
-    throw new MriseqError('bad phantom size', {
-      field: '--size',
-      found: text,
-      expected: 'NX,NY,NZ e.g. 64,64,32',
-    });
-  }
-  return v as [number, number, number];
-}
-
-function positiveInt(text: string, field: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new MriseqError('expected a positive integer', { field, found: text, expected: 'an integer >= 1' });
-  return n;
-}
-
-interface TrainCliOptions {
-  manifest?: string;
+/** The phantom options every command with --phantom shares (--size, --seed, --dwi, --dce). */
+interface PhantomCliOptions {
   phantom?: string;
   size?: string;
+  seed: string;
+  dwi?: boolean;
+  dce?: boolean;
+}
+
+function cliPhantom(o: PhantomCliOptions) {
+  return phantom({
+    subjects: intOption(o.phantom ?? '', '--phantom', 1),
+    seed: intOption(o.seed, '--seed'),
+    size: o.size ? sizeOption(o.size) : undefined,
+    dwi: o.dwi ?? false,
+    dce: o.dce ?? false,
+  });
+}
+
+/** A subject with only the named sequences (the others, and a phantom's truth, are let go). */
+function only(s: SubjectVolumes, sequences: readonly string[]): SubjectVolumes {
+  return {
+    id: s.id,
+    // own(): a sequence named `constructor` that this subject lacks must not find Object's
+    volumes: Object.fromEntries(
+      sequences.flatMap((q) => {
+        const v = own(s.volumes, q);
+        return v ? [[q, v]] : [];
+      }),
+    ),
+  };
+}
+
+/** Training subjects (a list or a stream loaded when drawn) with only the named sequences. */
+function onlyOf(set: TrainSubjects, sequences: readonly string[]): TrainSubjects {
+  if (!isSubjectStream(set)) return set.map((x) => only(x, sequences));
+  return {
+    ...set,
+    available: (id) => set.available(id).filter((q) => sequences.includes(q)),
+    load: async (id) => only(await set.load(id), sequences),
+  };
+}
+
+/** --sequences: a subset of what the data offer, in the data's order. */
+function chooseSequences(text: string | undefined, offered: readonly string[], file?: string): string[] {
+  const wanted = resolveNames(text, offered, '--sequences');
+  if (wanted === undefined) return [...offered];
+  if (wanted.length === 0)
+    throw new MriseqError('--sequences names no sequence', {
+      file,
+      field: '--sequences',
+      found: JSON.stringify(text),
+      expected: `a comma-separated subset of ${offered.join(', ')}`,
+      code: 'cli.option',
+    });
+  return offered.filter((q) => wanted.includes(q));
+}
+
+interface TrainCliOptions extends PhantomCliOptions {
+  manifest?: string;
   preset: string;
+  sequences?: string;
+  ndims: string;
+  patch?: string;
   validation: string;
   recipe: string;
   steps: string;
   out: string;
   resume?: boolean;
+  redo?: boolean;
+  cacheMb: string;
   crop: string;
-  seed: string;
   structural: boolean;
   detachCycle?: boolean;
+  compile: boolean;
+  xla?: boolean;
   json?: boolean;
   fold?: string;
 }
@@ -119,9 +194,24 @@ export function registerModel(program: Command): void {
     )
     .option('--validation <n>', 'with --phantom: how many of the n subjects validate', '1')
     .option('--size <nx,ny,nz>', 'phantom volume size', '64,64,32')
+    .option('--dwi', 'with --phantom: add DWI')
+    .option('--dce', 'with --phantom: add the 4D DCE series (6 phases)')
+    .option(
+      '--sequences <list>',
+      'train on these sequences only, e.g. t1,t2,dwi,dce (default: every sequence of the data); a 4D one (dce) enters and leaves as a series',
+    )
     .option('--preset <name>', `generator preset: ${PRESET_NAMES.join(', ')}`, 'lite')
+    .option(
+      '--ndims <n>',
+      '2: slices (2D/2.5D, random --crop); 3: the 3D generator on random --patch cubes',
+      '2',
+    )
+    .option(
+      '--patch <n>',
+      'with --ndims 3: edge of the random 3D training patch in voxels, capped to the volume (default 32)',
+    )
     .option('--steps <n>', 'training steps', '1000')
-    .option('--crop <n>', 'random crop edge in voxels', '192')
+    .option('--crop <n>', 'with --ndims 2: random crop edge in voxels', '192')
     .option('--seed <n>', 'sampling and weight seed (and the phantom seed)', '0')
     .option(
       '--recipe <name>',
@@ -133,8 +223,19 @@ export function registerModel(program: Command): void {
       '--detach-cycle',
       'stop the cycle loss from reaching the translation output (see docs/generator.md)',
     )
+    .option('--no-compile', 'run each step op by op (eager) instead of as one compiled TensorFlow function')
+    .option('--xla', "also compile the step with XLA's CPU JIT (slow to start; see docs/speed.md)")
     .requiredOption('--out <dir>', 'run folder')
     .option('--resume', 'continue from RUN/last')
+    .option(
+      '--cache-mb <n>',
+      `memory budget (MiB) for training subjects held at once, normalised float32: subjects are read from the manifest's files when drawn and dropped when the budget needs the room, so memory stays within it however large the split (a budget below one subject still trains, reading on every draw)`,
+      String(DEFAULT_TRAIN_CACHE_BYTES / 2 ** 20),
+    )
+    .option(
+      '--redo',
+      'start a fresh run in a folder holding another run: its checkpoints (last/, best/, summary.json, data.json, fold.json) are removed first (without it that is refused)',
+    )
     .option('--json', 'print one JSON line per step instead of a progress bar')
     .option(
       '--fold <k/f>',
@@ -143,68 +244,90 @@ export function registerModel(program: Command): void {
     .action(async (o: TrainCliOptions) => {
       const fold = foldOption(o.fold);
       const report = await initEngine();
-      const steps = positiveInt(o.steps, '--steps');
-      const seed = Number(o.seed);
+      const steps = intOption(o.steps, '--steps', 1);
+      const seed = intOption(o.seed, '--seed');
       let sequences: string[];
-      let trainSet: SubjectVolumes[];
-      let valSet: SubjectVolumes[];
+      let trainSet: TrainSubjects;
+      let valSet: TrainSubjects;
+      const cacheMb = Number(o.cacheMb);
+      if (!(cacheMb >= 0))
+        throw new MriseqError('not a memory budget', {
+          field: '--cache-mb',
+          found: o.cacheMb,
+          expected: 'a number of MiB >= 0',
+          code: 'cli.option',
+        });
+      const manifestCohort = () => Cohort.fromManifest(o.manifest!, { cacheBytes: 0 });
       if (o.resume) checkResumedFold(o.out, fold && formatShard(fold));
+      const ndims = o.ndims === '2' ? 2 : o.ndims === '3' ? 3 : undefined;
+      if (ndims === undefined)
+        throw new MriseqError('unknown generator dimensionality', {
+          field: '--ndims',
+          found: o.ndims,
+          expected: '2 (slices) or 3 (volumes)',
+          code: 'cli.option',
+        });
+      if (o.patch !== undefined && ndims !== 3)
+        throw new MriseqError("--patch sizes the 3D generator's training patches", {
+          field: '--patch',
+          found: `${o.patch} with --ndims ${o.ndims}`,
+          expected: '--ndims 3 --patch N (2D training crops are --crop)',
+          code: 'cli.option',
+        });
+      if ((o.dwi || o.dce) && o.phantom === undefined)
+        throw new MriseqError('--dwi and --dce describe the phantom: they go with --phantom', {
+          field: o.dce ? '--dce' : '--dwi',
+          expected: '--phantom N (a manifest lists its own sequences: its dwi and dce columns)',
+          code: 'cli.option',
+        });
       if (o.phantom !== undefined && fold) {
-        const ph = phantom({
-          subjects: positiveInt(o.phantom, '--phantom'),
-          seed,
-          size: phantomSize(o.size),
-        });
-        sequences = ph.sequences;
+        const ph = cliPhantom(o);
+        sequences = chooseSequences(o.sequences, ph.sequences);
         const split = foldSplit(canonical(ph.ids()), fold);
-        trainSet = split.train.map((id) => ph.subject(id));
-        valSet = split.validation.map((id) => ph.subject(id));
+        trainSet = split.train.map((id) => only(ph.subject(id), sequences));
+        valSet = split.validation.map((id) => only(ph.subject(id), sequences));
       } else if (o.manifest && fold) {
-        const cohort = await Cohort.fromManifest(o.manifest);
-        sequences = [...cohort.sequences];
+        const cohort = await manifestCohort();
+        sequences = chooseSequences(o.sequences, cohort.sequences, o.manifest);
         const split = cohortFold(cohort, fold);
-        const load = async (id: string): Promise<SubjectVolumes> => ({
-          id,
-          volumes: await cohort.subject(id).loadAll(),
-        });
-        trainSet = [];
-        for (const id of split.train) trainSet.push(await load(id));
-        valSet = [];
-        for (const id of split.validation) valSet.push(await load(id));
+        trainSet = onlyOf(cohortStream(cohort, split.train), sequences);
+        valSet = onlyOf(cohortStream(cohort, split.validation), sequences);
       } else if (o.phantom !== undefined) {
-        const n = positiveInt(o.phantom, '--phantom');
-        const nVal = Number(o.validation);
-        if (!Number.isInteger(nVal) || nVal < 0 || (n > 1 && nVal >= n))
+        const n = intOption(o.phantom, '--phantom', 1);
+        const nVal = intOption(o.validation, '--validation');
+        if (n > 1 && nVal >= n)
           throw new MriseqError('bad number of validation subjects', {
             field: '--validation',
             found: o.validation,
             expected: `an integer in 0..${n - 1} (fewer than --phantom)`,
             code: 'cli.option',
           });
-        const ph = phantom({ subjects: n, seed, size: phantomSize(o.size) });
-        sequences = ph.sequences;
-        const all = ph.ids().map((id) => ph.subject(id));
+        const ph = cliPhantom(o);
+        sequences = chooseSequences(o.sequences, ph.sequences);
+        const all = ph.ids().map((id) => only(ph.subject(id), sequences));
         const v = n > 1 ? nVal : 0;
         valSet = all.slice(n - v);
         trainSet = all.slice(0, n - v);
       } else if (o.manifest) {
-        const tr = await manifestSubjects(o.manifest, 'train');
-        sequences = tr.sequences;
-        trainSet = tr.subjects;
-        valSet = (await manifestSubjects(o.manifest, 'val')).subjects;
+        const cohort = await manifestCohort();
+        const tr = await manifestSubjects(cohort, 'train');
+        sequences = chooseSequences(o.sequences, tr.sequences, o.manifest);
+        trainSet = onlyOf(tr.subjects, sequences);
+        valSet = onlyOf((await manifestSubjects(cohort, 'val')).subjects, sequences);
       } else {
         throw new MriseqError('say what to train on', {
           field: '--manifest',
           expected: '--manifest FILE or --phantom N',
         });
       }
-      if (fold && (trainSet.length === 0 || valSet.length === 0)) {
+      const [nTrain, nVal] = [subjectCount(trainSet), subjectCount(valSet)];
+      if (fold && (nTrain === 0 || nVal === 0)) {
         throw new MriseqError(
-          `fold ${o.fold} leaves no subject to ${trainSet.length === 0 ? 'train' : 'validate'} on`,
+          `fold ${o.fold} leaves no subject to ${nTrain === 0 ? 'train' : 'validate'} on`,
           {
             file: o.manifest,
             field: '--fold',
-            found: `${trainSet.length} training, ${valSet.length} validation subjects`,
+            found: `${nTrain} training, ${nVal} validation subjects`,
             expected: 'at least one of each: fewer folds or more subjects',
             code: 'train.fold',
           },
@@ -245,21 +368,31 @@ export function registerModel(program: Command): void {
           out: o.out,
           model: o.preset as PresetName,
           // mriseq 0.1's recipe started the code's linear maps its own way too
-          modelOverrides: { sequences, seed, linearInit: o.recipe === 'mriseq-0.1' ? 'scaled' : 'pytorch' },
+          modelOverrides: {
+            sequences,
+            seed,
+            linearInit: o.recipe === 'mriseq-0.1' ? 'scaled' : 'pytorch',
+            // the 3D generator sees one channel (a volume), whatever the preset's 2.5D stack
+            ...(ndims === 3 ? { ndims, cIn: 1 } : {}),
+          },
           steps,
           seed,
-          crop: Number(o.crop),
+          crop: ndims === 3 ? intOption(o.patch ?? '32', '--patch', 4) : intOption(o.crop, '--crop', 4),
           structuralWeight: o.structural ? 0.01 : 0,
           detachCycle: o.detachCycle === true,
+          compile: o.compile === false ? false : o.xla ? 'xla' : true,
           recipe: o.recipe,
           validation: valSet,
+          cacheBytes: cacheMb * 2 ** 20,
           resume: o.resume,
+          redo: o.redo,
           signal: ac.signal,
           onProgress: (e) => {
             if (o.json) {
               console.log(JSON.stringify(e));
               return;
             }
+            if (e.compileNote) console.error(`mriseq: ${e.compileNote}`);
             if (!started) {
               bar?.start(e.steps, e.step - 1, { loss: '-', ms: '-', psnr: '-' });
               started = true;
@@ -278,8 +411,8 @@ export function registerModel(program: Command): void {
             JSON.stringify(
               {
                 fold: formatShard(fold),
-                train: trainSet.map((x) => x.id),
-                validation: valSet.map((x) => x.id),
+                train: subjectIds(trainSet),
+                validation: subjectIds(valSet),
               },
               null,
               1,
@@ -316,29 +449,37 @@ export function registerModel(program: Command): void {
     .option('--phantom <n>', 'use the in-memory phantom with n subjects instead')
     .option('--size <nx,ny,nz>', 'phantom volume size', '64,64,32')
     .option('--seed <n>', 'phantom seed', '0')
+    .option('--dwi', 'with --phantom: the phantom has DWI')
+    .option('--dce', 'with --phantom: the phantom has the 4D DCE series')
     .option('--subject <id>', 'subject id (default: every subject of the cohort)')
     .requiredOption('--target <seq>', 'sequence to generate')
     .option('--sources <a,b>', 'source sequences (default: every other sequence the subject has)')
     .requiredOption(
       '--out <path>',
-      'output .nii or .nii.gz with --subject, else a folder (intensities in the normalised [-1, 1] space)',
+      'output .nii or .nii.gz with --subject, else a folder (intensities in the normalised [-1, 1] space; a 4D target such as dce is written as a 4D series)',
+    )
+    .option(
+      '--time-points <n>',
+      "time points of the generated series (default: the subject's own target, else what the generator was trained with, else 1)",
     )
     .option('--split <name>', 'without --subject: manifest split train, val, test or all', 'all')
     .option('--shard <i/n>', `without --subject: ${SHARD_HELP}`)
+    .option('--redo', `without --subject: ${REDO_HELP}`)
     .action(
-      async (o: {
-        run: string;
-        manifest?: string;
-        phantom?: string;
-        size?: string;
-        seed: string;
-        subject?: string;
-        target: string;
-        sources?: string;
-        out: string;
-        split: string;
-        shard?: string;
-      }) => {
+      async (
+        o: PhantomCliOptions & {
+          run: string;
+          manifest?: string;
+          subject?: string;
+          target: string;
+          sources?: string;
+          out: string;
+          split: string;
+          shard?: string;
+          redo?: boolean;
+          timePoints?: string;
+        },
+      ) => {
         const shard = shardOption(o.shard);
         if (o.subject === undefined) return generateCohort(o, shard);
         if (shard) {
@@ -352,12 +493,7 @@ export function registerModel(program: Command): void {
         const model = loadGenerator(o.run);
         let subject: SubjectVolumes;
         if (o.phantom !== undefined) {
-          const ph = phantom({
-            subjects: positiveInt(o.phantom, '--phantom'),
-            seed: Number(o.seed),
-            size: phantomSize(o.size),
-          });
-          subject = ph.subject(o.subject);
+          subject = cliPhantom(o).subject(o.subject);
         } else if (o.manifest) {
           subject = await manifestSubject(o.manifest, o.subject);
         } else {
@@ -372,16 +508,19 @@ export function registerModel(program: Command): void {
         const sources = o.sources
           ? o.sources.split(',').map((s) => s.trim())
           : have.filter((k) => k !== o.target);
-        const vol = await generate(model, subject, { sources, target: o.target });
+        const vol = await generate(model, subject, {
+          sources,
+          target: o.target,
+          timePoints: timePointsOption(o),
+        });
         await writeNifti(o.out, vol);
         console.log(`wrote ${o.out}: ${o.target} from ${sources.join('+')} (${vol.shape.join('x')})`);
       },
     );
 }
 
-/** A cell of generated.csv: quoted when it holds a separator, quote or line break. */
-function csvCell(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+function timePointsOption(o: { timePoints?: string }): number | undefined {
+  return o.timePoints === undefined ? undefined : intOption(o.timePoints, '--time-points', 1);
 }
 
 /**
@@ -390,29 +529,27 @@ function csvCell(s: string): string {
  * Resumable: a subject whose volume exists is not generated again.
  */
 async function generateCohort(
-  o: {
+  o: PhantomCliOptions & {
     run: string;
     manifest?: string;
-    phantom?: string;
-    size?: string;
-    seed: string;
     target: string;
     sources?: string;
     out: string;
     split: string;
+    redo?: boolean;
+    timePoints?: string;
   },
   shard: ReturnType<typeof shardOption>,
 ): Promise<void> {
   let all: string[];
   let load: (id: string) => Promise<SubjectVolumes>;
+  let stampOf: (id: string) => Promise<string | undefined>;
   if (o.phantom !== undefined) {
-    const ph = phantom({
-      subjects: positiveInt(o.phantom, '--phantom'),
-      seed: Number(o.seed),
-      size: phantomSize(o.size),
-    });
+    const ph = cliPhantom(o);
     all = ph.ids();
     load = async (id) => ph.subject(id);
+    // the phantom is a function of its options
+    stampOf = async (id) => fingerprintJson([JSON.stringify(ph.options), id]);
   } else if (o.manifest) {
     const cohort = await Cohort.fromManifest(o.manifest);
     if (!['train', 'val', 'test', 'all'].includes(o.split)) {
@@ -425,6 +562,10 @@ async function generateCohort(
     }
     all = o.split === 'all' ? cohort.ids : cohort.recordedSplit(o.split as 'train' | 'val' | 'test').ids;
     load = async (id) => ({ id, volumes: await cohort.subject(id).loadAll() });
+    stampOf = async (id) => {
+      const s = await cohort.stamp(id, cohort.subject(id).available);
+      return s === undefined ? undefined : fingerprintJson(s);
+    };
   } else {
     throw new MriseqError('say where the subjects are', {
       field: '--manifest',
@@ -434,27 +575,69 @@ async function generateCohort(
   await initEngine();
   const model = loadGenerator(o.run);
   const plan = shardFolder('generate', o.out, all, shard);
-  const rows = ['subject,target,sources,file'];
+  const given = o.sources ? o.sources.split(',').map((s) => s.trim()) : undefined;
+  const generatedFile = (dir: string) =>
+    subjectFiles(dir, new RegExp(`^${o.target.replace(/[^A-Za-z0-9_]/g, '\\$&')}\\.nii\\.gz$`));
+  const prov = OutputProvenance.open(
+    join(plan.dir, 'generate.provenance.json'),
+    'generate',
+    {
+      model: generatorFingerprint(model),
+      target: o.target,
+      sources: given ?? null,
+      // only when given: a record made before --time-points existed still matches
+      ...(o.timePoints !== undefined ? { timePoints: o.timePoints } : {}),
+      subjects: o.phantom !== undefined ? 'phantom' : `split ${o.split}`,
+    },
+    {
+      redo: o.redo,
+      hasOutputs: () => generatedFile(plan.dir).length > 0 || existsSync(join(plan.dir, 'generated.csv')),
+      removeOutputs: (previous) =>
+        removeOutputFiles(plan.dir, [
+          ...recordedOutputs(previous),
+          ...generatedFile(plan.dir),
+          'generated.csv',
+        ]),
+      what: `the volumes in ${plan.dir}`,
+    },
+  );
+  const sourcesOf = (subject: SubjectVolumes) =>
+    given ??
+    Object.keys(subject.volumes).filter(
+      (s) => subject.volumes[s] && model.config.sequences.includes(s) && s !== o.target,
+    );
+  const rows: string[][] = [];
   let k = 0;
   for (const id of plan.ids) {
     k++;
-    const subject = await load(id);
-    const have = Object.keys(subject.volumes).filter(
-      (s) => subject.volumes[s] && model.config.sequences.includes(s),
-    );
-    const sources = o.sources
-      ? o.sources.split(',').map((s) => s.trim())
-      : have.filter((s) => s !== o.target);
-    const rel = `${id}/${o.target}.nii.gz`;
+    const rel = join(id, `${o.target}.nii.gz`);
     const file = join(plan.dir, rel);
-    if (!existsSync(file)) {
+    const stamp = await stampOf(id);
+    let subject: SubjectVolumes | undefined;
+    const loaded = async () => (subject ??= await load(id));
+    const dataOf = (s: SubjectVolumes) => fingerprintVolumes(Object.entries(s.volumes));
+    // a subject is done when its entry is in the record (written after its volume)
+    if (!(await prov.verify(id, stamp, async () => dataOf(await loaded())))) {
+      const s = await loaded();
       mkdirSync(dirname(file), { recursive: true });
-      await writeNifti(file, await generate(model, subject, { sources, target: o.target }));
+      await writeNifti(
+        file,
+        await generate(model, s, {
+          sources: sourcesOf(s),
+          target: o.target,
+          timePoints: timePointsOption(o),
+        }),
+      );
+      prov.done(id, { data: dataOf(s), stamp, outputs: [rel] });
     }
-    rows.push([id, o.target, sources.join('+'), rel].map(csvCell).join(','));
+    const sources = given ?? sourcesOf(await loaded());
+    rows.push([id, o.target, sources.join('+'), `${id}/${o.target}.nii.gz`]);
     console.error(`generate: ${k}/${plan.ids.length} ${id}: ${o.target} from ${sources.join('+')}`);
   }
-  writeFileAtomicSync(join(plan.dir, 'generated.csv'), rows.join('\n') + '\n');
+  writeFileAtomicSync(
+    join(plan.dir, 'generated.csv'),
+    formatCsv(['subject', 'target', 'sources', 'file'], rows),
+  );
   plan.finish();
   console.log(`${plan.dir}: ${o.target} of ${plan.ids.length} subjects`);
 }

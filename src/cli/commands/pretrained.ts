@@ -9,33 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
+import { intOption, sizeOption } from '../options.js';
 import { PRETRAINED_MODELS } from '../../pretrained/index.js';
 import { checkPretrainedPhantom, packPretrained, readModelCard } from '../../pretrained/node.js';
 import { formatAcceptance } from '../../analysis/index.js';
-
-function int(text: string, field: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min)
-    throw new MriseqError('expected an integer', {
-      field,
-      found: text,
-      expected: `an integer >= ${min}`,
-      code: 'cli.option',
-    });
-  return n;
-}
-
-function size(text: string): [number, number, number] {
-  const v = text.split(/[x,]/).map(Number);
-  if (v.length !== 3 || v.some((n) => !Number.isInteger(n) || n < 4))
-    throw new MriseqError('bad phantom size', {
-      field: '--size',
-      found: text,
-      expected: 'NX,NY,NZ e.g. 64,64,32',
-      code: 'cli.option',
-    });
-  return v as [number, number, number];
-}
 
 export function registerPretrained(program: Command): void {
   const cmd = program
@@ -135,11 +112,11 @@ export function registerPretrained(program: Command): void {
         }
         const { card, report } = await packPretrained(run, {
           name: o.name,
-          seed: int(o.seed, '--seed', 0),
-          size: size(o.size),
-          train: int(o.train, '--train', 1),
-          validation: int(o.validation, '--validation', 0),
-          heldOut: int(o.heldOut, '--held-out', 1),
+          seed: intOption(o.seed, '--seed', 0),
+          size: sizeOption(o.size, '--size', { min: 4 }),
+          train: intOption(o.train, '--train', 1),
+          validation: intOption(o.validation, '--validation', 0),
+          heldOut: intOption(o.heldOut, '--held-out', 1),
           out: o.out,
           commit,
           minutes: o.minutes === undefined ? undefined : Number(o.minutes),

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
+import { intOption } from '../options.js';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
 import {
   cancelRun,
@@ -25,20 +26,6 @@ import {
 } from '../../scale/node.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < 1) {
-      throw new MriseqError('must be a positive integer', {
-        field: flag,
-        found: JSON.stringify(v),
-        code: 'cli.option',
-      });
-    }
-    return n;
-  };
-}
 
 function badMode(mode: string): never {
   throw new MriseqError('unknown mode', {
@@ -84,13 +71,13 @@ export function registerScale(program: Command): void {
     )
     .argument('<subcommand...>', 'the mriseq subcommand and its arguments, after --')
     .requiredOption('--run <dir>', 'run folder: scripts, logs, slurm.json, parts')
-    .option('--shards <n>', 'number of shards (array tasks)', positiveInt('--shards'), 1)
-    .option('--max-parallel <k>', 'at most K tasks at once', positiveInt('--max-parallel'))
+    .option('--shards <n>', 'number of shards (array tasks)', (v: string) => intOption(v, '--shards', 1), 1)
+    .option('--max-parallel <k>', 'at most K tasks at once', (v: string) => intOption(v, '--max-parallel', 1))
     .option('--partition <p>', 'SLURM partition')
     .option('--time <t>', 'wall time per task, e.g. 01:00:00')
     .option('--mem <m>', 'memory per task, e.g. 4G')
-    .option('--cpus <c>', 'CPUs per task', positiveInt('--cpus'))
-    .option('--gpus <g>', 'GPUs per task', positiveInt('--gpus'))
+    .option('--cpus <c>', 'CPUs per task', (v: string) => intOption(v, '--cpus', 1))
+    .option('--gpus <g>', 'GPUs per task', (v: string) => intOption(v, '--gpus', 1))
     .option(
       '--sbatch-arg <arg>',
       'extra sbatch option, repeatable (e.g. --sbatch-arg=--account=lab)',
@@ -98,7 +85,9 @@ export function registerScale(program: Command): void {
       [],
     )
     .option('--sweep <file>', 'JSON list of configurations: one array task per configuration (x fold)')
-    .option('--folds <f>', 'cross-validation folds: tasks add --fold k/F', positiveInt('--folds'))
+    .option('--folds <f>', 'cross-validation folds: tasks add --fold k/F', (v: string) =>
+      intOption(v, '--folds', 1),
+    )
     .option('--metric <path>', 'sweep: validation metric (dotted path in --metric-file)', 'bestPsnr')
     .option('--metric-file <name>', "sweep: JSON file in each point's folder", 'summary.json')
     .option('--mode <min|max>', 'sweep: whether lower or higher is better', 'max')
@@ -214,9 +203,9 @@ export function registerScale(program: Command): void {
     .command('selftest')
     .description('a tiny per-subject command following the shard convention (for checking a cluster)')
     .requiredOption('--out <dir>', 'run folder')
-    .option('--subjects <n>', 'number of subjects', positiveInt('--subjects'), 8)
+    .option('--subjects <n>', 'number of subjects', (v: string) => intOption(v, '--subjects', 1), 8)
     .option('--seed <s>', 'seed', Number, 0)
-    .option('--size <n>', 'cube edge length', positiveInt('--size'), 32)
+    .option('--size <n>', 'cube edge length', (v: string) => intOption(v, '--size', 1), 32)
     .option('--shard <i/n>', 'only this shard of the subjects')
     .option('--fail-while <file>', 'fail while this file exists')
     .option('--fail-shards <list>', 'with --fail-while: only these shard indices fail (comma separated)')
@@ -254,7 +243,12 @@ export function registerScale(program: Command): void {
     .requiredOption('--out <dir>', 'run folder')
     .requiredOption('--x <x>', 'the swept parameter', Number)
     .option('--fold <k/f>', 'cross-validation fold (0-based)')
-    .option('--subjects <n>', 'cohort size for the fold split', positiveInt('--subjects'), 20)
+    .option(
+      '--subjects <n>',
+      'cohort size for the fold split',
+      (v: string) => intOption(v, '--subjects', 1),
+      20,
+    )
     .action((o: { out: string; x: number; fold?: string; subjects: number }) => {
       const ids = selftestSubjects(o.subjects);
       const validation = o.fold ? foldSplit(ids, parseFold(o.fold)).validation.length : 0;
@@ -298,7 +292,7 @@ export function registerScale(program: Command): void {
     )
     .argument('<run>')
     .option('--command <name>', 'only the parts of this subcommand')
-    .option('--shards <n>', 'only parts of this shard count', positiveInt('--shards'))
+    .option('--shards <n>', 'only parts of this shard count', (v: string) => intOption(v, '--shards', 1))
     .option('--sweep', 'merge a sweep/fold run: pick the best configuration by the validation metric')
     .action(
       // merge writes into RUN: locked like any other writer of the run folder

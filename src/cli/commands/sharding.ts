@@ -4,6 +4,7 @@
  * subjects are taken in the canonical order, a shard writes under RUN/parts/<command>-I-of-N/
  * and finishes with its `_shard.json` marker, which `mriseq merge RUN` checks.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Cohort } from '../../cohort/index.js';
 import {
@@ -19,6 +20,23 @@ import {
 
 export const SHARD_HELP =
   'only the subjects with shardOf(id, N) == I (0-based, as $SLURM_ARRAY_TASK_ID); writes RUN/parts/<command>-I-of-N/ for `mriseq merge RUN`';
+export const REDO_HELP =
+  'replace outputs made from other inputs (another model, other options, other data) or of unknown origin: they are removed first (without it such a rerun is refused)';
+
+/**
+ * Files matching `pattern` in the immediate subfolders of dir (a per-subject command's outputs),
+ * relative to dir.
+ */
+export function subjectFiles(dir: string, pattern: RegExp): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    if (!d.isDirectory() || d.name === 'parts') continue;
+    for (const f of readdirSync(join(dir, d.name))) if (pattern.test(f)) out.push(join(d.name, f));
+  }
+  return out;
+}
+
 export const FOLD_HELP =
   'cross-validation fold K of F (0-based): the subjects outside the recorded test split are dealt into F folds by a stable hash of their id';
 

@@ -1,0 +1,53 @@
+/**
+ * Memory of generator training steps in a fresh process, for `npm run bench` (the "generator
+ * step memory" rows): `node --import tsx bench/step-memory.ts <eager|compiled> <size> [steps]`
+ * prints one JSON line: resident memory once the library is loaded (baseMB), after the model,
+ * optimizer and data are set up (setupMB), after two warm-up steps (warmMB), and the highest
+ * during the steps that follow (peakMB: VmHWM, reset through /proc/self/clear_refs). What training
+ * costs beyond the library is peakMB - baseMB. The PyTorch twin is bench/torch/step_memory.py.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { initEngine, setEngineAdapter, tf } from '../src/engine/index.js';
+import { nodeEngineAdapter } from '../src/engine/node.js';
+import { createGenerator } from '../src/model/index.js';
+import { CompiledStep, FlatAdam, trainingStep } from '../src/train/index.js';
+
+function status(key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+  if (!m) throw new Error(`no ${key} in /proc/self/status`);
+  return Number(m[1]) / 1024;
+}
+
+async function main(): Promise<void> {
+  const [mode, sizeArg, stepsArg] = process.argv.slice(2);
+  const size = Number(sizeArg ?? 64);
+  const steps = Number(stepsArg ?? 5);
+  setEngineAdapter(nodeEngineAdapter);
+  await initEngine({ backend: 'tensorflow', threads: Number(process.env.MRISEQ_BENCH_THREADS ?? 2) });
+  const base = status('VmRSS');
+  const model = createGenerator('lite', { seed: 0 });
+  const adam = new FlatAdam([...model.variables.values()], [...model.variables.keys()]);
+  const compiled = mode === 'compiled' ? CompiledStep.create(model, adam) : undefined;
+  if (mode === 'compiled' && !compiled) throw new Error('no graph functions here');
+  const xs = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 1);
+  const xt = tf.randomUniform([1, 1, size, size, 1], -1, 1, 'float32', 2);
+  const o = { beta1: 0.9, beta2: 0.999, structuralWeight: 0.01, structuralCycle: false };
+  const sample = { xs, xt, source: 't1', target: 't2', nts: 1, ntt: 1 };
+  const setup = status('VmRSS');
+  const step = (t: number) =>
+    compiled ? compiled.step(t, 2e-4, o, sample) : trainingStep(model, adam, t, 2e-4, o, sample);
+  step(1);
+  step(2);
+  const warm = status('VmRSS');
+  writeFileSync('/proc/self/clear_refs', '5');
+  for (let t = 3; t < 3 + steps; t++) step(t);
+  const peak = status('VmHWM');
+  console.log(
+    JSON.stringify({ mode, size, steps, baseMB: base, setupMB: setup, warmMB: warm, peakMB: peak }),
+  );
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
