@@ -194,6 +194,16 @@ export function aucNonInferiority(
   };
 }
 
+/**
+ * What {@link aucDifferenceTest} returns: two paired AUCs, their difference with its DeLong SE,
+ * two-sided 95% CI and p-values.
+ * @example
+ * ```ts
+ * import { aucDifferenceTest, type AucDifferenceTest } from 'mriseq';
+ * const t: AucDifferenceTest = aucDifferenceTest([0, 0, 1, 1], [0.2, 0.6, 0.4, 0.8], [0.1, 0.3, 0.7, 0.9]);
+ * console.log(t.difference, t.ci95, t.pTwoSided); // 0.25, its CI, its p-value
+ * ```
+ */
 export interface AucDifferenceTest {
   aucA: number;
   aucB: number;
@@ -214,6 +224,20 @@ export interface AucDifferenceTest {
  * DeLong's paired test of two AUCs measured on the same cases (e.g. MRI alone vs MRI + M_d
  * classifiers scored on the same held-out subjects): z = (AUC_B - AUC_A) / SE, with the SE from
  * the DeLong covariance of the two AUCs (as pROC's roc.test(paired = TRUE, method = "delong")).
+ * @param labels - Binary labels of the cases (1/true = positive).
+ * @param scoresA - Scores of the reference model (e.g. MRI alone), one per case.
+ * @param scoresB - Scores of the compared model on the same cases.
+ * @returns Both AUCs, B - A with its SE and two-sided 95% CI, z, and the two- and one-sided p-values.
+ * @throws {@link MriseqError} as {@link delong} (lengths differ, one class missing, non-finite scores).
+ * @example
+ * ```ts
+ * import { aucDifferenceTest } from 'mriseq';
+ * const labels = [0, 0, 0, 0, 1, 1, 1, 1];
+ * const mri = [0.3, 0.6, 0.2, 0.5, 0.4, 0.7, 0.55, 0.8];
+ * const withMap = [0.1, 0.3, 0.2, 0.4, 0.6, 0.8, 0.7, 0.9];
+ * const t = aucDifferenceTest(labels, mri, withMap);
+ * console.log(t.aucA, t.aucB, t.difference, t.ci95, t.pBGreater); // 0.8125 1 0.1875, its CI, one-sided p
+ * ```
  */
 export function aucDifferenceTest(
   labels: ArrayLike<number> | ArrayLike<boolean>,

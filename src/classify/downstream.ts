@@ -88,6 +88,17 @@ export interface DownstreamDatasetOptions {
  * A region of interest: a fixed-size box centred on the bounding box of a label map's non-zero
  * voxels (the lesion; BraTS: 'seg'), cut from every channel after normalisation and before
  * pooling, as the metastasis study classifies tumour regions rather than whole heads.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, type RoiOptions } from 'mriseq';
+ * const roi: RoiOptions = { mask: 'lesion', size: [16, 16, 8] };
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 4, size: [32, 32, 16] }), {
+ *   label: 'lesionGroup',
+ *   sequences: ['t1', 't2'],
+ *   roi,
+ * });
+ * console.log(d.shape, d.roiOrigins); // [8, 16, 16, 2] and where each box starts
+ * ```
  */
 export interface RoiOptions {
   /** Label map key of the subject ('lesion' on the phantom, 'seg' on BraTS-style manifests). */
@@ -253,6 +264,16 @@ export function downsampleVolume(v: Volume, factor: number): Volume {
 /**
  * Centre of the bounding box of a label map's non-zero voxels (voxel coordinates [x, y, z]), or
  * undefined when the map is empty.
+ * @param mask - A label map (any non-zero voxel counts as inside).
+ * @returns The box centre [x, y, z] (half-integers when the box has an even extent), or undefined.
+ * @example
+ * ```ts
+ * import { createVolume, maskBoxCentre } from 'mriseq';
+ * const m = createVolume(new Float32Array(8 * 8 * 4), [8, 8, 4]);
+ * m.data[2 + 8 * (3 + 8 * 1)] = 1; // voxel (2, 3, 1)
+ * m.data[4 + 8 * (3 + 8 * 1)] = 1; // voxel (4, 3, 1)
+ * console.log(maskBoxCentre(m)); // [3, 3, 1]
+ * ```
  */
 export function maskBoxCentre(mask: Volume): [number, number, number] | undefined {
   const [nx, ny, nz] = mask.shape;
@@ -445,7 +466,16 @@ export async function buildDownstreamDataset(
   };
 }
 
-/** Per-channel mean and standard deviation, for `standardizeChannels`. */
+/**
+ * Per-channel mean and standard deviation, for `standardizeChannels`.
+ * @example
+ * ```ts
+ * import { standardizeChannels, type ChannelStandardization, type DownstreamDataset } from 'mriseq';
+ * declare const d: DownstreamDataset; // with channels ['t1', 't2']
+ * const st: ChannelStandardization = { channels: ['t1', 't2'], mean: [-0.4, -0.3], sd: [0.05, 0.08] };
+ * console.log(standardizeChannels(d, st).inputs.length);
+ * ```
+ */
 export interface ChannelStandardization {
   channels: string[];
   mean: number[];
@@ -455,6 +485,20 @@ export interface ChannelStandardization {
 /**
  * Mean and SD of each channel over a dataset's voxels (only the region's voxels when it has
  * `regionMasks`). Compute them on the training subjects only.
+ * @param d - A dataset (the training part of a split).
+ * @returns The channels' names, means and SDs (population SD).
+ * @throws {@link MriseqError} when fewer than two voxels are counted (an empty region).
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, channelStatistics } from 'mriseq';
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 8, size: [32, 32, 16] }), {
+ *   label: 'lesionGroup',
+ *   sequences: ['t1', 't2'],
+ *   roi: { mask: 'lesion', size: [16, 16, 8], maskOutside: true },
+ * });
+ * const st = channelStatistics(d); // over the lesion voxels (runClassifier uses its training part only)
+ * console.log(st.channels, st.mean, st.sd);
+ * ```
  */
 export function channelStatistics(d: DownstreamDataset): ChannelStandardization {
   const C = d.shape[3];
@@ -492,6 +536,21 @@ export function channelStatistics(d: DownstreamDataset): ChannelStandardization 
  * the mean. The spec's [-1, 1] scaling keeps a volume's brightest tissue in range, so brain
  * tissues end up in a narrow band (the phantom's lesion T1: SD 0.04): standardising gives a
  * classifier's first ReLUs inputs that differ between tissues from the start.
+ * @param d - The dataset to transform (train or test part).
+ * @param stats - Statistics from {@link channelStatistics} of the training part, same channels.
+ * @returns A copy of the dataset with standardised inputs.
+ * @throws {@link MriseqError} when the statistics are for other channels.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, channelStatistics, standardizeChannels } from 'mriseq';
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 4, size: [32, 32, 16] }), {
+ *   label: 'lesionGroup',
+ *   sequences: ['t1'],
+ *   downsample: 2,
+ * });
+ * const z = standardizeChannels(d, channelStatistics(d));
+ * console.log(channelStatistics(z).mean, channelStatistics(z).sd); // about [0] and [1]
+ * ```
  */
 export function standardizeChannels(d: DownstreamDataset, stats: ChannelStandardization): DownstreamDataset {
   if (stats.channels.join('\u0000') !== d.channels.join('\u0000')) {

@@ -34,7 +34,16 @@ import type { ClassifierEvaluation } from './metrics.js';
 import { GradCam } from './gradcam.js';
 import { treeLeaves, type ClassTree } from './hierarchical.js';
 
-/** One classifier of a study: its channels and what it scored on the shared test subjects. */
+/**
+ * One classifier of a study: its channels and what it scored on the shared test subjects.
+ * @example
+ * ```ts
+ * import { type ChannelSetRun, type MapsStudyResult } from 'mriseq';
+ * declare const study: MapsStudyResult; // from mapsStudy
+ * const run: ChannelSetRun = study.withMap;
+ * console.log(run.name, run.evaluation.auc, run.evaluation.ci95, run.seconds);
+ * ```
+ */
 export interface ChannelSetRun {
   name: string;
   channels: string[];
@@ -47,6 +56,16 @@ export interface ChannelSetRun {
   seconds: number;
 }
 
+/**
+ * What {@link runChannelSets} returns: the shared test subjects, their 0/1 labels and one run per
+ * channel set (scores in the same subject order, so any two runs can be compared paired).
+ * @example
+ * ```ts
+ * import { aucDifferenceTest, type ChannelSetsResult } from 'mriseq';
+ * declare const r: ChannelSetsResult; // from runChannelSets
+ * console.log(aucDifferenceTest(r.labels, r.runs[0].scores, r.runs[1].scores).pTwoSided);
+ * ```
+ */
 export interface ChannelSetsResult {
   testIds: string[];
   /** 0/1 label per test subject (1 = the second class name). */
@@ -54,6 +73,16 @@ export interface ChannelSetsResult {
   runs: ChannelSetRun[];
 }
 
+/**
+ * Progress of a study, reported through `onStage` before each classifier (stage = its name) and
+ * once at the end.
+ * @example
+ * ```ts
+ * import { type StudyProgress } from 'mriseq';
+ * const onStage = (p: StudyProgress) => console.log(`${p.stage}: ${p.done}/${p.total}`);
+ * onStage({ stage: 'MRI', done: 0, total: 3 });
+ * ```
+ */
 export interface StudyProgress {
   stage: string;
   done: number;
@@ -65,6 +94,26 @@ type RunOptions = DownstreamRunOptions & { onStage?: (p: StudyProgress) => void 
 /**
  * Trains the same classifier (same seed, split and settings) on each named channel set of one
  * binary dataset and scores the same held-out subjects.
+ * @param data - A binary dataset from {@link buildDownstreamDataset} holding every channel of every set.
+ * @param sets - Named channel sets (channel names of `data`).
+ * @param options - As {@link runClassifier}, plus `onStage` progress.
+ * @returns The shared test subjects, their labels and one run per set.
+ * @throws {@link MriseqError} when the label is not binary, or as {@link runClassifier}.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, runChannelSets, initEngine } from 'mriseq';
+ * await initEngine();
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 12, size: [32, 32, 16] }), {
+ *   label: 'highEnhancement',
+ *   sequences: ['t1', 't1gd'],
+ *   downsample: 2,
+ * });
+ * const r = await runChannelSets(d, [{ name: 'T1', channels: ['t1'] }, { name: 'T1Gd', channels: ['t1gd'] }], {
+ *   train: { epochs: 2 },
+ *   bootstrap: 100,
+ * });
+ * console.log(r.testIds, r.runs.map((x) => x.evaluation.auc));
+ * ```
  */
 export async function runChannelSets(
   data: DownstreamDataset,
@@ -106,6 +155,23 @@ export async function runChannelSets(
   return { testIds: ids, labels: ids.map((id) => data.labels[data.ids.indexOf(id)]), runs };
 }
 
+/**
+ * Options of {@link mapsStudy}: the MRI channels, the M_d channel and an optional baseline map
+ * channel, plus the classifier options of {@link runClassifier} and `onStage`.
+ * @example
+ * ```ts
+ * import { type MapsStudyOptions } from 'mriseq';
+ * const o: MapsStudyOptions = {
+ *   sequences: ['t1', 't1gd', 't2', 'flair'],
+ *   mapChannel: 'md:t1gd',
+ *   baselineChannel: '|t1gd-t1|',
+ *   seed: 1,
+ *   standardize: true,
+ *   train: { epochs: 20 },
+ * };
+ * console.log(o.sequences.length);
+ * ```
+ */
 export interface MapsStudyOptions extends RunOptions {
   /** The MRI channels (sequences). */
   sequences: readonly string[];
@@ -115,6 +181,16 @@ export interface MapsStudyOptions extends RunOptions {
   baselineChannel?: string;
 }
 
+/**
+ * What {@link mapsStudy} returns: the three runs and DeLong's paired tests of their differences.
+ * @example
+ * ```ts
+ * import { type MapsStudyResult } from 'mriseq';
+ * declare const r: MapsStudyResult;
+ * const t = r.tests.mapVsMri;
+ * console.log(r.mri.evaluation.auc, r.withMap.evaluation.auc, t.difference, t.ci95, t.pBGreater);
+ * ```
+ */
 export interface MapsStudyResult extends ChannelSetsResult {
   mri: ChannelSetRun;
   withMap: ChannelSetRun;
@@ -127,7 +203,28 @@ export interface MapsStudyResult extends ChannelSetsResult {
   };
 }
 
-/** Claim 3: MRI alone vs MRI + M_d (and MRI + a baseline map), paired DeLong tests. */
+/**
+ * Claim 3: MRI alone vs MRI + M_d (and MRI + a baseline map), the same classifier, seed and split,
+ * with DeLong's paired tests of the differences (B > A is the one-sided alternative).
+ * @param data - A binary dataset with the sequences, the map channel and the baseline channel.
+ * @param options - The channels, and the classifier options of {@link runClassifier}.
+ * @returns The three runs and the paired tests.
+ * @throws {@link MriseqError} as {@link runChannelSets}.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, mapsStudy, subtractionMapProvider, initEngine } from 'mriseq';
+ * await initEngine();
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 12, size: [32, 32, 16] }), {
+ *   label: 'highEnhancement',
+ *   sequences: ['t1', 't2'],
+ *   extraMaps: [{ name: '|t1gd-t1|', map: (s) => subtractionMapProvider('t1gd', 't1')(s, 't1gd') }],
+ *   downsample: 2,
+ * });
+ * // The subtraction stands in for M_d here; with a generator, add `maps` and `mapTargets: ['t1gd']`.
+ * const r = await mapsStudy(d, { sequences: ['t1', 't2'], mapChannel: '|t1gd-t1|', train: { epochs: 2 }, bootstrap: 100 });
+ * console.log(r.tests.mapVsMri.difference, r.tests.mapVsMri.pBGreater);
+ * ```
+ */
 export async function mapsStudy(
   data: DownstreamDataset,
   options: MapsStudyOptions,
@@ -156,6 +253,16 @@ export async function mapsStudy(
   };
 }
 
+/**
+ * Options of {@link topKStudy}: the C_d order, k, the non-inferiority margin and level, plus the
+ * classifier options of {@link runClassifier} and `onStage`.
+ * @example
+ * ```ts
+ * import { type TopKStudyOptions } from 'mriseq';
+ * const o: TopKStudyOptions = { order: ['t1gd', 'flair', 't2', 't1'], k: 2, margin: 0.05, alpha: 0.05, seed: 1 };
+ * console.log(o.order.slice(0, o.k));
+ * ```
+ */
 export interface TopKStudyOptions extends RunOptions {
   /** Sequences ranked by C_d, most important first (e.g. a SequenceRanking's `order`). */
   order: readonly string[];
@@ -166,6 +273,16 @@ export interface TopKStudyOptions extends RunOptions {
   alpha?: number;
 }
 
+/**
+ * What {@link topKStudy} returns: the full, top-k and bottom-k runs, the non-inferiority tests of
+ * both subsets against the full set and the control's one-sided DeLong test.
+ * @example
+ * ```ts
+ * import { type TopKStudyResult } from 'mriseq';
+ * declare const r: TopKStudyResult;
+ * console.log(r.topTest.nonInferior, r.topTest.lowerBound, r.bottomInferior, r.bottomVsFull.difference);
+ * ```
+ */
 export interface TopKStudyResult extends ChannelSetsResult {
   full: ChannelSetRun;
   top: ChannelSetRun;
@@ -179,7 +296,27 @@ export interface TopKStudyResult extends ChannelSetsResult {
   bottomInferior: boolean;
 }
 
-/** Claim 2: top-k by C_d non-inferior to the full set; bottom-k as the control. */
+/**
+ * Claim 2: top-k by C_d non-inferior to the full set (one-sided paired DeLong at `margin`), with
+ * the bottom-k as the control that must come out inferior. Same classifier, seed and split for all three.
+ * @param data - A binary dataset with every sequence of `order` as a channel.
+ * @param options - The order by C_d, k, margin, alpha, and the classifier options.
+ * @returns The three runs, both non-inferiority tests and the control's verdict.
+ * @throws {@link MriseqError} when k is not in 1..order.length - 1, or as {@link runChannelSets}.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, topKStudy, initEngine } from 'mriseq';
+ * await initEngine();
+ * const order = ['t1gd', 'flair', 't2', 't1']; // e.g. rankSequences(...).order
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 12, size: [32, 32, 16] }), {
+ *   label: 'highEnhancement',
+ *   sequences: order,
+ *   downsample: 2,
+ * });
+ * const r = await topKStudy(d, { order, k: 2, margin: 0.1, train: { epochs: 2 }, bootstrap: 100 });
+ * console.log(r.topTest.nonInferior, r.bottomInferior);
+ * ```
+ */
 export async function topKStudy(
   data: DownstreamDataset,
   options: TopKStudyOptions,
@@ -222,6 +359,22 @@ export async function topKStudy(
   };
 }
 
+/**
+ * Options of {@link originStudy}: the channel sets compared, the named regions Grad-CAM is scored
+ * in, and how the dataset was cut and pooled (to bring the regions onto its grid).
+ * @example
+ * ```ts
+ * import { Cohort, type OriginStudyOptions } from 'mriseq';
+ * const cohort = Cohort.fromPhantom({ subjects: 8, size: [32, 32, 16] });
+ * const o: OriginStudyOptions = {
+ *   inputs: [['t1'], ['t2'], ['t1', 't1gd', 't2', 'flair']],
+ *   regions: async (id) => ({ lesion: await cohort.subject(id).mask('lesion') }),
+ *   downsample: 1,
+ *   roiSize: [16, 16, 8],
+ * };
+ * console.log(o.inputs.length);
+ * ```
+ */
 export interface OriginStudyOptions extends RunOptions {
   /** Channel sets compared (each runs the whole tree); the widest is explained by Grad-CAM. */
   inputs: readonly (readonly string[])[];
@@ -237,6 +390,17 @@ export interface OriginStudyOptions extends RunOptions {
   roiSize?: readonly [number, number, number];
 }
 
+/**
+ * Where Grad-CAM puts its mass: per named region, the mean share of the map's mass inside it
+ * against the region's mean share of the input volume (looking there more than by chance when the
+ * first is well above the second).
+ * @example
+ * ```ts
+ * import { type RegionShare } from 'mriseq';
+ * declare const r: RegionShare; // from originStudy(...).gradcam.regions
+ * console.log(`${r.region}: ${r.meanShare.toFixed(2)} of the mass in ${r.meanVolumeShare.toFixed(2)} of the volume (${r.subjects} subjects)`);
+ * ```
+ */
 export interface RegionShare {
   region: string;
   /** Subjects whose map has this region (a solid lesion has no necrotic core). */
@@ -251,6 +415,17 @@ export interface RegionShare {
   ids: string[];
 }
 
+/**
+ * What {@link originStudy} returns: one hierarchical run per input set, and the Grad-CAM of the
+ * widest input's root classifier (region shares and example maps).
+ * @example
+ * ```ts
+ * import { type OriginStudyResult } from 'mriseq';
+ * declare const r: OriginStudyResult;
+ * for (const x of r.runs) console.log(x.input, x.run.groupAuc.auc, x.run.leafAuc.auc);
+ * console.log(r.gradcam?.regions.map((g) => [g.region, g.meanShare]));
+ * ```
+ */
 export interface OriginStudyResult {
   runs: { input: string; channels: string[]; run: HierarchicalRun; seconds: number }[];
   /** Grad-CAM of the widest input's root (group) classifier on every test subject. */
@@ -263,7 +438,33 @@ export interface OriginStudyResult {
   };
 }
 
-/** Seed 2: the hierarchy trained on each input set; Grad-CAM shares in the named regions. */
+/**
+ * Seed 2: the hierarchy trained on each input set (same seed and split); Grad-CAM of the widest
+ * input's root (group) classifier on every test subject, with its mass in the named regions.
+ * @param data - A dataset whose label is the tree's leaves, holding every channel of every input set.
+ * @param tree - The class tree (see {@link treeFromGroups}).
+ * @param options - The input sets, the regions, `examples` (maps kept for figures, default 2) and the classifier options.
+ * @returns The runs and the Grad-CAM summary.
+ * @throws {@link MriseqError} as {@link runHierarchical}, or when a region map does not fit the dataset's grid.
+ * @example
+ * ```ts
+ * import { Cohort, LESION_HIERARCHY, buildDownstreamDataset, originStudy, treeFromGroups, initEngine } from 'mriseq';
+ * await initEngine();
+ * const cohort = Cohort.fromPhantom({ subjects: 16, size: [32, 32, 16] });
+ * const roiSize: [number, number, number] = [16, 16, 8];
+ * const d = await buildDownstreamDataset(cohort, { label: 'lesionType', sequences: ['t1', 't2'], roi: { mask: 'lesion', size: roiSize } });
+ * const r = await originStudy(d, treeFromGroups('lesion', LESION_HIERARCHY), {
+ *   inputs: [['t1'], ['t1', 't2']],
+ *   regions: async (id) => ({ lesion: await cohort.subject(id).mask('lesion') }),
+ *   roiSize,
+ *   standardize: true,
+ *   train: { epochs: 2 },
+ *   bootstrap: 100,
+ * });
+ * console.log(r.runs.map((x) => x.run.groupAuc.auc), r.gradcam?.regions);
+ * for (const x of r.runs) x.run.classifier.dispose();
+ * ```
+ */
 export async function originStudy(
   data: DownstreamDataset,
   tree: ClassTree,

@@ -5,6 +5,15 @@
  */
 import { finiteOrNull, PALETTE, type Figure, type PlotTrace } from './figure.js';
 
+/**
+ * One estimate of an {@link intervalFigure}: a row label, the value and its interval.
+ * @example
+ * ```ts
+ * import { type IntervalRow } from 'mriseq';
+ * const row: IntervalRow = { label: 'MRI + M_d', value: 0.82, lo: 0.7, hi: 0.93, group: 'AUC', note: 'p = 0.03' };
+ * console.log(row.label, row.value);
+ * ```
+ */
 export interface IntervalRow {
   /** Row label (y axis), e.g. the input set. */
   label: string;
@@ -18,6 +27,15 @@ export interface IntervalRow {
   note?: string;
 }
 
+/**
+ * Title, axis title, reference lines and x range of an {@link intervalFigure}.
+ * @example
+ * ```ts
+ * import { type IntervalFigureOptions } from 'mriseq';
+ * const opts: IntervalFigureOptions = { title: 'Test AUC', xTitle: 'AUC', refs: [{ x: 0.5, label: 'chance' }], range: [0, 1] };
+ * console.log(opts.refs?.length);
+ * ```
+ */
 export interface IntervalFigureOptions {
   title?: string;
   xTitle?: string;
@@ -27,6 +45,27 @@ export interface IntervalFigureOptions {
   range?: [number, number];
 }
 
+/**
+ * A dot-and-whisker chart of estimates with their confidence intervals (plotly spec): one row per
+ * label, one colour per group, dashed vertical reference lines (chance, 0, -margin). Hover text
+ * gives the value, the interval and the row's note (p-value, n).
+ * @param rows - The estimates; rows sharing a label and differing in group sit side by side.
+ * @param opts - Title, x-axis title, reference lines, x range.
+ * @returns A plotly figure spec (display it in a notebook, or write it with writeFigure).
+ * @example
+ * ```ts
+ * import { intervalFigure, display } from 'mriseq';
+ * display(
+ *   intervalFigure(
+ *     [
+ *       { label: 'MRI', value: 0.71, lo: 0.58, hi: 0.84 },
+ *       { label: 'MRI + M_d', value: 0.83, lo: 0.72, hi: 0.94, note: 'DeLong p = 0.04' },
+ *     ],
+ *     { title: 'Test AUC, 95% CI', xTitle: 'AUC', refs: [{ x: 0.5, label: 'chance' }], range: [0, 1] },
+ *   ),
+ * );
+ * ```
+ */
 export function intervalFigure(rows: readonly IntervalRow[], opts: IntervalFigureOptions = {}): Figure {
   const groups = [...new Set(rows.map((r) => r.group ?? ''))];
   const labels = [...new Set(rows.map((r) => r.label))];
