@@ -38,11 +38,12 @@ test('claims/<name>.figure.json specs are collected with their titles; a broken 
   }
 });
 
-test('a run folder without claims/ says so', async () => {
+test('a run folder without claims/ has no claim figures and no note for them', async () => {
   const run = mkdtempSync(join(tmpdir(), 'mriseq-claims-figures-'));
   try {
     const r = await runFigures(run);
-    assert.ok(r.skipped.some((s) => s.name === 'claims'));
+    assert.ok(!r.figures.some((f) => f.name.startsWith('claim')));
+    assert.ok(!r.skipped.some((s) => s.name.startsWith('claim')));
   } finally {
     rmSync(run, { recursive: true, force: true });
   }

