@@ -8,7 +8,7 @@
  *
  *   node scripts/run-notebooks.mjs [name-filter...] [--out DIR] [--keep]
  *   node scripts/run-notebooks.mjs --figures [--out DIR]   (`npm run figures`)
- *   node scripts/run-notebooks.mjs --paper NAME... [--out DIR]
+ *   node scripts/run-notebooks.mjs --paper NAME... [--seed N] [--out DIR]
  *
  * --figures regenerates every figure of the notebooks' run folder (DIR/run) with
  * `mriseq figures` into DIR/figures (PNG + SVG + interactive HTML + index.html), first executing
@@ -17,7 +17,8 @@
  * --paper runs the named notebooks at their own defaults, the paper profile of the studies
  * (notebooks 05-07: up to about an hour each on 2 cores), keeping the run folder (so `npm run
  * figures` draws their results next), with a per-cell timeout of 4 h; only the folders (runDir)
- * come from ci-params.json.
+ * come from ci-params.json; --seed N sets the notebooks' `seed` (each study's results are named
+ * by seed, so several seeds' figures sit side by side).
  *
  * --keep reuses the run folders of a previous execution (default: start from empty run folders,
  * so a stale checkpoint of other parameters is never picked up). MRISEQ_NOTEBOOK_TIMEOUT sets the
@@ -30,11 +31,15 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--out');
+const seedIdx = args.indexOf('--seed');
+const seedArg = seedIdx >= 0 ? Number(args[seedIdx + 1]) : undefined;
 const out = resolve(outIdx >= 0 ? args[outIdx + 1] : join(root, 'out', 'notebooks'));
 const figures = args.includes('--figures');
 const paper = args.includes('--paper');
 const keep = args.includes('--keep') || figures || paper;
-const filters = args.filter((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
+const filters = args.filter(
+  (a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1) && (seedIdx < 0 || i !== seedIdx + 1),
+);
 const python = join(root, '.venv', 'bin', 'python');
 const timeout = Number(process.env.MRISEQ_NOTEBOOK_TIMEOUT ?? (paper ? 4 * 3600 : 900));
 
@@ -97,6 +102,8 @@ const notebooks = readdirSync(join(root, 'notebooks'))
   .filter(() => !(figures && haveRun));
 if (notebooks.length === 0 && !figures) fail(`no notebook matches ${filters.join(', ')}`);
 if (paper && filters.length === 0) fail('--paper runs hours: name the notebooks (e.g. 06)');
+if (seedArg !== undefined && !(paper && Number.isInteger(seedArg)))
+  fail('--seed takes an integer and goes with --paper');
 if (notebooks.some((f) => f.startsWith('09')) && !existsSync(brats)) {
   const s = run(process.execPath, [
     'bin/mriseq.js',
@@ -120,7 +127,10 @@ for (const nb of notebooks) {
   const ci = params[nb.slice(0, 2)] ?? {};
   // the paper profile is the notebook's own defaults; only the output folders are CI's
   const p = paper
-    ? Object.fromEntries(Object.entries(ci).filter(([, v]) => Object.values(paths).includes(v)))
+    ? {
+        ...Object.fromEntries(Object.entries(ci).filter(([, v]) => Object.values(paths).includes(v))),
+        ...(seedArg === undefined ? {} : { seed: seedArg }),
+      }
     : ci;
   const pfile = join(out, `${name}.params.yaml`);
   writeFileSync(pfile, JSON.stringify(p, null, 1) + '\n'); // JSON is valid YAML
