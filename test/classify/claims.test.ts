@@ -30,7 +30,7 @@ import {
   type DownstreamRunOptions,
 } from '../../src/classify/index.js';
 import type { Volume } from '../../src/volume/index.js';
-import { notebookDefaults, type ParamValue } from '../helpers/notebook-params.js';
+import { NOTEBOOKS, notebookDefaults, type ParamValue } from '../helpers/notebook-params.js';
 
 const wanted = (process.env.MRISEQ_CLAIMS ?? '').split(',').map((s) => s.trim());
 const skipUnless = (study: string) =>
@@ -54,9 +54,10 @@ function profile(prefix: string) {
   const ci =
     process.env.MRISEQ_CLAIMS_PROFILE === 'ci'
       ? ((
-          JSON.parse(
-            readFileSync(new URL('../../notebooks/ci-params.json', import.meta.url), 'utf8'),
-          ) as Record<string, Record<string, ParamValue>>
+          JSON.parse(readFileSync(join(NOTEBOOKS, 'ci-params.json'), 'utf8')) as Record<
+            string,
+            Record<string, ParamValue>
+          >
         )[prefix] ?? {})
       : {};
   const p = { ...notebookDefaults(prefix), ...ci };

@@ -3,17 +3,17 @@
  * studies, which the gated claim tests rerun, read from the notebook itself so the two cannot drift.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
-const notebooks = new URL('../../notebooks/', import.meta.url).pathname;
+export const NOTEBOOKS = resolve(__dirname, '..', '..', 'notebooks');
 
 export type ParamValue = string | number | boolean | ParamValue[] | { [k: string]: ParamValue };
 
 /** `const name = value;` lines of the parameters cell, values parsed as JSON (single quotes allowed). */
 export function notebookDefaults(prefix: string): Record<string, ParamValue> {
-  const file = readdirSync(notebooks).find((f) => f.startsWith(`${prefix}-`) && f.endsWith('.ipynb'));
-  if (!file) throw new Error(`no notebook ${prefix}-*.ipynb in ${notebooks}`);
-  const nb = JSON.parse(readFileSync(join(notebooks, file), 'utf8')) as {
+  const file = readdirSync(NOTEBOOKS).find((f) => f.startsWith(`${prefix}-`) && f.endsWith('.ipynb'));
+  if (!file) throw new Error(`no notebook ${prefix}-*.ipynb in ${NOTEBOOKS}`);
+  const nb = JSON.parse(readFileSync(join(NOTEBOOKS, file), 'utf8')) as {
     cells: { cell_type: string; metadata?: { tags?: string[] }; source: string | string[] }[];
   };
   const cell = nb.cells.find((c) => c.cell_type === 'code' && c.metadata?.tags?.includes('parameters'));
