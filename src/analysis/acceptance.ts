@@ -411,7 +411,7 @@ export function acceptanceLines(
       pass: r.checks.specific && worst < r.lesionAuc[u].mean,
     },
     {
-      check: `C_d ranks ${u} first (most unique information)${seriesNote(r) ? `; ${seriesNote(r).trim()}` : ''}`,
+      check: `C_d ranks ${u} first (most unique information)${r.ranking.matrix.seriesTargets?.length ? `, series scored over ${r.frames === 'after-first' ? 'the phases after the first' : 'every phase'}` : ''}`,
       measured: r.ranking.order.join(' > '),
       required: `${u} first`,
       pass: r.checks.uniqueFirst,

@@ -22,6 +22,9 @@
 import { tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, normal } from './random.js';
+import { ParamStore, type SerializedWeights, type WeightFit } from '../params/index.js';
+
+export type { SerializedWeights };
 
 /**
  * A {@link ResNet3d}'s full configuration (what a saved classifier stores).
@@ -83,12 +86,6 @@ export interface ResNet3dConfig {
  */
 export type ResNet3dOptions = Partial<ResNet3dConfig> & Pick<ResNet3dConfig, 'inputChannels' | 'classNames'>;
 
-export interface SerializedWeights {
-  name: string;
-  shape: number[];
-  values: number[];
-}
-
 /** Hook into one named activation: read it, or replace it (the forward continues from `replace`). */
 export interface ActivationHook {
   layer: string;
@@ -125,7 +122,7 @@ export function blocksPerStage(depth: 6 | 18): number[] {
  */
 export class ResNet3d {
   readonly config: ResNet3dConfig;
-  readonly params = new Map<string, tf.Variable>();
+  private readonly store = new ParamStore();
 
   constructor(options: ResNet3dOptions) {
     this.config = {
@@ -178,9 +175,7 @@ export class ResNet3d {
       const sd = Math.sqrt(2 / fanIn);
       for (let i = 0; i < size; i++) v[i] = sd * normal(rng);
     }
-    const t = tf.tensor(v, shape);
-    this.params.set(name, tf.variable(t, true, `${name}_${uid()}`));
-    t.dispose();
+    this.store.add(name, shape, v);
   }
 
   private addConv(name: string, k: number, cin: number, cout: number): void {
@@ -309,24 +304,22 @@ export class ResNet3d {
     return tf.tidy(() => tf.softmax(this.forward(x)));
   }
 
+  /** The parameters by name, in creation order. */
+  get params(): Map<string, tf.Variable> {
+    return this.store.vars;
+  }
+
   get trainableVariables(): tf.Variable[] {
-    return [...this.params.values()];
+    return this.store.variables;
   }
 
   get parameterCount(): number {
-    return [...this.params.values()].reduce((s, v) => s + v.size, 0);
+    return this.store.parameterCount;
   }
 
   /** Config and weights as plain data (JSON-safe). */
   serialize(): { config: ResNet3dConfig; weights: SerializedWeights[] } {
-    return {
-      config: { ...this.config },
-      weights: [...this.params.entries()].map(([name, v]) => ({
-        name,
-        shape: v.shape.slice(),
-        values: Array.from(v.dataSync()),
-      })),
-    };
+    return { config: { ...this.config }, weights: this.store.serialize() };
   }
 
   /** Rebuilds a model from `serialize()`'s output; checks that every weight fits. */
@@ -337,30 +330,19 @@ export class ResNet3d {
   }
 
   setWeights(weights: SerializedWeights[]): void {
-    for (const w of weights) {
-      const v = this.params.get(w.name);
-      if (!v || v.shape.join('x') !== w.shape.join('x')) {
-        throw new MriseqError('checkpoint weight does not fit this model', {
-          field: w.name,
-          found: `[${w.shape.join(', ')}]`,
-          expected: v ? `[${v.shape.join(', ')}]` : 'a weight of this architecture',
-          code: 'classify.weights',
-        });
-      }
-      tf.tidy(() => v.assign(tf.tensor(w.values, w.shape)));
-    }
+    this.store.loadSerialized(weights, CLASSIFIER_WEIGHTS);
   }
 
   dispose(): void {
-    for (const v of this.params.values()) v.dispose();
-    this.params.clear();
+    this.store.dispose();
   }
 }
 
-let counter = 0;
-function uid(): number {
-  return ++counter;
-}
+/** A saved classifier's weights may be a subset (as before); each must fit by name and shape. */
+const CLASSIFIER_WEIGHTS: WeightFit = {
+  misfit: 'checkpoint weight does not fit this model',
+  code: 'classify.weights',
+};
 
 /**
  * GroupNorm over [B, D, H, W, C] (statistics per sample and channel group, eps 1e-5).

@@ -8,6 +8,7 @@ import { ensureEngine, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, permutation, type Rng } from './random.js';
 import type { ResNet3d, SerializedWeights } from './resnet.js';
+import { FlatAdam, TFJS_ADAM_EPSILON } from '../params/index.js';
 
 /**
  * Subjects as channels-last arrays: `inputs[i]` holds D*H*W*C values (x fastest, channel
@@ -264,8 +265,10 @@ export async function trainClassifier(
   const epochs = options.epochs ?? 30;
   const batchSize = options.batchSize ?? 8;
   const patience = options.patience ?? 5;
-  const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
+  const lr = options.learningRate ?? 1e-3;
   const vars = model.trainableVariables;
+  const adam = new FlatAdam(vars, [...model.params.keys()]);
+  let adamStep = 0;
   const history: TrainEpochEvent[] = [];
   let best = { loss: Infinity, epoch: -1, weights: snapshot(model) };
   let stoppedBy: TrainClassifierResult['stoppedBy'] = 'epochs';
@@ -284,7 +287,12 @@ export async function trainClassifier(
         const labels = idx.map((i) => train.labels[i]);
         const cost = tf.tidy((): tf.Scalar => {
           const x = batchTensor(train, idx, flips);
-          return optimizer.minimize(() => weightedLoss(model.forward(x), labels, weights, k), true, vars)!;
+          const { value, grads } = tf.variableGrads(
+            () => weightedLoss(model.forward(x), labels, weights, k),
+            vars,
+          );
+          adam.update(grads, ++adamStep, lr, 0.9, 0.999, TFJS_ADAM_EPSILON);
+          return value;
         });
         sum += (await cost.data())[0] * idx.length;
         count += idx.length;
@@ -304,7 +312,7 @@ export async function trainClassifier(
       await new Promise((r) => setTimeout(r, 0));
     }
   } finally {
-    optimizer.dispose();
+    adam.dispose();
   }
   if (best.epoch >= 0) model.setWeights(best.weights);
   return {

@@ -12,6 +12,13 @@ import { signalOrInterrupt } from '../interrupt/index.js';
 import { ensureEngine, tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
 import { createRng, normal, permutation, type Rng } from '../classify/index.js';
+import {
+  FlatAdam,
+  ParamStore,
+  TFJS_ADAM_EPSILON,
+  type SerializedWeights,
+  type WeightFit,
+} from '../params/index.js';
 
 export interface AutoencoderConfig {
   ndims: 2 | 3;
@@ -46,8 +53,6 @@ export interface ImageDataset {
   ids?: string[];
 }
 
-let counter = 0;
-
 /**
  * A contrastive autoencoder (after Ferrante et al. 2022) for the clustering study: a small conv
  * encoder to a latent vector, a decoder back, and a projection head; trained with reconstruction (MSE)
@@ -67,7 +72,7 @@ let counter = 0;
  */
 export class ContrastiveAutoencoder {
   readonly config: AutoencoderConfig;
-  readonly params = new Map<string, tf.Variable>();
+  private readonly store = new ParamStore();
   private readonly bottleneck: number[];
 
   constructor(options: AutoencoderOptions) {
@@ -134,12 +139,16 @@ export class ContrastiveAutoencoder {
     const size = shape.reduce((a, b) => a * b, 1);
     const rng = createRng(this.config.seed * 7919 + this.params.size * 104729 + 11);
     const sd = fanIn ? Math.sqrt(2 / fanIn) : 0;
-    const t = tf.tensor(
-      Float32Array.from({ length: size }, () => sd * normal(rng)),
+    this.store.add(
+      name,
       shape,
+      Float32Array.from({ length: size }, () => sd * normal(rng)),
     );
-    this.params.set(name, tf.variable(t, true, `ae_${name}_${++counter}`));
-    t.dispose();
+  }
+
+  /** The parameters by name, in creation order. */
+  get params(): Map<string, tf.Variable> {
+    return this.store.vars;
   }
 
   private p(name: string): tf.Tensor {
@@ -216,42 +225,29 @@ export class ContrastiveAutoencoder {
   }
 
   get trainableVariables(): tf.Variable[] {
-    return [...this.params.values()];
+    return this.store.variables;
   }
 
-  serialize(): { config: AutoencoderConfig; weights: { name: string; shape: number[]; values: number[] }[] } {
-    return {
-      config: { ...this.config },
-      weights: [...this.params.entries()].map(([name, v]) => ({
-        name,
-        shape: v.shape.slice(),
-        values: Array.from(v.dataSync()),
-      })),
-    };
+  serialize(): { config: AutoencoderConfig; weights: SerializedWeights[] } {
+    return { config: { ...this.config }, weights: this.store.serialize() };
   }
 
   static deserialize(data: ReturnType<ContrastiveAutoencoder['serialize']>): ContrastiveAutoencoder {
     const m = new ContrastiveAutoencoder(data.config);
-    for (const w of data.weights) {
-      const v = m.params.get(w.name);
-      if (!v || v.shape.join('x') !== w.shape.join('x')) {
-        throw new MriseqError('checkpoint weight does not fit this autoencoder', {
-          field: w.name,
-          found: `[${w.shape.join(', ')}]`,
-          expected: v ? `[${v.shape.join(', ')}]` : 'a weight of this architecture',
-          code: 'cluster.weights',
-        });
-      }
-      tf.tidy(() => v.assign(tf.tensor(w.values, w.shape)));
-    }
+    m.store.loadSerialized(data.weights, AUTOENCODER_WEIGHTS);
     return m;
   }
 
   dispose(): void {
-    for (const v of this.params.values()) v.dispose();
-    this.params.clear();
+    this.store.dispose();
   }
 }
+
+/** A saved autoencoder's weights may be a subset; each must fit by name and shape. */
+const AUTOENCODER_WEIGHTS: WeightFit = {
+  misfit: 'checkpoint weight does not fit this autoencoder',
+  code: 'cluster.weights',
+};
 
 /**
  * NT-Xent (normalised temperature-scaled cross-entropy, SimCLR): for 2N projections of N pairs,
@@ -400,7 +396,10 @@ export async function trainContrastiveAutoencoder(
   const batchSize = Math.max(2, options.batchSize ?? 16);
   const w = options.contrastiveWeight ?? 1;
   const temperature = options.temperature ?? 0.5;
-  const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
+  const lr = options.learningRate ?? 1e-3;
+  const vars = ae.trainableVariables;
+  const adam = new FlatAdam(vars, [...ae.params.keys()]);
+  let adamStep = 0;
   const history: { epoch: number; loss: number; reconstruction: number; contrastive: number }[] = [];
   let aborted = false;
   try {
@@ -424,16 +423,13 @@ export async function trainContrastiveAutoencoder(
           const b = stack(data, v2);
           let rec: tf.Scalar | undefined;
           let con: tf.Scalar | undefined;
-          const total = optimizer.minimize(
-            () => {
-              // keep(): minimize() tidies its function; the parts are read after it returns.
-              rec = tf.keep(tf.mean(tf.square(tf.sub(ae.decode(ae.encode(x)), x))) as tf.Scalar);
-              con = tf.keep(ntXentLoss(ae.project(ae.encode(a)), ae.project(ae.encode(b)), temperature));
-              return tf.add(rec, tf.mul(con, w)) as tf.Scalar;
-            },
-            true,
-            ae.trainableVariables,
-          )!;
+          const { value: total, grads } = tf.variableGrads(() => {
+            // keep(): variableGrads tidies its function; the parts are read after it returns.
+            rec = tf.keep(tf.mean(tf.square(tf.sub(ae.decode(ae.encode(x)), x))) as tf.Scalar);
+            con = tf.keep(ntXentLoss(ae.project(ae.encode(a)), ae.project(ae.encode(b)), temperature));
+            return tf.add(rec, tf.mul(con, w)) as tf.Scalar;
+          }, vars);
+          adam.update(grads, ++adamStep, lr, 0.9, 0.999, TFJS_ADAM_EPSILON);
           const out = tf.stack([total, rec!, con!]);
           tf.dispose([rec!, con!]);
           return out;
@@ -455,7 +451,7 @@ export async function trainContrastiveAutoencoder(
       await new Promise((r) => setTimeout(r, 0));
     }
   } finally {
-    optimizer.dispose();
+    adam.dispose();
   }
   return { history, aborted };
 }

@@ -12,54 +12,11 @@ import { MriseqError } from '../errors/index.js';
 import { convNd, instanceNorm, leakyRelu, reflectPad, upsample2x } from './ops.js';
 import { Mulberry32 as Rng } from '../random/index.js';
 import { releaseCompiled } from './infer.js';
+import { ParamStore, type NamedWeights, type WeightFit } from '../params/index.js';
+
+export { ParamStore, type NamedWeights };
 
 type Tensor = tf.Tensor;
-
-/**
- * Named parameters in creation order (the order weights are saved in).
- * Seeded from the generator config's `seed`, so the same config gives the same initial weights.
- *
- * @example
- * ```ts
- * import { ModelRng, ParamStore, initEngine } from 'mriseq/browser';
- * await initEngine();
- * const store = new ParamStore(new ModelRng(0));
- * const w = store.create('demo.w', [3, 3, 1, 8], 0.1);
- * console.log([...store.vars.keys()], w.shape);
- * w.dispose();
- * ```
- */
-export class ParamStore {
-  readonly vars = new Map<string, tf.Variable>();
-  constructor(readonly rng: Rng) {}
-
-  /** Creates a trainable variable drawn from N(0, std^2); std 0 gives zeros. */
-  create(name: string, shape: number[], std: number): tf.Variable {
-    return this.make(name, shape, (n, data) => {
-      if (std > 0) for (let i = 0; i < n; i++) data[i] = std * this.rng.normal();
-    });
-  }
-
-  /** Creates a trainable variable drawn from U(-bound, bound) (PyTorch's default Linear weights). */
-  createUniform(name: string, shape: number[], bound: number): tf.Variable {
-    return this.make(name, shape, (n, data) => {
-      for (let i = 0; i < n; i++) data[i] = bound * (2 * this.rng.next() - 1);
-    });
-  }
-
-  private make(name: string, shape: number[], fill: (n: number, data: Float32Array) => void): tf.Variable {
-    if (this.vars.has(name)) throw new Error(`parameter ${name} created twice`);
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    fill(n, data);
-    // tfjs variable names are global; ours are per model, so tfjs picks its own unique name.
-    const t = tf.tensor(data, shape, 'float32');
-    const v = tf.variable(t, true);
-    t.dispose();
-    this.vars.set(name, v);
-    return v;
-  }
-}
 
 abstract class Module extends tf.serialization.Serializable {
   abstract override getConfig(): tf.serialization.ConfigDict;
@@ -826,9 +783,7 @@ export class Seq2Seq extends Module {
   }
 
   countParams(): number {
-    let n = 0;
-    for (const v of this.store.vars.values()) n += v.size;
-    return n;
+    return this.store.parameterCount;
   }
 
   /** Index of a sequence's code, or a MriseqError naming the known sequences. */
@@ -963,45 +918,17 @@ export class Seq2Seq extends Module {
 
   /** Copies weights as plain arrays (name -> {shape, data}). */
   getWeights(): NamedWeights {
-    const out: NamedWeights = {};
-    for (const [k, v] of this.store.vars)
-      out[k] = { shape: v.shape.slice(), data: v.dataSync() as Float32Array };
-    return out;
+    return this.store.getWeights();
   }
 
   /** Sets every weight; names and shapes must match exactly. */
   setWeights(w: NamedWeights, file?: string): void {
-    const want = [...this.store.vars.keys()];
-    const have = Object.keys(w);
-    const missing = want.filter((k) => !(k in w));
-    const extra = have.filter((k) => !this.store.vars.has(k));
-    if (missing.length || extra.length) {
-      throw new MriseqError('weights do not match the generator config', {
-        file,
-        field: 'weights',
-        found: `missing ${missing.slice(0, 3).join(', ') || 'none'}; unexpected ${extra.slice(0, 3).join(', ') || 'none'}`,
-        expected: `${want.length} named tensors`,
-        code: 'checkpoint.mismatch',
-      });
-    }
-    for (const [k, v] of this.store.vars) {
-      const e = w[k];
-      if (e.shape.join(',') !== v.shape.join(',') || e.data.length !== v.size) {
-        throw new MriseqError('weight shape does not match the generator config', {
-          file,
-          field: k,
-          found: `[${e.shape.join(', ')}]`,
-          expected: `[${v.shape.join(', ')}]`,
-          code: 'checkpoint.mismatch',
-        });
-      }
-      v.assign(tf.tensor(e.data, v.shape, 'float32'));
-    }
+    this.store.setWeights(w, { ...GENERATOR_WEIGHTS, file });
   }
 
   dispose(): void {
     releaseCompiled(this);
-    for (const v of this.store.vars.values()) v.dispose();
+    this.store.dispose();
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -1016,20 +943,12 @@ export class Seq2Seq extends Module {
   }
 }
 
-/**
- * A generator's weights as plain arrays, by parameter name (what checkpoints store).
- *
- * @example
- * ```ts
- * import { createGenerator, type NamedWeights, initEngine } from 'mriseq';
- * await initEngine();
- * const g = createGenerator('lite');
- * const w: NamedWeights = g.getWeights();
- * console.log(Object.keys(w).length, w[Object.keys(w)[0]!]?.shape);
- * g.dispose();
- * ```
- */
-export type NamedWeights = Record<string, { shape: number[]; data: Float32Array }>;
+/** How a generator checkpoint must fit: every weight, exactly the stored names and shapes. */
+const GENERATOR_WEIGHTS: WeightFit = {
+  misfit: 'weight shape does not match the generator config',
+  incomplete: 'weights do not match the generator config',
+  code: 'checkpoint.mismatch',
+};
 
 for (const cls of [ConvBlock, ResBlock, HyperConv, HyperResBlock, ConvLSTM, Seq2Seq]) {
   tf.serialization.registerClass(

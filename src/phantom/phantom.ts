@@ -646,42 +646,112 @@ export function simulateSubject(
   options: PhantomOptions | ResolvedPhantomOptions = {},
 ): PhantomSubject {
   const o = isResolved(options) ? options : resolvePhantomOptions(options);
+  const { info, signals } = simulateStages(index, o);
+  return { ...info, volumes: simulateSequences(signals, info.sequences), truth: simulateTruth(signals) };
+}
+
+/**
+ * The random stages of subject `index`, each output kept (what {@link simulateSequences} and
+ * {@link simulateTruth} read, in `signals`). They draw from one 'anatomy' stream in this order:
+ * reordering them changes every subject.
+ */
+export function simulateStages(index: number, o: ResolvedPhantomOptions) {
   const info = phantomSubjectInfo(index, o);
-  // Local copies: module bindings compile to getters, too slow inside per-voxel loops.
-  const T = { ...TISSUE };
+  const grid = subjectGrid(o, index);
+  const anatomy = simulateAnatomy(grid);
+  const lesion = simulateLesion(grid, anatomy, info.labels);
+  const maps = simulateTissueProperties(grid, anatomy.tissue, lesion);
+  const enhancement = simulateContrast(
+    grid,
+    anatomy,
+    lesion,
+    info.labels.enhancingFraction,
+    o.uniqueFraction,
+  );
+  const bias = simulateBias(grid, o.bias);
+  const signals = subjectSignals(
+    grid,
+    o,
+    index,
+    info.labels.kinetics,
+    anatomy,
+    lesion,
+    maps,
+    enhancement,
+    bias,
+  );
+  return { info, grid, anatomy, lesion, maps, enhancement, bias, signals };
+}
+
+/** What the stages of {@link simulateSubject} share: the grid and the subject's 'anatomy' stream. */
+export interface SubjectGrid {
+  shape: [number, number, number];
+  /** Voxel count. */
+  n: number;
+  g: Geometry;
+  /** Drawn from by every stage in turn (anatomy, lesion, tissue properties, contrast, bias). */
+  rng: Rng;
+}
+
+/** The grid of subject `index` and a fresh 'anatomy' stream (the first stage draws first). */
+export function subjectGrid(o: ResolvedPhantomOptions, index: number): SubjectGrid {
   const [nx, ny, nz] = o.size;
-  const n = nx * ny * nz;
   const shape: [number, number, number] = [nx, ny, nz];
   const axis = (m: number): Float64Array =>
     Float64Array.from({ length: m }, (_, i) => ((i + 0.5) / m) * 2 - 1);
   const g: Geometry = { shape, ux: axis(nx), uy: axis(ny), uz: axis(nz) };
-  const rng = Rng.stream(o.seed, index, 'anatomy');
-  const field = (opts: FieldOptions = {}): Float32Array => smoothField(rng, shape, opts);
+  return { shape, n: nx * ny * nz, g, rng: Rng.stream(o.seed, index, 'anatomy') };
+}
+
+function field(grid: SubjectGrid, opts: FieldOptions = {}): Float32Array {
+  return smoothField(grid.rng, grid.shape, opts);
+}
+
+/** The head's nested structures ({@link simulateLesion} writes the lesion into them). */
+export interface Anatomy {
+  /** TISSUE label per voxel. */
+  tissue: Uint8Array;
+  /** 1 inside the brain (grey matter's outer surface). */
+  inBrain: Uint8Array;
+  /** 1 in the ventricles (CSF inside the brain). */
+  ventricle: Uint8Array;
+  headC: number[];
+  brainR: number[];
+}
+
+/** Anatomy: nested perturbed ellipsoids (scalp, skull CSF, grey and white matter, ventricles). */
+export function simulateAnatomy(grid: SubjectGrid): Anatomy {
+  // Local copies: module bindings compile to getters, too slow inside per-voxel loops.
+  const T = { ...TISSUE };
+  const { g, n, rng } = grid;
   // Fields used only around a structure are evaluated only in its bounding box.
   const boxOf = (c: readonly number[], r: readonly number[], amp: number): Box => blobBox(g, c, r, amp);
-
-  // ---- anatomy: nested perturbed ellipsoids ------------------------------------------------
   const tissue = new Uint8Array(n);
   const inBrain = new Uint8Array(n);
   const headC = [rng.uniform(-0.03, 0.03), rng.uniform(-0.03, 0.03), rng.uniform(-0.03, 0.03)];
   const headR = [rng.uniform(0.86, 0.92), rng.uniform(0.9, 0.95), rng.uniform(0.86, 0.92)];
-  const headField = field({ maxFrequency: 2, waves: 5 });
+  const headField = field(grid, { maxFrequency: 2, waves: 5 });
   forBlob(g, headC, headR, headField, 0.04, (i) => (tissue[i] = T.scalp));
   const skull = headR.map((r) => r * rng.uniform(0.91, 0.93));
   forBlob(g, headC, skull, headField, 0.04, (i) => (tissue[i] = T.csf));
   const brainR = skull.map((r) => r * rng.uniform(0.92, 0.95));
-  const brainField = field({ maxFrequency: 3, waves: 4 });
+  const brainField = field(grid, { maxFrequency: 3, waves: 4 });
   forBlob(g, headC, brainR, brainField, 0.03, (i) => {
     tissue[i] = T.greyMatter;
     inBrain[i] = 1;
   });
   const wmR0 = brainR.map((r) => r * 0.76);
-  const wmField = field({ minFrequency: 1.5, maxFrequency: 5, waves: 6, box: boxOf(headC, wmR0, 0.14) });
+  const wmField = field(grid, {
+    minFrequency: 1.5,
+    maxFrequency: 5,
+    waves: 6,
+    box: boxOf(headC, wmR0, 0.14),
+  });
   const wmR = brainR.map((r) => r * rng.uniform(0.68, 0.76));
   forBlob(g, headC, wmR, wmField, 0.14, (i) => {
     if (inBrain[i]) tissue[i] = T.whiteMatter;
   });
-  const ventField = field({
+  const ventField = field(grid, {
     minFrequency: 1,
     maxFrequency: 4,
     waves: 5,
@@ -703,10 +773,31 @@ export function simulateSubject(
       }
     });
   }
+  return { tissue, inBrain, ventricle, headC, brainR };
+}
 
-  // ---- lesion: oedema > core > (necrosis) --------------------------------------------------
+/** The lesion's labels and the box around it (where its fields are evaluated). */
+export interface LesionStage {
+  /** LESION label per voxel. */
+  lesion: Uint8Array;
+  lesionVoxels: number;
+  lesBox: Box;
+}
+
+/**
+ * Lesion: oedema > core > (necrosis), inside the brain only. Writes its tissues into
+ * anatomy.tissue and takes its voxels out of anatomy.ventricle.
+ */
+export function simulateLesion(
+  grid: SubjectGrid,
+  anatomy: Anatomy,
+  labels: Pick<PhantomLabels, 'lesionGroup' | 'lesionType'>,
+): LesionStage {
+  const T = { ...TISSUE };
+  const { g, n, rng } = grid;
+  const { tissue, inBrain, ventricle, headC, brainR } = anatomy;
   const lesion = new Uint8Array(n);
-  const { lesionGroup, lesionType, enhancingFraction } = info.labels;
+  const { lesionGroup, lesionType } = labels;
   const oedematous = lesionType.endsWith('oedematous');
   // BraTS-sized: oedema + core fill about 7% of the head. With a third of that (2.9%) the lite
   // generator saw too little lesion to learn its dark T1Gd from T2/FLAIR: it mapped the lesion's
@@ -718,9 +809,9 @@ export function simulateSubject(
   const coreR = lesR.map((r) => r * coreScale);
   const coreC = lesC.map((c, a) => c + lesR[a]! * rng.uniform(-0.15, 0.15));
   const necR = coreR.map((r) => r * rng.uniform(0.55, 0.7));
-  const lesBox = boxOf(lesC, lesR, 0.2);
-  const oedemaField = field({ minFrequency: 1, maxFrequency: 4, waves: 5, box: lesBox });
-  const coreField = field({ minFrequency: 1, maxFrequency: 4, waves: 5, box: lesBox });
+  const lesBox = blobBox(g, lesC, lesR, 0.2);
+  const oedemaField = field(grid, { minFrequency: 1, maxFrequency: 4, waves: 5, box: lesBox });
+  const coreField = field(grid, { minFrequency: 1, maxFrequency: 4, waves: 5, box: lesBox });
   forBlob(g, lesC, lesR, oedemaField, 0.2, (i) => {
     if (inBrain[i]) lesion[i] = LESION.oedema;
   });
@@ -739,8 +830,34 @@ export function simulateSubject(
     tissue[i] = l === LESION.oedema ? T.oedema : l === LESION.necroticCore ? T.necroticCore : T.cellularCore;
     ventricle[i] = 0;
   }
+  return { lesion, lesionVoxels, lesBox };
+}
 
-  // ---- subject-specific tissue properties (every sequence sees these) ----------------------
+/** The subject's tissue properties and their voxel maps. */
+export interface PropertyMaps {
+  /** Per TISSUE label: this subject's PD, T1, T2 and ADC. */
+  props: TissueProperties[];
+  pd: Float32Array;
+  t1: Float32Array;
+  t2: Float32Array;
+  /** ADC with the restricted part of the cellular core. */
+  adc: Float32Array;
+  /** ADC as its tissue's nominal value everywhere. */
+  adcNominal: Float32Array;
+}
+
+/**
+ * Subject-specific tissue properties (every sequence sees these) with a PD texture, and
+ * restricted diffusion on a random smooth part of the cellular core.
+ */
+export function simulateTissueProperties(
+  grid: SubjectGrid,
+  tissue: Uint8Array,
+  lesionStage: Pick<LesionStage, 'lesion' | 'lesBox'>,
+): PropertyMaps {
+  const T = { ...TISSUE };
+  const { n, rng } = grid;
+  const { lesion, lesBox } = lesionStage;
   const props: TissueProperties[] = TISSUE_PROPERTIES.map((p, t) => {
     const sd = t >= T.oedema ? 0.08 : 0.04;
     if (t === T.background) return { ...p };
@@ -752,7 +869,7 @@ export function simulateSubject(
       adc: p.adc,
     };
   });
-  const texture = field({ minFrequency: 2, maxFrequency: 6, waves: 3 });
+  const texture = field(grid, { minFrequency: 2, maxFrequency: 6, waves: 3 });
   const pd = new Float32Array(n);
   const t1 = new Float32Array(n);
   const t2 = new Float32Array(n);
@@ -761,15 +878,44 @@ export function simulateSubject(
   fillPropertyMaps(tissue, props, texture, { pd, t1, t2, adc, adcNominal });
 
   // Restricted diffusion on a random smooth part of the cellular core: invisible to PD/T1/T2.
-  const restrictField = field({ minFrequency: 1, maxFrequency: 4, waves: 5, box: lesBox });
+  const restrictField = field(grid, { minFrequency: 1, maxFrequency: 4, waves: 5, box: lesBox });
   for (let i = 0; i < n; i++)
     if (lesion[i] === LESION.cellularCore && (restrictField[i] as number) > 0)
       adc[i] = adc[i]! * RESTRICTED_ADC_FACTOR;
+  return { props, pd, t1, t2, adc, adcNominal };
+}
 
-  // ---- contrast: random smooth sub-regions, never a tissue of its own ----------------------
+/** Where contrast agent goes and how much. */
+export interface ContrastStage {
+  /** Contrast concentration scale per voxel (0 where nothing enhances). */
+  contrast: Float32Array;
+  /** 1 where contrast > 0. */
+  enhancing: Uint8Array;
+  /** 1 on the random vessels (arterial DCE curve). */
+  vessel: Uint8Array;
+  /** Voxels that are not background. */
+  headVoxels: number;
+}
+
+/**
+ * Contrast: random smooth sub-regions of the lesion and of the rest of the head, never a tissue of
+ * its own, so that the unique T1Gd signal reaches `uniqueFraction` of the head.
+ */
+export function simulateContrast(
+  grid: SubjectGrid,
+  anatomy: Pick<Anatomy, 'tissue' | 'inBrain' | 'ventricle'>,
+  lesionStage: LesionStage,
+  enhancingFraction: number,
+  uniqueFraction: number,
+): ContrastStage {
+  const T = { ...TISSUE };
+  const { n, rng } = grid;
+  const [nx, ny, nz] = grid.shape;
+  const { tissue, inBrain, ventricle } = anatomy;
+  const { lesion, lesionVoxels, lesBox } = lesionStage;
   const contrast = new Float32Array(n);
   const enhancing = new Uint8Array(n);
-  const lesionEnh = field({ minFrequency: 1.5, maxFrequency: 5, waves: 6, box: lesBox });
+  const lesionEnh = field(grid, { minFrequency: 1.5, maxFrequency: 5, waves: 6, box: lesBox });
   let headVoxels = 0;
   for (let i = 0; i < n; i++) if (tissue[i] !== T.background) headVoxels++;
   const lesionCand: number[] = [];
@@ -795,7 +941,7 @@ export function simulateSubject(
   }
   // Enhancing structures outside the lesion (vessels, choroid plexus, dura, patchy vascular
   // enhancement) so that the unique T1Gd signal reaches the requested fraction of the head.
-  const kOutside = Math.max(0, Math.round(o.uniqueFraction * headVoxels) - kLesion);
+  const kOutside = Math.max(0, Math.round(uniqueFraction * headVoxels) - kLesion);
   const vessel = new Uint8Array(n);
   const vesselCount = 6 + rng.int(5);
   for (let v = 0; v < vesselCount; v++) {
@@ -826,7 +972,7 @@ export function simulateSubject(
     }
   }
   if (kOutside > 0) {
-    const outField = field({ minFrequency: 1.5, maxFrequency: 6, waves: 5 });
+    const outField = field(grid, { minFrequency: 1.5, maxFrequency: 6, waves: 5 });
     const cand = headOutsideLesion(tissue, lesion);
     const p = Float32Array.from(cand, (i) => {
       const base = outField[i] as number;
@@ -849,15 +995,71 @@ export function simulateSubject(
       }
     });
   }
+  return { contrast, enhancing, vessel, headVoxels };
+}
 
-  // ---- bias field and noise levels --------------------------------------------------------
-  const biasRaw = field({ minFrequency: 0.3, maxFrequency: 1.2, waves: 2 });
+/** The multiplicative bias field exp(strength * smooth field): positive, smooth, 1 at strength 0. */
+export function simulateBias(grid: SubjectGrid, strength: number): Float32Array {
+  const { n } = grid;
+  const biasRaw = field(grid, { minFrequency: 0.3, maxFrequency: 1.2, waves: 2 });
   const bias = new Float32Array(n);
-  for (let i = 0; i < n; i++) bias[i] = Math.exp(o.bias * (biasRaw[i] as number));
-  const flairTI = flairNullTI(props[T.csf]!.t1, SEQUENCE_PARAMETERS.flair.tr);
-  const sigma = noiseSigmas(o);
+  for (let i = 0; i < n; i++) bias[i] = Math.exp(strength * (biasRaw[i] as number));
+  return bias;
+}
 
-  // ---- sequences -------------------------------------------------------------------------
+type StaticSequence = 't1' | 't1gd' | 't2' | 'flair' | 'dwi';
+
+/**
+ * A subject after its random stages (anatomy to bias) with its noiseless signal equations: what
+ * {@link simulateSequences} and {@link simulateTruth} read. Draws nothing.
+ */
+export interface SubjectSignals {
+  grid: SubjectGrid;
+  o: ResolvedPhantomOptions;
+  index: number;
+  tissue: Uint8Array;
+  lesion: Uint8Array;
+  maps: PropertyMaps;
+  enhancement: ContrastStage;
+  bias: Float32Array;
+  flairTI: number;
+  /** Rician noise SD per sequence. */
+  sigma: Partial<Record<PhantomSequence, number>>;
+  /** Noiseless, unbiased intensity of voxel i per static sequence. */
+  clean: Record<StaticSequence, (i: number) => number>;
+  /** The relaxation factor of a tissue (PD 1) per static sequence. */
+  f1: (key: StaticSequence, p: TissueProperties) => number;
+  /** Voxels with contrast. */
+  enhancingList: number[];
+  /** Voxels whose ADC departs from the nominal. */
+  restrictedList: number[];
+  /** DCE phase times (minutes). */
+  dceTimes: number[];
+  /** The kinetic curve of voxel i at a time (minutes). */
+  curveAt: (i: number, tMin: number) => number;
+  /** A volume of this subject's geometry. */
+  vol: (data: Float32Array, datatype?: Volume['datatype'], extra?: { nt: number; dt: number }) => Volume;
+}
+
+/** The signal equations of a subject whose random stages have run. */
+export function subjectSignals(
+  grid: SubjectGrid,
+  o: ResolvedPhantomOptions,
+  index: number,
+  kinetics: KineticCurve,
+  anatomy: Pick<Anatomy, 'tissue'>,
+  lesionStage: Pick<LesionStage, 'lesion'>,
+  maps: PropertyMaps,
+  enhancement: ContrastStage,
+  bias: Float32Array,
+): SubjectSignals {
+  const { n } = grid;
+  const [nx, ny, nz] = grid.shape;
+  const { lesion } = lesionStage;
+  const { pd, t1, t2, adc, adcNominal } = maps;
+  const { contrast, vessel } = enhancement;
+  const flairTI = flairNullTI(maps.props[TISSUE.csf]!.t1, SEQUENCE_PARAMETERS.flair.tr);
+  const sigma = noiseSigmas(o);
   const spacing = phantomSpacing(o.size);
   const affine = affineFor(o.size, spacing);
   const vol = (
@@ -872,14 +1074,14 @@ export function simulateSubject(
     datatype,
   });
   const P = SEQUENCE_PARAMETERS;
-  const clean: Record<'t1' | 't1gd' | 't2' | 'flair' | 'dwi', (i: number) => number> = {
+  const clean: Record<StaticSequence, (i: number) => number> = {
     t1: (i) => spinEcho(pd[i]!, t1[i]!, t2[i]!, P.t1.tr, P.t1.te),
     t1gd: (i) => spinEcho(pd[i]!, contrastT1(t1[i]!, contrast[i]!), t2[i]!, P.t1gd.tr, P.t1gd.te),
     t2: (i) => spinEcho(pd[i]!, t1[i]!, t2[i]!, P.t2.tr, P.t2.te),
     flair: (i) => inversionRecovery(pd[i]!, t1[i]!, t2[i]!, P.flair.tr, P.flair.te, flairTI),
     dwi: (i) => diffusion(pd[i]!, t1[i]!, t2[i]!, adc[i]!),
   };
-  const f1 = (key: keyof typeof clean, p: TissueProperties): number => {
+  const f1 = (key: StaticSequence, p: TissueProperties): number => {
     switch (key) {
       case 't1':
       case 't1gd':
@@ -898,8 +1100,48 @@ export function simulateSubject(
     if (contrast[i]! > 0) enhancingList.push(i);
     if (adc[i] !== adcNominal[i]) restrictedList.push(i);
   }
+  const dceTimes = o.dce ? Array.from({ length: o.dce.phases }, (_, k) => (k * o.dce!.interval) / 60) : [];
+  const kinetic = new Uint8Array(n); // 0 lesion curve, 1 arterial, 2 persistent
+  for (let i = 0; i < n; i++) kinetic[i] = lesion[i] !== LESION.none ? 0 : vessel[i] ? 1 : 2;
+  const curveAt = (i: number, tMin: number): number =>
+    kineticCurve(kinetic[i] === 0 ? kinetics : kinetic[i] === 1 ? 'arterial' : 'persistent', tMin);
+  return {
+    grid,
+    o,
+    index,
+    tissue: anatomy.tissue,
+    lesion,
+    maps,
+    enhancement,
+    bias,
+    flairTI,
+    sigma,
+    clean,
+    f1,
+    enhancingList,
+    restrictedList,
+    dceTimes,
+    curveAt,
+    vol,
+  };
+}
+
+/**
+ * Sequences: each present sequence's signal equation times the bias field, with Rician noise
+ * from the sequence's own stream (seed, index, 'noise', sequence).
+ */
+export function simulateSequences(
+  s: SubjectSignals,
+  sequences: readonly PhantomSequence[],
+): Partial<Record<PhantomSequence, Volume>> {
+  const { o, index, tissue, bias, sigma, clean, f1, enhancingList, restrictedList, dceTimes, curveAt, vol } =
+    s;
+  const { n } = s.grid;
+  const { props, pd, t1, t2 } = s.maps;
+  const { contrast } = s.enhancement;
+  const P = SEQUENCE_PARAMETERS;
   const volumes: Partial<Record<PhantomSequence, Volume>> = {};
-  for (const key of info.sequences) {
+  for (const key of sequences) {
     if (key === 'dce') continue;
     const out = new Float32Array(n);
     const f = clean[key];
@@ -913,15 +1155,7 @@ export function simulateSubject(
     addRicianNoise(out, sigma[key]!, Rng.stream(o.seed, index, 'noise', key));
     volumes[key] = vol(out);
   }
-  const dceTimes = o.dce ? Array.from({ length: o.dce.phases }, (_, k) => (k * o.dce!.interval) / 60) : [];
-  const kinetic = new Uint8Array(n); // 0 lesion curve, 1 arterial, 2 persistent
-  for (let i = 0; i < n; i++) kinetic[i] = lesion[i] !== LESION.none ? 0 : vessel[i] ? 1 : 2;
-  const curveAt = (i: number, tMin: number): number =>
-    kineticCurve(
-      kinetic[i] === 0 ? info.labels.kinetics : kinetic[i] === 1 ? 'arterial' : 'persistent',
-      tMin,
-    );
-  if (o.dce && info.sequences.includes('dce')) {
+  if (o.dce && sequences.includes('dce')) {
     const nt = o.dce.phases;
     const out = new Float32Array(n * nt);
     for (let k = 0; k < nt; k++) {
@@ -934,8 +1168,34 @@ export function simulateSubject(
     addRicianNoise(out, sigma.dce!, Rng.stream(o.seed, index, 'noise', 'dce'));
     volumes.dce = vol(out, 'float32', { nt, dt: o.dce.interval });
   }
+  return volumes;
+}
 
-  // ---- ground truth -----------------------------------------------------------------------
+/**
+ * Ground truth: tissue, lesion and BraTS-style segmentation labels, the unique masks (voxels
+ * where a property only one sequence sees changes its signal by more than uniqueThreshold noise
+ * SDs), the property maps, the bias field and the noise levels.
+ */
+export function simulateTruth(s: SubjectSignals): PhantomTruth {
+  const {
+    o,
+    tissue,
+    lesion,
+    bias,
+    sigma,
+    flairTI,
+    clean,
+    enhancingList,
+    restrictedList,
+    dceTimes,
+    curveAt,
+    vol,
+  } = s;
+  const T = { ...TISSUE };
+  const { n } = s.grid;
+  const { pd, t1, t2, adc, adcNominal } = s.maps;
+  const { contrast, enhancing, headVoxels } = s.enhancement;
+  const P = SEQUENCE_PARAMETERS;
   const unique: Partial<Record<PhantomSequence, Volume>> = {};
   const uniqueFraction: Partial<Record<PhantomSequence, number>> = {};
   // Only voxels where the unique property departs can be unique; the rest are 0 by construction.
@@ -968,14 +1228,14 @@ export function simulateSubject(
       let best = 0;
       const s0 = spinEcho(pd[i]!, t1[i]!, t2[i]!, P.dce.tr, P.dce.te);
       for (const tMin of dceTimes) {
-        const s = spinEcho(
+        const st = spinEcho(
           pd[i]!,
           contrastT1(t1[i]!, contrast[i]! * curveAt(i, tMin)),
           t2[i]!,
           P.dce.tr,
           P.dce.te,
         );
-        if (Math.abs(s - s0) > Math.abs(best)) best = s - s0;
+        if (Math.abs(st - s0) > Math.abs(best)) best = st - s0;
       }
       return best;
     });
@@ -986,20 +1246,16 @@ export function simulateSubject(
     seg[i] = enhancing[i] ? 4 : l === LESION.oedema ? 2 : 1;
   }
   return {
-    ...info,
-    volumes,
-    truth: {
-      tissue: vol(Float32Array.from(tissue), 'uint8'),
-      lesion: vol(Float32Array.from(lesion), 'uint8'),
-      seg: vol(Float32Array.from(seg), 'uint8'),
-      unique,
-      uniqueFraction,
-      importanceOrder: designedImportanceOrder(o),
-      maps: { pd: vol(pd), t1: vol(t1), t2: vol(t2), adc: vol(adc), contrast: vol(contrast) },
-      biasField: vol(bias),
-      noiseSigma: sigma,
-      flairTI,
-    },
+    tissue: vol(Float32Array.from(tissue), 'uint8'),
+    lesion: vol(Float32Array.from(lesion), 'uint8'),
+    seg: vol(Float32Array.from(seg), 'uint8'),
+    unique,
+    uniqueFraction,
+    importanceOrder: designedImportanceOrder(o),
+    maps: { pd: vol(pd), t1: vol(t1), t2: vol(t2), adc: vol(adc), contrast: vol(contrast) },
+    biasField: vol(bias),
+    noiseSigma: sigma,
+    flairTI,
   };
 }
 

@@ -20,7 +20,8 @@
  * an AbortSignal (or the host's interrupt, see ../interrupt) stops between steps; the whole state (weights, Adam moments, RNG, step) can be
  * snapshotted and resumed bit for bit on the same backend.
  */
-import { ensureEngine, NativeAdam, tf } from '../engine/index.js';
+import { ensureEngine, tf } from '../engine/index.js';
+import { FlatAdam } from '../params/index.js';
 import { MriseqError } from '../errors/index.js';
 import { signalOrInterrupt, yieldToHost } from '../interrupt/index.js';
 import { Seq2Seq, smoothL1, ssimLoss, type NamedWeights } from '../model/index.js';
@@ -28,6 +29,9 @@ import { Mulberry32 as Rng } from '../random/index.js';
 import { extractPatch } from '../model/data.js';
 import { SubjectPool, subjectCount, type Prepared, type TrainSubjects } from './pool.js';
 import { CompiledStep, CompileError } from './compiled.js';
+
+// The project's one Adam (src/params), exported here too as before.
+export { FlatAdam };
 
 /**
  * Options of {@link train} and {@link trainSteps}; defaults follow the authors' recipe.
@@ -476,130 +480,6 @@ export function learningRate(step: number, steps: number, o: TrainState['options
       ? Math.floor(step / r.epochSteps) / Math.max(1, Math.ceil(steps / r.epochSteps))
       : step / Math.max(1, steps);
   return (o.lr - o.lrEnd) * Math.pow(1 - Math.min(1, frac), o.lrPower) + o.lrEnd;
-}
-
-/**
- * PyTorch's Adam over all parameters. On the native backend each parameter is updated in place
- * by TensorFlow's ResourceApplyAdam (NativeAdam: one pass per parameter, no allocation). On other
- * backends all parameters form one flat vector: the moments are two flat variables and the update
- * is a dozen ops whatever the number of parameters (per-variable Adam costs ~14 ops per variable,
- * a third of a step's op count). Same arithmetic as PyTorch's Adam, element by element (the two
- * paths round differently, within float32 precision); a parameter without a gradient this step
- * (a ConvLSTM's hidden weights at one time point) is updated with gradient 0.
- * @example
- * ```ts
- * import { FlatAdam, tf, initEngine } from 'mriseq/browser';
- * await initEngine();
- * const w = tf.variable(tf.ones([3]));
- * const adam = new FlatAdam([w], ['w']);
- * // Gradients are keyed by each variable's tfjs name (not by `names`); a missing one counts as 0.
- * tf.tidy(() => adam.update({ [w.name]: tf.ones([3]) }, 1, 0.1, 0.9, 0.999));
- * console.log(w.dataSync()); // each 0.9: the first Adam step moves by lr
- * adam.dispose();
- * w.dispose();
- * ```
- */
-export class FlatAdam {
-  private readonly native: NativeAdam | undefined;
-  private readonly m: tf.Variable | undefined;
-  private readonly v: tf.Variable | undefined;
-  readonly sizes: number[];
-  constructor(
-    readonly vars: tf.Variable[],
-    readonly names: string[],
-  ) {
-    this.sizes = vars.map((x) => x.size);
-    this.native = NativeAdam.create(vars);
-    if (!this.native) {
-      const n = this.sizes.reduce((a, b) => a + b, 0);
-      this.m = tf.variable(tf.zeros([n]), false);
-      this.v = tf.variable(tf.zeros([n]), false);
-    }
-  }
-
-  /** The in-place Adam on the native backend (undefined on other backends). */
-  get nativeAdam(): NativeAdam | undefined {
-    return this.native;
-  }
-
-  /** Applies one update (call inside a tidy). adamStep counts from 1. */
-  update(grads: Record<string, tf.Tensor>, adamStep: number, lr: number, beta1: number, beta2: number): void {
-    if (this.native) {
-      this.native.update(grads, adamStep, lr, beta1, beta2, 1e-8);
-      return;
-    }
-    const m = this.m!;
-    const v = this.v!;
-    const g = tf.concat(this.vars.map((p) => tf.reshape(grads[p.name] ?? tf.zerosLike(p), [-1])));
-    const bc1 = 1 - Math.pow(beta1, adamStep);
-    const bc2 = Math.sqrt(1 - Math.pow(beta2, adamStep));
-    const mi = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-    const vi = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
-    m.assign(mi);
-    v.assign(vi);
-    // PyTorch: p -= lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
-    const upd = tf.div(tf.mul(mi, lr / bc1), tf.add(tf.div(tf.sqrt(vi), bc2), 1e-8));
-    const parts = tf.split(upd, this.sizes);
-    this.vars.forEach((p, i) => p.assign(tf.sub(p, tf.reshape(parts[i], p.shape))));
-  }
-
-  /** The moments per parameter name (copies). */
-  state(): { m: NamedWeights; v: NamedWeights } {
-    const m: NamedWeights = {};
-    const v: NamedWeights = {};
-    const flatM = this.native ? undefined : (this.m!.dataSync() as Float32Array);
-    const flatV = this.native ? undefined : (this.v!.dataSync() as Float32Array);
-    let off = 0;
-    this.vars.forEach((p, i) => {
-      const name = this.names[i];
-      const mv = this.native
-        ? this.native.readMoments(i)
-        : { m: flatM!.slice(off, off + p.size), v: flatV!.slice(off, off + p.size) };
-      m[name] = { shape: p.shape.slice(), data: mv.m };
-      v[name] = { shape: p.shape.slice(), data: mv.v };
-      off += p.size;
-    });
-    return { m, v };
-  }
-
-  load(m: NamedWeights, v: NamedWeights): void {
-    // checked in full before anything is written
-    const get = (src: NamedWeights, what: string, i: number): Float32Array => {
-      const e = src[this.names[i]];
-      if (!e || e.data.length !== this.vars[i].size) {
-        throw new MriseqError('optimizer state does not match the generator', {
-          field: `${what}.${this.names[i]}`,
-          code: 'checkpoint.mismatch',
-        });
-      }
-      return e.data;
-    };
-    const ms = this.vars.map((_, i) => get(m, 'adam.m', i));
-    const vs = this.vars.map((_, i) => get(v, 'adam.v', i));
-    if (this.native) {
-      ms.forEach((mi, i) => this.native!.writeMoments(i, mi, vs[i]));
-      return;
-    }
-    const flat = (parts: Float32Array[]): tf.Tensor => {
-      const out = new Float32Array(this.sizes.reduce((a, b) => a + b, 0));
-      let off = 0;
-      for (const x of parts) {
-        out.set(x, off);
-        off += x.length;
-      }
-      return tf.tensor1d(out);
-    };
-    tf.tidy(() => {
-      this.m!.assign(flat(ms));
-      this.v!.assign(flat(vs));
-    });
-  }
-
-  dispose(): void {
-    this.native?.dispose();
-    this.m?.dispose();
-    this.v?.dispose();
-  }
 }
 
 /**
