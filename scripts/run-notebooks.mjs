@@ -8,10 +8,17 @@
  *
  *   node scripts/run-notebooks.mjs [name-filter...] [--out DIR] [--keep]
  *   node scripts/run-notebooks.mjs --figures [--out DIR]   (`npm run figures`)
+ *   node scripts/run-notebooks.mjs --paper NAME... [--seed N] [--out DIR]
  *
  * --figures regenerates every figure of the notebooks' run folder (DIR/run) with
  * `mriseq figures` into DIR/figures (PNG + SVG + interactive HTML + index.html), first executing
  * notebooks 02-04 when that run folder has no ranking yet.
+ *
+ * --paper runs the named notebooks at their own defaults, the paper profile of the studies
+ * (notebooks 05-07: up to about an hour each on 2 cores), keeping the run folder (so `npm run
+ * figures` draws their results next), with a per-cell timeout of 4 h; only the folders (runDir)
+ * come from ci-params.json; --seed N sets the notebooks' `seed` (each study's results are named
+ * by seed, so several seeds' figures sit side by side).
  *
  * --keep reuses the run folders of a previous execution (default: start from empty run folders,
  * so a stale checkpoint of other parameters is never picked up). MRISEQ_NOTEBOOK_TIMEOUT sets the
@@ -24,12 +31,17 @@ import { join, resolve } from 'node:path';
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
 const outIdx = args.indexOf('--out');
+const seedIdx = args.indexOf('--seed');
+const seedArg = seedIdx >= 0 ? Number(args[seedIdx + 1]) : undefined;
 const out = resolve(outIdx >= 0 ? args[outIdx + 1] : join(root, 'out', 'notebooks'));
 const figures = args.includes('--figures');
-const keep = args.includes('--keep') || figures;
-const filters = args.filter((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
+const paper = args.includes('--paper');
+const keep = args.includes('--keep') || figures || paper;
+const filters = args.filter(
+  (a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1) && (seedIdx < 0 || i !== seedIdx + 1),
+);
 const python = join(root, '.venv', 'bin', 'python');
-const timeout = Number(process.env.MRISEQ_NOTEBOOK_TIMEOUT ?? 900);
+const timeout = Number(process.env.MRISEQ_NOTEBOOK_TIMEOUT ?? (paper ? 4 * 3600 : 900));
 
 function run(cmd, argv, opts = {}) {
   return spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
@@ -89,6 +101,9 @@ const notebooks = readdirSync(join(root, 'notebooks'))
   .filter((f) => wanted.length === 0 || wanted.some((p) => f.includes(p)))
   .filter(() => !(figures && haveRun));
 if (notebooks.length === 0 && !figures) fail(`no notebook matches ${filters.join(', ')}`);
+if (paper && filters.length === 0) fail('--paper runs hours: name the notebooks (e.g. 06)');
+if (seedArg !== undefined && !(paper && Number.isInteger(seedArg)))
+  fail('--seed takes an integer and goes with --paper');
 if (notebooks.some((f) => f.startsWith('09')) && !existsSync(brats)) {
   const s = run(process.execPath, [
     'bin/mriseq.js',
@@ -109,7 +124,14 @@ if (notebooks.some((f) => f.startsWith('09')) && !existsSync(brats)) {
 const results = [];
 for (const nb of notebooks) {
   const name = nb.replace(/\.ipynb$/, '');
-  const p = params[nb.slice(0, 2)] ?? {};
+  const ci = params[nb.slice(0, 2)] ?? {};
+  // the paper profile is the notebook's own defaults; only the output folders are CI's
+  const p = paper
+    ? {
+        ...Object.fromEntries(Object.entries(ci).filter(([, v]) => Object.values(paths).includes(v))),
+        ...(seedArg === undefined ? {} : { seed: seedArg }),
+      }
+    : ci;
   const pfile = join(out, `${name}.params.yaml`);
   writeFileSync(pfile, JSON.stringify(p, null, 1) + '\n'); // JSON is valid YAML
   const executed = join(out, nb);

@@ -329,6 +329,29 @@ export {
   type HierarchicalRun,
 } from './classify/index.js';
 export { saveClassifier, loadClassifier, writeGradCamNifti, mapsFromDirectory } from './classify/node.js';
+// classify: regions of interest and the paper's downstream studies (claims 2 and 3, seed 2)
+export {
+  maskBoxCentre,
+  channelStatistics,
+  standardizeChannels,
+  type ChannelStandardization,
+  type RoiOptions,
+  runChannelSets,
+  mapsStudy,
+  topKStudy,
+  originStudy,
+  type ChannelSetRun,
+  type ChannelSetsResult,
+  type StudyProgress,
+  type MapsStudyOptions,
+  type MapsStudyResult,
+  type TopKStudyOptions,
+  type TopKStudyResult,
+  type OriginStudyOptions,
+  type OriginStudyResult,
+  type RegionShare,
+} from './classify/index.js';
+export { aucDifferenceTest, type AucDifferenceTest } from './analysis/index.js';
 // cluster
 export {
   hungarian,

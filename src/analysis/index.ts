@@ -82,6 +82,8 @@ export {
 } from './maps.js';
 export {
   aucNonInferiority,
+  aucDifferenceTest,
+  type AucDifferenceTest,
   compareTopK,
   topKSequences,
   normalCdf,

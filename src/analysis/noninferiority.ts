@@ -195,6 +195,74 @@ export function aucNonInferiority(
 }
 
 /**
+ * What {@link aucDifferenceTest} returns: two paired AUCs, their difference with its DeLong SE,
+ * two-sided 95% CI and p-values.
+ * @example
+ * ```ts
+ * import { aucDifferenceTest, type AucDifferenceTest } from 'mriseq';
+ * const t: AucDifferenceTest = aucDifferenceTest([0, 0, 1, 1], [0.2, 0.6, 0.4, 0.8], [0.1, 0.3, 0.7, 0.9]);
+ * console.log(t.difference, t.ci95, t.pTwoSided); // 0.25, its CI, its p-value
+ * ```
+ */
+export interface AucDifferenceTest {
+  aucA: number;
+  aucB: number;
+  /** AUC_B - AUC_A. */
+  difference: number;
+  /** DeLong standard error of the difference (paired: same cases). */
+  se: number;
+  /** Two-sided 95% confidence interval of the difference. */
+  ci95: [number, number];
+  z: number;
+  /** Two-sided p-value of H0: AUC_B = AUC_A. */
+  pTwoSided: number;
+  /** One-sided p-value of H0: AUC_B <= AUC_A (B better is the alternative). */
+  pBGreater: number;
+}
+
+/**
+ * DeLong's paired test of two AUCs measured on the same cases (e.g. MRI alone vs MRI + M_d
+ * classifiers scored on the same held-out subjects): z = (AUC_B - AUC_A) / SE, with the SE from
+ * the DeLong covariance of the two AUCs (as pROC's roc.test(paired = TRUE, method = "delong")).
+ * @param labels - Binary labels of the cases (1/true = positive).
+ * @param scoresA - Scores of the reference model (e.g. MRI alone), one per case.
+ * @param scoresB - Scores of the compared model on the same cases.
+ * @returns Both AUCs, B - A with its SE and two-sided 95% CI, z, and the two- and one-sided p-values.
+ * @throws {@link MriseqError} as {@link delong} (lengths differ, one class missing, non-finite scores).
+ * @example
+ * ```ts
+ * import { aucDifferenceTest } from 'mriseq';
+ * const labels = [0, 0, 0, 0, 1, 1, 1, 1];
+ * const mri = [0.3, 0.6, 0.2, 0.5, 0.4, 0.7, 0.55, 0.8];
+ * const withMap = [0.1, 0.3, 0.2, 0.4, 0.6, 0.8, 0.7, 0.9];
+ * const t = aucDifferenceTest(labels, mri, withMap);
+ * console.log(t.aucA, t.aucB, t.difference, t.ci95, t.pBGreater); // 0.8125 1 0.1875, its CI, one-sided p
+ * ```
+ */
+export function aucDifferenceTest(
+  labels: ArrayLike<number> | ArrayLike<boolean>,
+  scoresA: ArrayLike<number>,
+  scoresB: ArrayLike<number>,
+): AucDifferenceTest {
+  const d = delong([scoresA, scoresB], labels);
+  const diff = d.auc[1] - d.auc[0];
+  const se = Math.sqrt(Math.max(d.cov[0][0] + d.cov[1][1] - 2 * d.cov[0][1], 0));
+  const zq = normalQuantile(0.975);
+  // se 0 (e.g. identical scores): the difference is exact, so z is 0 or infinite.
+  const z = se > 0 ? diff / se : diff === 0 ? 0 : diff * Infinity;
+  return {
+    aucA: d.auc[0],
+    aucB: d.auc[1],
+    difference: diff,
+    se,
+    ci95: [diff - zq * se, diff + zq * se],
+    z,
+    pTwoSided: Number.isFinite(z) ? 2 * (1 - normalCdf(Math.abs(z))) : 0,
+    pBGreater: Number.isFinite(z) ? 1 - normalCdf(z) : z > 0 ? 0 : 1,
+  };
+}
+
+/**
  * The k sequences with the highest C_d.
  * @param ranking - A ranking from {@link rankSequences}.
  * @param k - How many, 1 to the number of sequences.

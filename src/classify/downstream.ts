@@ -8,7 +8,7 @@
  * can pass a phantom cohort or a manifest cohort unchanged.
  */
 import { MriseqError } from '../errors/index.js';
-import { gridProblem, type Volume } from '../volume/index.js';
+import { extractBox, gridProblem, type Volume } from '../volume/index.js';
 import { createRng, permutation } from './random.js';
 import { ResNet3d, type ResNet3dOptions } from './resnet.js';
 import {
@@ -31,6 +31,8 @@ export interface DownstreamSubject {
   readonly available: readonly string[];
   readonly labels: Readonly<Record<string, LabelValue>>;
   load(sequence: string): Promise<Volume>;
+  /** A label map ('lesion', 'seg', ...): needed only for a region of interest (`roi`). */
+  mask?(key: string): Promise<Volume>;
 }
 
 /**
@@ -75,7 +77,39 @@ export interface DownstreamDatasetOptions {
   ids?: readonly string[];
   /** Intensity normalisation of sequences (default: the spec's clip to [0, 2 p99] -> [-1, 1]). */
   normalize?: (v: Volume) => Volume;
+  /** Classify a region of interest instead of the whole volume (e.g. the tumour). */
+  roi?: RoiOptions;
+  /** Extra channels after the M_d ones, each named and computed per subject (e.g. a subtraction). */
+  extraMaps?: readonly { name: string; map: (subject: DownstreamSubject) => Promise<Volume> }[];
   onSubject?: (done: number, total: number) => void;
+}
+
+/**
+ * A region of interest: a fixed-size box centred on the bounding box of a label map's non-zero
+ * voxels (the lesion; BraTS: 'seg'), cut from every channel after normalisation and before
+ * pooling, as the metastasis study classifies tumour regions rather than whole heads.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, type RoiOptions } from 'mriseq';
+ * const roi: RoiOptions = { mask: 'lesion', size: [16, 16, 8] };
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 4, size: [32, 32, 16] }), {
+ *   label: 'lesionGroup',
+ *   sequences: ['t1', 't2'],
+ *   roi,
+ * });
+ * console.log(d.shape, d.roiOrigins); // [8, 16, 16, 2] and where each box starts
+ * ```
+ */
+export interface RoiOptions {
+  /** Label map key of the subject ('lesion' on the phantom, 'seg' on BraTS-style manifests). */
+  mask: string;
+  /** Box size in voxels of the original grid [nx, ny, nz]; voxels past the volume's edge are background. */
+  size: readonly [number, number, number];
+  /**
+   * Also set every voxel outside the label map to background (-1 for sequences, 0 for maps), so
+   * the classifier sees the region alone (default false: the box keeps the lesion's surroundings).
+   */
+  maskOutside?: boolean;
 }
 
 /**
@@ -96,8 +130,19 @@ export interface DownstreamDataset extends ClassifierDataset {
   ids: string[];
   classNames: string[];
   channels: string[];
-  /** Grid of each subject's first sequence, for mapping Grad-CAM back (after downsampling). */
+  /** Grid of each subject's first sequence, for mapping Grad-CAM back (after cropping and downsampling). */
   references: Volume[];
+  /**
+   * With a `roi`: where each subject's box starts (voxel [x, y, z] of the original grid), so any
+   * other map of the subject (a lesion compartment, a truth mask) can be cut the same way with
+   * `extractBox` (../volume) and pooled with `downsampleVolume`.
+   */
+  roiOrigins?: [number, number, number][];
+  /**
+   * With `roi.maskOutside`: per subject, 1 where the dataset voxel lies inside the region (at
+   * least half of its pooled source voxels), 0 outside. Channel statistics use only these voxels.
+   */
+  regionMasks?: Uint8Array[];
 }
 
 /**
@@ -216,6 +261,39 @@ export function downsampleVolume(v: Volume, factor: number): Volume {
   };
 }
 
+/**
+ * Centre of the bounding box of a label map's non-zero voxels (voxel coordinates [x, y, z]), or
+ * undefined when the map is empty.
+ * @param mask - A label map (any non-zero voxel counts as inside).
+ * @returns The box centre [x, y, z] (half-integers when the box has an even extent), or undefined.
+ * @example
+ * ```ts
+ * import { createVolume, maskBoxCentre } from 'mriseq';
+ * const m = createVolume(new Float32Array(8 * 8 * 4), [8, 8, 4]);
+ * m.data[2 + 8 * (3 + 8 * 1)] = 1; // voxel (2, 3, 1)
+ * m.data[4 + 8 * (3 + 8 * 1)] = 1; // voxel (4, 3, 1)
+ * console.log(maskBoxCentre(m)); // [3, 3, 1]
+ * ```
+ */
+export function maskBoxCentre(mask: Volume): [number, number, number] | undefined {
+  const [nx, ny, nz] = mask.shape;
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-Infinity, -Infinity, -Infinity];
+  for (let z = 0; z < nz; z++)
+    for (let y = 0; y < ny; y++)
+      for (let x = 0; x < nx; x++) {
+        if (!(mask.data[x + nx * (y + ny * z)] > 0)) continue;
+        if (x < lo[0]) lo[0] = x;
+        if (x > hi[0]) hi[0] = x;
+        if (y < lo[1]) lo[1] = y;
+        if (y > hi[1]) hi[1] = y;
+        if (z < lo[2]) lo[2] = z;
+        if (z > hi[2]) hi[2] = z;
+      }
+  if (hi[0] < 0) return undefined;
+  return [0, 1, 2].map((a) => (lo[a] + hi[a]) / 2) as [number, number, number];
+}
+
 /** Interleaves volumes (NIfTI order) into one channels-last [nz, ny, nx, C] array. */
 export function stackChannels(volumes: readonly Volume[]): Float32Array {
   const n = volumes[0].data.length;
@@ -287,6 +365,19 @@ export async function buildDownstreamDataset(
     : [...new Set(usable.map((s) => labelString(own(s.labels, options.label))!))].sort();
   const factor = options.downsample ?? 1;
   const norm = options.normalize ?? normalizeForClassifier;
+  const extra = options.extraMaps ?? [];
+  const channels = [...options.sequences, ...mapTargets.map((t) => `md:${t}`), ...extra.map((e) => e.name)];
+  if (new Set(channels).size !== channels.length) {
+    throw new MriseqError('channel names must be unique', {
+      field: 'extraMaps',
+      found: channels.join(', '),
+      expected: 'distinct names for sequences, md:<target> maps and extra maps',
+      code: 'classify.channels',
+    });
+  }
+  if (options.roi) checkRoi(options.roi);
+  const origins: [number, number, number][] = [];
+  const regionMasks: Uint8Array[] = [];
   const inputs: Float32Array[] = [];
   const labels: number[] = [];
   const references: Volume[] = [];
@@ -303,24 +394,49 @@ export async function buildDownstreamDataset(
         code: 'classify.label',
       });
     }
-    const vols: Volume[] = [];
-    for (const q of options.sequences) vols.push(downsampleVolume(norm(await s.load(q)), factor));
-    for (const t of mapTargets) vols.push(downsampleVolume(await options.maps!(s, t), factor));
-    const [nx, ny, nz] = vols[0].shape;
-    const names = [...options.sequences, ...mapTargets.map((t) => `md:${t}`)];
-    vols.forEach((v, c) => {
+    const raw: Volume[] = [];
+    for (const q of options.sequences) raw.push(norm(await s.load(q)));
+    for (const t of mapTargets) raw.push(await options.maps!(s, t));
+    for (const e of extra) raw.push(await e.map(s));
+    raw.forEach((v, c) => {
       // shape and affine: channels stacked voxel by voxel must be registered
-      const p = gridProblem(vols[0], v);
+      const p = gridProblem(raw[0], v);
       if (p) {
         throw new MriseqError(`channels of a subject are on different grids: ${p.problem}`, {
           file: s.id,
-          field: names[c],
+          field: channels[c],
           found: p.found,
-          expected: `${p.expected} (as ${names[0]})`,
+          expected: `${p.expected} (as ${channels[0]})`,
           code: 'classify.grid',
         });
       }
     });
+    // Background of each channel: -1 for normalised sequences, 0 for maps (M_d, subtraction).
+    const fill = (c: number) => (c < options.sequences.length ? -1 : 0);
+    let vols: Volume[];
+    if (options.roi) {
+      const r = await regionOf(s, options.roi, raw[0]);
+      origins.push(r.origin);
+      if (r.inside) {
+        const [bx, by, bz] = options.roi.size;
+        const frac = downsampleVolume(
+          {
+            ...raw[0],
+            data: Float32Array.from(r.inside),
+            shape: [bx, by, bz],
+            spacing: raw[0].spacing.slice(0, 3),
+          },
+          factor,
+        ).data;
+        regionMasks.push(Uint8Array.from(frac, (f) => (f >= 0.5 ? 1 : 0)));
+      }
+      vols = raw.map((v, c) => {
+        const box = extractBox(v, r.origin, options.roi!.size, fill(c));
+        if (r.inside) for (let i = 0; i < r.inside.length; i++) if (!r.inside[i]) box.data[i] = fill(c);
+        return downsampleVolume(box, factor);
+      });
+    } else vols = raw.map((v) => downsampleVolume(v, factor));
+    const [nx, ny, nz] = vols[0].shape;
     const here: [number, number, number, number] = [nz, ny, nx, vols.length];
     if (shape && shape.join('x') !== here.join('x')) {
       throw new MriseqError('subjects have different volume sizes', {
@@ -343,9 +459,191 @@ export async function buildDownstreamDataset(
     labels,
     ids: usable.map((s) => s.id),
     classNames,
-    channels: [...options.sequences, ...mapTargets.map((t) => `md:${t}`)],
+    channels,
     references,
+    ...(options.roi ? { roiOrigins: origins } : {}),
+    ...(regionMasks.length ? { regionMasks } : {}),
   };
+}
+
+/**
+ * Per-channel mean and standard deviation, for `standardizeChannels`.
+ * @example
+ * ```ts
+ * import { standardizeChannels, type ChannelStandardization, type DownstreamDataset } from 'mriseq';
+ * declare const d: DownstreamDataset; // with channels ['t1', 't2']
+ * const st: ChannelStandardization = { channels: ['t1', 't2'], mean: [-0.4, -0.3], sd: [0.05, 0.08] };
+ * console.log(standardizeChannels(d, st).inputs.length);
+ * ```
+ */
+export interface ChannelStandardization {
+  channels: string[];
+  mean: number[];
+  sd: number[];
+}
+
+/**
+ * Mean and SD of each channel over a dataset's voxels (only the region's voxels when it has
+ * `regionMasks`). Compute them on the training subjects only.
+ * @param d - A dataset (the training part of a split).
+ * @returns The channels' names, means and SDs (population SD).
+ * @throws {@link MriseqError} when fewer than two voxels are counted (an empty region).
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, channelStatistics } from 'mriseq';
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 8, size: [32, 32, 16] }), {
+ *   label: 'lesionGroup',
+ *   sequences: ['t1', 't2'],
+ *   roi: { mask: 'lesion', size: [16, 16, 8], maskOutside: true },
+ * });
+ * const st = channelStatistics(d); // over the lesion voxels (runClassifier uses its training part only)
+ * console.log(st.channels, st.mean, st.sd);
+ * ```
+ */
+export function channelStatistics(d: DownstreamDataset): ChannelStandardization {
+  const C = d.shape[3];
+  const s1 = new Float64Array(C);
+  const s2 = new Float64Array(C);
+  let count = 0;
+  d.inputs.forEach((x, j) => {
+    const m = d.regionMasks?.[j];
+    const n = x.length / C;
+    for (let v = 0; v < n; v++) {
+      if (m && !m[v]) continue;
+      count++;
+      for (let c = 0; c < C; c++) {
+        const val = x[v * C + c];
+        s1[c] += val;
+        s2[c] += val * val;
+      }
+    }
+  });
+  if (count < 2) {
+    throw new MriseqError('too few voxels to standardise the channels', {
+      field: 'regionMasks',
+      found: `${count} voxels`,
+      expected: 'a region of at least 2 voxels over the training subjects',
+      code: 'classify.standardize',
+    });
+  }
+  const mean = Array.from(s1, (v) => v / count);
+  const sd = Array.from(s2, (v, c) => Math.sqrt(Math.max(v / count - mean[c] * mean[c], 0)));
+  return { channels: [...d.channels], mean, sd };
+}
+
+/**
+ * (x - mean) / sd per channel (an SD of 0 divides by 1); voxels outside the region become 0,
+ * the mean. The spec's [-1, 1] scaling keeps a volume's brightest tissue in range, so brain
+ * tissues end up in a narrow band (the phantom's lesion T1: SD 0.04): standardising gives a
+ * classifier's first ReLUs inputs that differ between tissues from the start.
+ * @param d - The dataset to transform (train or test part).
+ * @param stats - Statistics from {@link channelStatistics} of the training part, same channels.
+ * @returns A copy of the dataset with standardised inputs.
+ * @throws {@link MriseqError} when the statistics are for other channels.
+ * @example
+ * ```ts
+ * import { Cohort, buildDownstreamDataset, channelStatistics, standardizeChannels } from 'mriseq';
+ * const d = await buildDownstreamDataset(Cohort.fromPhantom({ subjects: 4, size: [32, 32, 16] }), {
+ *   label: 'lesionGroup',
+ *   sequences: ['t1'],
+ *   downsample: 2,
+ * });
+ * const z = standardizeChannels(d, channelStatistics(d));
+ * console.log(channelStatistics(z).mean, channelStatistics(z).sd); // about [0] and [1]
+ * ```
+ */
+export function standardizeChannels(d: DownstreamDataset, stats: ChannelStandardization): DownstreamDataset {
+  if (stats.channels.join('\u0000') !== d.channels.join('\u0000')) {
+    throw new MriseqError('standardisation statistics are for other channels', {
+      field: 'channels',
+      found: d.channels.join(', '),
+      expected: stats.channels.join(', '),
+      code: 'classify.standardize',
+    });
+  }
+  const C = d.shape[3];
+  const inv = stats.sd.map((v) => (v > 0 ? 1 / v : 1));
+  return {
+    ...d,
+    inputs: d.inputs.map((x, j) => {
+      const m = d.regionMasks?.[j];
+      const out = new Float32Array(x.length);
+      const n = x.length / C;
+      for (let v = 0; v < n; v++) {
+        if (m && !m[v]) continue;
+        for (let c = 0; c < C; c++) out[v * C + c] = (x[v * C + c] - stats.mean[c]) * inv[c];
+      }
+      return out;
+    }),
+  };
+}
+
+function checkRoi(roi: RoiOptions): void {
+  if (
+    !Array.isArray(roi.size) ||
+    roi.size.length !== 3 ||
+    !roi.size.every((n) => Number.isInteger(n) && n >= 1)
+  ) {
+    throw new MriseqError('region of interest size must be three positive integers', {
+      field: 'roi.size',
+      found: JSON.stringify(roi.size),
+      expected: '[nx, ny, nz] in voxels, e.g. [32, 32, 16]',
+      code: 'classify.roi',
+    });
+  }
+}
+
+/** Where a subject's region box starts, and (with maskOutside) which box voxels are inside the map. */
+async function regionOf(
+  s: DownstreamSubject,
+  roi: RoiOptions,
+  grid: Volume,
+): Promise<{ origin: [number, number, number]; inside?: Uint8Array }> {
+  if (!s.mask) {
+    throw new MriseqError('a region of interest needs label maps, which this cohort does not give', {
+      file: s.id,
+      field: 'roi.mask',
+      found: roi.mask,
+      expected: "a cohort whose subjects have mask(key) (Cohort: the manifest's mask columns)",
+      code: 'classify.roi',
+    });
+  }
+  let m: Volume;
+  try {
+    m = await s.mask(roi.mask);
+  } catch (e) {
+    throw new MriseqError('the label map of the region of interest could not be read', {
+      file: s.id,
+      field: 'roi.mask',
+      found: `${roi.mask}: ${e instanceof Error ? e.message : String(e)}`,
+      expected: "a label map of the subject ('lesion' on the phantom, 'seg' on BraTS)",
+      code: 'classify.roi',
+      cause: e,
+    });
+  }
+  if (m.shape.slice(0, 3).join('x') !== grid.shape.slice(0, 3).join('x')) {
+    throw new MriseqError('the label map is not on the grid of the sequences', {
+      file: s.id,
+      field: `roi.mask (${roi.mask})`,
+      found: m.shape.join('x'),
+      expected: grid.shape.slice(0, 3).join('x'),
+      code: 'classify.roi',
+    });
+  }
+  const c = maskBoxCentre(m);
+  if (!c) {
+    throw new MriseqError('the label map of the region of interest is empty', {
+      file: s.id,
+      field: `roi.mask (${roi.mask})`,
+      found: 'no non-zero voxel',
+      expected: 'a lesion (or other region) to centre the box on',
+      code: 'classify.roi',
+    });
+  }
+  const origin = c.map((ci, a) => Math.round(ci - (roi.size[a] - 1) / 2)) as [number, number, number];
+  if (!roi.maskOutside) return { origin };
+  const box = extractBox(m, origin, roi.size, 0);
+  return { origin, inside: Uint8Array.from(box.data, (v) => (v > 0 ? 1 : 0)) };
 }
 
 /**
@@ -426,6 +724,8 @@ export function splitDataset(
     labels: idx.map((i) => d.labels[i]),
     ids: idx.map((i) => d.ids[i]),
     references: idx.map((i) => d.references[i]),
+    ...(d.roiOrigins ? { roiOrigins: idx.map((i) => d.roiOrigins![i]) } : {}),
+    ...(d.regionMasks ? { regionMasks: idx.map((i) => d.regionMasks![i]) } : {}),
   });
   return { train: pick(train.sort((a, b) => a - b)), test: pick(test.sort((a, b) => a - b)) };
 }
@@ -436,6 +736,11 @@ export interface DownstreamRunOptions {
   testFraction?: number;
   seed?: number;
   bootstrap?: number;
+  /**
+   * Standardise each channel with the training subjects' mean and SD (inside the region when the
+   * dataset has one) before training; the test subjects get the same transform (default false).
+   */
+  standardize?: boolean;
 }
 
 /**
@@ -459,6 +764,8 @@ export interface DownstreamRun {
   probabilities: number[][];
   epochs: number;
   model: ResNet3d;
+  /** The transform the model's inputs went through (with `standardize`): apply it to new data. */
+  standardization?: ChannelStandardization;
 }
 
 /**
@@ -491,7 +798,10 @@ export async function runClassifier(
   options: DownstreamRunOptions = {},
 ): Promise<DownstreamRun> {
   const seed = options.seed ?? 0;
-  const { train, test } = splitDataset(data, options.testFraction ?? 0.3, seed);
+  const split = splitDataset(data, options.testFraction ?? 0.3, seed);
+  const standardization = options.standardize ? channelStatistics(split.train) : undefined;
+  const train = standardization ? standardizeChannels(split.train, standardization) : split.train;
+  const test = standardization ? standardizeChannels(split.test, standardization) : split.test;
   const model = new ResNet3d({
     ...options.model,
     seed,
@@ -513,6 +823,7 @@ export async function runClassifier(
     probabilities,
     epochs: r.epochs,
     model,
+    standardization,
   };
 }
 
@@ -614,6 +925,8 @@ export interface HierarchicalRun {
   /** Leaf index (into `leaves`) of each test subject's true class: with `probabilities`, for ROC curves. */
   testLabels: number[];
   classifier: HierarchicalClassifier;
+  /** The transform the models' inputs went through (with `standardize`). */
+  standardization?: ChannelStandardization;
 }
 
 /**
@@ -657,7 +970,10 @@ export async function runHierarchical(
     ...data,
     labels: data.labels.map((l) => leaves.indexOf(data.classNames[l])),
   };
-  const { train, test } = splitDataset(remapped, options.testFraction ?? 0.3, seed);
+  const split = splitDataset(remapped, options.testFraction ?? 0.3, seed);
+  const standardization = options.standardize ? channelStatistics(split.train) : undefined;
+  const train = standardization ? standardizeChannels(split.train, standardization) : split.train;
+  const test = standardization ? standardizeChannels(split.test, standardization) : split.test;
   const h = new HierarchicalClassifier(tree, { ...options.model, seed, inputChannels: data.channels });
   await h.fit(train, { seed, ...options.train });
   const { leaf } = h.predict(test);
@@ -696,6 +1012,7 @@ export async function runHierarchical(
     probabilities: leaf,
     testLabels: test.labels,
     classifier: h,
+    standardization,
   };
 }
 

@@ -58,6 +58,19 @@ export interface ResNet3dConfig {
   groups: number;
   /** Seed of the weight initialisation. */
   seed: number;
+  /**
+   * Global pooling before the dense head (default 'avg'). 'max' or 'avgmax' (both, concatenated)
+   * keep a small, local finding (a few hundred voxels of necrosis in a lesion crop) from being
+   * averaged away: after GroupNorm, which normalises each subject's feature maps over space, a
+   * sparse detector's mean barely differs between subjects with and without the finding.
+   */
+  pooling: 'avg' | 'max' | 'avgmax';
+  /**
+   * 'group' (default): GroupNorm. 'none': a per-channel scale and bias only (the same parameters),
+   * for inputs where per-subject statistics mislead: in a region of interest whose outside is
+   * background, GroupNorm's mean and variance are set mostly by the lesion's size, not its content.
+   */
+  norm: 'group' | 'none';
 }
 
 /**
@@ -121,6 +134,8 @@ export class ResNet3d {
       stemStride: 1,
       groups: 4,
       seed: 0,
+      pooling: 'avg',
+      norm: 'group',
       ...options,
     };
     const c = this.config;
@@ -205,7 +220,8 @@ export class ResNet3d {
         cin = w;
       }
     });
-    this.add('head.w', [cin, c.classNames.length], 'he', cin);
+    const pooled = c.pooling === 'avgmax' ? 2 * cin : cin;
+    this.add('head.w', [pooled, c.classNames.length], 'he', pooled);
     this.add('head.b', [c.classNames.length], 'zeros');
   }
 
@@ -220,7 +236,10 @@ export class ResNet3d {
   }
 
   private norm(x: tf.Tensor5D, name: string): tf.Tensor5D {
-    return groupNorm(x, this.p(`${name}.gamma`), this.p(`${name}.beta`), this.config.groups);
+    const gamma = this.p(`${name}.gamma`);
+    const beta = this.p(`${name}.beta`);
+    if (this.config.norm === 'none') return tf.add(tf.mul(x, gamma), beta);
+    return groupNorm(x, gamma, beta, this.config.groups);
   }
 
   private block(x: tf.Tensor5D, p: string, stride: number): tf.Tensor5D {
@@ -270,7 +289,13 @@ export class ResNet3d {
       for (let b = 0; b < n; b++) h = this.block(h, `stage${s + 1}.block${b + 1}`, b === 0 && s > 0 ? 2 : 1);
       h = tap(`stage${s + 1}`, h);
     });
-    const pooled = tf.mean(h, [1, 2, 3]) as tf.Tensor2D;
+    const pooled = (
+      c.pooling === 'max'
+        ? tf.max(h, [1, 2, 3])
+        : c.pooling === 'avgmax'
+          ? tf.concat([tf.mean(h, [1, 2, 3]), tf.max(h, [1, 2, 3])], 1)
+          : tf.mean(h, [1, 2, 3])
+    ) as tf.Tensor2D;
     return tf.add(tf.matMul(pooled, this.p('head.w') as tf.Tensor2D), this.p('head.b'));
   }
 

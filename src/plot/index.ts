@@ -37,3 +37,4 @@ export {
   type GradcamPanel,
 } from './builders.js';
 export { liveTrainingCurves, LiveTrainingCurves, type LiveCurvesOptions } from './live.js';
+export { intervalFigure, type IntervalRow, type IntervalFigureOptions } from './intervals.js';

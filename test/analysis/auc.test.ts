@@ -5,6 +5,7 @@ import {
   voxelAuc,
   delong,
   aucNonInferiority,
+  aucDifferenceTest,
   normalCdf,
   seededRandom,
   compareTopK,
@@ -76,6 +77,37 @@ test(
       assert.ok(Math.abs(ours.auc[i] - ref.auc[i]) < 1e-12);
       for (let j = 0; j < 2; j++) assert.ok(Math.abs(ours.cov[i][j] - ref.cov[i][j]) < 1e-12);
     }
+  },
+);
+
+test(
+  'paired DeLong difference test equals numpy + scipy from the definition; identical scores give p = 1',
+  { skip: missingPython('numpy', 'scipy') },
+  () => {
+    const rand = seededRandom(11);
+    const labels = Array.from({ length: 90 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const a = labels.map((l) => rand() + 0.4 * l);
+    const b = labels.map((l, i) => 0.5 * a[i] + 0.5 * (rand() + 1.2 * l));
+    const ours = aucDifferenceTest(labels, a, b);
+    const ref = runPython<{ diff: number; se: number; p2: number; p1: number }>(
+      DELONG.replace(
+        "print(json.dumps({'auc': aucs, 'cov': cov.tolist()}))",
+        `from scipy.stats import norm
+diff = aucs[1] - aucs[0]
+se = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
+print(json.dumps({'diff': diff, 'se': se, 'p2': float(2 * norm.sf(abs(diff / se))), 'p1': float(norm.sf(diff / se))}))`,
+      ),
+      { labels, scores: [a, b] },
+    );
+    assert.ok(Math.abs(ours.difference - ref.diff) < 1e-12);
+    assert.ok(Math.abs(ours.se - ref.se) < 1e-12);
+    assert.ok(Math.abs(ours.pTwoSided - ref.p2) < 1e-6, `${ours.pTwoSided} vs ${ref.p2}`);
+    assert.ok(Math.abs(ours.pBGreater - ref.p1) < 1e-6);
+    assert.ok(ours.difference > 0 && ours.pBGreater < 0.05, 'the stronger score is detected');
+    assert.ok(Math.abs(ours.ci95[0] - (ref.diff - 1.959964 * ref.se)) < 1e-5);
+    const same = aucDifferenceTest(labels, a, a);
+    assert.equal(same.difference, 0);
+    assert.ok(same.pTwoSided > 0.99999);
   },
 );
 

@@ -37,6 +37,7 @@ test('every builder yields a valid, JSON-serialisable plotly spec', () => {
   assert.deepEqual(Object.keys(figs).sort(), [
     'contribution',
     'gradcam',
+    'intervals',
     'latent',
     'maps',
     'pairs',

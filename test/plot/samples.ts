@@ -3,6 +3,7 @@ import {
   contributionMatrixFigure,
   differentiationMapFigure,
   gradcamFigure,
+  intervalFigure,
   latentScatterFigure,
   pairMetricsFigure,
   rankingFigure,
@@ -77,5 +78,13 @@ export function sampleFigures(k: number): Record<string, Figure> {
       { image: img, cam, label: 't1' },
       { image: img, cam: { ...cam, data: cam.data.map((v) => 1 - v) }, label: 'flair' },
     ]),
+    intervals: intervalFigure(
+      [
+        { label: 't1', value: 0.6 + 0.1 * k, lo: 0.5, hi: 0.7, group: 'group AUC' },
+        { label: 't1', value: 0.55, lo: 0.4, hi: 0.7, group: 'subtype AUC', note: 'p 0.2' },
+        { label: 'all four', value: 0.9, lo: 0.85, group: 'group AUC' },
+      ],
+      { title: 'AUC per input', xTitle: 'AUC', refs: [{ x: 0.5, label: 'chance' }], range: [0, 1] },
+    ),
   };
 }

@@ -13,6 +13,8 @@
  *   predictions.csv          subject,label,score[,model] -> ROC per model (when no roc.json)
  *   latent.json              {points: number[][], labels?: (string|number)[], names?: string[]}
  *   gradcam.json             {panels: [{label?, image: {width, height, data}, cam: {...}}]}
+ *   claims/<name>.figure.json  plotly specs of the paper's studies (notebooks 05-08: AUCs with CIs,
+ *                            paired tests), drawn as they are
  *
  * Each folder is searched at RUN and RUN/analysis, RUN/train (history.jsonl), so both flat and
  * nested run layouts work.
@@ -28,6 +30,7 @@ import { escapeHtml } from '../../display/index.js';
 import {
   contributionMatrixFigure,
   differentiationMapFigure,
+  figureProblems,
   flattenHistory,
   gradcamFigure,
   latentScatterFigure,
@@ -264,6 +267,34 @@ export async function runFigures(run: string): Promise<{
   if (camFile)
     add('gradcam', 'Grad-CAM', () => gradcamFigure(readJson<{ panels: GradcamPanel[] }>(camFile).panels));
   else skipped.push({ name: 'gradcam', reason: 'no gradcam.json' });
+
+  // The paper's studies (notebooks 05-08 write them): ready figure specs, <name>.figure.json.
+  const claimsDir = find(run, ['claims']);
+  if (claimsDir && statSync(claimsDir).isDirectory()) {
+    for (const f of readdirSync(claimsDir).sort()) {
+      const m = /^(.+)\.figure\.json$/.exec(f);
+      if (!m) continue;
+      const file = join(claimsDir, f);
+      let fig: Figure;
+      try {
+        fig = readJson<Figure>(file);
+      } catch (e) {
+        skipped.push({ name: `claim-${m[1]}`, reason: e instanceof Error ? e.message : String(e) });
+        continue;
+      }
+      const title = (fig.layout as { title?: { text?: unknown } } | undefined)?.title?.text;
+      add(`claim-${m[1]}`, typeof title === 'string' && title ? title : m[1], () => {
+        const problems = figureProblems(fig);
+        if (problems.length)
+          throw new MriseqError('not a plotly figure', {
+            file,
+            found: problems.slice(0, 3).join('; '),
+            expected: '{data: [traces], layout: {...}} as the plot builders write',
+          });
+        return fig;
+      });
+    }
+  } // no claims/ folder: the studies were not run into this folder, nothing a reader expects here
 
   // What a reader came for first: M_d(T1Gd) beside its baseline, then the ranking, then the rest.
   const priority = (name: string): number =>
