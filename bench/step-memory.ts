@@ -24,8 +24,9 @@ function status(key: string): number {
 
 /** glibc's malloc counters through the patched binding, MB (undefined where it has none). */
 function mallinfo(): { inUseMB: number; keptMB: number } | undefined {
-  const b = (tf.backend() as unknown as { binding?: { mriseqMallinfo?: () => Record<string, number> | null } })
-    .binding;
+  const b = (
+    tf.backend() as unknown as { binding?: { mriseqMallinfo?: () => Record<string, number> | null } }
+  ).binding;
   const m = b?.mriseqMallinfo?.();
   return m ? { inUseMB: m.inUse! / 2 ** 20, keptMB: m.free! / 2 ** 20 } : undefined;
 }
