@@ -8,42 +8,24 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT, runChild } from './child.js';
 
-const ROOT = resolve(__dirname, '..', '..');
 const src = (p: string) => JSON.stringify(join(ROOT, 'src', p));
 
 function child(
   code: string,
-  env: Record<string, string | undefined>,
+  env: Record<string, string>,
 ): { status: number | null; out: string; err: string } {
-  const e: NodeJS.ProcessEnv = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' };
-  for (const k of [
+  const unset = [
     'MRISEQ_BACKEND',
     'MRISEQ_MALLOC',
     'MALLOC_MMAP_THRESHOLD_',
     'MALLOC_TRIM_THRESHOLD_',
     'GLIBC_TUNABLES',
-  ])
-    delete e[k];
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) e[k] = v;
-  const dir = mkdtempSync(join(tmpdir(), 'mriseq-malloc-child-'));
-  try {
-    const file = join(dir, 'child.mts');
-    writeFileSync(file, code);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: e,
-      timeout: 120_000,
-    });
-    return { status: r.status, out: r.stdout, err: r.stderr };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  ];
+  const r = runChild(code, { ...Object.fromEntries(unset.map((k) => [k, undefined])), ...env });
+  return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
 const probe = `
