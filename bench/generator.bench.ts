@@ -145,53 +145,89 @@ const breakdown: CustomWorkload = {
 /**
  * Memory of training steps: each side in a fresh process (bench/step-memory.ts and
  * bench/torch/step_memory.py), peak resident memory during steps minus resident memory once the
- * library is loaded.
+ * library is loaded; the same for both with glibc's malloc giving freed blocks of 64 KiB and more
+ * back to the system ("lean": MRISEQ_MALLOC=lean for mriseq, the same thresholds through
+ * MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ for PyTorch), whose peak is close to what the
+ * step really holds. The summary adds, per side, the MB malloc has in use above the base and
+ * keeps freed after the steps, and the page faults per step (what giving memory back costs).
  */
+const LEAN_GLIBC = { MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '65536' };
 const memory: CustomWorkload = {
   name: 'generator step memory',
   description: 'peak resident memory of lite steps beyond the loaded library, MB (fresh processes)',
   async run(ctx: BenchContext) {
+    type M = {
+      baseMB: number;
+      peakMB: number;
+      baseInUseMB?: number;
+      inUseMB?: number;
+      keptMB?: number;
+      faultsPerStep: number;
+    };
     const rows: Record<string, Record<string, number>> = {};
-    const parse = (out: string) =>
-      JSON.parse(out.trim().split('\n').pop()!) as { baseMB: number; peakMB: number };
+    const notes: string[] = [];
+    const parse = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as M;
+    const note = (size: number, name: string, m: M) => {
+      const inUse = m.inUseMB !== undefined && m.baseInUseMB !== undefined ? m.inUseMB - m.baseInUseMB : NaN;
+      notes.push(
+        `${size}px ${name}: in use +${Math.round(inUse)}, kept free ${Math.round(m.keptMB ?? NaN)}, ${Math.round(m.faultsPerStep)} faults/step`,
+      );
+    };
     for (const size of [64, 128]) {
       const r: Record<string, number> = {};
-      for (const mode of ['eager', 'compiled']) {
+      for (const [name, mode, env] of [
+        ['eager', 'eager', {}],
+        ['compiled', 'compiled', {}],
+        ['compiled lean', 'compiled', { MRISEQ_MALLOC: 'lean' }],
+      ] as const) {
         const p = spawnSync(
           process.execPath,
           ['--import', 'tsx', join(__dirname, 'step-memory.ts'), mode, String(size)],
           {
             encoding: 'utf8',
-            env: { ...process.env, MRISEQ_BENCH_THREADS: String(ctx.threads), TF_CPP_MIN_LOG_LEVEL: '3' },
+            env: {
+              ...process.env,
+              ...env,
+              MRISEQ_BENCH_THREADS: String(ctx.threads),
+              TF_CPP_MIN_LOG_LEVEL: '3',
+            },
           },
         );
-        if (p.status !== 0) throw new Error(`step-memory ${mode} ${size}: ${p.stderr.slice(-300)}`);
+        if (p.status !== 0) throw new Error(`step-memory ${name} ${size}: ${p.stderr.slice(-300)}`);
         const m = parse(p.stdout);
-        r[mode] = m.peakMB - m.baseMB;
+        r[name] = m.peakMB - m.baseMB;
+        if (mode === 'compiled') note(size, name, m);
       }
       if (!torchMissing()) {
-        const p = spawnSync(
-          TORCH_PYTHON,
-          [join(__dirname, 'torch', 'step_memory.py'), String(size), '5', String(ctx.threads)],
-          {
-            encoding: 'utf8',
-            env: { ...process.env, OMP_NUM_THREADS: String(ctx.threads) },
-          },
-        );
-        if (p.status !== 0) throw new Error(`torch step_memory ${size}: ${p.stderr.slice(-300)}`);
-        const m = parse(p.stdout);
-        r.torch = m.peakMB - m.baseMB;
+        for (const [name, env] of [
+          ['torch', {}],
+          ['torch lean', LEAN_GLIBC],
+        ] as const) {
+          const p = spawnSync(
+            TORCH_PYTHON,
+            [join(__dirname, 'torch', 'step_memory.py'), String(size), '5', String(ctx.threads)],
+            {
+              encoding: 'utf8',
+              env: { ...process.env, ...env, OMP_NUM_THREADS: String(ctx.threads) },
+            },
+          );
+          if (p.status !== 0) throw new Error(`torch step_memory ${name} ${size}: ${p.stderr.slice(-300)}`);
+          const m = parse(p.stdout);
+          r[name] = m.peakMB - m.baseMB;
+          note(size, name, m);
+        }
       }
       rows[`${size}px`] = r;
     }
-    const summary = Object.entries(rows)
-      .map(
-        ([k, r]) =>
-          `${k}: ${Object.entries(r)
-            .map(([m, v]) => `${m} ${Math.round(v)} MB`)
-            .join(', ')}`,
-      )
-      .join('; ');
+    const summary =
+      Object.entries(rows)
+        .map(
+          ([k, r]) =>
+            `${k}: ${Object.entries(r)
+              .map(([m, v]) => `${m} ${Math.round(v)} MB`)
+              .join(', ')}`,
+        )
+        .join('; ') + `\n  ${notes.join('\n  ')}`;
     return { summary, rows };
   },
 };

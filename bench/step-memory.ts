@@ -4,7 +4,11 @@
  * prints one JSON line: resident memory once the library is loaded (baseMB), after the model,
  * optimizer and data are set up (setupMB), after two warm-up steps (warmMB), and the highest
  * during the steps that follow (peakMB: VmHWM, reset through /proc/self/clear_refs). What training
- * costs beyond the library is peakMB - baseMB. The PyTorch twin is bench/torch/step_memory.py.
+ * costs beyond the library is peakMB - baseMB. Where it sits, from glibc's counters (mallinfo2)
+ * at the base and after the steps: bytes in use (inUseMB) and freed but kept by malloc (keptMB);
+ * and what giving memory back costs: minor page faults and system CPU ms per measured step.
+ * MRISEQ_MALLOC=lean in the environment measures the engine's lean malloc. The PyTorch twin is
+ * bench/torch/step_memory.py (the same fields).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { initEngine, setEngineAdapter, tf } from '../src/engine/index.js';
@@ -18,6 +22,20 @@ function status(key: string): number {
   return Number(m[1]) / 1024;
 }
 
+/** glibc's malloc counters through the patched binding, MB (undefined where it has none). */
+function mallinfo(): { inUseMB: number; keptMB: number } | undefined {
+  const b = (
+    tf.backend() as unknown as { binding?: { mriseqMallinfo?: () => Record<string, number> | null } }
+  ).binding;
+  const m = b?.mriseqMallinfo?.();
+  return m ? { inUseMB: m.inUse! / 2 ** 20, keptMB: m.free! / 2 ** 20 } : undefined;
+}
+
+function minorFaults(): number {
+  // /proc/self/stat: the 10th field, counted after the command name's closing parenthesis
+  return Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[7]);
+}
+
 async function main(): Promise<void> {
   const [mode, sizeArg, stepsArg] = process.argv.slice(2);
   const size = Number(sizeArg ?? 64);
@@ -25,6 +43,7 @@ async function main(): Promise<void> {
   setEngineAdapter(nodeEngineAdapter);
   await initEngine({ backend: 'tensorflow', threads: Number(process.env.MRISEQ_BENCH_THREADS ?? 2) });
   const base = status('VmRSS');
+  const baseMalloc = mallinfo();
   const model = createGenerator('lite', { seed: 0 });
   const adam = new FlatAdam([...model.variables.values()], [...model.variables.keys()]);
   const compiled = mode === 'compiled' ? CompiledStep.create(model, adam) : undefined;
@@ -40,10 +59,29 @@ async function main(): Promise<void> {
   step(2);
   const warm = status('VmRSS');
   writeFileSync('/proc/self/clear_refs', '5');
+  const f0 = minorFaults();
+  const c0 = process.cpuUsage();
   for (let t = 3; t < 3 + steps; t++) step(t);
   const peak = status('VmHWM');
+  const faultsPerStep = (minorFaults() - f0) / steps;
+  const sysMsPerStep = process.cpuUsage(c0).system / 1000 / steps;
+  const m = mallinfo();
   console.log(
-    JSON.stringify({ mode, size, steps, baseMB: base, setupMB: setup, warmMB: warm, peakMB: peak }),
+    JSON.stringify({
+      mode,
+      size,
+      steps,
+      baseMB: base,
+      setupMB: setup,
+      warmMB: warm,
+      peakMB: peak,
+      baseInUseMB: baseMalloc?.inUseMB,
+      baseKeptMB: baseMalloc?.keptMB,
+      inUseMB: m?.inUseMB,
+      keptMB: m?.keptMB,
+      faultsPerStep,
+      sysMsPerStep,
+    }),
   );
 }
 

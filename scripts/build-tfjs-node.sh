@@ -175,7 +175,8 @@ JS
 
 # 4. Graph functions: a few calls that build a TF_Graph op by op, turn it into a function of the
 # binding's eager context (TF_GraphToFunction, TFE_ContextAddFunction) and collect run metadata,
-# so that a whole training step runs as one op (src/engine/graph.ts). The C++ is ours
+# so that a whole training step runs as one op (src/engine/graph.ts), and glibc's mallopt and
+# mallinfo2 (MRISEQ_MALLOC=lean in src/engine/node.ts; the memory bench). The C++ is ours
 # (scripts/tfjs-node/mriseq_graph.inc, copied next to tfjs_binding.cc and included there); the
 # upstream files get two accessors and one call. Idempotent like step 3.
 cp "$graph_src" "$pkg/binding/mriseq_graph.inc"

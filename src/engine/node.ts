@@ -3,6 +3,7 @@
  * pure JS. Only this file (and other edge adapters) may touch Node-only modules.
  */
 import { availableParallelism } from 'node:os';
+import { MriseqError } from '../errors/index.js';
 import {
   registerCpuKernels,
   registerNativeKernels,
@@ -24,7 +25,54 @@ function resolvable(id: string): boolean {
 
 interface NativeBackend {
   isUsingGpuDevice?: boolean;
-  binding?: { TF_Version?: string };
+  binding?: { TF_Version?: string; mriseqMallopt?: (param: number, value: number) => boolean };
+}
+
+// glibc's mallopt parameters (malloc.h)
+const M_TRIM_THRESHOLD = -1;
+const M_MMAP_THRESHOLD = -3;
+/** Bytes: blocks from here up are mapped and unmapped per allocation; free tops above it are trimmed. */
+const MALLOC_THRESHOLD = 64 * 1024;
+
+/**
+ * MRISEQ_MALLOC=lean: glibc's malloc gives back what a training step frees. As Node starts it,
+ * malloc keeps it: its mmap threshold rises to the largest block freed (up to 32 MB), so a step's
+ * tensors come from the heap and stay there. A fixed 64 KiB mmap and trim threshold took the
+ * compiled lite step at 128 px from 223-237 to 130-132 MB above the loaded library (PyTorch:
+ * 164-175 MB), but every step then maps its tensors afresh: 75,000 page faults and ~120 ms of
+ * system time per step at 128 px, about twice the CPU time (docs/speed.md, 2026-12-06). So it is
+ * a choice, off by default. The MALLOC_*_ environment variables would do the same but are read
+ * only when a process starts, so the patched binding calls mallopt. A user's own
+ * MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or glibc.malloc tunables win.
+ * Returns what was done, for the engine's summary ('' when nothing was asked).
+ */
+function tuneMalloc(be: NativeBackend): string {
+  const env = process.env;
+  if (mallocChoice() !== 'lean') return '';
+  if (
+    env.MALLOC_MMAP_THRESHOLD_ ||
+    env.MALLOC_TRIM_THRESHOLD_ ||
+    env.GLIBC_TUNABLES?.includes('glibc.malloc')
+  )
+    return ', malloc as the environment sets it (MRISEQ_MALLOC=lean not applied)';
+  const mallopt = be.binding?.mriseqMallopt;
+  if (typeof mallopt !== 'function')
+    return ', MRISEQ_MALLOC=lean not applied (binding without mallopt: npm run setup)';
+  const ok = mallopt(M_MMAP_THRESHOLD, MALLOC_THRESHOLD) && mallopt(M_TRIM_THRESHOLD, MALLOC_THRESHOLD);
+  return ok ? ', lean malloc (64 KiB thresholds)' : ', MRISEQ_MALLOC=lean not applied (mallopt refused)';
+}
+
+/** MRISEQ_MALLOC, checked before any backend loads (a bad value is an error, never ignored). */
+function mallocChoice(): 'lean' | 'default' {
+  const v = process.env.MRISEQ_MALLOC;
+  if (!v || v === 'default') return 'default';
+  if (v === 'lean') return 'lean';
+  throw new MriseqError('unknown malloc choice', {
+    field: 'MRISEQ_MALLOC',
+    found: `'${v}'`,
+    expected: "'lean' (give freed memory back to the system) or 'default' (glibc as it starts)",
+    code: 'engine.bad-malloc',
+  });
 }
 
 function nativeCandidate(name: string, pkg: string, missing: string, rebuild: string): BackendCandidate {
@@ -53,13 +101,14 @@ function nativeCandidate(name: string, pkg: string, missing: string, rebuild: st
     if (!setBackendSync('tensorflow')) throw new Error(`${pkg} loaded but its backend did not start`);
     registerNativeKernels();
     const be = tf.backend() as unknown as NativeBackend;
+    const malloc = tuneMalloc(be);
     const gpu = be.isUsingGpuDevice === true;
     const version = be.binding?.TF_Version ?? 'unknown version';
     const device = name === 'tensorflow-gpu' ? (gpu ? 'GPU' : 'no GPU device found, running on CPU') : 'CPU';
     return {
       tfBackend: 'tensorflow',
       gpu: name === 'tensorflow-gpu' ? gpu : undefined,
-      detail: `libtensorflow ${version}, ${device}, ${process.env.TF_NUM_INTRAOP_THREADS} threads`,
+      detail: `libtensorflow ${version}, ${device}, ${process.env.TF_NUM_INTRAOP_THREADS} threads${malloc}`,
     };
   };
   return {
@@ -91,7 +140,14 @@ const wasm = wasmCandidate();
 export const nodeEngineAdapter: EngineAdapter = {
   platform: 'node',
   requested: () => process.env.MRISEQ_BACKEND || undefined,
-  candidates: () => [
+  candidates: () => {
+    mallocChoice();
+    return nodeCandidates();
+  },
+};
+
+function nodeCandidates(): BackendCandidate[] {
+  return [
     nativeCandidate(
       'tensorflow-gpu',
       '@tensorflow/tfjs-node-gpu',
@@ -119,5 +175,5 @@ export const nodeEngineAdapter: EngineAdapter = {
         return cpuSync();
       },
     },
-  ],
-};
+  ];
+}

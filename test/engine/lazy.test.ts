@@ -5,35 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ROOT, runChild } from './child.js';
 
-const ROOT = resolve(__dirname, '..', '..');
 const src = (p: string) => JSON.stringify(join(ROOT, 'src', p));
 
 function child(code: string, env: Record<string, string | undefined> = {}): Record<string, unknown> {
-  const e: NodeJS.ProcessEnv = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' };
-  delete e.MRISEQ_BACKEND;
-  for (const [k, v] of Object.entries(env))
-    if (v === undefined) delete e[k];
-    else e[k] = v;
-  const dir = mkdtempSync(join(tmpdir(), 'mriseq-lazy-child-'));
-  try {
-    const file = join(dir, 'child.mts');
-    writeFileSync(file, code);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: e,
-      timeout: 120_000,
-    });
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = runChild(code, { MRISEQ_BACKEND: undefined, ...env });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
 test('trainRun without initEngine runs on the native backend, chosen when computation starts', () => {
