@@ -10,7 +10,7 @@ import type { Volume } from '../volume/index.js';
 import { voxelAuc } from './auc.js';
 import { rankSequences, type EvaluationRow, type SequenceRanking } from './contribution.js';
 import { frameColumns, prepareVolume } from './evaluate.js';
-import { compareFrames } from './metrics.js';
+import { compareFrames } from './scores.js';
 import {
   differentiationMap,
   frameAucs,
