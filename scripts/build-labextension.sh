@@ -13,7 +13,8 @@ if [ ! -x "$venv/bin/jupyter" ]; then
   exit 2
 fi
 stamp="$ext/dist/.build-stamp"
-sum="$(cd "$ext" && cat package.json package-lock.json tsconfig.json src/*.ts style/*.css | sha256sum | cut -d' ' -f1)"
+# ../src/display/viewer-protocol.ts: the payload types the viewer shares with the kernel (compiled in).
+sum="$(cd "$ext" && cat package.json package-lock.json tsconfig.json src/*.ts ../src/display/viewer-protocol.ts style/*.css | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ] && [ -f "$dest/package.json" ]; then
   echo "build-labextension: $name is up to date"
   exit 0

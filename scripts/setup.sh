@@ -58,15 +58,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # 4. Build.
-# tslab depends on its own TypeScript 5.0 fork (@tslab/typescript-for-tslab), whose `tsc` and
-# `tsserver` bins win npm's node_modules/.bin links over the project's TypeScript: `npx tsc` then
-# ran 5.0 and reported errors the project's 5.9 does not. Point the links at the project's compiler
-# (tslab itself imports its fork by package name, not through .bin).
-for b in tsc tsserver; do
-  if [ -e "node_modules/typescript/bin/$b" ] && [ "$(readlink "node_modules/.bin/$b" 2>/dev/null)" != "../typescript/bin/$b" ]; then
-    ln -sfn "../typescript/bin/$b" "node_modules/.bin/$b"
-  fi
-done
+# `npx tsc` finds the project's TypeScript through the `@mriseq/typescript` alias in package.json
+# (docs/dependencies.md says why), straight after `npm ci`; nothing to relink here.
 say "compiling TypeScript to dist/"
 node node_modules/typescript/bin/tsc -p tsconfig.build.json
 

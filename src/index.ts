@@ -268,6 +268,7 @@ export {
   type SeriesFrames,
   type MetricOrientation,
   type SynthesisMetricSpec,
+  type BuiltinMetricName,
 } from './analysis/index.js';
 export {
   evaluateToCsv,

@@ -11,39 +11,30 @@
  */
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
+import {
+  VOLUME_MIME,
+  type VolumeLayerPayload,
+  type VolumeMimePayload,
+} from '../../src/display/viewer-protocol';
 
-export const VOLUME_MIME = 'application/vnd.mriseq.volume+json';
+export { VOLUME_MIME };
 
-type Encoding = 'uint8' | 'uint16' | 'float32';
+/**
+ * A layer as received: the kernel's {@link VolumeLayerPayload}; `signed` comes with overlays (and
+ * is derived from the range when an older kernel left it out).
+ */
+type LayerPayload = VolumeLayerPayload & { signed?: boolean };
 
-interface LayerPayload {
-  name: string;
-  dtype: Encoding;
-  data: string;
-  offset: number;
-  scale: number;
-  min: number;
-  max: number;
-  signed?: boolean;
-}
+/** Fields the viewer falls back on when a payload lacks them (older kernels sent less). */
+type Defaulted = 'sourceShape' | 'step' | 'window' | 'colormap' | 'overlayOpacity' | 'overlayThreshold';
 
-interface Payload {
-  version: number;
-  title: string;
-  shape: [number, number, number];
-  spacing: [number, number, number];
-  affine: number[][];
-  sourceShape?: [number, number, number];
-  step?: number;
-  layers: LayerPayload[];
-  overlays?: LayerPayload[];
-  window?: [number, number];
-  colormap?: string;
-  overlayOpacity?: number;
-  overlayThreshold?: number;
-  /** Made in the mriseq kernel: open a comm to target with { viewer } for live updates and clicks. */
-  comm?: { target: string; viewer: string };
-}
+/**
+ * The payload as received: the kernel's {@link VolumeMimePayload} (src/display/viewer-protocol.ts,
+ * the one declaration), read defensively: the version is checked, not assumed, and the fields
+ * above may be missing.
+ */
+type Payload = Omit<VolumeMimePayload, Defaulted | 'version' | 'overlays'> &
+  Partial<Pick<VolumeMimePayload, Defaulted>> & { version: number; overlays?: LayerPayload[] };
 
 /** The part of JupyterLab's kernel connection the live viewer uses (duck-typed: no extra deps). */
 export interface KernelLike {

@@ -15,7 +15,7 @@ import {
   type SeriesFrames,
 } from './contribution.js';
 import { frameColumns, prepareVolume } from './evaluate.js';
-import { compareFrames } from './metrics.js';
+import { compareFrames } from './scores.js';
 import {
   differentiationMap,
   frameAucs,

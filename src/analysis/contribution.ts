@@ -176,8 +176,9 @@ export interface ContributionMatrix {
 }
 
 /**
- * Default metric columns: the paper's {psnr, ssim, lpips} when every row has a finite lpips, else
- * {psnr, ssim, mae} (MAE standing in for LPIPS), else {psnr, ssim}.
+ * Default metric columns, from the registry: its paper metrics (psnr, ssim, lpips), a required one
+ * always and another when every row has a finite value, else the metric that stands in for it
+ * when every row has that (mae for lpips): {psnr, ssim, lpips}, else {psnr, ssim, mae}, else {psnr, ssim}.
  * @param rows - Evaluation rows.
  * @returns The metric columns a ranking uses by default.
  * @example
@@ -189,7 +190,16 @@ export interface ContributionMatrix {
 export function defaultMetrics(rows: readonly EvaluationRow[]): string[] {
   const all = (k: string) =>
     rows.length > 0 && rows.every((r) => typeof r[k] === 'number' && Number.isFinite(r[k]));
-  return ['psnr', 'ssim', ...(all('lpips') ? ['lpips'] : all('mae') ? ['mae'] : [])];
+  const out: string[] = [];
+  for (const m of SYNTHESIS_METRICS) {
+    if (!m.paper) continue;
+    if (m.required || all(m.name)) out.push(m.name);
+    else {
+      const standIn = SYNTHESIS_METRICS.find((s) => s.standsInFor === m.name && all(s.name));
+      if (standIn) out.push(standIn.name);
+    }
+  }
+  return out;
 }
 
 /**

@@ -9,11 +9,18 @@ import { signalOrInterrupt, yieldToHost } from '../interrupt/index.js';
 import { normalizeIntensity, type Volume } from '../volume/index.js';
 import type { EvaluationRow } from './contribution.js';
 import { mapAccumulator, type GenerateFn } from './maps.js';
-import { compareFrames, type SsimOptions, type SynthesisScores } from './metrics.js';
+import type { SsimOptions } from './metrics.js';
+import { compareFrames } from './scores.js';
 import type { Seq2Seq } from '../model/index.js';
 import type { Cohort } from '../cohort/index.js';
 import { asEvaluationCohort, asEvaluationModel } from './adapters.js';
-import { BUILTIN_METRICS } from './registry.js';
+import {
+  BUILTIN_METRICS,
+  computedMetrics,
+  eachComputedMetric,
+  type BuiltinMetricName,
+  type SynthesisScores,
+} from './registry.js';
 import { own } from '../keys/index.js';
 
 /**
@@ -195,8 +202,9 @@ function interrupted(): MriseqError {
 }
 
 /**
- * The per-frame columns of a 4D target's row: psnr_f0, ssim_f0, mae_f0, psnr_f1, ... (frame k of
- * the series, 0-based); none for a 3D target. The row's psnr, ssim and mae are their means.
+ * The per-frame columns of a 4D target's row: psnr_f0, ssim_f0, mae_f0, psnr_f1, ... (every computed
+ * metric of the registry for frame k of the series, 0-based); none for a 3D target. The row's
+ * psnr, ssim and mae are their means.
  * @param frames - The scores of each frame (e.g. {@link compareFrames}' `frames`).
  * @returns The columns and their values; `{}` for fewer than two frames.
  * @example
@@ -209,10 +217,9 @@ function interrupted(): MriseqError {
 export function frameColumns(frames: readonly SynthesisScores[]): Record<string, number> {
   const out: Record<string, number> = {};
   if (frames.length < 2) return out;
+  const metrics = computedMetrics().map((m) => m.name as BuiltinMetricName);
   frames.forEach((f, k) => {
-    out[`psnr_f${k}`] = f.psnr;
-    out[`ssim_f${k}`] = f.ssim;
-    out[`mae_f${k}`] = f.mae;
+    for (const m of metrics) out[`${m}_f${k}`] = f[m];
   });
   return out;
 }
@@ -240,7 +247,7 @@ export function evaluationTemplate(
       .filter(([q]) => !sequences || sequences.includes(q))
       .map(([, n]) => n),
   );
-  const zero = { psnr: 0, ssim: 0, mae: 0 };
+  const zero = eachComputedMetric(0);
   return {
     subject: '',
     source: '',

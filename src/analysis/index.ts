@@ -9,20 +9,21 @@ export {
   ssimMap,
   meanAbsoluteError,
   meanSquaredError,
-  synthesisScores,
-  compareVolumes,
-  compareFrames,
-  SynthesisMetrics,
   LPIPS_SKIPPED,
   DEFAULT_DATA_RANGE,
   type ArrayLike32,
   type MetricOptions,
   type SsimOptions,
   type SsimResult,
-  type SynthesisScores,
-  type SeriesScores,
   type LpipsFn,
 } from './metrics.js';
+export {
+  synthesisScores,
+  compareVolumes,
+  compareFrames,
+  SynthesisMetrics,
+  type SeriesScores,
+} from './scores.js';
 export {
   contributionMatrix,
   rankSequences,
@@ -55,6 +56,8 @@ export {
   type MetricOrientation,
   type MetricOrientations,
   type SynthesisMetricSpec,
+  type SynthesisScores,
+  type BuiltinMetricName,
 } from './registry.js';
 export {
   parseEvaluationCsv,

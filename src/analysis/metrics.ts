@@ -13,6 +13,9 @@
  * NP = 7^d), and the mean of the SSIM map over the region cropped by (win_size-1)/2 on every side.
  * With a mask, the mean is over the masked voxels of that cropped region (skimage has no mask;
  * this is our extension and equals the cropped full map restricted to the mask).
+ *
+ * Which metrics a pair, a series or a batch is scored with is the registry's table (./registry.ts);
+ * the combined scores and the accumulator are in ./scores.ts.
  */
 import { MriseqError } from '../errors/index.js';
 
@@ -66,23 +69,6 @@ export interface SsimOptions extends MetricOptions {
   k2?: number;
   /** Unbiased (NP-1) window covariances, as skimage's default. */
   useSampleCovariance?: boolean;
-}
-
-/**
- * The paper's synthesis metrics of one generated image: PSNR (dB), SSIM and MAE (normalised units).
- *
- * @example
- * ```ts
- * import { synthesisScores, type SynthesisScores } from 'mriseq';
- * const a = Float32Array.from({ length: 64 }, (_, i) => (i % 8) / 8);
- * const s: SynthesisScores = synthesisScores(a, a.map((v) => v * 0.9), { shape: [8, 8], winSize: 3 });
- * console.log(s.psnr, s.ssim, s.mae);
- * ```
- */
-export interface SynthesisScores {
-  psnr: number;
-  ssim: number;
-  mae: number;
 }
 
 /**
@@ -389,160 +375,6 @@ export function ssim(truth: ArrayLike32, test: ArrayLike32, opts: SsimOptions = 
 }
 
 /**
- * PSNR, SSIM and MAE of `test` against `truth` in one call.
- * @param truth - The real image, normalised [-1, 1], x fastest.
- * @param test - The synthesised image, same layout.
- * @param opts - As {@link ssim} (shape, window, data range, mask).
- * @returns `{ psnr (dB), ssim, mae }`.
- * @throws {@link MriseqError} as {@link ssim} and {@link psnr}.
- * @example
- * ```ts
- * import { synthesisScores } from 'mriseq';
- * const a = Float32Array.from({ length: 16 * 16 }, (_, i) => Math.cos(i / 5));
- * console.log(synthesisScores(a, a.map((v) => v + 0.05), { shape: [16, 16] }));
- * ```
- */
-export function synthesisScores(
-  truth: ArrayLike32,
-  test: ArrayLike32,
-  opts: SsimOptions = {},
-): SynthesisScores {
-  return {
-    psnr: psnr(truth, test, opts),
-    ssim: ssim(truth, test, opts),
-    mae: meanAbsoluteError(truth, test, opts),
-  };
-}
-
-type CompareOptions = Omit<SsimOptions, 'shape'> & {
-  /** SSIM as the mean of 2D SSIMs over axial slices (the 2D models' view) instead of one 3D window. */
-  slices?: boolean;
-};
-
-/** One 3D (or 2D) frame: a 3D SSIM window, or 2D SSIMs averaged over axial slices. */
-function compareFrame(
-  truth: Float32Array,
-  test: Float32Array,
-  shape: readonly number[],
-  opts: CompareOptions,
-): SynthesisScores {
-  if (opts.slices && shape.length >= 3) {
-    const [nx, ny] = shape;
-    const plane = nx * ny;
-    const planes = truth.length / plane;
-    let s = 0;
-    for (let z = 0; z < planes; z++) {
-      const cut = (x: Float32Array): Float32Array => x.subarray(z * plane, (z + 1) * plane);
-      s += ssim(cut(truth), cut(test), {
-        ...opts,
-        shape: [nx, ny],
-        mask:
-          opts.mask === undefined
-            ? undefined
-            : Array.prototype.slice.call(opts.mask, z * plane, (z + 1) * plane),
-      });
-    }
-    return { psnr: psnr(truth, test, opts), ssim: s / planes, mae: meanAbsoluteError(truth, test, opts) };
-  }
-  const spatial = shape.slice(0, 3).filter((_, a) => a < 2 || shape[a] > 1);
-  return synthesisScores(truth, test, { ...opts, shape: spatial });
-}
-
-/**
- * Scores of a series: the mean over frames and each frame's (one frame for a 3D volume).
- *
- * @example
- * ```ts
- * import { type SeriesScores } from 'mriseq';
- * const s: SeriesScores = { psnr: 25, ssim: 0.8, mae: 0.075, frames: [{ psnr: 30, ssim: 0.9, mae: 0.05 }, { psnr: 20, ssim: 0.7, mae: 0.1 }] };
- * console.log(s.frames.length);
- * ```
- */
-export interface SeriesScores extends SynthesisScores {
-  frames: SynthesisScores[];
-}
-
-/**
- * Scores two volumes of one grid frame by frame: a 3D volume is one frame; a 4D series (DCE) is
- * scored per time point, and its psnr, ssim and mae are the means over the frames. A mask is of
- * the whole series' length (or of one frame's, then shared by every frame).
- * @param truth - The real volume's data and shape ([nx, ny, nz] or [nx, ny, nz, nt]), normalised [-1, 1].
- * @param test - The synthesised volume, same shape.
- * @param opts - SSIM options (a mask of one frame or of the series); `slices: true` averages 2D SSIM over axial slices.
- * @returns The mean `{ psnr (dB), ssim, mae }` over frames and each frame's under `frames`.
- * @throws {@link MriseqError} when the shapes differ or the mask fits neither a frame nor the series.
- * @example
- * ```ts
- * import { compareFrames, normalizeIntensity, phantom } from 'mriseq';
- * const dce = normalizeIntensity(phantom({ size: [32, 32, 16], dce: true }).subject(0).volumes.dce!);
- * const noisy = { ...dce, data: dce.data.map((v) => v + 0.01) };
- * console.log(compareFrames(dce, noisy).frames.map((f) => f.psnr.toFixed(1)));
- * ```
- */
-export function compareFrames(
-  truth: { data: Float32Array; shape: readonly number[] },
-  test: { data: Float32Array; shape: readonly number[] },
-  opts: CompareOptions = {},
-): SeriesScores {
-  if (truth.shape.join('x') !== test.shape.join('x'))
-    throw new MriseqError('volumes have different shapes', {
-      field: 'shape',
-      found: test.shape.join('x'),
-      expected: truth.shape.join('x'),
-      code: 'metrics.shape',
-    });
-  const frame = truth.shape.slice(0, 3).reduce((a, b) => a * b, 1);
-  const n = truth.shape.length > 3 ? truth.data.length / frame : 1;
-  if (n === 1) {
-    const one = compareFrame(truth.data, test.data, truth.shape, opts);
-    return { ...one, frames: [one] };
-  }
-  const m = opts.mask;
-  if (m !== undefined && m.length !== frame && m.length !== truth.data.length)
-    throw new MriseqError('mask size differs from the series', {
-      field: 'mask',
-      found: `${m.length} voxels`,
-      expected: `${frame} (one frame) or ${truth.data.length} (the series)`,
-      code: 'metrics.mask',
-    });
-  const frames: SynthesisScores[] = [];
-  for (let f = 0; f < n; f++) {
-    const sub = (x: Float32Array): Float32Array => x.subarray(f * frame, (f + 1) * frame);
-    const mask =
-      m === undefined || m.length === frame ? m : Array.prototype.slice.call(m, f * frame, (f + 1) * frame);
-    frames.push(compareFrame(sub(truth.data), sub(test.data), truth.shape.slice(0, 3), { ...opts, mask }));
-  }
-  const mean = (k: keyof SynthesisScores): number => frames.reduce((a, s) => a + s[k], 0) / n;
-  return { psnr: mean('psnr'), ssim: mean('ssim'), mae: mean('mae'), frames };
-}
-
-/**
- * Scores two volumes of one grid: 2D/3D with a 2D/3D SSIM window; a 4D series frame by frame,
- * each metric the mean of its per-frame values ({@link compareFrames} gives the frames too).
- * @param truth - The real volume's data and shape ([nx, ny, nz] or with frames), normalised [-1, 1].
- * @param test - The synthesised volume, same shape.
- * @param opts - SSIM options; `slices: true` averages 2D SSIM over axial slices.
- * @returns `{ psnr (dB), ssim, mae }`.
- * @throws {@link MriseqError} when the shapes differ, or as {@link ssim}.
- * @example
- * ```ts
- * import { compareVolumes, normalizeIntensity, phantom } from 'mriseq';
- * const s = phantom({ size: [32, 32, 16] }).subject(0);
- * const t1 = normalizeIntensity(s.volumes.t1!);
- * const t1gd = normalizeIntensity(s.volumes.t1gd!);
- * console.log(compareVolumes(t1gd, t1), compareVolumes(t1gd, t1, { slices: true }));
- * ```
- */
-export function compareVolumes(
-  truth: { data: Float32Array; shape: readonly number[] },
-  test: { data: Float32Array; shape: readonly number[] },
-  opts: CompareOptions = {},
-): SynthesisScores {
-  const { psnr: p, ssim: s, mae } = compareFrames(truth, test, opts);
-  return { psnr: p, ssim: s, mae };
-}
-
-/**
  * LPIPS needs ImageNet-pretrained AlexNet/VGG weights, which cannot be obtained here: the metric
  * is never faked: callers print this reason once and leave the column empty.
  * @example
@@ -570,65 +402,3 @@ export type LpipsFn = (
   test: ArrayLike32,
   shape: readonly number[],
 ) => number | Promise<number>;
-
-/**
- * Accumulator tier (MONAI's cumulative metric pattern): `update` per image pair, `aggregate`
- * returns the mean and count of each metric over everything seen, `reset` starts over.
- * @example
- * ```ts
- * import { SynthesisMetrics } from 'mriseq';
- * const m = new SynthesisMetrics({ shape: [8, 8] });
- * const a = Float32Array.from({ length: 64 }, (_, i) => (i % 8) / 8);
- * m.update(a, a.map((v) => v + 0.1));
- * m.update(a, a.map((v) => v - 0.05));
- * console.log(m.aggregate()); // mean psnr, ssim, mae and count 2
- * ```
- */
-export class SynthesisMetrics {
-  private sums: Record<keyof SynthesisScores, number> = { psnr: 0, ssim: 0, mae: 0 };
-  private finitePsnr = 0;
-  private n = 0;
-  private readonly buffer: SynthesisScores[] = [];
-
-  constructor(private readonly opts: SsimOptions = {}) {}
-
-  /** Scores one pair, remembers it, and returns its scores. */
-  update(truth: ArrayLike32, test: ArrayLike32, opts: SsimOptions = {}): SynthesisScores {
-    const s = synthesisScores(truth, test, { ...this.opts, ...opts });
-    this.buffer.push(s);
-    if (Number.isFinite(s.psnr)) {
-      this.sums.psnr += s.psnr;
-      this.finitePsnr++;
-    }
-    this.sums.ssim += s.ssim;
-    this.sums.mae += s.mae;
-    this.n++;
-    return s;
-  }
-
-  /** Means over every pair since the last reset (PSNR over finite values: identical pairs are Infinity). */
-  aggregate(): SynthesisScores & { count: number } {
-    if (this.n === 0)
-      throw new MriseqError('SynthesisMetrics.aggregate: nothing to aggregate (no update yet)', {
-        code: 'metrics.empty',
-      });
-    return {
-      psnr: this.finitePsnr ? this.sums.psnr / this.finitePsnr : Infinity,
-      ssim: this.sums.ssim / this.n,
-      mae: this.sums.mae / this.n,
-      count: this.n,
-    };
-  }
-
-  /** Every pair's scores, in update order. */
-  get scores(): readonly SynthesisScores[] {
-    return this.buffer;
-  }
-
-  reset(): void {
-    this.sums = { psnr: 0, ssim: 0, mae: 0 };
-    this.finitePsnr = 0;
-    this.n = 0;
-    this.buffer.length = 0;
-  }
-}

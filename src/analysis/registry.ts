@@ -1,12 +1,16 @@
 /**
  * The synthesis metrics mriseq knows, in one table: their names (the evaluation table's columns),
- * orientation (higher or lower is better), whether mriseq computes them or a user supplies them,
- * and a one-line meaning. The contribution ranking, the evaluation table and its CSV columns read
- * their metric facts here, so a metric is added in one place; a metric that is not here must come
- * with a declared orientation, or it is an error (never silently ranked as higher-is-better).
- * Browser-safe.
+ * orientation (higher or lower is better), whether mriseq computes them (and with which function)
+ * or a user supplies them, whether every table has them, their part in the default ranking, and a
+ * one-line meaning. Everything that lists metrics reads this table: the scores of a pair, a series
+ * and a batch (./scores.ts, ./tensor-metrics.ts), the accumulator, the per-frame columns, the
+ * evaluation table's CSV columns (./table.ts, ./evaluate.ts), the ranking's default metrics and
+ * orientations (./contribution.ts) and the CLI's `rank`. Adding a metric is one entry here (plus
+ * its function in ./metrics.ts); a metric that is not here must come with a declared orientation,
+ * or it is an error (never silently ranked as higher-is-better). Browser-safe.
  */
 import { MriseqError } from '../errors/index.js';
+import { meanAbsoluteError, psnr, ssim, type ArrayLike32, type SsimOptions } from './metrics.js';
 
 /**
  * +1: higher is better (PSNR, SSIM); -1: lower is better (distances: MAE, LPIPS).
@@ -33,10 +37,61 @@ export interface SynthesisMetricSpec {
   /** Column name in the evaluation table (lower case). */
   name: string;
   orientation: MetricOrientation;
-  /** true: mriseq computes it for every pair; false: a user supplies it (a column or a function). */
+  /** true: mriseq computes it for every pair (with `score`); false: a user supplies it (a column or a function). */
   builtin: boolean;
   description: string;
+  /** Every evaluation table has this column (a table without it is refused); the others may be absent or empty. */
+  required?: boolean;
+  /** One of the paper's metrics: a default ranking uses it when every row has it (a required one always). */
+  paper?: boolean;
+  /** A default ranking uses this metric in place of the named paper metric when the table lacks that one. */
+  standsInFor?: string;
+  /** How mriseq scores one image pair (builtin metrics); the options carry shape, window, data range and mask. */
+  score?: (truth: ArrayLike32, test: ArrayLike32, opts: SsimOptions) => number;
+  /** A windowed metric (SSIM): with `slices`, a 3D frame is scored per axial slice and the slices averaged. */
+  windowed?: boolean;
+  /** Means over pairs skip non-finite values (identical images have PSNR = Infinity); Infinity when none is finite. */
+  finiteMean?: boolean;
 }
+
+/** The table itself, with literal types (the computed metrics' names type {@link SynthesisScores}). */
+const TABLE = [
+  {
+    name: 'psnr',
+    orientation: 1,
+    builtin: true,
+    required: true,
+    paper: true,
+    score: psnr,
+    finiteMean: true,
+    description: 'peak signal-to-noise ratio, dB (data range 2)',
+  },
+  {
+    name: 'ssim',
+    orientation: 1,
+    builtin: true,
+    required: true,
+    paper: true,
+    score: ssim,
+    windowed: true,
+    description: 'structural similarity (7-voxel window, data range 2)',
+  },
+  {
+    name: 'mae',
+    orientation: -1,
+    builtin: true,
+    standsInFor: 'lpips',
+    score: meanAbsoluteError,
+    description: 'mean absolute error (normalised units)',
+  },
+  {
+    name: 'lpips',
+    orientation: -1,
+    builtin: false,
+    paper: true,
+    description: 'learned perceptual distance (needs pretrained backbones: user-supplied)',
+  },
+] as const satisfies readonly SynthesisMetricSpec[];
 
 /**
  * The registry. LPIPS is the paper's third metric; it needs ImageNet-pretrained AlexNet/VGG
@@ -48,27 +103,55 @@ export interface SynthesisMetricSpec {
  * for (const m of SYNTHESIS_METRICS) console.log(m.name, m.orientation > 0 ? 'higher is better' : 'lower is better', m.builtin);
  * ```
  */
-export const SYNTHESIS_METRICS: readonly SynthesisMetricSpec[] = [
-  {
-    name: 'psnr',
-    orientation: 1,
-    builtin: true,
-    description: 'peak signal-to-noise ratio, dB (data range 2)',
-  },
-  {
-    name: 'ssim',
-    orientation: 1,
-    builtin: true,
-    description: 'structural similarity (7-voxel window, data range 2)',
-  },
-  { name: 'mae', orientation: -1, builtin: true, description: 'mean absolute error (normalised units)' },
-  {
-    name: 'lpips',
-    orientation: -1,
-    builtin: false,
-    description: 'learned perceptual distance (needs pretrained backbones: user-supplied)',
-  },
-];
+export const SYNTHESIS_METRICS: readonly SynthesisMetricSpec[] = TABLE;
+
+/**
+ * The names of the metrics mriseq computes (the table's builtin entries).
+ * @example
+ * ```ts
+ * import { type BuiltinMetricName } from 'mriseq';
+ * const name: BuiltinMetricName = 'ssim';
+ * console.log(name);
+ * ```
+ */
+export type BuiltinMetricName = Extract<(typeof TABLE)[number], { builtin: true }>['name'];
+
+/**
+ * The synthesis metrics of one generated image, one number per metric mriseq computes (PSNR in dB,
+ * SSIM, MAE in normalised units: the builtin entries of {@link SYNTHESIS_METRICS}).
+ *
+ * @example
+ * ```ts
+ * import { synthesisScores, type SynthesisScores } from 'mriseq';
+ * const a = Float32Array.from({ length: 64 }, (_, i) => (i % 8) / 8);
+ * const s: SynthesisScores = synthesisScores(a, a.map((v) => v * 0.9), { shape: [8, 8], winSize: 3 });
+ * console.log(s.psnr, s.ssim, s.mae);
+ * ```
+ */
+export type SynthesisScores = { [K in BuiltinMetricName]: number };
+
+/** A computed metric's entry: one with a scoring function. */
+export type ComputedMetricSpec = SynthesisMetricSpec & {
+  score: NonNullable<SynthesisMetricSpec['score']>;
+};
+
+/**
+ * The entries mriseq computes, in table order. Read from the table when called (not a snapshot),
+ * so the scores, the accumulator, the tensor metrics and the per-frame columns follow the table.
+ * @returns The builtin entries with their scoring functions.
+ */
+export function computedMetrics(): ComputedMetricSpec[] {
+  return SYNTHESIS_METRICS.filter((m): m is ComputedMetricSpec => m.builtin && typeof m.score === 'function');
+}
+
+/**
+ * One value for every computed metric, in table order (e.g. 0 to start sums).
+ * @param value - The value of each.
+ * @returns Metric name -> value.
+ */
+export function eachComputedMetric(value: number): SynthesisScores {
+  return Object.fromEntries(computedMetrics().map((m) => [m.name, value])) as SynthesisScores;
+}
 
 /**
  * The metric columns every evaluation row has.

@@ -5,9 +5,10 @@
 import { MriseqError } from '../errors/index.js';
 import { formatCsv, parseCsv, unescapeCsvCell, type CsvValue } from '../csv/index.js';
 import type { EvaluationRow } from './contribution.js';
+import { SYNTHESIS_METRICS } from './registry.js';
 
 /**
- * The columns every evaluation table has.
+ * The columns every evaluation table has: subject, source, target and the registry's required metrics.
  *
  * @example
  * ```ts
@@ -15,9 +16,14 @@ import type { EvaluationRow } from './contribution.js';
  * console.log(REQUIRED_COLUMNS); // ['subject', 'source', 'target', 'psnr', 'ssim']
  * ```
  */
-export const REQUIRED_COLUMNS = ['subject', 'source', 'target', 'psnr', 'ssim'] as const;
+export const REQUIRED_COLUMNS: readonly string[] = [
+  'subject',
+  'source',
+  'target',
+  ...SYNTHESIS_METRICS.filter((m) => m.required).map((m) => m.name),
+];
 /**
- * Metric columns an evaluation table may have.
+ * Metric columns an evaluation table may have (the registry's metrics that are not required).
  *
  * @example
  * ```ts
@@ -25,7 +31,9 @@ export const REQUIRED_COLUMNS = ['subject', 'source', 'target', 'psnr', 'ssim'] 
  * console.log(OPTIONAL_METRIC_COLUMNS); // ['mae', 'lpips']
  * ```
  */
-export const OPTIONAL_METRIC_COLUMNS = ['mae', 'lpips'] as const;
+export const OPTIONAL_METRIC_COLUMNS: readonly string[] = SYNTHESIS_METRICS.filter((m) => !m.required).map(
+  (m) => m.name,
+);
 
 /**
  * CSV text as records of raw cells (the one CSV reader, src/csv; kept under its old name).
@@ -125,7 +133,8 @@ export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[
 }
 
 /**
- * Column order: subject, source, target, then metrics (psnr, ssim, mae, lpips), then the rest.
+ * Column order: subject, source, target, then the registry's metrics in its order (psnr, ssim, mae,
+ * lpips), then the rest.
  * @param rows - Evaluation rows.
  * @returns The column names in that order (extra columns sorted).
  * @example
@@ -138,8 +147,8 @@ export function parseEvaluationCsv(text: string, file = '<csv>'): EvaluationRow[
 export function evaluationColumns(rows: readonly EvaluationRow[]): string[] {
   const keys = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r)) keys.add(k);
-  const front = ['subject', 'source', 'target', 'psnr', 'ssim', 'mae', 'lpips'].filter(
-    (k) => keys.has(k) || (REQUIRED_COLUMNS as readonly string[]).includes(k),
+  const front = ['subject', 'source', 'target', ...SYNTHESIS_METRICS.map((m) => m.name)].filter(
+    (k) => keys.has(k) || REQUIRED_COLUMNS.includes(k),
   );
   return [...front, ...[...keys].filter((k) => !front.includes(k)).sort()];
 }

@@ -6,10 +6,17 @@
  */
 import { tf } from '../engine/index.js';
 import { MriseqError } from '../errors/index.js';
-import { synthesisScores, type SsimOptions, type SynthesisScores } from './metrics.js';
+import type { SsimOptions } from './metrics.js';
+import {
+  computedMetrics,
+  eachComputedMetric,
+  type BuiltinMetricName,
+  type SynthesisScores,
+} from './registry.js';
+import { synthesisScores } from './scores.js';
 
 /**
- * PSNR, SSIM and MAE per item of a channels-last tensor batch (the generator's layout), MONAI style;
+ * The computed metrics of the registry (PSNR, SSIM, MAE) per item of a channels-last tensor batch (the generator's layout), MONAI style;
  * values are read once with dataSync and nothing is left allocated.
  *
  * @param truth - Real images [B, H, W, C] (each channel an H×W image) or [B, D, H, W, C], normalised [-1, 1].
@@ -54,7 +61,8 @@ export function batchSynthesisScores(
   const out: SynthesisScores[] = [];
   const shape = [...spatial].reverse(); // ours lists the fastest axis first
   for (let i = 0; i < b; i++) {
-    const acc = { psnr: 0, ssim: 0, mae: 0 };
+    const acc = eachComputedMetric(0);
+    const metrics = computedMetrics().map((m) => m.name as BuiltinMetricName);
     for (let ch = 0; ch < c; ch++) {
       const xa = new Float32Array(n);
       const xb = new Float32Array(n);
@@ -63,9 +71,7 @@ export function batchSynthesisScores(
         xb[k] = y[(i * n + k) * c + ch];
       }
       const s = synthesisScores(xa, xb, { ...opts, shape });
-      acc.psnr += s.psnr / c;
-      acc.ssim += s.ssim / c;
-      acc.mae += s.mae / c;
+      for (const k of metrics) acc[k] += s[k] / c;
     }
     out.push(acc);
   }

@@ -7,18 +7,9 @@ import { MriseqError } from '../errors/index.js';
 import type { Volume } from '../volume/index.js';
 import { escapeHtml, newDisplayId, type Displayable, type RichOutput } from './core.js';
 import { base64, encodePng, type RawImage } from './png.js';
+import type { Colormap } from './viewer-protocol.js';
 
-/**
- * The colour maps of the volume views.
- *
- * @example
- * ```ts
- * import { colormap, type Colormap } from 'mriseq';
- * const maps: Colormap[] = ['hot', 'jet', 'coolwarm'];
- * console.log(maps.map((m) => colormap(m, 0.75)));
- * ```
- */
-export type Colormap = 'hot' | 'jet' | 'coolwarm';
+export type { Colormap } from './viewer-protocol.js';
 
 /**
  * Options of {@link volumeView}.

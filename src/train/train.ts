@@ -117,7 +117,8 @@ export interface TrainOptions {
 
 /**
  * The loss of one step, term by term (total = 10·translation + 10·selfReconstruction + 10·cycle +
- * structuralWeight·structural, each SmoothL1 or 1 − SSIM).
+ * structuralWeight·structural, each SmoothL1 or 1 − SSIM): the total and one number per term of
+ * the step's loss list.
  *
  * @example
  * ```ts
@@ -126,13 +127,7 @@ export interface TrainOptions {
  * console.log(l.total);
  * ```
  */
-export interface LossTerms {
-  total: number;
-  translation: number;
-  selfReconstruction: number;
-  cycle: number;
-  structural: number;
-}
+export type LossTerms = { total: number } & { [K in StepLossTermName]: number };
 
 /**
  * One step's report from {@link trainSteps} (and `onProgress`).
@@ -521,6 +516,89 @@ export interface StepLossOptions {
   detachCycle?: boolean;
 }
 
+/** The images a step's loss terms compare: generated y_t, y_s, y_c = G(y_t, code_s) and the real x_t, x_s. */
+interface StepImages {
+  yt: tf.Tensor;
+  ys: tf.Tensor;
+  yc: tf.Tensor;
+  xt: tf.Tensor;
+  xs: tf.Tensor;
+}
+
+/** One named term of the step's loss (its name is its key in {@link LossTerms}). */
+interface StepLossTerm {
+  name: string;
+  value: (images: StepImages, o: StepLossOptions) => tf.Scalar;
+}
+
+/** Terms summed and then weighted: total = Σ weight · (Σ terms of the group). */
+interface StepLossGroup {
+  weight: (o: StepLossOptions) => number;
+  terms: readonly StepLossTerm[];
+}
+
+const smoothL1Of =
+  (y: keyof StepImages, x: keyof StepImages) =>
+  (g: StepImages): tf.Scalar =>
+    smoothL1(g[y], g[x]);
+
+/**
+ * The structural term: the sum of (1 - SSIM) over (y_t, x_t) and (y_s, x_s), and (y_c, x_s) with
+ * structuralCycle (the authors' perceptual term stands on y_t and y_s).
+ */
+function structuralOf(g: StepImages, o: StepLossOptions): tf.Scalar {
+  const pairs: [tf.Tensor, tf.Tensor][] = [
+    [flatT(g.yt), flatT(g.xt)],
+    [flatT(g.ys), flatT(g.xs)],
+  ];
+  if (o.structuralCycle) pairs.push([flatT(g.yc), flatT(g.xs)]);
+  const same = pairs.every(([y]) => y.shape.join() === pairs[0][0].shape.join());
+  // Equal shapes: one SSIM over the pairs as a batch; its mean is the mean of the pairs' (each
+  // has the same number of windows), so sum(1 - SSIM_i) = n (1 - mean).
+  return same
+    ? (tf.mul(
+        tf.sub(1, ssimLoss(tf.concat(pairs.map((p) => p[0])), tf.concat(pairs.map((p) => p[1])))),
+        pairs.length,
+      ) as tf.Scalar)
+    : (tf.addN(pairs.map(([y, x]) => tf.sub(1, ssimLoss(y, x)))) as tf.Scalar);
+}
+
+/**
+ * The step's loss, as one list (science.md): 10 (SmoothL1(y_t, x_t) + SmoothL1(y_s, x_s)) +
+ * 10 SmoothL1(y_c, x_s) + w_struct · structural. {@link stepLoss} (so the eager and the compiled
+ * step, which records it), the reported {@link LossTerms} and their order all read it: swapping,
+ * reweighting or adding a term is one change here.
+ */
+const STEP_LOSS = [
+  {
+    weight: () => 10,
+    terms: [
+      { name: 'translation', value: smoothL1Of('yt', 'xt') },
+      { name: 'selfReconstruction', value: smoothL1Of('ys', 'xs') },
+    ],
+  },
+  { weight: () => 10, terms: [{ name: 'cycle', value: smoothL1Of('yc', 'xs') }] },
+  {
+    weight: (o: StepLossOptions) => o.structuralWeight,
+    terms: [{ name: 'structural', value: structuralOf }],
+  },
+] as const satisfies readonly StepLossGroup[];
+
+/** The terms' names in the order of the step's parts (after the total). */
+type StepLossTermName = (typeof STEP_LOSS)[number]['terms'][number]['name'];
+const STEP_LOSS_TERMS: readonly StepLossTermName[] = STEP_LOSS.flatMap((g) => g.terms.map((t) => t.name));
+
+/**
+ * The step's loss terms by name, from the step's [total, ...terms] values.
+ * @param values - What {@link trainingStep} (or the compiled step) returns.
+ * @returns The total and each term under its name.
+ */
+function lossTermsOf(values: Float32Array): LossTerms {
+  const out = { total: values[0] } as LossTerms;
+  STEP_LOSS_TERMS.forEach((name, i) => (out[name] = values[i + 1]));
+  return out;
+}
+
 /**
  * The step's loss (science.md): 10 (SmoothL1(y_t, x_t) + SmoothL1(y_s, x_s)) + 10 SmoothL1(y_c, x_s)
  * + w_struct * structural, with y_c = G(y_t, code_s) and structural the sum of (1 - SSIM) over
@@ -548,7 +626,6 @@ export function stepLoss(
   o: StepLossOptions,
   sample: StepSample,
 ): { total: tf.Scalar; parts: tf.Scalar[] } {
-  const wS = o.structuralWeight;
   const codeS = model.codeIndex(sample.source);
   const codeT = model.codeIndex(sample.target);
   const feat = model.encode(sample.xs);
@@ -561,28 +638,23 @@ export function stepLoss(
   const yt = model.decode(feat, codeT, sample.ntt, { weights: dwT, state: stT });
   const ys = model.decode(feat, codeS, sample.nts, { weights: dwS, state: stS });
   const yc = model.apply(o.detachCycle ? stopGradient(yt) : yt, codeS, sample.nts, { weights: dwS });
-  const lt = smoothL1(yt, sample.xt);
-  const ls = smoothL1(ys, sample.xs);
-  const lc = smoothL1(yc, sample.xs);
-  let struct: tf.Scalar = tf.scalar(0);
-  if (wS > 0) {
-    const pairs: [tf.Tensor, tf.Tensor][] = [
-      [flatT(yt), flatT(sample.xt)],
-      [flatT(ys), flatT(sample.xs)],
-    ];
-    if (o.structuralCycle) pairs.push([flatT(yc), flatT(sample.xs)]);
-    const same = pairs.every(([y]) => y.shape.join() === pairs[0][0].shape.join());
-    // Equal shapes: one SSIM over the pairs as a batch; its mean is the mean of the pairs' (each
-    // has the same number of windows), so sum(1 - SSIM_i) = n (1 - mean).
-    struct = same
-      ? (tf.mul(
-          tf.sub(1, ssimLoss(tf.concat(pairs.map((p) => p[0])), tf.concat(pairs.map((p) => p[1])))),
-          pairs.length,
-        ) as tf.Scalar)
-      : (tf.addN(pairs.map(([y, x]) => tf.sub(1, ssimLoss(y, x)))) as tf.Scalar);
+  const images: StepImages = { yt, ys, yc, xt: sample.xt, xs: sample.xs };
+  const parts: tf.Scalar[] = [];
+  const weighted: tf.Scalar[] = [];
+  for (const group of STEP_LOSS) {
+    const w = group.weight(o);
+    // an unweighted group is not computed (its terms report 0)
+    const values = group.terms.map((t) => (w > 0 ? t.value(images, o) : tf.scalar(0)));
+    parts.push(...values);
+    weighted.push(
+      tf.mul(
+        values.reduce((a, b) => tf.add(a, b)),
+        w,
+      ),
+    );
   }
-  const total = tf.addN([tf.mul(tf.add(lt, ls), 10), tf.mul(lc, 10), tf.mul(struct, wS)]) as tf.Scalar;
-  return { total, parts: [total, lt, ls, lc, struct] };
+  const total = tf.addN(weighted) as tf.Scalar;
+  return { total, parts: [total, ...parts] };
 }
 
 /**
@@ -822,13 +894,7 @@ export async function* trainSteps(
       sample.xs.dispose();
       sample.xt.dispose();
       step++;
-      last = {
-        total: terms[0],
-        translation: terms[1],
-        selfReconstruction: terms[2],
-        cycle: terms[3],
-        structural: terms[4],
-      };
+      last = lossTermsOf(terms);
       if (!Number.isFinite(last.total)) {
         throw new MriseqError('training diverged (loss is not finite)', {
           field: `loss at step ${step} (subject ${sample.subject}, ${sample.source} -> ${sample.target})`,

@@ -25,7 +25,7 @@ import {
 } from '../../src/train/index.js';
 import { createVolume } from '../../src/volume/index.js';
 import { missingPython, runPython } from '../helpers/python.js';
-import { TINY_GENERATOR } from '../helpers/generator.js';
+import { stepImages, TINY_GENERATOR } from '../helpers/generator.js';
 
 setEngineAdapter(nodeEngineAdapter);
 before(async () => {
@@ -187,12 +187,7 @@ test(
   { skip: missingPython('skimage', 'numpy') },
   () => {
     const g = createGenerator('lite', tiny);
-    const xs = tf.randomUniform([1, 1, 16, 16, 1], -1, 1, 'float32', 1);
-    const xt = tf.randomUniform([1, 1, 16, 16, 1], -1, 1, 'float32', 2);
-    const sample = { xs, xt, source: 't1', target: 't2', nts: 1, ntt: 1 };
-    const yt = g.apply(xs, 't2', 1);
-    const ys = g.apply(xs, 't1', 1);
-    const yc = g.apply(yt, 't1', 1);
+    const { sample, xs, xt, yt, ys, yc, tensors } = stepImages(g, [1, 2]);
     const arr = (t: tf.Tensor) => Array.from(t.dataSync());
     const ssim = runPython<number[]>(
       `
@@ -212,7 +207,7 @@ print(json.dumps([S(a('yt'), a('xt'), win_size=7, data_range=2.0), S(a('ys'), a(
     const two = 2 - ssim[0] - ssim[1];
     assert.ok(Math.abs(structural(false) - two) < 1e-4, `${structural(false)} vs ${two}`);
     assert.ok(Math.abs(structural(true) - (two + 1 - ssim[2])) < 1e-4);
-    for (const t of [xs, xt, yt, ys, yc]) t.dispose();
+    for (const t of tensors) t.dispose();
     g.dispose();
   },
 );

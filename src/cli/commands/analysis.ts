@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import {
   formatRanking,
   parseOrientations,
+  SYNTHESIS_METRICS,
   rankingRecord,
   rankSequences,
   ROW_SETS,
@@ -275,6 +276,12 @@ function registerMaps(program: Command): void {
     );
 }
 
+/** The registry's orientations in words, e.g. 'psnr, ssim higher; mae, lpips lower'. */
+function orientationsNote(): string {
+  const names = (o: number) => SYNTHESIS_METRICS.filter((m) => m.orientation === o).map((m) => m.name);
+  return `${names(1).join(', ')} higher; ${names(-1).join(', ')} lower`;
+}
+
 function registerRank(program: Command): void {
   program
     .command('rank')
@@ -292,7 +299,7 @@ function registerRank(program: Command): void {
     .option('--use <list>', 'same as --metrics (mriseq 0.1)')
     .option(
       '--orientation <name=higher|lower...>',
-      'orientation of a metric the registry does not know (psnr, ssim higher; mae, lpips lower)',
+      `orientation of a metric the registry does not know (${orientationsNote()})`,
     )
     .option(
       '--rows <set>',
