@@ -6,13 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   classifyCohort,
   generateCohort,
   isMriseqError,
+  runDemo,
   writeCohortMaps,
   writeRunFigures,
 } from '../../src/index.js';
@@ -195,3 +196,34 @@ test('classifyCohort writes what `mriseq classify` writes', { timeout: 300_000 }
     (e: unknown) => isMriseqError(e) && e.field === 'label' && /nosuch/.test(e.message),
   );
 });
+
+test(
+  'runDemo writes RUN/figures/ only when asked: what writeRunFigures writes from its run folder',
+  { timeout: 300_000 },
+  async () => {
+    const out = join(tmp, 'demo');
+    const r = await runDemo({ out, test: 2, resamples: 20, figures: { formats: [] } });
+    assert.equal(r.stopped, false);
+    assert.ok(r.figures, 'figures written');
+    assert.equal(r.files.figures, join(out, 'figures', 'index.html'));
+    assert.ok(
+      r.figures.written.some((w) => /^md-.*-t1gd$/.test(w.name)),
+      r.figures.written.map((w) => w.name).join(', '),
+    );
+    // the same figures as the library call on the finished run folder (the index names the run
+    // folder relative to itself: '..' from RUN/figures, '../demo' from a sibling folder)
+    const other = join(tmp, 'demo-figures');
+    await writeRunFigures(out, other, { formats: [] });
+    const mine = treeHashes(join(out, 'figures'), ['index.html']);
+    assert.ok(Object.keys(mine).length > 3);
+    assert.deepEqual(mine, treeHashes(other, ['index.html']));
+    assert.equal(
+      readFileSync(join(out, 'figures', 'index.html'), 'utf8'),
+      readFileSync(join(other, 'index.html'), 'utf8').replace('(../demo from here)', '(.. from here)'),
+    );
+    // by default (as before) the demo writes no figures
+    const plain = await runDemo({ out: join(tmp, 'demo-plain'), test: 2, resamples: 20 });
+    assert.equal(plain.figures, undefined);
+    assert.equal(existsSync(join(tmp, 'demo-plain', 'figures')), false);
+  },
+);
