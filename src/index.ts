@@ -200,6 +200,15 @@ export {
 } from './pretrained/node.js';
 // pipeline: the main job as one call
 export { runDemo, type DemoOptions, type DemoResult, type DemoRecord } from './pipeline/node.js';
+export { runFigures, writeRunFigures, type FiguresResult } from './pipeline/node.js';
+export { writeCohortMaps, type CohortMapsOptions, type CohortMapsResult } from './pipeline/node.js';
+export { generateCohort, type GenerateCohortOptions, type GenerateCohortResult } from './pipeline/node.js';
+export {
+  classifyCohort,
+  type ClassifyCohortOptions,
+  type ClassifyCohortResult,
+  type HierarchicalSummary,
+} from './pipeline/node.js';
 // analysis
 export {
   psnr,

@@ -8,7 +8,8 @@
  *
  * RUN/ receives run.json (what ran), train/ (scratch or fine-tune only), analysis/evaluation.csv,
  * ranking.json, acceptance.json, analysis/maps/<subject>/ (M_d per target as NIfTI, the real
- * sequences, T1Gd's true unique mask and the |T1Gd - T1| subtraction), and figures/ when asked.
+ * sequences, T1Gd's true unique mask and the |T1Gd - T1| subtraction), and figures/ when asked
+ * (the figures option; `mriseq demo` asks unless --no-figures).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +37,19 @@ import { writeDifferentiationMaps } from '../analysis/node.js';
 import { heldOutSubjects, readModelCard } from '../pretrained/node.js';
 import { writeFileAtomicSync } from '../reliability/node.js';
 
+import { writeRunFigures, type FiguresResult } from './figures.js';
+
+export { runFigures, writeRunFigures, type FiguresResult } from './figures.js';
+export { generateCohort, type GenerateCohortOptions, type GenerateCohortResult } from './generate.js';
+export {
+  classifyCohort,
+  formatGroups,
+  type ClassifyCohortOptions,
+  type ClassifyCohortResult,
+  type HierarchicalSummary,
+} from './classify.js';
+export { writeCohortMaps, type CohortMapsOptions, type CohortMapsResult } from './maps.js';
+
 /**
  * Options of {@link runDemo}.
  *
@@ -58,6 +72,11 @@ export interface DemoOptions {
   seed?: number;
   /** Bootstrap resamples of the ranking's CIs (default 500). */
   resamples?: number;
+  /**
+   * Also write RUN/figures/ (writeRunFigures) at the end: true for PNG + SVG + HTML (PNG and SVG
+   * need Chromium), or the static formats to write ([] for HTML only). Default: no figures.
+   */
+  figures?: boolean | { formats: ('png' | 'svg')[] };
   signal?: AbortSignal;
   /** Stage messages. */
   onStage?: (message: string) => void;
@@ -86,6 +105,8 @@ export interface DemoResult {
   /** The acceptance as text (what `mriseq demo` prints). */
   text?: string;
   files: Record<string, string>;
+  /** What the figures step wrote (only with the figures option). */
+  figures?: FiguresResult;
 }
 
 /**
@@ -318,5 +339,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     seconds: Math.round((Date.now() - t0) / 1000),
   };
   writeFileAtomicSync(files.run, JSON.stringify(full, null, 1));
-  return { out, model: description, stopped: false, report, lines, text, files };
+  let figures: FiguresResult | undefined;
+  if (o.figures) {
+    say('writing figures');
+    figures = await writeRunFigures(
+      out,
+      join(out, 'figures'),
+      o.figures === true ? {} : { formats: o.figures.formats },
+    );
+    files.figures = figures.index;
+  }
+  return { out, model: description, stopped: false, report, lines, text, files, figures };
 }

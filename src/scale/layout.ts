@@ -2,9 +2,10 @@
  * The on-disk convention every sharded command follows (see index.ts for the whole contract).
  * Node-only: paths and files.
  */
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomicSync } from '../reliability/node.js';
-import type { ShardSpec } from './shard.js';
+import { compareSubjectIds, selectShard, type ShardSpec } from './shard.js';
 
 /** Folder under a run that holds one folder per shard part. */
 export const PARTS_DIR = 'parts';
@@ -94,4 +95,74 @@ export function writeShardMarker(
  */
 export function outputDirFor(out: string, command: string, shard: ShardSpec | undefined): string {
   return shard ? shardPartDir(out, command, shard) : resolve(out);
+}
+
+/**
+ * Files matching `pattern` in the immediate subfolders of dir (a per-subject command's outputs),
+ * relative to dir.
+ */
+export function subjectFiles(dir: string, pattern: RegExp): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const d of readdirSync(dir, { withFileTypes: true })) {
+    if (!d.isDirectory() || d.name === PARTS_DIR) continue;
+    for (const f of readdirSync(join(dir, d.name))) if (pattern.test(f)) out.push(join(d.name, f));
+  }
+  return out;
+}
+
+/** `ids` in the canonical subject order (the order of every table and of the merge). */
+export function canonical(ids: readonly string[]): string[] {
+  return [...ids].sort(compareSubjectIds);
+}
+
+/** What a (possibly sharded) per-subject pipeline works on and where it writes. */
+export interface ShardPlan {
+  shard?: ShardSpec;
+  /** Every subject the shards select from, canonical order. */
+  all: string[];
+  /** This shard's subjects (all of them without a shard), canonical order. */
+  ids: string[];
+  /** The folder the pipeline writes into: `out` itself, or its shard's part folder. */
+  dir: string;
+  /** Writes the shard's `_shard.json` (nothing without a shard): call it after everything else. */
+  finish(): void;
+}
+
+/**
+ * For a pipeline writing a folder `out` (maps, generate): `RUN/parts/<command>-I-of-N` with a shard.
+ */
+export function shardFolder(
+  command: string,
+  out: string,
+  all: readonly string[],
+  shard: ShardSpec | undefined,
+): ShardPlan {
+  const sorted = canonical(all);
+  const ids = selectShard(sorted, shard);
+  const dir = shard ? shardPartDir(out, command, shard) : out;
+  return {
+    shard,
+    all: sorted,
+    ids,
+    dir,
+    finish: () => {
+      if (shard) writeShardMarker(dir, { command, shard, subjects: ids, allSubjects: sorted });
+    },
+  };
+}
+
+/**
+ * For a pipeline writing one table `out` (evaluate): the table goes to
+ * `dirname(out)/parts/<command>-I-of-N/<basename(out)>` with a shard, so the run folder is the
+ * table's folder and `mriseq merge` writes `out` itself.
+ */
+export function shardTable(
+  command: string,
+  out: string,
+  all: readonly string[],
+  shard: ShardSpec | undefined,
+): ShardPlan & { file: string } {
+  const plan = shardFolder(command, dirname(out), all, shard);
+  return { ...plan, file: shard ? join(plan.dir, basename(out)) : out };
 }

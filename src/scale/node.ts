@@ -7,7 +7,12 @@ export {
   parsePartName,
   outputDirFor,
   writeShardMarker,
+  subjectFiles,
+  canonical,
+  shardFolder,
+  shardTable,
   type ShardMarker,
+  type ShardPlan,
 } from './layout.js';
 export { mergeRun, type MergeOptions, type MergeReport } from './merge.js';
 export {

@@ -14,21 +14,14 @@ import {
   type SeriesFrames,
   type RowSet,
 } from '../../analysis/index.js';
-import {
-  evaluateToCsv,
-  openEvaluationProvenance,
-  readEvaluationCsv,
-  writeDifferentiationMaps,
-} from '../../analysis/node.js';
+import { evaluateToCsv, openEvaluationProvenance, readEvaluationCsv } from '../../analysis/node.js';
 import {
   asEvaluationCohort,
   compareVolumes,
-  differentiationMaps,
   evaluationColumns,
   evaluationTemplate,
   formatEvaluationCsv,
   LPIPS_SKIPPED,
-  pairsFunction,
   prepareVolume,
   type EvaluationCohort,
 } from '../../analysis/index.js';
@@ -37,7 +30,6 @@ import {
   FOLD_HELP,
   foldOption,
   REDO_HELP,
-  subjectFiles,
   SHARD_HELP,
   shardFolder,
   shardOption,
@@ -45,23 +37,16 @@ import {
 } from './sharding.js';
 import { Cohort } from '../../cohort/index.js';
 import { initEngine } from '../../engine/index.js';
-import { generatorFingerprint, loadGenerator } from '../../train/node.js';
-import {
-  fingerprintJson,
-  fingerprintVolumes,
-  OutputProvenance,
-  recordedOutputs,
-  removeOutputFiles,
-} from '../../reliability/provenance.js';
+import { loadGenerator } from '../../train/node.js';
 import { formatShard } from '../../scale/index.js';
-import { assertSameGrid, type Volume } from '../../volume/index.js';
 import { existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname } from 'node:path';
 import { MriseqError } from '../../errors/index.js';
 import { intOption, listOption } from '../options.js';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
+import { writeCohortMaps } from '../../pipeline/node.js';
 import { readNifti } from '../../io/index.js';
-import { dict, hasOwnKey, own } from '../../keys/index.js';
+import { hasOwnKey } from '../../keys/index.js';
 import { resolveNames } from './names.js';
 
 export function registerAnalysis(program: Command): void {
@@ -77,9 +62,6 @@ const evaluateFolder = (o: { out: string; shard?: string }): string =>
   shardFolder('evaluate', dirname(o.out), [], shardOption(o.shard)).dir;
 const mapsFolder = (o: { out: string; shard?: string }): string =>
   shardFolder('maps', o.out, [], shardOption(o.shard)).dir;
-
-/** The files `maps` writes into a folder: <subject>/md_<target>.nii.gz and md_regions.json. */
-const mapFiles = (dir: string): string[] => subjectFiles(dir, /^md_.+\.nii\.gz$|^md_regions\.json$/);
 
 function registerEvaluate(program: Command): void {
   program
@@ -186,91 +168,21 @@ function registerMaps(program: Command): void {
           fold?: string;
           redo?: boolean;
         }) => {
-          const shard = shardOption(o.shard);
-          const fold = foldOption(o.fold);
-          await initEngine();
-          const model = loadGenerator(o.run);
-          const cohort = await Cohort.fromManifest(o.manifest);
-          const all = fold
-            ? cohortFold(cohort, fold).validation
-            : await asEvaluationCohort(cohort).subjectIds(o.split);
-          const plan = shardFolder('maps', o.out, all, shard);
-          const ids = plan.ids;
-          const pairs = pairsFunction(model);
-          const wanted = resolveNames(o.targets, cohort.sequences, '--targets');
-          const prov = OutputProvenance.open(
-            join(plan.dir, 'maps.provenance.json'),
-            'maps',
-            {
-              model: generatorFingerprint(model),
-              subjects: fold ? `fold ${formatShard(fold)}` : `split ${o.split}`,
-              targets: wanted ?? null,
-              labels: o.labels,
-            },
-            {
-              redo: o.redo,
-              // the maps themselves (a lone region table is removed with them, never trusted alone)
-              hasOutputs: () => mapFiles(plan.dir).some((f) => f.endsWith('.nii.gz')),
-              removeOutputs: (previous) =>
-                removeOutputFiles(plan.dir, [...recordedOutputs(previous), ...mapFiles(plan.dir)]),
-              what: `the maps in ${plan.dir}`,
-            },
-          );
-          // what a subject's maps are made from: the sequences the model reads and the label map
-          const load = async (id: string) => {
-            const subject = cohort.subject(id);
-            const raw = await subject.loadAll();
-            const labels = hasOwnKey(subject.masks, o.labels) ? await subject.mask(o.labels) : undefined;
-            const data = fingerprintVolumes([
-              ...Object.entries(raw).filter(([s]) => model.config.sequences.includes(s)),
-              [`mask:${o.labels}`, labels],
-            ]);
-            return { raw, labels, data };
-          };
-          let k = 0;
-          for (const id of ids) {
-            k++;
-            const subject = cohort.subject(id);
-            const targets = (wanted ?? subject.available).filter((t) => subject.available.includes(t));
-            const masks = hasOwnKey(subject.masks, o.labels) ? [o.labels] : [];
-            const s = await cohort.stamp(id, subject.available, masks);
-            const stamp = s === undefined ? undefined : fingerprintJson(s);
-            // Resumable: a subject is done when its entry is in the record (written after its files)
-            if (await prov.verify(id, stamp, async () => (await load(id)).data)) continue;
-            const { raw, labels, data } = await load(id);
-            const seqs = dict<Volume>();
-            for (const [s, v] of Object.entries(raw))
-              if (model.config.sequences.includes(s)) seqs[s] = prepareVolume(v, true);
-            // every (source, target) volume of the subject at once: one encoding per source
-            const made = await pairs(
-              seqs,
-              Object.keys(seqs).flatMap((s) =>
-                targets.filter((t) => own(seqs, t)).map((t) => [s, t] as [string, string]),
-              ),
-            );
-            const maps = await differentiationMaps(
-              seqs,
-              async (src, t) => made.get(`${Object.keys(src)[0]}>${t}`)!,
-              { targets },
-            );
-            // the region table reads the label map voxel by voxel on the maps' grid
-            if (labels)
-              assertSameGrid(id, [...Object.entries(raw).slice(0, 1), [o.labels, labels]], (k) =>
-                cohort.fileOf(id, k, k === o.labels ? 'mask' : 'sequence'),
-              );
-            const written = await writeDifferentiationMaps(plan.dir, id, maps, { labels });
-            prov.done(id, {
-              data,
-              stamp,
-              outputs: [
-                ...Object.values(written.files).map((f) => relative(plan.dir, f)),
-                ...(labels ? [join(id, 'md_regions.json')] : []),
-              ],
-            });
-            console.error(`maps: ${k}/${ids.length} ${id}: ${targets.join(', ')}`);
-          }
-          plan.finish();
-          console.log(`${plan.dir}: M_d maps of ${ids.length} subjects`);
+          const r = await writeCohortMaps({
+            run: o.run,
+            manifest: o.manifest,
+            out: o.out,
+            split: o.split,
+            fold: foldOption(o.fold),
+            shard: shardOption(o.shard),
+            targets: o.targets,
+            labels: o.labels,
+            redo: o.redo,
+            names: { targets: '--targets' },
+            onSubject: (e) =>
+              console.error(`maps: ${e.done}/${e.total} ${e.subject}: ${e.targets.join(', ')}`),
+          });
+          console.log(`${r.dir}: M_d maps of ${r.subjects.length} subjects`);
         },
       ),
     );

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { intOption, sizeOption } from '../options.js';
 import { runDemo, type DemoOptions } from '../../pipeline/node.js';
-import { writeRunFigures } from './figures.js';
 
 interface DemoCliOptions {
   out: string;
@@ -66,6 +65,8 @@ export function registerDemo(program: Command): void {
       const ac = new AbortController();
       const onSig = () => ac.abort();
       process.once('SIGINT', onSig);
+      // PNG/SVG need Chromium: without it the figures are skipped with a note (after the results)
+      const chromium = existsSync('/usr/bin/chromium') || Boolean(process.env.MRISEQ_CHROMIUM);
       let r;
       try {
         r = await runDemo({
@@ -74,6 +75,7 @@ export function registerDemo(program: Command): void {
           test: o.test === undefined ? undefined : intOption(o.test, '--test', 1),
           size,
           seed: intOption(o.seed, '--seed', 0),
+          figures: o.figures && chromium,
           signal: ac.signal,
           onStage: (m) => {
             bar.stop();
@@ -102,13 +104,7 @@ export function registerDemo(program: Command): void {
       console.log(r.text);
       console.log(`\nC_d order: ${r.report!.ranking.order.join(' > ')}`);
       console.log(`tables, ranking and maps: ${join(r.out, 'analysis')}`);
-      if (o.figures) {
-        if (!existsSync('/usr/bin/chromium') && !process.env.MRISEQ_CHROMIUM) {
-          console.error('figures skipped: Chromium not found (apt-get install chromium)');
-          return;
-        }
-        const figs = await writeRunFigures(r.out, join(r.out, 'figures'));
-        console.log(`figures: ${figs.index} (${figs.written.length} written)`);
-      }
+      if (r.figures) console.log(`figures: ${r.figures.index} (${r.figures.written.length} written)`);
+      else if (o.figures) console.error('figures skipped: Chromium not found (apt-get install chromium)');
     });
 }

@@ -4,27 +4,17 @@
  * `mriseq cluster` (contrastive autoencoder + k-means, scored against a label column when given).
  */
 import type { Command } from 'commander';
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { withRunLock, writeFileAtomicSync } from '../../reliability/node.js';
-import { initEngine, tf } from '../../engine/index.js';
+import { classifyCohort } from '../../pipeline/node.js';
+import { initEngine } from '../../engine/index.js';
 import { MriseqError } from '../../errors/index.js';
 import { intOption, numberOption } from '../options.js';
 import { Cohort } from '../../cohort/index.js';
-import {
-  buildDownstreamDataset,
-  runClassifier,
-  compareWithMaps,
-  runHierarchical,
-  treeFromGroups,
-  GradCam,
-  type DownstreamRun,
-  type DownstreamCohort,
-} from '../../classify/index.js';
-import { mapsFromDirectory, saveClassifier, writeGradCamNifti } from '../../classify/node.js';
+import { buildDownstreamDataset, type DownstreamCohort } from '../../classify/index.js';
 import { clusterImages } from '../../cluster/index.js';
-import { formatCsv, type CsvValue } from '../../csv/index.js';
-import { cohortStamp, existing, fileFingerprint, openFolderRecord } from './records.js';
+import { formatCsv } from '../../csv/index.js';
+import { cohortStamp, existing, openFolderRecord } from './records.js';
 import { REDO_HELP } from './sharding.js';
 import { dict, own } from '../../keys/index.js';
 import { resolveNames } from './names.js';
@@ -43,37 +33,6 @@ async function openCohort(o: { manifest?: string; phantom?: string; seed?: strin
     expected: '--manifest FILE or --phantom N',
     code: 'cli.option',
   });
-}
-
-function runJson(r: DownstreamRun): Record<string, unknown> {
-  const e = r.evaluation;
-  return {
-    name: r.name,
-    channels: r.channels,
-    classes: r.classNames,
-    trainSubjects: r.trainSubjects,
-    testSubjects: r.testIds.length,
-    epochs: r.epochs,
-    auc: e.auc,
-    auc_ci95: e.ci95,
-    bootstrap: { resamples: e.resamples, seed: e.seed },
-    perClassAuc: e.perClassAuc,
-    precision: e.report.precision,
-    recall: e.report.recall,
-    f1: e.report.f1,
-    support: e.report.support,
-    confusion: e.report.confusion,
-    accuracy: e.report.accuracy,
-    roc: e.roc,
-  };
-}
-
-/** predictions_*.csv: label values and class names are the user's text, escaped by the CSV writer. */
-function predictionsCsv(r: DownstreamRun, labels: ReadonlyMap<string, CsvValue>): string {
-  return formatCsv(
-    ['id', 'label', ...r.classNames.map((c) => `p_${c}`)],
-    r.testIds.map((id, i) => [id, labels.get(id) ?? '', ...r.probabilities[i].map((p) => p.toFixed(6))]),
-  );
 }
 
 /** 'g1=a,b;g2=c,d' -> { g1: ['a', 'b'], g2: ['c', 'd'] }. */
@@ -100,25 +59,6 @@ function parseGroups(spec: string): Record<string, string[]> {
 
 /** The run lock is taken on the folder a command writes. */
 const outFolder = (o: { out: string }): string => o.out;
-
-/** The files `classify` writes into its folder (those that exist). */
-function classifyFiles(dir: string): string[] {
-  const cams = existsSync(join(dir, 'gradcam'))
-    ? readdirSync(join(dir, 'gradcam'))
-        .filter((f) => f.endsWith('_gradcam.nii.gz'))
-        .map((f) => join('gradcam', f))
-    : [];
-  return [
-    ...existing(dir, [
-      'metrics.json',
-      'predictions_mri.csv',
-      'predictions_mri_md.csv',
-      'model_mri.json',
-      'model_mri_md.json',
-    ]),
-    ...cams,
-  ];
-}
 
 /** The --label option must name one of the manifest's label columns. */
 function requireLabel(
@@ -188,7 +128,6 @@ export function registerDownstream(program: Command): void {
           redo?: boolean;
           json?: boolean;
         }) => {
-          await initEngine();
           const groups = o.groups ? parseGroups(o.groups) : undefined;
           const depth = Number(o.depth);
           if (depth !== 6 && depth !== 18) {
@@ -199,145 +138,48 @@ export function registerDownstream(program: Command): void {
               code: 'cli.option',
             });
           }
-          const cohort = await openCohort(o);
-          requireLabel(cohort, o.manifest, o.label);
-          const sequences = resolveNames(o.sequences, cohort.sequences, '--sequences') ?? [
-            ...cohort.sequences,
-          ];
-          const seed = intOption(o.seed, '--seed');
-          // everything the results depend on; another run into this folder must not mix with them
-          const record = openFolderRecord(
-            o.out,
-            'classify',
-            {
-              data: await cohortStamp(cohort),
-              label: o.label,
-              sequences,
-              maps: o.withMaps ? resolve(o.withMaps) : null,
-              mapsRecord: o.withMaps ? fileFingerprint(join(o.withMaps, 'maps.provenance.json')) : null,
-              mapTargets: o.mapTargets ?? null,
-              depth: o.depth,
-              attention: o.attention,
-              width: o.width,
-              epochs: o.epochs,
-              downsample: o.downsample,
-              testFraction: o.testFraction,
-              seed: o.seed,
-              gradcam: o.gradcam === true,
-              groups: o.groups ?? null,
-            },
-            o.redo,
-            classifyFiles,
-          );
-          const run = {
-            model: {
-              depth: depth as 6 | 18,
-              attention: o.attention,
-              baseWidth: intOption(o.width, '--width', 1),
-              spatialKernel: 3,
-            },
-            train: {
-              epochs: intOption(o.epochs, '--epochs', 1),
-              onEpoch: (e: { epoch: number; trainLoss: number; valLoss: number }) =>
-                process.stderr.write(
-                  `epoch ${e.epoch + 1}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}\n`,
-                ),
-            },
-            testFraction: numberOption(o.testFraction, '--test-fraction', 0, 1),
-            seed,
+          const result = await classifyCohort({
+            manifest: o.manifest,
+            phantom: o.phantom
+              ? { subjects: intOption(o.phantom, '--phantom', 1), seed: intOption(o.seed ?? '0', '--seed') }
+              : undefined,
+            label: o.label,
+            sequences: o.sequences,
+            withMaps: o.withMaps,
+            mapTargets: o.mapTargets,
+            depth,
+            attention: o.attention,
+            width: intOption(o.width, '--width', 1),
+            epochs: intOption(o.epochs, '--epochs', 1),
             downsample: intOption(o.downsample, '--downsample', 1),
-          };
-          const dc = cohort as unknown as DownstreamCohort;
-          const labels = new Map<string, CsvValue>(
-            cohort.subjects.map((s) => [s.id, own(s.labels, o.label) ?? null]),
-          );
-          const runs: DownstreamRun[] = [];
-          if (groups) {
-            const data = await buildDownstreamDataset(dc, {
-              label: o.label,
-              sequences,
-              downsample: run.downsample,
-            });
-            const h = await runHierarchical(data, treeFromGroups(o.label, groups), run);
-            const summary = {
-              label: o.label,
-              hierarchical: {
-                leaves: h.leaves,
-                groups: h.groups,
-                leafAuc: h.leafAuc.auc,
-                leafAuc_ci95: h.leafAuc.ci95,
-                groupAuc: h.groupAuc.auc,
-                groupAuc_ci95: h.groupAuc.ci95,
-                perLeafAuc: h.perLeafAuc,
-                testSubjects: h.testIds.length,
-              },
-            };
-            writeFileAtomicSync(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
-            record.finish(['metrics.json']);
-            h.classifier.dispose();
-            if (o.json) console.log(JSON.stringify(summary));
-            else {
-              const f = (a: { auc: number; ci95: [number, number] }) =>
-                `${a.auc.toFixed(3)} (95% CI ${a.ci95[0].toFixed(3)}-${a.ci95[1].toFixed(3)})`;
-              console.log(
-                `group AUC ${f(h.groupAuc)}; subtype AUC (one-vs-rest macro) ${f(h.leafAuc)}; ${h.testIds.length} test subjects`,
-              );
-              console.log(`wrote ${join(o.out, 'metrics.json')}`);
-            }
-            return;
-          }
-          if (o.withMaps) {
-            const cmp = await compareWithMaps(dc, {
-              ...run,
-              label: o.label,
-              sequences,
-              mapTargets: resolveNames(o.mapTargets, cohort.sequences, '--map-targets') ?? sequences,
-              maps: mapsFromDirectory(o.withMaps),
-            });
-            runs.push(cmp.mri, cmp.mriWithMaps);
+            testFraction: numberOption(o.testFraction, '--test-fraction', 0, 1),
+            seed: intOption(o.seed, '--seed'),
+            gradcam: o.gradcam,
+            groups,
+            out: o.out,
+            redo: o.redo,
+            names: {
+              manifest: '--manifest',
+              label: '--label',
+              sequences: '--sequences',
+              mapTargets: '--map-targets',
+            },
+            onEpoch: (e) =>
+              process.stderr.write(
+                `epoch ${e.epoch + 1}: train ${e.trainLoss.toFixed(4)} val ${e.valLoss.toFixed(4)}\n`,
+              ),
+          });
+          if (o.json) console.log(JSON.stringify(result.summary));
+          else if (result.hierarchical) {
+            const h = result.hierarchical.hierarchical;
+            const f = (auc: number, ci95: [number, number]) =>
+              `${auc.toFixed(3)} (95% CI ${ci95[0].toFixed(3)}-${ci95[1].toFixed(3)})`;
+            console.log(
+              `group AUC ${f(h.groupAuc, h.groupAuc_ci95)}; subtype AUC (one-vs-rest macro) ${f(h.leafAuc, h.leafAuc_ci95)}; ${h.testSubjects} test subjects`,
+            );
+            console.log(`wrote ${result.metrics}`);
           } else {
-            const data = await buildDownstreamDataset(dc, {
-              label: o.label,
-              sequences,
-              downsample: run.downsample,
-            });
-            runs.push(await runClassifier('MRI', data, run));
-          }
-          const summary = { label: o.label, runs: runs.map(runJson) };
-          writeFileAtomicSync(join(o.out, 'metrics.json'), JSON.stringify(summary, null, 1));
-          for (const r of runs) {
-            const tag = r.name === 'MRI' ? 'mri' : 'mri_md';
-            writeFileAtomicSync(join(o.out, `predictions_${tag}.csv`), predictionsCsv(r, labels));
-            saveClassifier(r.model, join(o.out, `model_${tag}.json`));
-          }
-          if (o.gradcam) {
-            const r = runs[runs.length - 1];
-            const data = await buildDownstreamDataset(dc, {
-              label: o.label,
-              sequences,
-              mapTargets: o.withMaps
-                ? (resolveNames(o.mapTargets, cohort.sequences, '--map-targets') ?? sequences)
-                : [],
-              maps: o.withMaps ? mapsFromDirectory(o.withMaps) : undefined,
-              ids: r.testIds,
-              downsample: run.downsample,
-            });
-            const cam = new GradCam(r.model);
-            for (let i = 0; i < data.inputs.length; i++) {
-              const x = tf.tensor5d(data.inputs[i], [1, ...data.shape]);
-              const res = cam.compute(x);
-              x.dispose();
-              await writeGradCamNifti(
-                res.maps[0],
-                data.references[i],
-                join(o.out, 'gradcam', `${data.ids[i]}_gradcam.nii.gz`),
-              );
-            }
-          }
-          record.finish(classifyFiles(o.out));
-          if (o.json) console.log(JSON.stringify(summary));
-          else {
-            for (const r of runs) {
+            for (const r of result.runs) {
               const e = r.evaluation;
               console.log(
                 `${r.name.padEnd(10)} channels ${r.channels.join('+')}: AUC ${e.auc.toFixed(3)} ` +
@@ -345,9 +187,8 @@ export function registerDownstream(program: Command): void {
                   `${r.testIds.length} test subjects`,
               );
             }
-            console.log(`wrote ${join(o.out, 'metrics.json')}`);
+            console.log(`wrote ${result.metrics}`);
           }
-          for (const r of runs) r.model.dispose();
         },
       ),
     );

@@ -10,28 +10,10 @@ import { writeNifti } from '../../io/index.js';
 import { Cohort } from '../../cohort/index.js';
 import { generate, PRESET_NAMES, type PresetName, type SubjectVolumes } from '../../model/index.js';
 import { phantom, type PhantomOptions } from '../../phantom/index.js';
-import { generatorFingerprint, loadGenerator, trainRun } from '../../train/node.js';
+import { loadGenerator, trainRun } from '../../train/node.js';
 import { DEFAULT_TRAIN_CACHE_BYTES, selectTrainingData } from '../../train/index.js';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { writeFileAtomicSync } from '../../reliability/node.js';
-import { formatCsv } from '../../csv/index.js';
-import {
-  fingerprintJson,
-  fingerprintVolumes,
-  OutputProvenance,
-  recordedOutputs,
-  removeOutputFiles,
-} from '../../reliability/provenance.js';
-import {
-  FOLD_HELP,
-  foldOption,
-  REDO_HELP,
-  subjectFiles,
-  SHARD_HELP,
-  shardFolder,
-  shardOption,
-} from './sharding.js';
+import { generateCohort as generateCohortFiles } from '../../pipeline/node.js';
+import { FOLD_HELP, foldOption, REDO_HELP, SHARD_HELP, shardOption } from './sharding.js';
 
 async function manifestSubject(file: string, id: string): Promise<SubjectVolumes> {
   const cohort = await Cohort.fromManifest(file);
@@ -377,8 +359,7 @@ function timePointsOption(o: { timePoints?: string }): number | undefined {
 
 /**
  * `mriseq generate` without --subject: the target for every subject of the cohort (or of one
- * shard), OUT/<subject>/<target>.nii.gz plus OUT/generated.csv (subject, target, sources, file).
- * Resumable: a subject whose volume exists is not generated again.
+ * shard), the library's generateCohort.
  */
 async function generateCohort(
   o: PhantomCliOptions & {
@@ -393,103 +374,20 @@ async function generateCohort(
   },
   shard: ReturnType<typeof shardOption>,
 ): Promise<void> {
-  let all: string[];
-  let load: (id: string) => Promise<SubjectVolumes>;
-  let stampOf: (id: string) => Promise<string | undefined>;
-  if (o.phantom !== undefined) {
-    const ph = cliPhantom(o);
-    all = ph.ids();
-    load = async (id) => ph.subject(id);
-    // the phantom is a function of its options
-    stampOf = async (id) => fingerprintJson([JSON.stringify(ph.options), id]);
-  } else if (o.manifest) {
-    const cohort = await Cohort.fromManifest(o.manifest);
-    if (!['train', 'val', 'test', 'all'].includes(o.split)) {
-      throw new MriseqError('unknown split', {
-        field: '--split',
-        found: o.split,
-        expected: 'train, val, test or all',
-        code: 'cli.option',
-      });
-    }
-    all = o.split === 'all' ? cohort.ids : cohort.recordedSplit(o.split as 'train' | 'val' | 'test').ids;
-    load = async (id) => ({ id, volumes: await cohort.subject(id).loadAll() });
-    stampOf = async (id) => {
-      const s = await cohort.stamp(id, cohort.subject(id).available);
-      return s === undefined ? undefined : fingerprintJson(s);
-    };
-  } else {
-    throw new MriseqError('say where the subjects are', {
-      field: '--manifest',
-      expected: '--manifest FILE or --phantom N',
-    });
-  }
-  await initEngine();
-  const model = loadGenerator(o.run);
-  const plan = shardFolder('generate', o.out, all, shard);
-  const given = o.sources ? o.sources.split(',').map((s) => s.trim()) : undefined;
-  const generatedFile = (dir: string) =>
-    subjectFiles(dir, new RegExp(`^${o.target.replace(/[^A-Za-z0-9_]/g, '\\$&')}\\.nii\\.gz$`));
-  const prov = OutputProvenance.open(
-    join(plan.dir, 'generate.provenance.json'),
-    'generate',
-    {
-      model: generatorFingerprint(model),
-      target: o.target,
-      sources: given ?? null,
-      // only when given: a record made before --time-points existed still matches
-      ...(o.timePoints !== undefined ? { timePoints: o.timePoints } : {}),
-      subjects: o.phantom !== undefined ? 'phantom' : `split ${o.split}`,
-    },
-    {
-      redo: o.redo,
-      hasOutputs: () => generatedFile(plan.dir).length > 0 || existsSync(join(plan.dir, 'generated.csv')),
-      removeOutputs: (previous) =>
-        removeOutputFiles(plan.dir, [
-          ...recordedOutputs(previous),
-          ...generatedFile(plan.dir),
-          'generated.csv',
-        ]),
-      what: `the volumes in ${plan.dir}`,
-    },
-  );
-  const sourcesOf = (subject: SubjectVolumes) =>
-    given ??
-    Object.keys(subject.volumes).filter(
-      (s) => subject.volumes[s] && model.config.sequences.includes(s) && s !== o.target,
-    );
-  const rows: string[][] = [];
-  let k = 0;
-  for (const id of plan.ids) {
-    k++;
-    const rel = join(id, `${o.target}.nii.gz`);
-    const file = join(plan.dir, rel);
-    const stamp = await stampOf(id);
-    let subject: SubjectVolumes | undefined;
-    const loaded = async () => (subject ??= await load(id));
-    const dataOf = (s: SubjectVolumes) => fingerprintVolumes(Object.entries(s.volumes));
-    // a subject is done when its entry is in the record (written after its volume)
-    if (!(await prov.verify(id, stamp, async () => dataOf(await loaded())))) {
-      const s = await loaded();
-      mkdirSync(dirname(file), { recursive: true });
-      await writeNifti(
-        file,
-        await generate(model, s, {
-          sources: sourcesOf(s),
-          target: o.target,
-          timePoints: timePointsOption(o),
-        }),
-      );
-      prov.done(id, { data: dataOf(s), stamp, outputs: [rel] });
-    }
-    const sources = given ?? sourcesOf(await loaded());
-    rows.push([id, o.target, sources.join('+'), `${id}/${o.target}.nii.gz`]);
-    console.error(`generate: ${k}/${plan.ids.length} ${id}: ${o.target} from ${sources.join('+')}`);
-  }
-  writeFileAtomicSync(
-    join(plan.dir, 'generated.csv'),
-    formatCsv(['subject', 'target', 'sources', 'file'], rows),
-  );
-  plan.finish();
-  console.log(`${plan.dir}: ${o.target} of ${plan.ids.length} subjects`);
+  const r = await generateCohortFiles({
+    run: o.run,
+    manifest: o.manifest,
+    phantom: o.phantom !== undefined ? cliPhantomOptions(o) : undefined,
+    target: o.target,
+    sources: o.sources ? o.sources.split(',').map((s) => s.trim()) : undefined,
+    out: o.out,
+    split: o.split,
+    shard,
+    redo: o.redo,
+    timePoints: timePointsOption(o),
+    names: { manifest: '--manifest', split: '--split' },
+    onSubject: (e) =>
+      console.error(`generate: ${e.done}/${e.total} ${e.subject}: ${o.target} from ${e.sources.join('+')}`),
+  });
+  console.log(`${r.dir}: ${o.target} of ${r.subjects.length} subjects`);
 }
