@@ -254,12 +254,20 @@ export async function phantomAcceptance(
   };
 }
 
+/**
+ * Over which phases the report's series targets were scored, or '' without series targets.
+ * `?.` and `?? 'all'`: reports saved before series scoring was recorded lack both fields.
+ */
+function seriesPhases(r: AcceptanceReport): string {
+  if (!r.ranking.matrix.seriesTargets?.length) return '';
+  return r.frames === 'after-first' ? 'the phases after the first' : 'every phase';
+}
+
 /** How series targets were scored, when there are any: says so before the C_d order. */
 function seriesNote(r: AcceptanceReport): string {
-  const series = r.ranking.matrix.seriesTargets;
-  if (!series?.length) return '';
-  const how = r.frames === 'after-first' ? 'the phases after the first' : 'every phase';
-  return `Series (${series.join(', ')}) scored over ${how} (frames '${r.frames ?? 'all'}'). `;
+  const how = seriesPhases(r);
+  if (!how) return '';
+  return `Series (${r.ranking.matrix.seriesTargets.join(', ')}) scored over ${how} (frames '${r.frames ?? 'all'}'). `;
 }
 
 /**
@@ -411,7 +419,7 @@ export function acceptanceLines(
       pass: r.checks.specific && worst < r.lesionAuc[u].mean,
     },
     {
-      check: `C_d ranks ${u} first (most unique information)${r.ranking.matrix.seriesTargets?.length ? `, series scored over ${r.frames === 'after-first' ? 'the phases after the first' : 'every phase'}` : ''}`,
+      check: `C_d ranks ${u} first (most unique information)${seriesPhases(r) ? `, series scored over ${seriesPhases(r)}` : ''}`,
       measured: r.ranking.order.join(' > '),
       required: `${u} first`,
       pass: r.checks.uniqueFirst,
