@@ -606,7 +606,11 @@ test(
           steps.webgl = { medianStepMs: record.notebookStepMs };
           steps.cpu = await timeBackend(() => open(browser), base, '?backend=cpu');
           // WebGPU: Chromium offers it here (on SwiftShader's Vulkan) only with this flag.
+          // Whether the last WebGPU browser was still connected when its runs ended (a crash
+          // takes the browser process down; Playwright's error text for it varies by call site).
+          let gpuConnected = true;
           const gpuRuns = async (): Promise<void> => {
+            gpuConnected = true;
             const gpuBrowser = await chromium.launch({
               executablePath: chromiumPath,
               headless: true,
@@ -617,20 +621,24 @@ test(
               // What a browser offering WebGPU gets when nothing is asked for.
               steps['default with webgpu offered'] = await timeBackend(() => open(gpuBrowser), base, '', 0);
             } finally {
+              gpuConnected = gpuBrowser.isConnected();
               await gpuBrowser.close().catch(() => undefined);
             }
           };
           // Under --enable-unsafe-webgpu Chromium's GPU process on SwiftShader sometimes takes the
           // whole browser down (seen in 1 of 4 CI runs: "Failed to send
           // GpuControl.CreateCommandBuffer", then "Target page, context or browser has been
-          // closed"). That is the browser's crash, not the site's: retried once, then recorded.
-          // Anything else (a refusal without its reason, a backend computing zeros) still fails.
+          // closed"; on 2026-12-06 twice in a row on one machine). That is the browser's crash,
+          // not the site's: retried once, then recorded with its error as the run's WebGPU result.
+          // A crash is the browser gone (disconnected) or Playwright saying so; anything else (a
+          // refusal without its reason, a backend computing zeros) still fails.
           for (let attempt = 1; ; attempt++) {
             try {
               await gpuRuns();
               break;
             } catch (e) {
               const crashed =
+                !gpuConnected ||
                 /Target page, context or browser has been closed|Browser has been closed|crashed/i.test(
                   String(e),
                 );
