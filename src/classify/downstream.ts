@@ -478,15 +478,94 @@ export async function buildDownstreamDataset(
  */
 export interface ChannelStandardization {
   channels: string[];
+  /** Centre per channel: the mean, or the median with `method: 'robust'`. */
   mean: number[];
+  /** Scale per channel: the SD, or 1.4826 x the median absolute deviation with `method: 'robust'`. */
   sd: number[];
+  /** How centre and scale were estimated (absent: 'sd'). */
+  method?: StandardizeMethod;
+  /** Standardised values beyond +-clip saturate there (absent: no window). */
+  clip?: number;
+}
+
+/**
+ * How channels are standardised: 'sd' (mean and SD) or 'robust' (median and MAD, then a window
+ * of +-`clip` scale units, default 2).
+ * @example
+ * ```ts
+ * import { type StandardizeMethod } from 'mriseq';
+ * const m: StandardizeMethod = 'robust';
+ * console.log(m);
+ * ```
+ */
+export type StandardizeMethod = 'sd' | 'robust';
+
+/**
+ * Standardisation choice of a classifier run: true or 'sd' (mean and SD), 'robust' (median and
+ * MAD with a +-2 window), or the method with its own window.
+ * @example
+ * ```ts
+ * import { type StandardizeOption } from 'mriseq';
+ * const s: StandardizeOption = { method: 'robust', clip: 3 };
+ * console.log(s);
+ * ```
+ */
+export type StandardizeOption = boolean | StandardizeMethod | { method: StandardizeMethod; clip?: number };
+
+/**
+ * The default window of the robust standardisation, in scale units (1.4826 MAD = 1 SD of a
+ * normal): on the phantom, +-2 kept T1Gd's native necrosis contrast and saturated its enhancement
+ * (group AUC 0.97 from T1Gd alone, against 0.76 at +-3 and 0.44 unwindowed; 240 subjects).
+ * @example
+ * ```ts
+ * import { ROBUST_CLIP } from 'mriseq';
+ * console.log(ROBUST_CLIP); // 2
+ * ```
+ */
+export const ROBUST_CLIP = 2;
+
+/** The method and window a {@link StandardizeOption} asks for (undefined: none). */
+export function standardizeChoice(
+  option: StandardizeOption | undefined,
+): { method: StandardizeMethod; clip?: number } | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true || option === 'sd') return { method: 'sd' };
+  if (option === 'robust') return { method: 'robust', clip: ROBUST_CLIP };
+  if (typeof option === 'object' && (option.method === 'sd' || option.method === 'robust')) {
+    const clip = option.clip ?? (option.method === 'robust' ? ROBUST_CLIP : undefined);
+    if (clip !== undefined && !(Number.isFinite(clip) && clip > 0)) {
+      throw new MriseqError('the standardisation window must be a positive number', {
+        field: 'standardize.clip',
+        found: String(clip),
+        expected: 'a positive number of scale units (e.g. 2), or leave it out',
+        code: 'classify.standardize',
+      });
+    }
+    return { method: option.method, clip };
+  }
+  throw new MriseqError('unknown standardisation', {
+    field: 'standardize',
+    found: JSON.stringify(option),
+    expected: "true, false, 'sd', 'robust' or { method: 'sd' | 'robust', clip?: number }",
+    code: 'classify.standardize',
+  });
 }
 
 /**
  * Mean and SD of each channel over a dataset's voxels (only the region's voxels when it has
- * `regionMasks`). Compute them on the training subjects only.
+ * `regionMasks`), or with `method: 'robust'` the median and 1.4826 x the median absolute
+ * deviation (the SD of a normal distribution, estimated from its middle half). Compute them on
+ * the training subjects only.
+ *
+ * Why robust: a minority compartment far brighter than the rest sets a channel's SD. On the
+ * phantom, T1Gd's enhancement covers 15-30% of the lesion and is several times the native contrast
+ * between necrosis and cellular tissue; standardised by the SD that contrast shrank to a fifth of
+ * T1's, and a classifier on T1Gd alone overfit the random enhancement patterns (group AUC 0.47-0.61
+ * against T1's 0.99). The median and MAD follow the native tissue, and the window (`clip`)
+ * saturates the enhancement so it cannot dominate the first layers.
  * @param d - A dataset (the training part of a split).
- * @returns The channels' names, means and SDs (population SD).
+ * @param options - `method` ('sd' default, or 'robust') and `clip`, the window recorded with the result.
+ * @returns The channels' names, centres and scales (population SD, or scaled MAD), method and window.
  * @throws {@link MriseqError} when fewer than two voxels are counted (an empty region).
  * @example
  * ```ts
@@ -500,8 +579,12 @@ export interface ChannelStandardization {
  * console.log(st.channels, st.mean, st.sd);
  * ```
  */
-export function channelStatistics(d: DownstreamDataset): ChannelStandardization {
+export function channelStatistics(
+  d: DownstreamDataset,
+  options: { method?: StandardizeMethod; clip?: number } = {},
+): ChannelStandardization {
   const C = d.shape[3];
+  if (options.method === 'robust') return robustStatistics(d, options.clip);
   const s1 = new Float64Array(C);
   const s2 = new Float64Array(C);
   let count = 0;
@@ -528,7 +611,54 @@ export function channelStatistics(d: DownstreamDataset): ChannelStandardization 
   }
   const mean = Array.from(s1, (v) => v / count);
   const sd = Array.from(s2, (v, c) => Math.sqrt(Math.max(v / count - mean[c] * mean[c], 0)));
-  return { channels: [...d.channels], mean, sd };
+  return {
+    channels: [...d.channels],
+    mean,
+    sd,
+    ...(options.clip !== undefined ? { clip: options.clip } : {}),
+  };
+}
+
+/** Median and 1.4826 x MAD per channel over the region's voxels (see channelStatistics). */
+function robustStatistics(d: DownstreamDataset, clip: number | undefined): ChannelStandardization {
+  const C = d.shape[3];
+  let count = 0;
+  d.inputs.forEach((x, j) => {
+    const m = d.regionMasks?.[j];
+    const n = x.length / C;
+    if (!m) count += n;
+    else for (let v = 0; v < n; v++) if (m[v]) count++;
+  });
+  if (count < 2) {
+    throw new MriseqError('too few voxels to standardise the channels', {
+      field: 'regionMasks',
+      found: `${count} voxels`,
+      expected: 'a region of at least 2 voxels over the training subjects',
+      code: 'classify.standardize',
+    });
+  }
+  const median = (a: Float64Array): number => {
+    const k = a.length >> 1;
+    return a.length % 2 ? a[k] : (a[k - 1] + a[k]) / 2;
+  };
+  const mean: number[] = [];
+  const sd: number[] = [];
+  const vals = new Float64Array(count);
+  for (let c = 0; c < C; c++) {
+    let k = 0;
+    d.inputs.forEach((x, j) => {
+      const m = d.regionMasks?.[j];
+      const n = x.length / C;
+      for (let v = 0; v < n; v++) if (!m || m[v]) vals[k++] = x[v * C + c];
+    });
+    vals.sort();
+    const med = median(vals);
+    for (let i = 0; i < count; i++) vals[i] = Math.abs(vals[i] - med);
+    vals.sort();
+    mean.push(med);
+    sd.push(1.4826 * median(vals));
+  }
+  return { channels: [...d.channels], mean, sd, method: 'robust', ...(clip !== undefined ? { clip } : {}) };
 }
 
 /**
@@ -563,6 +693,7 @@ export function standardizeChannels(d: DownstreamDataset, stats: ChannelStandard
   }
   const C = d.shape[3];
   const inv = stats.sd.map((v) => (v > 0 ? 1 / v : 1));
+  const lim = stats.clip ?? Infinity;
   return {
     ...d,
     inputs: d.inputs.map((x, j) => {
@@ -571,7 +702,10 @@ export function standardizeChannels(d: DownstreamDataset, stats: ChannelStandard
       const n = x.length / C;
       for (let v = 0; v < n; v++) {
         if (m && !m[v]) continue;
-        for (let c = 0; c < C; c++) out[v * C + c] = (x[v * C + c] - stats.mean[c]) * inv[c];
+        for (let c = 0; c < C; c++) {
+          const z = (x[v * C + c] - stats.mean[c]) * inv[c];
+          out[v * C + c] = z > lim ? lim : z < -lim ? -lim : z;
+        }
       }
       return out;
     }),
@@ -737,10 +871,11 @@ export interface DownstreamRunOptions {
   seed?: number;
   bootstrap?: number;
   /**
-   * Standardise each channel with the training subjects' mean and SD (inside the region when the
+   * Standardise each channel with statistics of the training subjects (inside the region when the
    * dataset has one) before training; the test subjects get the same transform (default false).
+   * true or 'sd': mean and SD; 'robust': median and MAD with a +-2 window (see channelStatistics).
    */
-  standardize?: boolean;
+  standardize?: StandardizeOption;
 }
 
 /**
@@ -799,7 +934,8 @@ export async function runClassifier(
 ): Promise<DownstreamRun> {
   const seed = options.seed ?? 0;
   const split = splitDataset(data, options.testFraction ?? 0.3, seed);
-  const standardization = options.standardize ? channelStatistics(split.train) : undefined;
+  const choice = standardizeChoice(options.standardize);
+  const standardization = choice ? channelStatistics(split.train, choice) : undefined;
   const train = standardization ? standardizeChannels(split.train, standardization) : split.train;
   const test = standardization ? standardizeChannels(split.test, standardization) : split.test;
   const model = new ResNet3d({
@@ -971,7 +1107,8 @@ export async function runHierarchical(
     labels: data.labels.map((l) => leaves.indexOf(data.classNames[l])),
   };
   const split = splitDataset(remapped, options.testFraction ?? 0.3, seed);
-  const standardization = options.standardize ? channelStatistics(split.train) : undefined;
+  const choice = standardizeChoice(options.standardize);
+  const standardization = choice ? channelStatistics(split.train, choice) : undefined;
   const train = standardization ? standardizeChannels(split.train, standardization) : split.train;
   const test = standardization ? standardizeChannels(split.test, standardization) : split.test;
   const h = new HierarchicalClassifier(tree, { ...options.model, seed, inputChannels: data.channels });

@@ -8,6 +8,8 @@ import {
   buildDownstreamDataset,
   channelStatistics,
   standardizeChannels,
+  standardizeChoice as runStandardizeChoice,
+  ROBUST_CLIP,
   maskBoxCentre,
   normalizeForClassifier,
   subtractionMapProvider,
@@ -157,6 +159,84 @@ print(json.dumps({'mean': v.mean(axis=0).tolist(), 'sd': v.std(axis=0).tolist()}
       () => standardizeChannels({ ...d, channels: ['t1', 't2'] }, stats),
       (e: unknown) => e instanceof MriseqError && e.code === 'classify.standardize',
     );
+  },
+);
+
+test(
+  "robust standardisation: median and scipy's normal-scaled MAD over the region voxels, a window that saturates, the SD path unchanged",
+  { skip: missingPython('numpy', 'scipy') },
+  () => {
+    const rng = createRng(11);
+    const n = 6 * 5 * 4;
+    // A channel like T1Gd in a lesion: native tissue near 0, a bright minority (25%) far above it.
+    const inputs = Array.from({ length: 3 }, () =>
+      Float32Array.from({ length: n * 2 }, (_, k) =>
+        k % 2 === 0 ? normal(rng) * 0.05 + (rng() < 0.25 ? 1 : 0) : normal(rng) * 2 - 1,
+      ),
+    );
+    const regionMasks = inputs.map(() => Uint8Array.from({ length: n }, () => (rng() < 0.7 ? 1 : 0)));
+    const d: DownstreamDataset = {
+      shape: [4, 5, 6, 2],
+      inputs,
+      labels: [0, 1, 0],
+      ids: ['a', 'b', 'c'],
+      classNames: ['n', 'p'],
+      channels: ['t1gd', 't2'],
+      references: [],
+      regionMasks,
+    };
+    const stats = channelStatistics(d, { method: 'robust', clip: ROBUST_CLIP });
+    const ref = runPython<{ median: number[]; mad: number[] }>(
+      `
+import json, sys, numpy as np
+from scipy.stats import median_abs_deviation
+d = json.load(sys.stdin)
+x = np.array(d['x'], dtype=np.float32).astype(np.float64).reshape(3, -1, 2)
+m = np.array(d['m']).reshape(3, -1).astype(bool)
+v = x[m]
+print(json.dumps({'median': np.median(v, axis=0).tolist(), 'mad': median_abs_deviation(v, axis=0, scale='normal').tolist()}))
+`,
+      { x: inputs.flatMap((a) => Array.from(a)), m: regionMasks.flatMap((a) => Array.from(a)) },
+    );
+    assert.equal(stats.method, 'robust');
+    assert.equal(stats.clip, 2);
+    for (let c = 0; c < 2; c++) {
+      assert.ok(
+        Math.abs(stats.mean[c] - ref.median[c]) < 1e-6,
+        `median ${c}: ${stats.mean[c]} vs ${ref.median[c]}`,
+      );
+      // scipy's 'normal' scale is 1 / Phi^-1(3/4) = 1.482602..., ours 1.4826
+      assert.ok(Math.abs(stats.sd[c] / ref.mad[c] - 1) < 1e-5, `MAD ${c}: ${stats.sd[c]} vs ${ref.mad[c]}`);
+    }
+    // The bright minority does not set the scale: the MAD follows the native tissue (about 0.05-0.07),
+    // while the SD is several times larger.
+    const sdStats = channelStatistics(d);
+    assert.ok(stats.sd[0] < 0.1 && sdStats.sd[0] > 0.3, `robust ${stats.sd[0]}, SD ${sdStats.sd[0]}`);
+    const z = standardizeChannels(d, stats);
+    let saturated = 0;
+    z.inputs.forEach((x, j) =>
+      regionMasks[j].forEach((inside, v) => {
+        for (let c = 0; c < 2; c++) {
+          const raw = (inputs[j][v * 2 + c] - stats.mean[c]) / stats.sd[c];
+          const want = inside ? Math.max(-2, Math.min(2, raw)) : 0;
+          assert.ok(Math.abs(x[v * 2 + c] - want) < 1e-5);
+          if (inside && c === 0 && raw > 2) saturated++;
+        }
+      }),
+    );
+    assert.ok(saturated > 0.15 * regionMasks.flat().length, 'the bright minority saturates at the window');
+    assert.throws(
+      () => runStandardizeChoice({ method: 'robust', clip: 0 }),
+      (e: unknown) =>
+        e instanceof MriseqError && e.code === 'classify.standardize' && /standardize\.clip/.test(e.message),
+    );
+    assert.throws(
+      () => runStandardizeChoice('mad' as never),
+      (e: unknown) => e instanceof MriseqError && e.code === 'classify.standardize',
+    );
+    assert.deepEqual(runStandardizeChoice('robust'), { method: 'robust', clip: ROBUST_CLIP });
+    assert.deepEqual(runStandardizeChoice(true), { method: 'sd' });
+    assert.equal(runStandardizeChoice(false), undefined);
   },
 );
 
