@@ -74,7 +74,7 @@ function profile(prefix: string) {
     seed,
     testFraction: num('testFraction'),
     bootstrap: num('resamples'),
-    standardize: true,
+    standardize: standardizeParam(p.standardize),
     model: { depth: 6, baseWidth: num('baseWidth'), attention: true, pooling: 'avgmax', norm: 'none' },
     train: { epochs: num('epochs'), patience: num('patience'), seed },
   });
@@ -85,6 +85,12 @@ function profile(prefix: string) {
     roiSize: box.length === 3 ? (box as [number, number, number]) : undefined,
     run,
   };
+}
+
+/** The notebooks' `standardize` parameter ('robust' or 'sd'), checked. */
+function standardizeParam(v: ParamValue | undefined): 'robust' | 'sd' {
+  if (v === 'robust' || v === 'sd') return v;
+  throw new Error(`notebook parameter standardize is ${JSON.stringify(v)}, expected 'robust' or 'sd'`);
 }
 
 const ci = (x: { auc: number; ci95: [number, number] }) =>
@@ -112,6 +118,7 @@ test('the notebooks hold the paper profile the gated studies read (parameters ce
       'downsample',
       'testFraction',
       'resamples',
+      'standardize',
     ])
       assert.ok(k in pr.p, `notebook ${prefix} lacks the parameter ${k}`);
     assert.ok(pr.run(0).train!.epochs! >= 1);
