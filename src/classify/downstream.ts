@@ -601,14 +601,7 @@ export function channelStatistics(
       }
     }
   });
-  if (count < 2) {
-    throw new MriseqError('too few voxels to standardise the channels', {
-      field: 'regionMasks',
-      found: `${count} voxels`,
-      expected: 'a region of at least 2 voxels over the training subjects',
-      code: 'classify.standardize',
-    });
-  }
+  checkRegionCount(count);
   const mean = Array.from(s1, (v) => v / count);
   const sd = Array.from(s2, (v, c) => Math.sqrt(Math.max(v / count - mean[c] * mean[c], 0)));
   return {
@@ -617,6 +610,18 @@ export function channelStatistics(
     sd,
     ...(options.clip !== undefined ? { clip: options.clip } : {}),
   };
+}
+
+/** Standardisation needs at least two voxels in the training subjects' regions. */
+function checkRegionCount(count: number): void {
+  if (count < 2) {
+    throw new MriseqError('too few voxels to standardise the channels', {
+      field: 'regionMasks',
+      found: `${count} voxels`,
+      expected: 'a region of at least 2 voxels over the training subjects',
+      code: 'classify.standardize',
+    });
+  }
 }
 
 /** Median and 1.4826 x MAD per channel over the region's voxels (see channelStatistics). */
@@ -629,14 +634,7 @@ function robustStatistics(d: DownstreamDataset, clip: number | undefined): Chann
     if (!m) count += n;
     else for (let v = 0; v < n; v++) if (m[v]) count++;
   });
-  if (count < 2) {
-    throw new MriseqError('too few voxels to standardise the channels', {
-      field: 'regionMasks',
-      found: `${count} voxels`,
-      expected: 'a region of at least 2 voxels over the training subjects',
-      code: 'classify.standardize',
-    });
-  }
+  checkRegionCount(count);
   const median = (a: Float64Array): number => {
     const k = a.length >> 1;
     return a.length % 2 ? a[k] : (a[k - 1] + a[k]) / 2;
