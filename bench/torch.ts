@@ -4,6 +4,7 @@
  * repetitions with mriseq's (bench/index.ts explains why).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { withoutAllocatorEnv } from '../src/engine/malloc-node.js';
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -46,7 +47,13 @@ export class TorchWorker {
     const wait = this.waitPolicy === 'default' ? {} : { OMP_WAIT_POLICY: this.waitPolicy };
     this.proc = spawn(TORCH_PYTHON, [join(__dirname, 'torch', 'server.py'), String(threads)], {
       // the same thread count as the engines
-      env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), ...wait },
+      // PyTorch as its users run it: glibc's malloc, not the jemalloc mriseq preloads for itself
+      env: {
+        ...withoutAllocatorEnv(process.env),
+        OMP_NUM_THREADS: String(threads),
+        MKL_NUM_THREADS: String(threads),
+        ...wait,
+      },
     });
     let err = '';
     this.proc.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
@@ -73,8 +80,10 @@ export class TorchWorker {
     });
   }
 
-  info(): Promise<{ torch: string; threads: number }> {
-    return this.request({ cmd: 'info' }) as Promise<Reply & { torch: string; threads: number }>;
+  info(): Promise<{ torch: string; threads: number; malloc?: string }> {
+    return this.request({ cmd: 'info' }) as Promise<
+      Reply & { torch: string; threads: number; malloc?: string }
+    >;
   }
 
   /** Builds a case and runs it `warm` times untimed. */

@@ -82,6 +82,33 @@ test('kernelspec: absolute node + launcher argv, display name, user dir like jup
   }
 });
 
+test("kernelspec env: jemalloc preloaded where installed, never the installer's own preloads", () => {
+  const saved = { ...process.env };
+  const lib = join(ROOT, 'package.json'); // any file that exists stands in for the library
+  try {
+    delete process.env.MRISEQ_MALLOC;
+    // as when `mriseq kernel install` runs in the CLI that relaunched itself with jemalloc
+    Object.assign(process.env, {
+      MRISEQ_JEMALLOC: lib,
+      LD_PRELOAD: `${lib}:/x/libmine.so`,
+      MALLOC_CONF: 'narenas:1',
+      MRISEQ_MALLOC_LAUNCHED: lib,
+    });
+    const env = kernelSpec('/opt/mriseq', '/usr/local/bin/node').env;
+    assert.equal(env.LD_PRELOAD, lib);
+    assert.equal(env.MALLOC_CONF, 'narenas:1');
+    assert.equal(env.TF_CPP_MIN_LOG_LEVEL, '2');
+    process.env.MRISEQ_JEMALLOC = '/nonexistent/libjemalloc.so.2';
+    assert.equal(kernelSpec('/opt/mriseq', '/usr/local/bin/node').env.LD_PRELOAD, undefined);
+    process.env.MRISEQ_JEMALLOC = lib;
+    process.env.MRISEQ_MALLOC = 'glibc';
+    assert.equal(kernelSpec('/opt/mriseq', '/usr/local/bin/node').env.LD_PRELOAD, undefined);
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+});
+
 test('install/uninstall into a prefix writes and removes exactly our kernelspec', () => {
   const prefix = mkdtempSync(join(tmpdir(), 'mriseq-kernel-'));
   try {
