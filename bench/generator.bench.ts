@@ -16,7 +16,7 @@ import { createGenerator, type PresetName } from '../src/model/index.js';
 import { CompiledStep, FlatAdam, trainingStep } from '../src/train/index.js';
 import { median } from './alternate.js';
 import type { BenchContext, CustomWorkload, TensorWorkload } from './index.js';
-import { TORCH_PYTHON, torchMissing } from './torch.js';
+import { TORCH_PYTHON, torchMissing, torchWaitPolicy } from './torch.js';
 
 type Mode = 'eager' | 'compiled' | 'xla';
 
@@ -203,6 +203,8 @@ const memory: CustomWorkload = {
             : []),
           ['torch lean', { ...plain, ...LEAN_GLIBC }],
         ];
+    const wait = torchWaitPolicy();
+    const waitEnv = wait === 'default' ? {} : { OMP_WAIT_POLICY: wait };
     for (const size of [64, 128]) {
       const got: Record<string, M[]> = {};
       for (let run = 0; run < runs; run++) {
@@ -222,7 +224,11 @@ const memory: CustomWorkload = {
           const p = spawnSync(
             TORCH_PYTHON,
             [join(__dirname, 'torch', 'step_memory.py'), String(size), '5', String(ctx.threads)],
-            { encoding: 'utf8', env: { ...env, OMP_NUM_THREADS: String(ctx.threads) } },
+            {
+              encoding: 'utf8',
+              // spinning OpenMP threads on a loaded machine take a 128 px step from 0.3 to 10 s
+              env: { ...env, OMP_NUM_THREADS: String(ctx.threads), ...waitEnv },
+            },
           );
           if (p.status !== 0) throw new Error(`torch step_memory ${name} ${size}: ${p.stderr.slice(-300)}`);
           (got[name] ??= []).push(parse(p.stdout));

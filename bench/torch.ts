@@ -9,6 +9,11 @@ import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 
+/** libgomp's wait policy for PyTorch's threads now (TorchWorker.waitPolicy says why). */
+export function torchWaitPolicy(): string {
+  return process.env.OMP_WAIT_POLICY ?? (loadavg()[0]! > availableParallelism() ? 'PASSIVE' : 'default');
+}
+
 export const TORCH_PYTHON = process.env.MRISEQ_REF_PYTHON ?? '/usr/bin/python3';
 
 /** A PyTorch case: `build(case, args)` of a Python module returns a function running one repetition. */
@@ -42,8 +47,7 @@ export class TorchWorker {
   readonly waitPolicy: string;
 
   constructor(threads: number) {
-    this.waitPolicy =
-      process.env.OMP_WAIT_POLICY ?? (loadavg()[0]! > availableParallelism() ? 'PASSIVE' : 'default');
+    this.waitPolicy = torchWaitPolicy();
     const wait = this.waitPolicy === 'default' ? {} : { OMP_WAIT_POLICY: this.waitPolicy };
     this.proc = spawn(TORCH_PYTHON, [join(__dirname, 'torch', 'server.py'), String(threads)], {
       // the same thread count as the engines

@@ -5,9 +5,9 @@
  * Why jemalloc by default: glibc's malloc keeps what a training step frees, separately in each of
  * TensorFlow's threads' arenas, each at its own high-water mark: a compiled lite step took 131 MB
  * above the loaded library at 64 px and 214-231 MB at 128 px, against PyTorch's 98 and 162-165 MB.
- * jemalloc with one arena took it to ~100 and ~155 MB, at ~10 ms more system time per 128 px step
- * (docs/speed.md, "Memory per step: allocators"). glibc's own knobs either cost twice the CPU time
- * (MRISEQ_MALLOC=lean) or stayed above PyTorch. A malloc can only be replaced when a process
+ * jemalloc with one arena that keeps freed pages, with V8's young generation held to 1 MB, took it
+ * to 75-81 and 155-164 MB at the speed of glibc's (docs/speed.md, "Memory per step: allocators").
+ * glibc's own knobs either cost twice the CPU time (MRISEQ_MALLOC=lean) or stayed above PyTorch. A malloc can only be replaced when a process
  * starts, through LD_PRELOAD, so every process mriseq starts gets it in its environment: the CLI
  * starts itself once more with it ({@link relaunchWithAllocator}), the kernelspec carries it, the
  * bench's and notebook runner's child processes get it ({@link allocatorEnv}). The engine's summary
@@ -29,12 +29,23 @@ export type MallocInUse = 'jemalloc' | 'tcmalloc' | 'glibc';
 /**
  * jemalloc's settings: one arena for all threads, so that TensorFlow's inter-op and intra-op
  * threads reuse each other's freed blocks (jemalloc's default of 4 arenas per core: 103 MB at
- * 64 px, 176 MB at 128 px; one arena ~100 and ~155), and no per-thread caches of small blocks
- * (97-100 MB at 64 px against 99-102 with them; no slower in alternating runs). Freed pages go back
- * to the system after jemalloc's default 10 s; giving them back at once (dirty_decay_ms:0) saved
- * nothing at 64 px and cost 74,000 page faults per 128 px step, as glibc's lean setting does.
+ * 64 px, 176 MB at 128 px; one arena ~100 and ~155); no per-thread caches of small blocks
+ * (97-100 MB at 64 px against 99-102 with them); and freed pages kept, never given back
+ * (dirty_decay_ms:-1): with any decay time, 10 s to 100 s alike, the whole-subject generation
+ * took ~380,000 page faults and 600 ms of system time per call (2x its time) against 10,000 and
+ * 40 ms kept, glibc 18,000-38,000. Kept pages cost a training step 5-10 MB at 64 px and 10-20 MB
+ * at 128 px, which the young generation below more than pays back.
  */
-export const JEMALLOC_CONF = 'narenas:1,tcache:false';
+export const JEMALLOC_CONF = 'narenas:1,tcache:false,dirty_decay_ms:-1';
+
+/**
+ * V8's young generation, MB per semi-space (Node's default grows to 16): a training step's
+ * short-lived JavaScript objects (tfjs's tensor bookkeeping) grew it and the process's resident
+ * memory with it, 15-25 MB of a step's peak above the loaded library (64 px 75-81 MB instead of
+ * 95-104 with jemalloc; 128 px 155-164 instead of 167-177). Read only when Node starts, so it
+ * travels with the allocator, in NODE_OPTIONS.
+ */
+export const SEMI_SPACE_FLAG = '--max-semi-space-size=1';
 
 /** Where Debian/Ubuntu (libjemalloc2), Fedora and Arch put the library. */
 const JEMALLOC_PATHS = [
@@ -122,10 +133,14 @@ export function allocatorEnv(
       reason: `jemalloc not found (looked in ${lookedIn(env)}; apt-get install libjemalloc2)`,
     };
   }
+  const nodeOptions = env.NODE_OPTIONS ?? '';
   return {
     set: {
       LD_PRELOAD: env.LD_PRELOAD ? `${lib}:${env.LD_PRELOAD}` : lib,
       ...(env.MALLOC_CONF === undefined ? { MALLOC_CONF: JEMALLOC_CONF } : {}),
+      ...(nodeOptions.includes('--max-semi-space-size')
+        ? {}
+        : { NODE_OPTIONS: nodeOptions ? `${SEMI_SPACE_FLAG} ${nodeOptions}` : SEMI_SPACE_FLAG }),
       [LAUNCHED_MARK]: lib,
     },
   };
@@ -153,6 +168,12 @@ export function withoutAllocatorEnv(env: NodeJS.ProcessEnv = process.env): NodeJ
   if (rest.length) out.LD_PRELOAD = rest.join(':');
   else delete out.LD_PRELOAD;
   if (env.MALLOC_CONF === JEMALLOC_CONF) delete out.MALLOC_CONF;
+  const opts = (env.NODE_OPTIONS ?? '')
+    .split(' ')
+    .filter((o) => o && o !== SEMI_SPACE_FLAG)
+    .join(' ');
+  if (opts) out.NODE_OPTIONS = opts;
+  else delete out.NODE_OPTIONS;
   delete out[LAUNCHED_MARK];
   return out;
 }
@@ -174,7 +195,8 @@ export function allocatorSummary(env: NodeJS.ProcessEnv = process.env, maps?: st
     });
   if (inUse === 'jemalloc') {
     const conf = env.MALLOC_CONF ?? '';
-    return `malloc jemalloc${conf ? ` (${conf})` : ''}`;
+    const semi = /--max-semi-space-size[= ](\d+)/.exec(env.NODE_OPTIONS ?? '');
+    return `malloc jemalloc${conf ? ` (${conf})` : ''}${semi ? `, V8 semi-space ${semi[1]} MB` : ''}`;
   }
   if (inUse === 'tcmalloc') return 'malloc tcmalloc (preloaded by the environment)';
   if (choice === 'glibc' || choice === 'lean') return `malloc glibc (MRISEQ_MALLOC=${choice})`;
@@ -183,7 +205,7 @@ export function allocatorSummary(env: NodeJS.ProcessEnv = process.env, maps?: st
   const why =
     plan.reason ??
     `jemalloc is installed but this process was started without it: start Node with ` +
-      `LD_PRELOAD=${plan.set.LD_PRELOAD} MALLOC_CONF=${JEMALLOC_CONF}, as the mriseq CLI does ` +
+      `LD_PRELOAD=${plan.set.LD_PRELOAD} MALLOC_CONF=${JEMALLOC_CONF} NODE_OPTIONS=${SEMI_SPACE_FLAG}, as the mriseq CLI does ` +
       `(the kernel: mriseq kernel install again)`;
   if (choice === 'jemalloc')
     throw new MriseqError('MRISEQ_MALLOC=jemalloc, but this process runs glibc malloc', {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import {
   JEMALLOC_CONF,
   LAUNCHED_MARK,
+  SEMI_SPACE_FLAG,
   allocatorEnv,
   allocatorSummary,
   findJemalloc,
@@ -65,8 +66,13 @@ test('allocatorEnv: jemalloc first in LD_PRELOAD, the user own preloads and MALL
   assert.deepEqual(allocatorEnv(env, 'linux').set, {
     LD_PRELOAD: lib,
     MALLOC_CONF: JEMALLOC_CONF,
+    NODE_OPTIONS: SEMI_SPACE_FLAG,
     [LAUNCHED_MARK]: lib,
   });
+  const opts = allocatorEnv({ ...env, NODE_OPTIONS: '--enable-source-maps' }, 'linux').set.NODE_OPTIONS;
+  assert.equal(opts, `${SEMI_SPACE_FLAG} --enable-source-maps`);
+  const own = allocatorEnv({ ...env, NODE_OPTIONS: '--max-semi-space-size=8' }, 'linux').set;
+  assert.equal(own.NODE_OPTIONS, undefined, "the user's own semi-space stays theirs");
   const mine = allocatorEnv({ ...env, LD_PRELOAD: '/x/libfoo.so', MALLOC_CONF: 'narenas:2' }, 'linux').set;
   assert.equal(mine.LD_PRELOAD, `${lib}:/x/libfoo.so`);
   assert.equal(mine.MALLOC_CONF, undefined, "the user's MALLOC_CONF stays theirs");
@@ -181,7 +187,7 @@ test(
         timeout: 120_000,
       });
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stdout, /malloc jemalloc \(narenas:1\)/);
+      assert.ok(r.stdout.includes(`malloc jemalloc (${JEMALLOC_CONF}), V8 semi-space 1 MB`), r.stdout);
       const s = l.starts();
       assert.equal(s.length, 2, `Node processes started: ${JSON.stringify(s)}`);
       assert.deepEqual(

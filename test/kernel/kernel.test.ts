@@ -19,6 +19,7 @@ import {
   userJupyterDataDir,
   KERNEL_DISPLAY_NAME,
 } from '../../src/cli/commands/kernel.js';
+import { JEMALLOC_CONF, SEMI_SPACE_FLAG } from '../../src/engine/malloc-node.js';
 import { jupyterEnv } from '../helpers/kernel.js';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -91,12 +92,14 @@ test("kernelspec env: jemalloc preloaded where installed, never the installer's 
     Object.assign(process.env, {
       MRISEQ_JEMALLOC: lib,
       LD_PRELOAD: `${lib}:/x/libmine.so`,
-      MALLOC_CONF: 'narenas:1',
+      MALLOC_CONF: 'narenas:2',
+      NODE_OPTIONS: '--max-semi-space-size=1 --require /x/mine.js',
       MRISEQ_MALLOC_LAUNCHED: lib,
     });
     const env = kernelSpec('/opt/mriseq', '/usr/local/bin/node').env;
     assert.equal(env.LD_PRELOAD, lib);
-    assert.equal(env.MALLOC_CONF, 'narenas:1');
+    assert.equal(env.MALLOC_CONF, JEMALLOC_CONF);
+    assert.equal(env.NODE_OPTIONS, SEMI_SPACE_FLAG);
     assert.equal(env.TF_CPP_MIN_LOG_LEVEL, '2');
     process.env.MRISEQ_JEMALLOC = '/nonexistent/libjemalloc.so.2';
     assert.equal(kernelSpec('/opt/mriseq', '/usr/local/bin/node').env.LD_PRELOAD, undefined);

@@ -33,13 +33,14 @@ export interface KernelSpec {
 /**
  * The kernel's malloc (src/engine/malloc-node.ts): jemalloc where installed, preloaded through the
  * kernelspec's env since Jupyter starts the kernel; decided when the spec is written (reinstall
- * after installing jemalloc, or to follow MRISEQ_MALLOC). The installer's own preloads (the CLI's
- * jemalloc, a user's LD_PRELOAD) are not copied into it.
+ * after installing jemalloc, or to follow MRISEQ_MALLOC). The installer's own preloads and Node
+ * options (the CLI's jemalloc, a user's LD_PRELOAD or NODE_OPTIONS) are not copied into it.
  */
 function kernelMallocEnv(): Record<string, string> {
   const env = withoutAllocatorEnv(process.env);
   delete env.LD_PRELOAD;
   delete env.MALLOC_CONF;
+  delete env.NODE_OPTIONS;
   return allocatorEnv(env).set;
 }
 
