@@ -172,7 +172,14 @@ function launcher(args: string[], extra: Record<string, string | undefined>, hol
     lines()
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { pid: number; mark: string | null; malloc: string });
-  return { dir, log, env, lines, starts, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  /** bin/mriseq.js with these arguments, to the end (more variables on top of the hook's). */
+  const cli = (more: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [BIN, ...args], {
+      env: { ...env, ...more },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+  return { dir, log, env, lines, starts, cli, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 test(
@@ -181,11 +188,7 @@ test(
   () => {
     const l = launcher(['engine'], {});
     try {
-      const r = spawnSync(process.execPath, [BIN, 'engine'], {
-        env: l.env,
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
+      const r = l.cli();
       assert.equal(r.status, 0, r.stderr);
       assert.ok(r.stdout.includes(`malloc jemalloc (${JEMALLOC_CONF}), V8 semi-space 1 MB`), r.stdout);
       const s = l.starts();
@@ -210,11 +213,7 @@ test(
     // the mark without the preload (as if LD_PRELOAD had been dropped on the way): no second start
     const l = launcher(['engine'], { [LAUNCHED_MARK]: LIB ?? MISSING });
     try {
-      const r = spawnSync(process.execPath, [BIN, 'engine'], {
-        env: l.env,
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
+      const r = l.cli();
       assert.equal(r.status, 0, r.stderr);
       assert.equal(l.starts().length, 1);
       assert.match(r.stdout, /malloc glibc: /);
@@ -227,20 +226,12 @@ test(
 test('without jemalloc the CLI runs once, on glibc, and says why', { skip: noBuild }, () => {
   const l = launcher(['engine'], { MRISEQ_JEMALLOC: MISSING });
   try {
-    const r = spawnSync(process.execPath, [BIN, 'engine'], {
-      env: l.env,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const r = l.cli();
     assert.equal(r.status, 0, r.stderr);
     assert.equal(l.starts().length, 1);
     assert.match(r.stdout, /malloc glibc: jemalloc not found \(looked in MRISEQ_JEMALLOC=\/nonexistent/);
     // asked for by name, the same absence is an error, not a fallback
-    const e = spawnSync(process.execPath, [BIN, 'engine'], {
-      env: { ...l.env, MRISEQ_MALLOC: 'jemalloc' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const e = l.cli({ MRISEQ_MALLOC: 'jemalloc' });
     assert.equal(e.status, 2);
     assert.match(e.stderr, /MRISEQ_MALLOC.*jemalloc.*not found/);
   } finally {
