@@ -104,8 +104,10 @@ test("kernelspec env: jemalloc preloaded where installed, never the installer's 
     process.env.MRISEQ_JEMALLOC = '/nonexistent/libjemalloc.so.2';
     assert.equal(kernelSpec('/opt/mriseq', '/usr/local/bin/node').env.LD_PRELOAD, undefined);
     process.env.MRISEQ_JEMALLOC = lib;
-    process.env.MRISEQ_MALLOC = 'glibc';
-    assert.equal(kernelSpec('/opt/mriseq', '/usr/local/bin/node').env.LD_PRELOAD, undefined);
+    process.env.MRISEQ_MALLOC = 'lean';
+    const lean = kernelSpec('/opt/mriseq', '/usr/local/bin/node').env;
+    assert.equal(lean.LD_PRELOAD, undefined);
+    assert.equal(lean.MRISEQ_MALLOC, 'lean');
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);

@@ -41,7 +41,10 @@ function kernelMallocEnv(): Record<string, string> {
   delete env.LD_PRELOAD;
   delete env.MALLOC_CONF;
   delete env.NODE_OPTIONS;
-  return allocatorEnv(env).set;
+  // a choice made at install (MRISEQ_MALLOC=glibc or lean) goes with the kernel, so that its
+  // engine applies it (lean) and its summary names it instead of a missing jemalloc
+  const choice: Record<string, string> = env.MRISEQ_MALLOC ? { MRISEQ_MALLOC: env.MRISEQ_MALLOC } : {};
+  return { ...allocatorEnv(env).set, ...choice };
 }
 
 export function kernelSpec(root = packageRoot(), node = process.execPath): KernelSpec {
