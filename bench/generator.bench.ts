@@ -11,11 +11,12 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { graphsAvailable, initEngine, tf } from '../src/engine/index.js';
+import { allocatorEnv, withoutAllocatorEnv } from '../src/engine/malloc-node.js';
 import { createGenerator, type PresetName } from '../src/model/index.js';
 import { CompiledStep, FlatAdam, trainingStep } from '../src/train/index.js';
 import { median } from './alternate.js';
 import type { BenchContext, CustomWorkload, TensorWorkload } from './index.js';
-import { TORCH_PYTHON, torchMissing } from './torch.js';
+import { TORCH_PYTHON, torchMissing, torchWaitPolicy } from './torch.js';
 
 type Mode = 'eager' | 'compiled' | 'xla';
 
@@ -145,11 +146,14 @@ const breakdown: CustomWorkload = {
 /**
  * Memory of training steps: each side in a fresh process (bench/step-memory.ts and
  * bench/torch/step_memory.py), peak resident memory during steps minus resident memory once the
- * library is loaded; the same for both with glibc's malloc giving freed blocks of 64 KiB and more
- * back to the system ("lean": MRISEQ_MALLOC=lean for mriseq, the same thresholds through
- * MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ for PyTorch), whose peak is close to what the
- * step really holds. The summary adds, per side, the MB malloc has in use above the base and
- * keeps freed after the steps, and the page faults per step (what giving memory back costs).
+ * library is loaded, the median of MRISEQ_BENCH_MEMORY_RUNS processes each (default 3, taken in
+ * turns: resident memory at load varies by 10-20 MB between processes). Rows: mriseq as it runs
+ * by default (jemalloc where installed: src/engine/malloc-node.ts), on glibc's malloc, and on glibc
+ * giving freed blocks of 64 KiB and more back ("lean": MRISEQ_MALLOC=lean); PyTorch as its users
+ * run it (glibc), on the same jemalloc as mriseq, and with lean's thresholds (MALLOC_MMAP_THRESHOLD_
+ * / MALLOC_TRIM_THRESHOLD_). The summary adds, per compiled and PyTorch row, the page faults and
+ * system ms per step (what giving memory back costs) and, on glibc, the MB malloc has in use above
+ * the base and keeps freed after the steps (glibc's counters; jemalloc has its own).
  */
 const LEAN_GLIBC = { MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '65536' };
 const memory: CustomWorkload = {
@@ -163,59 +167,77 @@ const memory: CustomWorkload = {
       inUseMB?: number;
       keptMB?: number;
       faultsPerStep: number;
+      sysMsPerStep: number;
+      allocator?: string;
     };
+    const runs = Number(process.env.MRISEQ_BENCH_MEMORY_RUNS ?? 3);
     const rows: Record<string, Record<string, number>> = {};
     const notes: string[] = [];
     const parse = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as M;
-    const note = (size: number, name: string, m: M) => {
-      const inUse = m.inUseMB !== undefined && m.baseInUseMB !== undefined ? m.inUseMB - m.baseInUseMB : NaN;
+    const note = (size: number, name: string, ms: M[]) => {
+      const m = ms[0]!;
+      const glibc =
+        m.allocator === 'glibc' && m.inUseMB !== undefined && m.baseInUseMB !== undefined
+          ? `in use +${Math.round(m.inUseMB - m.baseInUseMB)}, kept free ${Math.round(m.keptMB ?? NaN)}, `
+          : '';
       notes.push(
-        `${size}px ${name}: in use +${Math.round(inUse)}, kept free ${Math.round(m.keptMB ?? NaN)}, ${Math.round(m.faultsPerStep)} faults/step`,
+        `${size}px ${name} (${m.allocator ?? '?'}): ${glibc}${Math.round(median(ms.map((x) => x.faultsPerStep)))} faults, ` +
+          `${median(ms.map((x) => x.sysMsPerStep)).toFixed(0)} system ms per step; ` +
+          `runs ${ms.map((x) => Math.round(x.peakMB - x.baseMB)).join(', ')} MB`,
       );
     };
+    const plain = withoutAllocatorEnv(process.env);
+    const jemalloc = allocatorEnv({ ...plain, MRISEQ_MALLOC: 'default' }).set;
+    const mine: [string, string, NodeJS.ProcessEnv][] = [
+      ['eager', 'eager', process.env],
+      ['compiled', 'compiled', process.env],
+      ['compiled glibc', 'compiled', { ...plain, MRISEQ_MALLOC: 'glibc' }],
+      ['compiled lean', 'compiled', { ...plain, MRISEQ_MALLOC: 'lean' }],
+    ];
+    const theirs: [string, NodeJS.ProcessEnv][] = torchMissing()
+      ? []
+      : [
+          ['torch', plain],
+          ...(Object.keys(jemalloc).length
+            ? [['torch jemalloc', { ...plain, ...jemalloc }] as [string, NodeJS.ProcessEnv]]
+            : []),
+          ['torch lean', { ...plain, ...LEAN_GLIBC }],
+        ];
+    const wait = torchWaitPolicy();
+    const waitEnv = wait === 'default' ? {} : { OMP_WAIT_POLICY: wait };
     for (const size of [64, 128]) {
-      const r: Record<string, number> = {};
-      for (const [name, mode, env] of [
-        ['eager', 'eager', {}],
-        ['compiled', 'compiled', {}],
-        ['compiled lean', 'compiled', { MRISEQ_MALLOC: 'lean' }],
-      ] as const) {
-        const p = spawnSync(
-          process.execPath,
-          ['--import', 'tsx', join(__dirname, 'step-memory.ts'), mode, String(size)],
-          {
-            encoding: 'utf8',
-            env: {
-              ...process.env,
-              ...env,
-              MRISEQ_BENCH_THREADS: String(ctx.threads),
-              TF_CPP_MIN_LOG_LEVEL: '3',
+      const got: Record<string, M[]> = {};
+      for (let run = 0; run < runs; run++) {
+        for (const [name, mode, env] of mine) {
+          const p = spawnSync(
+            process.execPath,
+            ['--import', 'tsx', join(__dirname, 'step-memory.ts'), mode, String(size)],
+            {
+              encoding: 'utf8',
+              env: { ...env, MRISEQ_BENCH_THREADS: String(ctx.threads), TF_CPP_MIN_LOG_LEVEL: '3' },
             },
-          },
-        );
-        if (p.status !== 0) throw new Error(`step-memory ${name} ${size}: ${p.stderr.slice(-300)}`);
-        const m = parse(p.stdout);
-        r[name] = m.peakMB - m.baseMB;
-        if (mode === 'compiled') note(size, name, m);
-      }
-      if (!torchMissing()) {
-        for (const [name, env] of [
-          ['torch', {}],
-          ['torch lean', LEAN_GLIBC],
-        ] as const) {
+          );
+          if (p.status !== 0) throw new Error(`step-memory ${name} ${size}: ${p.stderr.slice(-300)}`);
+          (got[name] ??= []).push(parse(p.stdout));
+        }
+        for (const [name, env] of theirs) {
           const p = spawnSync(
             TORCH_PYTHON,
             [join(__dirname, 'torch', 'step_memory.py'), String(size), '5', String(ctx.threads)],
             {
               encoding: 'utf8',
-              env: { ...process.env, ...env, OMP_NUM_THREADS: String(ctx.threads) },
+              // spinning OpenMP threads on a loaded machine take a 128 px step from 0.3 to 10 s
+              env: { ...env, OMP_NUM_THREADS: String(ctx.threads), ...waitEnv },
             },
           );
           if (p.status !== 0) throw new Error(`torch step_memory ${name} ${size}: ${p.stderr.slice(-300)}`);
-          const m = parse(p.stdout);
-          r[name] = m.peakMB - m.baseMB;
-          note(size, name, m);
+          (got[name] ??= []).push(parse(p.stdout));
         }
+      }
+      const r: Record<string, number> = {};
+      for (const [name, ms] of Object.entries(got)) {
+        r[name] = median(ms.map((m) => m.peakMB - m.baseMB));
+        if (name !== 'eager') note(size, name, ms);
       }
       rows[`${size}px`] = r;
     }

@@ -26,6 +26,7 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { engineReport, initEngine, setEngineAdapter, tf } from '../src/engine/index.js';
+import { relaunchWithAllocator } from '../src/engine/malloc-node.js';
 import { nodeEngineAdapter } from '../src/engine/node.js';
 import { alternate, median } from './alternate.js';
 import { TorchWorker, torchMissing, type TorchCase } from './torch.js';
@@ -247,7 +248,8 @@ async function main(): Promise<void> {
   );
   if (torchInfo)
     console.log(
-      `  torch: PyTorch ${torchInfo.torch}, ${torchInfo.threads} threads, OpenMP wait policy ${worker!.waitPolicy}`,
+      `  torch: PyTorch ${torchInfo.torch}, ${torchInfo.threads} threads, OpenMP wait policy ${worker!.waitPolicy}, ` +
+        `malloc ${torchInfo.malloc ?? '?'}`,
     );
   for (const [b, s] of Object.entries(engines)) console.log(`  ${b}: ${s}`);
   if (noTorch) console.log(`  torch: ${noTorch}`);
@@ -263,7 +265,10 @@ async function main(): Promise<void> {
   for (const c of custom) console.log(`\n${c.name}: ${String(c.summary)}`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+// mriseq's own processes run on jemalloc by default (src/engine/malloc-node.ts), which only a
+// process's start can give: this one starts once more with it, as the CLI does.
+if (!relaunchWithAllocator())
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

@@ -6,12 +6,15 @@
  * during the steps that follow (peakMB: VmHWM, reset through /proc/self/clear_refs). What training
  * costs beyond the library is peakMB - baseMB. Where it sits, from glibc's counters (mallinfo2)
  * at the base and after the steps: bytes in use (inUseMB) and freed but kept by malloc (keptMB);
- * and what giving memory back costs: minor page faults and system CPU ms per measured step.
- * MRISEQ_MALLOC=lean in the environment measures the engine's lean malloc. The PyTorch twin is
+ * and what giving memory back costs: minor page faults and system CPU ms per measured step; user
+ * CPU ms and the median wall ms of a measured step; the malloc in use (allocator). The malloc is
+ * the environment's: run as it is, this script gets glibc's; bench/generator.bench.ts gives it
+ * jemalloc's LD_PRELOAD as mriseq's launchers do, or MRISEQ_MALLOC=glibc / lean. The PyTorch twin is
  * bench/torch/step_memory.py (the same fields).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { initEngine, setEngineAdapter, tf } from '../src/engine/index.js';
+import { mallocInUse } from '../src/engine/malloc-node.js';
 import { nodeEngineAdapter } from '../src/engine/node.js';
 import { createGenerator } from '../src/model/index.js';
 import { CompiledStep, FlatAdam, trainingStep } from '../src/train/index.js';
@@ -61,10 +64,19 @@ async function main(): Promise<void> {
   writeFileSync('/proc/self/clear_refs', '5');
   const f0 = minorFaults();
   const c0 = process.cpuUsage();
-  for (let t = 3; t < 3 + steps; t++) step(t);
+  const wall: number[] = [];
+  for (let t = 3; t < 3 + steps; t++) {
+    const w0 = performance.now();
+    step(t);
+    wall.push(performance.now() - w0);
+  }
   const peak = status('VmHWM');
   const faultsPerStep = (minorFaults() - f0) / steps;
-  const sysMsPerStep = process.cpuUsage(c0).system / 1000 / steps;
+  const cpu = process.cpuUsage(c0);
+  const sysMsPerStep = cpu.system / 1000 / steps;
+  const userMsPerStep = cpu.user / 1000 / steps;
+  wall.sort((a, b) => a - b);
+  const msPerStep = wall[Math.floor(wall.length / 2)];
   const m = mallinfo();
   console.log(
     JSON.stringify({
@@ -81,6 +93,9 @@ async function main(): Promise<void> {
       keptMB: m?.keptMB,
       faultsPerStep,
       sysMsPerStep,
+      userMsPerStep,
+      msPerStep,
+      allocator: mallocInUse(),
     }),
   );
 }

@@ -4,9 +4,15 @@
  * repetitions with mriseq's (bench/index.ts explains why).
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { withoutAllocatorEnv } from '../src/engine/malloc-node.js';
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
+
+/** libgomp's wait policy for PyTorch's threads now (TorchWorker.waitPolicy says why). */
+export function torchWaitPolicy(): string {
+  return process.env.OMP_WAIT_POLICY ?? (loadavg()[0]! > availableParallelism() ? 'PASSIVE' : 'default');
+}
 
 export const TORCH_PYTHON = process.env.MRISEQ_REF_PYTHON ?? '/usr/bin/python3';
 
@@ -41,12 +47,17 @@ export class TorchWorker {
   readonly waitPolicy: string;
 
   constructor(threads: number) {
-    this.waitPolicy =
-      process.env.OMP_WAIT_POLICY ?? (loadavg()[0]! > availableParallelism() ? 'PASSIVE' : 'default');
+    this.waitPolicy = torchWaitPolicy();
     const wait = this.waitPolicy === 'default' ? {} : { OMP_WAIT_POLICY: this.waitPolicy };
     this.proc = spawn(TORCH_PYTHON, [join(__dirname, 'torch', 'server.py'), String(threads)], {
       // the same thread count as the engines
-      env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), ...wait },
+      // PyTorch as its users run it: glibc's malloc, not the jemalloc mriseq preloads for itself
+      env: {
+        ...withoutAllocatorEnv(process.env),
+        OMP_NUM_THREADS: String(threads),
+        MKL_NUM_THREADS: String(threads),
+        ...wait,
+      },
     });
     let err = '';
     this.proc.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
@@ -73,8 +84,10 @@ export class TorchWorker {
     });
   }
 
-  info(): Promise<{ torch: string; threads: number }> {
-    return this.request({ cmd: 'info' }) as Promise<Reply & { torch: string; threads: number }>;
+  info(): Promise<{ torch: string; threads: number; malloc?: string }> {
+    return this.request({ cmd: 'info' }) as Promise<
+      Reply & { torch: string; threads: number; malloc?: string }
+    >;
   }
 
   /** Builds a case and runs it `warm` times untimed. */

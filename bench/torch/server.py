@@ -11,7 +11,7 @@ Protocol, one JSON object per line both ways:
       imports the module (once per path), calls its build(case, args) -> a function running one
       repetition, runs it n times untimed; replies {"ok": true}
   {"cmd": "time", "reps": k, "warm": n}   runs n untimed and k timed repetitions; replies {"ms": [...]}
-  {"cmd": "info"}              replies {"torch": version, "threads": n}
+  {"cmd": "info"}              replies {"torch": version, "threads": n, "malloc": "glibc" | "jemalloc" | "tcmalloc"}
 Any failure replies {"error": message} and the worker keeps serving.
 """
 import importlib.util
@@ -68,7 +68,10 @@ for line in sys.stdin:
                 ms.append((time.perf_counter() - t0) * 1e3)
             reply({"ms": ms})
         elif cmd == "info":
-            reply({"torch": torch.__version__, "threads": torch.get_num_threads()})
+            with open("/proc/self/maps") as f:
+                maps = f.read()
+            malloc = "jemalloc" if "libjemalloc" in maps else "tcmalloc" if "libtcmalloc" in maps else "glibc"
+            reply({"torch": torch.__version__, "threads": torch.get_num_threads(), "malloc": malloc})
         elif cmd == "quit":
             break
         else:

@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 
 import torch
 
@@ -57,13 +58,23 @@ warm = status("VmRSS")
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")
 f0 = minor_faults()
-s0 = os.times().system
+t0 = os.times()
+wall = []
 for _ in range(steps):
+    w0 = time.perf_counter()
     step()
+    wall.append((time.perf_counter() - w0) * 1000)
 peak = status("VmHWM")
 faults = (minor_faults() - f0) / steps
-sys_ms = (os.times().system - s0) * 1000 / steps
+t1 = os.times()
+sys_ms = (t1.system - t0.system) * 1000 / steps
+user_ms = (t1.user - t0.user) * 1000 / steps
+ms = sorted(wall)[len(wall) // 2]
+with open("/proc/self/maps") as f:
+    maps = f.read()
+allocator = "jemalloc" if "libjemalloc" in maps else "tcmalloc" if "libtcmalloc" in maps else "glibc"
 in_use, kept = mallinfo()
 print(json.dumps({"mode": "torch", "size": size, "steps": steps, "baseMB": base, "setupMB": setup, "warmMB": warm, "peakMB": peak,
                   "baseInUseMB": base_in_use, "baseKeptMB": base_kept, "inUseMB": in_use, "keptMB": kept,
-                  "faultsPerStep": faults, "sysMsPerStep": sys_ms}))
+                  "faultsPerStep": faults, "sysMsPerStep": sys_ms, "userMsPerStep": user_ms, "msPerStep": ms,
+                  "allocator": allocator}))

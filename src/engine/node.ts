@@ -3,7 +3,7 @@
  * pure JS. Only this file (and other edge adapters) may touch Node-only modules.
  */
 import { availableParallelism } from 'node:os';
-import { MriseqError } from '../errors/index.js';
+import { allocatorSummary, mallocChoice } from './malloc-node.js';
 import {
   registerCpuKernels,
   registerNativeKernels,
@@ -41,38 +41,32 @@ const MALLOC_THRESHOLD = 64 * 1024;
  * compiled lite step at 128 px from 223-237 to 130-132 MB above the loaded library (PyTorch:
  * 164-175 MB), but every step then maps its tensors afresh: 75,000 page faults and ~120 ms of
  * system time per step at 128 px, about twice the CPU time (docs/speed.md, 2026-12-06). So it is
- * a choice, off by default. The MALLOC_*_ environment variables would do the same but are read
- * only when a process starts, so the patched binding calls mallopt. A user's own
- * MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or glibc.malloc tunables win.
- * Returns what was done, for the engine's summary ('' when nothing was asked).
+ * a choice; the default is jemalloc (./malloc-node.ts). The MALLOC_*_ environment variables would
+ * do the same but are read only when a process starts, so the patched binding calls mallopt. A
+ * user's own MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or glibc.malloc tunables win.
+ * Returns what was done, for the engine's summary.
  */
-function tuneMalloc(be: NativeBackend): string {
+function tuneLean(be: NativeBackend): string {
   const env = process.env;
-  if (mallocChoice() !== 'lean') return '';
   if (
     env.MALLOC_MMAP_THRESHOLD_ ||
     env.MALLOC_TRIM_THRESHOLD_ ||
     env.GLIBC_TUNABLES?.includes('glibc.malloc')
   )
-    return ', malloc as the environment sets it (MRISEQ_MALLOC=lean not applied)';
+    return 'malloc glibc as the environment sets it (MRISEQ_MALLOC=lean not applied)';
   const mallopt = be.binding?.mriseqMallopt;
   if (typeof mallopt !== 'function')
-    return ', MRISEQ_MALLOC=lean not applied (binding without mallopt: npm run setup)';
+    return 'malloc glibc, MRISEQ_MALLOC=lean not applied (binding without mallopt: npm run setup)';
   const ok = mallopt(M_MMAP_THRESHOLD, MALLOC_THRESHOLD) && mallopt(M_TRIM_THRESHOLD, MALLOC_THRESHOLD);
-  return ok ? ', lean malloc (64 KiB thresholds)' : ', MRISEQ_MALLOC=lean not applied (mallopt refused)';
+  return ok
+    ? 'malloc glibc, lean malloc (64 KiB thresholds)'
+    : 'malloc glibc, MRISEQ_MALLOC=lean not applied (mallopt refused)';
 }
 
-/** MRISEQ_MALLOC, checked before any backend loads (a bad value is an error, never ignored). */
-function mallocChoice(): 'lean' | 'default' {
-  const v = process.env.MRISEQ_MALLOC;
-  if (!v || v === 'default') return 'default';
-  if (v === 'lean') return 'lean';
-  throw new MriseqError('unknown malloc choice', {
-    field: 'MRISEQ_MALLOC',
-    found: `'${v}'`,
-    expected: "'lean' (give freed memory back to the system) or 'default' (glibc as it starts)",
-    code: 'engine.bad-malloc',
-  });
+/** The summary's words on malloc: which one runs (jemalloc by default), and lean's settings. */
+function tuneMalloc(be: NativeBackend): string {
+  const which = allocatorSummary();
+  return mallocChoice() === 'lean' ? tuneLean(be) : which;
 }
 
 function nativeCandidate(name: string, pkg: string, missing: string, rebuild: string): BackendCandidate {
@@ -108,7 +102,7 @@ function nativeCandidate(name: string, pkg: string, missing: string, rebuild: st
     return {
       tfBackend: 'tensorflow',
       gpu: name === 'tensorflow-gpu' ? gpu : undefined,
-      detail: `libtensorflow ${version}, ${device}, ${process.env.TF_NUM_INTRAOP_THREADS} threads${malloc}`,
+      detail: `libtensorflow ${version}, ${device}, ${process.env.TF_NUM_INTRAOP_THREADS} threads, ${malloc}`,
     };
   };
   return {
@@ -141,7 +135,9 @@ export const nodeEngineAdapter: EngineAdapter = {
   platform: 'node',
   requested: () => process.env.MRISEQ_BACKEND || undefined,
   candidates: () => {
-    mallocChoice();
+    // MRISEQ_MALLOC checked, and held against the malloc this process runs, before any backend
+    // loads: a request that cannot be met is an error, never a backend's failure to start.
+    allocatorSummary();
     return nodeCandidates();
   },
 };

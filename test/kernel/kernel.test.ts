@@ -19,6 +19,7 @@ import {
   userJupyterDataDir,
   KERNEL_DISPLAY_NAME,
 } from '../../src/cli/commands/kernel.js';
+import { JEMALLOC_CONF, SEMI_SPACE_FLAG } from '../../src/engine/malloc-node.js';
 import { jupyterEnv } from '../helpers/kernel.js';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -79,6 +80,37 @@ test('kernelspec: absolute node + launcher argv, display name, user dir like jup
   assert.equal(userJupyterDataDir({ JUPYTER_DATA_DIR: '/x/y' }), '/x/y');
   if (process.platform === 'linux') {
     assert.equal(userJupyterDataDir({ XDG_DATA_HOME: '/xdg' }), '/xdg/jupyter');
+  }
+});
+
+test("kernelspec env: jemalloc preloaded where installed, never the installer's own preloads", () => {
+  const saved = { ...process.env };
+  const lib = join(ROOT, 'package.json'); // any file that exists stands in for the library
+  try {
+    delete process.env.MRISEQ_MALLOC;
+    // as when `mriseq kernel install` runs in the CLI that relaunched itself with jemalloc
+    Object.assign(process.env, {
+      MRISEQ_JEMALLOC: lib,
+      LD_PRELOAD: `${lib}:/x/libmine.so`,
+      MALLOC_CONF: 'narenas:2',
+      NODE_OPTIONS: '--max-semi-space-size=1 --require /x/mine.js',
+      MRISEQ_MALLOC_LAUNCHED: lib,
+    });
+    const env = kernelSpec('/opt/mriseq', '/usr/local/bin/node').env;
+    assert.equal(env.LD_PRELOAD, lib);
+    assert.equal(env.MALLOC_CONF, JEMALLOC_CONF);
+    assert.equal(env.NODE_OPTIONS, SEMI_SPACE_FLAG);
+    assert.equal(env.TF_CPP_MIN_LOG_LEVEL, '2');
+    process.env.MRISEQ_JEMALLOC = '/nonexistent/libjemalloc.so.2';
+    assert.equal(kernelSpec('/opt/mriseq', '/usr/local/bin/node').env.LD_PRELOAD, undefined);
+    process.env.MRISEQ_JEMALLOC = lib;
+    process.env.MRISEQ_MALLOC = 'lean';
+    const lean = kernelSpec('/opt/mriseq', '/usr/local/bin/node').env;
+    assert.equal(lean.LD_PRELOAD, undefined);
+    assert.equal(lean.MRISEQ_MALLOC, 'lean');
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
   }
 });
 

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { allocatorEnv, withoutAllocatorEnv } from '../../engine/malloc-node.js';
 import { MriseqError } from '../../errors/index.js';
 import { writeFileAtomicSync } from '../../reliability/node.js';
 
@@ -29,6 +30,23 @@ export interface KernelSpec {
   metadata: Record<string, unknown>;
 }
 
+/**
+ * The kernel's malloc (src/engine/malloc-node.ts): jemalloc where installed, preloaded through the
+ * kernelspec's env since Jupyter starts the kernel; decided when the spec is written (reinstall
+ * after installing jemalloc, or to follow MRISEQ_MALLOC). The installer's own preloads and Node
+ * options (the CLI's jemalloc, a user's LD_PRELOAD or NODE_OPTIONS) are not copied into it.
+ */
+function kernelMallocEnv(): Record<string, string> {
+  const env = withoutAllocatorEnv(process.env);
+  delete env.LD_PRELOAD;
+  delete env.MALLOC_CONF;
+  delete env.NODE_OPTIONS;
+  // a choice made at install (MRISEQ_MALLOC=glibc or lean) goes with the kernel, so that its
+  // engine applies it (lean) and its summary names it instead of a missing jemalloc
+  const choice: Record<string, string> = env.MRISEQ_MALLOC ? { MRISEQ_MALLOC: env.MRISEQ_MALLOC } : {};
+  return { ...allocatorEnv(env).set, ...choice };
+}
+
 export function kernelSpec(root = packageRoot(), node = process.execPath): KernelSpec {
   return {
     argv: [node, join(root, 'kernel', 'launcher.js'), '--config-path', '{connection_file}'],
@@ -36,7 +54,7 @@ export function kernelSpec(root = packageRoot(), node = process.execPath): Kerne
     language: 'typescript',
     interrupt_mode: 'signal',
     // TensorFlow's C++ start-up chatter would otherwise land in the first cell's output.
-    env: { TF_CPP_MIN_LOG_LEVEL: '2' },
+    env: { TF_CPP_MIN_LOG_LEVEL: '2', ...kernelMallocEnv() },
     metadata: { debugger: false, mriseq: { root } },
   };
 }
