@@ -11,7 +11,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine, setEngineAdapter } from '../../src/engine/index.js';
 import { nodeEngineAdapter } from '../../src/engine/node.js';
@@ -19,7 +19,7 @@ import { Cohort } from '../../src/cohort/index.js';
 import { buildDownstreamDataset } from '../../src/classify/index.js';
 import { clusterStudy } from '../../src/cluster/index.js';
 import { seedInterval } from '../../src/analysis/index.js';
-import { NOTEBOOKS, notebookDefaults, type ParamValue } from '../helpers/notebook-params.js';
+import { notebookCiParams, notebookDefaults, type ParamValue } from '../helpers/notebook-params.js';
 
 const wanted = (process.env.MRISEQ_CLAIMS ?? '').split(',').map((s) => s.trim());
 const skip =
@@ -28,15 +28,7 @@ const skip =
     : 'the seed 3 study trains for about 10 minutes per cohort seed at its paper profile: set MRISEQ_CLAIMS=1 (all) or MRISEQ_CLAIMS=seed3';
 
 function profile(): Record<string, ParamValue> {
-  const ci =
-    process.env.MRISEQ_CLAIMS_PROFILE === 'ci'
-      ? ((
-          JSON.parse(readFileSync(join(NOTEBOOKS, 'ci-params.json'), 'utf8')) as Record<
-            string,
-            Record<string, ParamValue>
-          >
-        )['08'] ?? {})
-      : {};
+  const ci = process.env.MRISEQ_CLAIMS_PROFILE === 'ci' ? notebookCiParams('08') : {};
   return { ...notebookDefaults('08'), ...ci };
 }
 
