@@ -320,6 +320,11 @@ export async function clusterStudy(
         onEpoch: options.onEpoch ? (e) => options.onEpoch!(seed, e) : undefined,
       });
       seconds.autoencoder = (Date.now() - t) / 1000;
+      if (options.signal?.aborted) {
+        // a seed cut short would enter the intervals with a half-trained autoencoder: drop it
+        r.autoencoder.dispose();
+        break;
+      }
       const ev = r.evaluation!;
       const b = ev.baseline;
       const heldY = b.heldOut.map((j) => y[j]);

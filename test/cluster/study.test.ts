@@ -210,3 +210,26 @@ print(json.dumps(dict(q=[stats.t.ppf(0.975, k) for k in d['dfs']], cdf=[stats.t.
     assert.throws(() => studentTCdf(1, 2.5), MriseqError);
   },
 );
+
+test('clusterStudy stopped by its signal keeps only the seeds that finished', async () => {
+  const d = separable(6, 3);
+  const ac = new AbortController();
+  const r = await clusterStudy(d, {
+    seeds: [0, 1, 2],
+    train: { epochs: 2, batchSize: 4 },
+    resnet: false,
+    signal: ac.signal,
+    onStage: (p) => {
+      if (p.stage.startsWith('seed 1:')) ac.abort();
+    },
+  });
+  assert.deepEqual(r.seeds, [0]);
+  assert.equal(r.summary[0].interval.n, 1);
+  r.example.autoencoder.dispose();
+  const stopped = new AbortController();
+  stopped.abort();
+  await assert.rejects(
+    () => clusterStudy(d, { seeds: [0], resnet: false, signal: stopped.signal }),
+    (e: unknown) => e instanceof MriseqError && e.field === 'signal',
+  );
+});
