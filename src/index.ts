@@ -389,6 +389,18 @@ export {
   type ClusterImagesOptions,
   type ClusterImagesResult,
 } from './cluster/index.js';
+export {
+  clusterStudy,
+  clusterStudyFigure,
+  CLUSTER_STUDY_METHODS,
+  type ClusterStudyMethod,
+  type ClusterStudyOptions,
+  type ClusterScores,
+  type ClusterStudyRun,
+  type ClusterStudySummary,
+  type ClusterStudyResult,
+} from './cluster/index.js';
+export { studentTCdf, studentTQuantile, seedInterval, type SeedInterval } from './analysis/index.js';
 // plot
 export * from './plot/index.js';
 export {

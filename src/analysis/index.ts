@@ -124,3 +124,4 @@ export {
 } from './acceptance.js';
 export { generatorFunction, pairsFunction, asEvaluationModel, asEvaluationCohort } from './adapters.js';
 export { batchSynthesisScores } from './tensor-metrics.js';
+export { studentTCdf, studentTQuantile, seedInterval, type SeedInterval } from './seeds.js';

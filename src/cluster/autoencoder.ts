@@ -272,7 +272,10 @@ export function ntXentLoss(z1: tf.Tensor2D, z2: tf.Tensor2D, temperature = 0.5):
   return tf.tidy(() => {
     const n = z1.shape[0];
     const z = tf.concat([z1, z2], 0);
-    const zn = tf.div(z, tf.maximum(tf.norm(z, 'euclidean', 1, true), 1e-12));
+    // ||z|| as sqrt(max(sum z^2, eps^2)), not tf.norm: tf.norm's gradient at a zero row is 0/0 =
+    // NaN (a projection head whose ReLUs all died gives one), which turned every weight into NaN;
+    // this is PyTorch's normalize(eps = 1e-12): below eps the denominator is constant.
+    const zn = tf.div(z, tf.sqrt(tf.maximum(tf.sum(tf.square(z), 1, true), 1e-24)));
     const sim = tf.div(tf.matMul(zn, zn, false, true), temperature);
     // Self-similarity is excluded by a large negative bias on the diagonal.
     const masked = tf.sub(sim, tf.mul(tf.eye(2 * n), 1e9));
@@ -440,6 +443,15 @@ export async function trainContrastiveAutoencoder(
         batches++;
       }
       if (aborted) break;
+      if (!sum.every(Number.isFinite)) {
+        // a NaN weight gives NaN latents, and k-means on NaN rows a meaningless clustering
+        throw new MriseqError('autoencoder training diverged (the loss is not finite)', {
+          field: 'learningRate',
+          found: `loss ${sum[0] / batches} (reconstruction ${sum[1] / batches}, NT-Xent ${sum[2] / batches}) at epoch ${epoch}`,
+          expected: 'a finite loss: lower the learning rate or standardise the inputs',
+          code: 'cluster.diverged',
+        });
+      }
       const ev = {
         epoch,
         loss: sum[0] / batches,

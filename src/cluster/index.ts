@@ -33,3 +33,14 @@ export {
   type LogisticRegressionModel,
 } from './baseline.js';
 export { clusterImages, type ClusterImagesOptions, type ClusterImagesResult } from './pipeline.js';
+export {
+  clusterStudy,
+  clusterStudyFigure,
+  CLUSTER_STUDY_METHODS,
+  type ClusterStudyMethod,
+  type ClusterStudyOptions,
+  type ClusterScores,
+  type ClusterStudyRun,
+  type ClusterStudySummary,
+  type ClusterStudyResult,
+} from './study.js';

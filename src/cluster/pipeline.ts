@@ -65,7 +65,16 @@ export interface ClusterImagesResult {
     accuracy: number;
     nmi: number;
     ari: number;
-    baseline: { method: 'logistic-regression-on-latent'; accuracy: number; testSubjects: number };
+    baseline: {
+      method: 'logistic-regression-on-latent';
+      accuracy: number;
+      testSubjects: number;
+      /** Indices (into the images) of the held-out subjects, and the class predicted for each. */
+      heldOut: number[];
+      predicted: number[];
+      /** Class names, sorted; `predicted` and the scores' labels index them. */
+      classNames: string[];
+    };
     /** Clustering accuracy restricted to the baseline's held-out subjects (like for like). */
     clusteringAccuracyOnTest: number;
   };
@@ -162,6 +171,9 @@ export async function clusterImages(
         method: 'logistic-regression-on-latent',
         accuracy: split.held.length ? hits / split.held.length : NaN,
         testSubjects: split.held.length,
+        heldOut: split.held,
+        predicted: pred,
+        classNames: names,
       },
       clusteringAccuracyOnTest: clusteringAccuracy(
         split.held.map((i) => y[i]),

@@ -11,7 +11,7 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initEngine, setEngineAdapter } from '../../src/engine/index.js';
 import { nodeEngineAdapter } from '../../src/engine/node.js';
@@ -30,7 +30,7 @@ import {
   type DownstreamRunOptions,
 } from '../../src/classify/index.js';
 import type { Volume } from '../../src/volume/index.js';
-import { NOTEBOOKS, notebookDefaults, type ParamValue } from '../helpers/notebook-params.js';
+import { notebookCiParams, notebookDefaults, type ParamValue } from '../helpers/notebook-params.js';
 
 const wanted = (process.env.MRISEQ_CLAIMS ?? '').split(',').map((s) => s.trim());
 const skipUnless = (study: string) =>
@@ -51,15 +51,7 @@ function save(study: string, seed: number, result: unknown): void {
 function profile(prefix: string) {
   // MRISEQ_CLAIMS_PROFILE=ci: the notebooks' CI parameters instead, to check the plumbing in
   // minutes (their findings are not expected to hold at that size)
-  const ci =
-    process.env.MRISEQ_CLAIMS_PROFILE === 'ci'
-      ? ((
-          JSON.parse(readFileSync(join(NOTEBOOKS, 'ci-params.json'), 'utf8')) as Record<
-            string,
-            Record<string, ParamValue>
-          >
-        )[prefix] ?? {})
-      : {};
+  const ci = process.env.MRISEQ_CLAIMS_PROFILE === 'ci' ? notebookCiParams(prefix) : {};
   const p = { ...notebookDefaults(prefix), ...ci };
   // the studies need the shipped generator (its M_d, its subjects never seen): CI's '' trains one in the notebook
   if (p.pretrained === '') p.pretrained = 'phantom-lite';

@@ -6,6 +6,7 @@ import {
   ContrastiveAutoencoder,
   ntXentLoss,
   augmentImage,
+  trainContrastiveAutoencoder,
   clusterImages,
   fitLogisticRegression,
   predictLogisticRegression,
@@ -182,4 +183,43 @@ test('contrastive autoencoder + k-means recovers well-separated image clusters (
     () => clusterImages({ shape: [16, 16, 1], inputs: data.inputs.slice(0, 2) }),
     MriseqError,
   );
+});
+
+test('NT-Xent has a finite gradient when a projection row is zero (dead ReLU head), like PyTorch normalize with its eps', () => {
+  const [loss, g] = tf.tidy(() => {
+    const a = tf.tensor2d([
+      [0, 0, 0],
+      [1, 2, 0.5],
+    ]);
+    const b = tf.tensor2d([
+      [0.3, -1, 2],
+      [1, 1, 1],
+    ]);
+    const grad = tf.grads((x: tf.Tensor, y: tf.Tensor) => ntXentLoss(x as tf.Tensor2D, y as tf.Tensor2D))([
+      a,
+      b,
+    ]);
+    return [ntXentLoss(a, b).dataSync()[0], [...grad[0].dataSync(), ...grad[1].dataSync()]];
+  });
+  assert.ok(Number.isFinite(loss), `loss ${loss}`);
+  // tf.norm's gradient at the zero row was 0/0 = NaN, which spread to every weight
+  assert.ok(g.every(Number.isFinite), `gradient ${g}`);
+});
+
+test('autoencoder training that diverges stops with a clear error instead of NaN latents', async () => {
+  const inputs = Array.from({ length: 8 }, (_, i) => new Float32Array(16 * 16).fill(i % 2 ? 1e3 : -1e3));
+  const ae = new ContrastiveAutoencoder({ inputShape: [16, 16] });
+  try {
+    await assert.rejects(
+      () =>
+        trainContrastiveAutoencoder(
+          ae,
+          { shape: [16, 16, 1], inputs },
+          { epochs: 5, batchSize: 4, learningRate: 1e8 },
+        ),
+      (e: unknown) => e instanceof MriseqError && /diverged/.test(e.message),
+    );
+  } finally {
+    ae.dispose();
+  }
 });

@@ -32,3 +32,12 @@ export function notebookDefaults(prefix: string): Record<string, ParamValue> {
   }
   return out;
 }
+
+/** A notebook's CI parameters (notebooks/ci-params.json, keyed by its two-digit prefix); {} when it has none. */
+export function notebookCiParams(prefix: string): Record<string, ParamValue> {
+  const all = JSON.parse(readFileSync(join(NOTEBOOKS, 'ci-params.json'), 'utf8')) as Record<
+    string,
+    Record<string, ParamValue>
+  >;
+  return all[prefix] ?? {};
+}
