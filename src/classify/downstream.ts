@@ -8,7 +8,7 @@
  * can pass a phantom cohort or a manifest cohort unchanged.
  */
 import { MriseqError } from '../errors/index.js';
-import { extractBox, gridProblem, type Volume } from '../volume/index.js';
+import { extractBox, gridProblem, percentile, type Volume } from '../volume/index.js';
 import { createRng, permutation } from './random.js';
 import { ResNet3d, type ResNet3dOptions } from './resnet.js';
 import {
@@ -627,34 +627,26 @@ function checkRegionCount(count: number): void {
 /** Median and 1.4826 x MAD per channel over the region's voxels (see channelStatistics). */
 function robustStatistics(d: DownstreamDataset, clip: number | undefined): ChannelStandardization {
   const C = d.shape[3];
-  let count = 0;
-  d.inputs.forEach((x, j) => {
-    const m = d.regionMasks?.[j];
-    const n = x.length / C;
-    if (!m) count += n;
-    else for (let v = 0; v < n; v++) if (m[v]) count++;
-  });
-  checkRegionCount(count);
-  const median = (a: Float64Array): number => {
-    const k = a.length >> 1;
-    return a.length % 2 ? a[k] : (a[k - 1] + a[k]) / 2;
-  };
   const mean: number[] = [];
   const sd: number[] = [];
-  const vals = new Float64Array(count);
   for (let c = 0; c < C; c++) {
-    let k = 0;
+    const vals: number[] = [];
     d.inputs.forEach((x, j) => {
       const m = d.regionMasks?.[j];
       const n = x.length / C;
-      for (let v = 0; v < n; v++) if (!m || m[v]) vals[k++] = x[v * C + c];
+      for (let v = 0; v < n; v++) if (!m || m[v]) vals.push(x[v * C + c]);
     });
-    vals.sort();
-    const med = median(vals);
-    for (let i = 0; i < count; i++) vals[i] = Math.abs(vals[i] - med);
-    vals.sort();
+    checkRegionCount(vals.length);
+    // the 50th percentile with numpy's interpolation: the median, (a + b) / 2 for an even count
+    const med = percentile(vals, 50);
     mean.push(med);
-    sd.push(1.4826 * median(vals));
+    sd.push(
+      1.4826 *
+        percentile(
+          vals.map((v) => Math.abs(v - med)),
+          50,
+        ),
+    );
   }
   return { channels: [...d.channels], mean, sd, method: 'robust', ...(clip !== undefined ? { clip } : {}) };
 }
@@ -707,6 +699,24 @@ export function standardizeChannels(d: DownstreamDataset, stats: ChannelStandard
       }
       return out;
     }),
+  };
+}
+
+/**
+ * A split's train and test parts through the transform `option` asks for, its statistics from the
+ * training part only (none: the parts as they are).
+ */
+function standardizeSplit(
+  split: { train: DownstreamDataset; test: DownstreamDataset },
+  option: StandardizeOption | undefined,
+): { train: DownstreamDataset; test: DownstreamDataset; standardization?: ChannelStandardization } {
+  const choice = standardizeChoice(option);
+  if (!choice) return { train: split.train, test: split.test };
+  const standardization = channelStatistics(split.train, choice);
+  return {
+    train: standardizeChannels(split.train, standardization),
+    test: standardizeChannels(split.test, standardization),
+    standardization,
   };
 }
 
@@ -932,10 +942,7 @@ export async function runClassifier(
 ): Promise<DownstreamRun> {
   const seed = options.seed ?? 0;
   const split = splitDataset(data, options.testFraction ?? 0.3, seed);
-  const choice = standardizeChoice(options.standardize);
-  const standardization = choice ? channelStatistics(split.train, choice) : undefined;
-  const train = standardization ? standardizeChannels(split.train, standardization) : split.train;
-  const test = standardization ? standardizeChannels(split.test, standardization) : split.test;
+  const { train, test, standardization } = standardizeSplit(split, options.standardize);
   const model = new ResNet3d({
     ...options.model,
     seed,
@@ -1105,10 +1112,7 @@ export async function runHierarchical(
     labels: data.labels.map((l) => leaves.indexOf(data.classNames[l])),
   };
   const split = splitDataset(remapped, options.testFraction ?? 0.3, seed);
-  const choice = standardizeChoice(options.standardize);
-  const standardization = choice ? channelStatistics(split.train, choice) : undefined;
-  const train = standardization ? standardizeChannels(split.train, standardization) : split.train;
-  const test = standardization ? standardizeChannels(split.test, standardization) : split.test;
+  const { train, test, standardization } = standardizeSplit(split, options.standardize);
   const h = new HierarchicalClassifier(tree, { ...options.model, seed, inputChannels: data.channels });
   await h.fit(train, { seed, ...options.train });
   const { leaf } = h.predict(test);
