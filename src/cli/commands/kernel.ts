@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { allocatorEnv, withoutAllocatorEnv } from '../../engine/malloc-node.js';
+import { allocatorEnv } from '../../engine/malloc-node.js';
 import { MriseqError } from '../../errors/index.js';
 import { writeFileAtomicSync } from '../../reliability/node.js';
 
@@ -37,7 +37,7 @@ export interface KernelSpec {
  * options (the CLI's jemalloc, a user's LD_PRELOAD or NODE_OPTIONS) are not copied into it.
  */
 function kernelMallocEnv(): Record<string, string> {
-  const env = withoutAllocatorEnv(process.env);
+  const env = { ...process.env };
   delete env.LD_PRELOAD;
   delete env.MALLOC_CONF;
   delete env.NODE_OPTIONS;
